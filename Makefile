@@ -1,0 +1,74 @@
+# SuperBot. `make run` runs the daemon on embedded defaults; `make test` runs the tests.
+SHELL       := /bin/bash
+GO          ?= go
+BIN         := bin
+TOOLS       := .tools
+PKGS        := ./...
+PROTO_DIR   := proto
+PROTO_FILES := $(shell find $(PROTO_DIR) -name '*.proto' | sort)
+PROTOACTOR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)
+GOLANGCI    := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X github.com/superbot/superbot/runtime/daemon.Version=$(VERSION)
+TEST_FLAGS  ?= -race -count=1 -timeout 9m
+FUZZTIME    ?= 30s
+
+.PHONY: all build run test test-race test-short lint fmt vet proto proto-check bench soak fuzz fuzz-short clean
+
+all: build
+
+build: ## build bin/superbotd and bin/superbot
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/superbotd ./cmd/superbotd
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/superbot ./cmd/superbot
+
+run: build ## run the daemon in the foreground on embedded defaults (./config overlays them if present)
+	./$(BIN)/superbotd
+
+test: ## every test, with the race detector, plus short fuzz runs
+	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+test-race: test
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint: vet ## gofmt check, go vet and golangci-lint (v2)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run $(GOLANGCI) run $(PKGS)
+
+$(TOOLS)/protoc-gen-go: go.mod go.sum
+	$(GO) build -o $@ google.golang.org/protobuf/cmd/protoc-gen-go
+
+proto: $(TOOLS)/protoc-gen-go ## regenerate messages/*.pb.go from proto/
+	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler"; exit 1; }
+	protoc --plugin=protoc-gen-go=$(TOOLS)/protoc-gen-go \
+		-I $(PROTO_DIR) -I $(PROTOACTOR)/actor -I /usr/include \
+		--go_out=. --go_opt=module=github.com/superbot/superbot \
+		--go_opt=Mactor.proto=github.com/asynkron/protoactor-go/actor \
+		$(patsubst $(PROTO_DIR)/%,%,$(PROTO_FILES))
+
+proto-check: proto ## fail when the committed messages/ differ from what proto/ generates
+	@git diff --exit-code -- messages/ || { echo "messages/ drifted from proto/: run 'make proto' and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard messages/); if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
+
+bench: ## benchmarks and measuring harnesses (figures for the issues)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+	$(GO) run ./cmd/superbench
+
+soak:
+	SUPERBOT_SOAK=1 $(GO) test -run Soak -count=1 -timeout 60m $(PKGS)
+
+fuzz: ## longer fuzz runs of every parser facing the outside
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$t || exit 1; \
+		done; done
+
+clean:
+	rm -rf $(BIN) $(TOOLS)
