@@ -1,0 +1,171 @@
+package exchangesim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// faultJSON is the admin wire form of a Fault; durations are strings such as "250ms".
+type faultJSON struct {
+	Kind       FaultKind `json:"kind"`
+	Route      string    `json:"route,omitempty"`
+	Count      int       `json:"count,omitempty"`
+	Latency    string    `json:"latency,omitempty"`
+	Status     int       `json:"status,omitempty"`
+	RetryAfter string    `json:"retry_after,omitempty"`
+}
+
+func (fj faultJSON) fault() (Fault, error) {
+	f := Fault{Kind: fj.Kind, Route: fj.Route, Count: fj.Count, Status: fj.Status}
+	var err error
+	if fj.Latency != "" {
+		if f.Latency, err = time.ParseDuration(fj.Latency); err != nil {
+			return f, fmt.Errorf("latency: %w", err)
+		}
+	}
+	if fj.RetryAfter != "" {
+		if f.RetryAfter, err = time.ParseDuration(fj.RetryAfter); err != nil {
+			return f, fmt.Errorf("retry_after: %w", err)
+		}
+	}
+	return f, nil
+}
+
+func toFaultJSON(f Fault) faultJSON {
+	fj := faultJSON{Kind: f.Kind, Route: f.Route, Count: f.Count, Status: f.Status}
+	if f.Latency > 0 {
+		fj.Latency = f.Latency.String()
+	}
+	if f.RetryAfter > 0 {
+		fj.RetryAfter = f.RetryAfter.String()
+	}
+	return fj
+}
+
+// serveAdmin is the admin API (JSON in and out), never subject to weights or faults:
+//
+//	GET    /admin/state            prices, update ids, open orders per symbol
+//	POST   /admin/price            {"symbol":"BTCUSDT","price":"64000"}
+//	POST   /admin/step             {"n":1}
+//	GET    /admin/faults           active faults
+//	POST   /admin/faults           {"kind":"error","route":"POST /api/v3/order","count":2,"status":503}
+//	DELETE /admin/faults           clear all faults
+//	POST   /admin/streams/close    {"shutdown":true}
+//	POST   /admin/limits/reset     forget weights and bans
+//	POST   /admin/accounts         {"api_key":"k","secret_key":"s","balances":{"USDT":"100"}}
+func (e *Exchange) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	fail := func(status int, err error) {
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+	}
+	decode := func(v any) bool {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			fail(400, fmt.Errorf("bad json: %w", err))
+			return false
+		}
+		return true
+	}
+	ok := map[string]bool{"ok": true}
+	switch r.Method + " " + r.URL.Path {
+	case "GET /admin/state":
+		writeJSON(w, 200, e.State())
+	case "POST /admin/price":
+		var req struct{ Symbol, Price string }
+		if !decode(&req) {
+			return
+		}
+		if err := e.SetPrice(req.Symbol, req.Price); err != nil {
+			fail(400, err)
+			return
+		}
+		writeJSON(w, 200, ok)
+	case "POST /admin/step":
+		req := struct{ N int }{N: 1}
+		if !decode(&req) {
+			return
+		}
+		if req.N < 1 || req.N > 100000 {
+			fail(400, fmt.Errorf("n must be in [1, 100000]"))
+			return
+		}
+		e.Advance(req.N)
+		writeJSON(w, 200, ok)
+	case "GET /admin/faults":
+		out := []faultJSON{}
+		for _, f := range e.Faults() {
+			out = append(out, toFaultJSON(f))
+		}
+		writeJSON(w, 200, out)
+	case "POST /admin/faults":
+		var fj faultJSON
+		if !decode(&fj) {
+			return
+		}
+		f, err := fj.fault()
+		if err == nil {
+			err = e.InjectFault(f)
+		}
+		if err != nil {
+			fail(400, err)
+			return
+		}
+		writeJSON(w, 200, ok)
+	case "DELETE /admin/faults":
+		e.ClearFaults()
+		writeJSON(w, 200, ok)
+	case "POST /admin/streams/close":
+		var req struct{ Shutdown bool }
+		if r.ContentLength != 0 && !decode(&req) {
+			return
+		}
+		writeJSON(w, 200, map[string]int{"closed": e.CloseStreams(req.Shutdown)})
+	case "POST /admin/limits/reset":
+		e.ResetLimits()
+		writeJSON(w, 200, ok)
+	case "POST /admin/accounts":
+		var req struct {
+			APIKey    string            `json:"api_key"`
+			SecretKey string            `json:"secret_key"`
+			Balances  map[string]string `json:"balances"`
+		}
+		if !decode(&req) {
+			return
+		}
+		if err := e.AddAccount(Account{APIKey: req.APIKey, SecretKey: req.SecretKey, Balances: req.Balances}); err != nil {
+			fail(400, err)
+			return
+		}
+		writeJSON(w, 200, ok)
+	default:
+		fail(404, fmt.Errorf("unknown admin route %s %s", r.Method, r.URL.Path))
+	}
+}
+
+// SymbolState is the admin view of one symbol.
+type SymbolState struct {
+	// Symbol is the pair name.
+	Symbol string `json:"symbol"`
+	// Price is the last price.
+	Price string `json:"price"`
+	// LastUpdateID is the current order book update id.
+	LastUpdateID int64 `json:"last_update_id"`
+	// OpenOrders counts resting user orders.
+	OpenOrders int `json:"open_orders"`
+	// Ticks is the number of price steps in the history.
+	Ticks int `json:"ticks"`
+}
+
+// State returns a snapshot of every symbol, in configuration order.
+func (e *Exchange) State() []SymbolState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]SymbolState, 0, len(e.symbols))
+	for _, s := range e.symbols {
+		m := e.markets[s]
+		out = append(out, SymbolState{Symbol: s, Price: fmt8(m.price(m.px)), LastUpdateID: m.updateID, OpenOrders: len(m.open), Ticks: len(m.ticks)})
+	}
+	return out
+}

@@ -1,0 +1,289 @@
+package exchangesim
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Default credentials of the single account in DefaultConfig.
+const (
+	// DefaultAPIKey is the API key of the account created by DefaultConfig.
+	DefaultAPIKey = "sim-api-key"
+	// DefaultSecretKey is the HMAC secret of the account created by DefaultConfig.
+	DefaultSecretKey = "sim-secret-key"
+	// DefaultListen is the address the daemon binds when Config.Listen is not changed.
+	DefaultListen = "127.0.0.1:18080"
+)
+
+// Config configures a simulated exchange. The zero value is not usable; start from
+// DefaultConfig and change what you need.
+type Config struct {
+	// Listen is the TCP address of the HTTP/WebSocket server. Default "127.0.0.1:18080";
+	// use "127.0.0.1:0" for an ephemeral port (tests).
+	Listen string `toml:"listen"`
+	// Accounts are the API key/secret pairs and starting balances. Default: one account
+	// "sim-api-key"/"sim-secret-key" with 10000 USDT, 1 BTC, 10 ETH, 100 BNB.
+	Accounts []Account `toml:"accounts"`
+	// Symbols are the tradable spot pairs. Default: BTCUSDT, ETHUSDT, BNBUSDT, SOLUSDT.
+	Symbols []Symbol `toml:"symbols"`
+	// Seed seeds the random walk of every symbol; the same seed gives the same path. Default 1.
+	Seed int64 `toml:"seed"`
+	// TickInterval is how often every symbol advances one price step. Default 1s;
+	// 0 disables automatic steps (tests call Step).
+	TickInterval time.Duration `toml:"tick_interval"`
+	// Backfill is how much price history is generated before the start time, one step per
+	// TickInterval (1s when TickInterval is 0). Default 1h; 0 disables it.
+	Backfill time.Duration `toml:"backfill"`
+	// MaxHistory is the number of price steps kept per symbol (klines, 24h ticker). Default 100000.
+	MaxHistory int `toml:"max_history"`
+	// PingInterval is how often WebSocket ping frames are sent. Default 20s (as Binance).
+	PingInterval time.Duration `toml:"ping_interval"`
+	// WeightLimit is the REQUEST_WEIGHT limit per IP per WeightWindow. Default 6000.
+	WeightLimit int `toml:"weight_limit"`
+	// WeightWindow is the fixed window of the weight limit. Default 1m.
+	WeightWindow time.Duration `toml:"weight_window"`
+	// BanAfter is how many requests an IP may still send in a window after its first 429
+	// before it is banned with 418. Default 5.
+	BanAfter int `toml:"ban_after"`
+	// BanBase is the duration of a first IP ban; each further ban doubles it. Default 2m.
+	BanBase time.Duration `toml:"ban_base"`
+	// BanMax caps the ban duration. Default 72h (Binance: 3 days).
+	BanMax time.Duration `toml:"ban_max"`
+	// OrderLimit10s is the ORDERS limit per account per fixed 10 s window. Default 50.
+	OrderLimit10s int `toml:"order_limit_10s"`
+	// OrderLimitDay is the ORDERS limit per account per UTC day. Default 160000.
+	OrderLimitDay int `toml:"order_limit_day"`
+	// MakerCommission is the fee rate of resting (maker) fills, a decimal fraction. Default "0.001" (0.1 %).
+	MakerCommission string `toml:"maker_commission"`
+	// TakerCommission is the fee rate of immediate (taker) fills, a decimal fraction. Default "0.001" (0.1 %).
+	TakerCommission string `toml:"taker_commission"`
+	// DepthLevels is the number of synthetic book levels per side. Default 20, max 1000.
+	DepthLevels int `toml:"depth_levels"`
+}
+
+// Account is one API key with its secret and starting balances.
+type Account struct {
+	// APIKey is sent by clients in X-MBX-APIKEY. Required, unique.
+	APIKey string `toml:"api_key"`
+	// SecretKey is the HMAC-SHA256 secret. Required.
+	SecretKey string `toml:"secret_key"`
+	// Balances maps an asset to its starting free balance, a decimal string, e.g. {"USDT": "10000"}.
+	Balances map[string]string `toml:"balances"`
+}
+
+// Symbol describes one spot pair, its filters and its price model.
+type Symbol struct {
+	// Symbol is the pair name, upper case, e.g. "BTCUSDT". Required.
+	Symbol string `toml:"symbol"`
+	// BaseAsset is the traded asset, e.g. "BTC". Required.
+	BaseAsset string `toml:"base_asset"`
+	// QuoteAsset is the pricing asset, e.g. "USDT". Required.
+	QuoteAsset string `toml:"quote_asset"`
+	// Price is the start price (decimal, multiple of TickSize). Required unless KlinesCSV is set.
+	Price string `toml:"price"`
+	// TickSize is the PRICE_FILTER tick (decimal > 0). MinPrice/MaxPrice default to TickSize and 1000000.
+	TickSize string `toml:"tick_size"`
+	// MinPrice is the PRICE_FILTER minimum; default TickSize.
+	MinPrice string `toml:"min_price"`
+	// MaxPrice is the PRICE_FILTER maximum; default "1000000".
+	MaxPrice string `toml:"max_price"`
+	// StepSize is the LOT_SIZE step (decimal > 0).
+	StepSize string `toml:"step_size"`
+	// MinQty is the LOT_SIZE minimum; default StepSize.
+	MinQty string `toml:"min_qty"`
+	// MaxQty is the LOT_SIZE maximum; default "9000".
+	MaxQty string `toml:"max_qty"`
+	// MarketMaxQty is the MARKET_LOT_SIZE maximum; default "100".
+	MarketMaxQty string `toml:"market_max_qty"`
+	// MinNotional is the NOTIONAL minimum (quote); default "5".
+	MinNotional string `toml:"min_notional"`
+	// MaxNotional is the NOTIONAL maximum (quote); default "9000000".
+	MaxNotional string `toml:"max_notional"`
+	// Volatility is the largest relative price move per step, a decimal fraction. Default "0.0005".
+	Volatility string `toml:"volatility"`
+	// LevelQty is the mean base quantity of one synthetic book level; also the scale of
+	// synthetic trades. Required (decimal > 0).
+	LevelQty string `toml:"level_qty"`
+	// StepLiquidity is the base quantity that resting LIMIT orders of this symbol can fill per
+	// price step (shared, price-time priority). "0" or empty means unlimited.
+	StepLiquidity string `toml:"step_liquidity"`
+	// KlinesCSV optionally names a Binance public-data klines CSV (12 columns, no header); when
+	// set, each step moves the price to the close of the next row (wrapping) instead of a random walk.
+	KlinesCSV string `toml:"klines_csv"`
+}
+
+// DefaultConfig returns the documented defaults: listen on 127.0.0.1:18080, one account
+// (DefaultAPIKey/DefaultSecretKey) with 10000 USDT, 1 BTC, 10 ETH and 100 BNB, the symbols
+// BTCUSDT, ETHUSDT, BNBUSDT and SOLUSDT, Binance production limits and 0.1 % commissions.
+func DefaultConfig() Config {
+	return Config{
+		Listen: DefaultListen,
+		Accounts: []Account{{
+			APIKey: DefaultAPIKey, SecretKey: DefaultSecretKey,
+			Balances: map[string]string{"USDT": "10000", "BTC": "1", "ETH": "10", "BNB": "100"},
+		}},
+		Symbols: []Symbol{
+			{Symbol: "BTCUSDT", BaseAsset: "BTC", QuoteAsset: "USDT", Price: "65000", TickSize: "0.01", StepSize: "0.00001", LevelQty: "0.5"},
+			{Symbol: "ETHUSDT", BaseAsset: "ETH", QuoteAsset: "USDT", Price: "3500", TickSize: "0.01", StepSize: "0.0001", LevelQty: "5"},
+			{Symbol: "BNBUSDT", BaseAsset: "BNB", QuoteAsset: "USDT", Price: "600", TickSize: "0.01", StepSize: "0.001", LevelQty: "20"},
+			{Symbol: "SOLUSDT", BaseAsset: "SOL", QuoteAsset: "USDT", Price: "150", TickSize: "0.01", StepSize: "0.001", LevelQty: "100"},
+		},
+		Seed:            1,
+		TickInterval:    time.Second,
+		Backfill:        time.Hour,
+		MaxHistory:      100000,
+		PingInterval:    20 * time.Second,
+		WeightLimit:     6000,
+		WeightWindow:    time.Minute,
+		BanAfter:        5,
+		BanBase:         2 * time.Minute,
+		BanMax:          72 * time.Hour,
+		OrderLimit10s:   50,
+		OrderLimitDay:   160000,
+		MakerCommission: "0.001",
+		TakerCommission: "0.001",
+		DepthLevels:     20,
+	}
+}
+
+var symbolRE = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
+
+// Validate reports every problem of c at once, each prefixed with its TOML key.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen", "must be host:port: %v", err)
+	}
+	if len(c.Accounts) == 0 {
+		add("accounts", "must not be empty")
+	}
+	keys := map[string]bool{}
+	for i, a := range c.Accounts {
+		k := fmt.Sprintf("accounts[%d]", i)
+		if a.APIKey == "" {
+			add(k+".api_key", "must not be empty")
+		} else if keys[a.APIKey] {
+			add(k+".api_key", "duplicate %q", a.APIKey)
+		}
+		keys[a.APIKey] = true
+		if a.SecretKey == "" {
+			add(k+".secret_key", "must not be empty")
+		}
+		for _, asset := range slices.Sorted(maps.Keys(a.Balances)) {
+			v := a.Balances[asset]
+			if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
+				add(fmt.Sprintf("%s.balances.%s", k, asset), "must be a decimal >= 0, got %q", v)
+			}
+		}
+	}
+	if len(c.Symbols) == 0 {
+		add("symbols", "must not be empty")
+	}
+	names := map[string]bool{}
+	for i, s := range c.Symbols {
+		k := fmt.Sprintf("symbols[%d]", i)
+		if !symbolRE.MatchString(s.Symbol) {
+			add(k+".symbol", "must match %s, got %q", symbolRE, s.Symbol)
+		} else if names[s.Symbol] {
+			add(k+".symbol", "duplicate %q", s.Symbol)
+		}
+		names[s.Symbol] = true
+		if s.BaseAsset == "" {
+			add(k+".base_asset", "must not be empty")
+		}
+		if s.QuoteAsset == "" {
+			add(k+".quote_asset", "must not be empty")
+		}
+		pos := func(key, v string, required bool) {
+			if v == "" {
+				if required {
+					add(k+"."+key, "must not be empty")
+				}
+				return
+			}
+			if d, err := decimal.NewFromString(v); err != nil || !d.IsPositive() {
+				add(k+"."+key, "must be a decimal > 0, got %q", v)
+			}
+		}
+		pos("price", s.Price, s.KlinesCSV == "")
+		pos("tick_size", s.TickSize, true)
+		pos("step_size", s.StepSize, true)
+		pos("level_qty", s.LevelQty, true)
+		pos("min_price", s.MinPrice, false)
+		pos("max_price", s.MaxPrice, false)
+		pos("min_qty", s.MinQty, false)
+		pos("max_qty", s.MaxQty, false)
+		pos("market_max_qty", s.MarketMaxQty, false)
+		pos("max_notional", s.MaxNotional, false)
+		pos("volatility", s.Volatility, false)
+		for _, kv := range [][2]string{{"min_notional", s.MinNotional}, {"step_liquidity", s.StepLiquidity}} {
+			key, v := kv[0], kv[1]
+			if v == "" {
+				continue
+			}
+			if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
+				add(k+"."+key, "must be a decimal >= 0, got %q", v)
+			}
+		}
+		if s.Price != "" && s.TickSize != "" {
+			p, err1 := decimal.NewFromString(s.Price)
+			t, err2 := decimal.NewFromString(s.TickSize)
+			if err1 == nil && err2 == nil && t.IsPositive() && !p.Mod(t).IsZero() {
+				add(k+".price", "must be a multiple of tick_size %s", s.TickSize)
+			}
+		}
+	}
+	if c.TickInterval < 0 {
+		add("tick_interval", "must be >= 0")
+	}
+	if c.Backfill < 0 {
+		add("backfill", "must be >= 0")
+	}
+	if c.MaxHistory < 10 {
+		add("max_history", "must be >= 10")
+	}
+	if c.PingInterval <= 0 {
+		add("ping_interval", "must be > 0")
+	}
+	if c.WeightLimit <= 0 {
+		add("weight_limit", "must be > 0")
+	}
+	if c.WeightWindow <= 0 {
+		add("weight_window", "must be > 0")
+	}
+	if c.BanAfter < 0 {
+		add("ban_after", "must be >= 0")
+	}
+	if c.BanBase <= 0 {
+		add("ban_base", "must be > 0")
+	}
+	if c.BanMax < c.BanBase {
+		add("ban_max", "must be >= ban_base")
+	}
+	if c.OrderLimit10s <= 0 {
+		add("order_limit_10s", "must be > 0")
+	}
+	if c.OrderLimitDay <= 0 {
+		add("order_limit_day", "must be > 0")
+	}
+	for _, kv := range [][2]string{{"maker_commission", c.MakerCommission}, {"taker_commission", c.TakerCommission}} {
+		key, v := kv[0], kv[1]
+		if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() || d.GreaterThanOrEqual(decimal.NewFromInt(1)) {
+			add(key, "must be a decimal in [0, 1), got %q", v)
+		}
+	}
+	if c.DepthLevels < 1 || c.DepthLevels > 1000 {
+		add("depth_levels", "must be in [1, 1000]")
+	}
+	return errors.Join(errs...)
+}

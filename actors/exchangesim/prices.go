@@ -1,0 +1,415 @@
+package exchangesim
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// tick is one synthetic market trade: the price path advances one tick per step.
+// Prices are kept in units of tickSize and quantities in units of stepSize (exact integers).
+type tick struct {
+	t          int64 // ms
+	id         int64 // trade id
+	px         int64 // price in ticks
+	qty        int64 // quantity in steps
+	buyerMaker bool
+}
+
+type level struct {
+	px  int64 // ticks
+	qty int64 // steps
+}
+
+// market is the state of one symbol. All fields are guarded by Exchange.mu.
+type market struct {
+	name, lower  string
+	base, quote  string
+	tickSz, step decimal.Decimal
+	minPrice     decimal.Decimal
+	maxPrice     decimal.Decimal
+	minQty       decimal.Decimal
+	maxQty       decimal.Decimal
+	mktMaxQty    decimal.Decimal
+	minNotional  decimal.Decimal
+	maxNotional  decimal.Decimal
+	vol          decimal.Decimal
+	liquidity    decimal.Decimal // per step, 0 = unlimited
+	levelQty     int64           // steps
+	minPx, maxPx int64           // ticks
+	gap          int64           // ticks between synthetic levels
+	depthLevels  int
+	maxHistory   int
+
+	rng       *rand.Rand
+	px        int64
+	ticks     []tick
+	nextTrade int64
+	nextOrder int64
+	updateID  int64
+	bids      []level // best first
+	asks      []level // best first
+	replay    []int64
+	replayPos int
+	open      []*order // resting user orders, in arrival order
+}
+
+func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, error) {
+	dec := func(v, def string) decimal.Decimal {
+		if v == "" {
+			v = def
+		}
+		d, _ := decimal.NewFromString(v) // validated
+		return d
+	}
+	m := &market{
+		name: s.Symbol, lower: strings.ToLower(s.Symbol), base: s.BaseAsset, quote: s.QuoteAsset,
+		tickSz: dec(s.TickSize, "0.01"), step: dec(s.StepSize, "0.00001"),
+		maxPrice: dec(s.MaxPrice, "1000000"), maxQty: dec(s.MaxQty, "9000"),
+		mktMaxQty: dec(s.MarketMaxQty, "100"), minNotional: dec(s.MinNotional, "5"),
+		maxNotional: dec(s.MaxNotional, "9000000"), vol: dec(s.Volatility, "0.0005"),
+		liquidity: dec(s.StepLiquidity, "0"), depthLevels: depthLevels, maxHistory: maxHistory,
+		nextTrade: 1, nextOrder: 1, updateID: 1000,
+	}
+	m.minPrice = dec(s.MinPrice, s.TickSize)
+	m.minQty = dec(s.MinQty, s.StepSize)
+	m.levelQty = max(1, dec(s.LevelQty, "1").Div(m.step).IntPart())
+	m.minPx = max(1, m.minPrice.Div(m.tickSz).Ceil().IntPart())
+	m.maxPx = m.maxPrice.Div(m.tickSz).Floor().IntPart()
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s.Symbol))
+	m.rng = rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
+	if s.KlinesCSV != "" {
+		rows, err := LoadKlinesCSV(s.KlinesCSV)
+		if err != nil {
+			return nil, fmt.Errorf("symbol %s: %w", s.Symbol, err)
+		}
+		for _, r := range rows {
+			m.replay = append(m.replay, max(m.minPx, r.Close.Div(m.tickSz).Round(0).IntPart()))
+		}
+	}
+	switch {
+	case s.Price != "":
+		m.px = dec(s.Price, "1").Div(m.tickSz).IntPart()
+	case len(m.replay) > 0:
+		m.px = m.replay[0]
+	}
+	m.px = min(max(m.px, m.minPx), m.maxPx)
+	m.gap = max(1, m.price(m.px).Mul(decimal.New(1, -4)).Div(m.tickSz).IntPart()) // 1 bp
+	m.rebuildBook()
+	return m, nil
+}
+
+func (m *market) price(px int64) decimal.Decimal { return decimal.New(px, 0).Mul(m.tickSz) }
+func (m *market) qty(q int64) decimal.Decimal    { return decimal.New(q, 0).Mul(m.step) }
+
+// nextPrice computes the next price of the walk (or the replay).
+func (m *market) nextPrice() int64 {
+	if len(m.replay) > 0 {
+		m.replayPos = (m.replayPos + 1) % len(m.replay)
+		return m.replay[m.replayPos]
+	}
+	k := int64(m.rng.IntN(2001) - 1000)
+	move := decimal.New(m.px, 0).Mul(m.vol).Mul(decimal.New(k, -3)).Round(0).IntPart()
+	return min(max(m.px+move, m.minPx), m.maxPx)
+}
+
+// appendTick appends one tick at the next walk price (or at *forced) without touching the book.
+func (m *market) appendTick(now int64, forced *int64) tick {
+	newPx := m.nextPrice()
+	if forced != nil {
+		newPx = min(max(*forced, m.minPx), m.maxPx)
+	}
+	q := max(1, m.levelQty*int64(m.rng.IntN(100)+1)/100)
+	if n := len(m.ticks); n > 0 && m.ticks[n-1].t > now {
+		now = m.ticks[n-1].t
+	}
+	tk := tick{t: now, id: m.nextTrade, px: newPx, qty: q, buyerMaker: newPx < m.px}
+	m.nextTrade++
+	m.px = newPx
+	m.ticks = append(m.ticks, tk)
+	if len(m.ticks) > m.maxHistory {
+		n := copy(m.ticks, m.ticks[len(m.ticks)-m.maxHistory:])
+		m.ticks = m.ticks[:n]
+	}
+	return tk
+}
+
+// advance appends one tick and rebuilds the synthetic book around the new price. It returns
+// the tick and the depth diff, whose update ids continue the symbol's single sequence.
+func (m *market) advance(now int64, forced *int64) (tick, depthDiff) {
+	tk := m.appendTick(now, forced)
+	oldB, oldA := m.bids, m.asks
+	m.rebuildBook()
+	d := depthDiff{first: m.updateID + 1}
+	d.bids = diffLevels(oldB, m.bids)
+	d.asks = diffLevels(oldA, m.asks)
+	m.updateID += int64(max(1, len(d.bids)+len(d.asks)))
+	d.last = m.updateID
+	return tk, d
+}
+
+func (m *market) rebuildBook() {
+	m.bids = make([]level, 0, m.depthLevels)
+	m.asks = make([]level, 0, m.depthLevels)
+	for i := range int64(m.depthLevels) {
+		off := 1 + i*m.gap
+		if bp := m.px - off; bp >= m.minPx {
+			m.bids = append(m.bids, level{bp, max(1, m.levelQty*int64(m.rng.IntN(101)+50)/100)})
+		}
+		if ap := m.px + off; ap <= m.maxPx {
+			m.asks = append(m.asks, level{ap, max(1, m.levelQty*int64(m.rng.IntN(101)+50)/100)})
+		}
+	}
+}
+
+// depthDiff is the change between two synthetic books: a qty of 0 removes a level.
+type depthDiff struct {
+	first, last int64
+	bids, asks  []level
+}
+
+func diffLevels(old, cur []level) []level {
+	om := make(map[int64]int64, len(old))
+	for _, l := range old {
+		om[l.px] = l.qty
+	}
+	var out []level
+	cm := make(map[int64]bool, len(cur))
+	for _, l := range cur {
+		cm[l.px] = true
+		if om[l.px] != l.qty {
+			out = append(out, l)
+		}
+	}
+	for _, l := range old {
+		if !cm[l.px] {
+			out = append(out, level{l.px, 0})
+		}
+	}
+	return out
+}
+
+// kline intervals in ms; 1M is calendar months and handled apart.
+var intervalMs = map[string]int64{
+	"1s": 1000, "1m": 60000, "3m": 180000, "5m": 300000, "15m": 900000, "30m": 1800000,
+	"1h": 3600000, "2h": 7200000, "4h": 14400000, "6h": 21600000, "8h": 28800000, "12h": 43200000,
+	"1d": 86400000, "3d": 259200000, "1w": 604800000, "1M": 0,
+}
+
+const weekOffsetMs = 4 * 86400000 // 1970-01-05 was a Monday: weekly klines open on Monday 00:00 UTC
+
+func validInterval(iv string) bool { _, ok := intervalMs[iv]; return ok }
+
+// bucketStart returns the open time of the kline of interval iv that contains t (ms).
+func bucketStart(t int64, iv string) int64 {
+	switch iv {
+	case "1M":
+		tm := time.UnixMilli(t).UTC()
+		return time.Date(tm.Year(), tm.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	case "1w":
+		return floorDiv(t-weekOffsetMs, intervalMs[iv])*intervalMs[iv] + weekOffsetMs
+	}
+	return floorDiv(t, intervalMs[iv]) * intervalMs[iv]
+}
+
+// bucketNext returns the open time of the kline after the one opening at start.
+func bucketNext(start int64, iv string) int64 {
+	if iv == "1M" {
+		return time.UnixMilli(start).UTC().AddDate(0, 1, 0).UnixMilli()
+	}
+	return start + intervalMs[iv]
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// kline is one aggregated candle.
+type kline struct {
+	open, close     int64 // open time, close time (ms)
+	o, h, l, c      int64 // ticks
+	v, takerV       int64 // steps
+	q, takerQ       decimal.Decimal
+	n               int64
+	firstID, lastID int64
+	closed          bool
+}
+
+// firstTickAtOrAfter returns the index of the first tick with t >= ts.
+func (m *market) firstTickAtOrAfter(ts int64) int {
+	lo, hi := 0, len(m.ticks)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if m.ticks[mid].t < ts {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// klines returns contiguous klines of interval iv following Binance's rules for
+// startTime/endTime/limit (0 = absent). A kline with no tick is flat at the previous close.
+func (m *market) klines(iv string, startTime, endTime int64, limit int, now int64) []kline {
+	if len(m.ticks) == 0 {
+		return nil
+	}
+	first := bucketStart(m.ticks[0].t, iv)
+	last := bucketStart(max(now, m.ticks[len(m.ticks)-1].t), iv)
+	if endTime > 0 {
+		last = min(last, bucketStart(endTime, iv))
+	}
+	from := first
+	if startTime > 0 {
+		from = max(first, bucketStart(startTime, iv))
+	} else {
+		// the last `limit` klines up to `last`
+		b := last
+		for i := 1; i < limit && b > first; i++ {
+			b = bucketStart(b-1, iv)
+		}
+		from = max(b, first)
+	}
+	var out []kline
+	idx := m.firstTickAtOrAfter(from)
+	prevClose := m.ticks[0].px
+	if idx > 0 {
+		prevClose = m.ticks[idx-1].px
+	}
+	for b := from; b <= last && len(out) < limit; b = bucketNext(b, iv) {
+		end := bucketNext(b, iv)
+		k := kline{open: b, close: end - 1, o: prevClose, h: prevClose, l: prevClose, c: prevClose,
+			closed: now >= end, firstID: -1, lastID: -1}
+		for ; idx < len(m.ticks) && m.ticks[idx].t < end; idx++ {
+			tk := m.ticks[idx]
+			if k.n == 0 {
+				k.o, k.h, k.l, k.firstID = tk.px, tk.px, tk.px, tk.id
+			}
+			k.h, k.l, k.c = max(k.h, tk.px), min(k.l, tk.px), tk.px
+			k.v += tk.qty
+			qq := m.price(tk.px).Mul(m.qty(tk.qty))
+			k.q = k.q.Add(qq)
+			if !tk.buyerMaker {
+				k.takerV += tk.qty
+				k.takerQ = k.takerQ.Add(qq)
+			}
+			k.n++
+			k.lastID = tk.id
+		}
+		prevClose = k.c
+		out = append(out, k)
+	}
+	return out
+}
+
+// stats24h summarises the ticks of the last 24 h (or of any window starting at since).
+type stats struct {
+	open, high, low, last, prevClose int64
+	lastQty                          int64
+	vol                              int64
+	quoteVol                         decimal.Decimal
+	count, firstID, lastID           int64
+	openTime, closeTime              int64
+}
+
+func (m *market) stats(since, now int64) stats {
+	s := stats{open: m.px, high: m.px, low: m.px, last: m.px, prevClose: m.px, firstID: -1, lastID: -1, openTime: since, closeTime: now}
+	i := m.firstTickAtOrAfter(since)
+	if i > 0 {
+		s.prevClose = m.ticks[i-1].px
+		s.open, s.high, s.low = s.prevClose, s.prevClose, s.prevClose
+	}
+	for j := i; j < len(m.ticks); j++ {
+		tk := m.ticks[j]
+		if s.count == 0 {
+			s.open, s.high, s.low, s.firstID = tk.px, tk.px, tk.px, tk.id
+		}
+		s.high, s.low, s.last, s.lastQty = max(s.high, tk.px), min(s.low, tk.px), tk.px, tk.qty
+		s.vol += tk.qty
+		s.quoteVol = s.quoteVol.Add(m.price(tk.px).Mul(m.qty(tk.qty)))
+		s.count++
+		s.lastID = tk.id
+	}
+	return s
+}
+
+// KlineRow is one row of a Binance public-data klines CSV, times in ms.
+type KlineRow struct {
+	OpenTime, CloseTime    int64
+	Open, High, Low, Close decimal.Decimal
+	Volume                 decimal.Decimal
+}
+
+// LoadKlinesCSV reads a Binance public-data spot klines CSV (12 columns, no header).
+// Open and close times above 1e14 are microseconds (files from 2025 on) and are converted to ms.
+func LoadKlinesCSV(path string) ([]KlineRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("klines csv: %w", err)
+	}
+	defer f.Close()
+	return ParseKlinesCSV(f)
+}
+
+// ParseKlinesCSV parses the content of a klines CSV; see LoadKlinesCSV.
+func ParseKlinesCSV(r io.Reader) ([]KlineRow, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = 12
+	var rows []KlineRow
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("klines csv: %w", err)
+		}
+		var row KlineRow
+		var perr error
+		ms := func(s string) int64 {
+			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				perr = err
+			}
+			if v > 1e14 {
+				v /= 1000
+			}
+			return v
+		}
+		dec := func(s string) decimal.Decimal {
+			d, err := decimal.NewFromString(strings.TrimSpace(s))
+			if err != nil {
+				perr = err
+			}
+			return d
+		}
+		row.OpenTime, row.CloseTime = ms(rec[0]), ms(rec[6])
+		row.Open, row.High, row.Low, row.Close, row.Volume = dec(rec[1]), dec(rec[2]), dec(rec[3]), dec(rec[4]), dec(rec[5])
+		if perr != nil {
+			return nil, fmt.Errorf("klines csv: line %d: %w", line, perr)
+		}
+		if !row.Close.IsPositive() {
+			return nil, fmt.Errorf("klines csv: line %d: close must be > 0", line)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil, errors.New("klines csv: no rows")
+	}
+	return rows, nil
+}

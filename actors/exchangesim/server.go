@@ -1,0 +1,314 @@
+// Package exchangesim is a Binance-compatible simulated spot exchange served on
+// 127.0.0.1 over real HTTP and WebSocket, so that the unmodified go-binance client
+// (v2.8.7) can be run and tested offline.
+//
+// It serves the /api/v3 REST routes (market data, signed orders and account), the
+// market streams on /ws/<stream> and /stream?streams=, user data through the WebSocket
+// API on /ws-api/v3, and an admin API under /admin/. Prices follow a seeded,
+// deterministic random walk per symbol (or replay closes from a klines CSV); resting
+// LIMIT orders fill when the price crosses them. See README.md for routes and defaults.
+package exchangesim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// ErrClosed is returned by Start after Close, or when Start is called twice.
+var ErrClosed = errors.New("exchangesim: closed or already started")
+
+// Option customises an Exchange built by New.
+type Option func(*Exchange)
+
+// WithClock makes the exchange read time from now instead of time.Now (tests).
+// Signed requests are checked against this clock, so clients must sync with
+// /api/v3/time (go-binance: NewSetServerTimeService) when it differs from the wall clock.
+func WithClock(now func() time.Time) Option { return func(e *Exchange) { e.clock = now } }
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option { return func(e *Exchange) { e.log = l } }
+
+// Exchange is a running (or startable) simulated exchange. All methods are safe for
+// concurrent use.
+type Exchange struct {
+	cfg       Config
+	log       *slog.Logger
+	clock     func() time.Time
+	makerRate decimal.Decimal
+	takerRate decimal.Decimal
+
+	mu       sync.Mutex // guards markets, accounts and everything they hold
+	markets  map[string]*market
+	symbols  []string // config order
+	accounts map[string]*account
+	nextUID  int64
+
+	limiter *limiter
+	faults  *faultSet
+	hub     *hub
+
+	lifeMu  sync.Mutex
+	started bool
+	closed  bool
+	wg      sync.WaitGroup // handlers, streams and the ticker
+	done    chan struct{}
+	ln      net.Listener
+	srv     *http.Server
+	routes  map[string]*route
+}
+
+// New validates cfg and builds an exchange, generating the configured price backfill.
+// Nothing listens until Start.
+func New(cfg Config, opts ...Option) (*Exchange, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("exchangesim: config: %w", err)
+	}
+	e := &Exchange{
+		cfg:      cfg,
+		log:      slog.New(slog.DiscardHandler),
+		clock:    time.Now,
+		markets:  map[string]*market{},
+		accounts: map[string]*account{},
+		done:     make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	e.makerRate, _ = decimal.NewFromString(cfg.MakerCommission)
+	e.takerRate, _ = decimal.NewFromString(cfg.TakerCommission)
+	e.limiter = newLimiter(cfg)
+	e.faults = &faultSet{}
+	e.hub = newHub()
+	for _, a := range cfg.Accounts {
+		if err := e.AddAccount(a); err != nil {
+			return nil, err
+		}
+	}
+	now := e.nowMs()
+	step := cfg.TickInterval
+	if step <= 0 {
+		step = time.Second
+	}
+	n := int64(cfg.Backfill / step)
+	for i, s := range cfg.Symbols {
+		m, err := newMarket(s, cfg.Seed+int64(i), cfg.DepthLevels, cfg.MaxHistory)
+		if err != nil {
+			return nil, fmt.Errorf("exchangesim: %w", err)
+		}
+		for j := n; j > 0; j-- {
+			m.appendTick(now-j*step.Milliseconds(), nil)
+		}
+		m.appendTick(now, nil)
+		m.rebuildBook()
+		e.markets[s.Symbol] = m
+		e.symbols = append(e.symbols, s.Symbol)
+	}
+	e.routes = buildRoutes()
+	return e, nil
+}
+
+// AddAccount adds an account (its API key must be new) with its starting balances.
+func (e *Exchange) AddAccount(a Account) error {
+	if a.APIKey == "" || a.SecretKey == "" {
+		return errors.New("exchangesim: account: api_key and secret_key must not be empty")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.accounts[a.APIKey] != nil {
+		return fmt.Errorf("exchangesim: account: duplicate api_key %q", a.APIKey)
+	}
+	e.nextUID++
+	acc := &account{key: a.APIKey, secret: a.SecretKey, uid: 100000 + e.nextUID, balances: map[string]*balance{},
+		orders: map[string][]*order{}, byClient: map[string]map[string]*order{}, trades: map[string][]*trade{}}
+	for asset, v := range a.Balances {
+		d, err := decimal.NewFromString(v)
+		if err != nil || d.IsNegative() {
+			return fmt.Errorf("exchangesim: account %q: balance %s: bad amount %q", a.APIKey, asset, v)
+		}
+		acc.bal(asset).free = d
+	}
+	e.accounts[a.APIKey] = acc
+	return nil
+}
+
+func (e *Exchange) nowMs() int64 { return e.clock().UnixMilli() }
+
+// Start binds the listener (bind errors such as "address already in use" are returned)
+// and serves HTTP, WebSocket and the price ticker in background goroutines.
+func (e *Exchange) Start() error {
+	e.lifeMu.Lock()
+	defer e.lifeMu.Unlock()
+	if e.started || e.closed {
+		return ErrClosed
+	}
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("exchangesim: listen %s: %w", e.cfg.Listen, err)
+	}
+	e.ln = ln
+	e.started = true
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/", e.serveAPI)
+	mux.HandleFunc("/ws/", e.serveRawStream)
+	mux.HandleFunc("/stream", e.serveCombinedStream)
+	mux.HandleFunc("/ws-api/v3", e.serveWSAPI)
+	mux.HandleFunc("/admin/", e.serveAdmin)
+	e.srv = &http.Server{Handler: e.tracked(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("serve failed", "err", err)
+		}
+	}()
+	if e.cfg.TickInterval > 0 {
+		e.wg.Add(1)
+		go e.runTicker()
+	}
+	e.log.Info("exchange simulator started", "addr", ln.Addr().String())
+	return nil
+}
+
+func (e *Exchange) runTicker() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.done:
+			return
+		case <-t.C:
+			e.Step()
+		}
+	}
+}
+
+// tracked counts running handlers so that Close can wait for them, and refuses new ones after Close.
+func (e *Exchange) tracked(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.lifeMu.Lock()
+		if e.closed {
+			e.lifeMu.Unlock()
+			http.Error(w, "closed", http.StatusServiceUnavailable)
+			return
+		}
+		e.wg.Add(1)
+		e.lifeMu.Unlock()
+		defer e.wg.Done()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Addr returns the bound host:port (empty before Start).
+func (e *Exchange) Addr() string {
+	e.lifeMu.Lock()
+	defer e.lifeMu.Unlock()
+	if e.ln == nil {
+		return ""
+	}
+	return e.ln.Addr().String()
+}
+
+// BaseURL returns the REST base URL, e.g. "http://127.0.0.1:18080" (for go-binance's Client.BaseURL).
+func (e *Exchange) BaseURL() string { return "http://" + e.Addr() }
+
+// WSBaseURL returns the WebSocket base URL, e.g. "ws://127.0.0.1:18080"; append "/ws",
+// "/stream?streams=" or "/ws-api/v3" for go-binance's package URL variables.
+func (e *Exchange) WSBaseURL() string { return "ws://" + e.Addr() }
+
+// Close stops the server, the ticker and every stream and waits until all of their
+// goroutines have returned. It is idempotent.
+func (e *Exchange) Close() error {
+	e.lifeMu.Lock()
+	if e.closed {
+		e.lifeMu.Unlock()
+		return nil
+	}
+	e.closed = true
+	close(e.done)
+	srv := e.srv
+	e.lifeMu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Close()
+	}
+	e.hub.closeAll(false, 0)
+	e.wg.Wait()
+	return err
+}
+
+// apiError is a Binance error answer.
+type apiError struct {
+	status     int
+	code       int
+	msg        string
+	retryAfter int // seconds; 0 = no header
+}
+
+func errf(status, code int, format string, args ...any) *apiError {
+	if len(args) > 0 {
+		format = fmt.Sprintf(format, args...)
+	}
+	return &apiError{status: status, code: code, msg: format}
+}
+
+func errMandatory(name string) *apiError {
+	return errf(400, -1102, "Mandatory parameter '%s' was not sent, was empty/null, or malformed.", name)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = 500, []byte(`{"code":-1000,"msg":"An unknown error occurred while processing the request."}`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeErr(w http.ResponseWriter, ae *apiError) {
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	writeJSON(w, ae.status, map[string]any{"code": ae.code, "msg": ae.msg})
+}
+
+// maxBody bounds request bodies; Binance requests are small.
+const maxBody = 1 << 20
+
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, maxBody))
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// fmt8 renders a decimal with 8 fixed decimals, as Binance does.
+func fmt8(d decimal.Decimal) string { return d.StringFixed(8) }
+
+func lowerSymbol(s string) string { return strings.ToLower(s) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
