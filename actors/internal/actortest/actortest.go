@@ -104,3 +104,9 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg strin
 		time.Sleep(2 * time.Millisecond) //nolint:forbidigo // polling with a deadline is this helper's job
 	}
 }
+
+// Discard returns a logger that drops everything (benchmarks).
+func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// DiscardLoggerFactory silences protoactor's own logs (benchmarks).
+func DiscardLoggerFactory(*actor.ActorSystem) *slog.Logger { return Discard() }

@@ -1,0 +1,415 @@
+// Package bus is SuperBot's event bus: an actor that routes *messages.Event
+// by dot-separated topic to subscriber PIDs whose patterns match ("*" one
+// segment, ">" the rest).
+//
+// Publishing is a message: send a *messages.Event (fire-and-forget) or a
+// *messages.PublishRequest (answered with the sequence or an error). A
+// publisher never waits for subscribers. Each subscriber has a bounded queue:
+// the bus sends it at most QueueSize events ahead of its acks (see Inbox) and
+// holds at most QueueSize more; beyond that the oldest held events are
+// dropped and counted, per pattern and in total (BusStatsRequest).
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/superbot/superbot/messages"
+)
+
+// Kind names the bus in the supervision tree.
+const Kind = "bus"
+
+// Errors the bus answers with.
+var (
+	ErrEmptyTopic       = errors.New("empty topic")
+	ErrBadTopic         = errors.New("invalid topic")
+	ErrPublishToPattern = errors.New("publishing to a pattern is not allowed")
+)
+
+// maxTopicCache bounds the per-topic match cache; past it the cache restarts.
+const maxTopicCache = 100_000
+
+// Props returns the bus actor's props. node is stamped on every event.
+func Props(cfg Config, node string, log *slog.Logger) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &busActor{cfg: cfg, node: node, log: log}
+	})
+}
+
+type busActor struct {
+	cfg  Config
+	node string
+	log  *slog.Logger
+
+	seq         uint64
+	nextSubID   uint64
+	subscribers map[string]*subscriber // by PID key
+	patterns    map[string]*patternStat
+	topics      map[string]*topicEntry // per topic: counters and cached targets
+	gen         uint64                 // bumped on every subscription change
+	published   uint64
+	delivered   uint64
+	dropped     uint64
+	rejected    uint64
+	lastReject  time.Time
+}
+
+// subscriber is one PID with its window and held-events ring.
+type subscriber struct {
+	key      string
+	pid      *actor.PID
+	window   int
+	inflight int
+	ring     []*messages.Event // held events, oldest at head
+	head     int
+	n        int
+	subs     map[uint64]*subscription
+	credit   *credit // local subscribers: acks through shared memory
+	seen     uint64  // credit.acked already subtracted from inflight
+}
+
+// refresh takes the local subscriber's acks into account.
+func (s *subscriber) refresh() {
+	if s.credit == nil {
+		return
+	}
+	acked := s.credit.acked.Load()
+	s.inflight -= int(acked - s.seen)
+	s.seen = acked
+	if s.inflight < 0 {
+		s.inflight = 0
+	}
+}
+
+type subscription struct {
+	id      uint64
+	pattern *patternStat
+}
+
+type patternStat struct {
+	pattern     string
+	subscribers int
+	delivered   uint64
+	dropped     uint64
+}
+
+// topicEntry caches who a topic goes to: one target per subscriber, credited
+// to the first of its patterns that matched.
+type topicEntry struct {
+	gen       uint64
+	published uint64
+	targets   []target
+}
+
+type target struct {
+	sub *subscriber
+	pat *patternStat
+}
+
+func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
+
+func (a *busActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.reset()
+	case *actor.Restarting:
+		a.reset()
+	case *messages.Event:
+		_, _ = a.publish(ctx, msg)
+	case *messages.PublishRequest:
+		ctx.Respond(a.onPublish(ctx, msg))
+	case *messages.SubscribeRequest:
+		ctx.Respond(a.onSubscribe(ctx, msg))
+	case *messages.UnsubscribeRequest:
+		ctx.Respond(a.onUnsubscribe(ctx, msg))
+	case *messages.EventAck:
+		a.onAck(ctx, msg)
+	case *messages.BusStatsRequest:
+		ctx.Respond(a.stats())
+	case *messages.PingRequest:
+		ctx.Respond(&messages.PingResponse{Name: Kind})
+	case *actor.Terminated:
+		a.removeSubscriber(ctx, pidKey(msg.Who))
+		dropCredit(ctx.ActorSystem(), msg.Who)
+	case *actor.Stopping, *actor.Stopped:
+	default:
+		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (a *busActor) reset() {
+	a.subscribers = map[string]*subscriber{}
+	a.patterns = map[string]*patternStat{}
+	a.topics = map[string]*topicEntry{}
+}
+
+func (a *busActor) onPublish(ctx actor.Context, req *messages.PublishRequest) *messages.PublishResponse {
+	if req.GetEvent() == nil {
+		return &messages.PublishResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "event is required")}
+	}
+	seq, err := a.publish(ctx, req.Event)
+	if err != nil {
+		return &messages.PublishResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "%v", err)}
+	}
+	return &messages.PublishResponse{Sequence: seq}
+}
+
+func (a *busActor) publish(ctx actor.Context, ev *messages.Event) (uint64, error) {
+	entry := a.topics[ev.Topic]
+	if entry == nil || entry.gen != a.gen {
+		if err := a.checkTopic(entry, ev.Topic); err != nil {
+			a.rejected++
+			if now := time.Now(); now.Sub(a.lastReject) > time.Second {
+				a.lastReject = now
+				a.log.Warn("publish rejected", "topic", ev.Topic, "source", ev.Source, "error", err)
+			}
+			return 0, err
+		}
+		entry = a.match(entry, ev.Topic)
+	}
+	a.seq++
+	ev.Sequence = a.seq
+	ev.Node = a.node
+	if ev.Time == nil {
+		ev.Time = timestamppb.Now()
+	}
+	a.published++
+	entry.published++
+	for _, t := range entry.targets {
+		a.deliver(ctx, t.sub, t.pat, ev)
+	}
+	return a.seq, nil
+}
+
+// checkTopic validates a topic the first time it is seen.
+func (a *busActor) checkTopic(known *topicEntry, topic string) error {
+	if known != nil {
+		return nil
+	}
+	return ValidateTopic(topic)
+}
+
+// match (re)computes and caches the targets of a topic.
+func (a *busActor) match(e *topicEntry, topic string) *topicEntry {
+	if e == nil {
+		if len(a.topics) >= maxTopicCache {
+			a.topics = map[string]*topicEntry{}
+		}
+		e = &topicEntry{}
+	}
+	e.gen = a.gen
+	e.targets = e.targets[:0]
+	for _, s := range a.subscribers {
+		var best *patternStat
+		for _, sub := range s.subs {
+			if Match(sub.pattern.pattern, topic) && (best == nil || sub.pattern.pattern < best.pattern) {
+				best = sub.pattern
+			}
+		}
+		if best != nil {
+			e.targets = append(e.targets, target{sub: s, pat: best})
+		}
+	}
+	a.topics[topic] = e
+	return e
+}
+
+func (a *busActor) deliver(ctx actor.Context, s *subscriber, pat *patternStat, ev *messages.Event) {
+	if s.n == 0 {
+		if s.inflight >= s.window {
+			s.refresh()
+		}
+		if s.inflight < s.window {
+			s.inflight++
+			pat.delivered++
+			a.delivered++
+			ctx.Send(s.pid, ev)
+			return
+		}
+	}
+	if s.n == len(s.ring) { // full: drop the oldest held event
+		s.ring[s.head] = nil
+		s.head = (s.head + 1) % len(s.ring)
+		s.n--
+		pat.dropped++
+		a.dropped++
+	}
+	s.ring[(s.head+s.n)%len(s.ring)] = ev
+	s.n++
+	a.flush(ctx, s)
+}
+
+func (a *busActor) onAck(ctx actor.Context, ack *messages.EventAck) {
+	if ack.GetSubscriber() == nil {
+		return
+	}
+	s := a.subscribers[pidKey(ack.Subscriber)]
+	if s == nil {
+		return
+	}
+	s.inflight -= int(ack.Count)
+	if s.inflight < 0 {
+		s.inflight = 0
+	}
+	a.flush(ctx, s)
+}
+
+// flush sends held events, oldest first, while the subscriber's window
+// allows. A local subscriber is then told (held) that events wait, and the
+// window is checked once more so that an ack racing with that flag is never
+// missed.
+func (a *busActor) flush(ctx actor.Context, s *subscriber) {
+	for {
+		s.refresh()
+		for s.n > 0 && s.inflight < s.window {
+			ev := s.ring[s.head]
+			s.ring[s.head] = nil
+			s.head = (s.head + 1) % len(s.ring)
+			s.n--
+			s.inflight++
+			a.delivered++
+			if pat := a.creditPattern(s, ev.Topic); pat != nil {
+				pat.delivered++
+			}
+			ctx.Send(s.pid, ev)
+		}
+		if s.n == 0 || s.credit == nil {
+			return
+		}
+		s.credit.held.Store(true)
+		s.refresh()
+		if s.inflight >= s.window {
+			return
+		}
+	}
+}
+
+func (a *busActor) creditPattern(s *subscriber, topic string) *patternStat {
+	if e := a.topics[topic]; e != nil {
+		for _, t := range e.targets {
+			if t.sub == s && e.gen == a.gen {
+				return t.pat
+			}
+		}
+	}
+	return nil
+}
+
+func (a *busActor) onSubscribe(ctx actor.Context, req *messages.SubscribeRequest) *messages.SubscribeResponse {
+	if req.GetSubscriber() == nil {
+		return &messages.SubscribeResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "subscriber is required")}
+	}
+	if err := ValidatePattern(req.Pattern); err != nil {
+		return &messages.SubscribeResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "%v", err)}
+	}
+	size := int(req.QueueSize)
+	if size == 0 {
+		size = a.cfg.QueueSize
+	}
+	if size > a.cfg.MaxQueueSize {
+		return &messages.SubscribeResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
+			"queue_size %d is over the limit of %d", size, a.cfg.MaxQueueSize)}
+	}
+	key := pidKey(req.Subscriber)
+	s := a.subscribers[key]
+	if s == nil {
+		s = &subscriber{key: key, pid: req.Subscriber, window: size, ring: make([]*messages.Event, size), subs: map[uint64]*subscription{}}
+		if req.Subscriber.Address == ctx.Self().Address {
+			s.credit = creditFor(ctx.ActorSystem(), req.Subscriber)
+			s.seen = s.credit.acked.Load()
+		}
+		a.subscribers[key] = s
+		ctx.Watch(req.Subscriber)
+	}
+	p := a.patterns[req.Pattern]
+	if p == nil {
+		p = &patternStat{pattern: req.Pattern}
+		a.patterns[req.Pattern] = p
+	}
+	p.subscribers++
+	a.nextSubID++
+	s.subs[a.nextSubID] = &subscription{id: a.nextSubID, pattern: p}
+	a.gen++
+	return &messages.SubscribeResponse{SubscriptionId: a.nextSubID}
+}
+
+func (a *busActor) onUnsubscribe(ctx actor.Context, req *messages.UnsubscribeRequest) *messages.UnsubscribeResponse {
+	var removed uint32
+	for key, s := range a.subscribers {
+		if req.GetSubscriber() != nil && key != pidKey(req.Subscriber) {
+			continue
+		}
+		for id, sub := range s.subs {
+			if req.SubscriptionId == 0 || id == req.SubscriptionId {
+				a.dropSubscription(s, id, sub)
+				removed++
+			}
+		}
+		if len(s.subs) == 0 {
+			a.forget(ctx, s)
+		}
+	}
+	if removed == 0 {
+		return &messages.UnsubscribeResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "no such subscription")}
+	}
+	a.gen++
+	return &messages.UnsubscribeResponse{Removed: removed}
+}
+
+func (a *busActor) removeSubscriber(ctx actor.Context, key string) {
+	s := a.subscribers[key]
+	if s == nil {
+		return
+	}
+	for id, sub := range s.subs {
+		a.dropSubscription(s, id, sub)
+	}
+	a.forget(ctx, s)
+	a.gen++
+}
+
+func (a *busActor) dropSubscription(s *subscriber, id uint64, sub *subscription) {
+	delete(s.subs, id)
+	sub.pattern.subscribers--
+	if sub.pattern.subscribers == 0 {
+		delete(a.patterns, sub.pattern.pattern)
+	}
+}
+
+func (a *busActor) forget(ctx actor.Context, s *subscriber) {
+	delete(a.subscribers, s.key)
+	ctx.Unwatch(s.pid)
+}
+
+func (a *busActor) stats() *messages.BusStatsResponse {
+	res := &messages.BusStatsResponse{
+		Published: a.published, Delivered: a.delivered, Dropped: a.dropped, Rejected: a.rejected,
+	}
+	queued := map[*patternStat]uint64{}
+	for _, s := range a.subscribers {
+		res.Subscriptions += uint32(len(s.subs))
+		for _, sub := range s.subs {
+			queued[sub.pattern] += uint64(s.n)
+		}
+	}
+	for _, p := range a.patterns {
+		res.Patterns = append(res.Patterns, &messages.PatternStats{
+			Pattern: p.pattern, Subscribers: uint32(p.subscribers), Delivered: p.delivered, Dropped: p.dropped, Queued: queued[p],
+		})
+	}
+	sort.Slice(res.Patterns, func(i, j int) bool { return res.Patterns[i].Pattern < res.Patterns[j].Pattern })
+	for t, e := range a.topics {
+		if e.published > 0 {
+			res.Topics = append(res.Topics, &messages.TopicStats{Topic: t, Published: e.published})
+		}
+	}
+	sort.Slice(res.Topics, func(i, j int) bool { return res.Topics[i].Topic < res.Topics[j].Topic })
+	return res
+}
