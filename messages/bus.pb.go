@@ -347,14 +347,14 @@ func (x *PublishResponse) GetError() *Error {
 	return nil
 }
 
-// EventAck is sent by a subscriber to the bus after handling count events of
-// subscription_id; it opens the delivery window again (see actors/bus).
+// EventAck is sent by a subscriber to the bus after handling count events;
+// it opens the subscriber's delivery window again (see actors/bus.Inbox).
 type EventAck struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	SubscriptionId uint64                 `protobuf:"varint,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	Count          uint32                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subscriber    *actor.PID             `protobuf:"bytes,1,opt,name=subscriber,proto3" json:"subscriber,omitempty"`
+	Count         uint32                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EventAck) Reset() {
@@ -387,11 +387,11 @@ func (*EventAck) Descriptor() ([]byte, []int) {
 	return file_superbot_v1_bus_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *EventAck) GetSubscriptionId() uint64 {
+func (x *EventAck) GetSubscriber() *actor.PID {
 	if x != nil {
-		return x.SubscriptionId
+		return x.Subscriber
 	}
-	return 0
+	return nil
 }
 
 func (x *EventAck) GetCount() uint32 {
@@ -698,9 +698,12 @@ const file_superbot_v1_bus_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x12.superbot.v1.EventR\x05event\"W\n" +
 	"\x0fPublishResponse\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"I\n" +
-	"\bEventAck\x12'\n" +
-	"\x0fsubscription_id\x18\x01 \x01(\x04R\x0esubscriptionId\x12\x14\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"L\n" +
+	"\bEventAck\x12*\n" +
+	"\n" +
+	"subscriber\x18\x01 \x01(\v2\n" +
+	".actor.PIDR\n" +
+	"subscriber\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\rR\x05count\"\x11\n" +
 	"\x0fBusStatsRequest\"\x9a\x01\n" +
 	"\fPatternStats\x12\x18\n" +
@@ -759,14 +762,15 @@ var file_superbot_v1_bus_proto_depIdxs = []int32{
 	12, // 3: superbot.v1.UnsubscribeResponse.error:type_name -> superbot.v1.Error
 	13, // 4: superbot.v1.PublishRequest.event:type_name -> superbot.v1.Event
 	12, // 5: superbot.v1.PublishResponse.error:type_name -> superbot.v1.Error
-	8,  // 6: superbot.v1.BusStatsResponse.patterns:type_name -> superbot.v1.PatternStats
-	9,  // 7: superbot.v1.BusStatsResponse.topics:type_name -> superbot.v1.TopicStats
-	12, // 8: superbot.v1.BusStatsResponse.error:type_name -> superbot.v1.Error
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	11, // 6: superbot.v1.EventAck.subscriber:type_name -> actor.PID
+	8,  // 7: superbot.v1.BusStatsResponse.patterns:type_name -> superbot.v1.PatternStats
+	9,  // 8: superbot.v1.BusStatsResponse.topics:type_name -> superbot.v1.TopicStats
+	12, // 9: superbot.v1.BusStatsResponse.error:type_name -> superbot.v1.Error
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_superbot_v1_bus_proto_init() }
