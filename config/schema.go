@@ -1,0 +1,165 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/supervisor"
+)
+
+// Config is the whole superbotd configuration, the root of the TOML tree.
+//
+// Adding a section is a one-field change: give the field a toml tag and a
+// default in Default and in defaults.toml. Strict decoding, validation
+// (every struct or map value with a Validate method), environment secrets,
+// Get, Redacted and Diff all walk the tree by reflection.
+type Config struct {
+	// Daemon is the [daemon] table: the daemon itself and its core actors.
+	Daemon DaemonConfig `toml:"daemon"`
+
+	meta *meta // where the config came from; nil for a composed default
+}
+
+// DaemonConfig is the [daemon] table.
+type DaemonConfig struct {
+	// StateDir holds the pid file, the socket, the token and module state
+	// (created 0700). Relative paths are relative to the working directory.
+	// Default ".superbot".
+	StateDir string `toml:"state_dir"`
+	// LogDir holds the daemon and module logs. Default "logs".
+	LogDir string `toml:"log_dir"`
+	// Node is this node's name in the cluster. Empty means the host name,
+	// resolved by Load. Default "".
+	Node string `toml:"node"`
+	// ShutdownTimeout bounds the graceful shutdown of the whole tree.
+	// Default "10s".
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+
+	// IPC is the JSON-RPC edge ([daemon.ipc]).
+	IPC edge.Config `toml:"ipc"`
+	// Supervisor is the root supervisor's restart policy ([daemon.supervisor]).
+	Supervisor supervisor.Config `toml:"supervisor"`
+	// Bus is the event bus ([daemon.bus]).
+	Bus bus.Config `toml:"bus"`
+	// Logging is the daemon log ([daemon.logging]).
+	Logging LoggingConfig `toml:"logging"`
+}
+
+// LoggingConfig is the daemon log configuration ([daemon.logging]).
+type LoggingConfig struct {
+	// Level is the lowest level logged: debug, info, warn or error.
+	// Default "info".
+	Level string `toml:"level"`
+	// Format is the line format: console (compact, one line per event) or
+	// json. Default "console".
+	Format string `toml:"format"`
+	// Console also writes the log to standard error. Default true.
+	Console bool `toml:"console"`
+	// File is the log file, relative to daemon.log_dir unless absolute;
+	// empty disables the file. It gets the same records as the console.
+	// Default "daemon.log".
+	File string `toml:"file"`
+	// MaxSizeMB rotates the file when it reaches this size, in megabytes.
+	// Default 10.
+	MaxSizeMB int `toml:"max_size_mb"`
+	// MaxBackups is how many rotated files are kept; 0 keeps them all.
+	// Default 5.
+	MaxBackups int `toml:"max_backups"`
+}
+
+// Default returns the built-in configuration, composed from every section's
+// DefaultConfig. It equals decoding the embedded defaults.toml (a test holds
+// the two together). Daemon.Node stays empty: Load resolves it.
+func Default() *Config {
+	return &Config{
+		Daemon: DaemonConfig{
+			StateDir:        ".superbot",
+			LogDir:          "logs",
+			ShutdownTimeout: 10 * time.Second,
+			IPC:             edge.DefaultConfig(),
+			Supervisor:      supervisor.DefaultConfig(),
+			Bus:             bus.DefaultConfig(),
+			Logging:         DefaultLoggingConfig(),
+		},
+	}
+}
+
+// DefaultLoggingConfig returns the logging defaults.
+func DefaultLoggingConfig() LoggingConfig {
+	return LoggingConfig{
+		Level:      "info",
+		Format:     "console",
+		Console:    true,
+		File:       "daemon.log",
+		MaxSizeMB:  10,
+		MaxBackups: 5,
+	}
+}
+
+// Validate checks the [daemon] table's own keys; its sub-sections validate
+// themselves (Load walks them).
+func (c DaemonConfig) Validate() error {
+	var errs []error
+	if c.StateDir == "" {
+		errs = append(errs, errors.New("state_dir: must not be empty"))
+	}
+	if c.LogDir == "" {
+		errs = append(errs, errors.New("log_dir: must not be empty"))
+	}
+	if strings.ContainsAny(c.Node, " \t\r\n/") {
+		errs = append(errs, fmt.Errorf("node: must not contain spaces or '/', got %q", c.Node))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout: must be > 0, got %s", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem at once, each prefixed with its key.
+func (c LoggingConfig) Validate() error {
+	var errs []error
+	switch c.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("level: must be debug, info, warn or error, got %q", c.Level))
+	}
+	switch c.Format {
+	case "console", "json":
+	default:
+		errs = append(errs, fmt.Errorf("format: must be console or json, got %q", c.Format))
+	}
+	if c.MaxSizeMB < 1 {
+		errs = append(errs, fmt.Errorf("max_size_mb: must be >= 1, got %d", c.MaxSizeMB))
+	}
+	if c.MaxBackups < 0 {
+		errs = append(errs, fmt.Errorf("max_backups: must be >= 0, got %d", c.MaxBackups))
+	}
+	return errors.Join(errs...)
+}
+
+// secretPaths lists secret keys whose Go field lives in a package that does
+// not tag it `secret:"true"`. A "*" segment matches any map key. Fields
+// tagged `secret:"true"` need no entry here.
+var secretPaths = []string{
+	"daemon.ipc.auth_token",
+}
+
+// entryDefaults gives the starting value of a new entry in a map section
+// (e.g. daemon.modules.NAME), keyed by the element type. Register a section's
+// element type with registerEntryDefault(pkg.DefaultConfig); without one, a
+// new entry starts from the zero value.
+var entryDefaults = map[reflect.Type]func() reflect.Value{}
+
+// registerEntryDefault makes new map entries of type T start from f().
+func registerEntryDefault[T any](f func() T) {
+	entryDefaults[reflect.TypeFor[T]()] = func() reflect.Value {
+		v := reflect.New(reflect.TypeFor[T]()).Elem()
+		v.Set(reflect.ValueOf(f()))
+		return v
+	}
+}
