@@ -19,9 +19,18 @@ var shared *Exchange
 
 var keySeq atomic.Int64
 
+// clockOffset shifts the shared exchange's clock ahead of the wall clock (ms); clients
+// created by newClient sync with /api/v3/time, so moving it is safe.
+var clockOffset atomic.Int64
+
+func sharedClock() time.Time { return time.Now().Add(time.Duration(clockOffset.Load()) * time.Millisecond) }
+
+// advanceClock moves the shared exchange's clock forward by d.
+func advanceClock(d time.Duration) { clockOffset.Add(d.Milliseconds()) }
+
 func TestMain(m *testing.M) {
 	cfg := testConfig()
-	ex, err := New(cfg)
+	ex, err := New(cfg, WithClock(sharedClock))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -89,6 +98,9 @@ func newClient(t testing.TB, ex *Exchange, key, secret string) *binance.Client {
 	tr := &http.Transport{}
 	c.HTTPClient = &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
+	if _, err := c.NewSetServerTimeService().Do(context.Background()); err != nil {
+		t.Fatalf("sync time: %v", err)
+	}
 	return c
 }
 

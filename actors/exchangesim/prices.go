@@ -125,9 +125,11 @@ func (m *market) nextPrice() int64 {
 
 // appendTick appends one tick at the next walk price (or at *forced) without touching the book.
 func (m *market) appendTick(now int64, forced *int64) tick {
-	newPx := m.nextPrice()
+	var newPx int64
 	if forced != nil {
 		newPx = min(max(*forced, m.minPx), m.maxPx)
+	} else {
+		newPx = m.nextPrice()
 	}
 	q := max(1, m.levelQty*int64(m.rng.IntN(100)+1)/100)
 	if n := len(m.ticks); n > 0 && m.ticks[n-1].t > now {

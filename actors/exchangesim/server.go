@@ -108,10 +108,11 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 		if err != nil {
 			return nil, fmt.Errorf("exchangesim: %w", err)
 		}
-		for j := n; j > 0; j-- {
+		start := m.px // the oldest tick is at the configured start price
+		m.appendTick(now-n*step.Milliseconds(), &start)
+		for j := n - 1; j >= 0; j-- {
 			m.appendTick(now-j*step.Milliseconds(), nil)
 		}
-		m.appendTick(now, nil)
 		m.rebuildBook()
 		e.markets[s.Symbol] = m
 		e.symbols = append(e.symbols, s.Symbol)
