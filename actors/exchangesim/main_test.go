@@ -23,7 +23,9 @@ var keySeq atomic.Int64
 // created by newClient sync with /api/v3/time, so moving it is safe.
 var clockOffset atomic.Int64
 
-func sharedClock() time.Time { return time.Now().Add(time.Duration(clockOffset.Load()) * time.Millisecond) }
+func sharedClock() time.Time {
+	return time.Now().Add(time.Duration(clockOffset.Load()) * time.Millisecond)
+}
 
 // advanceClock moves the shared exchange's clock forward by d.
 func advanceClock(d time.Duration) { clockOffset.Add(d.Milliseconds()) }
@@ -90,7 +92,8 @@ func newAccount(t testing.TB, ex *Exchange, balances map[string]string) (*binanc
 	return newClient(t, ex, key, secret), key, secret
 }
 
-// newClient returns a go-binance client pointed at ex with its own transport.
+// newClient returns a go-binance client pointed at ex with its own transport, synced
+// with the exchange clock when it has a key.
 func newClient(t testing.TB, ex *Exchange, key, secret string) *binance.Client {
 	t.Helper()
 	c := binance.NewClient(key, secret)
@@ -98,6 +101,9 @@ func newClient(t testing.TB, ex *Exchange, key, secret string) *binance.Client {
 	tr := &http.Transport{}
 	c.HTTPClient = &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
+	if key == "" { // public client: nothing to sign
+		return c
+	}
 	if _, err := c.NewSetServerTimeService().Do(context.Background()); err != nil {
 		t.Fatalf("sync time: %v", err)
 	}
