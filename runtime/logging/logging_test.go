@@ -53,7 +53,9 @@ func TestConsoleFormat(t *testing.T) {
 		{"quoting", func(l *slog.Logger) {
 			l.Info("q", "space", "a b", "empty", "", "eq", "a=b", "quote", `say "hi"`, "nl", "a\nb")
 		}, `INF q space="a b" empty="" eq="a=b" quote="say \"hi\"" nl="a\nb"`},
-		{"error value with spaces", func(l *slog.Logger) { l.Error("start failed", "err", fmt.Errorf("module %q: start: %w", "ai", os.ErrNotExist)) },
+		{"error value with spaces", func(l *slog.Logger) {
+			l.Error("start failed", "err", fmt.Errorf("module %q: start: %w", "ai", os.ErrNotExist))
+		},
 			`ERR start failed err="module \"ai\": start: file does not exist"`},
 		{"group attr", func(l *slog.Logger) { l.Info("req", slog.Group("http", "status", 200, "path", "/x")) }, "INF req http.status=200 http.path=/x"},
 		{"With and WithGroup", func(l *slog.Logger) {
