@@ -200,13 +200,15 @@ func (e *Exchange) serveCombinedStream(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Exchange) serveStreams(w http.ResponseWriter, r *http.Request, names []string, combined bool) {
+	wc := &wsConn{send: make(chan []byte, sendBuffer), quit: make(chan struct{}), combined: combined, subID: -1}
+	wc.onText = func(msg []byte) { e.handleStreamControl(wc, msg) }
+	e.hub.add(wc, names) // before the handshake completes, so no event after it is missed
 	c, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		e.hub.remove(wc)
 		return
 	}
-	wc := &wsConn{c: c, send: make(chan []byte, sendBuffer), quit: make(chan struct{}), combined: combined, subID: -1}
-	wc.onText = func(msg []byte) { e.handleStreamControl(wc, msg) }
-	e.hub.add(wc, names)
+	wc.c = c
 	e.runConn(wc)
 }
 
