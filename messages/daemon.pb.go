@@ -9,6 +9,7 @@ package messages
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -249,9 +250,10 @@ type DaemonStatusResponse struct {
 	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	State         string                 `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
 	Tree          []*ChildStatus         `protobuf:"bytes,8,rep,name=tree,proto3" json:"tree,omitempty"`
-	// Extra is filled by later components (e.g. the trading window).
-	Extra         *structpb.Struct `protobuf:"bytes,9,opt,name=extra,proto3" json:"extra,omitempty"`
-	Error         *Error           `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	// Details holds what components add to the status (e.g. the scheduler's
+	// trading window), by component name.
+	Details       map[string]*anypb.Any `protobuf:"bytes,9,rep,name=details,proto3" json:"details,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Error         *Error                `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -342,9 +344,9 @@ func (x *DaemonStatusResponse) GetTree() []*ChildStatus {
 	return nil
 }
 
-func (x *DaemonStatusResponse) GetExtra() *structpb.Struct {
+func (x *DaemonStatusResponse) GetDetails() map[string]*anypb.Any {
 	if x != nil {
-		return x.Extra
+		return x.Details
 	}
 	return nil
 }
@@ -1449,11 +1451,111 @@ func (x *MethodsResponse) GetMethods() []string {
 	return nil
 }
 
+// MetricsRequest is the monitoring.metrics RPC.
+type MetricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsRequest) Reset() {
+	*x = MetricsRequest{}
+	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsRequest) ProtoMessage() {}
+
+func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsRequest.ProtoReflect.Descriptor instead.
+func (*MetricsRequest) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{25}
+}
+
+// MetricsResponse holds each component's counters (bus stats, module
+// resources and restarts, cache stats, ...) by component name, and the
+// daemon's own resources.
+type MetricsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Daemon        *Resources             `protobuf:"bytes,1,opt,name=daemon,proto3" json:"daemon,omitempty"`
+	Components    map[string]*anypb.Any  `protobuf:"bytes,2,rep,name=components,proto3" json:"components,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Error         *Error                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsResponse) Reset() {
+	*x = MetricsResponse{}
+	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsResponse) ProtoMessage() {}
+
+func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsResponse.ProtoReflect.Descriptor instead.
+func (*MetricsResponse) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *MetricsResponse) GetDaemon() *Resources {
+	if x != nil {
+		return x.Daemon
+	}
+	return nil
+}
+
+func (x *MetricsResponse) GetComponents() map[string]*anypb.Any {
+	if x != nil {
+		return x.Components
+	}
+	return nil
+}
+
+func (x *MetricsResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_superbot_v1_daemon_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\n" +
-	"\x18superbot/v1/daemon.proto\x12\vsuperbot.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18superbot/v1/common.proto\"\xda\x01\n" +
+	"\x18superbot/v1/daemon.proto\x12\vsuperbot.v1\x1a\x19google/protobuf/any.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18superbot/v1/common.proto\"\xda\x01\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1a\n" +
@@ -1466,7 +1568,7 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\fTreeResponse\x124\n" +
 	"\bchildren\x18\x01 \x03(\v2\x18.superbot.v1.ChildStatusR\bchildren\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x15\n" +
-	"\x13DaemonStatusRequest\"\xfa\x02\n" +
+	"\x13DaemonStatusRequest\"\xe7\x03\n" +
 	"\x14DaemonStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x12\n" +
@@ -1476,9 +1578,12 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12\x14\n" +
 	"\x05state\x18\a \x01(\tR\x05state\x12,\n" +
-	"\x04tree\x18\b \x03(\v2\x18.superbot.v1.ChildStatusR\x04tree\x12-\n" +
-	"\x05extra\x18\t \x01(\v2\x17.google.protobuf.StructR\x05extra\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\")\n" +
+	"\x04tree\x18\b \x03(\v2\x18.superbot.v1.ChildStatusR\x04tree\x12H\n" +
+	"\adetails\x18\t \x03(\v2..superbot.v1.DaemonStatusResponse.DetailsEntryR\adetails\x12(\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\x1aP\n" +
+	"\fDetailsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12*\n" +
+	"\x05value\x18\x02 \x01(\v2\x14.google.protobuf.AnyR\x05value:\x028\x01\")\n" +
 	"\x11DaemonStopRequest\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\"Z\n" +
 	"\x12DaemonStopResponse\x12\x1a\n" +
@@ -1550,7 +1655,17 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\aremoved\x18\x01 \x01(\bR\aremoved\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"+\n" +
 	"\x0fMethodsResponse\x12\x18\n" +
-	"\amethods\x18\x01 \x03(\tR\amethodsB'Z%github.com/superbot/superbot/messagesb\x06proto3"
+	"\amethods\x18\x01 \x03(\tR\amethods\"\x10\n" +
+	"\x0eMetricsRequest\"\x8e\x02\n" +
+	"\x0fMetricsResponse\x12.\n" +
+	"\x06daemon\x18\x01 \x01(\v2\x16.superbot.v1.ResourcesR\x06daemon\x12L\n" +
+	"\n" +
+	"components\x18\x02 \x03(\v2,.superbot.v1.MetricsResponse.ComponentsEntryR\n" +
+	"components\x12(\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\x1aS\n" +
+	"\x0fComponentsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12*\n" +
+	"\x05value\x18\x02 \x01(\v2\x14.google.protobuf.AnyR\x05value:\x028\x01B'Z%github.com/superbot/superbot/messagesb\x06proto3"
 
 var (
 	file_superbot_v1_daemon_proto_rawDescOnce sync.Once
@@ -1564,7 +1679,7 @@ func file_superbot_v1_daemon_proto_rawDescGZIP() []byte {
 	return file_superbot_v1_daemon_proto_rawDescData
 }
 
-var file_superbot_v1_daemon_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_superbot_v1_daemon_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_superbot_v1_daemon_proto_goTypes = []any{
 	(*ChildStatus)(nil),               // 0: superbot.v1.ChildStatus
 	(*TreeRequest)(nil),               // 1: superbot.v1.TreeRequest
@@ -1591,34 +1706,43 @@ var file_superbot_v1_daemon_proto_goTypes = []any{
 	(*EventsUnsubscribeRequest)(nil),  // 22: superbot.v1.EventsUnsubscribeRequest
 	(*EventsUnsubscribeResponse)(nil), // 23: superbot.v1.EventsUnsubscribeResponse
 	(*MethodsResponse)(nil),           // 24: superbot.v1.MethodsResponse
-	(*timestamppb.Timestamp)(nil),     // 25: google.protobuf.Timestamp
-	(*Error)(nil),                     // 26: superbot.v1.Error
-	(*structpb.Struct)(nil),           // 27: google.protobuf.Struct
-	(*structpb.Value)(nil),            // 28: google.protobuf.Value
+	(*MetricsRequest)(nil),            // 25: superbot.v1.MetricsRequest
+	(*MetricsResponse)(nil),           // 26: superbot.v1.MetricsResponse
+	nil,                               // 27: superbot.v1.DaemonStatusResponse.DetailsEntry
+	nil,                               // 28: superbot.v1.MetricsResponse.ComponentsEntry
+	(*timestamppb.Timestamp)(nil),     // 29: google.protobuf.Timestamp
+	(*Error)(nil),                     // 30: superbot.v1.Error
+	(*structpb.Value)(nil),            // 31: google.protobuf.Value
+	(*anypb.Any)(nil),                 // 32: google.protobuf.Any
 }
 var file_superbot_v1_daemon_proto_depIdxs = []int32{
-	25, // 0: superbot.v1.ChildStatus.since:type_name -> google.protobuf.Timestamp
+	29, // 0: superbot.v1.ChildStatus.since:type_name -> google.protobuf.Timestamp
 	0,  // 1: superbot.v1.ChildStatus.children:type_name -> superbot.v1.ChildStatus
 	0,  // 2: superbot.v1.TreeResponse.children:type_name -> superbot.v1.ChildStatus
-	26, // 3: superbot.v1.TreeResponse.error:type_name -> superbot.v1.Error
-	25, // 4: superbot.v1.DaemonStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	30, // 3: superbot.v1.TreeResponse.error:type_name -> superbot.v1.Error
+	29, // 4: superbot.v1.DaemonStatusResponse.started_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: superbot.v1.DaemonStatusResponse.tree:type_name -> superbot.v1.ChildStatus
-	27, // 6: superbot.v1.DaemonStatusResponse.extra:type_name -> google.protobuf.Struct
-	26, // 7: superbot.v1.DaemonStatusResponse.error:type_name -> superbot.v1.Error
-	26, // 8: superbot.v1.DaemonStopResponse.error:type_name -> superbot.v1.Error
-	26, // 9: superbot.v1.ReloadConfigResponse.error:type_name -> superbot.v1.Error
+	27, // 6: superbot.v1.DaemonStatusResponse.details:type_name -> superbot.v1.DaemonStatusResponse.DetailsEntry
+	30, // 7: superbot.v1.DaemonStatusResponse.error:type_name -> superbot.v1.Error
+	30, // 8: superbot.v1.DaemonStopResponse.error:type_name -> superbot.v1.Error
+	30, // 9: superbot.v1.ReloadConfigResponse.error:type_name -> superbot.v1.Error
 	10, // 10: superbot.v1.HealthResponse.components:type_name -> superbot.v1.ComponentHealth
-	26, // 11: superbot.v1.HealthResponse.error:type_name -> superbot.v1.Error
+	30, // 11: superbot.v1.HealthResponse.error:type_name -> superbot.v1.Error
 	12, // 12: superbot.v1.ResourcesResponse.daemon:type_name -> superbot.v1.Resources
-	26, // 13: superbot.v1.ResourcesResponse.error:type_name -> superbot.v1.Error
-	28, // 14: superbot.v1.EventsPublishRequest.payload:type_name -> google.protobuf.Value
-	26, // 15: superbot.v1.EventsSubscribeResponse.error:type_name -> superbot.v1.Error
-	26, // 16: superbot.v1.EventsUnsubscribeResponse.error:type_name -> superbot.v1.Error
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	30, // 13: superbot.v1.ResourcesResponse.error:type_name -> superbot.v1.Error
+	31, // 14: superbot.v1.EventsPublishRequest.payload:type_name -> google.protobuf.Value
+	30, // 15: superbot.v1.EventsSubscribeResponse.error:type_name -> superbot.v1.Error
+	30, // 16: superbot.v1.EventsUnsubscribeResponse.error:type_name -> superbot.v1.Error
+	12, // 17: superbot.v1.MetricsResponse.daemon:type_name -> superbot.v1.Resources
+	28, // 18: superbot.v1.MetricsResponse.components:type_name -> superbot.v1.MetricsResponse.ComponentsEntry
+	30, // 19: superbot.v1.MetricsResponse.error:type_name -> superbot.v1.Error
+	32, // 20: superbot.v1.DaemonStatusResponse.DetailsEntry.value:type_name -> google.protobuf.Any
+	32, // 21: superbot.v1.MetricsResponse.ComponentsEntry.value:type_name -> google.protobuf.Any
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_superbot_v1_daemon_proto_init() }
@@ -1633,7 +1757,7 @@ func file_superbot_v1_daemon_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_daemon_proto_rawDesc), len(file_superbot_v1_daemon_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,461 @@
+// Package supervisor is the root of superbotd's supervision tree: a
+// one-for-one supervisor whose children are declared as data (ChildSpec),
+// restarted on ordinary panics at most Config.MaxRestarts times within
+// Config.Within, and stopped for good (marked "failed", with an alert on the
+// bus) beyond that or on an error wrapping ErrFatal. The daemon keeps running
+// when a child fails.
+//
+// It also answers the daemon-wide methods: daemon.status (with the tree),
+// daemon.stop, daemon.reload_config, monitoring.health, monitoring.metrics
+// and monitoring.resources, by asking its children.
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/superbot/superbot/messages"
+)
+
+// Kind names the root supervisor.
+const Kind = "root"
+
+// ErrFatal marks a failure that must not be retried: a child that panics
+// with an error wrapping ErrFatal is stopped at once and marked failed.
+var ErrFatal = errors.New("fatal")
+
+// ErrNoSuchChild is returned for a StopChild naming no running child.
+var ErrNoSuchChild = errors.New("no such child")
+
+// Child states reported in the tree.
+const (
+	StateRunning    = "running"
+	StateRestarting = "restarting"
+	StateFailed     = "failed"
+	StateStopped    = "stopped"
+	StateStopping   = "stopping"
+)
+
+// ChildSpec declares one child of the root supervisor.
+type ChildSpec struct {
+	// Name is the child's name in the tree and in its PID ("root/NAME").
+	Name  string
+	Props *actor.Props
+	// Core children are pinged by monitoring.health.
+	Core bool
+	// Tree, when true, means the child answers TreeRequest with its own
+	// children (e.g. the modules supervisor); daemon.status nests them.
+	Tree bool
+	// Metrics, when set, is sent to the child for monitoring.metrics; its
+	// answer appears under the child's name.
+	Metrics func() proto.Message
+	// Status, when set, is sent to the child for daemon.status; its answer
+	// appears in the status details under the child's name.
+	Status func() proto.Message
+}
+
+// Info is what daemon.status reports about the daemon itself.
+type Info struct {
+	Version string
+	PID     int
+	Node    string
+	Started time.Time
+	// ConfigSource describes where the running config came from.
+	ConfigSource func() string
+}
+
+// Control is implemented by the daemon runtime. Its methods are called off
+// the actor goroutine and may block.
+type Control interface {
+	// Stop starts a graceful (or, with force, immediate) shutdown. It must
+	// return at once.
+	Stop(force bool)
+	// Reload re-reads the config, validates it and applies what changed.
+	Reload() *messages.ReloadConfigResponse
+	// Resources measures the daemon process.
+	Resources() (*messages.Resources, error)
+}
+
+// Deps are the root supervisor's collaborators.
+type Deps struct {
+	Info    Info
+	Control Control
+	Logger  *slog.Logger
+	// Bus receives supervisor events; set with SetBus once the bus child runs.
+	Bus *actor.PID
+}
+
+// StartChild asks the root supervisor to spawn a child; it answers
+// *ChildStarted. Children start in the order they are asked for.
+type StartChild struct{ Spec ChildSpec }
+
+// ChildStarted answers StartChild.
+type ChildStarted struct {
+	PID *actor.PID
+	Err error
+}
+
+// StopChild asks the root supervisor to stop a child and answers
+// *ChildStopped once it has stopped.
+type StopChild struct{ Name string }
+
+// ChildStopped answers StopChild.
+type ChildStopped struct {
+	Name string
+	Err  error
+}
+
+// SetBus tells the root supervisor where to publish its events.
+type SetBus struct{ PID *actor.PID }
+
+// Props returns the root supervisor's props. It is a top-level actor: its
+// guardian never restarts it (a failure of the root itself stops the tree).
+func Props(cfg Config, deps Deps) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &rootActor{cfg: cfg, deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}}
+	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })))
+}
+
+type rootActor struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	sys      *actor.ActorSystem
+	bus      *actor.PID
+	order    []string
+	children map[string]*child
+}
+
+type child struct {
+	spec      ChildSpec
+	pid       *actor.PID
+	state     string
+	restarts  uint32
+	lastError string
+	since     time.Time
+	stopping  []*actor.PID // senders waiting for a StopChild answer
+}
+
+func (a *rootActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.sys = ctx.ActorSystem()
+	case *StartChild:
+		ctx.Respond(a.startChild(ctx, msg.Spec))
+	case *StopChild:
+		a.stopChild(ctx, msg.Name)
+	case *SetBus:
+		a.bus = msg.PID
+	case *actor.Terminated:
+		a.onTerminated(ctx, msg.Who)
+	case *messages.DaemonStatusRequest:
+		a.status(ctx)
+	case *messages.TreeRequest:
+		a.tree(ctx, func(tree []*messages.ChildStatus) { ctx.Respond(&messages.TreeResponse{Children: tree}) })
+	case *messages.HealthRequest:
+		a.health(ctx)
+	case *messages.MetricsRequest:
+		a.metrics(ctx)
+	case *messages.ResourcesRequest:
+		a.resources(ctx)
+	case *messages.DaemonStopRequest:
+		ctx.Respond(&messages.DaemonStopResponse{Stopping: true})
+		go a.deps.Control.Stop(msg.Force)
+	case *messages.ReloadConfigRequest:
+		a.reload(ctx)
+	case *messages.PingRequest:
+		ctx.Respond(&messages.PingResponse{Name: Kind})
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+// HandleFailure is protoactor's hook for a failing child; it runs on this
+// actor's goroutine. It applies the one-for-one policy with a sliding window.
+func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, rs *actor.RestartStatistics, reason, _ any) {
+	a.sys = sys
+	c := a.byPID(pid)
+	if c == nil {
+		sup.StopChildren(pid)
+		return
+	}
+	c.lastError = reasonString(reason)
+	fatal := isFatal(reason)
+	if !fatal {
+		rs.Fail()
+	}
+	if fatal || rs.NumberOfFailures(a.cfg.Within) > a.cfg.MaxRestarts {
+		rs.Reset()
+		c.state = StateFailed
+		c.since = time.Now()
+		a.log.Error("child failed", "child", c.spec.Name, "restarts", c.restarts, "fatal", fatal, "reason", c.lastError)
+		a.publish("alert.supervisor.child_failed", &messages.ChildFailed{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
+		sup.StopChildren(pid)
+		return
+	}
+	c.restarts++
+	c.state = StateRunning
+	c.since = time.Now()
+	a.log.Warn("child restarted", "child", c.spec.Name, "restarts", c.restarts, "reason", c.lastError)
+	a.publish("supervisor.child_restarted", &messages.ChildRestarted{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
+	sup.RestartChildren(pid)
+}
+
+func isFatal(reason any) bool {
+	err, ok := reason.(error)
+	return ok && errors.Is(err, ErrFatal)
+}
+
+func reasonString(reason any) string {
+	s := fmt.Sprint(reason)
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+func (a *rootActor) byPID(pid *actor.PID) *child {
+	for _, c := range a.children {
+		if c.pid != nil && c.pid.Equal(pid) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (a *rootActor) startChild(ctx actor.Context, spec ChildSpec) *ChildStarted {
+	if spec.Name == "" || strings.Contains(spec.Name, "/") || spec.Props == nil {
+		return &ChildStarted{Err: fmt.Errorf("child spec %q: a name without '/' and props are required", spec.Name)}
+	}
+	if c, ok := a.children[spec.Name]; ok && c.state != StateStopped && c.state != StateFailed {
+		return &ChildStarted{Err: fmt.Errorf("child %q: already %s", spec.Name, c.state)}
+	}
+	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
+	if err != nil {
+		return &ChildStarted{Err: fmt.Errorf("child %q: spawn: %w", spec.Name, err)}
+	}
+	if _, ok := a.children[spec.Name]; !ok {
+		a.order = append(a.order, spec.Name)
+	}
+	a.children[spec.Name] = &child{spec: spec, pid: pid, state: StateRunning, since: time.Now()}
+	a.log.Info("supervisor started child", "child", spec.Name)
+	return &ChildStarted{PID: pid}
+}
+
+func (a *rootActor) stopChild(ctx actor.Context, name string) {
+	c, ok := a.children[name]
+	if !ok || c.pid == nil || c.state == StateStopped || c.state == StateFailed {
+		ctx.Respond(&ChildStopped{Name: name, Err: fmt.Errorf("%w: %q", ErrNoSuchChild, name)})
+		return
+	}
+	if s := ctx.Sender(); s != nil {
+		c.stopping = append(c.stopping, s)
+	}
+	if c.state != StateStopping {
+		c.state = StateStopping
+		ctx.Stop(c.pid)
+	}
+}
+
+func (a *rootActor) onTerminated(ctx actor.Context, who *actor.PID) {
+	c := a.byPID(who)
+	if c == nil {
+		return
+	}
+	if c.state != StateFailed {
+		c.state = StateStopped
+	}
+	c.since = time.Now()
+	for _, s := range c.stopping {
+		ctx.Send(s, &ChildStopped{Name: c.spec.Name})
+	}
+	c.stopping = nil
+	a.log.Info("supervisor child stopped", "child", c.spec.Name, "state", c.state)
+}
+
+func (a *rootActor) publish(topic string, payload proto.Message) {
+	if a.bus == nil {
+		return
+	}
+	// Sent from the root context: HandleFailure runs while processing a
+	// system message, where the actor context has no current envelope.
+	a.sys.Root.Send(a.bus, messages.NewEvent(topic, Kind, payload))
+}
+
+// statusOf reports one child (without nesting).
+func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
+	return &messages.ChildStatus{
+		Name: c.spec.Name, State: c.state, Restarts: c.restarts, LastError: c.lastError,
+		Since: timestamppb.New(c.since),
+	}
+}
+
+// tree builds the status of every child, nesting the children of those that
+// answer TreeRequest, then calls done on the actor goroutine.
+func (a *rootActor) tree(ctx actor.Context, done func([]*messages.ChildStatus)) {
+	out := make([]*messages.ChildStatus, 0, len(a.order))
+	var asks []ask
+	for _, name := range a.order {
+		c := a.children[name]
+		st := a.statusOf(c)
+		out = append(out, st)
+		if c.spec.Tree && c.state == StateRunning {
+			asks = append(asks, ask{pid: c.pid, msg: &messages.TreeRequest{}, on: func(res any, err error) {
+				if tr, ok := res.(*messages.TreeResponse); ok && err == nil {
+					st.Children = tr.Children
+				}
+			}})
+		}
+	}
+	a.gather(ctx, asks, func() { done(out) })
+}
+
+func (a *rootActor) status(ctx actor.Context) {
+	info := a.deps.Info
+	res := &messages.DaemonStatusResponse{
+		Version: info.Version, Pid: int32(info.PID), Node: info.Node, State: StateRunning,
+		UptimeSeconds: time.Since(info.Started).Seconds(), StartedAt: timestamppb.New(info.Started),
+		Details: map[string]*anypb.Any{},
+	}
+	if info.ConfigSource != nil {
+		res.ConfigSource = info.ConfigSource()
+	}
+	var asks []ask
+	for _, name := range a.order {
+		c := a.children[name]
+		if c.spec.Status == nil || c.state != StateRunning {
+			continue
+		}
+		asks = append(asks, a.collect(c.pid, c.spec.Status(), name, res.Details))
+	}
+	a.gather(ctx, asks, func() {
+		a.tree(ctx, func(tree []*messages.ChildStatus) {
+			res.Tree = tree
+			ctx.Respond(res)
+		})
+	})
+}
+
+// collect asks pid and stores its answer, packed, in into[name].
+func (a *rootActor) collect(pid *actor.PID, msg proto.Message, name string, into map[string]*anypb.Any) ask {
+	return ask{pid: pid, msg: msg, on: func(res any, err error) {
+		if m, ok := res.(proto.Message); ok && err == nil {
+			if packed, perr := anypb.New(m); perr == nil {
+				into[name] = packed
+			}
+		}
+	}}
+}
+
+func (a *rootActor) health(ctx actor.Context) {
+	res := &messages.HealthResponse{Healthy: true}
+	var asks []ask
+	for _, name := range a.order {
+		c := a.children[name]
+		if !c.spec.Core {
+			continue
+		}
+		h := &messages.ComponentHealth{Name: name}
+		res.Components = append(res.Components, h)
+		if c.state != StateRunning {
+			h.Error = "child is " + c.state
+			res.Healthy = false
+			continue
+		}
+		start := time.Now()
+		asks = append(asks, ask{pid: c.pid, msg: &messages.PingRequest{}, on: func(r any, err error) {
+			h.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+			if _, ok := r.(*messages.PingResponse); ok && err == nil {
+				h.Healthy = true
+				return
+			}
+			h.Error = "no answer to ping"
+			if err != nil {
+				h.Error = err.Error()
+			}
+		}})
+	}
+	a.gather(ctx, asks, func() {
+		for _, h := range res.Components {
+			res.Healthy = res.Healthy && h.Healthy
+		}
+		ctx.Respond(res)
+	})
+}
+
+func (a *rootActor) metrics(ctx actor.Context) {
+	res := &messages.MetricsResponse{Components: map[string]*anypb.Any{}}
+	var asks []ask
+	for _, name := range a.order {
+		c := a.children[name]
+		if c.spec.Metrics == nil || c.state != StateRunning {
+			continue
+		}
+		asks = append(asks, a.collect(c.pid, c.spec.Metrics(), name, res.Components))
+	}
+	sender, sys, ctrl := ctx.Sender(), ctx.ActorSystem(), a.deps.Control
+	a.gather(ctx, asks, func() {
+		go func() { // gopsutil reads /proc: off the actor goroutine
+			if r, err := ctrl.Resources(); err == nil {
+				res.Daemon = r
+			}
+			sys.Root.Send(sender, res)
+		}()
+	})
+}
+
+func (a *rootActor) resources(ctx actor.Context) {
+	sender, sys, ctrl := ctx.Sender(), ctx.ActorSystem(), a.deps.Control
+	go func() {
+		r, err := ctrl.Resources()
+		if err != nil {
+			sys.Root.Send(sender, &messages.ResourcesResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INTERNAL, "resources unavailable")})
+			return
+		}
+		sys.Root.Send(sender, &messages.ResourcesResponse{Daemon: r})
+	}()
+}
+
+func (a *rootActor) reload(ctx actor.Context) {
+	sender, sys, ctrl := ctx.Sender(), ctx.ActorSystem(), a.deps.Control
+	go func() { sys.Root.Send(sender, ctrl.Reload()) }()
+}
+
+// ask is one request of a gather.
+type ask struct {
+	pid *actor.PID
+	msg any
+	on  func(res any, err error)
+}
+
+// askTimeout bounds each request of a gather.
+const askTimeout = 2 * time.Second
+
+// gather sends every ask, calls each one's on with its answer (on the actor
+// goroutine, via ReenterAfter), then calls done. It never blocks the mailbox.
+func (a *rootActor) gather(ctx actor.Context, asks []ask, done func()) {
+	if len(asks) == 0 {
+		done()
+		return
+	}
+	left := len(asks)
+	for _, q := range asks {
+		f := ctx.RequestFuture(q.pid, q.msg, askTimeout)
+		ctx.ReenterAfter(f, func(res any, err error) {
+			q.on(res, err)
+			left--
+			if left == 0 {
+				done()
+			}
+		})
+	}
+}

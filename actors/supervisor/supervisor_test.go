@@ -1,0 +1,177 @@
+package supervisor_test
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
+
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/messages"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// crasher panics with whatever it is sent as a crashWith, answers pings, and
+// counts its incarnations.
+type crashWith struct{ reason any }
+
+func crasherProps(starts *atomic.Int32) *actor.Props {
+	return actor.PropsFromFunc(func(ctx actor.Context) {
+		switch msg := ctx.Message().(type) {
+		case *actor.Started:
+			starts.Add(1)
+		case crashWith:
+			panic(msg.reason)
+		case *messages.PingRequest:
+			ctx.Respond(&messages.PingResponse{Name: "crasher"})
+		}
+	})
+}
+
+type fakeControl struct{ stops atomic.Int32 }
+
+func (f *fakeControl) Stop(bool) { f.stops.Add(1) }
+func (f *fakeControl) Reload() *messages.ReloadConfigResponse {
+	return &messages.ReloadConfigResponse{Applied: true, Changed: []string{"daemon.logging"}}
+}
+func (f *fakeControl) Resources() (*messages.Resources, error) {
+	return &messages.Resources{Pid: 1, Goroutines: 3}, nil
+}
+
+func newRoot(t *testing.T, sys *actor.ActorSystem, cfg supervisor.Config) (*actor.PID, *actortest.Probe, *fakeControl) {
+	t.Helper()
+	bus := actortest.NewProbe(t, sys)
+	ctrl := &fakeControl{}
+	root := actortest.Spawn(t, sys, supervisor.Props(cfg, supervisor.Deps{
+		Info:    supervisor.Info{Version: "test", PID: 42, Node: "n1", Started: time.Now(), ConfigSource: func() string { return "embedded" }},
+		Control: ctrl, Logger: actortest.Logger(t), Bus: bus.PID,
+	}))
+	return root, bus, ctrl
+}
+
+func startChild(t *testing.T, sys *actor.ActorSystem, root *actor.PID, spec supervisor.ChildSpec) *actor.PID {
+	t.Helper()
+	res := actortest.Request[*supervisor.ChildStarted](t, sys, root, &supervisor.StartChild{Spec: spec})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	return res.PID
+}
+
+func tree(t *testing.T, sys *actor.ActorSystem, root *actor.PID) map[string]*messages.ChildStatus {
+	t.Helper()
+	res := actortest.Request[*messages.TreeResponse](t, sys, root, &messages.TreeRequest{})
+	out := map[string]*messages.ChildStatus{}
+	for _, c := range res.Children {
+		out[c.Name] = c
+	}
+	return out
+}
+
+func TestRestartsUpToTheCapThenFails(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, bus, _ := newRoot(t, sys, supervisor.DefaultConfig())
+	var starts, otherStarts atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "flaky", Props: crasherProps(&starts), Core: true})
+	startChild(t, sys, root, supervisor.ChildSpec{Name: "steady", Props: crasherProps(&otherStarts), Core: true})
+
+	for i := 1; i <= 3; i++ {
+		sys.Root.Send(pid, crashWith{fmt.Sprintf("boom %d", i)})
+		ev := actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
+		var p messages.ChildRestarted
+		if err := ev.Payload.UnmarshalTo(&p); err != nil || p.Child != "flaky" || p.Restarts != uint32(i) {
+			t.Fatalf("restart event %d: %v %v", i, &p, err)
+		}
+		actortest.Eventually(t, time.Second, func() bool { return starts.Load() == int32(i+1) }, "incarnation %d", i+1)
+	}
+	sys.Root.Send(pid, crashWith{"boom 4"})
+	ev := actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
+	var f messages.ChildFailed
+	if err := ev.Payload.UnmarshalTo(&f); err != nil || f.Child != "flaky" || f.Restarts != 3 || f.Reason != "boom 4" {
+		t.Fatalf("failed event: %v %v", &f, err)
+	}
+	actortest.Eventually(t, time.Second, func() bool { return tree(t, sys, root)["flaky"].State == supervisor.StateFailed }, "flaky marked failed")
+	if starts.Load() != 4 {
+		t.Fatalf("flaky started %d times, want 4 (1 + 3 restarts)", starts.Load())
+	}
+	tr := tree(t, sys, root)
+	if tr["steady"].State != supervisor.StateRunning || tr["steady"].Restarts != 0 || otherStarts.Load() != 1 {
+		t.Fatalf("the other child was disturbed: %v", tr["steady"])
+	}
+	health := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{})
+	if health.Healthy || len(health.Components) != 2 {
+		t.Fatalf("health = %v, want unhealthy with 2 components", health)
+	}
+}
+
+func TestFatalErrorStopsWithoutRestart(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, bus, _ := newRoot(t, sys, supervisor.DefaultConfig())
+	var starts atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "edge", Props: crasherProps(&starts)})
+	sys.Root.Send(pid, crashWith{fmt.Errorf("listener gone: %w", supervisor.ErrFatal)})
+	actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
+	actortest.Eventually(t, time.Second, func() bool { return tree(t, sys, root)["edge"].State == supervisor.StateFailed }, "edge failed")
+	if starts.Load() != 1 {
+		t.Fatalf("restarted after a fatal error: %d starts", starts.Load())
+	}
+}
+
+func TestWindowSlides(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, bus, _ := newRoot(t, sys, supervisor.Config{MaxRestarts: 1, Within: 50 * time.Millisecond})
+	var starts atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "c", Props: crasherProps(&starts)})
+	for i := 0; i < 4; i++ { // one crash per window: never over the cap
+		sys.Root.Send(pid, crashWith{errors.New("x")})
+		actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
+		deadline := time.Now().Add(60 * time.Millisecond)
+		actortest.Eventually(t, time.Second, func() bool { return time.Now().After(deadline) }, "window passes")
+	}
+	if st := tree(t, sys, root)["c"]; st.State != supervisor.StateRunning || st.Restarts != 4 {
+		t.Fatalf("state = %v", st)
+	}
+}
+
+func TestStopChildAndStatus(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, _, ctrl := newRoot(t, sys, supervisor.DefaultConfig())
+	var starts atomic.Int32
+	startChild(t, sys, root, supervisor.ChildSpec{Name: "a", Props: crasherProps(&starts), Core: true})
+	if res := actortest.Request[*supervisor.ChildStarted](t, sys, root, &supervisor.StartChild{Spec: supervisor.ChildSpec{Name: "a", Props: crasherProps(&starts)}}); res.Err == nil {
+		t.Fatal("a second child with the same name was accepted")
+	}
+	st := actortest.Request[*messages.DaemonStatusResponse](t, sys, root, &messages.DaemonStatusRequest{})
+	if st.Version != "test" || st.Pid != 42 || st.ConfigSource != "embedded" || len(st.Tree) != 1 || st.Tree[0].State != "running" {
+		t.Fatalf("status = %v", st)
+	}
+	if h := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{}); !h.Healthy {
+		t.Fatalf("health = %v", h)
+	}
+	stopped := actortest.Request[*supervisor.ChildStopped](t, sys, root, &supervisor.StopChild{Name: "a"})
+	if stopped.Err != nil || tree(t, sys, root)["a"].State != supervisor.StateStopped {
+		t.Fatalf("stop: %v", stopped.Err)
+	}
+	if again := actortest.Request[*supervisor.ChildStopped](t, sys, root, &supervisor.StopChild{Name: "a"}); !errors.Is(again.Err, supervisor.ErrNoSuchChild) {
+		t.Fatalf("second stop: %v", again.Err)
+	}
+	res := actortest.Request[*messages.DaemonStopResponse](t, sys, root, &messages.DaemonStopRequest{})
+	if !res.Stopping {
+		t.Fatal("stop not acknowledged")
+	}
+	actortest.Eventually(t, time.Second, func() bool { return ctrl.stops.Load() == 1 }, "control.Stop called")
+	rl := actortest.Request[*messages.ReloadConfigResponse](t, sys, root, &messages.ReloadConfigRequest{})
+	if !rl.Applied || rl.Changed[0] != "daemon.logging" {
+		t.Fatalf("reload = %v", rl)
+	}
+	m := actortest.Request[*messages.MetricsResponse](t, sys, root, &messages.MetricsRequest{})
+	if m.Daemon.GetGoroutines() != 3 {
+		t.Fatalf("metrics = %v", m)
+	}
+}
