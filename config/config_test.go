@@ -139,12 +139,22 @@ func TestLoadProblems(t *testing.T) {
 			want:  []string{`daemon.logging.level: must be debug, info, warn or error, got "loud" (F/a.toml:1)`},
 		},
 		{
+			name:  "a secret's value is never shown",
+			files: map[string]string{"a.toml": "[daemon.ipc]\nauth_token = 12345678\n"},
+			want:  []string{"daemon.ipc.auth_token: expected a string, got an integer (a secret, value not shown) (F/a.toml:2)"},
+		},
+		{
+			name:  "problem with a default value has no file",
+			files: map[string]string{"a.toml": "[daemon.bus]\nqueue_size = 100000\n"},
+			want:  []string{"daemon.bus.max_queue_size: must be >= queue_size (100000), got 65536"},
+		},
+		{
 			name: "duplicate key across two files",
 			files: map[string]string{
 				"a.toml": "[daemon]\nlog_dir = \"/var/log/a\"\n",
 				"b.toml": "[daemon]\nstate_dir = \"/srv\"\n\nlog_dir = \"/var/log/b\"\n",
 			},
-			want: []string{"daemon.log_dir: defined in both F/a.toml:2 and F/b.toml:4 (F/b.toml:4)"},
+			want: []string{"daemon.log_dir: also defined in F/a.toml:2 (F/b.toml:4)"},
 		},
 		{
 			name: "every problem at once",
@@ -324,6 +334,32 @@ func loadString(t *testing.T, content string) *Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestScrubSecrets(t *testing.T) {
+	c := Default()
+	c.Daemon.IPC.AuthToken = "hunter22"
+	list := []Problem{{Key: "daemon.ipc.auth_token", Msg: `too weak: "hunter22"`}}
+	scrubSecrets(c, list)
+	if want := `too weak: "<redacted>"`; list[0].Msg != want {
+		t.Errorf("Msg = %q, want %q", list[0].Msg, want)
+	}
+}
+
+func TestLogFile(t *testing.T) {
+	tests := []struct{ name, dir, file, want string }{
+		{"relative", "logs", "daemon.log", "logs/daemon.log"},
+		{"absolute", "logs", "/var/log/sb.log", "/var/log/sb.log"},
+		{"off", "logs", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DaemonConfig{LogDir: tt.dir, Logging: LoggingConfig{File: tt.file}}
+			if got := c.LogFile(); got != tt.want {
+				t.Errorf("LogFile() = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
 
 func TestGet(t *testing.T) {

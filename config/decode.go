@@ -21,15 +21,36 @@ var (
 type decoder struct {
 	probs *Problems
 	where func(key string) (file string, line int)
+	// secret is set while decoding a secret key: problems then never show
+	// its value.
+	secret bool
 }
 
 func (d *decoder) problem(key, format string, args ...any) {
+	if d.secret {
+		format, args = "invalid value (a secret, not shown)", nil
+	}
 	file, line := d.where(key)
 	d.probs.add(Problem{Key: key, File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (d *decoder) mismatch(key, want string, raw any) {
+	if d.secret {
+		d.secret = false
+		defer func() { d.secret = true }()
+		d.problem(key, "expected %s, got %s (a secret, value not shown)", want, typeName(raw))
+		return
+	}
 	d.problem(key, "expected %s, got %s", want, describe(raw))
+}
+
+// decodeKey decodes one key, hiding its value in problems if it is secret.
+func (d *decoder) decodeKey(v reflect.Value, raw any, key string, tagged bool) {
+	if !d.secret && isSecret(key, tagged) {
+		d.secret = true
+		defer func() { d.secret = false }()
+	}
+	d.decode(v, raw, key)
 }
 
 // decode sets v from raw; on a problem v keeps its previous value.
@@ -167,7 +188,7 @@ func (d *decoder) decodeStruct(v reflect.Value, raw any, key string) {
 			d.problem(joinKey(key, k), "unknown key")
 			continue
 		}
-		d.decode(v.FieldByIndex(f.index), table[k], joinKey(key, k))
+		d.decodeKey(v.FieldByIndex(f.index), table[k], joinKey(key, k), f.secret)
 	}
 }
 
@@ -193,7 +214,7 @@ func (d *decoder) decodeMap(v reflect.Value, raw any, key string) {
 		} else if def, ok := entryDefaults[t.Elem()]; ok {
 			elem.Set(def())
 		}
-		d.decode(elem, table[k], joinKey(key, k))
+		d.decodeKey(elem, table[k], joinKey(key, k), false)
 		v.SetMapIndex(mk, elem)
 	}
 }
@@ -268,6 +289,21 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// typeName names a TOML value's type.
+func typeName(raw any) string {
+	switch raw.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	}
+	return describe(raw)
 }
 
 // describe names a TOML value's type for a problem, with short scalars shown.

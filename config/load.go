@@ -151,6 +151,9 @@ func build(layers [][]*fileTree) (*Config, []string, []Problem) {
 	where := func(key string) (string, int) {
 		for k := key; k != ""; k = parentKey(k) {
 			if o, ok := origins[k]; ok {
+				if o.file == embeddedName {
+					return "", 0 // a default: its line in an unseen file is noise
+				}
 				return o.file, o.line
 			}
 		}
@@ -172,8 +175,25 @@ func build(layers [][]*fileTree) (*Config, []string, []Problem) {
 		file, line := where(key)
 		probs.add(Problem{Key: key, File: file, Line: line, Msg: msg})
 	})
+	scrubSecrets(cfg, probs.List)
 	cfg.meta = &meta{origins: origins}
 	return cfg, envNames, probs.List
+}
+
+// scrubSecrets replaces the value of every set secret in problem messages
+// (a section's Validate may quote a value).
+func scrubSecrets(cfg *Config, list []Problem) {
+	var secrets []string
+	rewriteSecrets(reflect.ValueOf(cfg).Elem(), "", func(_ string, leaf reflect.Value) {
+		if leaf.Kind() == reflect.String && leaf.Len() > 0 {
+			secrets = append(secrets, leaf.String())
+		}
+	})
+	for i := range list {
+		for _, s := range secrets {
+			list[i].Msg = strings.ReplaceAll(list[i].Msg, s, RedactedValue)
+		}
+	}
 }
 
 // parseFile parses one TOML file into a tree and the line of every key.
@@ -250,7 +270,7 @@ func mergeTree(dst, src map[string]any, prefix string, ft *fileTree, origins, in
 		here := origin{file: ft.name, line: ft.lines[path], table: isTable}
 		if prev, ok := inLayer[path]; ok && prev.file != ft.name && !(prev.table && isTable) {
 			probs.add(Problem{Key: path, File: ft.name, Line: here.line,
-				Msg: fmt.Sprintf("defined in both %s and %s", location(prev), location(here))})
+				Msg: "also defined in " + location(prev)})
 			continue
 		}
 		if _, ok := inLayer[path]; !ok {

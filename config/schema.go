@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -99,6 +100,15 @@ func DefaultLoggingConfig() LoggingConfig {
 		MaxSizeMB:  10,
 		MaxBackups: 5,
 	}
+}
+
+// LogFile returns the log file path: Logging.File inside LogDir, or as is
+// when absolute; empty when the file log is off.
+func (c DaemonConfig) LogFile() string {
+	if c.Logging.File == "" || filepath.IsAbs(c.Logging.File) {
+		return c.Logging.File
+	}
+	return filepath.Join(c.LogDir, c.Logging.File)
 }
 
 // Validate checks the [daemon] table's own keys; its sub-sections validate
