@@ -1,0 +1,621 @@
+// Package client is the Go JSON-RPC 2.0 client of superbotd, used by the
+// superbot CLI, tests and benchmarks.
+//
+// One Client holds one connection (a Unix socket, or TCP) that carries one
+// JSON message per line. Calls from many goroutines are multiplexed over it
+// by request id; a single reader goroutine routes responses to their callers
+// and notifications (events.event, logs.line) to subscriptions. Close stops
+// the reader and leaves no goroutine behind.
+//
+//	c, err := client.Dial(ctx, client.Options{})
+//	if errors.Is(err, client.ErrDaemonNotRunning) { ... }
+//	defer c.Close()
+//	var st struct{ Version string `json:"version"` }
+//	err = c.Call(ctx, "daemon.status", nil, &st)
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Defaults used by Dial for the zero Options.
+const (
+	// DefaultStateDir is the daemon's state directory, relative to the
+	// working directory.
+	DefaultStateDir = ".superbot"
+	// SocketName is the socket's file name inside the state directory.
+	SocketName = "superbot.sock"
+	// TokenName is the token file's name inside the state directory.
+	TokenName = "token"
+	// TokenEnv is the environment variable that holds the token.
+	TokenEnv = "SUPERBOT_TOKEN"
+	// DefaultAddr is the daemon's TCP address.
+	DefaultAddr = "127.0.0.1:9999"
+	// DefaultTimeout bounds dialing and each call whose context has no deadline.
+	DefaultTimeout = 30 * time.Second
+	// DefaultSubscriptionBuffer is the number of notifications a subscription
+	// holds for a slow reader before it drops the oldest.
+	DefaultSubscriptionBuffer = 1024
+	// maxLine is the longest line the reader accepts (the daemon's own
+	// request limit is 1 MiB; answers such as logs.tail may be longer).
+	maxLine = 64 << 20
+)
+
+// Options says where the daemon listens and how to authenticate.
+type Options struct {
+	// Socket is the Unix socket path. Default "<StateDir>/superbot.sock".
+	Socket string
+	// Addr is a TCP host:port. When set, Dial uses TCP instead of the socket.
+	Addr string
+	// Token is the auth token. Empty means $SUPERBOT_TOKEN, else the file
+	// "<StateDir>/token", else none.
+	Token string
+	// StateDir is the daemon's state directory. Default ".superbot".
+	StateDir string
+	// Timeout bounds dialing, logging in and every call whose context has
+	// no deadline. Zero means DefaultTimeout; negative means no bound.
+	Timeout time.Duration
+	// SubscriptionBuffer is the notification buffer of each subscription.
+	// Zero means DefaultSubscriptionBuffer.
+	SubscriptionBuffer int
+}
+
+func (o Options) withDefaults() Options {
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	if o.Socket == "" {
+		o.Socket = filepath.Join(o.StateDir, SocketName)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.SubscriptionBuffer <= 0 {
+		o.SubscriptionBuffer = DefaultSubscriptionBuffer
+	}
+	return o
+}
+
+// SocketPath returns the socket path Dial uses (Socket, else the default
+// inside StateDir).
+func (o Options) SocketPath() string { return o.withDefaults().Socket }
+
+// ResolveToken finds the token the way Dial does: Token, else $SUPERBOT_TOKEN,
+// else the file "<StateDir>/token" (surrounding white space trimmed). source
+// says where it came from ("option", "env SUPERBOT_TOKEN", or the file path);
+// both are empty when there is no token.
+func (o Options) ResolveToken() (token, source string) {
+	if o.Token != "" {
+		return o.Token, "option"
+	}
+	if t := strings.TrimSpace(os.Getenv(TokenEnv)); t != "" {
+		return t, "env " + TokenEnv
+	}
+	path := filepath.Join(o.withDefaults().StateDir, TokenName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", ""
+	}
+	if t := strings.TrimSpace(string(b)); t != "" {
+		return t, path
+	}
+	return "", ""
+}
+
+// Client is a connection to superbotd. It is safe for concurrent use.
+type Client struct {
+	conn     net.Conn
+	network  string
+	address  string
+	timeout  time.Duration
+	subBuf   int
+	nextID   atomic.Uint64
+	wmu      sync.Mutex // serialises writes
+	mu       sync.Mutex // guards the fields below
+	pending  map[uint64]chan reply
+	subs     map[string][]*Subscription
+	closed   bool  // Close was called
+	err      error // why the connection ended; nil while it is up
+	readDone chan struct{}
+}
+
+// reply is what a caller waits for: a response or the reason there is none.
+type reply struct {
+	msg *message
+	err error
+}
+
+// message is any line the daemon sends: a response or a notification.
+type message struct {
+	ID     json.RawMessage `json:"id,omitempty"`
+	Method string          `json:"method,omitempty"`
+	Params json.RawMessage `json:"params,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+}
+
+// request is one JSON-RPC request or notification (ID nil).
+type request struct {
+	JSONRPC string          `json:"jsonrpc"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params,omitempty"`
+	ID      *uint64         `json:"id,omitempty"`
+}
+
+// Dial connects to the daemon and, when a token is found (see
+// Options.ResolveToken), logs in with auth.login. It uses the Unix socket
+// unless opts.Addr is set; when the socket is missing and no Addr is given it
+// falls back to DefaultAddr over TCP, but only with a token (TCP always
+// requires one).
+//
+// The error matches ErrDaemonNotRunning (a *NotRunningError) when nothing
+// listens, and ErrUnauthorized when the daemon refuses the token.
+func Dial(ctx context.Context, opts Options) (*Client, error) {
+	opts = opts.withDefaults()
+	token, _ := opts.ResolveToken()
+	network, address := "unix", opts.Socket
+	if opts.Addr != "" {
+		network, address = "tcp", opts.Addr
+	}
+	conn, err := dial(ctx, network, address, opts.Timeout)
+	if err != nil && opts.Addr == "" && token != "" && errors.Is(err, syscall.ENOENT) {
+		var terr error
+		conn, terr = dial(ctx, "tcp", DefaultAddr, opts.Timeout)
+		if terr == nil {
+			network, address, err = "tcp", DefaultAddr, nil
+		}
+	}
+	if err != nil {
+		return nil, dialError(network, address, err)
+	}
+	c := New(conn, opts)
+	c.network, c.address = network, address
+	if token != "" {
+		if err := c.Login(ctx, token); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func dial(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{}
+	if timeout > 0 {
+		d.Timeout = timeout
+	}
+	return d.DialContext(ctx, network, address)
+}
+
+// dialError turns "nothing listens" into a *NotRunningError.
+func dialError(network, address string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		return &NotRunningError{Network: network, Address: address, Reason: "no socket at " + address, Err: err}
+	case errors.Is(err, syscall.ECONNREFUSED) && network == "unix":
+		return &NotRunningError{Network: network, Address: address, Reason: "nothing listens on " + address + ", a stale socket", Err: err}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &NotRunningError{Network: network, Address: address, Reason: "connection refused at " + address, Err: err}
+	}
+	return fmt.Errorf("connect to %s %s: %w", network, address, err)
+}
+
+// New returns a client on an established connection and starts its reader.
+// It takes ownership of conn and does not log in (see Login). Only the
+// Timeout and SubscriptionBuffer fields of opts are used.
+func New(conn net.Conn, opts Options) *Client {
+	opts = opts.withDefaults()
+	c := &Client{
+		conn:     conn,
+		network:  conn.RemoteAddr().Network(),
+		address:  conn.RemoteAddr().String(),
+		timeout:  opts.Timeout,
+		subBuf:   opts.SubscriptionBuffer,
+		pending:  map[uint64]chan reply{},
+		subs:     map[string][]*Subscription{},
+		readDone: make(chan struct{}),
+	}
+	go c.read()
+	return c
+}
+
+// Endpoint returns the connection's network and address, e.g. "unix" and
+// ".superbot/superbot.sock".
+func (c *Client) Endpoint() (network, address string) { return c.network, c.address }
+
+// Login sends auth.login with token. A daemon that has no auth.login method
+// is taken to need no token. The error matches ErrUnauthorized when the
+// token is refused.
+func (c *Client) Login(ctx context.Context, token string) error {
+	err := c.Call(ctx, "auth.login", map[string]string{"token": token}, nil)
+	if err != nil && CodeOf(err) != CodeMethodNotFound {
+		return fmt.Errorf("auth.login: %w", err)
+	}
+	return nil
+}
+
+// Call sends a request and waits for its answer. params is marshalled to
+// JSON (a json.RawMessage is sent as is; nil sends no params) and must be an
+// object or an array. result, when not nil, receives the result: a
+// *json.RawMessage gets the raw bytes, anything else is json.Unmarshal'ed.
+//
+// An error response is returned as *Error. When ctx has no deadline the
+// client's Timeout applies.
+func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	raw, err := encodeParams(params)
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	id := c.nextID.Add(1) - 1
+	ch := make(chan reply, 1)
+	if err := c.register(id, ch); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(request{JSONRPC: "2.0", Method: method, Params: raw, ID: &id})
+	if err := c.write(ctx, b); err != nil {
+		c.unregister(id)
+		return err
+	}
+	select {
+	case r := <-ch:
+		return r.decode(method, result)
+	case <-ctx.Done():
+		c.unregister(id)
+		return fmt.Errorf("%s: no answer: %w", method, ctx.Err())
+	}
+}
+
+// Notify sends a notification: a request without an id, which the daemon
+// does not answer.
+func (c *Client) Notify(ctx context.Context, method string, params any) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	raw, err := encodeParams(params)
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	if err := c.alive(); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(request{JSONRPC: "2.0", Method: method, Params: raw})
+	return c.write(ctx, b)
+}
+
+// BatchElem is one request of a Batch.
+type BatchElem struct {
+	// Method and Params are as in Call.
+	Method string
+	Params any
+	// Result receives the result as in Call; nil discards it.
+	Result any
+	// Notify sends this element as a notification (no answer, no Error).
+	Notify bool
+	// Error is set by Batch: the *Error the daemon answered, or why the
+	// result could not be decoded.
+	Error error
+}
+
+// Batch sends elems as one JSON-RPC batch and waits for every answer. The
+// returned error is about the batch as a whole (encoding, the connection,
+// ctx); each element's own failure is in its Error field.
+func (c *Client) Batch(ctx context.Context, elems []BatchElem) error {
+	if len(elems) == 0 {
+		return errors.New("batch: no requests")
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	reqs := make([]request, len(elems))
+	ids := make([]uint64, len(elems))
+	chans := make([]chan reply, len(elems))
+	for i := range elems {
+		raw, err := encodeParams(elems[i].Params)
+		if err != nil {
+			return fmt.Errorf("batch: %s: %w", elems[i].Method, err)
+		}
+		reqs[i] = request{JSONRPC: "2.0", Method: elems[i].Method, Params: raw}
+		elems[i].Error = nil
+	}
+	defer func() {
+		for i, ch := range chans {
+			if ch != nil {
+				c.unregister(ids[i])
+			}
+		}
+	}()
+	for i := range elems {
+		if elems[i].Notify {
+			continue
+		}
+		ids[i] = c.nextID.Add(1) - 1
+		reqs[i].ID = &ids[i]
+		chans[i] = make(chan reply, 1)
+		if err := c.register(ids[i], chans[i]); err != nil {
+			chans[i] = nil
+			return err
+		}
+	}
+	b, _ := json.Marshal(reqs)
+	if err := c.write(ctx, b); err != nil {
+		return err
+	}
+	for i, ch := range chans {
+		if ch == nil {
+			continue
+		}
+		select {
+		case r := <-ch:
+			chans[i] = nil
+			if r.err != nil {
+				return r.err
+			}
+			elems[i].Error = r.decode(elems[i].Method, elems[i].Result)
+		case <-ctx.Done():
+			return fmt.Errorf("batch: no answer: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Close closes the connection, fails pending calls with ErrClosed, ends
+// every subscription and waits for the reader goroutine to exit. It is safe
+// to call more than once.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	var err error
+	if !already {
+		err = c.conn.Close()
+	}
+	<-c.readDone
+	return err
+}
+
+// Err returns why the connection ended (ErrClosed, or an error matching
+// ErrConnectionLost), or nil while it is up.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Done is closed when the connection has ended (see Err).
+func (c *Client) Done() <-chan struct{} { return c.readDone }
+
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+func (c *Client) alive() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	if c.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *Client) register(id uint64, ch chan reply) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	if c.closed {
+		return ErrClosed
+	}
+	c.pending[id] = ch
+	return nil
+}
+
+func (c *Client) unregister(id uint64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+// write sends one line. Writes are serialised so lines never interleave.
+func (c *Client) write(ctx context.Context, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.alive(); err != nil {
+		return err
+	}
+	dl, _ := ctx.Deadline()
+	_ = c.conn.SetWriteDeadline(dl)
+	if _, err := c.conn.Write(append(b, '\n')); err != nil {
+		if e := c.alive(); e != nil {
+			return e
+		}
+		return fmt.Errorf("%w: write: %w", ErrConnectionLost, err)
+	}
+	return nil
+}
+
+// read is the reader goroutine: it routes every line until the connection
+// ends, then fails what is pending.
+func (c *Client) read() {
+	defer close(c.readDone)
+	r := bufio.NewReaderSize(c.conn, 64<<10)
+	var err error
+	for {
+		var line []byte
+		line, err = readLine(r)
+		if len(line) > 0 {
+			c.dispatch(line)
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.shutdown(err)
+}
+
+// readLine reads one '\n'-terminated line of at most maxLine bytes.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		if len(buf) > maxLine {
+			return nil, fmt.Errorf("line longer than %d bytes", maxLine)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimSpace(buf), err
+	}
+}
+
+func (c *Client) shutdown(cause error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		c.err = ErrClosed
+	case cause == nil || errors.Is(cause, io.EOF):
+		c.err = fmt.Errorf("%w: the daemon closed the connection", ErrConnectionLost)
+	default:
+		c.err = fmt.Errorf("%w: %w", ErrConnectionLost, cause)
+	}
+	for id, ch := range c.pending {
+		ch <- reply{err: c.err}
+		delete(c.pending, id)
+	}
+	for method, subs := range c.subs {
+		for _, s := range subs {
+			s.end(c.err)
+		}
+		delete(c.subs, method)
+	}
+	_ = c.conn.Close()
+}
+
+// dispatch routes one line: a response, a batch of responses, or a
+// notification. Lines that are none of these are ignored.
+func (c *Client) dispatch(line []byte) {
+	if line[0] == '[' {
+		var msgs []*message
+		if json.Unmarshal(line, &msgs) != nil {
+			return
+		}
+		for _, m := range msgs {
+			if m != nil {
+				c.route(m)
+			}
+		}
+		return
+	}
+	var m message
+	if json.Unmarshal(line, &m) != nil {
+		return
+	}
+	c.route(&m)
+}
+
+func (c *Client) route(m *message) {
+	if m.Method != "" {
+		if len(m.ID) == 0 {
+			c.notify(Notification{Method: m.Method, Params: m.Params})
+		}
+		return // a request from the daemon: none are defined
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := parseID(m.ID)
+	if !ok {
+		// An error the daemon could not tie to a request (e.g. a parse
+		// error): it can only be for the call in flight when there is one.
+		if m.Error == nil || len(c.pending) != 1 {
+			return
+		}
+		for only := range c.pending {
+			id = only
+		}
+	}
+	if ch, ok := c.pending[id]; ok {
+		delete(c.pending, id)
+		ch <- reply{msg: m}
+	}
+}
+
+func parseID(raw json.RawMessage) (uint64, bool) {
+	var id uint64
+	if len(raw) == 0 || json.Unmarshal(raw, &id) != nil {
+		return 0, false
+	}
+	return id, true
+}
+
+func (r reply) decode(method string, result any) error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.msg.Error != nil {
+		return r.msg.Error
+	}
+	switch v := result.(type) {
+	case nil:
+		return nil
+	case *json.RawMessage:
+		*v = append(json.RawMessage(nil), r.msg.Result...)
+		return nil
+	}
+	if err := json.Unmarshal(r.msg.Result, result); err != nil {
+		return fmt.Errorf("%s: decode result: %w", method, err)
+	}
+	return nil
+}
+
+// encodeParams marshals params and checks that they are an object or an
+// array, as JSON-RPC requires. nil means no params.
+func encodeParams(params any) (json.RawMessage, error) {
+	var raw []byte
+	switch v := params.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		raw = bytes.TrimSpace(v)
+		if len(raw) == 0 {
+			return nil, nil
+		}
+		if !json.Valid(raw) {
+			return nil, errors.New("params are not valid JSON")
+		}
+	default:
+		var err error
+		if raw, err = json.Marshal(params); err != nil {
+			return nil, fmt.Errorf("encode params: %w", err)
+		}
+	}
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' && raw[0] != '[' {
+		return nil, errors.New("params must be a JSON object or array")
+	}
+	return raw, nil
+}
