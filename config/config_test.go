@@ -234,6 +234,7 @@ func TestLoadSources(t *testing.T) {
 				"ipc.toml":    "[daemon.ipc]\nmax_connections = 7\n",
 				"daemon.toml": "[daemon]\nnode = \"n1\"\nshutdown_timeout = \"1m\"\n",
 				"notes.txt":   "not toml, ignored",
+				".#ipc.toml":  "an editor's lock file, ignored",
 			},
 			path:       func(*testing.T) string { return "" },
 			wantSource: "embedded defaults + ./config (2 files)",

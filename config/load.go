@@ -53,8 +53,8 @@ type fileTree struct {
 
 // Load reads the configuration at path over the embedded defaults.
 //
-// path is a TOML file or a directory whose *.toml files (sorted by name) are
-// merged; a key defined in two of them is an error naming both. With an
+// path is a TOML file or a directory whose *.toml files (sorted by name,
+// hidden files skipped) are merged; a key defined in two of them is an error naming both. With an
 // empty path, Load uses the directory ./config when it exists. Files
 // override the embedded defaults, and environment variables
 // (SUPERBOT_DAEMON_IPC_AUTH_TOKEN, ...) override secret keys. Daemon.Node
@@ -122,11 +122,17 @@ func userFiles(path string) ([]string, string, error) {
 	if !st.IsDir() {
 		return []string{path}, display, nil
 	}
-	files, err := filepath.Glob(filepath.Join(path, "*.toml"))
+	entries, err := os.ReadDir(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("list config dir: %w", err)
 	}
-	sort.Strings(files)
+	var files []string // sorted: ReadDir sorts by name
+	for _, e := range entries {
+		// Hidden files are editor droppings (.#a.toml), not config.
+		if name := e.Name(); strings.HasSuffix(name, ".toml") && !strings.HasPrefix(name, ".") && !e.IsDir() {
+			files = append(files, filepath.Join(path, name))
+		}
+	}
 	plural := "s"
 	if len(files) == 1 {
 		plural = ""
