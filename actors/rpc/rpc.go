@@ -5,7 +5,8 @@
 //
 // Params decode into the route's request message with protojson: by name
 // (proto or JSON field names; unknown names are errors) or by position (the
-// message's fields in declaration order).
+// message's fields in declaration order). A route whose request is a
+// *structpb.Value takes the params whole.
 package rpc
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/superbot/superbot/messages"
 )
@@ -121,6 +123,12 @@ func Decode(rt Route, params json.RawMessage) (proto.Message, error) {
 	params = bytes.TrimSpace(params)
 	if len(params) == 0 || bytes.Equal(params, []byte("null")) {
 		return req, nil
+	}
+	if v, ok := req.(*structpb.Value); ok { // the route takes params whole
+		if err := decodeOpts.Unmarshal(params, v); err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrBadParams, cleanProtoErr(err))
+		}
+		return v, nil
 	}
 	switch params[0] {
 	case '{':

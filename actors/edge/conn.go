@@ -1,0 +1,286 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
+)
+
+// writeTimeout bounds one write to a client; a client that does not read is
+// disconnected rather than allowed to hold anything up.
+const writeTimeout = 10 * time.Second
+
+// errTooLarge means a line exceeded MaxRequestBytes.
+var errTooLarge = errors.New("request too large")
+
+// conn is one client connection. serve runs on its own goroutine; stream
+// notifications are written by a second goroutine (writeLoop).
+type conn struct {
+	s            *server
+	nc           net.Conn
+	requireToken bool
+	authed       bool
+	failedLogins int
+
+	wmu sync.Mutex
+	bw  *bufio.Writer
+
+	done      chan struct{}
+	closeOnce sync.Once
+
+	out     chan []byte // notifications, bounded; full means dropped
+	smu     sync.Mutex
+	stream  *actor.PID // lazily spawned bus subscriber
+	writing sync.WaitGroup
+}
+
+func newConn(s *server, nc net.Conn, requireToken bool) *conn {
+	return &conn{s: s, nc: nc, requireToken: requireToken, authed: !requireToken,
+		bw: bufio.NewWriterSize(nc, 16<<10), done: make(chan struct{})}
+}
+
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		_ = c.nc.Close()
+	})
+}
+
+func (c *conn) serve() {
+	defer func() {
+		c.close()
+		c.smu.Lock()
+		if c.stream != nil {
+			_ = c.s.sys.Root.StopFuture(c.stream).Wait()
+		}
+		c.smu.Unlock()
+		c.writing.Wait()
+	}()
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	for {
+		c.smu.Lock()
+		streaming := c.stream != nil
+		c.smu.Unlock()
+		if streaming {
+			_ = c.nc.SetReadDeadline(time.Time{}) // a stream is not idle
+		} else {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		}
+		line, err := readLine(r, c.s.cfg.MaxRequestBytes)
+		if errors.Is(err, errTooLarge) {
+			c.write(mustJSON(&response{JSONRPC: "2.0", ID: nullID,
+				Error: &rpcError{Code: CodeInvalidRequest, Message: stdMessages[CodeInvalidRequest], Data: "request larger than the limit; connection closed"}}))
+			return
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return // a timeout or a broken connection: drop the partial line
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			if out := c.handleLine(line); out != nil {
+				if !c.write(out) {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readLine reads up to '\n' without holding more than max bytes; past max it
+// stops reading and returns errTooLarge.
+func readLine(r *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) > max+1 { // +1: the newline itself
+			return nil, errTooLarge
+		}
+		line = append(line, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return line, err
+	}
+}
+
+// write sends one message line under the write lock.
+func (c *conn) write(b []byte) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := c.bw.Write(b); err != nil {
+		c.close()
+		return false
+	}
+	if err := c.bw.WriteByte('\n'); err != nil {
+		c.close()
+		return false
+	}
+	if err := c.bw.Flush(); err != nil {
+		c.close()
+		return false
+	}
+	return true
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
+	}
+	return b
+}
+
+// handleLine answers one line: a request, a notification or a batch. It
+// returns nil when nothing is to be sent back.
+func (c *conn) handleLine(line []byte) []byte {
+	line = bytes.TrimSpace(line)
+	if !json.Valid(line) {
+		return mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeParseError, nil), ID: nullID})
+	}
+	if line[0] != '[' {
+		if res := c.handleOne(line); res != nil {
+			return mustJSON(res)
+		}
+		return nil
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(line, &elems); err != nil || len(elems) == 0 {
+		return mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID})
+	}
+	out := make([]*response, 0, len(elems))
+	for _, e := range elems {
+		if res := c.handleOne(e); res != nil {
+			out = append(out, res)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return mustJSON(out)
+}
+
+func (c *conn) handleOne(raw json.RawMessage) *response {
+	req, bad := parseRequest(raw)
+	if bad != nil {
+		return bad
+	}
+	c.s.calls.Add(1)
+	var result json.RawMessage
+	var err error
+	if !c.authed && req.Method != "auth.login" {
+		err = messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "unauthorized: call auth.login with the daemon's token first")
+	} else {
+		result, err = c.dispatch(req)
+	}
+	if req.isNotification() {
+		return nil
+	}
+	if err != nil {
+		rerr, internal := toRPCError(err)
+		if internal {
+			c.s.log.Error("rpc call failed", "method", req.Method, "error", err)
+		}
+		return &response{JSONRPC: "2.0", Error: rerr, ID: req.ID}
+	}
+	return &response{JSONRPC: "2.0", Result: result, ID: req.ID}
+}
+
+// Methods answered by the edge itself.
+var edgeMethods = []string{"auth.login", "events.subscribe", "events.unsubscribe", "logs.stream", "rpc.methods"}
+
+// EdgeMethods lists the methods the edge answers itself (for rpc.methods and
+// for callers that validate method names, like the scheduler).
+func EdgeMethods() []string { return append([]string(nil), edgeMethods...) }
+
+func (c *conn) dispatch(req *request) (json.RawMessage, error) {
+	switch req.Method {
+	case "auth.login":
+		return c.login(req.Params)
+	case "rpc.methods":
+		return c.methods()
+	case "events.subscribe":
+		return c.subscribeEvents(req.Params)
+	case "events.unsubscribe":
+		return c.unsubscribe(req.Params)
+	case "logs.stream":
+		return c.streamLogs(req.Params)
+	}
+	router := c.s.deps.Router
+	rt, ok := router.Lookup(req.Method)
+	if !ok {
+		return nil, rpc.ErrUnknownMethod
+	}
+	msg, err := rpc.Decode(rt, req.Params)
+	if err != nil {
+		return nil, err
+	}
+	res, err := router.Send(c.s.sys.Root, rt, msg).Result()
+	if err != nil {
+		return nil, err
+	}
+	return rpc.Encode(res)
+}
+
+func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
+	var p struct {
+		Token string `json:"token"`
+	}
+	if err := decodeParams(params, &p, "token"); err != nil {
+		return nil, err
+	}
+	if !c.s.checkToken(p.Token) {
+		c.failedLogins++
+		c.s.log.Warn("rpc login refused", "remote", c.nc.RemoteAddr().String(), "failures", c.failedLogins)
+		if c.failedLogins >= 5 {
+			defer c.close()
+		}
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "unauthorized: bad token")
+	}
+	c.authed = true
+	return json.RawMessage(`{"ok":true}`), nil
+}
+
+func (c *conn) methods() (json.RawMessage, error) {
+	all := append(c.s.deps.Router.Methods(), edgeMethods...)
+	return rpc.Encode(&messages.MethodsResponse{Methods: sortedUnique(all)})
+}
+
+// decodeParams decodes named or positional params into a small struct whose
+// JSON field names are given in order.
+func decodeParams(params json.RawMessage, into any, names ...string) error {
+	params = bytes.TrimSpace(params)
+	if len(params) == 0 {
+		return nil
+	}
+	if params[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(params, &items); err != nil || len(items) > len(names) {
+			return rpc.ErrBadParams
+		}
+		obj := map[string]json.RawMessage{}
+		for i, it := range items {
+			obj[names[i]] = it
+		}
+		params = mustJSON(obj)
+	}
+	d := json.NewDecoder(bytes.NewReader(params))
+	d.DisallowUnknownFields()
+	if err := d.Decode(into); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %v", rpc.ErrBadParams, err)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+// Package edge is the JSON-RPC 2.0 door into superbotd: an actor that owns
+// the Unix socket and TCP listeners (bound before it is spawned, see Listen)
+// and serves every connection on goroutines of its own. Each message is one
+// line (`\n`-terminated): a request, a notification or a batch. Each method
+// goes through the rpc.Router: a proto request to the actor that owns the
+// answer, with a deadline. Server-push streams (events.subscribe,
+// logs.stream) are notifications on the same connection.
+package edge
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
+)
+
+// Kind names the edge in the supervision tree.
+const Kind = "edge"
+
+// Deps are the edge's collaborators.
+type Deps struct {
+	Router    *rpc.Router
+	Bus       *actor.PID
+	Listeners *Listeners
+	// Token is the RPC token, required on TCP and, when configured, on the
+	// Unix socket. It is never logged.
+	Token  string
+	Logger *slog.Logger
+}
+
+// StatsRequest asks the edge for its counters; it answers *Stats.
+type StatsRequest struct{}
+
+// Stats are the edge's counters.
+type Stats struct {
+	Connections int64
+	Accepted    uint64
+	Rejected    uint64
+	Calls       uint64
+}
+
+// Props returns the edge actor's props. cfg must be valid (Validate).
+func Props(cfg Config, deps Deps) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &edgeActor{cfg: cfg, deps: deps, log: deps.Logger}
+	})
+}
+
+type edgeActor struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	srv  *server
+}
+
+func (a *edgeActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.start(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		a.stop()
+	case *messages.PingRequest:
+		ctx.Respond(&messages.PingResponse{Name: Kind})
+	case *StatsRequest:
+		ctx.Respond(a.srv.stats())
+	case *actor.Stopped:
+	default:
+		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (a *edgeActor) start(ctx actor.Context) {
+	a.srv = &server{
+		cfg: a.cfg, deps: a.deps, log: a.log, sys: ctx.ActorSystem(),
+		sem: make(chan struct{}, a.cfg.MaxConnections), conns: map[*conn]struct{}{},
+		quit: make(chan struct{}),
+	}
+	if l := a.deps.Listeners; l != nil {
+		if l.Unix != nil {
+			a.srv.serve(l.Unix, a.cfg.RequireTokenOnSocket)
+		}
+		if l.TCP != nil {
+			a.srv.serve(l.TCP, true)
+		}
+		a.log.Info("edge listening", "addrs", l.Addrs())
+	}
+}
+
+func (a *edgeActor) stop() {
+	if a.srv != nil {
+		a.srv.shutdown()
+		a.srv = nil
+	}
+}
+
+// server holds what the connection goroutines share. Its methods run off the
+// actor goroutine.
+type server struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	sys  *actor.ActorSystem
+	sem  chan struct{}
+	quit chan struct{}
+	wg   sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+
+	open     atomic.Int64
+	accepted atomic.Uint64
+	rejected atomic.Uint64
+	calls    atomic.Uint64
+}
+
+// deadliner is what both listener types offer to interrupt Accept.
+type deadliner interface{ SetDeadline(time.Time) error }
+
+func (s *server) serve(ln net.Listener, requireToken bool) {
+	if d, ok := ln.(deadliner); ok {
+		_ = d.SetDeadline(time.Time{}) // a restarted edge reuses the listener
+	}
+	s.wg.Add(1)
+	go s.acceptLoop(ln, requireToken)
+}
+
+// acceptLoop runs on its own goroutine until the listener closes or the
+// server shuts down.
+func (s *server) acceptLoop(ln net.Listener, requireToken bool) {
+	defer s.wg.Done()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.quit:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("edge accept failed", "error", err)
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case <-s.quit:
+				return
+			}
+			continue
+		}
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			s.rejected.Add(1)
+			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = nc.Write([]byte(`{"jsonrpc":"2.0","error":{"code":-32003,"message":"too many connections"},"id":null}` + "\n"))
+			_ = nc.Close()
+			continue
+		}
+		s.accepted.Add(1)
+		c := newConn(s, nc, requireToken)
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.open.Add(1)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+			s.open.Add(-1)
+			<-s.sem
+		}()
+	}
+}
+
+// shutdown stops accepting, closes every connection and waits (bounded)
+// for the goroutines.
+func (s *server) shutdown() {
+	close(s.quit)
+	if l := s.deps.Listeners; l != nil {
+		for _, ln := range []net.Listener{l.Unix, l.TCP} {
+			if d, ok := ln.(deadliner); ok && ln != nil {
+				_ = d.SetDeadline(time.Now()) // wake Accept without closing
+			}
+		}
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		s.log.Warn("edge connections still closing")
+	}
+}
+
+func (s *server) stats() *Stats {
+	return &Stats{Connections: s.open.Load(), Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Calls: s.calls.Load()}
+}
+
+// checkToken compares in constant time. An empty daemon token never matches.
+func (s *server) checkToken(got string) bool {
+	if s.deps.Token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.deps.Token)) == 1
+}

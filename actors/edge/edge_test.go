@@ -1,0 +1,385 @@
+package edge_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const token = "s3cret-token"
+
+type fixture struct {
+	sys    *actor.ActorSystem
+	socket string
+	tcp    string
+	bus    *actor.PID
+	edge   *actor.PID
+}
+
+// valueRoute answers with fn applied to the whole params value.
+func valueRoute(method string, fn func(*structpb.Value) (*structpb.Value, error)) rpc.Route {
+	return rpc.Route{Method: method, New: func() proto.Message { return &structpb.Value{} },
+		Call: func(req proto.Message) (proto.Message, error) { return fn(req.(*structpb.Value)) }}
+}
+
+func sum(v *structpb.Value) (*structpb.Value, error) {
+	total := 0.0
+	for _, x := range v.GetListValue().GetValues() {
+		total += x.GetNumberValue()
+	}
+	return structpb.NewNumberValue(total), nil
+}
+
+func start(t *testing.T, cfg edge.Config) *fixture {
+	t.Helper()
+	sys := actortest.NewSystem(t)
+	dir := t.TempDir()
+	cfg.TCPEnabled = true
+	cfg.TCPAddr = "127.0.0.1:0"
+	ls, err := edge.Listen(cfg, filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ls.Close)
+	busPID := actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), "n1", actortest.Logger(t)))
+	router := rpc.NewRouter(time.Second)
+	router.MustAdd(
+		valueRoute("sum", sum),
+		valueRoute("subtract", func(v *structpb.Value) (*structpb.Value, error) {
+			if l := v.GetListValue(); l != nil && len(l.Values) == 2 {
+				return structpb.NewNumberValue(l.Values[0].GetNumberValue() - l.Values[1].GetNumberValue()), nil
+			}
+			s := v.GetStructValue().GetFields()
+			return structpb.NewNumberValue(s["minuend"].GetNumberValue() - s["subtrahend"].GetNumberValue()), nil
+		}),
+		valueRoute("get_data", func(*structpb.Value) (*structpb.Value, error) {
+			return structpb.NewValue([]any{"hello", 5})
+		}),
+		valueRoute("notify_hello", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
+		valueRoute("notify_sum", sum),
+		valueRoute("update", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
+		valueRoute("boom", func(*structpb.Value) (*structpb.Value, error) { return nil, fmt.Errorf("disk /secret/path on fire") }),
+		rpc.Route{Method: "bus.stats", New: func() proto.Message { return &messages.BusStatsRequest{} }, Target: busPID},
+		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
+	)
+	cfg.RequestTimeout = time.Second
+	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: actortest.Logger(t)}))
+	return &fixture{sys: sys, socket: ls.SocketPath, tcp: ls.TCP.Addr().String(), bus: busPID, edge: edgePID}
+}
+
+type client struct {
+	t  *testing.T
+	c  net.Conn
+	rd *bufio.Reader
+}
+
+func dial(t *testing.T, network, addr string) *client {
+	t.Helper()
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &client{t: t, c: c, rd: bufio.NewReaderSize(c, 1<<20)}
+}
+
+func (c *client) send(line string) {
+	c.t.Helper()
+	if _, err := c.c.Write([]byte(line + "\n")); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *client) read() string {
+	c.t.Helper()
+	_ = c.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	line, err := c.rd.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read: %v (got %q)", err, line)
+	}
+	return strings.TrimSpace(line)
+}
+
+func (c *client) call(line string) string {
+	c.t.Helper()
+	c.send(line)
+	return c.read()
+}
+
+// sameJSON compares two JSON texts structurally; batch answers are compared
+// as sets, since the spec lets a server answer a batch in any order.
+func sameJSON(t *testing.T, got, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		t.Fatalf("bad JSON %q: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad want %q: %v", want, err)
+	}
+	if gl, ok := g.([]any); ok {
+		if wl, ok := w.([]any); ok && len(gl) == len(wl) {
+			for _, we := range wl {
+				found := false
+				for _, ge := range gl {
+					if fmt.Sprint(ge) == fmt.Sprint(we) {
+						found = true
+					}
+				}
+				if !found {
+					t.Fatalf("got %s\nwant %s", got, want)
+				}
+			}
+			return
+		}
+	}
+	if fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestSpecExamples replays every example of the JSON-RPC 2.0 specification
+// (section 7) and expects the spec's answers.
+func TestSpecExamples(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	c := dial(t, "unix", f.socket)
+	cases := []struct{ name, req, want string }{
+		{"positional", `{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}`, `{"jsonrpc": "2.0", "result": 19, "id": 1}`},
+		{"positional reversed", `{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}`, `{"jsonrpc": "2.0", "result": -19, "id": 2}`},
+		{"named", `{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}`, `{"jsonrpc": "2.0", "result": 19, "id": 3}`},
+		{"named reordered", `{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}`, `{"jsonrpc": "2.0", "result": 19, "id": 4}`},
+		{"unknown method", `{"jsonrpc": "2.0", "method": "foobar", "id": "1"}`, `{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}`},
+		{"invalid JSON", `{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]`, `{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}`},
+		{"invalid request", `{"jsonrpc": "2.0", "method": 1, "params": "bar"}`, `{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}`},
+		{"batch invalid JSON", `[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},{"jsonrpc": "2.0", "method"]`, `{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}`},
+		{"empty array", `[]`, `{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}`},
+		{"invalid batch not empty", `[1]`, `[{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}]`},
+		{"invalid batch", `[1,2,3]`, `[{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}]`},
+		{"mixed batch", `[
+			{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+			{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+			{"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
+			{"foo": "boo"},
+			{"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
+			{"jsonrpc": "2.0", "method": "get_data", "id": "9"}]`,
+			`[{"jsonrpc": "2.0", "result": 7, "id": "1"},
+			{"jsonrpc": "2.0", "result": 19, "id": "2"},
+			{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},
+			{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
+			{"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"}]`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.t = t
+			sameJSON(t, c.call(strings.ReplaceAll(tc.req, "\n", " ")), tc.want)
+		})
+	}
+	t.Run("notifications get no answer", func(t *testing.T) {
+		c.t = t
+		c.send(`{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}`)
+		c.send(`{"jsonrpc": "2.0", "method": "foobar"}`)
+		c.send(`[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]`)
+		// The next answer must be for this call: nothing was sent for the three lines above.
+		sameJSON(t, c.call(`{"jsonrpc": "2.0", "method": "sum", "params": [1], "id": 7}`), `{"jsonrpc": "2.0", "result": 1, "id": 7}`)
+	})
+}
+
+func TestIDsAndErrors(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	c := dial(t, "unix", f.socket)
+	cases := []struct{ name, req, want string }{
+		{"string id", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":"abc"}`, `{"jsonrpc":"2.0","result":1,"id":"abc"}`},
+		{"null id", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":null}`, `{"jsonrpc":"2.0","result":1,"id":null}`},
+		{"big id kept exactly", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":12345678901234567890}`, `{"jsonrpc":"2.0","result":1,"id":12345678901234567890}`},
+		{"object id", `{"jsonrpc":"2.0","method":"sum","id":{}}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}`},
+		{"bool id", `{"jsonrpc":"2.0","method":"sum","id":true}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}`},
+		{"wrong version", `{"jsonrpc":"1.0","method":"sum","id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
+		{"scalar params", `{"jsonrpc":"2.0","method":"sum","params":3,"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
+		{"extra member", `{"jsonrpc":"2.0","method":"sum","id":1,"x":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
+		{"unknown param", `{"jsonrpc":"2.0","method":"bus.stats","params":{"nope":1},"id":1}`, ``},
+		{"internal error hides details", `{"jsonrpc":"2.0","method":"boom","id":1}`, `{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":1}`},
+		{"actor route", `{"jsonrpc":"2.0","method":"events.publish_test","params":{"event":{"topic":"a.*"}},"id":1}`, ``},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.t = t
+			got := c.call(tc.req)
+			if tc.want != "" {
+				sameJSON(t, got, tc.want)
+				return
+			}
+			var res struct {
+				Error *struct {
+					Code int    `json:"code"`
+					Data string `json:"data"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(got), &res); err != nil || res.Error == nil || res.Error.Code != edge.CodeInvalidParams {
+				t.Fatalf("want -32602, got %s", got)
+			}
+			if strings.Contains(got, "/secret") {
+				t.Fatalf("internal detail leaked: %s", got)
+			}
+		})
+	}
+	st := c.call(`{"jsonrpc":"2.0","method":"bus.stats","id":1}`)
+	if !strings.Contains(st, `"published"`) || strings.Contains(st, `"error"`) {
+		t.Fatalf("bus.stats = %s", st)
+	}
+	m := c.call(`{"jsonrpc":"2.0","method":"rpc.methods","id":1}`)
+	for _, want := range []string{"auth.login", "bus.stats", "events.subscribe", "sum"} {
+		if !strings.Contains(m, `"`+want+`"`) {
+			t.Fatalf("rpc.methods lacks %s: %s", want, m)
+		}
+	}
+}
+
+func TestTokenRequiredOnTCP(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	c := dial(t, "tcp", f.tcp)
+	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`),
+		`{"jsonrpc":"2.0","error":{"code":-32001,"message":"unauthorized: call auth.login with the daemon's token first"},"id":1}`)
+	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"auth.login","params":{"token":"wrong"},"id":2}`),
+		`{"jsonrpc":"2.0","error":{"code":-32001,"message":"unauthorized: bad token"},"id":2}`)
+	// a bad token changed nothing: still refused
+	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"events.publish_test","params":{"event":{"topic":"x"}},"id":3}`),
+		`{"jsonrpc":"2.0","error":{"code":-32001,"message":"unauthorized: call auth.login with the daemon's token first"},"id":3}`)
+	if st := actortest.Request[*messages.BusStatsResponse](t, f.sys, f.bus, &messages.BusStatsRequest{}); st.Published != 0 {
+		t.Fatalf("an unauthenticated call reached the bus: %v", st)
+	}
+	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"auth.login","params":["`+token+`"],"id":4}`), `{"jsonrpc":"2.0","result":{"ok":true},"id":4}`)
+	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":5}`), `{"jsonrpc":"2.0","result":3,"id":5}`)
+	// the socket needs no token by default
+	u := dial(t, "unix", f.socket)
+	sameJSON(t, u.call(`{"jsonrpc":"2.0","method":"sum","params":[2],"id":1}`), `{"jsonrpc":"2.0","result":2,"id":1}`)
+}
+
+func TestHugeLineClosesOnlyThatConnection(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	good := dial(t, "unix", f.socket)
+	bad := dial(t, "unix", f.socket)
+	go func() { // 10 MiB without a newline; the server stops reading early
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for i := 0; i < 160; i++ {
+			if _, err := bad.c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	resp := bad.read()
+	if !strings.Contains(resp, `"code":-32600`) {
+		t.Fatalf("oversized line answered %s", resp)
+	}
+	_ = bad.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := bad.rd.ReadString('\n'); err == nil {
+		t.Fatal("connection left open after an oversized line")
+	}
+	sameJSON(t, good.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+}
+
+func TestSlowAndIdleClients(t *testing.T) {
+	cfg := edge.DefaultConfig()
+	cfg.IdleTimeout = 200 * time.Millisecond
+	f := start(t, cfg)
+	slow := dial(t, "unix", f.socket)
+	if _, err := slow.c.Write([]byte(`{"jsonrpc":"2.0",`)); err != nil { // half a request, then nothing
+		t.Fatal(err)
+	}
+	good := dial(t, "unix", f.socket)
+	sameJSON(t, good.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+	_ = slow.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if line, err := slow.rd.ReadString('\n'); err == nil || line != "" {
+		t.Fatalf("a slowloris client was not disconnected: got %q", line)
+	}
+}
+
+func TestConnectionLimit(t *testing.T) {
+	cfg := edge.DefaultConfig()
+	cfg.MaxConnections = 3
+	f := start(t, cfg)
+	good := dial(t, "unix", f.socket)
+	sameJSON(t, good.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+	// the 4th concurrent connection is refused politely
+	a, b := dial(t, "unix", f.socket), dial(t, "unix", f.socket)
+	sameJSON(t, a.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+	sameJSON(t, b.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+	over := dial(t, "unix", f.socket)
+	if got := over.read(); !strings.Contains(got, "too many connections") {
+		t.Fatalf("over the limit: %s", got)
+	}
+}
+
+func TestEventsSubscribeStreamsNotifications(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	c := dial(t, "unix", f.socket)
+	sub := c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"pattern":"price.*.update"},"id":1}`)
+	if !strings.Contains(sub, `"subscription"`) {
+		t.Fatalf("subscribe = %s", sub)
+	}
+	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"pattern":"a.>.b"},"id":2}`),
+		`{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"pattern \"a.>.b\": invalid topic: '>' must be the last segment"},"id":2}`)
+	f.sys.Root.Send(f.bus, messages.NewEvent("price.BTCUSDT.update", "test", structpb.NewStringValue("42")))
+	f.sys.Root.Send(f.bus, messages.NewEvent("price.BTCUSDT.trade", "test", nil))
+	f.sys.Root.Send(f.bus, messages.NewEvent("price.ETHUSDT.update", "test", nil))
+	for _, want := range []string{"price.BTCUSDT.update", "price.ETHUSDT.update"} {
+		var n struct {
+			Method string `json:"method"`
+			Params struct {
+				Topic string `json:"topic"`
+			} `json:"params"`
+		}
+		line := c.read()
+		if err := json.Unmarshal([]byte(line), &n); err != nil || n.Method != "events.event" || n.Params.Topic != want {
+			t.Fatalf("notification %s, want topic %s", line, want)
+		}
+	}
+	var id struct {
+		Result struct {
+			Subscription string `json:"subscription"` // protojson renders 64-bit ints as strings
+		} `json:"result"`
+	}
+	_ = json.Unmarshal([]byte(sub), &id)
+	sameJSON(t, c.call(fmt.Sprintf(`{"jsonrpc":"2.0","method":"events.unsubscribe","params":[%q],"id":3}`, id.Result.Subscription)),
+		`{"jsonrpc":"2.0","result":{"removed":true},"id":3}`)
+	actortest.Eventually(t, time.Second, func() bool {
+		return actortest.Request[*messages.BusStatsResponse](t, f.sys, f.bus, &messages.BusStatsRequest{}).Subscriptions == 0
+	}, "unsubscribed")
+	_ = c.c.Close()
+}
+
+func TestListenRefusesATakenSocket(t *testing.T) {
+	dir := t.TempDir()
+	cfg := edge.DefaultConfig()
+	first, err := edge.Listen(cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := edge.Listen(cfg, dir); err == nil || !strings.Contains(err.Error(), "address in use") {
+		t.Fatalf("second Listen = %v", err)
+	}
+	first.Close()
+	again, err := edge.Listen(cfg, dir) // the socket file was removed on close
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Close()
+}

@@ -1,0 +1,49 @@
+package edge
+
+import (
+	"errors"
+
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
+)
+
+// codeTable is the one table from internal error codes to JSON-RPC codes.
+var codeTable = map[messages.ErrorCode]int{
+	messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT:    CodeInvalidParams,
+	messages.ErrorCode_ERROR_CODE_NOT_FOUND:           CodeNotFound,
+	messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS:      CodeAlreadyExists,
+	messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION: CodeFailedPrecondition,
+	messages.ErrorCode_ERROR_CODE_UNAVAILABLE:         CodeUnavailable,
+	messages.ErrorCode_ERROR_CODE_TIMEOUT:             CodeTimeout,
+	messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED:     CodeUnauthorized,
+	messages.ErrorCode_ERROR_CODE_RATE_LIMITED:        CodeRateLimited,
+	messages.ErrorCode_ERROR_CODE_INTERNAL:            CodeInternalError,
+	messages.ErrorCode_ERROR_CODE_UNSPECIFIED:         CodeInternalError,
+}
+
+// toRPCError maps an error from the router or an actor to the error object a
+// client sees. Only *messages.Error carries a client-safe message; anything
+// else is an internal error whose details stay in the daemon's log.
+func toRPCError(err error) (e *rpcError, internal bool) {
+	var me *messages.Error
+	switch {
+	case errors.Is(err, rpc.ErrUnknownMethod):
+		return stdError(CodeMethodNotFound, nil), false
+	case errors.Is(err, rpc.ErrBadParams):
+		return stdError(CodeInvalidParams, err.Error()), false
+	case errors.As(err, &me):
+		code, ok := codeTable[me.Code]
+		if !ok || code == CodeInternalError {
+			return stdError(CodeInternalError, nil), true
+		}
+		if code == CodeInvalidParams {
+			return &rpcError{Code: code, Message: stdMessages[code], Data: me.Message}, false
+		}
+		e := &rpcError{Code: code, Message: me.Message}
+		if len(me.Details) > 0 {
+			e.Data = me.Details
+		}
+		return e, false
+	}
+	return stdError(CodeInternalError, nil), true
+}

@@ -1,0 +1,144 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Standard JSON-RPC 2.0 error codes and messages, exactly as the spec names them.
+const (
+	CodeParseError     = -32700
+	CodeInvalidRequest = -32600
+	CodeMethodNotFound = -32601
+	CodeInvalidParams  = -32602
+	CodeInternalError  = -32603
+)
+
+// Application error codes (the -32000 to -32099 server range).
+const (
+	CodeUnauthorized       = -32001
+	CodeUnavailable        = -32003
+	CodeNotFound           = -32004
+	CodeAlreadyExists      = -32005
+	CodeFailedPrecondition = -32006
+	CodeTimeout            = -32008
+	CodeRateLimited        = -32009
+	CodeTooLarge           = -32010
+)
+
+var stdMessages = map[int]string{
+	CodeParseError:     "Parse error",
+	CodeInvalidRequest: "Invalid Request",
+	CodeMethodNotFound: "Method not found",
+	CodeInvalidParams:  "Invalid params",
+	CodeInternalError:  "Internal error",
+}
+
+// rpcError is the error object of a response.
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+func stdError(code int, data any) *rpcError {
+	return &rpcError{Code: code, Message: stdMessages[code], Data: data}
+}
+
+// response is one JSON-RPC response object. ID is the raw id of the request
+// (echoed byte for byte) or null.
+type response struct {
+	JSONRPC string          `json:"jsonrpc"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Error   *rpcError       `json:"error,omitempty"`
+	ID      json.RawMessage `json:"id"`
+}
+
+var nullID = json.RawMessage("null")
+
+// notification is a server-to-client notification (no id).
+type notification struct {
+	JSONRPC string          `json:"jsonrpc"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params"`
+}
+
+// request is one parsed and validated request object.
+type request struct {
+	Method string
+	Params json.RawMessage
+	ID     json.RawMessage // nil for a notification
+}
+
+func (r *request) isNotification() bool { return r.ID == nil }
+
+// parseRequest validates one element (a whole message or a batch entry).
+// On failure it returns the error response to send (whose id is the
+// request's id when that id itself was valid, else null).
+func parseRequest(raw json.RawMessage) (*request, *response) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}
+	}
+	id, hasID := obj["id"]
+	idOK := !hasID || validID(id)
+	invalid := func() (*request, *response) {
+		rid := nullID
+		if hasID && idOK {
+			rid = id
+		}
+		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: rid}
+	}
+	var version, method string
+	if err := json.Unmarshal(obj["jsonrpc"], &version); err != nil || version != "2.0" {
+		return invalid()
+	}
+	if err := json.Unmarshal(obj["method"], &method); err != nil || method == "" {
+		return invalid()
+	}
+	if !idOK {
+		return invalid()
+	}
+	params, hasParams := obj["params"]
+	if hasParams {
+		p := bytes.TrimSpace(params)
+		if len(p) == 0 || (p[0] != '{' && p[0] != '[') {
+			return invalid()
+		}
+	}
+	for k := range obj {
+		switch k {
+		case "jsonrpc", "method", "params", "id":
+		default:
+			return invalid()
+		}
+	}
+	req := &request{Method: method, Params: params}
+	if hasID {
+		req.ID = id
+	}
+	return req, nil
+}
+
+// validID: a string, a number or null.
+func validID(id json.RawMessage) bool {
+	id = bytes.TrimSpace(id)
+	if len(id) == 0 {
+		return false
+	}
+	switch c := id[0]; {
+	case c == '"':
+		var s string
+		return json.Unmarshal(id, &s) == nil
+	case c == 'n':
+		return bytes.Equal(id, nullID)
+	case c == '-' || (c >= '0' && c <= '9'):
+		var n json.Number
+		return json.Unmarshal(id, &n) == nil
+	}
+	return false
+}

@@ -1,0 +1,287 @@
+package edge
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
+)
+
+// Stream kinds: how a matching event becomes a notification.
+const (
+	kindEvents = "events.event" // params: the whole event envelope
+	kindLogs   = "logs.line"    // params: the event's payload (a log line)
+)
+
+// defaultStreamQueue is a connection's notification queue when the client
+// asks for none.
+const defaultStreamQueue = 1024
+
+// subscribeCmd asks a connection's stream actor to subscribe; it answers
+// *subscribeDone. Pre holds notifications to queue first (a log tail).
+type subscribeCmd struct {
+	pattern string
+	kind    string
+	queue   uint32
+	pre     [][]byte
+}
+
+type subscribeDone struct {
+	id  uint64
+	err error
+}
+
+type unsubscribeCmd struct{ id uint64 }
+
+// streamSub is one subscription of a connection; id 0 while the bus has not
+// answered yet (events that match it are already forwarded).
+type streamSub struct {
+	id      uint64
+	pattern string
+	kind    string
+}
+
+// streamActor is a connection's bus subscriber: it turns events into
+// notifications and queues them for the connection's writer goroutine,
+// dropping (and counting) when the client reads too slowly.
+type streamActor struct {
+	c       *conn
+	busPID  *actor.PID
+	inbox   *bus.Inbox
+	subs    []*streamSub
+	dropped uint64
+}
+
+var eventJSON = protojson.MarshalOptions{UseProtoNames: true}
+
+func (a *streamActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *messages.Event:
+		a.onEvent(ctx, msg)
+	case *subscribeCmd:
+		a.onSubscribe(ctx, msg)
+	case *unsubscribeCmd:
+		a.onUnsubscribe(ctx, msg)
+	}
+}
+
+func (a *streamActor) onEvent(ctx actor.Context, ev *messages.Event) {
+	a.inbox.Handled(ctx)
+	for _, s := range a.subs {
+		if !bus.Match(s.pattern, ev.Topic) {
+			continue
+		}
+		var params []byte
+		var err error
+		if s.kind == kindLogs && ev.Payload != nil {
+			m, uerr := ev.Payload.UnmarshalNew()
+			if uerr != nil {
+				return
+			}
+			params, err = eventJSON.Marshal(m)
+		} else {
+			params, err = eventJSON.Marshal(ev)
+		}
+		if err == nil {
+			a.push(mustJSON(&notification{JSONRPC: "2.0", Method: s.kind, Params: params}))
+		}
+		return // one notification per event, whatever the overlap
+	}
+}
+
+func (a *streamActor) push(b []byte) {
+	select {
+	case a.c.out <- b:
+	case <-a.c.done:
+	default:
+		a.dropped++
+	}
+}
+
+func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
+	for _, b := range cmd.pre {
+		a.push(b)
+	}
+	sub := &streamSub{pattern: cmd.pattern, kind: cmd.kind}
+	a.subs = append(a.subs, sub)
+	sender := ctx.Sender()
+	f := ctx.RequestFuture(a.busPID, &messages.SubscribeRequest{Pattern: cmd.pattern, Subscriber: ctx.Self(), QueueSize: cmd.queue}, 5*time.Second)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		m, err := rpc.Reply(res, err)
+		if err != nil {
+			a.remove(sub)
+			ctx.Send(sender, &subscribeDone{err: err})
+			return
+		}
+		sub.id = m.(*messages.SubscribeResponse).SubscriptionId
+		ctx.Send(sender, &subscribeDone{id: sub.id})
+	})
+}
+
+func (a *streamActor) onUnsubscribe(ctx actor.Context, cmd *unsubscribeCmd) {
+	for _, s := range a.subs {
+		if s.id == cmd.id && s.id != 0 {
+			a.remove(s)
+			ctx.Send(a.busPID, &messages.UnsubscribeRequest{SubscriptionId: s.id, Subscriber: ctx.Self()})
+			ctx.Respond(&subscribeDone{id: s.id})
+			return
+		}
+	}
+	ctx.Respond(&subscribeDone{err: messages.Errorf(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "no subscription %d on this connection", cmd.id)})
+}
+
+func (a *streamActor) remove(sub *streamSub) {
+	for i, s := range a.subs {
+		if s == sub {
+			a.subs = append(a.subs[:i], a.subs[i+1:]...)
+			return
+		}
+	}
+}
+
+// ensureStream spawns the connection's stream actor and writer on first use.
+func (c *conn) ensureStream(queue uint32) *actor.PID {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.stream != nil {
+		return c.stream
+	}
+	if queue == 0 {
+		queue = defaultStreamQueue
+	}
+	c.out = make(chan []byte, queue)
+	a := &streamActor{c: c, busPID: c.s.deps.Bus, inbox: bus.NewInbox(c.s.deps.Bus, queue)}
+	c.stream = c.s.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return a }), "edge-stream")
+	c.writing.Add(1)
+	go c.writeLoop()
+	return c.stream
+}
+
+// writeLoop writes queued notifications until the connection closes.
+func (c *conn) writeLoop() {
+	defer c.writing.Done()
+	for {
+		select {
+		case b := <-c.out:
+			if !c.write(b) {
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (c *conn) subscribe(cmd *subscribeCmd) (uint64, error) {
+	pid := c.ensureStream(cmd.queue)
+	res, err := c.s.sys.Root.RequestFuture(pid, cmd, c.s.cfg.RequestTimeout).Result()
+	if err != nil {
+		return 0, fmt.Errorf("subscribe: %w", err)
+	}
+	done := res.(*subscribeDone)
+	return done.id, done.err
+}
+
+func (c *conn) subscribeEvents(params json.RawMessage) (json.RawMessage, error) {
+	rt := rpc.Route{Method: "events.subscribe", New: func() proto.Message { return &messages.EventsSubscribeRequest{} }}
+	m, err := rpc.Decode(rt, params)
+	if err != nil {
+		return nil, err
+	}
+	req := m.(*messages.EventsSubscribeRequest)
+	if req.Pattern == "" {
+		req.Pattern = ">"
+	}
+	if err := bus.ValidatePattern(req.Pattern); err != nil {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "%v", err)
+	}
+	id, err := c.subscribe(&subscribeCmd{pattern: req.Pattern, kind: kindEvents, queue: req.QueueSize})
+	if err != nil {
+		return nil, err
+	}
+	return rpc.Encode(&messages.EventsSubscribeResponse{Subscription: id})
+}
+
+func (c *conn) unsubscribe(params json.RawMessage) (json.RawMessage, error) {
+	rt := rpc.Route{Method: "events.unsubscribe", New: func() proto.Message { return &messages.EventsUnsubscribeRequest{} }}
+	m, err := rpc.Decode(rt, params)
+	if err != nil {
+		return nil, err
+	}
+	c.smu.Lock()
+	pid := c.stream
+	c.smu.Unlock()
+	id := m.(*messages.EventsUnsubscribeRequest).Subscription
+	if pid == nil {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "no subscription %d on this connection", id)
+	}
+	res, err := c.s.sys.Root.RequestFuture(pid, &unsubscribeCmd{id: id}, c.s.cfg.RequestTimeout).Result()
+	if err != nil {
+		return nil, err
+	}
+	if d := res.(*subscribeDone); d.err != nil {
+		return nil, d.err
+	}
+	return rpc.Encode(&messages.EventsUnsubscribeResponse{Removed: true})
+}
+
+// streamLogs answers logs.stream: the module's recent lines (through the
+// logs.tail method) as notifications, then its live lines (topic logs.NAME).
+func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
+	var p struct {
+		Module string `json:"module"`
+		Lines  int    `json:"lines"`
+	}
+	if err := decodeParams(params, &p, "module", "lines"); err != nil {
+		return nil, err
+	}
+	if err := bus.ValidateTopic("logs." + p.Module); err != nil || p.Module == "" {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module: a module name is required")
+	}
+	var pre [][]byte
+	if rt, ok := c.s.deps.Router.Lookup("logs.tail"); ok {
+		tail, err := rpc.Decode(rt, mustJSON(map[string]any{"module": p.Module, "lines": p.Lines}))
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.s.deps.Router.Send(c.s.sys.Root, rt, tail).Result()
+		if err != nil {
+			return nil, err
+		}
+		body, err := rpc.Encode(res)
+		if err != nil {
+			return nil, err
+		}
+		var lines struct {
+			Lines []json.RawMessage `json:"lines"`
+		}
+		_ = json.Unmarshal(body, &lines)
+		for _, l := range lines.Lines {
+			pre = append(pre, mustJSON(&notification{JSONRPC: "2.0", Method: kindLogs, Params: l}))
+		}
+	}
+	id, err := c.subscribe(&subscribeCmd{pattern: "logs." + p.Module, kind: kindLogs, pre: pre})
+	if err != nil {
+		return nil, err
+	}
+	return rpc.Encode(&messages.EventsSubscribeResponse{Subscription: id})
+}
+
+func sortedUnique(in []string) []string {
+	sort.Strings(in)
+	out := in[:0]
+	for i, s := range in {
+		if i == 0 || s != in[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
