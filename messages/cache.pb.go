@@ -383,16 +383,18 @@ type CacheStatsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Backend is "memory" or "redis"; Fallback is true while Redis is
 	// configured but down and the memory backend serves instead.
-	Backend       string  `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
-	Fallback      bool    `protobuf:"varint,2,opt,name=fallback,proto3" json:"fallback,omitempty"`
-	Hits          uint64  `protobuf:"varint,3,opt,name=hits,proto3" json:"hits,omitempty"`
-	Misses        uint64  `protobuf:"varint,4,opt,name=misses,proto3" json:"misses,omitempty"`
-	HitRate       float64 `protobuf:"fixed64,5,opt,name=hit_rate,json=hitRate,proto3" json:"hit_rate,omitempty"`
-	Entries       uint64  `protobuf:"varint,6,opt,name=entries,proto3" json:"entries,omitempty"`
-	Evictions     uint64  `protobuf:"varint,7,opt,name=evictions,proto3" json:"evictions,omitempty"`
-	Sets          uint64  `protobuf:"varint,8,opt,name=sets,proto3" json:"sets,omitempty"`
-	Deletes       uint64  `protobuf:"varint,9,opt,name=deletes,proto3" json:"deletes,omitempty"`
-	Error         *Error  `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	Backend   string  `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
+	Fallback  bool    `protobuf:"varint,2,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	Hits      uint64  `protobuf:"varint,3,opt,name=hits,proto3" json:"hits,omitempty"`
+	Misses    uint64  `protobuf:"varint,4,opt,name=misses,proto3" json:"misses,omitempty"`
+	HitRate   float64 `protobuf:"fixed64,5,opt,name=hit_rate,json=hitRate,proto3" json:"hit_rate,omitempty"`
+	Entries   uint64  `protobuf:"varint,6,opt,name=entries,proto3" json:"entries,omitempty"`
+	Evictions uint64  `protobuf:"varint,7,opt,name=evictions,proto3" json:"evictions,omitempty"`
+	Sets      uint64  `protobuf:"varint,8,opt,name=sets,proto3" json:"sets,omitempty"`
+	Deletes   uint64  `protobuf:"varint,9,opt,name=deletes,proto3" json:"deletes,omitempty"`
+	// Expired counts entries dropped because their TTL passed (memory).
+	Expired       uint64 `protobuf:"varint,10,opt,name=expired,proto3" json:"expired,omitempty"`
+	Error         *Error `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -490,11 +492,84 @@ func (x *CacheStatsResponse) GetDeletes() uint64 {
 	return 0
 }
 
+func (x *CacheStatsResponse) GetExpired() uint64 {
+	if x != nil {
+		return x.Expired
+	}
+	return 0
+}
+
 func (x *CacheStatsResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
 	return nil
+}
+
+// CacheBackendChanged is the payload of the cache's bus events
+// "cache.backend.fallback" (Redis is unreachable: memory serves) and
+// "cache.backend.restored" (Redis answers again and serves).
+type CacheBackendChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Backend is the configured backend ("redis").
+	Backend string `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
+	// Fallback is true while memory serves instead of Backend.
+	Fallback bool `protobuf:"varint,2,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	// Reason says why: the Redis error on fallback, empty on restore.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CacheBackendChanged) Reset() {
+	*x = CacheBackendChanged{}
+	mi := &file_superbot_v1_cache_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CacheBackendChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CacheBackendChanged) ProtoMessage() {}
+
+func (x *CacheBackendChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_cache_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CacheBackendChanged.ProtoReflect.Descriptor instead.
+func (*CacheBackendChanged) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_cache_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CacheBackendChanged) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *CacheBackendChanged) GetFallback() bool {
+	if x != nil {
+		return x.Fallback
+	}
+	return false
+}
+
+func (x *CacheBackendChanged) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 var File_superbot_v1_cache_proto protoreflect.FileDescriptor
@@ -520,7 +595,7 @@ const file_superbot_v1_cache_proto_rawDesc = "" +
 	"\x13CacheDeleteResponse\x12\x18\n" +
 	"\adeleted\x18\x01 \x01(\bR\adeleted\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x13\n" +
-	"\x11CacheStatsRequest\"\xa1\x02\n" +
+	"\x11CacheStatsRequest\"\xbb\x02\n" +
 	"\x12CacheStatsResponse\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12\x1a\n" +
 	"\bfallback\x18\x02 \x01(\bR\bfallback\x12\x12\n" +
@@ -530,8 +605,14 @@ const file_superbot_v1_cache_proto_rawDesc = "" +
 	"\aentries\x18\x06 \x01(\x04R\aentries\x12\x1c\n" +
 	"\tevictions\x18\a \x01(\x04R\tevictions\x12\x12\n" +
 	"\x04sets\x18\b \x01(\x04R\x04sets\x12\x18\n" +
-	"\adeletes\x18\t \x01(\x04R\adeletes\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05errorB'Z%github.com/superbot/superbot/messagesb\x06proto3"
+	"\adeletes\x18\t \x01(\x04R\adeletes\x12\x18\n" +
+	"\aexpired\x18\n" +
+	" \x01(\x04R\aexpired\x12(\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"c\n" +
+	"\x13CacheBackendChanged\x12\x18\n" +
+	"\abackend\x18\x01 \x01(\tR\abackend\x12\x1a\n" +
+	"\bfallback\x18\x02 \x01(\bR\bfallback\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reasonB'Z%github.com/superbot/superbot/messagesb\x06proto3"
 
 var (
 	file_superbot_v1_cache_proto_rawDescOnce sync.Once
@@ -545,7 +626,7 @@ func file_superbot_v1_cache_proto_rawDescGZIP() []byte {
 	return file_superbot_v1_cache_proto_rawDescData
 }
 
-var file_superbot_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_superbot_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_superbot_v1_cache_proto_goTypes = []any{
 	(*CacheGetRequest)(nil),     // 0: superbot.v1.CacheGetRequest
 	(*CacheGetResponse)(nil),    // 1: superbot.v1.CacheGetResponse
@@ -555,13 +636,14 @@ var file_superbot_v1_cache_proto_goTypes = []any{
 	(*CacheDeleteResponse)(nil), // 5: superbot.v1.CacheDeleteResponse
 	(*CacheStatsRequest)(nil),   // 6: superbot.v1.CacheStatsRequest
 	(*CacheStatsResponse)(nil),  // 7: superbot.v1.CacheStatsResponse
-	(*Error)(nil),               // 8: superbot.v1.Error
+	(*CacheBackendChanged)(nil), // 8: superbot.v1.CacheBackendChanged
+	(*Error)(nil),               // 9: superbot.v1.Error
 }
 var file_superbot_v1_cache_proto_depIdxs = []int32{
-	8, // 0: superbot.v1.CacheGetResponse.error:type_name -> superbot.v1.Error
-	8, // 1: superbot.v1.CacheSetResponse.error:type_name -> superbot.v1.Error
-	8, // 2: superbot.v1.CacheDeleteResponse.error:type_name -> superbot.v1.Error
-	8, // 3: superbot.v1.CacheStatsResponse.error:type_name -> superbot.v1.Error
+	9, // 0: superbot.v1.CacheGetResponse.error:type_name -> superbot.v1.Error
+	9, // 1: superbot.v1.CacheSetResponse.error:type_name -> superbot.v1.Error
+	9, // 2: superbot.v1.CacheDeleteResponse.error:type_name -> superbot.v1.Error
+	9, // 3: superbot.v1.CacheStatsResponse.error:type_name -> superbot.v1.Error
 	4, // [4:4] is the sub-list for method output_type
 	4, // [4:4] is the sub-list for method input_type
 	4, // [4:4] is the sub-list for extension type_name
@@ -581,7 +663,7 @@ func file_superbot_v1_cache_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_cache_proto_rawDesc), len(file_superbot_v1_cache_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
