@@ -1,0 +1,5 @@
+package tsc
+
+func rdtsc() uint64
+
+const haveTSC = true
