@@ -1,0 +1,103 @@
+package connector
+
+import "time"
+
+// defaultLimit and defaultWindow are used until exchangeInfo reports the
+// REQUEST_WEIGHT limit (Binance production values).
+const (
+	defaultLimit  = 6000
+	defaultWindow = time.Minute
+	// windowGuard delays our idea of a new window past the exchange's, so
+	// that a small clock error never spends a new window's weight while the
+	// exchange still counts the old one.
+	windowGuard = 100 * time.Millisecond
+)
+
+// budget is the one request-weight budget of this host's IP: a fixed window
+// aligned like Binance's (multiples of the window on the exchange clock).
+// It is owned by the actor.
+type budget struct {
+	cfg       Config
+	limit     int64
+	window    time.Duration
+	used      int64
+	winStart  int64 // exchange ms
+	inflight  int64 // requests dispatched in this window and not answered
+	banUntil  time.Time
+	banStatus int
+}
+
+func newBudget(cfg Config) budget {
+	return budget{cfg: cfg, limit: defaultLimit, window: defaultWindow}
+}
+
+// usable is the limit minus the headroom.
+func (b *budget) usable() int64 { return max(1, b.limit-b.cfg.headroom(b.limit)) }
+
+// roll starts a new window when the exchange clock (guarded) has moved on.
+func (b *budget) roll(serverNow time.Time) {
+	ms := serverNow.Add(-windowGuard).UnixMilli()
+	w := b.window.Milliseconds()
+	if ws := ms - ms%w; ws != b.winStart {
+		b.winStart, b.used, b.inflight = ws, 0, 0
+	}
+}
+
+// nextWindow is the local time at which the next window opens.
+func (b *budget) nextWindow(offset time.Duration) time.Time {
+	start := time.UnixMilli(b.winStart + b.window.Milliseconds())
+	return start.Add(offset + windowGuard)
+}
+
+// fits reports whether weight w can be spent now.
+func (b *budget) fits(w int64) bool { return b.used+w <= b.usable() }
+
+// spend charges w to the current window and returns the window it went to.
+func (b *budget) spend(w int64) int64 {
+	b.used += w
+	b.inflight++
+	return b.winStart
+}
+
+// observe re-syncs from a response's X-MBX-USED-WEIGHT-1M (header < 0:
+// absent) for a request charged to window win. With nothing else in flight
+// the header is the truth (it also counts other users of the IP and refunds);
+// otherwise it can only raise our count.
+func (b *budget) observe(win, header int64) {
+	if win != b.winStart {
+		return
+	}
+	if b.inflight > 0 {
+		b.inflight--
+	}
+	if header < 0 {
+		return
+	}
+	if b.inflight == 0 || header > b.used {
+		b.used = header
+	}
+}
+
+// ban stops every request until d has passed; status is 429 or 418.
+func (b *budget) ban(now time.Time, d time.Duration, status int) {
+	if d <= 0 {
+		d = time.Second
+		if status == 418 {
+			d = 2 * time.Minute
+		}
+	}
+	if until := now.Add(d); until.After(b.banUntil) {
+		b.banUntil, b.banStatus = until, status
+	}
+	b.used = max(b.used, b.limit) // nothing more in this window either
+}
+
+// banned reports whether requests must wait.
+func (b *budget) banned(now time.Time) bool { return now.Before(b.banUntil) }
+
+// setLimit applies exchangeInfo's REQUEST_WEIGHT limit.
+func (b *budget) setLimit(limit int64, window time.Duration) {
+	if limit > 0 && window > 0 {
+		b.limit, b.window = limit, window
+	}
+}

@@ -1,0 +1,220 @@
+// Package connector is SuperBot's only door to the exchange: an actor that
+// owns the go-binance REST clients, the HTTP connection pool, one weighted
+// request budget for the whole host and the market-data WebSocket streams.
+//
+// The actor never blocks its mailbox. REST calls run on a bounded pool of I/O
+// workers (one go-binance client each: a client is not safe for concurrent
+// calls) and come back as messages; each market stream has one goroutine that
+// owns its connection and only sends messages back.
+//
+// Budget: every request has a Binance weight; the limit comes from
+// exchangeInfo, the used weight is re-synced from X-MBX-USED-WEIGHT-1M, a
+// headroom is kept, and queued requests leave in priority order (clock and
+// limits, then orders, then market data). After a 429 or 418 nothing is sent,
+// for anyone, until Retry-After has passed.
+//
+// Market data: identical concurrent requests are coalesced into one upstream
+// call, and answers go through the cache actor with the TTL class of their
+// kind ("ticker", "orderbook", "klines"). Idempotent GETs retry with backoff
+// and jitter. Orders are never retried blindly: a timeout or 5xx is an
+// unknown outcome, resolved by querying the client order ID (found: adopt;
+// -2013: resend once with the same ID).
+//
+// Streams are reference counted per subscriber PID, reconnect with backoff,
+// reconnect when stale or before Binance's 24 h cut, and publish on the bus:
+// price.SYMBOL.update, kline.SYMBOL.INTERVAL, book.SYMBOL.update. Closed
+// klines are published once each and contiguously: gaps after a reconnect are
+// filled from REST. Health changes are published as connector.up,
+// connector.degraded and connector.down.
+//
+// go-binance's WebSocket URLs are package globals: this package owns them and
+// sets them only in dialStream, under a process-wide lock (see wsurl.go).
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	binance "github.com/adshao/go-binance/v2"
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/superbot/superbot/messages"
+)
+
+// Kind names the connector in the supervision tree.
+const Kind = "connector"
+
+// Errors the connector answers with (wrapped into messages.Error).
+var (
+	// ErrInvalid is a request the connector refuses before sending anything.
+	ErrInvalid = errors.New("invalid request")
+	// ErrRateLimited is a request refused because the budget or the queue is
+	// exhausted, or the exchange banned this IP.
+	ErrRateLimited = errors.New("rate limited")
+)
+
+// Deps are the connector's collaborators. Bus and Cache may be nil (no
+// events; no caching).
+type Deps struct {
+	// Bus receives market data and health events (*messages.Event).
+	Bus *actor.PID
+	// Cache answers CacheGetRequest and CacheSetRequest.
+	Cache *actor.PID
+	// Logger is the connector's logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Props returns the connector's props. Validate cfg first: a producer has no
+// error path.
+func Props(cfg Config, deps Deps) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		log := deps.Logger
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		return &connectorActor{cfg: cfg, deps: deps, log: log.With("actor", Kind)}
+	})
+}
+
+type connectorActor struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+
+	self *actor.PID
+	root *actor.RootContext
+	gen  uint64 // incarnation: results of an earlier one are ignored
+
+	transport *captureTransport
+	jobs      chan *job
+	cancel    context.CancelFunc
+	timers    map[uint64]*time.Timer
+	timerSeq  uint64
+
+	budget  budget
+	queue   jobQueue
+	busy    int
+	jobSeq  uint64
+	ready   bool // exchangeInfo gave the limit
+	offset  time.Duration
+	syncing bool // a clock sync is in flight; signed requests wait
+	wakeAt  time.Time
+
+	pending map[string]*pending // coalescing key -> waiters
+	orders  map[string]*orderOp // client order ID -> in-flight placement
+
+	streams  map[streamKey]*stream
+	watching map[string]int // subscriber PID key -> references
+
+	health      string
+	healthWhy   string
+	netFailures int
+	stats       counters
+}
+
+type counters struct {
+	upstream, coalesced, cacheHits, cacheMisses, retries, rateLimited uint64
+}
+
+// Receive is the connector's mailbox.
+func (a *connectorActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.onStarted(ctx)
+	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
+		a.release()
+	case *messages.PingRequest:
+		ctx.Respond(&messages.PingResponse{Name: Kind})
+	case *messages.TickerRequest:
+		a.onTicker(ctx, msg)
+	case *messages.DepthRequest:
+		a.onDepth(ctx, msg)
+	case *messages.KlinesRequest:
+		a.onKlines(ctx, msg)
+	case *messages.ConnectorStatusRequest:
+		ctx.Respond(a.status())
+	case *messages.PlaceOrderRequest:
+		a.onPlaceOrder(ctx, msg)
+	case *messages.GetOrderRequest:
+		a.onGetOrder(ctx, msg)
+	case *messages.CancelOrderRequest:
+		a.onCancelOrder(ctx, msg)
+	case *messages.SubscribeStreamRequest:
+		ctx.Respond(a.onSubscribe(ctx, msg))
+	case *messages.UnsubscribeStreamRequest:
+		ctx.Respond(a.onUnsubscribe(ctx, msg))
+	case *actor.Terminated:
+		a.onSubscriberGone(ctx, msg.Who)
+	case *jobResult:
+		a.onJobResult(ctx, msg)
+	case *timerFired:
+		a.onTimer(ctx, msg)
+	case *streamState:
+		a.onStreamState(ctx, msg)
+	case *streamData:
+		a.onStreamData(ctx, msg)
+	case *messages.CacheSetResponse:
+		// cache writes are fire-and-forget
+	default:
+		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (a *connectorActor) onStarted(ctx actor.Context) {
+	a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
+	a.gen = uint64(time.Now().UnixNano())
+	a.timers = map[uint64]*time.Timer{}
+	a.pending = map[string]*pending{}
+	a.orders = map[string]*orderOp{}
+	a.streams = map[streamKey]*stream{}
+	a.watching = map[string]int{}
+	a.budget = newBudget(a.cfg)
+	a.health = "down"
+	a.healthWhy = "starting"
+
+	a.transport = newTransport(a.cfg)
+	hc := &http.Client{Transport: a.transport}
+	apiKey, secret := a.cfg.keys()
+	var bctx context.Context
+	bctx, a.cancel = context.WithCancel(context.Background())
+	a.jobs = make(chan *job, a.cfg.IOWorkers)
+	send := a.sender()
+	for range a.cfg.IOWorkers {
+		cl := binance.NewClient(apiKey, secret)
+		cl.BaseURL = a.cfg.restURL()
+		cl.HTTPClient = hc
+		go runWorker(bctx, cl, a.cfg.RequestTimeout, a.jobs, send)
+	}
+	a.enqueue(ctx, a.newJob(jobTime, prioSystem))
+	a.enqueue(ctx, a.newJob(jobExchangeInfo, prioSystem))
+	a.after(a.cfg.TimeSyncInterval, timerTimeSync, nil)
+	a.after(time.Second, timerSweep, nil)
+	a.log.Info("connector started", "endpoint", a.cfg.Endpoint, "rest", a.cfg.restURL(), "ws", a.cfg.wsURL(), "io_workers", a.cfg.IOWorkers)
+}
+
+// sender returns a function that sends to this incarnation from any goroutine.
+func (a *connectorActor) sender() func(any) {
+	root, self := a.root, a.self
+	return func(m any) { root.Send(self, m) }
+}
+
+func (a *connectorActor) release() {
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	close(a.jobs)
+	for _, t := range a.timers {
+		t.Stop()
+	}
+	for _, st := range a.streams {
+		close(st.stop)
+	}
+	a.streams = map[streamKey]*stream{}
+	a.transport.close()
+	a.cancel = nil
+}

@@ -1,0 +1,156 @@
+package connector
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/messages"
+)
+
+func TestPing(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	res := actortest.Request[*messages.PingResponse](t, f.sys, f.pid, &messages.PingRequest{})
+	if res.GetName() != "connector" {
+		t.Fatalf("name = %q", res.GetName())
+	}
+}
+
+func TestMarketDataAgainstSimulator(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	if err := ex.SetPrice("BTCUSDT", "64000"); err != nil {
+		t.Fatal(err)
+	}
+	tk := actortest.Request[*messages.TickerResponse](t, f.sys, f.pid, &messages.TickerRequest{Symbol: "btcusdt"})
+	if tk.GetError() != nil || tk.GetSymbol() != "BTCUSDT" || tk.GetLastPrice() != "64000.00000000" {
+		t.Fatalf("ticker = %v", tk)
+	}
+	d := actortest.Request[*messages.DepthResponse](t, f.sys, f.pid, &messages.DepthRequest{Symbol: "ETHUSDT", Limit: 5})
+	if d.GetError() != nil || len(d.GetBids()) != 5 || len(d.GetAsks()) != 5 || d.GetLastUpdateId() == 0 {
+		t.Fatalf("depth = %v", d)
+	}
+	k := actortest.Request[*messages.KlinesResponse](t, f.sys, f.pid, &messages.KlinesRequest{Symbol: "BTCUSDT", Interval: "1m", Limit: 3})
+	if k.GetError() != nil || len(k.GetKlines()) != 3 || k.GetKlines()[0].GetOpen() == "" {
+		t.Fatalf("klines = %v", k)
+	}
+	st := f.status(t)
+	if st.GetBudgetLimit() != 6000 || st.GetBudgetUsed() == 0 || st.GetPool().GetOpenConnections() == 0 {
+		t.Fatalf("status = %v", st)
+	}
+}
+
+func TestMarketDataValidation(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	before := f.status(t).GetUpstreamRequests()
+	cases := []struct {
+		name string
+		msg  any
+	}{
+		{"ticker bad symbol", &messages.TickerRequest{Symbol: "BTC/USDT"}},
+		{"depth limit", &messages.DepthRequest{Symbol: "BTCUSDT", Limit: 6000}},
+		{"klines interval", &messages.KlinesRequest{Symbol: "BTCUSDT", Interval: "7m"}},
+		{"klines range", &messages.KlinesRequest{Symbol: "BTCUSDT", Interval: "1m", StartTimeMs: 10, EndTimeMs: 5}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := actortest.TryRequest[messages.Responder](f.sys, f.pid, tc.msg, time.Second)
+			if err != nil || res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
+				t.Fatalf("res = %v, err = %v", res, err)
+			}
+		})
+	}
+	if got := f.status(t).GetUpstreamRequests(); got != before {
+		t.Fatalf("upstream requests %d -> %d: invalid requests must not leave", before, got)
+	}
+}
+
+func TestUnknownSymbolIsRejectedNotRetried(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	res := actortest.Request[*messages.TickerResponse](t, f.sys, f.pid, &messages.TickerRequest{Symbol: "NOPEUSDT"})
+	if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
+		t.Fatalf("res = %v", res)
+	}
+	if st := f.status(t); st.GetRetries() != 0 {
+		t.Fatalf("retries = %d", st.GetRetries())
+	}
+}
+
+// tenSymbols is the simulator's default with ten symbols.
+func tenSymbols() exchangesim.Config {
+	cfg := simConfig()
+	base := cfg.Symbols[0]
+	cfg.Symbols = nil
+	for i := range 10 {
+		s := base
+		s.Symbol, s.BaseAsset = fmt.Sprintf("C%dUSDT", i), fmt.Sprintf("C%d", i)
+		cfg.Symbols = append(cfg.Symbols, s)
+	}
+	return cfg
+}
+
+// TestCoalescingAndCache: 1,000 concurrent ticker requests over 10 symbols
+// cost one upstream request per symbol; a second wave inside the TTL costs
+// none.
+func TestCoalescingAndCache(t *testing.T) {
+	ex := startSim(t, tenSymbols())
+	f := startConnector(t, testConfig(ex))
+	base := f.status(t).GetUpstreamRequests()
+	msgs := make([]any, 1000)
+	for i := range msgs {
+		msgs[i] = &messages.TickerRequest{Symbol: fmt.Sprintf("C%dUSDT", i%10)}
+	}
+	for wave := range 2 {
+		for i, r := range requestAll[*messages.TickerResponse](t, f.sys, f.pid, msgs, 5*time.Second) {
+			if r.GetError() != nil || r.GetSymbol() != fmt.Sprintf("C%dUSDT", i%10) {
+				t.Fatalf("wave %d reply %d = %v", wave, i, r)
+			}
+		}
+	}
+	st := f.status(t)
+	up := st.GetUpstreamRequests() - base
+	hitRate := float64(2000-up) / 2000
+	t.Logf("2000 requests: upstream %d, coalesced %d, cache hits %d, hit rate %.2f%%", up, st.GetCoalesced(), st.GetCacheHits(), hitRate*100)
+	if up != 10 {
+		t.Fatalf("upstream requests = %d, want 10 (one per symbol per TTL window)", up)
+	}
+}
+
+// TestPingWhileSlowRequestsInFlight: with io_workers requests stuck for 2 s
+// upstream, the mailbox still answers a ping within 5 ms.
+func TestPingWhileSlowRequestsInFlight(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultLatency, Route: "/api/v3/klines", Latency: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		msgs := make([]any, 20)
+		for i := range msgs { // distinct requests: nothing to coalesce
+			msgs[i] = &messages.KlinesRequest{Symbol: "BTCUSDT", Interval: "1m", Limit: int32(i + 1)}
+		}
+		requestAll[*messages.KlinesResponse](t, f.sys, f.pid, msgs, 5*time.Second)
+	}()
+	actortest.Eventually(t, time.Second, func() bool { return f.status(t).GetPool().GetBusyWorkers() == 20 }, "20 requests in flight")
+	var worst time.Duration
+	for range 50 {
+		start := time.Now()
+		actortest.Request[*messages.PingResponse](t, f.sys, f.pid, &messages.PingRequest{})
+		if d := time.Since(start); d > worst {
+			worst = d
+		}
+	}
+	t.Logf("worst ping of 50 with 20 slow requests in flight: %s", worst)
+	if worst > 5*time.Millisecond {
+		t.Fatalf("ping took %s, want <= 5ms", worst)
+	}
+	ex.ClearFaults()
+	<-done
+}
