@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -125,6 +127,8 @@ func (a *busActor) Receive(ctx actor.Context) {
 		_, _ = a.publish(ctx, msg)
 	case *messages.PublishRequest:
 		ctx.Respond(a.onPublish(ctx, msg))
+	case *messages.EventsPublishRequest:
+		ctx.Respond(a.onPublish(ctx, &messages.PublishRequest{Event: fromRPC(msg)}))
 	case *messages.SubscribeRequest:
 		ctx.Respond(a.onSubscribe(ctx, msg))
 	case *messages.UnsubscribeRequest:
@@ -412,4 +416,27 @@ func (a *busActor) stats() *messages.BusStatsResponse {
 	}
 	sort.Slice(res.Topics, func(i, j int) bool { return res.Topics[i].Topic < res.Topics[j].Topic })
 	return res
+}
+
+// fromRPC builds the event of an events.publish call: its JSON payload is
+// carried as a google.protobuf.Value.
+func fromRPC(req *messages.EventsPublishRequest) *messages.Event {
+	source := req.Source
+	if source == "" {
+		source = "rpc"
+	}
+	if req.Payload == nil {
+		return messages.NewEvent(req.Topic, source, nil)
+	}
+	return messages.NewEvent(req.Topic, source, req.Payload)
+}
+
+// Routes returns the bus's JSON-RPC methods.
+func Routes(busPID *actor.PID) []rpc.Route {
+	return []rpc.Route{
+		{Method: "events.publish", Doc: "publish an event: topic, source, payload (any JSON)", Target: busPID,
+			New: func() proto.Message { return &messages.EventsPublishRequest{} }},
+		{Method: "events.stats", Doc: "bus counters: published, delivered, dropped per pattern", Target: busPID,
+			New: func() proto.Message { return &messages.BusStatsRequest{} }},
+	}
 }

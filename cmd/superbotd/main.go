@@ -1,0 +1,44 @@
+// Command superbotd is the SuperBot daemon: it hosts the user's trading
+// modules under one supervision tree and serves JSON-RPC 2.0 on a Unix
+// socket. See README.md.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/superbot/superbot/config"
+	"github.com/superbot/superbot/runtime/daemon"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("superbotd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", "", "config file or directory (default: embedded defaults overlaid by ./config)")
+	check := fs.Bool("t", false, "check the config, print every problem, and exit 0 (ok) or 1")
+	version := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: superbotd [-c FILE|DIR] [-t] [-version]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "superbotd: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	switch {
+	case *version:
+		fmt.Fprintln(stdout, "superbotd", daemon.Version)
+		return 0
+	case *check:
+		return config.Check(*cfgPath, stdout)
+	}
+	return daemon.Run(daemon.Options{ConfigPath: *cfgPath, Stderr: stderr})
+}

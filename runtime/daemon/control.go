@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"os"
+	"runtime"
+
+	"github.com/shirou/gopsutil/v3/process"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/config"
+	"github.com/superbot/superbot/messages"
+	"github.com/superbot/superbot/runtime/logging"
+	"github.com/superbot/superbot/runtime/sdnotify"
+)
+
+// control is the daemon side of the root supervisor (supervisor.Control).
+type control struct{ d *Daemon }
+
+func (c control) Stop(force bool) { c.d.Stop(force) }
+
+func (c control) Reload() *messages.ReloadConfigResponse { return c.d.Reload() }
+
+func (c control) Resources() (*messages.Resources, error) { return SelfResources() }
+
+// SelfResources measures this process with gopsutil.
+func SelfResources() (*messages.Resources, error) {
+	p, err := process.NewProcess(int32(os.Getpid()))
+	if err != nil {
+		return nil, err
+	}
+	r := &messages.Resources{Pid: p.Pid, Goroutines: int32(runtime.NumGoroutine())}
+	if cpu, err := p.CPUPercent(); err == nil {
+		r.CpuPercent = cpu
+	}
+	if mem, err := p.MemoryInfo(); err == nil {
+		r.RssBytes = mem.RSS
+	}
+	if n, err := p.NumThreads(); err == nil {
+		r.Threads = n
+	}
+	if n, err := p.NumFDs(); err == nil {
+		r.OpenFds = n
+	}
+	return r, nil
+}
+
+// Reload re-reads the config. A bad config changes nothing: the problems
+// are returned and logged. A good one is applied section by section; what
+// cannot change at runtime is reported as needing a restart.
+func (d *Daemon) Reload() *messages.ReloadConfigResponse {
+	_ = sdnotify.Notify(sdnotify.ReloadingState())
+	defer func() { _ = sdnotify.Notify(sdnotify.Ready) }()
+	next, err := config.Load(d.opts.ConfigPath)
+	if err != nil {
+		res := &messages.ReloadConfigResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "config has problems; the running config is kept")}
+		if probs, ok := err.(*config.Problems); ok {
+			for _, p := range probs.List {
+				res.Problems = append(res.Problems, p.String())
+			}
+		} else {
+			res.Problems = []string{err.Error()}
+		}
+		d.log.Warn("config reload rejected", "problems", len(res.Problems), "first", res.Problems[0])
+		return res
+	}
+	d.mu.Lock()
+	prev := d.cfg
+	changed := config.Diff(prev, next)
+	d.cfg = next
+	d.mu.Unlock()
+	res := &messages.ReloadConfigResponse{Applied: true, Changed: changed}
+	for _, key := range changed {
+		if note := d.apply(key, next); note != "" {
+			res.Problems = append(res.Problems, key+": "+note)
+		}
+	}
+	d.log.Info("config reloaded", "changed", changed)
+	return res
+}
+
+// apply puts one changed section into effect; it returns a note when the
+// change needs a restart to take effect.
+func (d *Daemon) apply(key string, next *config.Config) string {
+	switch key {
+	case "daemon.logging":
+		if lvl, err := logging.ParseLevel(next.Daemon.Logging.Level); err == nil {
+			d.level.Set(lvl)
+		}
+		if next.Daemon.Logging.Format != d.cfg.Daemon.Logging.Format || next.Daemon.Logging.File != d.cfg.Daemon.Logging.File {
+			return "level applied; format and file take effect after a restart"
+		}
+		return ""
+	}
+	for _, h := range d.hooks {
+		if h.reload != nil && h.section == key {
+			return h.reload(d, next)
+		}
+	}
+	return "takes effect after a restart"
+}
+
+// coreRoutes are the daemon-wide methods answered by the root supervisor
+// and the bus.
+func (d *Daemon) coreRoutes() []rpc.Route {
+	root := d.root
+	routes := []rpc.Route{
+		{Method: "daemon.status", Doc: "version, pid, node, uptime, config source, the actor tree", Target: root, New: func() proto.Message { return &messages.DaemonStatusRequest{} }},
+		{Method: "daemon.stop", Doc: "stop the daemon (force: skip graceful waits)", Target: root, New: func() proto.Message { return &messages.DaemonStopRequest{} }},
+		{Method: "daemon.reload_config", Doc: "re-read the config and apply what changed", Target: root, New: func() proto.Message { return &messages.ReloadConfigRequest{} }},
+		{Method: "monitoring.health", Doc: "each core actor answers a ping", Target: root, New: func() proto.Message { return &messages.HealthRequest{} }},
+		{Method: "monitoring.resources", Doc: "CPU, RSS, threads, goroutines, open fds of the daemon", Target: root, New: func() proto.Message { return &messages.ResourcesRequest{} }},
+		{Method: "monitoring.metrics", Doc: "counters of every component", Target: root, New: func() proto.Message { return &messages.MetricsRequest{} }},
+	}
+	return append(routes, bus.Routes(d.pids[bus.Kind])...)
+}

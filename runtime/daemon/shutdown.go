@@ -1,0 +1,109 @@
+package daemon
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/messages"
+	"github.com/superbot/superbot/runtime/sdnotify"
+)
+
+// Shutdown runs the seed's shutdown sequence within the configured
+// deadline; force skips the graceful waits. It is idempotent: later calls
+// wait for the first to finish.
+func (d *Daemon) Shutdown(reason string, force bool) {
+	first := false
+	d.stopOnce.Do(func() {
+		first = true
+		d.shutdown(reason, force)
+		close(d.done)
+	})
+	if !first {
+		<-d.done
+	}
+}
+
+func (d *Daemon) shutdown(reason string, force bool) {
+	begin := time.Now()
+	deadline := begin.Add(d.cfg.Daemon.ShutdownTimeout)
+	left := func() time.Duration {
+		if force {
+			return 100 * time.Millisecond
+		}
+		if l := time.Until(deadline); l > 50*time.Millisecond {
+			return l
+		}
+		return 50 * time.Millisecond
+	}
+	_ = sdnotify.Notify(sdnotify.Stopping)
+	d.log.Info("shutdown step 1: graceful shutdown initiated", "reason", reason, "force", force)
+	// system.shutdown goes out first: after step 8 there is no bus to carry it.
+	d.publish("system.shutdown", &messages.SystemShutdown{Reason: reason})
+	if d.sys != nil && d.root != nil {
+		for _, step := range []struct {
+			n    int
+			what string
+			hook string
+			kind string
+		}{
+			{2, "stop scheduler", "scheduler", ""},
+			{3, "stop watchdog", "watchdog", ""},
+			{4, "stop all modules", "modules", ""},
+			{5, "stop ipc server", "", edge.Kind},
+			{6, "stop thread pools", "connector", ""},
+			{7, "close cache", "cache", ""},
+			{8, "close event bus", "", bus.Kind},
+		} {
+			d.log.Info("shutdown step "+itoa(step.n)+": "+step.what, "elapsed", time.Since(begin).Round(time.Microsecond).String())
+			if step.hook != "" {
+				d.stopHook(step.hook)
+			}
+			if step.kind != "" {
+				d.stopChild(step.kind, left())
+			}
+			if step.kind == edge.Kind {
+				d.listeners.Close()
+			}
+		}
+		_ = d.sys.Root.StopFuture(d.root).Wait()
+		d.sys.Shutdown()
+	}
+	d.log.Info("shutdown step 9: remove pid file")
+	if d.pidfile != nil {
+		if err := d.pidfile.Release(); err != nil {
+			d.log.Warn("pid file not removed", "error", err)
+		}
+	}
+	d.log.Info("shutdown step 10: socket file removed", "socket", d.SocketPath())
+	d.log.Info("shutdown step 11: system.shutdown", "took", time.Since(begin).Round(time.Microsecond).String())
+	_ = d.logClose.Close()
+}
+
+func (d *Daemon) stopHook(name string) {
+	for _, h := range d.hooks {
+		if h.name == name && h.stop != nil {
+			h.stop(d)
+		}
+	}
+}
+
+// abort undoes a failed start.
+func (d *Daemon) abort() {
+	if d.sys != nil && d.root != nil {
+		_ = d.sys.Root.StopFuture(d.root).Wait()
+		d.sys.Shutdown()
+	}
+	d.listeners.Close()
+	if d.pidfile != nil {
+		_ = d.pidfile.Release()
+	}
+	if d.logClose != nil {
+		_ = d.logClose.Close()
+	}
+	close(d.done)
+	d.stopOnce.Do(func() {})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
