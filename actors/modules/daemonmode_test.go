@@ -1,0 +1,5 @@
+package modules
+
+func runDaemonMode() {}
+
+const daemonModeEnv = "MODULES_TEST_DAEMON"

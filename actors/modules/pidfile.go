@@ -1,0 +1,137 @@
+package modules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pidFile is .superbot/NAME.pid: "PID STARTTICKS\n". The start time (field
+// 22 of /proc/PID/stat) tells a survivor of a crashed daemon from an
+// unrelated process that reused the PID.
+type pidFile struct{ path string }
+
+func newPIDFile(stateDir, name string) pidFile {
+	if stateDir == "" {
+		return pidFile{}
+	}
+	return pidFile{path: filepath.Join(stateDir, name+".pid")}
+}
+
+func (f pidFile) write(pid int, ticks uint64) error {
+	if f.path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
+		return err
+	}
+	tmp := f.path + ".tmp"
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", pid, ticks), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, f.path)
+}
+
+func (f pidFile) remove() {
+	if f.path != "" {
+		_ = os.Remove(f.path)
+	}
+}
+
+// read returns the recorded pid and start ticks.
+func (f pidFile) read() (int, uint64, error) {
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		return 0, 0, err
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return 0, 0, fmt.Errorf("%s: malformed", f.path)
+	}
+	pid, err1 := strconv.Atoi(fields[0])
+	ticks, err2 := strconv.ParseUint(fields[1], 10, 64)
+	if err1 != nil || err2 != nil || pid <= 1 {
+		return 0, 0, fmt.Errorf("%s: malformed", f.path)
+	}
+	return pid, ticks, nil
+}
+
+// survivor returns the pid of a process left by an earlier daemon: the
+// pid file names a live process with the recorded start time. A stale or
+// malformed file is removed.
+func (f pidFile) survivor() int {
+	if f.path == "" {
+		return 0
+	}
+	pid, ticks, err := f.read()
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			f.remove()
+		}
+		return 0
+	}
+	if now, err := startTicks(pid); err != nil || now != ticks {
+		f.remove()
+		return 0
+	}
+	return pid
+}
+
+// startTicks reads a process's start time, in clock ticks since boot.
+func startTicks(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 20 {
+		return 0, errors.New("malformed stat")
+	}
+	return strconv.ParseUint(fields[19], 10, 64) // field 22: starttime
+}
+
+// killSurvivor SIGKILLs a survivor's process group and waits (bounded by
+// timeout) until the leader is gone, with a pidfd: it is not our child, so
+// it can't be waited for. It blocks: run it off the actor goroutine.
+func killSurvivor(pid int, timeout time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	if err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		return fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := int(time.Until(deadline) / time.Millisecond)
+		if ms <= 0 {
+			return fmt.Errorf("process %d still alive after SIGKILL", pid)
+		}
+		n, err := unix.Poll(fds, ms)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("poll pidfd %d: %w", pid, err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package modules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/superbot/superbot/messages"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// proc is one running module process: the leader of its own process group.
+type proc struct {
+	cmd     *exec.Cmd
+	pid     int
+	started time.Time
+	ticks   uint64        // start time in clock ticks since boot (PID reuse check)
+	done    chan struct{} // closed by the waiter goroutine when the leader is reaped
+	exit    exitInfo      // valid once done is closed
+}
+
+// exitInfo is how a process ended.
+type exitInfo struct {
+	code   int
+	signal string
+	err    error
+	at     time.Time
+}
+
+func (e exitInfo) proto(reason string) *messages.ModuleExit {
+	return &messages.ModuleExit{Code: int32(e.code), Signal: e.signal, Reason: reason, Time: timestamppb.New(e.at)}
+}
+
+func (e exitInfo) String() string {
+	if e.signal != "" {
+		return "killed by " + e.signal
+	}
+	if e.err != nil && e.code < 0 {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit code %d", e.code)
+}
+
+// alive reports whether the leader has not been reaped yet.
+func (p *proc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// signalGroup sends sig to the whole process group (the leader's pid is the
+// group id). A group that is already gone is not an error.
+func (p *proc) signalGroup(sig syscall.Signal) {
+	if p.pid <= 1 {
+		return // never signal our own group (kill(0)) or init
+	}
+	_ = syscall.Kill(-p.pid, sig)
+	if p.alive() {
+		_ = syscall.Kill(p.pid, sig) // the leader may have left its group
+	}
+}
+
+// forkRequest asks the fork thread to start cmd.
+type forkRequest struct {
+	cmd  *exec.Cmd
+	done func(error)
+}
+
+var (
+	forkOnce sync.Once
+	forkCh   chan forkRequest
+)
+
+// startProcess starts cmd from the fork thread: one goroutine locked to its
+// OS thread for the life of the daemon, because the parent-death signal
+// follows the thread that forked (golang/go#27505), and a Go thread that
+// exits would take every child it forked with it. done runs on that
+// goroutine with the result of cmd.Start, and must not block.
+func startProcess(cmd *exec.Cmd, done func(error)) {
+	forkOnce.Do(func() {
+		forkCh = make(chan forkRequest, 256)
+		go forkLoop(forkCh)
+	})
+	forkCh <- forkRequest{cmd: cmd, done: done}
+}
+
+// forkLoop is the fork thread. It never returns, so its thread never exits.
+func forkLoop(ch <-chan forkRequest) {
+	runtime.LockOSThread()
+	for req := range ch {
+		req.done(req.cmd.Start())
+	}
+}
+
+// sysProcAttr puts the child in its own process group and has the kernel
+// SIGKILL it when the forking thread (the fork thread, alive as long as the
+// daemon) dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// launch builds the command, connects its output to sink and starts it
+// asynchronously; started runs (on the fork thread) with the process or an
+// error, exited (on a waiter goroutine) once it has been reaped.
+func launch(argv, env []string, dir string, sink *logSink, started func(*proc, error), exited func(*proc)) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		started(nil, fmt.Errorf("pipe: %w", err))
+		return
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		started(nil, fmt.Errorf("pipe: %w", err))
+		return
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Dir = dir
+	cmd.Stdout = outW
+	cmd.Stderr = errW
+	cmd.SysProcAttr = sysProcAttr()
+	startProcess(cmd, func(err error) {
+		outW.Close()
+		errW.Close()
+		if err != nil {
+			outR.Close()
+			errR.Close()
+			started(nil, err)
+			return
+		}
+		p := &proc{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), done: make(chan struct{})}
+		p.ticks, _ = startTicks(p.pid)
+		go sink.pump(outR, "stdout")
+		go sink.pump(errR, "stderr")
+		started(p, nil)    // first, so that the actor hears of the start before the exit
+		go wait(p, exited) // off the actor goroutine: blocks until the leader exits
+	})
+}
+
+// wait reaps the leader, records how it ended, and reports.
+func wait(p *proc, exited func(*proc)) {
+	err := p.cmd.Wait()
+	p.exit = exitInfo{code: p.cmd.ProcessState.ExitCode(), at: time.Now()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			p.exit.signal = signalName(ws.Signal())
+		}
+	} else if err != nil {
+		p.exit.err = err
+	}
+	close(p.done)
+	exited(p)
+}
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGPIPE:
+		return "SIGPIPE"
+	default:
+		return fmt.Sprintf("signal %d", int(s))
+	}
+}

@@ -1,0 +1,204 @@
+package modules
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/messages"
+)
+
+func TestExecModuleStartStop(t *testing.T) {
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"worker": execModule(helper(t), "-print", "3")}})
+	res := h.start("worker")
+	if res.Error != nil {
+		t.Fatalf("start: %v", res.Error)
+	}
+	st := res.Status
+	if st.State != StateRunning || st.Pid == 0 {
+		t.Fatalf("after start: %v", st)
+	}
+	pid := int(st.Pid)
+	if !alive(pid) {
+		t.Fatalf("pid %d not alive", pid)
+	}
+	if ev := h.event("module.worker.starting", 5*time.Second); ev.Pid != st.Pid {
+		t.Errorf("starting event pid %d, want %d", ev.Pid, st.Pid)
+	}
+	h.event("module.worker.started", 5*time.Second)
+	b, err := os.ReadFile(filepath.Join(h.state, "worker.pid"))
+	if err != nil || !strings.HasPrefix(string(b), itoa(pid)+" ") {
+		t.Fatalf("pid file %q, %v", b, err)
+	}
+	actorEventually(t, func() bool {
+		return len(request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: "worker"}).Lines) >= 5
+	}, "log lines")
+	tail := request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: "worker", Lines: 2})
+	if len(tail.Lines) != 2 {
+		t.Fatalf("tail 2: %v", tail.Lines)
+	}
+	// Output goes to logs/NAME.log.
+	actorEventually(t, func() bool {
+		b, _ := os.ReadFile(filepath.Join(h.logs, "worker.log"))
+		return strings.Contains(string(b), "line 2 ")
+	}, "worker.log")
+
+	stop := h.stop("worker")
+	if stop.Error != nil || stop.Status.State != StateStopped {
+		t.Fatalf("stop: %v", stop)
+	}
+	if ev := h.event("module.worker.stopped", 5*time.Second); ev.Pid != st.Pid {
+		t.Errorf("stopped event %v", ev)
+	}
+	actorEventually(t, func() bool { return !alive(pid) }, "process gone")
+	if _, err := os.Stat(filepath.Join(h.state, "worker.pid")); !os.IsNotExist(err) {
+		t.Errorf("pid file left: %v", err)
+	}
+	if st := h.status("worker"); st.LastExit == nil || st.Restarts != 0 {
+		t.Errorf("status after stop: %v", st)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	m := execModule("/bin/sh", "-c", `echo "M=$SUPERBOT_MODULE S=$SUPERBOT_SOCKET T=$SUPERBOT_TOKEN_PATH X=$X"; exec sleep 60`)
+	m.Env = map[string]string{"X": "42"}
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"envy": m}})
+	if res := h.start("envy"); res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	want := "M=envy S=/tmp/test.sock T=/tmp/test.token X=42"
+	actorEventually(t, func() bool {
+		for _, l := range request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: "envy"}).Lines {
+			if l.Line == want && l.Stream == "stdout" {
+				return true
+			}
+		}
+		return false
+	}, "env line %q", want)
+}
+
+func TestCrashLoopFailsAfterThreeRestarts(t *testing.T) {
+	m := execModule(helper(t), "-exit", "7")
+	m.Restart = RestartAlways
+	m.Backoff = Backoff{Initial: 10 * time.Millisecond, Max: 40 * time.Millisecond}
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"loop": m}})
+	h.start("loop") // start_seconds 0: running at once, then the loop
+	topics := h.topics(10*time.Second, func(s string) bool { return s == "alert.module.failed" })
+	if n := count(topics, "module.loop.crashed"); n != 4 {
+		t.Errorf("crashed %d times, want 4 (3 restarts): %v", n, topics)
+	}
+	if n := count(topics, "module.loop.starting"); n != 4 {
+		t.Errorf("started %d times, want 4: %v", n, topics)
+	}
+	if !slices.Contains(topics, "module.loop.failed") {
+		t.Errorf("no failed event: %v", topics)
+	}
+	st := h.status("loop")
+	if st.Restarts != 3 || st.State != StateFailed || st.LastExit.GetCode() != 7 {
+		t.Fatalf("status: %v", st)
+	}
+	// module.start on a failed module clears the count and tries again.
+	h.start("loop")
+	h.event("alert.module.failed", 10*time.Second)
+	if st := h.waitState("loop", StateFailed, 5*time.Second); st.Restarts != 6 {
+		t.Fatalf("after a second start: %v", st)
+	}
+}
+
+func TestOnFailureExitZeroIsExited(t *testing.T) {
+	m := execModule(helper(t), "-exit", "0")
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"once": m}})
+	h.start("once")
+	st := h.waitState("once", StateExited, 10*time.Second)
+	if st.Restarts != 0 || st.LastExit.GetCode() != 0 {
+		t.Fatalf("status: %v", st)
+	}
+}
+
+func TestTermIgnoringChildKilledAtStopTimeout(t *testing.T) {
+	m := execModule(helper(t), "-ignore-term")
+	m.StopTimeout = 300 * time.Millisecond
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"stubborn": m}})
+	st := h.start("stubborn").Status
+	actorEventually(t, func() bool { // the helper must have set up its signal handling
+		for _, l := range request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: "stubborn"}).Lines {
+			if strings.HasPrefix(l.Line, "ready") {
+				return true
+			}
+		}
+		return false
+	}, "ready")
+	begin := time.Now()
+	res := h.stop("stubborn")
+	took := time.Since(begin)
+	if res.Status.GetLastExit().GetSignal() != "SIGKILL" {
+		t.Fatalf("exit: %v", res.Status.GetLastExit())
+	}
+	if took < m.StopTimeout || took > m.StopTimeout+50*time.Millisecond {
+		t.Errorf("stopped after %s, want stop_timeout %s + <= 50ms", took, m.StopTimeout)
+	}
+	t.Logf("TERM-ignoring child gone %s after stop (stop_timeout %s)", took, m.StopTimeout)
+	if alive(int(st.Pid)) {
+		t.Fatal("still alive")
+	}
+}
+
+func TestGroupKilledWithLeader(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	m := execModule(helper(t), "-child", "-child-pid-file", pidFile)
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"family": m}})
+	h.start("family")
+	var child int
+	actorEventually(t, func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || len(b) == 0 {
+			return false
+		}
+		child = atoi(string(b))
+		return alive(child)
+	}, "grandchild")
+	h.stop("family")
+	actorEventually(t, func() bool { return !alive(child) }, "grandchild %d gone", child)
+}
+
+func TestDependencyOrder(t *testing.T) {
+	db := execModule(helper(t))
+	api := execModule(helper(t))
+	api.DependsOn = []string{"db"}
+	web := execModule(helper(t))
+	web.DependsOn = []string{"api"}
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"db": db, "api": api, "web": web}})
+	res := h.start("web")
+	if res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	topics := h.topics(5*time.Second, func(s string) bool { return s == "module.web.started" })
+	want := []string{"module.db.starting", "module.db.started", "module.api.starting", "module.api.started", "module.web.starting", "module.web.started"}
+	if !slices.Equal(topics, want) {
+		t.Fatalf("start order %v, want %v", topics, want)
+	}
+	if _, err := actortestRequest[*StopAllResult](h, &StopAll{}); err != nil {
+		t.Fatal(err)
+	}
+	topics = h.topics(5*time.Second, func(s string) bool { return s == "module.db.stopped" })
+	want = []string{"module.web.stopped", "module.api.stopped", "module.db.stopped"}
+	if !slices.Equal(topics, want) {
+		t.Fatalf("stop order %v, want %v", topics, want)
+	}
+	if res := h.start("db"); res.Error.GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("start after StopAll: %v", res)
+	}
+}
+
+func count(xs []string, x string) int {
+	n := 0
+	for _, s := range xs {
+		if s == x {
+			n++
+		}
+	}
+	return n
+}
