@@ -54,7 +54,7 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 	defer func() { _ = sdnotify.Notify(sdnotify.Ready) }()
 	next, err := config.Load(d.opts.ConfigPath)
 	if err != nil {
-		res := &messages.ReloadConfigResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "config has problems; the running config is kept")}
+		res := &messages.ReloadConfigResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, "config has problems; the running config is kept")}
 		if probs, ok := err.(*config.Problems); ok {
 			for _, p := range probs.List {
 				res.Problems = append(res.Problems, p.String())
@@ -62,6 +62,7 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 		} else {
 			res.Problems = []string{err.Error()}
 		}
+		res.Error.Details = res.Problems
 		d.log.Warn("config reload rejected", "problems", len(res.Problems), "first", res.Problems[0])
 		return res
 	}

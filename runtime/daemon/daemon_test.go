@@ -1,0 +1,325 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/runtime/client"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "superbotd-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "superbotd")
+	out, err := exec.Command("go", "build", "-race", "-o", binary, "github.com/superbot/superbot/cmd/superbotd").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build superbotd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// lockedBuffer collects a process's output safely.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type proc struct {
+	t    *testing.T
+	dir  string
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan error
+}
+
+// startDaemon runs superbotd in dir with the given extra config.
+func startDaemon(t *testing.T, dir, extra string) *proc {
+	t.Helper()
+	cfg := filepath.Join(dir, "superbot.toml")
+	if err := os.WriteFile(cfg, []byte(extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(binary, "-c", cfg)
+	p.cmd.Dir = dir
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+		}
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", p.out.String())
+		}
+	})
+	return p
+}
+
+func (p *proc) client() *client.Client {
+	p.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := client.Dial(context.Background(), client.Options{StateDir: filepath.Join(p.dir, ".superbot"), Timeout: 5 * time.Second})
+		if err == nil {
+			p.t.Cleanup(func() { _ = c.Close() })
+			return c
+		}
+		select {
+		case err := <-p.done:
+			p.t.Fatalf("daemon exited before answering: %v\n%s", err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("daemon not reachable: %v\n%s", err, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *proc) wait(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(timeout):
+		p.t.Fatalf("daemon still running after %s\n%s", timeout, p.out.String())
+		return -1
+	}
+}
+
+func call(t *testing.T, c *client.Client, method string, params any) map[string]any {
+	t.Helper()
+	var res map[string]any
+	if err := c.Call(context.Background(), method, params, &res); err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	return res
+}
+
+func TestDaemonLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	p := startDaemon(t, dir, "")
+	c := p.client()
+
+	st := call(t, c, "daemon.status", nil)
+	if st["version"] == "" || int(st["pid"].(float64)) != p.cmd.Process.Pid || st["config_source"] == "" {
+		t.Fatalf("status = %v", st)
+	}
+	names := map[string]string{}
+	for _, ch := range st["tree"].([]any) {
+		m := ch.(map[string]any)
+		names[m["name"].(string)] = m["state"].(string)
+	}
+	for _, want := range []string{"bus", "edge"} {
+		if names[want] != "running" {
+			t.Fatalf("%s not running in the tree: %v", want, names)
+		}
+	}
+	if h := call(t, c, "monitoring.health", nil); h["healthy"] != true {
+		t.Fatalf("health = %v", h)
+	}
+	res := call(t, c, "monitoring.resources", nil)["daemon"].(map[string]any)
+	if res["rss_bytes"] == "0" || res["goroutines"].(float64) < 1 {
+		t.Fatalf("resources = %v", res)
+	}
+
+	sub, err := c.Subscribe(context.Background(), "events.subscribe", map[string]any{"pattern": "demo.>"}, "events.event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, c, "events.publish", map[string]any{"topic": "demo.hello", "payload": map[string]any{"n": 1}})
+	select {
+	case n := <-sub.C():
+		var ev struct {
+			Topic   string         `json:"topic"`
+			Payload map[string]any `json:"payload"`
+		}
+		if err := json.Unmarshal(n.Params, &ev); err != nil || ev.Topic != "demo.hello" {
+			t.Fatalf("event %s: %v", n.Params, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+	var rpcErr *client.Error
+	if err := c.Call(context.Background(), "events.publish", map[string]any{"topic": "demo.*"}, nil); err == nil || !asRPC(err, &rpcErr) || rpcErr.Code != -32602 {
+		t.Fatalf("publish to a pattern: %v", err)
+	}
+
+	// a second daemon on the same state dir refuses to start
+	second := exec.Command(binary, "-c", filepath.Join(dir, "superbot.toml"))
+	second.Dir = dir
+	out, err := second.CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), fmt.Sprintf("already running (pid %d)", p.cmd.Process.Pid)) {
+		t.Fatalf("second daemon: exit %d, output %s", code, out)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	for _, f := range []string{".superbot/daemon.pid", ".superbot/superbot.sock"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Fatalf("%s left behind: %v", f, err)
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "logs", "daemon.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"startup step 1: check already running", "startup step 10: system.ready published", "shutdown step 4: stop all modules", "shutdown step 11: system.shutdown"} {
+		if !strings.Contains(string(log), want) {
+			t.Fatalf("daemon.log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func asRPC(err error, target **client.Error) bool {
+	e, ok := err.(*client.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func TestStalePIDFileIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, ".superbot"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".superbot", "daemon.pid"), []byte(fmt.Sprint(dead.Process.Pid)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startDaemon(t, dir, "")
+	c := p.client()
+	call(t, c, "daemon.stop", nil)
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+func TestBadConfigExitsWithEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.toml")
+	body := "[daemon]\nshutdown_timeout = 10\nnodee = \"x\"\n[daemon.ipc]\nmax_connections = \"many\"\n[daemon.supervisor]\nwithin = \"soon\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-c", cfg}, {"-t", "-c", cfg}} {
+		cmd := exec.Command(binary, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if exitCode(err) != 1 {
+			t.Fatalf("%v: exit %d\n%s", args, exitCode(err), out)
+		}
+		for _, key := range []string{"daemon.shutdown_timeout", "daemon.nodee", "daemon.ipc.max_connections", "daemon.supervisor.within"} {
+			if !strings.Contains(string(out), key) {
+				t.Fatalf("%v: output does not name %s:\n%s", args, key, out)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".superbot")); !os.IsNotExist(err) {
+		t.Fatal("a bad config still created the state dir")
+	}
+	good := exec.Command(binary, "-t")
+	good.Dir = dir
+	if out, err := good.CombinedOutput(); err != nil || !strings.Contains(string(out), "OK") {
+		t.Fatalf("-t on defaults: %v %s", err, out)
+	}
+}
+
+func TestReloadKeepsRunningOnABadConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := startDaemon(t, dir, "[daemon.logging]\nlevel = \"info\"\n")
+	c := p.client()
+	cfg := filepath.Join(dir, "superbot.toml")
+	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nlevel = \"loud\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var rpcErr *client.Error
+	err := c.Call(context.Background(), "daemon.reload_config", nil, nil)
+	if !asRPC(err, &rpcErr) || rpcErr.Code != -32006 || !strings.Contains(string(rpcErr.Data), "daemon.logging.level") {
+		t.Fatalf("reload with a bad config: %v", err)
+	}
+	if st := call(t, c, "daemon.status", nil); st["state"] != "running" {
+		t.Fatalf("status after a bad reload: %v", st)
+	}
+	if !strings.Contains(p.out.String(), "config reload rejected") {
+		t.Fatalf("no warning logged:\n%s", p.out.String())
+	}
+	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nlevel = \"debug\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := call(t, c, "daemon.reload_config", nil)
+	if res["applied"] != true || !strings.Contains(fmt.Sprint(res["changed"]), "daemon.logging") {
+		t.Fatalf("reload = %v", res)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.out.String(), "sighup: reloading config") {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP not handled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	call(t, c, "daemon.stop", nil)
+	p.wait(10 * time.Second)
+}
