@@ -147,7 +147,7 @@ func (a *cacheActor) onStarted(ctx actor.Context) {
 	a.mem = mem
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	if a.cfg.Backend == BackendRedis {
-		a.redis = startRedis(a.cfg, root, self)
+		a.redis = startRedis(a.cfg, root, self, a.log)
 	}
 	a.sweeper = time.AfterFunc(a.cfg.SweepInterval, func() { root.Send(self, sweepTick{owner: a}) })
 	a.log.Info("cache started", "backend", a.cfg.Backend, "max_size_mb", a.cfg.MaxSizeMB)

@@ -1,0 +1,264 @@
+package cache
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/messages"
+)
+
+// redisServer is a real redis-server started by the test on 127.0.0.1.
+type redisServer struct {
+	t    *testing.T
+	bin  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// requireRedisServer finds redis-server. Without it the test is skipped,
+// except under CI=true, where a missing server is a failure.
+func requireRedisServer(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		msg := "redis-server is not installed (Debian: apt-get install -y redis-server); Redis backend tests need a real server"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
+// startRedisServer runs redis-server on a free port without persistence.
+func startRedisServer(t *testing.T) *redisServer {
+	t.Helper()
+	s := &redisServer{t: t, bin: requireRedisServer(t), port: freePort(t)}
+	s.start()
+	t.Cleanup(s.kill)
+	return s
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+// start (re)starts the server on its port and waits until it answers PING.
+func (s *redisServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--loglevel", "warning")
+	w := &testLogWriter{t: s.t}
+	s.cmd.Stdout, s.cmd.Stderr = w, w
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start redis-server: %v", err)
+	}
+	actortest.Eventually(s.t, 10*time.Second, s.answers, "redis-server on %s answers PING", s.addr())
+}
+
+// answers sends one inline PING over a fresh connection.
+func (s *redisServer) answers() bool {
+	c, err := net.DialTimeout("tcp", s.addr(), 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// kill stops the server hard (SIGKILL) and reaps it.
+func (s *redisServer) kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// client opens a direct connection for checking what the cache stored.
+func (s *redisServer) client(db int) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.addr(), DB: db, DisableIdentity: true, MaxRetries: -1})
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func redisConfig(addr string) Config {
+	cfg := DefaultConfig()
+	cfg.Backend = BackendRedis
+	cfg.RedisAddr = addr
+	cfg.RedisDB = 3
+	cfg.RedisTimeout = 300 * time.Millisecond
+	cfg.ProbeInterval = 50 * time.Millisecond
+	return cfg
+}
+
+func TestRedisBackend(t *testing.T) {
+	srv := startRedisServer(t)
+	direct := srv.client(3)
+	h := newHarness(t, redisConfig(srv.addr()), time.Now)
+	ctx := context.Background()
+
+	h.expectValue("ticker:BTCUSDT", "", false)
+	h.mustSet("ticker:BTCUSDT", "97000", ClassTicker, 0)
+	h.expectValue("ticker:BTCUSDT", "97000", true)
+
+	// It is really in Redis, prefixed, with the class's TTL.
+	if v, err := direct.Get(ctx, "superbot:cache:ticker:BTCUSDT").Result(); err != nil || v != "97000" {
+		t.Fatalf("redis GET = %q, %v", v, err)
+	}
+	if ttl, err := direct.PTTL(ctx, "superbot:cache:ticker:BTCUSDT").Result(); err != nil || ttl <= 4*time.Second || ttl > 5*time.Second {
+		t.Fatalf("redis PTTL = %s, %v; want (4s, 5s]", ttl, err)
+	}
+	h.mustSet("custom", "x", "", 60_000)
+	if ttl, _ := direct.PTTL(ctx, "superbot:cache:custom").Result(); ttl <= 59*time.Second || ttl > time.Minute {
+		t.Fatalf("ttl_ms: redis PTTL = %s", ttl)
+	}
+
+	// A value written by someone else is read as is.
+	direct.Set(ctx, "superbot:cache:external", "ext", time.Minute)
+	h.expectValue("external", "ext", true)
+
+	if r := h.del("ticker:BTCUSDT"); !r.GetDeleted() || r.GetError() != nil {
+		t.Fatalf("delete = %+v", r)
+	}
+	if n, _ := direct.Exists(ctx, "superbot:cache:ticker:BTCUSDT").Result(); n != 0 {
+		t.Fatal("key still in redis after delete")
+	}
+
+	// Bad input never reaches Redis.
+	expectInvalid(t, h.set("", "x", "", 0).GetError())
+	expectInvalid(t, h.set("k", "x", "nope", 0).GetError())
+	expectInvalid(t, h.set("k", "x", "", -5).GetError())
+
+	// A key of another type is a request error, not an outage.
+	direct.LPush(ctx, "superbot:cache:list", "a")
+	if e := h.get("list").GetError(); e.GetCode() != messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION {
+		t.Fatalf("get of a list = %v, want FAILED_PRECONDITION", e)
+	}
+
+	s := h.stats()
+	if s.GetBackend() != BackendRedis || s.GetFallback() || s.GetEntries() != 3 || s.GetHits() != 2 || s.GetMisses() != 1 ||
+		s.GetSets() != 2 || s.GetDeletes() != 1 {
+		t.Fatalf("stats = %+v", s)
+	}
+	h.bus.ExpectNoMessage(150 * time.Millisecond) // probes succeed: no events
+}
+
+func TestRedisFallbackAndRestore(t *testing.T) {
+	srv := startRedisServer(t)
+	direct := srv.client(3)
+	h := newHarness(t, redisConfig(srv.addr()), time.Now)
+	ctx := context.Background()
+
+	h.mustSet("ticker:BTCUSDT", "from-redis", ClassKlines, 0)
+	if n, _ := direct.Exists(ctx, "superbot:cache:ticker:BTCUSDT").Result(); n != 1 {
+		t.Fatal("write did not reach redis")
+	}
+
+	srv.kill()
+	ev := expectEvent(t, h, TopicFallback)
+	if !ev.GetFallback() || ev.GetBackend() != BackendRedis || ev.GetReason() == "" {
+		t.Fatalf("fallback event = %+v", ev)
+	}
+	if s := h.stats(); !s.GetFallback() || s.GetBackend() != BackendRedis {
+		t.Fatalf("stats during fallback = %+v", s)
+	}
+	// Memory serves: writes and reads work, and nothing from Redis is seen.
+	h.expectValue("ticker:BTCUSDT", "", false)
+	h.mustSet("ticker:BTCUSDT", "from-memory", ClassKlines, 0)
+	h.expectValue("ticker:BTCUSDT", "from-memory", true)
+	if s := h.stats(); s.GetEntries() != 1 {
+		t.Fatalf("memory entries = %d, want 1", s.GetEntries())
+	}
+
+	srv.start() // same port, empty (no persistence)
+	ev = expectEvent(t, h, TopicRestored)
+	if ev.GetFallback() || ev.GetBackend() != BackendRedis {
+		t.Fatalf("restored event = %+v", ev)
+	}
+	if s := h.stats(); s.GetFallback() {
+		t.Fatalf("stats after restore = %+v", s)
+	}
+	// Redis serves again: the memory copy is gone, new writes land in Redis.
+	h.expectValue("ticker:BTCUSDT", "", false)
+	h.mustSet("ticker:BTCUSDT", "redis-again", ClassKlines, 0)
+	direct = srv.client(3)
+	if v, err := direct.Get(ctx, "superbot:cache:ticker:BTCUSDT").Result(); err != nil || v != "redis-again" {
+		t.Fatalf("redis GET after restore = %q, %v", v, err)
+	}
+	h.expectValue("ticker:BTCUSDT", "redis-again", true)
+}
+
+// TestRedisRequestFailureFallsBack: a request that meets a dead Redis is
+// served from memory at once, before any probe notices.
+func TestRedisRequestFailureFallsBack(t *testing.T) {
+	srv := startRedisServer(t)
+	cfg := redisConfig(srv.addr())
+	cfg.ProbeInterval = time.Hour // only the first probe runs
+	h := newHarness(t, cfg, time.Now)
+	h.mustSet("k", "v", "", 0)
+
+	srv.kill()
+	if r := h.set("k", "mem", "", 0); r.GetError() != nil {
+		t.Fatalf("set while redis is down = %v", r.GetError())
+	}
+	expectEvent(t, h, TopicFallback)
+	h.expectValue("k", "mem", true)
+}
+
+func TestRedisDownAtStart(t *testing.T) {
+	requireRedisServer(t)
+	h := newHarness(t, redisConfig("127.0.0.1:"+strconv.Itoa(freePort(t))), time.Now)
+	expectEvent(t, h, TopicFallback)
+	h.mustSet("k", "v", ClassTicker, 0)
+	h.expectValue("k", "v", true)
+	if s := h.stats(); !s.GetFallback() || s.GetEntries() != 1 {
+		t.Fatalf("stats = %+v", s)
+	}
+}
+
+// expectEvent waits for the bus event on topic and returns its payload.
+func expectEvent(t *testing.T, h *harness, topic string) *messages.CacheBackendChanged {
+	t.Helper()
+	ev := actortest.ExpectMatch(t, h.bus, 10*time.Second, func(e *messages.Event) bool { return e.GetTopic() == topic })
+	if ev.GetSource() != Kind {
+		t.Errorf("event source = %q", ev.GetSource())
+	}
+	var p messages.CacheBackendChanged
+	if err := ev.GetPayload().UnmarshalTo(&p); err != nil {
+		t.Fatalf("payload: %v", err)
+	}
+	return &p
+}
+
+// testLogWriter sends redis-server's output to the test log.
+type testLogWriter struct{ t *testing.T }
+
+func (w *testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log("redis-server: " + strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
