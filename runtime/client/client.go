@@ -163,7 +163,8 @@ type request struct {
 // requires one).
 //
 // The error matches ErrDaemonNotRunning (a *NotRunningError) when nothing
-// listens, and ErrUnauthorized when the daemon refuses the token.
+// listens, is a *DialError when connecting failed otherwise, and matches
+// ErrUnauthorized when the daemon refuses the token.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
 	token, _ := opts.ResolveToken()
@@ -211,7 +212,7 @@ func dialError(network, address string, err error) error {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return &NotRunningError{Network: network, Address: address, Reason: "connection refused at " + address, Err: err}
 	}
-	return fmt.Errorf("connect to %s %s: %w", network, address, err)
+	return &DialError{Network: network, Address: address, Err: err}
 }
 
 // New returns a client on an established connection and starts its reader.

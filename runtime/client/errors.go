@@ -57,6 +57,10 @@ func (e *Error) Error() string {
 	if names := e.DataNames(); len(names) > 0 {
 		s += "; known: " + strings.Join(names, ", ")
 	} else if d := strings.TrimSpace(string(e.Data)); d != "" && d != "null" {
+		var str string
+		if json.Unmarshal(e.Data, &str) == nil {
+			d = str
+		}
 		s += ": " + d
 	}
 	return s
@@ -122,3 +126,20 @@ func (e *NotRunningError) Is(target error) bool { return target == ErrDaemonNotR
 
 // Unwrap returns the dial error.
 func (e *NotRunningError) Unwrap() error { return e.Err }
+
+// DialError is returned by Dial when connecting fails for another reason
+// than nothing listening (e.g. permission denied on the socket, a timeout).
+type DialError struct {
+	// Network is "unix" or "tcp"; Address the socket path or host:port.
+	Network, Address string
+	// Err is the underlying error.
+	Err error
+}
+
+// Error returns "connect to NETWORK ADDRESS: ERR".
+func (e *DialError) Error() string {
+	return fmt.Sprintf("connect to %s %s: %v", e.Network, e.Address, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *DialError) Unwrap() error { return e.Err }

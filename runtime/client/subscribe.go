@@ -79,9 +79,12 @@ func (c *Client) Subscribe(ctx context.Context, method string, params any, notif
 }
 
 // unsubscribeMethod returns the method that ends a stream started by method:
-// "x.subscribe" → "x.unsubscribe"; none for others (such as logs.stream,
-// which ends with the connection).
+// "x.subscribe" → "x.unsubscribe"; logs.stream subscriptions share the
+// events ids, so events.unsubscribe ends them; none for others.
 func unsubscribeMethod(method string) string {
+	if method == "logs.stream" {
+		return "events.unsubscribe"
+	}
 	if base, ok := strings.CutSuffix(method, ".subscribe"); ok {
 		return base + ".unsubscribe"
 	}
@@ -121,7 +124,8 @@ func (s *Subscription) Err() error {
 }
 
 // Unsubscribe ends the subscription: it tells the daemon (for methods named
-// "x.subscribe", with "x.unsubscribe" {"subscription": ID}) and closes the
+// "x.subscribe", with "x.unsubscribe" {"subscription": ID}; for logs.stream,
+// with events.unsubscribe) and closes the
 // channel; notifications already buffered can still be read from it.
 func (s *Subscription) Unsubscribe(ctx context.Context) error {
 	var err error

@@ -1,0 +1,225 @@
+// Command superbot is the command-line client of superbotd: every JSON-RPC
+// method of the daemon is a subcommand that prints a human table by default
+// and the raw JSON result with --json.
+//
+// Exit codes: 0 ok, 1 the daemon answered with an error, 2 usage error,
+// 3 daemon not running or unreachable, 4 authentication failed.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/superbot/superbot/runtime/client"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitRPCError    = 1
+	exitUsage       = 2
+	exitUnreachable = 3
+	exitAuth        = 4
+)
+
+// defaultTimeout bounds connecting and each call (module.stop may wait for
+// a module's stop timeout, so it is longer than the daemon's own deadline).
+const defaultTimeout = 30 * time.Second
+
+// version is the CLI's version, set at build time with
+// -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole CLI: it parses args, talks to the daemon, prints to
+// stdout and stderr and returns the exit code. Ctrl-C (SIGINT) and SIGTERM
+// end streams such as "events tail" cleanly.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext is run with a context whose cancellation ends streams.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	defer e.close()
+	err := e.exec(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errNoArgs) {
+		writeUsage(stderr)
+		return exitUsage
+	}
+	code, msg := e.describe(err)
+	fmt.Fprintln(stderr, msg)
+	return code
+}
+
+// env is one invocation: its output, flags and (lazily) its connection.
+type env struct {
+	stdout, stderr io.Writer
+	flags          flagSet
+	json           bool
+	opts           client.Options
+	c              *client.Client
+	method         string // the method being called, for error messages
+}
+
+// errNoArgs is a bare "superbot": the usage is printed, exit code 2.
+var errNoArgs = errors.New("no command")
+
+func (e *env) exec(ctx context.Context, args []string) error {
+	words, flags, err := splitArgs(args)
+	if err != nil {
+		return err
+	}
+	e.flags = flags
+	e.json = flags.bool("json")
+	if len(words) == 0 {
+		if flags.bool("help") {
+			return writeHelp(e.stdout, nil)
+		}
+		return errNoArgs
+	}
+	cmd, rest, err := resolve(words)
+	if err != nil {
+		return err
+	}
+	if flags.bool("help") {
+		return writeHelp(e.stdout, cmd)
+	}
+	for name := range flags {
+		if !cmd.accepts(name) {
+			return usagef("flag --%s is not valid for 'superbot %s'", name, cmd.name)
+		}
+	}
+	if err := cmd.checkArgs(rest); err != nil {
+		return err
+	}
+	timeout, err := flags.duration("timeout", defaultTimeout)
+	if err != nil {
+		return err
+	}
+	e.opts = client.Options{
+		Socket:   flags.str("socket"),
+		Addr:     flags.str("addr"),
+		Token:    flags.str("token"),
+		StateDir: flags.str("state-dir"),
+		Timeout:  timeout,
+	}
+	return cmd.run(ctx, e, rest)
+}
+
+// client connects on first use.
+func (e *env) client(ctx context.Context) (*client.Client, error) {
+	if e.c != nil {
+		return e.c, nil
+	}
+	c, err := client.Dial(ctx, e.opts)
+	if err != nil {
+		return nil, err
+	}
+	e.c = c
+	return c, nil
+}
+
+func (e *env) close() {
+	if e.c != nil {
+		_ = e.c.Close()
+	}
+}
+
+// call calls method and returns the raw result.
+func (e *env) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	e.method = method
+	c, err := e.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var res json.RawMessage
+	if err := c.Call(ctx, method, params, &res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// output prints res raw with --json, else with render.
+func (e *env) output(res json.RawMessage, render func(io.Writer, json.RawMessage) error) error {
+	if e.json || render == nil {
+		_, err := fmt.Fprintf(e.stdout, "%s\n", compact(res))
+		return err
+	}
+	return render(e.stdout, res)
+}
+
+// describe maps an error to its exit code and its one-line message.
+func (e *env) describe(err error) (int, string) {
+	var ue *usageError
+	var nr *client.NotRunningError
+	var rpcErr *client.Error
+	var dialErr *client.DialError
+	where := ""
+	if e.method != "" {
+		where = e.method + ": "
+	}
+	switch {
+	case errors.Is(err, errNoArgs):
+		return exitUsage, "superbot: a command is required"
+	case errors.As(err, &ue):
+		return exitUsage, ue.msg
+	case errors.As(err, &nr):
+		return exitUnreachable, fmt.Sprintf("%s; start it with 'make run' or 'superbotd'", nr)
+	case errors.Is(err, client.ErrUnauthorized):
+		var hint string
+		switch _, src := e.opts.ResolveToken(); src {
+		case "":
+			hint = "the daemon requires a token: pass --token, set " + client.TokenEnv + " or make " + tokenPath(e.opts) + " readable"
+		case "option":
+			hint = "the token given with --token was refused"
+		default:
+			hint = "the token from " + src + " was refused"
+		}
+		return exitAuth, "superbot: " + where + "authentication failed: " + hint
+	case errors.As(err, &rpcErr):
+		return exitRPCError, "superbot: " + where + rpcErr.Error()
+	case errors.Is(err, client.ErrConnectionLost), errors.Is(err, context.DeadlineExceeded):
+		return exitUnreachable, "superbot: " + where + err.Error()
+	case errors.As(err, &dialErr):
+		return exitUnreachable, "superbot: " + err.Error()
+	}
+	return exitRPCError, "superbot: " + where + err.Error()
+}
+
+func tokenPath(o client.Options) string {
+	dir := o.StateDir
+	if dir == "" {
+		dir = client.DefaultStateDir
+	}
+	return filepath.Join(dir, client.TokenName)
+}
+
+// cliVersion is the build's version: -X main.version, else the module
+// version, else "dev".
+func cliVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

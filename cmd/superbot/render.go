@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// The generic renderer prints any result: objects as indented "key: value"
+// lines, lists of objects as tables, in the order the daemon sent the keys
+// (protojson writes fields in declaration order).
+
+type kind int
+
+const (
+	kindNull kind = iota
+	kindString
+	kindNumber
+	kindBool
+	kindObject
+	kindArray
+)
+
+// value is a JSON value that keeps the order of object keys.
+type value struct {
+	kind  kind
+	str   string   // scalar text (a string's content, a number as written)
+	keys  []string // object keys, in order
+	vals  []*value // object values, parallel to keys
+	items []*value // array items
+}
+
+func parseOrdered(raw []byte) (*value, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return readValue(dec)
+}
+
+func readValue(dec *json.Decoder) (*value, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '{' {
+			v := &value{kind: kindObject}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := kt.(string)
+				child, err := readValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				v.keys = append(v.keys, k)
+				v.vals = append(v.vals, child)
+			}
+			_, err := dec.Token()
+			return v, err
+		}
+		v := &value{kind: kindArray}
+		for dec.More() {
+			child, err := readValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			v.items = append(v.items, child)
+		}
+		_, err := dec.Token()
+		return v, err
+	case string:
+		return &value{kind: kindString, str: t}, nil
+	case json.Number:
+		return &value{kind: kindNumber, str: t.String()}, nil
+	case bool:
+		return &value{kind: kindBool, str: strconv.FormatBool(t)}, nil
+	case nil:
+		return &value{kind: kindNull}, nil
+	}
+	return nil, errors.New("unexpected JSON token")
+}
+
+func (v *value) get(key string) *value {
+	if v == nil {
+		return nil
+	}
+	for i, k := range v.keys {
+		if k == key {
+			return v.vals[i]
+		}
+	}
+	return nil
+}
+
+func (v *value) without(key string) *value {
+	out := &value{kind: v.kind}
+	for i, k := range v.keys {
+		if k != key {
+			out.keys = append(out.keys, k)
+			out.vals = append(out.vals, v.vals[i])
+		}
+	}
+	return out
+}
+
+func (v *value) scalar() bool { return v.kind != kindObject && v.kind != kindArray }
+
+// scalarList reports an array whose items are all scalars.
+func (v *value) scalarList() bool {
+	if v.kind != kindArray {
+		return false
+	}
+	for _, it := range v.items {
+		if !it.scalar() {
+			return false
+		}
+	}
+	return true
+}
+
+// objectList reports a non-empty array of objects.
+func (v *value) objectList() bool {
+	if v.kind != kindArray || len(v.items) == 0 {
+		return false
+	}
+	for _, it := range v.items {
+		if it.kind != kindObject {
+			return false
+		}
+	}
+	return true
+}
+
+// compact re-encodes v as JSON on one line, keys in order.
+func (v *value) compact() string {
+	var b strings.Builder
+	v.writeJSON(&b)
+	return b.String()
+}
+
+func (v *value) writeJSON(b *strings.Builder) {
+	switch v.kind {
+	case kindNull:
+		b.WriteString("null")
+	case kindString:
+		s, _ := json.Marshal(v.str)
+		b.Write(s)
+	case kindNumber, kindBool:
+		b.WriteString(v.str)
+	case kindObject:
+		b.WriteByte('{')
+		for i, k := range v.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			s, _ := json.Marshal(k)
+			b.Write(s)
+			b.WriteByte(':')
+			v.vals[i].writeJSON(b)
+		}
+		b.WriteByte('}')
+	case kindArray:
+		b.WriteByte('[')
+		for i, it := range v.items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			it.writeJSON(b)
+		}
+		b.WriteByte(']')
+	}
+}
+
+// text renders a value for a cell: scalars formatted by key, lists of
+// scalars joined, anything else as compact JSON (cut to 60 characters).
+func (v *value) text(key string) string {
+	switch {
+	case v.scalar():
+		return formatScalar(key, v)
+	case v.scalarList():
+		if len(v.items) == 0 {
+			return "-"
+		}
+		parts := make([]string, len(v.items))
+		for i, it := range v.items {
+			parts[i] = formatScalar(key, it)
+		}
+		return strings.Join(parts, ", ")
+	case v.kind == kindObject && len(v.keys) == 0:
+		return "-"
+	}
+	s := v.compact()
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	return s
+}
+
+// formatScalar shows null and "" as "-", rounds fractions to 3 decimals,
+// sizes of keys ending in _bytes in KiB/MiB/GiB, and times shortly.
+func formatScalar(key string, v *value) string {
+	switch v.kind {
+	case kindNull:
+		return "-"
+	case kindString:
+		if v.str == "" {
+			return "-"
+		}
+		if strings.HasSuffix(key, "_bytes") {
+			return humanBytes(v.str)
+		}
+		if looksLikeTime(v.str) {
+			return shortTime(v.str)
+		}
+		return v.str
+	case kindNumber:
+		if strings.HasSuffix(key, "_bytes") {
+			return humanBytes(v.str)
+		}
+		return roundNumber(v.str)
+	}
+	return v.str
+}
+
+func looksLikeTime(s string) bool {
+	return len(s) >= 20 && s[4] == '-' && s[10] == 'T' && (strings.HasSuffix(s, "Z") || strings.Contains(s[19:], "+") || strings.Contains(s[19:], "-"))
+}
+
+func roundNumber(s string) string {
+	if !strings.ContainsAny(s, ".eE") {
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return s
+	}
+	return strconv.FormatFloat(math.Round(f*1000)/1000, 'f', -1, 64)
+}
+
+func humanBytes(s string) string {
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
+}
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+// newRightTable right-aligns cells (numbers); end each cell with a tab.
+func newRightTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+}
+
+// renderGeneric prints any result.
+func renderGeneric(w io.Writer, res json.RawMessage) error {
+	v, err := parseOrdered(res)
+	if err != nil {
+		_, err := fmt.Fprintf(w, "%s\n", res)
+		return err
+	}
+	tw := newTable(w)
+	switch {
+	case v.scalar():
+		fmt.Fprintln(tw, formatScalar("", v))
+	case v.objectList():
+		writeTable(tw, v.items, "")
+	case v.kind == kindArray:
+		fmt.Fprintln(tw, v.text(""))
+	case len(v.keys) == 1 && v.vals[0].objectList():
+		writeTable(tw, v.vals[0].items, "") // {"modules": [...]}: just the table
+	case len(v.keys) == 0:
+		fmt.Fprintln(tw, "ok")
+	default:
+		writeObject(tw, v, "")
+	}
+	return tw.Flush()
+}
+
+// writeObject prints "key:\tvalue" lines; nested objects and tables are
+// indented under their key.
+func writeObject(w io.Writer, v *value, indent string) {
+	for i, k := range v.keys {
+		child := v.vals[i]
+		switch {
+		case child.kind == kindObject && len(child.keys) > 0:
+			fmt.Fprintf(w, "%s%s:\n", indent, k)
+			writeObject(w, anyBody(child), indent+"  ")
+		case child.objectList():
+			fmt.Fprintf(w, "%s%s:\n", indent, k)
+			writeTable(w, child.items, indent+"  ")
+		default:
+			fmt.Fprintf(w, "%s%s:\t%s\n", indent, k, child.text(k))
+		}
+	}
+}
+
+// anyBody shortens a protojson Any's "@type" to the message name.
+func anyBody(v *value) *value {
+	t := v.get("@type")
+	if t == nil || t.kind != kindString {
+		return v
+	}
+	out := &value{kind: kindObject}
+	for i, k := range v.keys {
+		val := v.vals[i]
+		if k == "@type" {
+			name := t.str[strings.LastIndex(t.str, "/")+1:]
+			k, val = "type", &value{kind: kindString, str: strings.TrimPrefix(name, "superbot.v1.")}
+		}
+		out.keys = append(out.keys, k)
+		out.vals = append(out.vals, val)
+	}
+	return out
+}
+
+// writeTable prints objects as a table whose columns are their keys, in
+// order of first appearance.
+func writeTable(w io.Writer, rows []*value, indent string) {
+	var cols []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		for _, k := range r.keys {
+			if !seen[k] {
+				seen[k] = true
+				cols = append(cols, k)
+			}
+		}
+	}
+	head := make([]string, len(cols))
+	for i, c := range cols {
+		head[i] = strings.ToUpper(strings.ReplaceAll(c, "_", " "))
+	}
+	fmt.Fprintf(w, "%s%s\n", indent, strings.Join(head, "\t"))
+	for _, r := range rows {
+		cells := make([]string, len(cols))
+		for i, c := range cols {
+			cells[i] = "-"
+			if cv := r.get(c); cv != nil {
+				cells[i] = cv.text(c)
+			}
+		}
+		fmt.Fprintf(w, "%s%s\n", indent, strings.Join(cells, "\t"))
+	}
+}
+
+// compact returns raw on one line (it is already valid JSON).
+func compact(raw json.RawMessage) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
+}
+
+func indentJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// num is a number that protojson may write as a JSON number or, for 64-bit
+// integers, a string.
+type num string
+
+// UnmarshalJSON accepts 12, "12" and null.
+func (n *num) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "null" {
+		s = ""
+	}
+	*n = num(s)
+	return nil
+}

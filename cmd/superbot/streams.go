@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// runLogs is "superbot logs [-f] [-n N] NAME": logs.tail, or with -f
+// logs.stream (the recent lines, then live ones until Ctrl-C).
+func runLogs(ctx context.Context, e *env, args []string) error {
+	n, err := e.flags.int("lines", 100)
+	if err != nil {
+		return err
+	}
+	params := map[string]any{"module": args[0], "lines": n}
+	if !e.flags.bool("follow") {
+		res, err := e.call(ctx, "logs.tail", params)
+		if err != nil {
+			return err
+		}
+		return e.output(res, renderLogLines)
+	}
+	return e.stream(ctx, "logs.stream", params, "logs.line", 0, func(w io.Writer, p json.RawMessage) error {
+		return writeLogLine(w, p)
+	})
+}
+
+// runEventsTail is "superbot events tail [PATTERN]": one line per event
+// until Ctrl-C (or --count events).
+func runEventsTail(ctx context.Context, e *env, args []string) error {
+	params := map[string]any{"pattern": ">"}
+	if len(args) > 0 {
+		params["pattern"] = args[0]
+	}
+	if e.flags.has("queue") {
+		q, err := e.flags.int("queue", 0)
+		if err != nil {
+			return err
+		}
+		params["queue_size"] = q
+	}
+	count, err := e.flags.int("count", 0)
+	if err != nil {
+		return err
+	}
+	return e.stream(ctx, "events.subscribe", params, "events.event", count, writeEvent)
+}
+
+// stream subscribes and prints each notification (raw with --json) until
+// ctx ends, count notifications were printed (count > 0), or the
+// connection ends (an error: exit 3).
+func (e *env) stream(ctx context.Context, method string, params any, notification string, count int, print func(io.Writer, json.RawMessage) error) error {
+	e.method = method
+	c, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	sub, err := c.Subscribe(ctx, method, params, notification)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = sub.Unsubscribe(uctx)
+	}()
+	seen := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case n, ok := <-sub.C():
+			if !ok {
+				if err := sub.Err(); err != nil {
+					return err
+				}
+				return nil
+			}
+			if e.json {
+				_, err = fmt.Fprintf(e.stdout, "%s\n", compact(n.Params))
+			} else {
+				err = print(e.stdout, n.Params)
+			}
+			if err != nil {
+				return err
+			}
+			if seen++; count > 0 && seen >= count {
+				return nil
+			}
+		}
+	}
+}
+
+// event is the bus envelope as protojson renders it.
+type event struct {
+	Topic    string          `json:"topic"`
+	Source   string          `json:"source"`
+	Time     string          `json:"time"`
+	Node     string          `json:"node"`
+	Sequence num             `json:"sequence"`
+	Payload  json.RawMessage `json:"payload"`
+}
+
+// writeEvent prints "TIME  TOPIC  SOURCE  #SEQ  Type {payload}".
+func writeEvent(w io.Writer, params json.RawMessage) error {
+	var ev event
+	if err := json.Unmarshal(params, &ev); err != nil {
+		_, err := fmt.Fprintf(w, "%s\n", compact(params))
+		return err
+	}
+	src := ev.Source
+	if ev.Node != "" {
+		src += "@" + ev.Node
+	}
+	_, err := fmt.Fprintf(w, "%s  %s  %s  #%s  %s\n", shortTime(ev.Time), ev.Topic, orDash(src), orDash(string(ev.Sequence)), payloadString(ev.Payload))
+	return err
+}
+
+// payloadString renders an Any as "Type {fields}" (the type's package
+// prefix dropped).
+func payloadString(raw json.RawMessage) string {
+	v, err := parseOrdered(raw)
+	if err != nil || v.kind != kindObject {
+		return string(compact(raw))
+	}
+	typ := ""
+	if t := v.get("@type"); t != nil {
+		typ = t.str
+		typ = typ[strings.LastIndex(typ, "/")+1:]
+		typ = strings.TrimPrefix(typ, "superbot.v1.")
+		v = v.without("@type")
+	}
+	body := v.compact()
+	if t := v.get("value"); t != nil && len(v.keys) == 1 { // well-known types: {"@type":..., "value": ...}
+		body = t.compact()
+	}
+	if typ == "" {
+		return body
+	}
+	if body == "{}" {
+		return typ
+	}
+	return typ + " " + body
+}
+
+// logLine is one line of a module's output.
+type logLine struct {
+	Module string `json:"module"`
+	Stream string `json:"stream"`
+	Line   string `json:"line"`
+	Time   string `json:"time"`
+}
+
+func writeLogLine(w io.Writer, raw json.RawMessage) error {
+	var l logLine
+	if err := json.Unmarshal(raw, &l); err != nil {
+		_, err := fmt.Fprintf(w, "%s\n", compact(raw))
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s %-6s %s\n", shortTime(l.Time), l.Stream, l.Line)
+	return err
+}
+
+func renderLogLines(w io.Writer, res json.RawMessage) error {
+	var r struct {
+		Lines []json.RawMessage `json:"lines"`
+	}
+	if err := json.Unmarshal(res, &r); err != nil {
+		return renderGeneric(w, res)
+	}
+	for _, l := range r.Lines {
+		if err := writeLogLine(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shortTime renders an RFC 3339 time as "2006-01-02 15:04:05.000" in local
+// time; other strings are returned as they are.
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return orDash(s)
+	}
+	return t.Local().Format("2006-01-02 15:04:05.000")
+}
