@@ -268,7 +268,7 @@ func TestParamsSent(t *testing.T) {
 		{[]string{"scheduler", "jobs"}, "scheduler.jobs", ``},
 		{[]string{"scheduler", "jobs", "backtest"}, "scheduler.jobs", `{"name":"backtest"}`},
 		{[]string{"daemon", "stop", "--force"}, "daemon.stop", `{"force":true}`},
-		{[]string{"rpc", "x.raw", `["a",1]`}, "x.raw", `["a", 1]`},
+		{[]string{"rpc", "x.raw", `["a", 1]`}, "x.raw", `["a",1]`},
 		{[]string{"events", "publish", "alert.test", `{"n":1}`}, "events.publish", `{"payload":{"n":1},"source":"superbot-cli","topic":"alert.test"}`},
 	}
 	for _, tt := range tests {
