@@ -164,7 +164,9 @@ type request struct {
 //
 // The error matches ErrDaemonNotRunning (a *NotRunningError) when nothing
 // listens, is a *DialError when connecting failed otherwise, and matches
-// ErrUnauthorized when the daemon refuses the token.
+// ErrUnauthorized when the daemon refuses the token over TCP. On the socket
+// a refused token is not an error by itself: a daemon that requires one
+// then refuses each call with CodeUnauthorized.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
 	token, _ := opts.ResolveToken()
@@ -186,7 +188,11 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c := New(conn, opts)
 	c.network, c.address = network, address
 	if token != "" {
-		if err := c.Login(ctx, token); err != nil {
+		err := c.Login(ctx, token)
+		// On the socket a token is only needed when the daemon says so: a
+		// refused login is not fatal there (calls then fail with
+		// CodeUnauthorized if the daemon does require one).
+		if err != nil && (network != "unix" || CodeOf(err) != CodeUnauthorized) {
 			_ = c.Close()
 			return nil, err
 		}

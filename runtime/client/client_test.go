@@ -173,7 +173,6 @@ func TestAuth(t *testing.T) {
 		opts    client.Options
 		env     string
 		file    string
-		wantErr bool // Dial refuses (wrong token)
 		callErr bool // Dial works, calls are refused (no token)
 		source  string
 	}{
@@ -181,7 +180,7 @@ func TestAuth(t *testing.T) {
 		{name: "env", env: token, source: "env SUPERBOT_TOKEN"},
 		{name: "file", file: token + "\n", source: "file"},
 		{name: "option wins over env", opts: client.Options{Token: token}, env: "wrong", source: "option"},
-		{name: "wrong token", opts: client.Options{Token: "wrong"}, wantErr: true},
+		{name: "wrong token on the socket", opts: client.Options{Token: "wrong"}, callErr: true},
 		{name: "no token", callErr: true},
 	}
 	for _, tt := range tests {
@@ -201,12 +200,6 @@ func TestAuth(t *testing.T) {
 				t.Fatalf("token source %q, want %q", src, tt.source)
 			}
 			c, err := client.Dial(context.Background(), opts)
-			if tt.wantErr {
-				if !errors.Is(err, client.ErrUnauthorized) {
-					t.Fatalf("Dial error %v, want ErrUnauthorized", err)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -330,23 +323,34 @@ func TestTCP(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		dec := json.NewDecoder(conn)
 		for {
-			var req struct {
-				Method string
-				ID     json.RawMessage
-			}
-			if dec.Decode(&req) != nil {
+			conn, err := ln.Accept()
+			if err != nil {
 				return
 			}
-			fmt.Fprintf(conn, `{"jsonrpc":"2.0","result":{"method":%q},"id":%s}`+"\n", req.Method, req.ID)
+			dec := json.NewDecoder(conn)
+			for {
+				var req struct {
+					Method string
+					Params struct{ Token string }
+					ID     json.RawMessage
+				}
+				if dec.Decode(&req) != nil {
+					break
+				}
+				if req.Method == "auth.login" && req.Params.Token != "t" {
+					fmt.Fprintf(conn, `{"jsonrpc":"2.0","error":{"code":-32001,"message":"unauthorized: bad token"},"id":%s}`+"\n", req.ID)
+					continue
+				}
+				fmt.Fprintf(conn, `{"jsonrpc":"2.0","result":{"method":%q},"id":%s}`+"\n", req.Method, req.ID)
+			}
+			conn.Close()
 		}
 	}()
+	// Over TCP a refused token fails Dial.
+	if _, err := client.Dial(context.Background(), client.Options{Addr: ln.Addr().String(), Token: "bad"}); !errors.Is(err, client.ErrUnauthorized) {
+		t.Fatalf("Dial with a bad token: %v, want ErrUnauthorized", err)
+	}
 	c, err := client.Dial(context.Background(), client.Options{Addr: ln.Addr().String(), Token: "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -359,6 +363,7 @@ func TestTCP(t *testing.T) {
 		t.Fatalf("endpoint %s", nw)
 	}
 	_ = c.Close()
+	_ = ln.Close()
 	<-done
 }
 
