@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/superbot/superbot/runtime/client"
 )
 
 // argSpec is one positional argument.
@@ -97,9 +100,7 @@ func init() {
 		{name: "daemon status", method: "daemon.status", summary: "version, pid, node, uptime and the actor tree",
 			run: simple("daemon.status", noParams, renderDaemonStatus)},
 		{name: "daemon stop", method: "daemon.stop", flags: []string{"force"}, summary: "stop the daemon",
-			run: simple("daemon.stop", func(_ []string, f flagSet) (any, error) {
-				return map[string]bool{"force": f.bool("force")}, nil
-			}, renderDaemonStop)},
+			run: runDaemonStop},
 		{name: "daemon reload", method: "daemon.reload_config", summary: "reload the configuration (like SIGHUP)",
 			run: simple("daemon.reload_config", noParams, renderGeneric)},
 
@@ -119,6 +120,8 @@ func init() {
 
 		{name: "events tail", args: []argSpec{{name: "PATTERN", optional: true}}, flags: []string{"count", "queue"}, method: "events.subscribe",
 			summary: "print bus events matching PATTERN (default \">\") until Ctrl-C", run: runEventsTail},
+		{name: "events stats", method: "events.stats", summary: "bus counters: published, delivered, dropped per pattern",
+			run: simple("events.stats", noParams, renderGeneric)},
 		{name: "events publish", args: []argSpec{{name: "TOPIC"}, {name: "JSON-PAYLOAD", optional: true}}, flags: []string{"source"}, method: "events.publish",
 			summary: "publish an event with a JSON payload", run: simple("events.publish", publishParams, renderGeneric)},
 
@@ -132,6 +135,8 @@ func init() {
 		{name: "scheduler jobs", args: []argSpec{{name: "NAME", optional: true}}, method: "scheduler.jobs",
 			summary: "scheduled jobs; with NAME, that job and its run history",
 			run:     simple("scheduler.jobs", optionalName, renderJobs)},
+		{name: "scheduler window", method: "scheduler.window", summary: "the trading window: state, hours, next open and close",
+			run: simple("scheduler.window", noParams, renderGeneric)},
 		{name: "scheduler run", args: name, method: "scheduler.run", summary: "run a job now",
 			run: simple("scheduler.run", nameParams, renderGeneric)},
 		{name: "scheduler pause", args: name, method: "scheduler.pause", summary: "stop scheduling a job",
@@ -345,6 +350,19 @@ func publishParams(args []string, f flagSet) (any, error) {
 		p["payload"] = json.RawMessage(args[1])
 	}
 	return p, nil
+}
+
+// runDaemonStop is "superbot daemon stop": a daemon that closes the
+// connection before its answer arrives is stopping too.
+func runDaemonStop(ctx context.Context, e *env, _ []string) error {
+	res, err := e.call(ctx, "daemon.stop", map[string]bool{"force": e.flags.bool("force")})
+	if errors.Is(err, client.ErrConnectionLost) {
+		res, err = json.RawMessage(`{"stopping":true}`), nil
+	}
+	if err != nil {
+		return err
+	}
+	return e.output(res, renderDaemonStop)
 }
 
 // runRaw is "superbot rpc METHOD [JSON-PARAMS]".

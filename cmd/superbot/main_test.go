@@ -133,11 +133,20 @@ func TestExitCodes(t *testing.T) {
 	if code != exitRPCError || !strings.Contains(errs, "Invalid params (code -32602): name: required") {
 		t.Fatalf("exit %d stderr %q", code, errs)
 	}
-	code, _, errs = cli(t, srv, "daemon", "stop")
-	if code != exitUnreachable || !strings.Contains(errs, "connection to superbotd lost") {
+	srv.Handle("module.stop", func(c *clienttest.Conn, _ json.RawMessage) (any, error) {
+		c.CloseConn() // dies before answering
+		return nil, nil
+	})
+	code, _, errs = cli(t, srv, "module", "stop", "trading")
+	if code != exitUnreachable || !strings.Contains(errs, "module.stop: connection to superbotd lost") {
 		t.Fatalf("exit %d stderr %q", code, errs)
 	}
-	if code, out, _ := cli(t, srv, "daemon", "status"); code != exitOK || out == "" {
+	// daemon.stop that loses the connection before the answer: stopping.
+	code, out, errs := cli(t, srv, "daemon", "stop")
+	if code != exitOK || out != "superbotd is stopping\n" {
+		t.Fatalf("daemon stop: exit %d stdout %q stderr %q", code, out, errs)
+	}
+	if code, out, _ = cli(t, srv, "daemon", "status"); code != exitOK || out == "" {
 		t.Fatalf("exit %d", code)
 	}
 }

@@ -303,6 +303,8 @@ func writeObject(w io.Writer, v *value, indent string) {
 	for i, k := range v.keys {
 		child := v.vals[i]
 		switch {
+		case k == "error" && child.kind == kindNull:
+			// a response's unset error field (inside an Any)
 		case child.kind == kindObject && len(child.keys) > 0:
 			fmt.Fprintf(w, "%s%s:\n", indent, k)
 			writeObject(w, anyBody(child), indent+"  ")

@@ -138,7 +138,7 @@ func payloadString(raw json.RawMessage) string {
 	if t := v.get("value"); t != nil && len(v.keys) == 1 { // well-known types: {"@type":..., "value": ...}
 		body = t.compact()
 	}
-	if typ == "" {
+	if typ == "" || strings.HasPrefix(typ, "google.protobuf.") {
 		return body
 	}
 	if body == "{}" {
