@@ -38,9 +38,12 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-lint: vet ## gofmt check, go vet and golangci-lint (v2)
+$(TOOLS)/golangci-lint:
+	GOBIN=$(CURDIR)/$(TOOLS) $(GO) install $(GOLANGCI)
+
+lint: vet $(TOOLS)/golangci-lint ## gofmt check, go vet and golangci-lint (v2)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) run $(GOLANGCI) run $(PKGS)
+	$(TOOLS)/golangci-lint run $(PKGS)
 
 $(TOOLS)/protoc-gen-go: go.mod go.sum
 	$(GO) build -o $@ google.golang.org/protobuf/cmd/protoc-gen-go
