@@ -36,11 +36,15 @@ func (b *budget) usable() int64 { return max(1, b.limit-b.cfg.headroom(b.limit))
 
 // roll starts a new window when the exchange clock (guarded) has moved on.
 func (b *budget) roll(serverNow time.Time) {
-	ms := serverNow.Add(-windowGuard).UnixMilli()
-	w := b.window.Milliseconds()
-	if ws := ms - ms%w; ws != b.winStart {
+	if ws := b.windowAt(serverNow); ws != b.winStart {
 		b.winStart, b.used, b.inflight = ws, 0, 0
 	}
+}
+
+// windowAt is the start (exchange ms) of the window serverNow falls in.
+func (b *budget) windowAt(serverNow time.Time) int64 {
+	ms := serverNow.Add(-windowGuard).UnixMilli()
+	return ms - ms%b.window.Milliseconds()
 }
 
 // nextWindow is the local time at which the next window opens.
@@ -89,15 +93,16 @@ func (b *budget) ban(now time.Time, d time.Duration, status int) {
 	if until := now.Add(d); until.After(b.banUntil) {
 		b.banUntil, b.banStatus = until, status
 	}
-	b.used = max(b.used, b.limit) // nothing more in this window either
 }
 
 // banned reports whether requests must wait.
 func (b *budget) banned(now time.Time) bool { return now.Before(b.banUntil) }
 
-// setLimit applies exchangeInfo's REQUEST_WEIGHT limit.
-func (b *budget) setLimit(limit int64, window time.Duration) {
+// setLimit applies exchangeInfo's REQUEST_WEIGHT limit; what was spent so
+// far stays counted.
+func (b *budget) setLimit(limit int64, window time.Duration, serverNow time.Time) {
 	if limit > 0 && window > 0 {
 		b.limit, b.window = limit, window
+		b.winStart = b.windowAt(serverNow)
 	}
 }

@@ -107,7 +107,7 @@ func (a *connectorActor) onExchangeInfoResult(ctx actor.Context, j *job, r *jobR
 		}
 		return
 	}
-	a.budget.setLimit(r.server, r.window)
+	a.budget.setLimit(r.server, r.window, time.Now().Add(-a.offset))
 	a.ready = true
 	a.log.Info("exchange limits", "request_weight", a.budget.limit, "window", a.budget.window, "usable", a.budget.usable())
 }

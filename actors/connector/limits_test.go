@@ -1,0 +1,109 @@
+package connector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/messages"
+)
+
+// TestRateLimitHoldsEveryone: after a 429 (or 418) with Retry-After,
+// nothing at all is sent until it has passed; then the held requests go.
+func TestRateLimitHoldsEveryone(t *testing.T) {
+	cases := []struct {
+		name   string
+		kind   exchangesim.FaultKind
+		status int32
+		health string
+	}{
+		{"429", exchangesim.FaultRateLimit, 429, "degraded"},
+		{"418", exchangesim.FaultBan, 418, "down"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ex := startSim(t, simConfig())
+			f := startConnector(t, testConfig(ex))
+			if err := ex.InjectFault(exchangesim.Fault{Kind: tc.kind, Route: "/api/v3/ticker/24hr", RetryAfter: time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			first := f.sys.Root.RequestFuture(f.pid, &messages.TickerRequest{Symbol: "BTCUSDT"}, 5*time.Second)
+			var st *messages.ConnectorStatusResponse
+			actortest.Eventually(t, 2*time.Second, func() bool { st = f.status(t); return st.GetBanned() }, "banned")
+			if st.GetBanStatus() != tc.status || st.GetRateLimited() != 1 {
+				t.Fatalf("status = %v", st)
+			}
+			until := time.UnixMilli(st.GetBannedUntilMs())
+			up := st.GetUpstreamRequests()
+			second := f.sys.Root.RequestFuture(f.pid, &messages.DepthRequest{Symbol: "ETHUSDT", Limit: 5}, 5*time.Second)
+			order := f.sys.Root.RequestFuture(f.pid, restingBuy("held-1"), 5*time.Second)
+			if got := f.status(t).GetUpstreamRequests(); got != up {
+				t.Fatalf("sent %d requests while banned", got-up)
+			}
+			actortest.Expect[*messages.Event](t, f.bus, time.Second) // connector.<health>
+			for _, fut := range []interface {
+				Result() (any, error)
+			}{first, second, order} {
+				res, err := fut.Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r, ok := res.(messages.Responder); ok && r.GetError() != nil {
+					t.Fatalf("reply %v", res)
+				}
+			}
+			// 4 ms clock steps: allow one.
+			if now := time.Now(); now.Before(until.Add(-4 * time.Millisecond)) {
+				t.Fatalf("answered %s before the ban ended", until.Sub(now))
+			}
+			if got := f.status(t).GetUpstreamRequests() - up; got != 3 {
+				t.Fatalf("after the ban %d requests went upstream, want 3 (held ticker, depth, order)", got)
+			}
+		})
+	}
+}
+
+func TestIdempotentGetRetriedOn5xx(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultError, Route: "/api/v3/ticker/24hr", Status: 502, Count: 2}); err != nil {
+		t.Fatal(err)
+	}
+	res := actortest.Request[*messages.TickerResponse](t, f.sys, f.pid, &messages.TickerRequest{Symbol: "BTCUSDT"})
+	if res.GetError() != nil || res.GetLastPrice() == "" {
+		t.Fatalf("res = %v", res)
+	}
+	if st := f.status(t); st.GetRetries() != 2 {
+		t.Fatalf("retries = %d, want 2", st.GetRetries())
+	}
+	// Three failures exhaust the three attempts.
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultError, Route: "/api/v3/depth", Count: 3}); err != nil {
+		t.Fatal(err)
+	}
+	d := actortest.Request[*messages.DepthResponse](t, f.sys, f.pid, &messages.DepthRequest{Symbol: "BTCUSDT"})
+	if d.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("depth = %v", d)
+	}
+}
+
+// TestUsedWeightResync: weight spent by someone else on the same IP shows
+// up in the connector's budget through X-MBX-USED-WEIGHT-1M.
+func TestUsedWeightResync(t *testing.T) {
+	cfg := simConfig()
+	cfg.WeightWindow = time.Hour // no rollover during the test
+	ex := startSim(t, cfg)
+	f := startConnector(t, testConfig(ex))
+	before := f.status(t).GetBudgetUsed()
+	other := directClient(t, ex) // time sync: weight 1
+	for range 5 {
+		if _, err := other.NewExchangeInfoService().Do(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	actortest.Request[*messages.TickerResponse](t, f.sys, f.pid, &messages.TickerRequest{Symbol: "BTCUSDT"})
+	if got, want := f.status(t).GetBudgetUsed(), before+1+5*20+2; got != want {
+		t.Fatalf("budget used = %d, want %d", got, want)
+	}
+}

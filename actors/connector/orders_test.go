@@ -1,0 +1,192 @@
+package connector
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/messages"
+)
+
+// restingBuy is a LIMIT BUY far below the simulator's 65000 start price.
+func restingBuy(id string) *messages.PlaceOrderRequest {
+	return &messages.PlaceOrderRequest{Symbol: "BTCUSDT", Side: "BUY", Type: "LIMIT", Quantity: "0.001", Price: "50000", ClientOrderId: id}
+}
+
+// ordersWithID counts the exchange's orders (open or closed) with client order ID id.
+func ordersWithID(t *testing.T, ex *exchangesim.Exchange, id string) int {
+	t.Helper()
+	all, err := directClient(t, ex).NewListOrdersService().Symbol("BTCUSDT").Do(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range all {
+		if o.ClientOrderID == id {
+			n++
+		}
+	}
+	return n
+}
+
+func placeOrder(t *testing.T, f *fixture, m *messages.PlaceOrderRequest) *messages.OrderResult {
+	t.Helper()
+	res, err := actortest.TryRequest[*messages.OrderResult](f.sys, f.pid, m, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestPlaceGetCancelOrder(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	res := placeOrder(t, f, restingBuy("oid-1"))
+	if res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED || res.GetOrder().GetStatus() != "NEW" ||
+		res.GetOrder().GetClientOrderId() != "oid-1" || res.GetOrder().GetOrderId() == 0 {
+		t.Fatalf("place = %v", res)
+	}
+	got := actortest.Request[*messages.OrderResult](t, f.sys, f.pid, &messages.GetOrderRequest{Symbol: "BTCUSDT", ClientOrderId: "oid-1"})
+	if got.GetOrder().GetOrderId() != res.GetOrder().GetOrderId() || got.GetOrder().GetPrice() != "50000.00000000" {
+		t.Fatalf("get = %v", got)
+	}
+	c := actortest.Request[*messages.OrderResult](t, f.sys, f.pid, &messages.CancelOrderRequest{Symbol: "BTCUSDT", OrderId: res.GetOrder().GetOrderId()})
+	if c.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED || c.GetOrder().GetStatus() != "CANCELED" {
+		t.Fatalf("cancel = %v", c)
+	}
+	again := actortest.Request[*messages.OrderResult](t, f.sys, f.pid, &messages.CancelOrderRequest{Symbol: "BTCUSDT", ClientOrderId: "oid-1"})
+	if again.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_REJECTED || again.GetExchangeCode() != -2011 {
+		t.Fatalf("second cancel = %v", again)
+	}
+	missing := actortest.Request[*messages.OrderResult](t, f.sys, f.pid, &messages.GetOrderRequest{Symbol: "BTCUSDT", ClientOrderId: "nope"})
+	if missing.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_NOT_FOUND || missing.GetExchangeCode() != -2013 {
+		t.Fatalf("get missing = %v", missing)
+	}
+}
+
+func TestPlaceOrderRejectedByExchange(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	m := restingBuy("too-small")
+	m.Quantity = "0.00001" // notional 0.5 USDT < 5
+	res := placeOrder(t, f, m)
+	if res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_REJECTED || res.GetExchangeCode() != -1013 ||
+		res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
+		t.Fatalf("res = %v", res)
+	}
+	if n := ordersWithID(t, ex, "too-small"); n != 0 {
+		t.Fatalf("%d orders on the exchange", n)
+	}
+}
+
+func TestPlaceOrderValidation(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	before := f.status(t).GetUpstreamRequests()
+	cases := []struct {
+		name string
+		edit func(m *messages.PlaceOrderRequest)
+	}{
+		{"no client order id", func(m *messages.PlaceOrderRequest) { m.ClientOrderId = "" }},
+		{"client order id with @", func(m *messages.PlaceOrderRequest) { m.ClientOrderId = "a@b" }},
+		{"client order id too long", func(m *messages.PlaceOrderRequest) { m.ClientOrderId = "0123456789012345678901234567890123456" }},
+		{"bad side", func(m *messages.PlaceOrderRequest) { m.Side = "HOLD" }},
+		{"limit without price", func(m *messages.PlaceOrderRequest) { m.Price = "" }},
+		{"market with price", func(m *messages.PlaceOrderRequest) { m.Type = "MARKET" }},
+		{"float quantity", func(m *messages.PlaceOrderRequest) { m.Quantity = "1e-3" }},
+		{"bad time in force", func(m *messages.PlaceOrderRequest) { m.TimeInForce = "DAY" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := restingBuy("valid_id-1")
+			tc.edit(m)
+			res := placeOrder(t, f, m)
+			if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT || res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_REJECTED {
+				t.Fatalf("res = %v", res)
+			}
+		})
+	}
+	if got := f.status(t).GetUpstreamRequests(); got != before {
+		t.Fatalf("upstream requests %d -> %d", before, got)
+	}
+}
+
+// TestOrderUnknownOutcomes: the order is accepted but its answer lost, or a
+// 5xx / timeout leaves it unsent; either way querying the client order ID
+// resolves it and the exchange ends up with exactly the orders it should.
+func TestOrderUnknownOutcomes(t *testing.T) {
+	cases := []struct {
+		name     string
+		fault    exchangesim.Fault
+		want     messages.OrderOutcome
+		attempts uint32
+		orders   int
+	}{
+		{"accepted, response dropped", exchangesim.Fault{Kind: exchangesim.FaultDrop, Route: "POST /api/v3/order"},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_FOUND, 2, 1},
+		{"503 before processing", exchangesim.Fault{Kind: exchangesim.FaultError, Route: "POST /api/v3/order", Status: 503},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_RESENT, 3, 1},
+		{"500 before processing", exchangesim.Fault{Kind: exchangesim.FaultError, Route: "POST /api/v3/order", Status: 500},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_RESENT, 3, 1},
+		{"timeout every time: resent once only", exchangesim.Fault{Kind: exchangesim.FaultLatency, Route: "POST /api/v3/order", Latency: 2 * time.Second},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, 4, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ex := startSim(t, simConfig())
+			cfg := testConfig(ex)
+			cfg.RequestTimeout = 300 * time.Millisecond
+			f := startConnector(t, cfg)
+			if err := ex.InjectFault(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			res := placeOrder(t, f, restingBuy("unknown-1"))
+			ex.ClearFaults()
+			if res.GetOutcome() != tc.want || res.GetAttempts() != tc.attempts {
+				t.Fatalf("res = %v, want outcome %s after %d requests", res, tc.want, tc.attempts)
+			}
+			if tc.orders > 0 && (res.GetOrder().GetClientOrderId() != "unknown-1" || res.GetOrder().GetStatus() != "NEW") {
+				t.Fatalf("order = %v", res.GetOrder())
+			}
+			if n := ordersWithID(t, ex, "unknown-1"); n != tc.orders {
+				t.Fatalf("exchange holds %d orders with the id, want %d", n, tc.orders)
+			}
+		})
+	}
+}
+
+func TestOrderSameIDInFlightRefused(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultLatency, Route: "POST /api/v3/order", Latency: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	first := f.sys.Root.RequestFuture(f.pid, restingBuy("dup-1"), 5*time.Second)
+	second := placeOrder(t, f, restingBuy("dup-1"))
+	if second.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS {
+		t.Fatalf("second = %v", second)
+	}
+	res, err := first.Result()
+	if err != nil || res.(*messages.OrderResult).GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED {
+		t.Fatalf("first = %v, %v", res, err)
+	}
+}
+
+// TestClockResyncOnTimestampError: the exchange clock jumps 30 s ahead; the
+// next signed request gets -1021, the connector re-syncs and sends it again.
+func TestClockResyncOnTimestampError(t *testing.T) {
+	var ahead atomic.Int64
+	ex := startSim(t, simConfig(), exchangesim.WithClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }))
+	f := startConnector(t, testConfig(ex))
+	ahead.Store(int64(30 * time.Second))
+	res := placeOrder(t, f, restingBuy("clock-1"))
+	if res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED {
+		t.Fatalf("res = %v", res)
+	}
+	if off := f.status(t).GetClockOffsetMs(); off > -29000 || off < -31000 {
+		t.Fatalf("clock offset = %d ms, want about -30000", off)
+	}
+}
