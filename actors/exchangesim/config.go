@@ -41,7 +41,8 @@ type Config struct {
 	// Backfill is how much price history is generated before the start time, one step per
 	// TickInterval (1s when TickInterval is 0). Default 1h; 0 disables it.
 	Backfill time.Duration `toml:"backfill"`
-	// MaxHistory is the number of price steps kept per symbol (klines, 24h ticker). Default 100000.
+	// MaxHistory is the number of price steps kept per symbol (klines, 24h ticker); up to a
+	// quarter more is kept between trims. It also caps the backfill. Default 100000.
 	MaxHistory int `toml:"max_history"`
 	// PingInterval is how often WebSocket ping frames are sent. Default 20s (as Binance).
 	PingInterval time.Duration `toml:"ping_interval"`

@@ -139,7 +139,7 @@ func (m *market) appendTick(now int64, forced *int64) tick {
 	m.nextTrade++
 	m.px = newPx
 	m.ticks = append(m.ticks, tk)
-	if len(m.ticks) > m.maxHistory {
+	if len(m.ticks) > m.maxHistory+m.maxHistory/4 { // amortised trim
 		n := copy(m.ticks, m.ticks[len(m.ticks)-m.maxHistory:])
 		m.ticks = m.ticks[:n]
 	}

@@ -102,7 +102,7 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 	if step <= 0 {
 		step = time.Second
 	}
-	n := int64(cfg.Backfill / step)
+	n := min(int64(cfg.Backfill/step), int64(cfg.MaxHistory)) // older ticks would be trimmed anyway
 	for i, s := range cfg.Symbols {
 		m, err := newMarket(s, cfg.Seed+int64(i), cfg.DepthLevels, cfg.MaxHistory)
 		if err != nil {

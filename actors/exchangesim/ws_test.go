@@ -10,6 +10,7 @@ import (
 	binance "github.com/adshao/go-binance/v2"
 	"github.com/adshao/go-binance/v2/common"
 	"github.com/gorilla/websocket"
+	"net/http"
 )
 
 // recv waits for the next value of ch, stepping the shared exchange meanwhile.
@@ -369,4 +370,8 @@ func TestWsAPIErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func websocketDial(u string) (*websocket.Conn, *http.Response, error) {
+	return websocket.DefaultDialer.Dial(u, nil)
 }
