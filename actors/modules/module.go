@@ -131,6 +131,8 @@ func (a *moduleActor) Receive(ctx actor.Context) {
 // HandleFailure makes a failing thread module actor crash this module actor,
 // as a process crash does. It runs on this actor's goroutine.
 func (a *moduleActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
+	a.thread = nil // its Terminated is not an exit
+	a.state = StateStopped
 	sup.StopChildren(child)
 	sup.EscalateFailure(&crashError{reason: fmt.Sprintf("thread module failed: %v", reason)}, message)
 }
