@@ -1,0 +1,84 @@
+package edge
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
+)
+
+// FuzzHandleLine feeds arbitrary lines to the JSON-RPC decoder and
+// dispatcher. Whatever comes in, the answer is nothing (notifications only)
+// or valid JSON-RPC 2.0: a response object or a non-empty array of them.
+func FuzzHandleLine(f *testing.F) {
+	for _, seed := range []string{
+		`{"jsonrpc":"2.0","method":"echo","params":[1,2],"id":1}`,
+		`{"jsonrpc":"2.0","method":"echo","params":{"a":"b"},"id":"x"}`,
+		`{"jsonrpc":"2.0","method":"status","params":{"bogus":1},"id":null}`,
+		`[{"jsonrpc":"2.0","method":"echo","id":1},{"jsonrpc":"2.0","method":"echo"}]`,
+		`[]`, `[1,2]`, `{"jsonrpc":"2.0","method":1}`, `{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]`,
+		`{"jsonrpc":"2.0","method":"auth.login","params":["x"],"id":3}`,
+		`{"jsonrpc":"2.0","method":"rpc.methods","id":1e400}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	status := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*messages.DaemonStatusRequest); ok {
+			ctx.Respond(&messages.DaemonStatusResponse{Version: "fuzz"})
+		}
+	}))
+	router := rpc.NewRouter(time.Second)
+	router.MustAdd(
+		rpc.Route{Method: "echo", New: func() proto.Message { return &structpb.Value{} },
+			Call: func(req proto.Message) (proto.Message, error) { return req, nil }},
+		rpc.Route{Method: "status", Target: status, New: func() proto.Message { return &messages.DaemonStatusRequest{} }},
+	)
+	s := &server{cfg: DefaultConfig(), deps: Deps{Router: router, Token: "t0k3n-for-fuzzing"}, log: slog.New(slog.DiscardHandler), sys: sys}
+	a, b := net.Pipe()
+	go func() { _, _ = io.Copy(io.Discard, b) }()
+	f.Cleanup(func() { _ = a.Close(); _ = b.Close(); sys.Root.Stop(status) })
+	f.Fuzz(func(t *testing.T, line []byte) {
+		c := newConn(s, a, true)
+		out := c.handleLine(line)
+		if out == nil {
+			return
+		}
+		var one map[string]json.RawMessage
+		if json.Unmarshal(out, &one) == nil {
+			checkResponse(t, one, out)
+			return
+		}
+		var many []map[string]json.RawMessage
+		if err := json.Unmarshal(out, &many); err != nil || len(many) == 0 {
+			t.Fatalf("answer is neither a response nor a batch: %s", out)
+		}
+		for _, r := range many {
+			checkResponse(t, r, out)
+		}
+	})
+}
+
+func checkResponse(t *testing.T, r map[string]json.RawMessage, out []byte) {
+	t.Helper()
+	if string(r["jsonrpc"]) != `"2.0"` {
+		t.Fatalf("no jsonrpc 2.0 in %s", out)
+	}
+	_, hasResult := r["result"]
+	_, hasError := r["error"]
+	if hasResult == hasError {
+		t.Fatalf("want exactly one of result and error: %s", out)
+	}
+	if _, ok := r["id"]; !ok {
+		t.Fatalf("no id in %s", out)
+	}
+}
