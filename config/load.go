@@ -22,7 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-//go:embed defaults.toml
+//go:embed defaults/defaults.toml
 var defaultsTOML []byte
 
 // embeddedName names the embedded defaults in problems and in Source.
@@ -132,6 +132,9 @@ func userFiles(path string) ([]string, string, error) {
 		if name := e.Name(); strings.HasSuffix(name, ".toml") && !strings.HasPrefix(name, ".") && !e.IsDir() {
 			files = append(files, filepath.Join(path, name))
 		}
+	}
+	if len(files) == 0 && display == "./"+userDir {
+		return nil, "", nil // ./config without *.toml (e.g. this repository's own config/ package)
 	}
 	plural := "s"
 	if len(files) == 1 {
