@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -533,4 +534,23 @@ func shellWords(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// FuzzRender feeds arbitrary results to every view: none may panic.
+func FuzzRender(f *testing.F) {
+	for _, seed := range []string{daemonStatus, moduleList, `{}`, `[]`, `null`, `"x"`, `{"a":[{"b":{"c":1}}]}`,
+		`{"jobs":[{"name":"j","history":[{"id":"1"}]}]}`, `{"bids":[{"price":"1"}]}`, `{"status":null}`,
+		`{"topic":"a","payload":{"@type":"t/x.Y","value":1}}`, `{"lines":[{"line":"x","time":"2026-01-01T00:00:00Z"}]}`} {
+		f.Add([]byte(seed))
+	}
+	views := []renderFunc{renderGeneric, renderDaemonStatus, renderDaemonStop, renderModuleList, renderModuleStatus,
+		renderHealth, renderJobs, renderJob, renderDepth, renderMethods, renderLogLines, writeEvent, writeLogLine}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		for _, v := range views {
+			_ = v(io.Discard, raw)
+		}
+	})
 }

@@ -624,3 +624,72 @@ func BenchmarkCallParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDaemonCallSequential measures a real daemon: set
+// SUPERBOT_BENCH_STATE_DIR to its state directory (e.g. .superbot) and,
+// optionally, SUPERBOT_BENCH_METHOD (default daemon.status).
+func BenchmarkDaemonCallSequential(b *testing.B) {
+	dir := os.Getenv("SUPERBOT_BENCH_STATE_DIR")
+	if dir == "" {
+		b.Skip("SUPERBOT_BENCH_STATE_DIR is not set")
+	}
+	method := os.Getenv("SUPERBOT_BENCH_METHOD")
+	if method == "" {
+		method = "daemon.status"
+	}
+	c, err := client.Dial(context.Background(), client.Options{StateDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var res json.RawMessage
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Call(ctx, method, nil, &res); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzReader feeds arbitrary daemon lines to the client: it must neither
+// panic nor hang a call that gets a well-formed answer afterwards.
+func FuzzReader(f *testing.F) {
+	for _, seed := range []string{
+		`{"jsonrpc":"2.0","result":{},"id":0}`,
+		`[{"jsonrpc":"2.0","result":1,"id":0}]`,
+		`{"jsonrpc":"2.0","method":"events.event","params":{"topic":"a"}}`,
+		`{"jsonrpc":"2.0","error":{"code":-32700,"message":"parse error"},"id":null}`,
+		`{"id":"x"}`, `[]`, `[null]`, `nul`, `{"error":{"data":[1]}}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.ContainsRune(line, '\n') {
+			return
+		}
+		a, b := net.Pipe()
+		c := client.New(a, client.Options{Timeout: time.Second})
+		defer c.Close()
+		defer b.Close()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			buf := make([]byte, 4096)
+			n, err := b.Read(buf) // the request
+			if err != nil {
+				return
+			}
+			var req struct{ ID json.RawMessage }
+			_ = json.Unmarshal(buf[:n], &req)
+			_, _ = b.Write([]byte(line + "\n"))
+			_, _ = fmt.Fprintf(b, `{"jsonrpc":"2.0","result":{},"id":%s}`+"\n", req.ID)
+		}()
+		_, err := c.Subscribe(context.Background(), "x.subscribe", nil, "events.event")
+		var rpcErr *client.Error
+		if err != nil && !errors.As(err, &rpcErr) {
+			t.Fatalf("subscribe: %v", err)
+		}
+		<-done
+	})
+}
