@@ -13,23 +13,29 @@ type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
 	// WakeAt calls f once, on a goroutine of the clock's choosing, when the
-	// clock reaches at (at once when at is not after Now). The scheduler's f
-	// only sends a message to the scheduler. stop cancels the call and
+	// clock reaches at (at once when at is not after Now). It may call f
+	// earlier: the scheduler re-reads Now and waits again. The scheduler's
+	// f only sends a message to the scheduler. stop cancels the call and
 	// reports whether it did so before f ran.
 	WakeAt(at time.Time, f func()) (stop func() bool)
 }
 
-// RealClock is the system clock. Its wake-ups are time.AfterFunc timers
-// (monotonic); the scheduler never sleeps longer than a minute at a time, so
-// wall-clock steps (NTP, suspend) are noticed within a minute.
+// RealClock is the system clock. Its wake-ups are time.AfterFunc timers,
+// which follow the monotonic clock, so it wakes the scheduler at least once
+// every MaxWait: a wall-clock step (NTP, a suspended machine, a DST change
+// is not one) is noticed within a minute.
 type RealClock struct{}
+
+// MaxWait is the longest RealClock waits before waking the scheduler.
+const MaxWait = time.Minute
 
 // Now returns time.Now().
 func (RealClock) Now() time.Time { return time.Now() }
 
-// WakeAt runs f after time.Until(at), on the timer's goroutine.
+// WakeAt runs f on the timer's goroutine after time.Until(at), or after
+// MaxWait if that is sooner.
 func (RealClock) WakeAt(at time.Time, f func()) func() bool {
-	return time.AfterFunc(time.Until(at), f).Stop
+	return time.AfterFunc(min(time.Until(at), MaxWait), f).Stop
 }
 
 // ManualClock is a Clock that only moves when told to, for tests of the

@@ -51,8 +51,8 @@ type JobConfig struct {
 	// Timezone overrides the scheduler's timezone for this job. Default "".
 	Timezone string `toml:"timezone"`
 	// Enabled schedules the job; a disabled job can still be run by hand
-	// (scheduler.run). Default true.
-	Enabled bool `toml:"enabled"`
+	// (scheduler.run). Unset means true (see IsEnabled). Default true.
+	Enabled *bool `toml:"enabled"`
 	// Action is the JSON-RPC method the job calls, e.g. "module.restart".
 	Action string `toml:"action"`
 	// Params are the method's params, a TOML table sent as a JSON object
@@ -83,10 +83,14 @@ func DefaultConfig() Config {
 }
 
 // DefaultJobConfig is the starting value of a new [daemon.schedule.jobs.NAME]
-// entry: enabled, overlap "skip".
+// entry: enabled (Enabled unset), overlap "skip". A zero JobConfig means the
+// same, so decoders need not start from it.
 func DefaultJobConfig() JobConfig {
-	return JobConfig{Enabled: true, Overlap: OverlapSkip}
+	return JobConfig{Overlap: OverlapSkip}
 }
+
+// IsEnabled reports whether the job is scheduled: Enabled unset or true.
+func (j JobConfig) IsEnabled() bool { return j.Enabled == nil || *j.Enabled }
 
 // WindowEnabled reports whether the trading window is configured.
 func (c Config) WindowEnabled() bool { return c.TradingStart != "" || c.TradingStop != "" }

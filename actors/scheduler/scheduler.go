@@ -47,9 +47,6 @@ const (
 )
 
 const (
-	// maxSleep caps one wait so a wall-clock step (NTP, suspend) is seen
-	// within a minute.
-	maxSleep = time.Minute
 	// misfireGrace is how late a scheduled run may start. A run later than
 	// that (the machine slept, the clock jumped) is skipped and counted:
 	// missed runs are not replayed.
@@ -487,7 +484,7 @@ func (a *schedulerActor) start(ctx actor.Context, j *job, trigger string, due, n
 	if over := len(j.history) - a.c.cfg.History; over > 0 {
 		j.history = slices.Delete(j.history, 0, over)
 	}
-	a.publish(ctx, TopicJobStarted, proto.Clone(run))
+	a.publish(ctx, TopicJobStarted, run)
 	a.log.Debug("job started", "job", j.spec.name, "run", run.Id, "action", run.Action, "trigger", trigger)
 	p, err := a.call(ctx, j.spec.cfg.Action, j.spec.params, j.spec.cfg.Timeout)
 	switch {
@@ -529,7 +526,7 @@ func (a *schedulerActor) finish(ctx actor.Context, j *job, run *messages.JobRun,
 		}
 		a.log.Info("job finished", "job", j.spec.name, "run", run.Id, "action", run.Action, "duration_ms", run.DurationMs)
 	}
-	a.publish(ctx, topic, proto.Clone(run))
+	a.publish(ctx, topic, run)
 }
 
 // call sends method with params through the router, as the JSON-RPC edge
@@ -552,6 +549,8 @@ func (a *schedulerActor) call(ctx actor.Context, method string, params json.RawM
 	return a.deps.Router.Send(ctx, rt, req), nil
 }
 
+// publish sends an event to the bus. The payload is packed (copied) at once,
+// so the scheduler may go on changing it.
 func (a *schedulerActor) publish(ctx actor.Context, topic string, payload proto.Message) {
 	if a.deps.Bus != nil {
 		ctx.Send(a.deps.Bus, messages.NewEvent(topic, Kind, payload))
@@ -561,7 +560,7 @@ func (a *schedulerActor) publish(ctx actor.Context, topic string, payload proto.
 // schedule queues j at its next run after now (unless disabled or paused).
 func (a *schedulerActor) schedule(j *job, now time.Time) {
 	j.next = time.Time{}
-	if !j.spec.cfg.Enabled || j.paused || j.spec.sched == nil {
+	if !j.spec.cfg.IsEnabled() || j.paused || j.spec.sched == nil {
 		return
 	}
 	j.next = j.spec.sched.next(now)
@@ -577,11 +576,11 @@ func (a *schedulerActor) unqueue(j *job) {
 	j.next = time.Time{}
 }
 
-// arm sets the one wake-up: the earliest job run or window boundary, at most
-// maxSleep away.
+// arm sets the one wake-up, at the earliest job run or window boundary (the
+// clock may wake the scheduler earlier: it then re-reads the time).
 func (a *schedulerActor) arm(now time.Time) {
-	at := now.Add(maxSleep)
-	if len(a.queue) > 0 && a.queue[0].next.Before(at) {
+	var at time.Time
+	if len(a.queue) > 0 {
 		at = a.queue[0].next
 	}
 	if a.c.window != nil {
@@ -589,7 +588,7 @@ func (a *schedulerActor) arm(now time.Time) {
 		if a.win.open {
 			b = a.win.st.nextClose
 		}
-		if !b.IsZero() && b.Before(at) {
+		if !b.IsZero() && (at.IsZero() || b.Before(at)) {
 			at = b
 		}
 	}
@@ -597,6 +596,12 @@ func (a *schedulerActor) arm(now time.Time) {
 		return
 	}
 	a.release()
+	if at.IsZero() {
+		return // nothing to wait for
+	}
+	if at.Before(now) {
+		at = now
+	}
 	a.wakeGen++
 	gen, root, self := a.wakeGen, a.root, a.self
 	a.timerAt = at
@@ -620,7 +625,7 @@ func (a *schedulerActor) jobInfo(j *job, withHistory bool) *messages.SchedulerJo
 		Name:     j.spec.name,
 		Spec:     j.spec.spec,
 		Zone:     j.spec.zone,
-		Enabled:  j.spec.cfg.Enabled,
+		Enabled:  j.spec.cfg.IsEnabled(),
 		Paused:   j.paused,
 		Action:   j.spec.cfg.Action,
 		Running:  uint32(j.running),

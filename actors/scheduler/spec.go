@@ -164,15 +164,25 @@ func (s *calSpec) inDay(day, after int64) (int64, bool) {
 		}
 		return 0, false
 	}
-	// A day with a zone transition: resolve every slot, keep the earliest.
+	// A day with a zone transition: resolve the slots whose instants can
+	// fall after `after`, keep the earliest run.
+	_, offA := time.Unix(dayWall-maxZoneOffset, 0).In(s.loc).Zone()
+	_, offB := time.Unix(dayWall+86400+maxZoneOffset, 0).In(s.loc).Zone()
+	lo, hi := int64(min(offA, offB)), int64(max(offA, offB))
 	var best int64
 	found := false
 	for hs := s.hour; hs != 0; hs &= hs - 1 {
 		h := int64(bits.TrailingZeros64(hs))
+		if dayWall+h*3600+59*60-lo <= after {
+			continue // every instant of this hour is at or before after
+		}
 		for ms := s.minute; ms != 0; ms &= ms - 1 {
 			wall := dayWall + h*3600 + int64(bits.TrailingZeros64(ms))*60
-			if found && wall-maxZoneOffset > best {
-				return best, true
+			if wall-lo <= after {
+				continue
+			}
+			if found && wall-hi > best {
+				return best, true // later slots only get later
 			}
 			r := resolveWall(s.loc, wall)
 			var cands []int64
