@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/superbot/superbot/runtime/client"
@@ -409,22 +408,12 @@ func runVersion(ctx context.Context, e *env, _ []string) error {
 		_, err := fmt.Fprintf(e.stdout, "%s\n", b)
 		return err
 	}
-	fmt.Fprintf(e.stdout, "superbot   %s\n", cliVersion())
+	fprintf(e.stdout, "superbot   %s\n", cliVersion())
 	if derr != nil {
 		_, msg := e.describe(derr)
-		fmt.Fprintf(e.stdout, "superbotd  unknown (%s)\n", strings.TrimPrefix(msg, "superbot: "))
+		fprintf(e.stdout, "superbotd  unknown (%s)\n", strings.TrimPrefix(msg, "superbot: "))
 		return nil
 	}
 	_, err := fmt.Fprintf(e.stdout, "superbotd  %s (node %s, pid %d)\n", st.Version, st.Node, st.PID)
 	return err
-}
-
-// sortedKeys returns m's keys sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -24,44 +24,44 @@ const connectHelp = `Connecting:
 
 // writeUsage prints the short usage shown on a bare "superbot".
 func writeUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: superbot [--json] [--socket PATH | --addr HOST:PORT] [--token TOKEN] COMMAND [ARGS]")
-	fmt.Fprintln(w, "commands: "+strings.Join(groups(), ", "))
+	fprintln(w, "usage: superbot [--json] [--socket PATH | --addr HOST:PORT] [--token TOKEN] COMMAND [ARGS]")
+	fprintln(w, "commands: "+strings.Join(groups(), ", "))
 }
 
 // writeHelp prints the help of one command, or of all when cmd is nil.
 func writeHelp(w io.Writer, cmd *command) error {
 	if cmd != nil {
-		fmt.Fprintf(w, "usage: superbot %s\n\n%s.\n", cmd.usage(), capitalize(cmd.summary))
+		fprintf(w, "usage: superbot %s\n\n%s.\n", cmd.usage(), capitalize(cmd.summary))
 		if cmd.method != "" {
-			fmt.Fprintf(w, "JSON-RPC method: %s\n", cmd.method)
+			fprintf(w, "JSON-RPC method: %s\n", cmd.method)
 		}
 		if len(cmd.flags) > 0 {
-			fmt.Fprintln(w, "\nFlags:")
+			fprintln(w, "\nFlags:")
 			writeFlags(w, cmd.flags)
 		}
-		fmt.Fprintln(w, "\nGlobal flags:")
+		fprintln(w, "\nGlobal flags:")
 		writeFlags(w, globalNames())
-		fmt.Fprintln(w)
+		fprintln(w)
 		_, err := fmt.Fprint(w, exitCodesHelp)
 		return err
 	}
-	fmt.Fprintln(w, "superbot controls superbotd, the SuperBot daemon, over JSON-RPC 2.0.")
-	fmt.Fprintln(w)
+	fprintln(w, "superbot controls superbotd, the SuperBot daemon, over JSON-RPC 2.0.")
+	fprintln(w)
 	writeUsage(w)
-	fmt.Fprintln(w, "\nCommands:")
+	fprintln(w, "\nCommands:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, c := range commands {
-		fmt.Fprintf(tw, "  %s\t%s\n", c.usage(), c.summary)
+		fprintf(tw, "  %s\t%s\n", c.usage(), c.summary)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nGlobal flags (before or after the command):")
+	fprintln(w, "\nGlobal flags (before or after the command):")
 	writeFlags(w, globalNames())
-	fmt.Fprintln(w)
-	fmt.Fprint(w, connectHelp)
-	fmt.Fprintln(w)
-	fmt.Fprint(w, exitCodesHelp)
+	fprintln(w)
+	fprint(w, connectHelp)
+	fprintln(w)
+	fprint(w, exitCodesHelp)
 	_, err := fmt.Fprintln(w, "\nRun 'superbot help COMMAND' for one command, e.g. 'superbot help module start'.")
 	return err
 }
@@ -85,7 +85,7 @@ func writeFlags(w io.Writer, names []string) {
 		if f.arg != "" {
 			s += " " + f.arg
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", s, f.help)
+		fprintf(tw, "  %s\t%s\n", s, f.help)
 	}
 	_ = tw.Flush()
 }

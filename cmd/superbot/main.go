@@ -54,9 +54,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // runContext is run with a context whose cancellation ends streams.
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	out := &errWriter{w: stdout}
+	e := &env{stdout: out, stderr: stderr}
 	defer e.close()
 	err := e.exec(ctx, args)
+	if err == nil && out.err != nil {
+		err = fmt.Errorf("write output: %w", out.err)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -65,7 +69,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitUsage
 	}
 	code, msg := e.describe(err)
-	fmt.Fprintln(stderr, msg)
+	fprintln(stderr, msg)
 	return code
 }
 

@@ -282,15 +282,15 @@ func renderGeneric(w io.Writer, res json.RawMessage) error {
 	tw := newTable(w)
 	switch {
 	case v.scalar():
-		fmt.Fprintln(tw, formatScalar("", v))
+		fprintln(tw, formatScalar("", v))
 	case v.objectList():
 		writeTable(tw, v.items, "")
 	case v.kind == kindArray:
-		fmt.Fprintln(tw, v.text(""))
+		fprintln(tw, v.text(""))
 	case len(v.keys) == 1 && v.vals[0].objectList():
 		writeTable(tw, v.vals[0].items, "") // {"modules": [...]}: just the table
 	case len(v.keys) == 0:
-		fmt.Fprintln(tw, "ok")
+		fprintln(tw, "ok")
 	default:
 		writeObject(tw, v, "")
 	}
@@ -306,13 +306,13 @@ func writeObject(w io.Writer, v *value, indent string) {
 		case k == "error" && child.kind == kindNull:
 			// a response's unset error field (inside an Any)
 		case child.kind == kindObject && len(child.keys) > 0:
-			fmt.Fprintf(w, "%s%s:\n", indent, k)
+			fprintf(w, "%s%s:\n", indent, k)
 			writeObject(w, anyBody(child), indent+"  ")
 		case child.objectList():
-			fmt.Fprintf(w, "%s%s:\n", indent, k)
+			fprintf(w, "%s%s:\n", indent, k)
 			writeTable(w, child.items, indent+"  ")
 		default:
-			fmt.Fprintf(w, "%s%s:\t%s\n", indent, k, child.text(k))
+			fprintf(w, "%s%s:\t%s\n", indent, k, child.text(k))
 		}
 	}
 }
@@ -353,7 +353,7 @@ func writeTable(w io.Writer, rows []*value, indent string) {
 	for i, c := range cols {
 		head[i] = strings.ToUpper(strings.ReplaceAll(c, "_", " "))
 	}
-	fmt.Fprintf(w, "%s%s\n", indent, strings.Join(head, "\t"))
+	fprintf(w, "%s%s\n", indent, strings.Join(head, "\t"))
 	for _, r := range rows {
 		cells := make([]string, len(cols))
 		for i, c := range cols {
@@ -362,7 +362,7 @@ func writeTable(w io.Writer, rows []*value, indent string) {
 				cells[i] = cv.text(c)
 			}
 		}
-		fmt.Fprintf(w, "%s%s\n", indent, strings.Join(cells, "\t"))
+		fprintf(w, "%s%s\n", indent, strings.Join(cells, "\t"))
 	}
 }
 
@@ -402,4 +402,30 @@ func (n *num) UnmarshalJSON(b []byte) error {
 	}
 	*n = num(s)
 	return nil
+}
+
+// fprintf, fprintln and fprint write to w and ignore the error: output goes
+// to the env's errWriter, which keeps the first write error for the exit
+// code, or to a tabwriter whose Flush error is returned.
+func fprintf(w io.Writer, format string, args ...any) { _, _ = fmt.Fprintf(w, format, args...) }
+
+func fprintln(w io.Writer, args ...any) { _, _ = fmt.Fprintln(w, args...) }
+
+func fprint(w io.Writer, args ...any) { _, _ = fmt.Fprint(w, args...) }
+
+// errWriter remembers the first write error; later writes are dropped.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }

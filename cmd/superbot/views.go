@@ -37,29 +37,29 @@ func renderDaemonStatus(w io.Writer, res json.RawMessage) error {
 		return renderGeneric(w, res)
 	}
 	tw := newTable(w)
-	fmt.Fprintf(tw, "version:\t%s\n", orDash(st.Version))
-	fmt.Fprintf(tw, "pid:\t%s\n", orDash(string(st.PID)))
-	fmt.Fprintf(tw, "node:\t%s\n", orDash(st.Node))
-	fmt.Fprintf(tw, "state:\t%s\n", orDash(st.State))
-	fmt.Fprintf(tw, "uptime:\t%s\n", seconds(st.Uptime))
-	fmt.Fprintf(tw, "started:\t%s\n", shortTime(st.StartedAt))
-	fmt.Fprintf(tw, "config:\t%s\n", orDash(st.ConfigSource))
+	fprintf(tw, "version:\t%s\n", orDash(st.Version))
+	fprintf(tw, "pid:\t%s\n", orDash(string(st.PID)))
+	fprintf(tw, "node:\t%s\n", orDash(st.Node))
+	fprintf(tw, "state:\t%s\n", orDash(st.State))
+	fprintf(tw, "uptime:\t%s\n", seconds(st.Uptime))
+	fprintf(tw, "started:\t%s\n", shortTime(st.StartedAt))
+	fprintf(tw, "config:\t%s\n", orDash(st.ConfigSource))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if len(st.Tree) > 0 {
-		fmt.Fprintln(w)
+		fprintln(w)
 		tw = newTable(w)
-		fmt.Fprintln(tw, "ACTOR\tSTATE\tRESTARTS\tSINCE\tLAST ERROR")
+		fprintln(tw, "ACTOR\tSTATE\tRESTARTS\tSINCE\tLAST ERROR")
 		writeTree(tw, st.Tree, "")
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	if d, err := parseOrdered(st.Details); err == nil && d.kind == kindObject && len(d.keys) > 0 {
-		fmt.Fprintln(w)
+		fprintln(w)
 		tw = newTable(w)
-		fmt.Fprintln(tw, "details:")
+		fprintln(tw, "details:")
 		writeObject(tw, d, "  ")
 		return tw.Flush()
 	}
@@ -69,7 +69,7 @@ func renderDaemonStatus(w io.Writer, res json.RawMessage) error {
 // writeTree draws the actor tree, each level indented by two spaces.
 func writeTree(w io.Writer, children []childStatus, indent string) {
 	for _, c := range children {
-		fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", indent, c.Name, orDash(c.State), orDash(string(c.Restarts)), shortTime(c.Since), oneLine(c.LastError))
+		fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", indent, c.Name, orDash(c.State), orDash(string(c.Restarts)), shortTime(c.Since), oneLine(c.LastError))
 		writeTree(w, c.Children, indent+"  ")
 	}
 }
@@ -110,13 +110,13 @@ func renderModuleList(w io.Writer, res json.RawMessage) error {
 		return err
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "NAME\tTYPE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEALTH\tNODE\tLAST ERROR")
+	fprintln(tw, "NAME\tTYPE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEALTH\tNODE\tLAST ERROR")
 	for _, m := range r.Modules {
 		pid := string(m.PID)
 		if pid == "0" {
 			pid = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, orDash(m.Type), orDash(m.State), orDash(pid),
+		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, orDash(m.Type), orDash(m.State), orDash(pid),
 			seconds(m.Uptime), orDash(string(m.Restarts)), orDash(m.Health), orDash(m.Node), oneLine(m.LastError))
 	}
 	return tw.Flush()
@@ -150,15 +150,15 @@ func renderHealth(w io.Writer, res json.RawMessage) error {
 	if err := json.Unmarshal(res, &r); err != nil {
 		return renderGeneric(w, res)
 	}
-	fmt.Fprintf(w, "healthy: %s\n", yesNo(r.Healthy))
+	fprintf(w, "healthy: %s\n", yesNo(r.Healthy))
 	if len(r.Components) == 0 {
 		return nil
 	}
-	fmt.Fprintln(w)
+	fprintln(w)
 	tw := newTable(w)
-	fmt.Fprintln(tw, "COMPONENT\tHEALTHY\tLATENCY\tERROR")
+	fprintln(tw, "COMPONENT\tHEALTHY\tLATENCY\tERROR")
 	for _, c := range r.Components {
-		fmt.Fprintf(tw, "%s\t%s\t%.3f ms\t%s\n", c.Name, yesNo(c.Healthy), c.LatencyMS, oneLine(c.Error))
+		fprintf(tw, "%s\t%s\t%.3f ms\t%s\n", c.Name, yesNo(c.Healthy), c.LatencyMS, oneLine(c.Error))
 	}
 	return tw.Flush()
 }
@@ -217,7 +217,7 @@ func renderJob(w io.Writer, res json.RawMessage) error {
 
 func writeJobs(w io.Writer, jobs []schedulerJob) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "NAME\tSCHEDULE\tZONE\tSTATE\tACTION\tNEXT RUN\tLAST RESULT\tRUNS\tFAILURES\tSKIPPED")
+	fprintln(tw, "NAME\tSCHEDULE\tZONE\tSTATE\tACTION\tNEXT RUN\tLAST RESULT\tRUNS\tFAILURES\tSKIPPED")
 	for _, j := range jobs {
 		state := "enabled"
 		switch {
@@ -226,7 +226,7 @@ func writeJobs(w io.Writer, jobs []schedulerJob) error {
 		case j.Paused:
 			state = "paused"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, orDash(j.Spec), orDash(j.Zone), state, orDash(j.Action),
+		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, orDash(j.Spec), orDash(j.Zone), state, orDash(j.Action),
 			orDash(j.NextRun), oneLine(j.LastResult), orDash(string(j.Runs)), orDash(string(j.Failures)), orDash(string(j.Skipped)))
 	}
 	if err := tw.Flush(); err != nil {
@@ -235,15 +235,15 @@ func writeJobs(w io.Writer, jobs []schedulerJob) error {
 	if len(jobs) != 1 || len(jobs[0].History) == 0 {
 		return nil
 	}
-	fmt.Fprintln(w, "\nhistory:")
+	fprintln(w, "\nhistory:")
 	tw = newTable(w)
-	fmt.Fprintln(tw, "  RUN\tTRIGGER\tSTATUS\tSTARTED\tDURATION\tERROR")
+	fprintln(tw, "  RUN\tTRIGGER\tSTATUS\tSTARTED\tDURATION\tERROR")
 	for _, h := range jobs[0].History {
 		msg := ""
 		if h.Error != nil {
 			msg = h.Error.Message
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%.1f ms\t%s\n", orDash(string(h.ID)), orDash(h.Trigger), orDash(h.Status), shortTime(h.StartedAt), h.DurationMS, oneLine(msg))
+		fprintf(tw, "  %s\t%s\t%s\t%s\t%.1f ms\t%s\n", orDash(string(h.ID)), orDash(h.Trigger), orDash(h.Status), shortTime(h.StartedAt), h.DurationMS, oneLine(msg))
 	}
 	return tw.Flush()
 }
@@ -263,9 +263,9 @@ func renderDepth(w io.Writer, res json.RawMessage) error {
 	if err := json.Unmarshal(res, &r); err != nil {
 		return renderGeneric(w, res)
 	}
-	fmt.Fprintf(w, "%s  last update %s\n\n", r.Symbol, orDash(string(r.LastUpdateID)))
+	fprintf(w, "%s  last update %s\n\n", r.Symbol, orDash(string(r.LastUpdateID)))
 	tw := newRightTable(w)
-	fmt.Fprintln(tw, "BID QTY\tBID\tASK\tASK QTY\t")
+	fprintln(tw, "BID QTY\tBID\tASK\tASK QTY\t")
 	for i := 0; i < max(len(r.Bids), len(r.Asks)); i++ {
 		var b, a level
 		if i < len(r.Bids) {
@@ -274,7 +274,7 @@ func renderDepth(w io.Writer, res json.RawMessage) error {
 		if i < len(r.Asks) {
 			a = r.Asks[i]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", b.Quantity, b.Price, a.Price, a.Quantity)
+		fprintf(tw, "%s\t%s\t%s\t%s\t\n", b.Quantity, b.Price, a.Price, a.Quantity)
 	}
 	return tw.Flush()
 }
