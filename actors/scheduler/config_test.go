@@ -230,3 +230,21 @@ func FuzzCron(f *testing.F) {
 		}
 	})
 }
+
+func TestRealClock(t *testing.T) {
+	var c Clock = RealClock{}
+	if d := time.Since(c.Now()); d < 0 || d > time.Minute {
+		t.Fatalf("now is off by %s", d)
+	}
+	fired := make(chan struct{})
+	c.WakeAt(c.Now().Add(-time.Second), func() { close(fired) })
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a due wake-up did not fire")
+	}
+	stop := c.WakeAt(c.Now().Add(time.Hour), func() { t.Error("a stopped wake-up fired") })
+	if !stop() {
+		t.Fatal("stop reported the wake-up already fired")
+	}
+}

@@ -55,6 +55,8 @@ func (r *recorder) Receive(ctx actor.Context) {
 		r.h.mu.Unlock()
 		switch mode {
 		case "hold":
+		case "exists":
+			ctx.Respond(&messages.SchedulerRunResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS, "module is already running")})
 		case "fail":
 			ctx.Respond(&messages.SchedulerRunResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INTERNAL, "backtest crashed")})
 		default:
@@ -98,6 +100,9 @@ func newHarness(t *testing.T, start time.Time) *harness {
 		h.probes[m] = pid
 		h.router.MustAdd(rpc.Route{Method: m, New: func() proto.Message { return &structpb.Struct{} }, Target: pid})
 	}
+	// immediate.call answers on the caller's goroutine (a route with Call).
+	h.router.MustAdd(rpc.Route{Method: "immediate.call", New: func() proto.Message { return &structpb.Struct{} },
+		Call: func(proto.Message) (proto.Message, error) { return &messages.PingResponse{Name: "immediate"}, nil }})
 	// typed.run decodes into a message with one field, "name".
 	h.router.MustAdd(rpc.Route{Method: "typed.run", New: func() proto.Message { return &messages.SchedulerRunRequest{} }, Target: h.probes["backtest.run"]})
 	h.router.MustAdd(Routes(sys.NewLocalPID(Kind))...)

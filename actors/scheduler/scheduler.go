@@ -423,6 +423,10 @@ func (a *schedulerActor) evalWindow(ctx actor.Context, now time.Time, catchUp bo
 		if seq != a.win.seq || err == nil {
 			return
 		}
+		if e := clientError(err); method == methodStart && e.GetCode() == messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS {
+			a.log.Info("trading module already running", "module", a.c.module)
+			return
+		}
 		a.win.lastErr = clientError(err).GetMessage()
 		a.log.Warn("trading window action failed", "method", method, "module", a.c.module, "error", err)
 	}

@@ -483,3 +483,72 @@ func TestPing(t *testing.T) {
 		t.Fatalf("disabled window sent %v", summary(calls))
 	}
 }
+
+// TestWindowActionErrors: a module that is already running is not an error
+// for the window; any other failure is reported in the window status.
+func TestWindowActionErrors(t *testing.T) {
+	loc := mustLoc(t, "Europe/Istanbul")
+	cases := []struct {
+		name, mode, wantErr string
+	}{
+		{"already running", "exists", ""},
+		{"start fails", "fail", "backtest crashed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, time.Date(2026, 6, 3, 12, 0, 0, 0, loc))
+			h.setMode("module.start", tc.mode)
+			h.start(windowConfig("Europe/Istanbul", "09:00", "18:00"))
+			h.settle()
+			ws := actortest.Request[*messages.WindowStatusResponse](t, h.sys, h.pid, &messages.WindowStatusRequest{})
+			if ws.GetState() != "open" || ws.GetLastAction() != "module.start" || ws.GetLastActionError() != tc.wantErr {
+				t.Fatalf("status = %v", ws)
+			}
+		})
+	}
+}
+
+// TestDisabledJob: not scheduled, but scheduler.run still runs it; a route
+// answered without an actor hop records its result at once.
+func TestDisabledJob(t *testing.T) {
+	start := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	off := false
+	cfg := Config{Timezone: "UTC", History: 5, Jobs: map[string]JobConfig{
+		"off": {Cron: "@hourly", Action: "immediate.call", Enabled: &off},
+	}}
+	h := newHarness(t, start).start(cfg)
+	h.advanceTo(start.Add(3 * time.Hour))
+	j := h.job("off")
+	if j.GetEnabled() || j.GetNextRun() != nil || j.GetRuns() != 0 {
+		t.Fatalf("disabled job = %v", j)
+	}
+	res := actortest.Request[*messages.SchedulerRunResponse](t, h.sys, h.pid, &messages.SchedulerRunRequest{Name: "off"})
+	if res.GetError() != nil {
+		t.Fatal(res.GetError())
+	}
+	j = h.job("off")
+	if j.GetRuns() != 1 || j.GetLastResult() != "ok" || j.GetLastRun().GetResult() != `{"name":"immediate"}` || j.GetLastRun().GetTrigger() != "manual" {
+		t.Fatalf("job after a manual run = %v", j)
+	}
+}
+
+// TestRespawnKeepsReloadedConfig: the props' producer (what a supervisor
+// restart calls) builds the scheduler from the last applied config.
+func TestRespawnKeepsReloadedConfig(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	clock := NewManualClock(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	props := Props(Config{Timezone: "UTC", History: 5}, Deps{Clock: clock, Logger: actortest.Logger(t)})
+	pid := sys.Root.Spawn(props)
+	next := withJobs(Config{Timezone: "UTC", History: 5}, map[string]JobConfig{"later": {Cron: "@daily", Action: "backtest.run"}})
+	if res := actortest.Request[*ReloadResult](t, sys, pid, &Reload{Config: next}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	pid = actortest.Spawn(t, sys, props)
+	res := actortest.Request[*messages.SchedulerJobsResponse](t, sys, pid, &messages.SchedulerJobsRequest{})
+	if len(res.GetJobs()) != 1 || res.GetJobs()[0].GetName() != "later" {
+		t.Fatalf("jobs after respawn = %v", res.GetJobs())
+	}
+}
