@@ -124,8 +124,11 @@ func writeEvent(w io.Writer, params json.RawMessage) error {
 // prefix dropped).
 func payloadString(raw json.RawMessage) string {
 	v, err := parseOrdered(raw)
-	if err != nil || v.kind != kindObject {
-		return string(compact(raw))
+	switch {
+	case err != nil || v.kind == kindNull:
+		return "-"
+	case v.kind != kindObject:
+		return v.compact()
 	}
 	typ := ""
 	if t := v.get("@type"); t != nil {
