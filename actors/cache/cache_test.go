@@ -337,3 +337,24 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("Classes = %q", got)
 	}
 }
+
+func TestRestartStartsEmpty(t *testing.T) {
+	h := newHarness(t, DefaultConfig(), newFakeClock().Now)
+	h.mustSet("k", "v", ClassKlines, 0)
+	restart(t, h)
+	h.expectValue("k", "", false)
+	if s := h.stats(); s.GetSets() != 0 || s.GetMisses() != 1 || s.GetEntries() != 0 {
+		t.Fatalf("stats after restart = %+v", s)
+	}
+}
+
+// restart makes the supervisor's restart happen to the cache: the old
+// instance gets Restarting, a new one Started.
+func restart(t *testing.T, h *harness) {
+	t.Helper()
+	proc, ok := h.sys.ProcessRegistry.Get(h.pid)
+	if !ok {
+		t.Fatal("cache process not found")
+	}
+	proc.SendSystemMessage(h.pid, &actor.Restart{})
+}

@@ -221,6 +221,6 @@ type redisLogger struct{}
 
 func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	if l := redisLog.Load(); l != nil {
-		l.DebugContext(ctx, "redis client", "msg", fmt.Sprintf(format, v...))
+		l.DebugContext(ctx, "redis client", "line", fmt.Sprintf(format, v...))
 	}
 }

@@ -262,3 +262,19 @@ func (w *testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log("redis-server: " + strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// TestRestartReleasesRedis: a restart stops the old instance's workers and
+// prober (goleak checks none is left) and the new one serves Redis.
+func TestRestartReleasesRedis(t *testing.T) {
+	srv := startRedisServer(t)
+	h := newHarness(t, redisConfig(srv.addr()), time.Now)
+	h.mustSet("k", "v", ClassKlines, 0)
+	for range 3 {
+		restart(t, h)
+	}
+	if s := h.stats(); s.GetSets() != 0 || s.GetEntries() != 1 || s.GetFallback() {
+		t.Fatalf("stats after restart = %+v, want fresh counters and the Redis entry", s)
+	}
+	h.expectValue("k", "v", true)
+	h.bus.ExpectNoMessage(100 * time.Millisecond)
+}
