@@ -9,7 +9,7 @@ PROTO_FILES := $(shell find $(PROTO_DIR) -name '*.proto' | sort)
 PROTOACTOR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)
 GOLANGCI    := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -s -w -X github.com/superbot/superbot/runtime/daemon.Version=$(VERSION)
+LDFLAGS     := -s -w -X github.com/superbot/superbot/runtime/daemon.Version=$(VERSION) -X main.version=$(VERSION)
 TEST_FLAGS  ?= -race -count=1 -timeout 9m
 FUZZTIME    ?= 30s
 

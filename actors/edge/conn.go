@@ -69,6 +69,11 @@ func (c *conn) serve() {
 	}()
 	r := bufio.NewReaderSize(c.nc, 64<<10)
 	for {
+		select {
+		case <-c.s.quit: // shutting down: answer nothing more
+			return
+		default:
+		}
 		c.smu.Lock()
 		streaming := c.stream != nil
 		c.smu.Unlock()

@@ -199,16 +199,28 @@ func (s *server) shutdown() {
 			}
 		}
 	}
+	// Stop reading, but let answers in flight (daemon.stop's among them) be
+	// written; then close whatever is left.
 	s.mu.Lock()
 	for c := range s.conns {
-		c.close()
+		_ = c.nc.SetReadDeadline(time.Now())
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+		return
+	case <-time.After(time.Second):
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
 		s.log.Warn("edge connections still closing")
 	}
 }

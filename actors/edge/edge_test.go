@@ -343,11 +343,12 @@ func TestEventsSubscribeStreamsNotifications(t *testing.T) {
 		var n struct {
 			Method string `json:"method"`
 			Params struct {
-				Topic string `json:"topic"`
+				Subscription string `json:"subscription"`
+				Topic        string `json:"topic"`
 			} `json:"params"`
 		}
 		line := c.read()
-		if err := json.Unmarshal([]byte(line), &n); err != nil || n.Method != "events.event" || n.Params.Topic != want {
+		if err := json.Unmarshal([]byte(line), &n); err != nil || n.Method != "events.event" || n.Params.Topic != want || n.Params.Subscription != "1" {
 			t.Fatalf("notification %s, want topic %s", line, want)
 		}
 	}

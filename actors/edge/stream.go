@@ -1,9 +1,11 @@
 package edge
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -26,7 +28,8 @@ const (
 const defaultStreamQueue = 1024
 
 // subscribeCmd asks a connection's stream actor to subscribe; it answers
-// *subscribeDone. Pre holds notifications to queue first (a log tail).
+// *subscribeDone. Pre holds params of notifications to queue first (a log
+// tail).
 type subscribeCmd struct {
 	pattern string
 	kind    string
@@ -41,10 +44,13 @@ type subscribeDone struct {
 
 type unsubscribeCmd struct{ id uint64 }
 
-// streamSub is one subscription of a connection; id 0 while the bus has not
-// answered yet (events that match it are already forwarded).
+// streamSub is one subscription of a connection. id is the connection's
+// own number for it (what the client sees, in answers and in every
+// notification); busID is the bus's, 0 until the bus has answered (events
+// that match are forwarded meanwhile).
 type streamSub struct {
 	id      uint64
+	busID   uint64
 	pattern string
 	kind    string
 }
@@ -57,6 +63,7 @@ type streamActor struct {
 	busPID  *actor.PID
 	inbox   *bus.Inbox
 	subs    []*streamSub
+	nextID  uint64
 	dropped uint64
 }
 
@@ -91,7 +98,7 @@ func (a *streamActor) onEvent(ctx actor.Context, ev *messages.Event) {
 			params, err = eventJSON.Marshal(ev)
 		}
 		if err == nil {
-			a.push(mustJSON(&notification{JSONRPC: "2.0", Method: s.kind, Params: params}))
+			a.push(notify(s.kind, s.id, params))
 		}
 		return // one notification per event, whatever the overlap
 	}
@@ -106,11 +113,26 @@ func (a *streamActor) push(b []byte) {
 	}
 }
 
-func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
-	for _, b := range cmd.pre {
-		a.push(b)
+// notify builds a notification whose params object gets the subscription id
+// as its first member, so a client can tell its streams apart.
+func notify(method string, sub uint64, params []byte) []byte {
+	p := bytes.TrimSpace(params)
+	if len(p) >= 2 && p[0] == '{' {
+		head := []byte(`{"subscription":"` + strconv.FormatUint(sub, 10) + `"`)
+		if !bytes.Equal(bytes.TrimSpace(p[1:]), []byte("}")) {
+			head = append(head, ',')
+		}
+		params = append(head, p[1:]...)
 	}
-	sub := &streamSub{pattern: cmd.pattern, kind: cmd.kind}
+	return mustJSON(&notification{JSONRPC: "2.0", Method: method, Params: params})
+}
+
+func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
+	a.nextID++
+	sub := &streamSub{id: a.nextID, pattern: cmd.pattern, kind: cmd.kind}
+	for _, b := range cmd.pre {
+		a.push(notify(cmd.kind, sub.id, b))
+	}
 	a.subs = append(a.subs, sub)
 	sender := ctx.Sender()
 	f := ctx.RequestFuture(a.busPID, &messages.SubscribeRequest{Pattern: cmd.pattern, Subscriber: ctx.Self(), QueueSize: cmd.queue}, 5*time.Second)
@@ -121,16 +143,16 @@ func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
 			ctx.Send(sender, &subscribeDone{err: err})
 			return
 		}
-		sub.id = m.(*messages.SubscribeResponse).SubscriptionId
+		sub.busID = m.(*messages.SubscribeResponse).SubscriptionId
 		ctx.Send(sender, &subscribeDone{id: sub.id})
 	})
 }
 
 func (a *streamActor) onUnsubscribe(ctx actor.Context, cmd *unsubscribeCmd) {
 	for _, s := range a.subs {
-		if s.id == cmd.id && s.id != 0 {
+		if s.id == cmd.id && s.busID != 0 {
 			a.remove(s)
-			ctx.Send(a.busPID, &messages.UnsubscribeRequest{SubscriptionId: s.id, Subscriber: ctx.Self()})
+			ctx.Send(a.busPID, &messages.UnsubscribeRequest{SubscriptionId: s.busID, Subscriber: ctx.Self()})
 			ctx.Respond(&subscribeDone{id: s.id})
 			return
 		}
@@ -265,7 +287,7 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 		}
 		_ = json.Unmarshal(body, &lines)
 		for _, l := range lines.Lines {
-			pre = append(pre, mustJSON(&notification{JSONRPC: "2.0", Method: kindLogs, Params: l}))
+			pre = append(pre, l)
 		}
 	}
 	id, err := c.subscribe(&subscribeCmd{pattern: "logs." + p.Module, kind: kindLogs, pre: pre})
