@@ -38,7 +38,7 @@ func argv(m ModuleConfig) ([]string, error) {
 		if len(m.Command) == 0 {
 			return nil, fmt.Errorf("exec module without a command")
 		}
-		return append([]string(nil), m.Command...), nil
+		return append(append([]string(nil), m.Command...), m.Args...), nil
 	default:
 		return nil, fmt.Errorf("type %q is not a process module", m.Type)
 	}

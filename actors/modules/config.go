@@ -52,7 +52,8 @@ type ModuleConfig struct {
 	// Module is the Python module run with "python -m" (type python) or the
 	// registered name of a thread module (default: the module's own name).
 	Module string `toml:"module"`
-	// Args are extra arguments (python, uvicorn, flask). Default [].
+	// Args are extra arguments, after the type's own (for exec, after
+	// command). Default [].
 	Args []string `toml:"args"`
 	// Command is the program and its arguments, as given (type exec).
 	Command []string `toml:"command"`

@@ -43,14 +43,18 @@ func CheckHealth(ctx context.Context, url string, timeout time.Duration) error {
 func waitHealthy(ctx context.Context, url string, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last error
 	for {
 		err := CheckHealth(ctx, url, time.Second)
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not healthy in time: %w", err)
+			return fmt.Errorf("not healthy in time: %w", last)
 		case <-t.C:
 		}
 	}

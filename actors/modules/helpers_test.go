@@ -3,6 +3,7 @@ package modules
 import (
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,12 +95,7 @@ func (h *harness) waitState(name, state string, timeout time.Duration) *messages
 	actortest.Eventually(h.t, timeout, func() bool {
 		st = h.status(name)
 		return st.State == state
-	}, "module %s state %s (last %v)", name, state, func() string {
-		if st == nil {
-			return ""
-		}
-		return st.State
-	}())
+	}, "module %s state %s", name, state)
 	return st
 }
 
@@ -189,4 +185,25 @@ func actorEventually(t testing.TB, cond func() bool, msg string, args ...any) {
 
 func actortestRequest[T any](h *harness, msg any) (T, error) {
 	return actortest.TryRequest[T](h.sys, h.pid, msg, 30*time.Second)
+}
+
+// newHarnessState is newHarness with a given state directory.
+func newHarnessState(t testing.TB, cfg Config, state string) *harness {
+	t.Helper()
+	h := &harness{t: t, sys: actortest.NewSystem(t), state: state, logs: t.TempDir(), reg: NewRegistry()}
+	h.bus = actortest.NewProbe(t, h.sys)
+	h.pid = actortest.Spawn(t, h.sys, Props(cfg, Deps{Bus: h.bus.PID, StateDir: state, LogDir: h.logs, Logger: actortest.Logger(t)}))
+	t.Cleanup(func() {
+		if _, err := actortest.TryRequest[*StopAllResult](h.sys, h.pid, &StopAll{}, 30*time.Second); err != nil {
+			t.Errorf("StopAll: %v", err)
+		}
+	})
+	return h
+}
+
+// execCommand is a command in its own process group.
+func execCommand(argv ...string) *exec.Cmd {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
 }

@@ -329,6 +329,7 @@ func (a *moduleActor) onProcExited(ctx actor.Context, msg procExited) {
 	a.exited(ctx, p.pid, p.exit)
 }
 
+
 // exited handles an exit nobody asked for, following the restart policy.
 func (a *moduleActor) exited(ctx actor.Context, pid int, e exitInfo) {
 	clean := e.code == 0 && e.signal == "" && e.err == nil
@@ -345,8 +346,7 @@ func (a *moduleActor) exited(ctx actor.Context, pid int, e exitInfo) {
 		if a.state == StateStarting {
 			reason = "exited during start: " + reason
 		}
-		x := e.proto(reason)
-		a.crash(reason, x)
+		a.crashPID(pid, reason, e.proto(reason))
 	}
 }
 
@@ -425,6 +425,10 @@ func (a *moduleActor) crash(reason string, exit *messages.ModuleExit) {
 	if a.proc != nil {
 		pid = a.proc.pid
 	}
+	a.crashPID(pid, reason, exit)
+}
+
+func (a *moduleActor) crashPID(pid int, reason string, exit *messages.ModuleExit) {
 	a.sink.line(streamDaemon, "crashed: "+reason)
 	panic(&crashError{pid: pid, exit: exit, reason: reason})
 }

@@ -147,6 +147,7 @@ func (s *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 		s.settle(nil, rec)
 		return
 	}
+	defer s.settle(nil, rec)
 	rec.failures = append(prune(rec.failures, now), now)
 	if len(rec.failures) > MaxRestarts {
 		sup.RestartChildren(child) // a fresh, idle actor: module.start starts it again
