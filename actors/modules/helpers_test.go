@@ -207,3 +207,12 @@ func execCommand(argv ...string) *exec.Cmd {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
+
+// tailText is a module's recent output, for failure messages.
+func (h *harness) tailText(name string) string {
+	var b strings.Builder
+	for _, l := range request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: name, Lines: 50}).Lines {
+		b.WriteString(l.Stream + ": " + l.Line + "\n")
+	}
+	return b.String()
+}

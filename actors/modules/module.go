@@ -329,7 +329,6 @@ func (a *moduleActor) onProcExited(ctx actor.Context, msg procExited) {
 	a.exited(ctx, p.pid, p.exit)
 }
 
-
 // exited handles an exit nobody asked for, following the restart policy.
 func (a *moduleActor) exited(ctx actor.Context, pid int, e exitInfo) {
 	clean := e.code == 0 && e.signal == "" && e.err == nil
