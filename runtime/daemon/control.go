@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"os"
 	"runtime"
 
@@ -55,7 +56,8 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 	next, err := config.Load(d.opts.ConfigPath)
 	if err != nil {
 		res := &messages.ReloadConfigResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, "config has problems; the running config is kept")}
-		if probs, ok := err.(*config.Problems); ok {
+		var probs *config.Problems
+		if errors.As(err, &probs) {
 			for _, p := range probs.List {
 				res.Problems = append(res.Problems, p.String())
 			}

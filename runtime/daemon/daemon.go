@@ -128,10 +128,6 @@ func (d *Daemon) Config() *config.Config {
 	return d.cfg
 }
 
-func (d *Daemon) step(n int, what string, attrs ...any) {
-	d.log.Info("startup step "+fmt.Sprint(n)+": "+what, attrs...)
-}
-
 // Start runs the startup sequence. On error everything started is undone.
 func (d *Daemon) Start() (err error) {
 	d.started = time.Now()
@@ -142,14 +138,14 @@ func (d *Daemon) Start() (err error) {
 		}
 	}()
 
-	d.step(1, "check already running", "pid_file", d.pidPath())
+	d.log.Info("startup step 1: check already running", "pid_file", d.pidPath())
 	d.pidfile, err = pidfile.Acquire(d.pidPath())
 	if err != nil {
 		return err
 	}
-	d.step(2, "pid file written", "pid", os.Getpid())
+	d.log.Info("startup step 2: pid file written", "pid", os.Getpid())
 
-	d.step(3, "core infrastructure", "config", d.cfg.Source(), "node", d.node())
+	d.log.Info("startup step 3: core infrastructure", "config", d.cfg.Source(), "node", d.node())
 	d.sys = actor.NewActorSystem(
 		actor.WithLoggerFactory(logging.ActorLoggerFactory(d.log)),
 		actor.WithDeadLetterThrottleCount(3),
@@ -171,16 +167,16 @@ func (d *Daemon) Start() (err error) {
 		return err
 	}
 
-	d.step(4, "daemon components")
+	d.log.Info("startup step 4: daemon components")
 	if err := d.runHooks(4); err != nil {
 		return err
 	}
-	d.step(5, "module definitions loaded")
+	d.log.Info("startup step 5: module definitions loaded")
 	if err := d.runHooks(5); err != nil {
 		return err
 	}
 
-	d.step(6, "ipc server")
+	d.log.Info("startup step 6: ipc server")
 	if d.token, err = d.loadToken(); err != nil {
 		return err
 	}
@@ -193,22 +189,22 @@ func (d *Daemon) Start() (err error) {
 		return err
 	}
 
-	d.step(7, "watchdog")
+	d.log.Info("startup step 7: watchdog")
 	if err := d.runHooks(7); err != nil {
 		return err
 	}
-	d.step(8, "scheduler")
+	d.log.Info("startup step 8: scheduler")
 	if err := d.runHooks(8); err != nil {
 		return err
 	}
-	d.step(9, "autostart modules")
+	d.log.Info("startup step 9: autostart modules")
 	if err := d.runHooks(9); err != nil {
 		return err
 	}
 
 	startup := time.Since(d.started)
 	d.publish("system.ready", &messages.SystemReady{Version: Version, Pid: int32(os.Getpid()), Node: d.node(), StartupMs: float64(startup.Microseconds()) / 1000})
-	d.step(10, "system.ready published", "startup", startup.Round(time.Microsecond).String(), "listen", strings.Join(d.listeners.Addrs(), ","))
+	d.log.Info("startup step 10: system.ready published", "startup", startup.Round(time.Microsecond).String(), "listen", strings.Join(d.listeners.Addrs(), ","))
 	_ = sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status("ready"))
 	return nil
 }

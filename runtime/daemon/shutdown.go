@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/superbot/superbot/actors/bus"
@@ -43,20 +42,19 @@ func (d *Daemon) shutdown(reason string, force bool) {
 	d.publish("system.shutdown", &messages.SystemShutdown{Reason: reason})
 	if d.sys != nil && d.root != nil {
 		for _, step := range []struct {
-			n    int
-			what string
+			msg  string
 			hook string
 			kind string
 		}{
-			{2, "stop scheduler", "scheduler", ""},
-			{3, "stop watchdog", "watchdog", ""},
-			{4, "stop all modules", "modules", ""},
-			{5, "stop ipc server", "", edge.Kind},
-			{6, "stop thread pools", "connector", ""},
-			{7, "close cache", "cache", ""},
-			{8, "close event bus", "", bus.Kind},
+			{"shutdown step 2: stop scheduler", "scheduler", ""},
+			{"shutdown step 3: stop watchdog", "watchdog", ""},
+			{"shutdown step 4: stop all modules", "modules", ""},
+			{"shutdown step 5: stop ipc server", "", edge.Kind},
+			{"shutdown step 6: stop thread pools", "connector", ""},
+			{"shutdown step 7: close cache", "cache", ""},
+			{"shutdown step 8: close event bus", "", bus.Kind},
 		} {
-			d.log.Info("shutdown step "+itoa(step.n)+": "+step.what, "elapsed", time.Since(begin).Round(time.Microsecond).String())
+			d.log.Info(step.msg, "elapsed", time.Since(begin).Round(time.Microsecond).String()) //nolint:sloglint // the messages are the constants above
 			if step.hook != "" {
 				d.stopHook(step.hook)
 			}
@@ -105,5 +103,3 @@ func (d *Daemon) abort() {
 	close(d.done)
 	d.stopOnce.Do(func() {})
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
