@@ -125,7 +125,7 @@ func (h *harness) start(cfg Config) *harness {
 	}
 	h.t.Cleanup(func() { _ = h.sys.Root.StopFuture(pid).Wait() })
 	h.pid = pid
-	h.sync()
+	h.settle()
 	return h
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -51,6 +52,9 @@ const (
 	// that (the machine slept, the clock jumped) is skipped and counted:
 	// missed runs are not replayed.
 	misfireGrace = time.Minute
+	// fireBatch is how many runs one message starts before the scheduler
+	// lets its mailbox answer requests.
+	fireBatch = 64
 	// maxResult bounds the response JSON kept with a run.
 	maxResult = 1024
 )
@@ -85,6 +89,10 @@ type ReloadResult struct {
 
 // wake is the clock's message to the scheduler; gen drops stale wake-ups.
 type wake struct{ gen uint64 }
+
+// fireMore is the scheduler's message to itself when more jobs are due than
+// one batch: requests queued meanwhile are answered between batches.
+type fireMore struct{}
 
 // Props returns the scheduler's props. cfg must have passed Validate (a bad
 // config panics in Started with ErrInvalidConfig). A restarted scheduler
@@ -174,6 +182,8 @@ func (a *schedulerActor) Receive(ctx actor.Context) {
 	case *actor.Stopped:
 	case wake:
 		a.onWake(ctx, msg)
+	case fireMore:
+		a.tick(ctx)
 	case *Reload:
 		a.onReload(ctx, msg)
 	case *messages.SchedulerJobsRequest:
@@ -227,9 +237,18 @@ func (a *schedulerActor) onWake(ctx actor.Context, w wake) {
 		return
 	}
 	a.stopTimer, a.timerAt = nil, time.Time{}
+	a.tick(ctx)
+}
+
+// tick applies the window, starts due jobs (at most fireBatch, then it
+// yields the mailbox with a fireMore to itself) and sets the next wake-up.
+func (a *schedulerActor) tick(ctx actor.Context) {
 	now := a.deps.Clock.Now()
 	a.evalWindow(ctx, now, false)
-	a.fireDue(ctx, now)
+	if more := a.fireDue(ctx, now); more {
+		ctx.Send(ctx.Self(), fireMore{})
+		return
+	}
 	a.arm(now)
 }
 
@@ -414,7 +433,7 @@ func (a *schedulerActor) evalWindow(ctx actor.Context, now time.Time, catchUp bo
 	a.publish(ctx, topic, &messages.WindowChanged{
 		State: state, Module: a.c.module, Zone: a.c.zone, At: timestamppb.New(now), CatchUp: catchUp,
 	})
-	a.log.Info("trading window "+state, "module", a.c.module, "catch_up", catchUp, "next_open", st.nextOpen, "next_close", st.nextClose)
+	a.log.Info("trading window changed", "state", state, "module", a.c.module, "catch_up", catchUp, "next_open", st.nextOpen, "next_close", st.nextClose)
 	a.win.seq++
 	seq := a.win.seq
 	a.win.lastAction, a.win.lastErr = method, ""
@@ -441,9 +460,13 @@ func (a *schedulerActor) evalWindow(ctx actor.Context, now time.Time, catchUp bo
 	}
 }
 
-// fireDue starts every queued job whose run is due at now.
-func (a *schedulerActor) fireDue(ctx actor.Context, now time.Time) {
-	for len(a.queue) > 0 && !a.queue[0].next.After(now) {
+// fireDue starts the queued jobs whose run is due at now, at most
+// fireBatch of them; it reports whether more are due.
+func (a *schedulerActor) fireDue(ctx actor.Context, now time.Time) bool {
+	for n := 0; len(a.queue) > 0 && !a.queue[0].next.After(now); n++ {
+		if n == fireBatch {
+			return true
+		}
 		j := a.queue[0]
 		due := j.next
 		if late := now.Sub(due); late > misfireGrace {
@@ -459,6 +482,7 @@ func (a *schedulerActor) fireDue(ctx actor.Context, now time.Time) {
 		}
 		heap.Fix(&a.queue, j.idx)
 	}
+	return false
 }
 
 // start begins a run of j. A scheduled run that would overlap a running one
@@ -521,7 +545,7 @@ func (a *schedulerActor) finish(ctx actor.Context, j *job, run *messages.JobRun,
 	} else {
 		run.Status = statusOK
 		if res != nil {
-			if b, err := rpc.Encode(res); err == nil {
+			if b, err := resultJSON.Marshal(res); err == nil {
 				if len(b) > maxResult {
 					b = b[:maxResult]
 				}
@@ -532,6 +556,10 @@ func (a *schedulerActor) finish(ctx actor.Context, j *job, run *messages.JobRun,
 	}
 	a.publish(ctx, topic, run)
 }
+
+// resultJSON renders a run's response: proto names, zero values (and so a
+// nil error) left out.
+var resultJSON = protojson.MarshalOptions{UseProtoNames: true}
 
 // call sends method with params through the router, as the JSON-RPC edge
 // would; timeout > 0 overrides the method's deadline.

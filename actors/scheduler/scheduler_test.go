@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -550,5 +551,25 @@ func TestRespawnKeepsReloadedConfig(t *testing.T) {
 	res := actortest.Request[*messages.SchedulerJobsResponse](t, sys, pid, &messages.SchedulerJobsRequest{})
 	if len(res.GetJobs()) != 1 || res.GetJobs()[0].GetName() != "later" {
 		t.Fatalf("jobs after respawn = %v", res.GetJobs())
+	}
+}
+
+// TestManyDueInBatches: more due jobs than one batch all run once, and the
+// scheduler answers requests between batches.
+func TestManyDueInBatches(t *testing.T) {
+	start := time.Date(2026, 6, 1, 0, 0, 30, 0, time.UTC)
+	jobs := map[string]JobConfig{}
+	for i := range 3*fireBatch + 5 {
+		jobs[fmt.Sprintf("j%03d", i)] = JobConfig{Cron: "* * * * *", Action: "backtest.run"}
+	}
+	h := newHarness(t, start).start(withJobs(Config{Timezone: "UTC", History: 5}, jobs))
+	h.advanceTo(start.Add(time.Minute))
+	if n := len(h.takeCalls()); n != len(jobs) {
+		t.Fatalf("%d calls, want %d", n, len(jobs))
+	}
+	for _, j := range h.jobs() {
+		if j.GetRuns() != 1 || j.GetNextRunLocal() != "2026-06-01T00:02:00Z" {
+			t.Fatalf("job = %v", j)
+		}
 	}
 }
