@@ -67,6 +67,12 @@ func TestValidate(t *testing.T) {
 		{"bad action", job(func(j *JobConfig) { j.Action = "backtest run" }), []string{"jobs.daily_backtest.action: must be a method name"}},
 		{"bad job zone", job(func(j *JobConfig) { j.Timezone = "Nowhere/Land" }), []string{"jobs.daily_backtest.timezone: unknown time zone"}},
 		{"negative timeout", job(func(j *JobConfig) { j.Timeout = -time.Second }), []string{"jobs.daily_backtest.timeout: must be >= 0"}},
+		{"bad job name", func() Config {
+			c := job(func(*JobConfig) {})
+			c.Jobs["Daily Backtest"] = c.Jobs["daily_backtest"]
+			delete(c.Jobs, "daily_backtest")
+			return c
+		}(), []string{"jobs.Daily Backtest: job names use only a-z, 0-9, '_' and '-'"}},
 		{"bad overlap", job(func(j *JobConfig) { j.Overlap = "queue" }), []string{`jobs.daily_backtest.overlap: must be "skip" or "allow", got "queue"`}},
 		{"every problem at once", func() Config {
 			c := job(func(j *JobConfig) { j.Cron, j.Action = "nope", "" })
