@@ -1,9 +1,11 @@
 package exchangesim
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -215,8 +217,8 @@ func (rq *request) optDec(name string) (v decimal.Decimal, ok bool, ae *apiError
 	if s == "" {
 		return decimal.Zero, false, nil
 	}
-	d, err := decimal.NewFromString(s)
-	if err != nil || d.IsNegative() || len(s) > 40 {
+	d, err := parseDecimal(s)
+	if err != nil {
 		return decimal.Zero, false, errf(400, -1100, "Illegal characters found in parameter '%s'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.", name)
 	}
 	if d.Exponent() < -8 && !d.Equal(d.Truncate(8)) {
@@ -256,4 +258,16 @@ func (e *Exchange) symbolList(rq *request) (ms []*market, single bool, ae *apiEr
 		ms = append(ms, e.markets[n])
 	}
 	return ms, false, nil
+}
+
+// plainDecimalRE is Binance's format for decimal params; it also keeps exponents (and so
+// the cost of decimal arithmetic) bounded.
+var plainDecimalRE = regexp.MustCompile(`^[0-9]{1,20}(\.[0-9]{1,20})?$`)
+
+// parseDecimal parses a non-negative plain decimal such as "0.001" (no sign, no exponent).
+func parseDecimal(s string) (decimal.Decimal, error) {
+	if !plainDecimalRE.MatchString(s) {
+		return decimal.Zero, fmt.Errorf("bad decimal %q", s)
+	}
+	return decimal.NewFromString(s)
 }

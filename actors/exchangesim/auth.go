@@ -78,8 +78,8 @@ func checkTiming(tsStr, rwStr string, nowMs int64) *apiError {
 	}
 	rw := decimal.NewFromInt(defaultRecvWindow)
 	if rwStr != "" {
-		rw, err = decimal.NewFromString(rwStr)
-		if err != nil || rw.IsNegative() || rw.Exponent() < -3 {
+		rw, err = parseDecimal(rwStr)
+		if err != nil || rw.Exponent() < -3 {
 			return errf(400, -1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,6}(\\.[0-9]{1,3})?$'.")
 		}
 		if rw.GreaterThan(decimal.NewFromInt(maxRecvWindow)) {

@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -308,7 +307,6 @@ func clientIP(r *http.Request) string {
 // fmt8 renders a decimal with 8 fixed decimals, as Binance does.
 func fmt8(d decimal.Decimal) string { return d.StringFixed(8) }
 
-func lowerSymbol(s string) string { return strings.ToLower(s) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))

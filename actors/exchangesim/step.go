@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-
-	"github.com/shopspring/decimal"
 )
 
 // Step advances every symbol by one price step: one synthetic trade, a new synthetic book,
@@ -30,7 +28,7 @@ func (e *Exchange) Advance(n int) {
 // SetPrice moves symbol to price (rounded to the tick size) as one step: resting orders
 // the new price crosses fill, and stream events are sent.
 func (e *Exchange) SetPrice(symbol, price string) error {
-	p, err := decimal.NewFromString(price)
+	p, err := parseDecimal(price)
 	if err != nil || !p.IsPositive() {
 		return fmt.Errorf("exchangesim: set price: bad price %q", price)
 	}
