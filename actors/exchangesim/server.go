@@ -307,7 +307,6 @@ func clientIP(r *http.Request) string {
 // fmt8 renders a decimal with 8 fixed decimals, as Binance does.
 func fmt8(d decimal.Decimal) string { return d.StringFixed(8) }
 
-
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }

@@ -375,3 +375,37 @@ func TestWsAPIErrors(t *testing.T) {
 func websocketDial(u string) (*websocket.Conn, *http.Response, error) {
 	return websocket.DefaultDialer.Dial(u, nil)
 }
+
+func TestWsSubscribe(t *testing.T) {
+	c, _, err := websocket.DefaultDialer.Dial(shared.WSBaseURL()+"/ws/btcusdt@trade", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	steps := []struct{ name, req, want string }{
+		{"subscribe", `{"method":"SUBSCRIBE","params":["ethusdt@bookTicker"],"id":1}`, `{"id":1,"result":null}`},
+		{"list", `{"method":"LIST_SUBSCRIPTIONS","id":2}`, `ethusdt@bookTicker`},
+		{"unsubscribe", `{"method":"UNSUBSCRIBE","params":["ethusdt@bookTicker"],"id":3}`, `{"id":3,"result":null}`},
+		{"unknown stream", `{"method":"SUBSCRIBE","params":["nope@trade"],"id":4}`, `"code":2`},
+		{"bad json", `{`, `"code":3`},
+	}
+	for _, st := range steps {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(st.req)); err != nil {
+			t.Fatal(err)
+		}
+		for { // skip trade events pushed meanwhile
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, m, err := c.ReadMessage()
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			if strings.Contains(string(m), `"e":"trade"`) {
+				continue
+			}
+			if !strings.Contains(string(m), st.want) {
+				t.Fatalf("%s: got %s, want %s", st.name, m, st.want)
+			}
+			break
+		}
+	}
+}
