@@ -27,9 +27,14 @@ func benchKey(i int) string { return fmt.Sprintf("ticker:SYM%05d", i%benchKeys) 
 
 // benchCache spawns a memory cache holding benchKeys tickers.
 func benchCache(b *testing.B) (*actor.ActorSystem, *actor.PID, []*messages.CacheGetRequest) {
+	return benchCacheWith(b, DefaultConfig())
+}
+
+// benchCacheWith spawns a cache with cfg holding benchKeys tickers.
+func benchCacheWith(b *testing.B, cfg Config) (*actor.ActorSystem, *actor.PID, []*messages.CacheGetRequest) {
 	b.Helper()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(actortest.DiscardLoggerFactory))
-	pid := sys.Root.Spawn(newProps(DefaultConfig(), nil, actortest.Discard(), time.Now))
+	pid := sys.Root.Spawn(newProps(cfg, nil, actortest.Discard(), time.Now))
 	b.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait(); sys.Shutdown() })
 	reqs := make([]*messages.CacheGetRequest, benchKeys)
 	for i := range benchKeys {
@@ -74,42 +79,60 @@ func BenchmarkActorGetActors(b *testing.B) {
 	for _, tc := range []struct{ requesters, window int }{{1, 1}, {4, 64}} {
 		b.Run(fmt.Sprintf("requesters=%d/window=%d", tc.requesters, tc.window), func(b *testing.B) {
 			sys, pid, reqs := benchCache(b)
-			per := b.N/tc.requesters + 1
-			done := make(chan struct{}, tc.requesters)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for r := range tc.requesters {
-				sent, got := 0, 0
-				props := actor.PropsFromFunc(func(ctx actor.Context) {
-					switch m := ctx.Message().(type) {
-					case *actor.Started:
-						for ; sent < tc.window && sent < per; sent++ {
-							ctx.Request(pid, reqs[(r*per+sent)%benchKeys])
-						}
-					case *messages.CacheGetResponse:
-						if !m.GetFound() {
-							panic("miss")
-						}
-						if got++; got == per {
-							done <- struct{}{}
-							return
-						}
-						if sent < per {
-							ctx.Request(pid, reqs[(r*per+sent)%benchKeys])
-							sent++
-						}
-					}
-				})
-				rp := sys.Root.Spawn(props)
-				defer func() { _ = sys.Root.StopFuture(rp).Wait() }()
-			}
-			for range tc.requesters {
-				<-done
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(per*tc.requesters)/b.Elapsed().Seconds(), "get/s")
+			runRequesters(b, sys, pid, reqs, tc.requesters, tc.window)
 		})
 	}
+}
+
+// BenchmarkRedisGetActors is BenchmarkActorGetActors against the Redis
+// backend and a real redis-server (skipped without one).
+func BenchmarkRedisGetActors(b *testing.B) {
+	srv := startRedisServer(b)
+	cfg := DefaultConfig()
+	cfg.Backend, cfg.RedisAddr, cfg.RedisDB = BackendRedis, srv.addr(), 3
+	sys, pid, reqs := benchCacheWith(b, cfg)
+	b.Run("requesters=4/window=64", func(b *testing.B) {
+		runRequesters(b, sys, pid, reqs, 4, 64)
+	})
+}
+
+// runRequesters spawns requester actors that keep window gets outstanding
+// each until b.N gets are answered, and reports get/s.
+func runRequesters(b *testing.B, sys *actor.ActorSystem, pid *actor.PID, reqs []*messages.CacheGetRequest, requesters, window int) {
+	per := b.N/requesters + 1
+	done := make(chan struct{}, requesters)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for r := range requesters {
+		sent, got := 0, 0
+		next := func(ctx actor.Context) {
+			ctx.Request(pid, reqs[(r*per+sent)%benchKeys])
+			sent++
+		}
+		rp := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+			switch m := ctx.Message().(type) {
+			case *actor.Started:
+				for sent < window && sent < per {
+					next(ctx)
+				}
+			case *messages.CacheGetResponse:
+				if !m.GetFound() || m.GetError() != nil {
+					b.Errorf("get: %v", m)
+				}
+				if got++; got == per {
+					done <- struct{}{}
+				} else if sent < per {
+					next(ctx)
+				}
+			}
+		}))
+		defer func() { _ = sys.Root.StopFuture(rp).Wait() }()
+	}
+	for range requesters {
+		<-done
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(per*requesters)/b.Elapsed().Seconds(), "get/s")
 }
 
 // BenchmarkBigcacheGet: bigcache alone, same data, for comparison.

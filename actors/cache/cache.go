@@ -42,6 +42,16 @@
 // never serves values older than Redis's) and sends requests to Redis again.
 // Both events carry a *messages.CacheBackendChanged.
 //
+// # Stats
+//
+// cache.stats (CacheStatsRequest) reports: hits and misses of reads (an
+// expired entry is a miss) and hit_rate = hits/(hits+misses); sets and
+// deletes (of keys that existed); entries: in memory, the entries stored,
+// including expired ones the sweep has not reached yet; in Redis, the key
+// count (DBSIZE) of redis_db; evictions: live memory entries pushed out at
+// max_size_mb; expired: memory entries dropped after their TTL; backend and
+// fallback. Counters start from zero when the actor starts or restarts.
+//
 // Bad input (empty or oversized key or value, unknown TTL class, negative or
 // too long ttl_ms) is answered with an INVALID_ARGUMENT error and changes
 // nothing.
