@@ -65,11 +65,13 @@ func buildRoutes() map[string]*route {
 // serveAPI is the single entry of the Binance REST routes: faults, params, weight,
 // authentication, handler, headers.
 func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
+	ip := clientIP(r)
 	body, err := readBody(r)
 	if err != nil {
+		w.Header().Set("X-MBX-USED-WEIGHT-1M", strconv.Itoa(e.limiter.used(ip, e.nowMs())))
+		writeErr(w, errf(400, -1000, "Could not read the request body."))
 		return
 	}
-	ip := clientIP(r)
 	key := r.Method + " " + r.URL.Path
 	rt := e.routes[key]
 	f := e.faults.take(r.Method, r.URL.Path)

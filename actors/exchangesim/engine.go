@@ -366,14 +366,7 @@ func (a *account) findOrder(m *market, id int64, clientID string) *order {
 // checkOrderLimit rolls the ORDERS windows and reports whether the account is over a limit.
 // A successful placement then increments both counters.
 func (e *Exchange) checkOrderLimit(a *account, now int64) (ok bool, limit int, per string) {
-	w := now - now%10000
-	if w != a.win10s {
-		a.win10s, a.cnt10s = w, 0
-	}
-	d := now - now%86400000
-	if d != a.winDay {
-		a.winDay, a.cntDay = d, 0
-	}
+	a.rollOrderWindows(now)
 	if a.cnt10s >= e.cfg.OrderLimit10s {
 		return false, e.cfg.OrderLimit10s, "10 SECOND"
 	}
@@ -381,4 +374,14 @@ func (e *Exchange) checkOrderLimit(a *account, now int64) (ok bool, limit int, p
 		return false, e.cfg.OrderLimitDay, "1 DAY"
 	}
 	return true, 0, ""
+}
+
+// rollOrderWindows starts new fixed ORDERS windows (10 s, UTC day) when now left the current ones.
+func (a *account) rollOrderWindows(now int64) {
+	if w := now - now%10000; w != a.win10s {
+		a.win10s, a.cnt10s = w, 0
+	}
+	if d := now - now%86400000; d != a.winDay {
+		a.winDay, a.cntDay = d, 0
+	}
 }

@@ -215,7 +215,7 @@ func (e *Exchange) handleDepth(rq *request) (any, *apiError) {
 
 func (m *market) klineRow(k kline) []any {
 	return []any{k.open, fmt8(m.price(k.o)), fmt8(m.price(k.h)), fmt8(m.price(k.l)), fmt8(m.price(k.c)),
-		fmt8(m.qty(k.v)), k.close, fmt8(k.q), k.n, fmt8(m.qty(k.takerV)), fmt8(k.takerQ), "0"}
+		fmt8(m.qty(k.v)), k.close, fmt8(m.quoteDec(k.q)), k.n, fmt8(m.qty(k.takerV)), fmt8(m.quoteDec(k.takerQ)), "0"}
 }
 
 func (e *Exchange) handleKlines(rq *request) (any, *apiError) {

@@ -246,6 +246,8 @@ func (e *Exchange) handleNewOrder(rq *request) (any, *apiError) {
 	a.cnt10s++
 	a.cntDay++
 	e.pushUser(ex.events)
+	e.log.Debug("order placed", "symbol", m.name, "order_id", o.id, "client_order_id", o.clientID,
+		"side", o.side, "type", o.typ, "status", o.status, "fills", len(ex.fills))
 	switch respType {
 	case "ACK":
 		return ackJSON{m.name, o.id, -1, o.clientID, rq.now}, nil
@@ -469,6 +471,7 @@ func (e *Exchange) handleAccount(rq *request) (any, *apiError) {
 
 func (e *Exchange) handleRateLimitOrder(rq *request) (any, *apiError) {
 	rl := e.rateLimits()
+	rq.acct.rollOrderWindows(rq.now)
 	return []map[string]any{
 		{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": rl[1].Limit, "count": rq.acct.cnt10s},
 		{"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": rl[2].Limit, "count": rq.acct.cntDay},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math/big"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -245,7 +247,7 @@ type kline struct {
 	open, close     int64 // open time, close time (ms)
 	o, h, l, c      int64 // ticks
 	v, takerV       int64 // steps
-	q, takerQ       decimal.Decimal
+	q, takerQ       u128  // quote volume in tick×step units
 	n               int64
 	firstID, lastID int64
 	closed          bool
@@ -304,11 +306,10 @@ func (m *market) klines(iv string, startTime, endTime int64, limit int, now int6
 			}
 			k.h, k.l, k.c = max(k.h, tk.px), min(k.l, tk.px), tk.px
 			k.v += tk.qty
-			qq := m.price(tk.px).Mul(m.qty(tk.qty))
-			k.q = k.q.Add(qq)
+			k.q.addMul(tk.px, tk.qty)
 			if !tk.buyerMaker {
 				k.takerV += tk.qty
-				k.takerQ = k.takerQ.Add(qq)
+				k.takerQ.addMul(tk.px, tk.qty)
 			}
 			k.n++
 			k.lastID = tk.id
@@ -329,13 +330,15 @@ type stats struct {
 	openTime, closeTime              int64
 }
 
-func (m *market) stats(since, now int64) stats {
-	s := stats{open: m.px, high: m.px, low: m.px, last: m.px, prevClose: m.px, firstID: -1, lastID: -1, openTime: since, closeTime: now}
+func (m *market) stats(since, now int64) (s stats) {
+	s = stats{open: m.px, high: m.px, low: m.px, last: m.px, prevClose: m.px, firstID: -1, lastID: -1, openTime: since, closeTime: now}
 	i := m.firstTickAtOrAfter(since)
 	if i > 0 {
 		s.prevClose = m.ticks[i-1].px
 		s.open, s.high, s.low = s.prevClose, s.prevClose, s.prevClose
 	}
+	var qv u128
+	defer func() { s.quoteVol = m.quoteDec(qv) }()
 	for j := i; j < len(m.ticks); j++ {
 		tk := m.ticks[j]
 		if s.count == 0 {
@@ -343,7 +346,7 @@ func (m *market) stats(since, now int64) stats {
 		}
 		s.high, s.low, s.last, s.lastQty = max(s.high, tk.px), min(s.low, tk.px), tk.px, tk.qty
 		s.vol += tk.qty
-		s.quoteVol = s.quoteVol.Add(m.price(tk.px).Mul(m.qty(tk.qty)))
+		qv.addMul(tk.px, tk.qty)
 		s.count++
 		s.lastID = tk.id
 	}
@@ -414,4 +417,23 @@ func ParseKlinesCSV(r io.Reader) ([]KlineRow, error) {
 		return nil, errors.New("klines csv: no rows")
 	}
 	return rows, nil
+}
+
+// u128 accumulates price×qty products exactly (prices in ticks, quantities in steps) without
+// per-tick decimal arithmetic.
+type u128 struct{ hi, lo uint64 }
+
+func (a *u128) addMul(px, qty int64) {
+	hi, lo := bits.Mul64(uint64(px), uint64(qty))
+	var c uint64
+	a.lo, c = bits.Add64(a.lo, lo, 0)
+	a.hi += hi + c
+}
+
+// quoteDec converts an accumulated tick×step sum to a quote amount.
+func (m *market) quoteDec(a u128) decimal.Decimal {
+	b := new(big.Int).SetUint64(a.hi)
+	b.Lsh(b, 64)
+	b.Or(b, new(big.Int).SetUint64(a.lo))
+	return decimal.NewFromBigInt(b, 0).Mul(m.tickSz).Mul(m.step)
 }

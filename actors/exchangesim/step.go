@@ -116,7 +116,7 @@ func (m *market) klineEvent(iv string, k kline, now int64) []byte {
 	b, _ := json.Marshal(map[string]any{"e": "kline", "E": now, "s": m.name, "k": map[string]any{
 		"t": k.open, "T": k.close, "s": m.name, "i": iv, "f": k.firstID, "L": k.lastID,
 		"o": fmt8(m.price(k.o)), "c": fmt8(m.price(k.c)), "h": fmt8(m.price(k.h)), "l": fmt8(m.price(k.l)),
-		"v": fmt8(m.qty(k.v)), "n": k.n, "x": k.closed, "q": fmt8(k.q), "V": fmt8(m.qty(k.takerV)), "Q": fmt8(k.takerQ), "B": "0",
+		"v": fmt8(m.qty(k.v)), "n": k.n, "x": k.closed, "q": fmt8(m.quoteDec(k.q)), "V": fmt8(m.qty(k.takerV)), "Q": fmt8(m.quoteDec(k.takerQ)), "B": "0",
 	}})
 	return b
 }

@@ -125,4 +125,8 @@ func TestOrderRateLimit(t *testing.T) {
 	if c.OrderCount.Count10s == 0 {
 		t.Fatal("go-binance saw no X-MBX-ORDER-COUNT-10S")
 	}
+	rl, err := c.NewRateLimitService().Do(ctx(t))
+	if err != nil || len(rl) != 2 || rl[0].Limit != 2 || rl[0].Count < 1 || rl[1].Count < 2 {
+		t.Fatalf("rateLimit/order = %+v, %v", rl, err)
+	}
 }
