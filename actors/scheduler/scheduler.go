@@ -507,31 +507,39 @@ func (a *schedulerActor) start(ctx actor.Context, j *job, trigger string, due, n
 	return run, nil
 }
 
-// finish records the end of a run and publishes it.
+// finish records the end of a run and publishes it. JobRun values are never
+// changed once stored (responses share them): the finished run replaces the
+// running one.
 func (a *schedulerActor) finish(ctx actor.Context, j *job, run *messages.JobRun, res proto.Message, err error) {
 	now := a.deps.Clock.Now()
-	run.FinishedAt = timestamppb.New(now)
-	run.DurationMs = float64(now.Sub(run.StartedAt.AsTime())) / float64(time.Millisecond)
+	fin := &messages.JobRun{
+		Job: run.Job, Id: run.Id, Trigger: run.Trigger, Action: run.Action,
+		ScheduledAt: run.ScheduledAt, StartedAt: run.StartedAt, FinishedAt: timestamppb.New(now),
+		DurationMs: float64(now.Sub(run.StartedAt.AsTime())) / float64(time.Millisecond),
+	}
+	if i := slices.Index(j.history, run); i >= 0 {
+		j.history[i] = fin
+	}
 	j.running--
 	topic := TopicJobFinished
 	if err != nil {
-		run.Status, run.Error = statusFailed, clientError(err)
+		fin.Status, fin.Error = statusFailed, clientError(err)
 		j.failures++
 		topic = TopicJobFailed
-		a.log.Warn("job failed", "job", j.spec.name, "run", run.Id, "action", run.Action, "error", err)
+		a.log.Warn("job failed", "job", j.spec.name, "run", fin.Id, "action", fin.Action, "error", err)
 	} else {
-		run.Status = statusOK
+		fin.Status = statusOK
 		if res != nil {
 			if b, err := resultJSON.Marshal(res); err == nil {
 				if len(b) > maxResult {
 					b = b[:maxResult]
 				}
-				run.Result = string(b)
+				fin.Result = string(b)
 			}
 		}
-		a.log.Info("job finished", "job", j.spec.name, "run", run.Id, "action", run.Action, "duration_ms", run.DurationMs)
+		a.log.Info("job finished", "job", j.spec.name, "run", fin.Id, "action", fin.Action, "duration_ms", fin.DurationMs)
 	}
-	a.publish(ctx, topic, run)
+	a.publish(ctx, topic, fin)
 }
 
 // resultJSON renders a run's response: proto names, zero values (and so a
@@ -648,16 +656,14 @@ func (a *schedulerActor) jobInfo(j *job, withHistory bool) *messages.SchedulerJo
 	}
 	if n := len(j.history); n > 0 {
 		last := j.history[n-1]
-		info.LastRun = proto.Clone(last).(*messages.JobRun)
+		info.LastRun = last // runs are immutable once stored
 		info.LastResult = last.Status
 		if last.Status == statusFailed {
 			info.LastResult = "failed: " + last.GetError().GetMessage()
 		}
 	}
 	if withHistory {
-		for _, r := range j.history {
-			info.History = append(info.History, proto.Clone(r).(*messages.JobRun))
-		}
+		info.History = slices.Clone(j.history)
 	}
 	return info
 }
