@@ -23,6 +23,8 @@ type budget struct {
 	used      int64
 	winStart  int64 // exchange ms
 	inflight  int64 // requests dispatched in this window and not answered
+	carry     int64 // weight spent in the guard slice: the exchange counts it in the next window
+	seen      int64 // highest used-weight header of this window
 	banUntil  time.Time
 	banStatus int
 }
@@ -37,8 +39,18 @@ func (b *budget) usable() int64 { return max(1, b.limit-b.cfg.headroom(b.limit))
 // roll starts a new window when the exchange clock (guarded) has moved on.
 func (b *budget) roll(serverNow time.Time) {
 	if ws := b.windowAt(serverNow); ws != b.winStart {
-		b.winStart, b.used, b.inflight = ws, 0, 0
+		carry := b.carry
+		if ws != b.winStart+b.window.Milliseconds() {
+			carry = 0
+		}
+		b.winStart, b.used, b.inflight, b.carry, b.seen = ws, carry, 0, 0, 0
 	}
+}
+
+// exchangeWindow is the window the exchange puts serverNow in (no guard).
+func (b *budget) exchangeWindow(serverNow time.Time) int64 {
+	ms := serverNow.UnixMilli()
+	return ms - ms%b.window.Milliseconds()
 }
 
 // windowAt is the start (exchange ms) of the window serverNow falls in.
@@ -57,28 +69,37 @@ func (b *budget) nextWindow(offset time.Duration) time.Time {
 func (b *budget) fits(w int64) bool { return b.used+w <= b.usable() }
 
 // spend charges w to the current window and returns the window it went to.
-func (b *budget) spend(w int64) int64 {
+// Weight spent in the guard slice (the exchange is already in the next
+// window) is charged to the next window too.
+func (b *budget) spend(w int64, serverNow time.Time) int64 {
 	b.used += w
 	b.inflight++
+	if b.exchangeWindow(serverNow) != b.winStart {
+		b.carry += w
+	}
 	return b.winStart
 }
 
 // observe re-syncs from a response's X-MBX-USED-WEIGHT-1M (header < 0:
-// absent) for a request charged to window win. With nothing else in flight
-// the header is the truth (it also counts other users of the IP and refunds);
-// otherwise it can only raise our count.
-func (b *budget) observe(win, header int64) {
+// absent) for a request charged to window win, sent and answered at the
+// given exchange times. The header counts the window the exchange was in, so
+// it is used only when both times fall in win. Answers can arrive out of
+// order, so the highest header of the window is the freshest: with nothing
+// else in flight it is the truth (it also counts other users of the IP and
+// refunds); otherwise it can only raise our count.
+func (b *budget) observe(win, header int64, sent, answered time.Time) {
 	if win != b.winStart {
 		return
 	}
 	if b.inflight > 0 {
 		b.inflight--
 	}
-	if header < 0 {
+	if header < 0 || b.exchangeWindow(sent) != win || b.exchangeWindow(answered) != win {
 		return
 	}
-	if b.inflight == 0 || header > b.used {
-		b.used = header
+	b.seen = max(b.seen, header)
+	if b.inflight == 0 || b.seen > b.used {
+		b.used = b.seen
 	}
 }
 

@@ -145,7 +145,7 @@ func (c Config) Validate() error {
 			add(u.key, "scheme must be %s or %s, got %q", want[0], want[1], p.Scheme)
 		}
 	}
-	if c.Endpoint != EndpointSim && c.Endpoint != "" {
+	if c.Endpoint == EndpointTestnet || c.Endpoint == EndpointProduction {
 		if c.APIKey == "" {
 			add("api_key", "must be set for endpoint %q (SUPERBOT_CONNECTOR_API_KEY)", c.Endpoint)
 		}

@@ -62,6 +62,8 @@ type fixture struct {
 	pid   *actor.PID
 	bus   *actortest.Probe
 	cache *fakeCache
+	// cachePID is the real cache actor (startDaemon).
+	cachePID *actor.PID
 }
 
 // startConnector spawns a connector with a probe bus and a fake cache and

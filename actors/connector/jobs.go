@@ -42,7 +42,8 @@ type job struct {
 	deadline time.Time // leave the queue by then or fail
 	attempt  int       // tries so far
 	offset   time.Duration
-	window   int64 // budget window charged
+	window   int64     // budget window charged
+	sent     time.Time // when it left the queue
 
 	// params
 	symbol, interval string
@@ -165,7 +166,8 @@ func (a *connectorActor) pump(ctx actor.Context) {
 			return
 		}
 		a.queue.remove(p, i)
-		j.window = a.budget.spend(j.weight)
+		j.sent = now
+		j.window = a.budget.spend(j.weight, now.Add(-a.offset))
 		j.offset = a.offset
 		j.attempt++
 		if j.kind == jobTime {

@@ -165,3 +165,25 @@ func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 	ex.ClearFaults()
 	<-done
 }
+
+// BenchmarkTickerCoalesced measures rounds of 1,000 concurrent ticker
+// requests over 10 symbols (fake cache with the 5 s ticker TTL) and reports
+// upstream requests per round and the hit rate.
+func BenchmarkTickerCoalesced(b *testing.B) {
+	ex := startSim(b, tenSymbols())
+	f := startConnector(b, testConfig(ex))
+	base := f.status(b).GetUpstreamRequests()
+	msgs := make([]any, 1000)
+	for i := range msgs {
+		msgs[i] = &messages.TickerRequest{Symbol: fmt.Sprintf("C%dUSDT", i%10)}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		requestAll[*messages.TickerResponse](b, f.sys, f.pid, msgs, 5*time.Second)
+	}
+	b.StopTimer()
+	up := f.status(b).GetUpstreamRequests() - base
+	total := float64(b.N) * 1000
+	b.ReportMetric(float64(up)/float64(b.N), "upstream/round")
+	b.ReportMetric(100*(total-float64(up))/total, "hit%")
+}

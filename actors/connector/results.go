@@ -23,8 +23,9 @@ func (a *connectorActor) onJobResult(ctx actor.Context, r *jobResult) {
 		return
 	}
 	a.busy--
-	a.budget.roll(time.Now().Add(-a.offset))
-	a.budget.observe(j.window, r.info.usedWeight)
+	now := time.Now()
+	a.budget.roll(now.Add(-a.offset))
+	a.budget.observe(j.window, r.info.usedWeight, j.sent.Add(-a.offset), now.Add(-a.offset))
 	f, code := classify(r.err, r.info)
 	if j.kind == jobTime {
 		a.syncing = false
