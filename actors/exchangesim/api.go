@@ -50,7 +50,7 @@ func buildRoutes() map[string]*route {
 		"GET /api/v3/uiKlines":          pub(weightConst(2), (*Exchange).handleKlines),
 		"GET /api/v3/avgPrice":          pub(weightConst(2), (*Exchange).handleAvgPrice),
 		"POST /api/v3/order":            ord((*Exchange).handleNewOrder),
-		"POST /api/v3/order/test":       sig(weightConst(1), (*Exchange).handleTestOrder),
+		"POST /api/v3/order/test":       sig(weightTestOrder, (*Exchange).handleTestOrder),
 		"GET /api/v3/order":             sig(weightConst(4), (*Exchange).handleGetOrder),
 		"DELETE /api/v3/order":          ord((*Exchange).handleCancelOrder),
 		"GET /api/v3/openOrders":        sig(weightOpenOrders, (*Exchange).handleOpenOrders),

@@ -124,6 +124,6 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(time.Millisecond) // polling interval, not synchronisation
+		<-time.After(time.Millisecond) // polling interval
 	}
 }

@@ -355,9 +355,12 @@ func (m *market) stats(since, now int64) (s stats) {
 
 // KlineRow is one row of a Binance public-data klines CSV, times in ms.
 type KlineRow struct {
-	OpenTime, CloseTime    int64
+	// OpenTime and CloseTime are in ms (µs inputs are converted).
+	OpenTime, CloseTime int64
+	// Open, High, Low and Close are the prices of the row.
 	Open, High, Low, Close decimal.Decimal
-	Volume                 decimal.Decimal
+	// Volume is the base asset volume.
+	Volume decimal.Decimal
 }
 
 // LoadKlinesCSV reads a Binance public-data spot klines CSV (12 columns, no header).

@@ -166,7 +166,7 @@ func (e *Exchange) Start() error {
 	mux.HandleFunc("/stream", e.serveCombinedStream)
 	mux.HandleFunc("/ws-api/v3", e.serveWSAPI)
 	mux.HandleFunc("/admin/", e.serveAdmin)
-	e.srv = &http.Server{Handler: e.tracked(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
+	e.srv = &http.Server{Handler: e.tracked(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

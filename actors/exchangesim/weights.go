@@ -187,3 +187,10 @@ func weightMyTrades(p url.Values) int {
 	}
 	return 20
 }
+
+func weightTestOrder(p url.Values) int {
+	if p.Get("computeCommissionRates") == "true" {
+		return 20
+	}
+	return 1
+}
