@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"regexp"
 	"slices"
 	"time"
@@ -234,6 +235,11 @@ func (c Config) Validate() error {
 			}
 			if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
 				add(k+"."+key, "must be a decimal >= 0, got %q", v)
+			}
+		}
+		if s.KlinesCSV != "" {
+			if _, err := os.Stat(s.KlinesCSV); err != nil {
+				add(k+".klines_csv", "%v", err)
 			}
 		}
 		if s.Price != "" && s.TickSize != "" {

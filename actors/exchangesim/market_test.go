@@ -291,6 +291,13 @@ func TestKlinesCSVReplay(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("replay = %v, want %v", got, want)
 	}
+	if tk := ex.markets["BTCUSDT"].ticks; ex.markets["BTCUSDT"].qty(tk[1].qty).String() != "7.55302" {
+		t.Fatalf("replayed volume = %s", ex.markets["BTCUSDT"].qty(tk[1].qty))
+	}
+	cfg.Symbols[0].KlinesCSV = "testdata/missing.csv"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "symbols[0].klines_csv:") {
+		t.Fatalf("missing csv: %v", err)
+	}
 }
 
 func TestParseKlinesCSV(t *testing.T) {

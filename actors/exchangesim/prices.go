@@ -60,7 +60,8 @@ type market struct {
 	updateID  int64
 	bids      []level // best first
 	asks      []level // best first
-	replay    []int64
+	replay    []int64 // replayed closes (ticks)
+	replayQty []int64 // replayed volumes (steps)
 	replayPos int
 	open      []*order // resting user orders, in arrival order
 }
@@ -97,6 +98,7 @@ func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, erro
 		}
 		for _, r := range rows {
 			m.replay = append(m.replay, max(m.minPx, r.Close.Div(m.tickSz).Round(0).IntPart()))
+			m.replayQty = append(m.replayQty, max(1, min(r.Volume.Div(m.step).IntPart(), 1<<40)))
 		}
 	}
 	switch {
@@ -134,6 +136,9 @@ func (m *market) appendTick(now int64, forced *int64) tick {
 		newPx = m.nextPrice()
 	}
 	q := max(1, m.levelQty*int64(m.rng.IntN(100)+1)/100)
+	if forced == nil && len(m.replayQty) > 0 {
+		q = m.replayQty[m.replayPos] // the row's volume as one trade
+	}
 	if n := len(m.ticks); n > 0 && m.ticks[n-1].t > now {
 		now = m.ticks[n-1].t
 	}

@@ -26,6 +26,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// Name is the module name under which superbotd hosts the simulator (module type "thread").
+const Name = "exchange-sim"
+
 // ErrClosed is returned by Start after Close, or when Start is called twice.
 var ErrClosed = errors.New("exchangesim: closed or already started")
 
