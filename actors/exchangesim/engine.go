@@ -196,7 +196,7 @@ func (e *Exchange) place(a *account, m *market, req orderReq, now int64) (*order
 	}
 	rem := o.origQty.Sub(o.executed)
 	switch {
-	case !rem.IsPositive():
+	case !rem.IsPositive() && o.executed.IsPositive():
 		o.status = statusFilled
 	case req.typ == typeMarket || req.tif == tifIOC || req.tif == tifFOK:
 		o.status = statusExpired

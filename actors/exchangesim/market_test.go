@@ -203,6 +203,10 @@ func TestKlines(t *testing.T) {
 			t.Fatalf("closed kline %d changed:\n%+v\n%+v", i, k, again[i])
 		}
 	}
+	mid, err := c.NewKlinesService().Symbol("BTCUSDT").Interval("1m").StartTime(closed[0].OpenTime + 1).Limit(1).Do(ctx(t))
+	if err != nil || len(mid) != 1 || *mid[0] != *closed[1] {
+		t.Fatalf("unaligned startTime: %v %+v", err, mid)
+	}
 	byEnd, err := c.NewKlinesService().Symbol("BTCUSDT").Interval("1m").EndTime(closed[1].OpenTime).Limit(2).Do(ctx(t))
 	if err != nil || len(byEnd) != 2 || *byEnd[1] != *closed[1] {
 		t.Fatalf("endTime: %v %+v", err, byEnd)

@@ -284,8 +284,12 @@ func (m *market) klines(iv string, startTime, endTime int64, limit int, now int6
 		last = min(last, bucketStart(endTime, iv))
 	}
 	from := first
-	if startTime > 0 {
-		from = max(first, bucketStart(startTime, iv))
+	if startTime > 0 { // klines opening at or after startTime
+		b := bucketStart(startTime, iv)
+		if b < startTime {
+			b = bucketNext(b, iv)
+		}
+		from = max(first, b)
 	} else {
 		// the last `limit` klines up to `last`
 		b := last
