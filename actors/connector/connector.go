@@ -157,8 +157,8 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onStreamState(ctx, msg)
 	case *streamData:
 		a.onStreamData(ctx, msg)
-	case *messages.CacheSetResponse:
-		// cache writes are fire-and-forget
+	case *messages.CacheSetResponse, *actor.Stopped:
+		// cache writes are fire-and-forget; Stopping released everything
 	default:
 		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}
