@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/supervisor"
 )
 
@@ -22,6 +25,11 @@ import (
 type Config struct {
 	// Daemon is the [daemon] table: the daemon itself and its core actors.
 	Daemon DaemonConfig `toml:"daemon"`
+	// Cache is the shared cache ([cache]).
+	Cache cache.Config `toml:"cache"`
+	// ExchangeSim is the built-in simulated exchange ([exchange_sim]), the
+	// default exchange: the thread module "exchange-sim" serves it.
+	ExchangeSim exchangesim.Config `toml:"exchange_sim"`
 
 	meta *meta // where the config came from; nil for a composed default
 }
@@ -49,6 +57,8 @@ type DaemonConfig struct {
 	Bus bus.Config `toml:"bus"`
 	// Logging is the daemon log ([daemon.logging]).
 	Logging LoggingConfig `toml:"logging"`
+	// Schedule is the scheduler: trading window and jobs ([daemon.schedule]).
+	Schedule scheduler.Config `toml:"schedule"`
 }
 
 // LoggingConfig is the daemon log configuration ([daemon.logging]).
@@ -86,7 +96,10 @@ func Default() *Config {
 			Supervisor:      supervisor.DefaultConfig(),
 			Bus:             bus.DefaultConfig(),
 			Logging:         DefaultLoggingConfig(),
+			Schedule:        scheduler.DefaultConfig(),
 		},
+		Cache:       cache.DefaultConfig(),
+		ExchangeSim: exchangesim.DefaultConfig(),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -49,9 +50,11 @@ type Route struct {
 	Call func(req proto.Message) (proto.Message, error)
 }
 
-// Router maps method names to routes. It is built once at start-up and is
-// read-only afterwards, so it is safe for concurrent use.
+// Router maps method names to routes. It is safe for concurrent use:
+// components add their routes while the daemon starts, and the edge may be
+// serving already.
 type Router struct {
+	mu      sync.RWMutex
 	routes  map[string]Route
 	timeout time.Duration
 }
@@ -63,6 +66,8 @@ func NewRouter(timeout time.Duration) *Router {
 
 // Add registers routes; a name registered twice is an error.
 func (r *Router) Add(routes ...Route) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, rt := range routes {
 		if _, dup := r.routes[rt.Method]; dup {
 			return fmt.Errorf("%w: %s", ErrDuplicate, rt.Method)
@@ -84,12 +89,16 @@ func (r *Router) MustAdd(routes ...Route) {
 
 // Lookup returns the route of method.
 func (r *Router) Lookup(method string) (Route, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	rt, ok := r.routes[method]
 	return rt, ok
 }
 
 // Methods lists the registered method names, sorted.
 func (r *Router) Methods() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	out := make([]string, 0, len(r.routes))
 	for m := range r.routes {
 		out = append(out, m)
@@ -100,8 +109,11 @@ func (r *Router) Methods() []string {
 
 // Routes lists the registered routes sorted by method.
 func (r *Router) Routes() []Route {
-	out := make([]Route, 0, len(r.routes))
-	for _, m := range r.Methods() {
+	methods := r.Methods()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]Route, 0, len(methods))
+	for _, m := range methods {
 		out = append(out, r.routes[m])
 	}
 	return out
@@ -170,7 +182,7 @@ func cleanProtoErr(err error) string {
 // already answered result). sender is a root context or an actor context:
 // actors must not block on the future (use ctx.ReenterAfter).
 func (r *Router) Call(sender actor.SenderContext, method string, params json.RawMessage) (*Pending, error) {
-	rt, ok := r.routes[method]
+	rt, ok := r.Lookup(method)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownMethod, method)
 	}

@@ -93,7 +93,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{opts: opts, cfg: cfg, level: new(slog.LevelVar), pids: map[string]*actor.PID{},
-		stopReq: make(chan bool, 2), done: make(chan struct{})}
+		stopReq: make(chan bool, 2), done: make(chan struct{}), hooks: components()}
 	if err := d.setupLogging(); err != nil {
 		return nil, err
 	}
@@ -261,6 +261,8 @@ func (d *Daemon) stopChild(name string, timeout time.Duration) {
 		d.log.Warn("stop child failed", "child", name, "error", st.Err)
 	}
 }
+
+func (d *Daemon) busPID() *actor.PID { return d.pids[bus.Kind] }
 
 func (d *Daemon) publish(topic string, payload proto.Message) {
 	if pid := d.pids[bus.Kind]; pid != nil {
