@@ -140,6 +140,10 @@ func (q *jobQueue) expired(now time.Time) []*job {
 
 // enqueue queues j (refusing it when the queue is full) and pumps.
 func (a *connectorActor) enqueue(ctx actor.Context, j *job) {
+	if !a.ready && a.netFailures >= netFailuresDown && j.prio != prioSystem {
+		a.fail(ctx, j, unavailableErr())
+		return
+	}
 	if a.queue.len() >= a.cfg.MaxQueue && j.prio != prioSystem {
 		a.fail(ctx, j, rateLimitedErr("the connector's request queue is full"))
 		return
@@ -217,6 +221,9 @@ type timerFired struct {
 
 // after sends a timerFired to self after d; release stops pending timers.
 func (a *connectorActor) after(d time.Duration, kind timerKind, j *job) {
+	if a.cancel == nil { // released
+		return
+	}
 	a.timerSeq++
 	id, gen, send := a.timerSeq, a.gen, a.sender()
 	a.timers[id] = time.AfterFunc(max(d, 0), func() { send(&timerFired{gen: gen, id: id, kind: kind, job: j}) })
@@ -232,6 +239,10 @@ func (a *connectorActor) onTimer(ctx actor.Context, m *timerFired) {
 		a.wakeAt = time.Time{}
 	case timerSweep:
 		for _, j := range a.queue.expired(time.Now()) {
+			if !a.ready {
+				a.fail(ctx, j, unavailableErr())
+				continue
+			}
 			a.fail(ctx, j, rateLimitedErr("no request budget within the queue timeout"))
 		}
 		a.after(time.Second, timerSweep, nil)

@@ -54,7 +54,8 @@ func (a *connectorActor) onFillResult(ctx actor.Context, j *job, r *jobResult) {
 	st.filling = false
 	if resp, ok := r.val.(*messages.KlinesResponse); ok && r.err == nil {
 		serverNow := time.Now().Add(-a.offset).UnixMilli()
-		for _, k := range resp.GetKlines() {
+		rows := resp.GetKlines()
+		for _, k := range rows {
 			if k.GetOpenTimeMs() <= st.lastClosed {
 				continue
 			}
@@ -63,6 +64,10 @@ func (a *connectorActor) onFillResult(ctx actor.Context, j *job, r *jobResult) {
 				break
 			}
 			a.publishClosed(ctx, st, k, true)
+		}
+		if len(rows) == j.limit && rows[len(rows)-1].GetOpenTimeMs() == st.lastClosed && st.ivMs > 0 {
+			a.startFill(ctx, st, st.lastClosed+st.ivMs, j.end) // a full page: fetch the next one
+			return
 		}
 		st.gapFills++
 	} else {

@@ -107,3 +107,20 @@ func TestUsedWeightResync(t *testing.T) {
 		t.Fatalf("budget used = %d, want %d", got, want)
 	}
 }
+
+func TestUnreachableExchange(t *testing.T) {
+	ex := startSim(t, simConfig())
+	cfg := testConfig(ex)
+	_ = ex.Close() // nothing listens there any more
+	cfg.QueueTimeout = time.Second
+	sys := actortest.NewSystem(t)
+	pid := actortest.Spawn(t, sys, Props(cfg, Deps{Logger: actortest.Logger(t)}))
+	actortest.Eventually(t, 3*time.Second, func() bool {
+		r := actortest.Request[*messages.TickerResponse](t, sys, pid, &messages.TickerRequest{Symbol: "BTCUSDT"})
+		return r.GetError().GetCode() == messages.ErrorCode_ERROR_CODE_UNAVAILABLE
+	}, "ticker answered UNAVAILABLE")
+	st := actortest.Request[*messages.ConnectorStatusResponse](t, sys, pid, &messages.ConnectorStatusRequest{})
+	if st.GetHealth() != "down" {
+		t.Fatalf("status = %v", st)
+	}
+}

@@ -33,6 +33,10 @@ func invalid(format string, args ...any) *messages.Error {
 	return messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, format, args...)
 }
 
+func unavailableErr() *messages.Error {
+	return messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "the exchange is unreachable")
+}
+
 func rateLimitedErr(msg string) *messages.Error {
 	return messages.Errorf(messages.ErrorCode_ERROR_CODE_RATE_LIMITED, "%s", msg)
 }

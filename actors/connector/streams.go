@@ -29,6 +29,7 @@ type stream struct {
 
 	connected     bool
 	everConnected bool
+	downs         uint32 // connections lost or dials failed
 	lastMsg       time.Time
 	reconnects    uint32
 	gapFills      uint32
@@ -170,6 +171,7 @@ func (a *connectorActor) onStreamState(ctx actor.Context, m *streamState) {
 		st.everConnected = true
 		st.lastMsg = time.Now()
 	} else {
+		st.downs++
 		a.log.Info("stream down", "topic", st.topic, "reason", m.reason)
 	}
 	a.updateHealth(ctx)
@@ -181,14 +183,25 @@ func (a *connectorActor) onStreamData(ctx actor.Context, m *streamData) {
 		return
 	}
 	st.lastMsg = time.Now()
+	// Other frames (serverShutdown: the exchange closes the connection next)
+	// decode into empty events; skip them.
 	switch ev := m.payload.(type) {
 	case *binance.WsTradeEvent:
+		if ev.Event != "trade" {
+			return
+		}
 		a.publish(ctx, st.topic, &messages.PriceUpdate{Symbol: st.key.symbol, Price: ev.Price, Quantity: ev.Quantity,
 			TradeTimeMs: ev.TradeTime, TradeId: ev.TradeID})
 	case *binance.WsPartialDepthEvent:
+		if ev.LastUpdateID == 0 {
+			return
+		}
 		a.publish(ctx, st.topic, &messages.BookUpdate{Symbol: st.key.symbol, LastUpdateId: ev.LastUpdateID,
 			Bids: levels(ev.Bids), Asks: levels(ev.Asks)})
 	case *binance.WsKlineEvent:
+		if ev.Event != "kline" {
+			return
+		}
 		k := wsKlineProto(&ev.Kline)
 		if !ev.Kline.IsFinal {
 			a.publish(ctx, st.topic, &messages.KlineUpdate{Symbol: st.key.symbol, Interval: st.key.interval, Kline: k})

@@ -143,6 +143,9 @@ func closedKlines(t *testing.T, f *fixture, topic string, n int, timeout time.Du
 	deadline := time.Now().Add(timeout)
 	for len(out) < n {
 		k := expectTopic[*messages.KlineUpdate](t, f, topic, time.Until(deadline))
+		if k.GetKline().GetOpenTimeMs() == 0 || k.GetKline().GetClose() == "" {
+			t.Fatalf("empty kline published: %v", k) // e.g. a serverShutdown frame
+		}
 		if k.GetClosed() {
 			out = append(out, k)
 		}
@@ -164,7 +167,7 @@ func TestStreamCutGapFilled(t *testing.T) {
 	const topic = "kline.BTCUSDT.1s"
 	subscribe(t, f, actortest.NewProbe(t, f.sys).PID, messages.StreamKind_STREAM_KIND_KLINE, "BTCUSDT", "1s")
 	got := closedKlines(t, f, topic, 2, 5*time.Second)
-	ex.CloseStreams(false)
+	ex.CloseStreams(true) // serverShutdown, then close
 	got = append(got, closedKlines(t, f, topic, 3, 8*time.Second)...)
 	fromREST := 0
 	for i, k := range got {
