@@ -12,7 +12,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/superbot/superbot/actors/modules.forkLoop"))
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/superbot/superbot/actors/modules.forkLoop"),
+		goleak.IgnoreTopFunction("github.com/superbot/superbot/actors/modules.fileLoop"))
 }
 
 func config(args ...string) modules.Config {

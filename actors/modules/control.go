@@ -236,7 +236,7 @@ func (s *supervisor) answer(_ actor.Context, rec *record, w *waiter) bool {
 		if !down {
 			return false
 		}
-		s.root.Send(w.to, &messages.ModuleStopResponse{Status: s.moduleStatus(rec)})
+		s.reply(w.to, &messages.ModuleStopResponse{Status: s.moduleStatus(rec)})
 		return true
 	case w.stopping:
 		if !down {
@@ -244,7 +244,7 @@ func (s *supervisor) answer(_ actor.Context, rec *record, w *waiter) bool {
 		}
 		w.stopping = false
 		if e := s.requestStart(rec.name, nil); e != nil {
-			s.root.Send(w.to, &messages.ModuleRestartResponse{Status: s.moduleStatus(rec), Error: e})
+			s.reply(w.to, &messages.ModuleRestartResponse{Status: s.moduleStatus(rec), Error: e})
 			return true
 		}
 		return s.answer(nil, rec, w)
@@ -265,10 +265,10 @@ func (s *supervisor) answer(_ actor.Context, rec *record, w *waiter) bool {
 
 func (s *supervisor) respondStart(w *waiter, st *messages.ModuleStatus, e *messages.Error) {
 	if w.kind == waitRestart {
-		s.root.Send(w.to, &messages.ModuleRestartResponse{Status: st, Error: e})
+		s.reply(w.to, &messages.ModuleRestartResponse{Status: st, Error: e})
 		return
 	}
-	s.root.Send(w.to, &messages.ModuleStartResponse{Status: st, Error: e})
+	s.reply(w.to, &messages.ModuleStartResponse{Status: st, Error: e})
 }
 
 // answerStarts fails the start waiters of rec.
@@ -414,7 +414,7 @@ func (s *supervisor) advanceStopAll() {
 		return
 	}
 	for _, to := range s.stopAll {
-		s.root.Send(to, &StopAllResult{})
+		s.reply(to, &StopAllResult{})
 	}
 	s.stopAll = nil
 }

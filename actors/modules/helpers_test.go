@@ -192,7 +192,11 @@ func newHarnessState(t testing.TB, cfg Config, state string) *harness {
 	t.Helper()
 	h := &harness{t: t, sys: actortest.NewSystem(t), state: state, logs: t.TempDir(), reg: NewRegistry()}
 	h.bus = actortest.NewProbe(t, h.sys)
-	h.pid = actortest.Spawn(t, h.sys, Props(cfg, Deps{Bus: h.bus.PID, StateDir: state, LogDir: h.logs, Logger: actortest.Logger(t)}))
+	logs := h.logs
+	if state == "" {
+		logs = ""
+	}
+	h.pid = actortest.Spawn(t, h.sys, Props(cfg, Deps{Bus: h.bus.PID, StateDir: state, LogDir: logs, Logger: actortest.Logger(t)}))
 	t.Cleanup(func() {
 		if _, err := actortest.TryRequest[*StopAllResult](h.sys, h.pid, &StopAll{}, 30*time.Second); err != nil {
 			t.Errorf("StopAll: %v", err)

@@ -38,10 +38,11 @@ type logSink struct {
 	root  *actor.RootContext
 	bus   *actor.PID
 
-	mu   sync.Mutex
-	ring []*messages.LogLine
-	head int
-	n    int
+	mu     sync.Mutex
+	closed bool
+	ring   []*messages.LogLine
+	head   int
+	n      int
 }
 
 func newLogSink(name, logDir string, root *actor.RootContext, bus *actor.PID) *logSink {
@@ -92,8 +93,18 @@ func (s *logSink) pump(r *os.File, stream string) {
 	}
 }
 
-// line records one line.
+// line records one line from a module's output (on a pump goroutine).
 func (s *logSink) line(stream, text string) {
+	s.record(stream, text, false)
+}
+
+// note records a line the daemon adds (from the module actor): the file
+// write goes through the file goroutine.
+func (s *logSink) note(text string) {
+	s.record(streamDaemon, text, true)
+}
+
+func (s *logSink) record(stream, text string, async bool) {
 	if n := len(text); n > 0 && text[n-1] == '\r' {
 		text = text[:n-1]
 	}
@@ -106,10 +117,19 @@ func (s *logSink) line(stream, text string) {
 		s.ring[(s.head+s.n)%len(s.ring)] = l
 		s.n++
 	}
-	if s.file != nil {
+	if s.file != nil && !async && !s.closed {
 		_, _ = s.file.Write([]byte(text + "\n"))
 	}
 	s.mu.Unlock()
+	if s.file != nil && async {
+		fileIO(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if !s.closed {
+				_, _ = s.file.Write([]byte(text + "\n"))
+			}
+		})
+	}
 	if s.bus != nil {
 		s.root.Send(s.bus, messages.NewEvent(s.topic, s.name, l))
 	}
@@ -132,10 +152,11 @@ func (s *logSink) tail(n int) []*messages.LogLine {
 	return out
 }
 
-// close closes the log file.
+// close closes the log file; later lines only reach the ring and the bus.
 func (s *logSink) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	if s.file != nil {
 		_ = s.file.Close()
 	}

@@ -24,6 +24,10 @@ func TestMain(m *testing.M) {
 		runDaemonMode() // the parent-death test's stand-in daemon
 		return
 	}
+	if os.Getenv(rssModeEnv) != "" {
+		runRSSMode() // the RSS figure's stand-in daemon
+		return
+	}
 	code := func() int {
 		defer func() {
 			if helperDir != "" {
@@ -35,6 +39,7 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		if err := goleak.Find(
 			goleak.IgnoreTopFunction("github.com/superbot/superbot/actors/modules.forkLoop"), // the fork thread lives as long as the process
+			goleak.IgnoreTopFunction("github.com/superbot/superbot/actors/modules.fileLoop"), // the file goroutine too
 			// lumberjack v2.2.1 never ends its per-Logger mill goroutine (one per log path, see logFile).
 			goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"),
 		); err != nil {

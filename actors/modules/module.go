@@ -150,7 +150,7 @@ func (a *moduleActor) onStarted(ctx actor.Context) {
 	}
 	a.survivor = true
 	a.log.Warn("stopping a module process left by an earlier daemon", "pid", pid)
-	a.sink.line(streamDaemon, "stopping pid "+strconv.Itoa(pid)+", left by an earlier daemon")
+	a.sink.note("stopping pid " + strconv.Itoa(pid) + ", left by an earlier daemon")
 	self, root := a.self, a.root
 	go func() { // off the actor goroutine: waits for a process that is not our child
 		root.Send(self, survivorGone{err: killSurvivor(pid, survivorTimeout)})
@@ -195,7 +195,7 @@ func (a *moduleActor) start(ctx actor.Context) {
 		a.report(ctx, StateFailed, 0, nil, err.Error())
 		return
 	}
-	a.sink.line(streamDaemon, "starting: "+strings.Join(args, " "))
+	a.sink.note("starting: " + strings.Join(args, " "))
 	a.launch(args, environ(a.name, a.cfg, a.deps), a.cfg.Cwd, a.sink,
 		func(p *proc, err error) { root.Send(self, procStarted{gen: gen, p: p, err: err}) },
 		func(p *proc) { root.Send(self, procExited{gen: gen, p: p}) })
@@ -218,7 +218,7 @@ func (a *moduleActor) launchThread(ctx actor.Context) {
 		panic(&crashError{reason: "spawn thread module: " + err.Error()})
 	}
 	a.thread = pid
-	a.sink.line(streamDaemon, "started thread module "+id)
+	a.sink.note("started thread module " + id)
 	a.armStart(a.gen)
 	a.checkRunning(ctx)
 }
@@ -271,7 +271,7 @@ func (a *moduleActor) stoppedState() string {
 func (a *moduleActor) beginStop(ctx actor.Context) {
 	a.stopTimers()
 	a.report(ctx, StateStopping, a.proc.pid, nil, "stop requested")
-	a.sink.line(streamDaemon, "stopping: SIGTERM to the process group")
+	a.sink.note("stopping: SIGTERM to the process group")
 	a.proc.signalGroup(syscall.SIGTERM)
 	gen, self, root := a.gen, a.self, a.root
 	a.stopTimer = time.AfterFunc(a.cfg.StopTimeout, func() { root.Send(self, stopExpired{gen: gen}) })
@@ -295,15 +295,18 @@ func (a *moduleActor) onProcStarted(ctx actor.Context, msg procStarted) {
 		return
 	}
 	if msg.err != nil {
-		a.sink.line(streamDaemon, "start failed: "+msg.err.Error())
+		a.sink.note("start failed: " + msg.err.Error())
 		a.crash("start: "+msg.err.Error(), nil)
 	}
 	a.proc = msg.p
 	a.carry.prev = msg.p
-	if err := a.pf.write(msg.p.pid, msg.p.ticks); err != nil {
-		a.log.Warn("module pid file", "error", err)
-	}
-	a.sink.line(streamDaemon, "started pid "+strconv.Itoa(msg.p.pid))
+	pf, pid, ticks, log := a.pf, msg.p.pid, msg.p.ticks, a.log
+	fileIO(func() {
+		if err := pf.write(pid, ticks); err != nil {
+			log.Warn("module pid file", "error", err)
+		}
+	})
+	a.sink.note("started pid " + strconv.Itoa(msg.p.pid))
 	if a.stopping {
 		a.beginStop(ctx)
 		return
@@ -318,9 +321,9 @@ func (a *moduleActor) onProcExited(ctx actor.Context, msg procExited) {
 	}
 	p := a.proc
 	a.proc = nil
-	a.pf.remove()
+	fileIO(a.pf.remove)
 	p.signalGroup(syscall.SIGKILL) // stragglers of the group
-	a.sink.line(streamDaemon, "exited: "+p.exit.String())
+	a.sink.note("exited: " + p.exit.String())
 	if a.state == StateStopping {
 		a.stopTimers()
 		a.report(ctx, StateStopped, p.pid, p.exit.proto("stopped"), "")
@@ -360,7 +363,7 @@ func (a *moduleActor) onSurvivorGone(ctx actor.Context, msg survivorGone) {
 	if msg.err != nil {
 		a.log.Error("module process left by an earlier daemon", "error", msg.err)
 	}
-	a.pf.remove()
+	fileIO(a.pf.remove)
 	if a.deferred {
 		a.start(ctx)
 	}
@@ -386,7 +389,7 @@ func (a *moduleActor) onHealthDone(ctx actor.Context, msg healthDone) {
 
 func (a *moduleActor) onStopExpired(msg stopExpired) {
 	if msg.gen == a.gen && a.proc != nil && a.state == StateStopping {
-		a.sink.line(streamDaemon, "stop_timeout passed: SIGKILL to the process group")
+		a.sink.note("stop_timeout passed: SIGKILL to the process group")
 		a.proc.signalGroup(syscall.SIGKILL)
 	}
 }
@@ -428,7 +431,7 @@ func (a *moduleActor) crash(reason string, exit *messages.ModuleExit) {
 }
 
 func (a *moduleActor) crashPID(pid int, reason string, exit *messages.ModuleExit) {
-	a.sink.line(streamDaemon, "crashed: "+reason)
+	a.sink.note("crashed: " + reason)
 	panic(&crashError{pid: pid, exit: exit, reason: reason})
 }
 
@@ -463,7 +466,7 @@ func (a *moduleActor) release(stopping bool) {
 		return
 	}
 	if !stopping {
-		a.pf.remove()
+		fileIO(a.pf.remove)
 		p.signalGroup(syscall.SIGKILL)
 		return
 	}
@@ -478,6 +481,6 @@ func (a *moduleActor) release(stopping bool) {
 			p.signalGroup(syscall.SIGKILL)
 			<-p.done
 		}
-		pf.remove()
+		fileIO(pf.remove)
 	}()
 }

@@ -26,18 +26,20 @@ func newPIDFile(stateDir, name string) pidFile {
 	return pidFile{path: filepath.Join(stateDir, name+".pid")}
 }
 
+// write records pid. It writes in place (no temporary file and rename:
+// file creation is what costs on a start); a torn file reads as malformed
+// and is treated as stale, and the start time guards against PID reuse.
 func (f pidFile) write(pid int, ticks uint64) error {
 	if f.path == "" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
-		return err
+	err := os.WriteFile(f.path, fmt.Appendf(nil, "%d %d\n", pid, ticks), 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(f.path), 0o700); err == nil {
+			err = os.WriteFile(f.path, fmt.Appendf(nil, "%d %d\n", pid, ticks), 0o600)
+		}
 	}
-	tmp := f.path + ".tmp"
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", pid, ticks), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, f.path)
+	return err
 }
 
 func (f pidFile) remove() {

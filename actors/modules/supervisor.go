@@ -324,6 +324,14 @@ func (s *supervisor) sendStart(rec *record) {
 	s.root.Send(rec.child, startModule{cfg: rec.eff})
 }
 
+// reply sends a late answer; a request sent without a sender (fire and
+// forget) gets none.
+func (s *supervisor) reply(to *actor.PID, msg any) {
+	if to != nil {
+		s.root.Send(to, msg)
+	}
+}
+
 func (s *supervisor) setState(rec *record, state string) {
 	if rec.state != state {
 		rec.state = state

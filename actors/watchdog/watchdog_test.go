@@ -26,6 +26,7 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		if err := goleak.Find(
 			goleak.IgnoreTopFunction("github.com/superbot/superbot/actors/modules.forkLoop"),
+			goleak.IgnoreTopFunction("github.com/superbot/superbot/actors/modules.fileLoop"), // the file goroutine too
 			goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"),
 		); err != nil {
 			os.Stderr.WriteString("goleak: " + err.Error() + "\n")

@@ -1,0 +1,182 @@
+package modules
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/messages"
+)
+
+// Figures (go test -run '^$' -bench . -benchtime 200x ./actors/modules/):
+// crash to replacement, 100 exec starts, stop_timeout overshoot, and the
+// stand-in daemon's RSS with 10 modules.
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// BenchmarkCrashToReplacement: SIGKILL the module's process; time until the
+// replacement process runs (module.NAME.started with a new pid), backoff 0.
+func BenchmarkCrashToReplacement(b *testing.B) {
+	old := restartWindow
+	restartWindow = time.Nanosecond // no cap: measure restarts, not failure
+	b.Cleanup(func() { restartWindow = old })
+	m := execModule(helper(b))
+	m.Restart = RestartAlways
+	m.Backoff = Backoff{}
+	h := newHarness(b, Config{Modules: map[string]ModuleConfig{"x": m}})
+	pid := h.start("x").Status.Pid
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		begin := time.Now()
+		_ = syscall.Kill(int(pid), syscall.SIGKILL)
+		for {
+			ev := h.event("module.x.started", 10*time.Second)
+			if ev.Pid != pid {
+				pid = ev.Pid
+				break
+			}
+		}
+		lat = append(lat, time.Since(begin))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.95).Microseconds())/1000, "p95-ms")
+}
+
+// BenchmarkStart100Exec: time until 100 exec modules (sleep, and the Go
+// helper) all run.
+func BenchmarkStart100Exec(b *testing.B) {
+	b.Run("sleep", func(b *testing.B) { benchStart100(b, "/bin/sleep", "3600") })
+	b.Run("helper", func(b *testing.B) { benchStart100(b, helper(b)) })
+}
+
+func benchStart100(b *testing.B, argv ...string) {
+	mods := map[string]ModuleConfig{}
+	var names []string
+	for i := range 100 {
+		n := fmt.Sprintf("m%03d", i)
+		mods[n] = execModule(argv...)
+		names = append(names, n)
+	}
+	h := newHarness(b, Config{Modules: mods, Autostart: names})
+	var took []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		begin := time.Now()
+		res := request2[*AutostartResult](h, StartAutostart{})
+		took = append(took, time.Since(begin))
+		if len(res.Started) != 100 {
+			b.Fatalf("started %d: %v", len(res.Started), res.Errors)
+		}
+		b.StopTimer()
+		for _, n := range names {
+			h.sys.Root.Send(h.pid, &messages.ModuleStopRequest{Module: n})
+		}
+		for _, n := range names {
+			h.waitState(n, StateStopped, 20*time.Second)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(took, 0.5).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(slices.Max(took).Microseconds())/1000, "max-ms")
+}
+
+// BenchmarkStopTimeout: a TERM-ignoring child; how long after stop_timeout
+// it is gone.
+func BenchmarkStopTimeout(b *testing.B) {
+	m := execModule(helper(b), "-ignore-term")
+	m.StopTimeout = 100 * time.Millisecond
+	h := newHarness(b, Config{Modules: map[string]ModuleConfig{"s": m}})
+	var over []time.Duration
+	for range b.N {
+		b.StopTimer()
+		pid := h.start("s").Status.GetPid()
+		ready := "ready " + strconv.Itoa(int(pid))
+		actorEventually(b, func() bool { return strings.Contains(h.tailText("s"), ready) }, "ready")
+		b.StartTimer()
+		begin := time.Now()
+		h.stop("s")
+		over = append(over, time.Since(begin)-m.StopTimeout)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(over, 0.5).Microseconds())/1000, "p50-over-ms")
+	b.ReportMetric(float64(slices.Max(over).Microseconds())/1000, "max-over-ms")
+}
+
+// rssModeEnv makes the test binary a stand-in daemon that starts N helper
+// modules and prints its own RSS.
+const rssModeEnv = "MODULES_TEST_RSS"
+
+func runRSSMode() {
+	spec := strings.SplitN(os.Getenv(rssModeEnv), ":", 2)
+	n, _ := strconv.Atoi(spec[0])
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(actortest.DiscardLoggerFactory))
+	mods := map[string]ModuleConfig{}
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("m%d", i)
+		mods[name] = execModule(spec[1])
+		names = append(names, name)
+	}
+	before := rssKiB()
+	dir, _ := os.MkdirTemp("", "rss-")
+	defer os.RemoveAll(dir)
+	pid := sys.Root.Spawn(Props(Config{Modules: mods, Autostart: names}, Deps{Bus: nil, StateDir: dir, LogDir: dir}))
+	res, err := sys.Root.RequestFuture(pid, StartAutostart{}, 30*time.Second).Result()
+	if err != nil || len(res.(*AutostartResult).Started) != n {
+		fmt.Println("ERR", err, res)
+		os.Exit(1)
+	}
+	for range 3 { // let every pump goroutine print its lines
+		_, _ = sys.Root.RequestFuture(pid, &messages.ModuleListRequest{}, time.Second).Result()
+	}
+	fmt.Printf("RSS %d %d\n", before, rssKiB())
+	_, _ = sys.Root.RequestFuture(pid, StopAll{}, 30*time.Second).Result()
+}
+
+func rssKiB() int {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+// TestRSSWith10Modules runs the stand-in daemon (this test binary, no
+// tests) with 10 running modules and reports its RSS. The figure is
+// <= 20 MiB; under -race the binary is far bigger, so only a plain run
+// checks it.
+func TestRSSWith10Modules(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), rssModeEnv+"=10:"+helper(t))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var before, after int
+	if _, err := fmt.Sscanf(string(out), "RSS %d %d", &before, &after); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	t.Logf("stand-in daemon RSS: %.1f MiB before the supervisor, %.1f MiB with 10 running modules", float64(before)/1024, float64(after)/1024)
+	if !raceEnabled && after > 20*1024 {
+		t.Errorf("RSS %d KiB with 10 modules, want <= 20 MiB", after)
+	}
+}
