@@ -37,8 +37,10 @@ func newBudget(cfg Config) budget {
 func (b *budget) usable() int64 { return max(1, b.limit-b.cfg.headroom(b.limit)) }
 
 // roll starts a new window when the exchange clock (guarded) has moved on.
+// Only forward: on our machines the wall clock read on different CPUs can
+// step back a few milliseconds, which must not reopen the previous window.
 func (b *budget) roll(serverNow time.Time) {
-	if ws := b.windowAt(serverNow); ws != b.winStart {
+	if ws := b.windowAt(serverNow); ws > b.winStart {
 		carry := b.carry
 		if ws != b.winStart+b.window.Milliseconds() {
 			carry = 0
@@ -83,10 +85,10 @@ func (b *budget) spend(w int64, serverNow time.Time) int64 {
 // observe re-syncs from a response's X-MBX-USED-WEIGHT-1M (header < 0:
 // absent) for a request charged to window win, sent and answered at the
 // given exchange times. The header counts the window the exchange was in, so
-// it is used only when both times fall in win. Answers can arrive out of
-// order, so the highest header of the window is the freshest: with nothing
-// else in flight it is the truth (it also counts other users of the IP and
-// refunds); otherwise it can only raise our count.
+// it is used only when both times fall in win. Answers arrive out of order
+// and the exchange may not have counted requests still in flight, so a
+// header only ever raises our count (others using the IP); it never lowers
+// it. Refunds (successful orders cost 0) are booked by refund.
 func (b *budget) observe(win, header int64, sent, answered time.Time) {
 	if win != b.winStart {
 		return
@@ -98,8 +100,14 @@ func (b *budget) observe(win, header int64, sent, answered time.Time) {
 		return
 	}
 	b.seen = max(b.seen, header)
-	if b.inflight == 0 || b.seen > b.used {
-		b.used = b.seen
+	b.used = max(b.used, b.seen)
+}
+
+// refund gives back w charged to window win (a successful order or cancel:
+// Binance charges them 0 since 2026-04-02).
+func (b *budget) refund(win, w int64) {
+	if win == b.winStart {
+		b.used = max(0, b.used-w)
 	}
 }
 

@@ -31,19 +31,19 @@ func TestBudgetArithmetic(t *testing.T) {
 	if b.used != 930 {
 		t.Fatalf("used = %d after a higher header", b.used)
 	}
-	b.observe(w, 700, now, now) // an older answer, last: the highest header stays
+	b.observe(w, 700, now, now) // an older answer, last: a header never lowers the count
 	if b.used != 930 {
 		t.Fatalf("used = %d after a late, lower header", b.used)
 	}
-	b.spend(1, now)
-	b.observe(w, 940, now, now) // nothing else in flight: the header is the truth
-	if b.used != 940 {
-		t.Fatalf("used = %d", b.used)
+	b.refund(w, 1)
+	if b.used != 929 {
+		t.Fatalf("used = %d after a refund", b.used)
 	}
 	// Spent in the guard slice: the exchange counts it in the next window.
 	slice := now.Add(9*time.Second + windowGuard/2)
 	b.spend(40, slice)
 	b.roll(now.Add(10 * time.Second))
+	b.roll(now.Add(10*time.Second - 2*windowGuard)) // the clock stepped back: stay
 	if b.used != 40 {
 		t.Fatalf("used = %d in a new window, want the 40 of the guard slice", b.used)
 	}

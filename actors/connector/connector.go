@@ -33,7 +33,6 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,14 +47,11 @@ import (
 // Kind names the connector in the supervision tree.
 const Kind = "connector"
 
-// Errors the connector answers with (wrapped into messages.Error).
-var (
-	// ErrInvalid is a request the connector refuses before sending anything.
-	ErrInvalid = errors.New("invalid request")
-	// ErrRateLimited is a request refused because the budget or the queue is
-	// exhausted, or the exchange banned this IP.
-	ErrRateLimited = errors.New("rate limited")
-)
+// The connector answers every request with its response message; failures
+// travel in the response's Error (INVALID_ARGUMENT before anything is sent,
+// RATE_LIMITED when the budget, the queue or a ban refuses it, UNAVAILABLE
+// when the exchange does not answer, NOT_FOUND, FAILED_PRECONDITION or
+// UNAUTHENTICATED for exchange rejections). It never panics on a request.
 
 // Deps are the connector's collaborators. Bus and Cache may be nil (no
 // events; no caching).

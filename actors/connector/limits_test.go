@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -122,5 +123,57 @@ func TestUnreachableExchange(t *testing.T) {
 	st := actortest.Request[*messages.ConnectorStatusResponse](t, sys, pid, &messages.ConnectorStatusRequest{})
 	if st.GetHealth() != "down" {
 		t.Fatalf("status = %v", st)
+	}
+}
+
+// TestBudgetHoldsAndSheds: with the window's budget spent, requests wait
+// (nothing is sent, so no 429), the queue is bounded, and waiting requests
+// are answered RATE_LIMITED after queue_timeout.
+func TestBudgetHoldsAndSheds(t *testing.T) {
+	sc := tenSymbols()
+	// Init costs 41 (time, and exchangeInfo twice: these symbols have no
+	// BTCUSDT to ask about); usable 57.
+	sc.WeightLimit, sc.WeightWindow = 60, time.Hour
+	ex := startSim(t, sc)
+	cfg := testConfig(ex)
+	cfg.MaxQueue, cfg.QueueTimeout = 1, 300*time.Millisecond
+	f := startConnector(t, cfg)
+	for i := range 8 { // 16 weight: 57 of 57
+		if r := actortest.Request[*messages.TickerResponse](t, f.sys, f.pid, &messages.TickerRequest{Symbol: fmt.Sprintf("C%dUSDT", i)}); r.GetError() != nil {
+			t.Fatal(r.GetError())
+		}
+	}
+	held := f.sys.Root.RequestFuture(f.pid, &messages.TickerRequest{Symbol: "C8USDT"}, 5*time.Second)
+	actortest.Eventually(t, time.Second, func() bool { return f.status(t).GetPool().GetQueued() == 1 }, "one request queued")
+	full := actortest.Request[*messages.TickerResponse](t, f.sys, f.pid, &messages.TickerRequest{Symbol: "C9USDT"})
+	if full.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("queue full: %v", full)
+	}
+	res, err := held.Result()
+	if err != nil || res.(*messages.TickerResponse).GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("held: %v, %v", res, err)
+	}
+	if st := f.status(t); st.GetRateLimited() != 0 || st.GetBudgetUsed() != 57 {
+		t.Fatalf("status = %v", st)
+	}
+}
+
+func TestOrdersLeaveBeforeMarketData(t *testing.T) {
+	var q jobQueue
+	q.push(&job{id: 1, prio: prioMarket})
+	q.push(&job{id: 2, prio: prioOrder, signed: true})
+	q.push(&job{id: 3, prio: prioSystem})
+	if j, _, _ := q.next(false, false); j.id != 3 {
+		t.Fatalf("before the limits are known only system jobs leave, got %d", j.id)
+	}
+	q.q[prioSystem] = nil
+	if j, _, _ := q.next(false, false); j != nil {
+		t.Fatalf("got %d before ready", j.id)
+	}
+	if j, _, _ := q.next(true, false); j.id != 2 {
+		t.Fatalf("next = %d, want the order", j.id)
+	}
+	if j, _, _ := q.next(true, true); j.id != 1 {
+		t.Fatalf("while the clock syncs signed jobs wait: next = %d", j.id)
 	}
 }

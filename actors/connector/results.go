@@ -70,6 +70,9 @@ func (a *connectorActor) onJobResult(ctx actor.Context, r *jobResult) {
 		}
 		a.onMarketResult(ctx, j, r.val, e)
 	case jobPlace, jobGetOrder, jobCancel:
+		if f == failNone && j.kind != jobGetOrder {
+			a.budget.refund(j.window, j.weight)
+		}
 		a.onOrderResult(ctx, j, r, f, code)
 	}
 	a.updateHealth(ctx)
