@@ -43,7 +43,9 @@ func TestRateLimitHoldsEveryone(t *testing.T) {
 			if got := f.status(t).GetUpstreamRequests(); got != up {
 				t.Fatalf("sent %d requests while banned", got-up)
 			}
-			actortest.Expect[*messages.Event](t, f.bus, time.Second) // connector.<health>
+			if h := expectTopic[*messages.ConnectorHealth](t, f, "connector."+tc.health, time.Second); h.GetReason() == "" {
+				t.Fatalf("health = %v", h)
+			}
 			for _, fut := range []interface {
 				Result() (any, error)
 			}{first, second, order} {
@@ -62,6 +64,7 @@ func TestRateLimitHoldsEveryone(t *testing.T) {
 			if got := f.status(t).GetUpstreamRequests() - up; got != 3 {
 				t.Fatalf("after the ban %d requests went upstream, want 3 (held ticker, depth, order)", got)
 			}
+			expectTopic[*messages.ConnectorHealth](t, f, "connector.up", time.Second)
 		})
 	}
 }
