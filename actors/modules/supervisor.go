@@ -182,13 +182,17 @@ func backoffDelay(b Backoff, failures int) time.Duration {
 	return d
 }
 
-// prune drops the failures that left the sliding window.
+// prune drops the failures that left the sliding window. It checks every
+// entry: a clock may step back a little between CPUs, so the list is not
+// always in order. A window <= 0 (tests only) keeps none.
 func prune(fs []time.Time, now time.Time) []time.Time {
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= restartWindow {
-		i++
+	var out []time.Time
+	for _, f := range fs {
+		if restartWindow > 0 && now.Sub(f) < restartWindow {
+			out = append(out, f)
+		}
 	}
-	return fs[i:]
+	return out
 }
 
 func (s *supervisor) onStarted(ctx actor.Context) {
