@@ -36,10 +36,10 @@ func validate(s string, wildcards bool) error {
 	}
 	segs := strings.Split(s, ".")
 	for i, seg := range segs {
-		switch {
-		case seg == "":
+		switch seg {
+		case "":
 			return fmt.Errorf("%w: empty segment", ErrBadTopic)
-		case seg == "*" || seg == ">":
+		case "*", ">":
 			if !wildcards {
 				return ErrPublishToPattern
 			}

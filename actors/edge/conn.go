@@ -285,7 +285,7 @@ func decodeParams(params json.RawMessage, into any, names ...string) error {
 	d := json.NewDecoder(bytes.NewReader(params))
 	d.DisallowUnknownFields()
 	if err := d.Decode(into); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: %v", rpc.ErrBadParams, err)
+		return fmt.Errorf("%w: %w", rpc.ErrBadParams, err)
 	}
 	return nil
 }

@@ -150,7 +150,7 @@ func Decode(rt Route, params json.RawMessage) (proto.Message, error) {
 	case '[':
 		var items []json.RawMessage
 		if err := json.Unmarshal(params, &items); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadParams, err)
+			return nil, fmt.Errorf("%w: %w", ErrBadParams, err)
 		}
 		fields := req.ProtoReflect().Descriptor().Fields()
 		if len(items) > fields.Len() {

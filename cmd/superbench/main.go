@@ -41,10 +41,10 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "superbotd")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/superbotd").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+		return fmt.Errorf("build: %w\n%s", err, out)
 	}
 	cfg := filepath.Join(dir, "bench.toml")
 	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nconsole = false\n"), 0o600); err != nil {
@@ -118,7 +118,7 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 				errs[i] = err
 				return
 			}
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			for time.Now().Before(stop) {
 				if err := c.Call(ctx, "daemon.status", nil, nil); err != nil {
 					errs[i] = err

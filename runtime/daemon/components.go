@@ -49,7 +49,7 @@ func startScheduler(d *Daemon) error {
 	}
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: scheduler.Kind, Core: true,
-		Props: scheduler.Props(cfg, scheduler.Deps{Bus: d.busPID(), Router: d.router, Logger: d.log.With("component", scheduler.Kind)}),
+		Props:  scheduler.Props(cfg, scheduler.Deps{Bus: d.busPID(), Router: d.router, Logger: d.log.With("component", scheduler.Kind)}),
 		Status: func() proto.Message { return &messages.WindowStatusRequest{} },
 	}); err != nil {
 		return err
