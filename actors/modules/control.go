@@ -116,7 +116,7 @@ func (s *supervisor) requestStart(name string, w *waiter) *messages.Error {
 			rec.backoff.Stop()
 			rec.backoff = nil
 			rec.failures = nil
-			s.sup.RestartChildren(rec.child)
+			s.restartChild(rec)
 			s.setState(rec, StateStopped)
 			rec.pending = true
 		case StateStopping:
@@ -170,11 +170,11 @@ func (s *supervisor) requestStop(ctx actor.Context, rec *record, w *waiter) {
 	switch rec.state {
 	case StateRunning, StateStarting:
 		s.setState(rec, StateStopping)
-		ctx.Send(rec.child, stopModule{})
+		ctx.Send(rec.child, stopModule{inc: rec.inc})
 	case StateBackoff:
 		rec.backoff.Stop()
 		rec.backoff = nil
-		s.sup.RestartChildren(rec.child)
+		s.restartChild(rec)
 		s.setState(rec, StateStopped)
 		s.publish(rec, "stopped", 0, rec.lastExit, "stop requested")
 	}
@@ -402,13 +402,13 @@ func (s *supervisor) advanceStopAll() {
 		if rec.state == StateBackoff {
 			rec.backoff.Stop()
 			rec.backoff = nil
-			s.sup.RestartChildren(rec.child)
+			s.restartChild(rec)
 			s.setState(rec, StateStopped)
 			s.publish(rec, "stopped", 0, rec.lastExit, ErrShuttingDown.Error())
 			continue
 		}
 		s.setState(rec, StateStopping)
-		s.root.Send(rec.child, stopModule{})
+		s.root.Send(rec.child, stopModule{inc: rec.inc})
 	}
 	if !all {
 		return

@@ -72,17 +72,24 @@ type ResourcesReport struct {
 
 // Messages between the supervisor and a module actor.
 type (
-	// startModule tells the module actor to launch with cfg.
-	startModule struct{ cfg ModuleConfig }
+	// startModule tells the module actor to launch with cfg. inc is the
+	// incarnation number its reports carry (see stateChanged).
+	startModule struct {
+		cfg ModuleConfig
+		inc uint64
+	}
 	// stopModule tells it to stop (SIGTERM, stop_timeout, SIGKILL).
-	stopModule struct{}
+	stopModule struct{ inc uint64 }
 	// crashModule tells it to crash now (watchdog restart).
 	crashModule struct {
 		pid    int
 		reason string
 	}
-	// stateChanged is the module actor's report to the supervisor.
+	// stateChanged is the module actor's report to the supervisor. A crash
+	// (a system message) may overtake a report sent just before it; inc
+	// tells the supervisor which reports are stale.
 	stateChanged struct {
+		inc    uint64
 		name   string
 		state  string
 		pid    int

@@ -77,6 +77,7 @@ type moduleActor struct {
 	root *actor.RootContext
 
 	cfg       ModuleConfig
+	inc       uint64 // incarnation, from the supervisor's messages
 	state     string
 	gen       uint64
 	proc      *proc
@@ -104,6 +105,7 @@ func (a *moduleActor) Receive(ctx actor.Context) {
 	case startModule:
 		a.onStart(ctx, msg)
 	case stopModule:
+		a.inc = msg.inc
 		a.onStop(ctx)
 	case crashModule:
 		a.onCrash(msg)
@@ -158,6 +160,7 @@ func (a *moduleActor) onStarted(ctx actor.Context) {
 }
 
 func (a *moduleActor) onStart(ctx actor.Context, msg startModule) {
+	a.inc = msg.inc
 	if a.state == StateStarting || a.state == StateRunning || a.state == StateStopping {
 		return
 	}
@@ -437,7 +440,7 @@ func (a *moduleActor) crashPID(pid int, reason string, exit *messages.ModuleExit
 
 func (a *moduleActor) report(ctx actor.Context, state string, pid int, exit *messages.ModuleExit, reason string) {
 	a.state = state
-	ctx.Send(ctx.Parent(), stateChanged{name: a.name, state: state, pid: pid, exit: exit, reason: reason})
+	ctx.Send(ctx.Parent(), stateChanged{inc: a.inc, name: a.name, state: state, pid: pid, exit: exit, reason: reason})
 }
 
 func (a *moduleActor) stopTimers() {

@@ -34,8 +34,9 @@ type record struct {
 	health   string
 	res      *messages.Resources
 
-	want       bool // someone asked for it to run
-	pending    bool // a start waits for dependencies
+	inc        uint64 // the module actor's incarnation: bumped at each restart
+	want       bool   // someone asked for it to run
+	pending    bool   // a start waits for dependencies
 	waiters    []*waiter
 	backoffGen uint64
 	backoff    *time.Timer
@@ -129,6 +130,7 @@ func (s *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 		sup.RestartChildren(child)
 		return
 	}
+	rec.inc++ // every restart below: reports of the crashed instance are stale
 	ce, ok := reason.(*crashError)
 	if !ok {
 		ce = &crashError{reason: fmt.Sprintf("module actor failed: %v", reason)}
@@ -238,8 +240,8 @@ func (s *supervisor) closeSinks() {
 
 func (s *supervisor) onStateChanged(ctx actor.Context, msg stateChanged) {
 	rec := s.recs[msg.name]
-	if rec == nil {
-		return
+	if rec == nil || msg.inc != rec.inc {
+		return // a report sent before a crash that was handled first
 	}
 	prev := rec.state
 	switch msg.state {
@@ -307,7 +309,7 @@ func (s *supervisor) onBackoffDone(ctx actor.Context, msg backoffDone) {
 		return
 	}
 	rec.backoff = nil
-	s.sup.RestartChildren(rec.child)
+	s.restartChild(rec)
 	s.sendStart(rec)
 }
 
@@ -325,7 +327,14 @@ func supervisorOf(ctx actor.Context) actor.Supervisor {
 func (s *supervisor) sendStart(rec *record) {
 	rec.pending = false
 	s.setState(rec, StateStarting)
-	s.root.Send(rec.child, startModule{cfg: rec.eff})
+	s.root.Send(rec.child, startModule{cfg: rec.eff, inc: rec.inc})
+}
+
+// restartChild restarts a module actor that is not running; its next
+// incarnation reports under a new number.
+func (s *supervisor) restartChild(rec *record) {
+	rec.inc++
+	s.sup.RestartChildren(rec.child)
 }
 
 // reply sends a late answer; a request sent without a sender (fire and
