@@ -29,10 +29,10 @@ func TestExecModuleStartStop(t *testing.T) {
 		t.Errorf("starting event pid %d, want %d", ev.Pid, st.Pid)
 	}
 	h.event("module.worker.started", 5*time.Second)
-	b, err := os.ReadFile(filepath.Join(h.state, "worker.pid"))
-	if err != nil || !strings.HasPrefix(string(b), itoa(pid)+" ") {
-		t.Fatalf("pid file %q, %v", b, err)
-	}
+	actorEventually(t, func() bool { // written by the file goroutine
+		b, err := os.ReadFile(filepath.Join(h.state, "worker.pid"))
+		return err == nil && strings.HasPrefix(string(b), itoa(pid)+" ")
+	}, "pid file")
 	actorEventually(t, func() bool {
 		return len(request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: "worker"}).Lines) >= 5
 	}, "log lines")
@@ -54,9 +54,10 @@ func TestExecModuleStartStop(t *testing.T) {
 		t.Errorf("stopped event %v", ev)
 	}
 	actorEventually(t, func() bool { return !alive(pid) }, "process gone")
-	if _, err := os.Stat(filepath.Join(h.state, "worker.pid")); !os.IsNotExist(err) {
-		t.Errorf("pid file left: %v", err)
-	}
+	actorEventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(h.state, "worker.pid"))
+		return os.IsNotExist(err)
+	}, "pid file removed")
 	if st := h.status("worker"); st.LastExit == nil || st.Restarts != 0 {
 		t.Errorf("status after stop: %v", st)
 	}
