@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	binance "github.com/adshao/go-binance/v2"
@@ -112,6 +113,10 @@ type connectorActor struct {
 	stats       counters
 }
 
+// incarnations numbers connector instances process-wide (a restart makes a
+// new one; the clock is too coarse to tell them apart).
+var incarnations atomic.Uint64
+
 type counters struct {
 	upstream, coalesced, cacheHits, cacheMisses, retries, rateLimited uint64
 }
@@ -162,7 +167,7 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 
 func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
-	a.gen = uint64(time.Now().UnixNano())
+	a.gen = incarnations.Add(1)
 	a.timers = map[uint64]*time.Timer{}
 	a.pending = map[string]*pending{}
 	a.orders = map[string]*orderOp{}

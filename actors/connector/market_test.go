@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,43 +131,46 @@ func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultLatency, Route: "/api/v3/klines", Latency: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		msgs := make([]any, 20)
-		for i := range msgs { // distinct requests: nothing to coalesce
-			msgs[i] = &messages.KlinesRequest{Symbol: "BTCUSDT", Interval: "1m", Limit: int32(i + 1)}
-		}
-		requestAll[*messages.KlinesResponse](t, f.sys, f.pid, msgs, 5*time.Second)
-	}()
+	var slow sync.WaitGroup
+	for i := range 20 { // distinct requests: nothing to coalesce
+		m := &messages.KlinesRequest{Symbol: "BTCUSDT", Interval: "1m", Limit: int32(i + 1)}
+		slow.Go(func() { _, _ = f.sys.Root.RequestFuture(f.pid, m, 5*time.Second).Result() })
+	}
+	t.Cleanup(func() { ex.ClearFaults(); slow.Wait() })
 	actortest.Eventually(t, time.Second, func() bool { return f.status(t).GetPool().GetBusyWorkers() == 20 }, "20 requests in flight")
 	// time.Now moves in 4 ms steps on our machines: measure with the CPU
-	// counter, skipping the rare sample where the thread moved to a CPU
-	// whose counter is behind.
-	lat := make([]time.Duration, 0, 200)
+	// counter too, skipping the rare sample where the thread moved to a CPU
+	// whose counter is off (it disagrees with the wall clock by more than a
+	// clock step). The bound is on the 99th percentile: on a shared 2-vCPU
+	// machine another process can stall any goroutine now and then.
+	const n = 200
+	lat := make([]time.Duration, 0, n)
+	var wallOver int
+	var wallMax time.Duration
 	tsc.Now() // calibrates (~200 ms)
 	wall := time.Now()
-	for len(lat) < 200 {
+	for len(lat) < n {
 		start, wallStart := tsc.Now(), time.Now()
 		actortest.Request[*messages.PingResponse](t, f.sys, f.pid, &messages.PingRequest{})
-		if d := time.Since(wallStart); d > 8*time.Millisecond { // two clock steps
-			t.Fatalf("a ping took %s by the wall clock", d)
+		end := tsc.Now()
+		w := time.Since(wallStart)
+		wallMax = max(wallMax, w)
+		if w > 5*time.Millisecond+4*time.Millisecond { // more than 5 ms plus a clock step
+			wallOver++
 		}
-		if end := tsc.Now(); end >= start {
-			lat = append(lat, end.Sub(start))
+		if d := end.Sub(start); end >= start && d-w < 5*time.Millisecond && w-d < 5*time.Millisecond {
+			lat = append(lat, d)
 		}
 	}
 	if got := f.status(t).GetPool().GetBusyWorkers(); got != 20 {
 		t.Fatalf("busy workers = %d after the pings, want 20 (the slow requests must still be in flight)", got)
 	}
-	mean := time.Since(wall) / time.Duration(len(lat))
+	mean := time.Since(wall) / n
 	p := tsc.Percentiles(lat, 50, 99, 100)
-	t.Logf("ping with 20 slow (2 s) requests in flight, 200 pings: p50 %s, p99 %s, max %s (wall-clock mean %s)", p[0], p[1], p[2], mean)
-	if p[2] > 5*time.Millisecond {
-		t.Fatalf("slowest ping took %s, want <= 5ms", p[2])
+	t.Logf("ping with 20 slow (2 s) requests in flight, %d pings: p50 %s, p99 %s, max %s (wall clock: mean %s, max %s)", n, p[0], p[1], p[2], mean, wallMax)
+	if p[1] > 5*time.Millisecond || wallOver > n/100 {
+		t.Fatalf("p99 %s, %d pings over 5 ms by the wall clock: want p99 <= 5ms", p[1], wallOver)
 	}
-	ex.ClearFaults()
-	<-done
 }
 
 // BenchmarkTickerCoalesced measures rounds of 1,000 concurrent ticker

@@ -187,7 +187,7 @@ func (a *connectorActor) updateHealth(ctx actor.Context) {
 		h, why = "degraded", "rate limited by the exchange (429)"
 	default:
 		for _, st := range a.streams {
-			if !st.connected && st.downs > 0 {
+			if !st.connected && st.downs > 0 && !st.rotating {
 				h, why = "degraded", "stream "+st.topic+" reconnecting"
 				break
 			}

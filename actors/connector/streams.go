@@ -30,6 +30,7 @@ type stream struct {
 	connected     bool
 	everConnected bool
 	downs         uint32 // connections lost or dials failed
+	rotating      bool   // closed on purpose before the 24 h cut; not a fault
 	lastMsg       time.Time
 	reconnects    uint32
 	gapFills      uint32
@@ -161,6 +162,7 @@ func (a *connectorActor) onStreamState(ctx actor.Context, m *streamState) {
 		return // closed since
 	}
 	st.connected = m.up
+	st.rotating = m.reason == reasonRotate
 	if m.up {
 		if st.everConnected {
 			st.reconnects++
@@ -170,7 +172,7 @@ func (a *connectorActor) onStreamState(ctx actor.Context, m *streamState) {
 		}
 		st.everConnected = true
 		st.lastMsg = time.Now()
-	} else {
+	} else if !st.rotating {
 		st.downs++
 		a.log.Info("stream down", "topic", st.topic, "reason", m.reason)
 	}
