@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
 )
@@ -103,6 +104,9 @@ func (h *harness) waitState(name, state string, timeout time.Duration) *messages
 func (h *harness) event(topic string, timeout time.Duration) *messages.ModuleEvent {
 	h.t.Helper()
 	ev := actortest.ExpectMatch(h.t, h.bus, timeout, func(e *messages.Event) bool { return e.Topic == topic })
+	if err := bus.ValidateTopic(ev.Topic); err != nil {
+		h.t.Fatal(err)
+	}
 	var me messages.ModuleEvent
 	if err := ev.Payload.UnmarshalTo(&me); err != nil {
 		h.t.Fatalf("payload of %s: %v", topic, err)
@@ -122,7 +126,13 @@ func (h *harness) topics(timeout time.Duration, until func(topic string) bool) [
 			break
 		}
 		ev, ok := m.(*messages.Event)
-		if !ok || strings.HasPrefix(ev.Topic, "logs.") {
+		if !ok {
+			continue
+		}
+		if err := bus.ValidateTopic(ev.Topic); err != nil {
+			h.t.Fatal(err)
+		}
+		if strings.HasPrefix(ev.Topic, "logs.") {
 			continue
 		}
 		out = append(out, ev.Topic)
@@ -219,4 +229,14 @@ func (h *harness) tailText(name string) string {
 		b.WriteString(l.Stream + ": " + l.Line + "\n")
 	}
 	return b.String()
+}
+
+func newSystemAndBus(t testing.TB) (*actor.ActorSystem, *actortest.Probe) {
+	sys := actortest.NewSystem(t)
+	return sys, actortest.NewProbe(t, sys)
+}
+
+func actortestRequest2[T any](t testing.TB, sys *actor.ActorSystem, pid *actor.PID, msg any) T {
+	t.Helper()
+	return actortest.Request[T](t, sys, pid, msg)
 }

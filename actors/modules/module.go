@@ -105,8 +105,7 @@ func (a *moduleActor) Receive(ctx actor.Context) {
 	case startModule:
 		a.onStart(ctx, msg)
 	case stopModule:
-		a.inc = msg.inc
-		a.onStop(ctx)
+		a.onStop(ctx, msg)
 	case crashModule:
 		a.onCrash(msg)
 	case procStarted:
@@ -246,7 +245,8 @@ func (a *moduleActor) armStart(gen uint64) {
 	}()
 }
 
-func (a *moduleActor) onStop(ctx actor.Context) {
+func (a *moduleActor) onStop(ctx actor.Context, msg stopModule) {
+	a.inc = msg.inc
 	a.stopping = true
 	switch {
 	case a.state != StateStarting && a.state != StateRunning:

@@ -205,3 +205,32 @@ func count(xs []string, x string) int {
 	}
 	return n
 }
+
+func TestRestartNeverFailsOnError(t *testing.T) {
+	m := execModule(helper(t), "-exit", "2")
+	m.Restart = RestartNever
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"n": m}})
+	h.start("n")
+	h.event("alert.module.failed", 10*time.Second)
+	if st := h.status("n"); st.State != StateFailed || st.Restarts != 0 || st.LastExit.GetCode() != 2 {
+		t.Fatalf("status: %v", st)
+	}
+}
+
+func TestSupervisorStopLeavesNoProcess(t *testing.T) {
+	m := execModule(helper(t), "-ignore-term")
+	m.StopTimeout = 100 * time.Millisecond
+	sys, bus := newSystemAndBus(t)
+	pid := sys.Root.Spawn(Props(Config{Modules: map[string]ModuleConfig{"a": m, "b": execModule(helper(t))}}, Deps{Bus: bus.PID}))
+	var pids []int
+	for _, n := range []string{"a", "b"} {
+		res := actortestRequest2[*messages.ModuleStartResponse](t, sys, pid, &messages.ModuleStartRequest{Module: n})
+		pids = append(pids, int(res.Status.Pid))
+	}
+	if err := sys.Root.StopFuture(pid).Wait(); err != nil { // no StopAll: the Stopping path
+		t.Fatal(err)
+	}
+	for _, p := range pids {
+		actorEventually(t, func() bool { return !alive(p) }, "pid %d gone", p)
+	}
+}

@@ -34,7 +34,9 @@ func BenchmarkWatchdog100Modules(b *testing.B) {
 	sys := actortest.NewSystem(b)
 	bus := actortest.NewProbe(b, sys)
 	mp := actortest.Spawn(b, sys, modules.Props(mc, modules.Deps{Bus: bus.PID}))
-	b.Cleanup(func() { _, _ = actortest.TryRequest[*modules.StopAllResult](sys, mp, modules.StopAll{}, 30*time.Second) })
+	b.Cleanup(func() {
+		_, _ = actortest.TryRequest[*modules.StopAllResult](sys, mp, modules.StopAll{}, 30*time.Second)
+	})
 	if res, err := actortest.TryRequest[*modules.AutostartResult](sys, mp, modules.StartAutostart{}, 30*time.Second); err != nil || len(res.Started) != 100 {
 		b.Fatalf("autostart: %v %v", res, err)
 	}

@@ -104,8 +104,7 @@ func (w *watchdog) Receive(ctx actor.Context) {
 	case *modules.WatchTargetsResponse:
 		w.onTargets(msg)
 	case targetsErr:
-		w.log.Warn("watchdog round skipped", "error", msg.err)
-		w.arm()
+		w.onTargetsErr(msg)
 	case checkDone:
 		w.onCheck(ctx, msg.r)
 	case roundDone:
@@ -241,6 +240,11 @@ func (w *watchdog) publish(topic string, payload proto.Message) {
 	if w.deps.Bus != nil {
 		w.root.Send(w.deps.Bus, messages.NewEvent(topic, Kind, payload))
 	}
+}
+
+func (w *watchdog) onTargetsErr(msg targetsErr) {
+	w.log.Warn("watchdog round skipped", "error", msg.err)
+	w.arm()
 }
 
 func (w *watchdog) onRoundDone(msg roundDone) {
