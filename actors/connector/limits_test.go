@@ -82,6 +82,15 @@ func TestIdempotentGetRetriedOn5xx(t *testing.T) {
 	if st := f.status(t); st.GetRetries() != 2 {
 		t.Fatalf("retries = %d, want 2", st.GetRetries())
 	}
+	// A dropped answer (connection closed) is retried too (by net/http
+	// itself when the connection was a reused one, else by the connector).
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultDrop, Route: "/api/v3/klines"}); err != nil {
+		t.Fatal(err)
+	}
+	k := actortest.Request[*messages.KlinesResponse](t, f.sys, f.pid, &messages.KlinesRequest{Symbol: "BTCUSDT", Interval: "1m", Limit: 2})
+	if k.GetError() != nil || len(k.GetKlines()) != 2 {
+		t.Fatalf("klines = %v, retries %d", k, f.status(t).GetRetries())
+	}
 	// Three failures exhaust the three attempts.
 	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultError, Route: "/api/v3/depth", Count: 3}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,39 @@
+package connector
+
+import (
+	"testing"
+	"time"
+)
+
+// FuzzParseRetryAfter: any header value gives a duration, never a panic;
+// a number of seconds gives exactly that.
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"", "7", "0", "-1", "Wed, 21 Oct 2015 07:28:00 GMT", "1e9", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d := parseRetryAfter(v)
+		if v == "7" && d != 7*time.Second {
+			t.Fatalf("7 -> %s", d)
+		}
+	})
+}
+
+// FuzzClientOrderID: the accepted IDs are exactly Binance's
+// [A-Za-z0-9_-]{1,36}.
+func FuzzClientOrderID(f *testing.F) {
+	for _, s := range []string{"a", "oid-1", "x_y", "a@b", "", "0123456789012345678901234567890123456"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		ok := len(id) >= 1 && len(id) <= 36
+		for _, c := range []byte(id) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				ok = false
+			}
+		}
+		if got := clientOrderIDRE.MatchString(id); got != ok {
+			t.Fatalf("%q: match %v, want %v", id, got, ok)
+		}
+	})
+}
