@@ -132,9 +132,10 @@ type (
 // crashError is the panic value of a crashing module actor: the supervisor
 // reads the exit from it (the Failure overtakes any message sent before).
 type crashError struct {
-	pid    int
-	exit   *messages.ModuleExit
-	reason string
+	pid      int
+	exit     *messages.ModuleExit
+	reason   string
+	reported string // the last state this incarnation reported
 }
 
 func (e *crashError) Error() string { return "module crashed: " + e.reason }

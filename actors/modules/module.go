@@ -435,7 +435,7 @@ func (a *moduleActor) crash(reason string, exit *messages.ModuleExit) {
 
 func (a *moduleActor) crashPID(pid int, reason string, exit *messages.ModuleExit) {
 	a.sink.note("crashed: " + reason)
-	panic(&crashError{pid: pid, exit: exit, reason: reason})
+	panic(&crashError{pid: pid, exit: exit, reason: reason, reported: a.state})
 }
 
 func (a *moduleActor) report(ctx actor.Context, state string, pid int, exit *messages.ModuleExit, reason string) {

@@ -140,6 +140,7 @@ func (s *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 		exit = &messages.ModuleExit{Code: -1, Reason: ce.reason}
 	}
 	now := time.Now()
+	s.catchUp(rec, ce)
 	rec.lastExit, rec.lastErr, rec.pid, rec.health = exit, ce.reason, 0, ""
 	s.log.Warn("module crashed", "module", rec.name, "reason", ce.reason, "pid", ce.pid)
 	if !rec.want || s.shutting {
@@ -169,6 +170,20 @@ func (s *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 	rec.backoffGen++
 	gen, self, root, name := rec.backoffGen, s.self, s.root, rec.name
 	rec.backoff = time.AfterFunc(d, func() { root.Send(self, backoffDone{name: name, gen: gen}) })
+}
+
+// catchUp publishes the transitions whose reports the crash overtook (a
+// Failure is a system message: it is handled before the user messages
+// queued ahead of it), so that every process has its starting and started
+// events before crashed. The reports themselves arrive stale and are dropped.
+func (s *supervisor) catchUp(rec *record, ce *crashError) {
+	if ce.pid != 0 && rec.pid != ce.pid && (ce.reported == StateStarting || ce.reported == StateRunning) {
+		s.publish(rec, "starting", ce.pid, nil, "")
+		rec.pid = ce.pid
+	}
+	if ce.reported == StateRunning && rec.state != StateRunning {
+		s.publish(rec, "started", ce.pid, nil, "")
+	}
 }
 
 // backoffDelay is initial doubled for each failure after the first, at
