@@ -146,7 +146,7 @@ func restError(err error, f failure, code int64) *messages.Error {
 	switch {
 	case f == failLimited:
 		return rateLimitedErr("the exchange is rate limiting this host")
-	case errors.As(err, &ae) && f == failRejected:
+	case errors.As(err, &ae) && (f == failRejected || f == failTimestamp):
 		c := messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION
 		if code <= -1100 && code >= -1199 || code == -1013 {
 			c = messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT
