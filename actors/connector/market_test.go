@@ -138,16 +138,16 @@ func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 	}
 	t.Cleanup(func() { ex.ClearFaults(); slow.Wait() })
 	actortest.Eventually(t, time.Second, func() bool { return f.status(t).GetPool().GetBusyWorkers() == 20 }, "20 requests in flight")
-	// time.Now moves in 4 ms steps on our machines: measure with the CPU
-	// counter too, skipping the rare sample where the thread moved to a CPU
-	// whose counter is off (it disagrees with the wall clock by more than a
-	// clock step). The bound is on the 99th percentile: on a shared 2-vCPU
-	// machine another process can stall any goroutine now and then.
+	// time.Now moves in 4-20 ms steps on our machines: measure with the CPU
+	// counter too, pinned to one CPU (the vCPUs' counters are not in step).
+	// The bound is on the 99th percentile: on a shared 2-vCPU machine
+	// another process can stall any goroutine now and then.
 	const n = 200
 	lat := make([]time.Duration, 0, n)
 	var wallOver int
 	var wallMax time.Duration
-	tsc.Now() // calibrates (~200 ms)
+	unpin := tsc.Pin()
+	defer unpin()
 	wall := time.Now()
 	for len(lat) < n {
 		start, wallStart := tsc.Now(), time.Now()
@@ -158,7 +158,7 @@ func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 		if w > 5*time.Millisecond+4*time.Millisecond { // more than 5 ms plus a clock step
 			wallOver++
 		}
-		if d := end.Sub(start); end >= start && d-w < 5*time.Millisecond && w-d < 5*time.Millisecond {
+		if d := end.Sub(start); d != tsc.Invalid {
 			lat = append(lat, d)
 		}
 	}

@@ -50,7 +50,8 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nconsole = false\n"), 0o600); err != nil {
 		return err
 	}
-	_ = tsc.Now() // calibrate before timing anything
+	unpin := tsc.Pin() // one CPU's counter for every reading of this goroutine
+	defer unpin()
 
 	var startups, stops []time.Duration
 	var rss []int

@@ -1,5 +1,5 @@
 package tsc
 
-func rdtsc() uint64
+func rdtscp() (ticks uint64, cpu uint32)
 
 const haveTSC = true

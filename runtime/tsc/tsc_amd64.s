@@ -1,10 +1,10 @@
 #include "textflag.h"
 
-// func rdtsc() uint64
-TEXT ·rdtsc(SB),NOSPLIT,$0-8
-	LFENCE
-	RDTSC
+// func rdtscp() (ticks uint64, cpu uint32)
+TEXT ·rdtscp(SB),NOSPLIT,$0-12
+	RDTSCP
 	SHLQ $32, DX
 	ORQ DX, AX
-	MOVQ AX, ret+0(FP)
+	MOVQ AX, ticks+0(FP)
+	MOVL CX, cpu+8(FP)
 	RET

@@ -5,20 +5,32 @@ import (
 	"time"
 )
 
-// TestAgreesWithTheClock: over a quarter second the counter and the clock
-// agree within the clock's step.
+// TestAgreesWithTheClock: over half a second, a pinned counter and the
+// (coarse) clock agree within the clock's step.
 func TestAgreesWithTheClock(t *testing.T) {
+	unpin := Pin()
+	defer unpin()
 	s, start := Now(), time.Now()
-	for time.Since(start) < 250*time.Millisecond {
+	for time.Since(start) < 500*time.Millisecond {
 	}
 	got, want := Since(s), time.Since(start)
-	if d := got - want; d > 10*time.Millisecond || d < -10*time.Millisecond {
+	if got == Invalid {
+		t.Fatal("a pinned goroutine read two CPUs")
+	}
+	if d := got - want; d > 25*time.Millisecond || d < -25*time.Millisecond {
 		t.Fatalf("tsc %s vs clock %s", got, want)
 	}
 }
 
+func TestCrossCPUReadingsAreRefused(t *testing.T) {
+	a, b := Stamp{ticks: 10, cpu: 0}, Stamp{ticks: 20, cpu: 1}
+	if b.Sub(a) != Invalid || a.Sub(b) != Invalid {
+		t.Fatal("readings from two CPUs were trusted")
+	}
+}
+
 func TestPercentiles(t *testing.T) {
-	ds := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	ds := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6, Invalid}
 	p := Percentiles(ds, 50, 90, 100)
 	if p[0] != 5 || p[1] != 9 || p[2] != 10 {
 		t.Fatalf("percentiles = %v", p)
