@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/cache"
+	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/scheduler"
@@ -27,6 +29,8 @@ type Config struct {
 	Daemon DaemonConfig `toml:"daemon"`
 	// Cache is the shared cache ([cache]).
 	Cache cache.Config `toml:"cache"`
+	// Connector is the exchange connector ([connector]).
+	Connector connector.Config `toml:"connector"`
 	// ExchangeSim is the built-in simulated exchange ([exchange_sim]), the
 	// default exchange: the thread module "exchange-sim" serves it.
 	ExchangeSim exchangesim.Config `toml:"exchange_sim"`
@@ -99,6 +103,7 @@ func Default() *Config {
 			Schedule:        scheduler.DefaultConfig(),
 		},
 		Cache:       cache.DefaultConfig(),
+		Connector:   connector.DefaultConfig(),
 		ExchangeSim: exchangesim.DefaultConfig(),
 	}
 }
@@ -185,4 +190,15 @@ func registerEntryDefault[T any](f func() T) {
 		v.Set(reflect.ValueOf(f()))
 		return v
 	}
+}
+
+// Validate checks what spans sections; each section validates itself.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Connector.Endpoint == connector.EndpointSim && c.Connector.BaseURL == "" {
+		if _, port, err := net.SplitHostPort(c.ExchangeSim.Listen); err == nil && port == "0" {
+			errs = append(errs, errors.New("exchange_sim.listen: the connector (endpoint sim) needs a fixed port here, or connector.base_url"))
+		}
+	}
+	return errors.Join(errs...)
 }

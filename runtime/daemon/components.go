@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/cache"
+	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/supervisor"
@@ -18,7 +19,8 @@ import (
 // sequences, in the order the seed gives.
 func components() []hook {
 	return []hook{
-		{name: cache.Kind, step: 3, start: startCache},
+		{name: cache.Kind, step: 3, start: startCache, stop: stopKind(cache.Kind)},
+		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
 		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", reload: reloadScheduler},
 	}
 }
@@ -40,6 +42,27 @@ func startCache(d *Daemon) error {
 		return err
 	}
 	return d.router.Add(cache.Routes(d.pids[cache.Kind])...)
+}
+
+func startConnector(d *Daemon) error {
+	cfg := d.cfg.Connector
+	if cfg.Endpoint == connector.EndpointSim {
+		// The simulator is the thread module exchange-sim; point at its listener.
+		if cfg.BaseURL == "" {
+			cfg.BaseURL = "http://" + d.cfg.ExchangeSim.Listen
+		}
+		if cfg.WSBaseURL == "" {
+			cfg.WSBaseURL = "ws://" + d.cfg.ExchangeSim.Listen
+		}
+	}
+	if err := d.startChild(supervisor.ChildSpec{
+		Name: connector.Kind, Core: true,
+		Props: connector.Props(cfg, connector.Deps{Bus: d.busPID(), Cache: d.pids[cache.Kind], Logger: d.log.With("component", connector.Kind)}),
+		Metrics: func() proto.Message { return &messages.ConnectorStatusRequest{} },
+	}); err != nil {
+		return err
+	}
+	return d.router.Add(connector.Routes(d.pids[connector.Kind])...)
 }
 
 func startScheduler(d *Daemon) error {
