@@ -413,10 +413,15 @@ func (s *supervisor) advanceStopAll() {
 	if !all {
 		return
 	}
-	for _, to := range s.stopAll {
-		s.reply(to, &StopAllResult{})
-	}
+	waiters, root := s.stopAll, s.root
 	s.stopAll = nil
+	fileIO(func() { // after the PID files and log lines queued so far
+		for _, to := range waiters {
+			if to != nil {
+				root.Send(to, &StopAllResult{})
+			}
+		}
+	})
 }
 
 func isDown(state string) bool {

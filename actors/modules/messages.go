@@ -24,7 +24,8 @@ type AutostartResult struct {
 
 // StopAll is sent by the daemon at step 4 of its shutdown sequence: every
 // module is stopped in reverse dependency order. Answered by *StopAllResult
-// when all are stopped; later starts are refused.
+// when all are stopped and their PID files removed; later starts are
+// refused.
 type StopAll struct{}
 
 // StopAllResult answers StopAll.
