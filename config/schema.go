@@ -14,8 +14,10 @@ import (
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/actors/watchdog"
 )
 
 // Config is the whole superbotd configuration, the root of the TOML tree.
@@ -63,6 +65,11 @@ type DaemonConfig struct {
 	Logging LoggingConfig `toml:"logging"`
 	// Schedule is the scheduler: trading window and jobs ([daemon.schedule]).
 	Schedule scheduler.Config `toml:"schedule"`
+	// Watchdog checks the running modules ([daemon.watchdog]).
+	Watchdog watchdog.Config `toml:"watchdog"`
+	// Config holds the module definitions ([daemon.modules.NAME]) and
+	// daemon.autostart; its keys live directly in [daemon].
+	modules.Config
 }
 
 // LoggingConfig is the daemon log configuration ([daemon.logging]).
@@ -101,6 +108,8 @@ func Default() *Config {
 			Bus:             bus.DefaultConfig(),
 			Logging:         DefaultLoggingConfig(),
 			Schedule:        scheduler.DefaultConfig(),
+			Watchdog:        watchdog.DefaultConfig(),
+			Config:          DefaultModules(),
 		},
 		Cache:       cache.DefaultConfig(),
 		Connector:   connector.DefaultConfig(),
@@ -145,6 +154,7 @@ func (c DaemonConfig) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be > 0, got %s", c.ShutdownTimeout))
 	}
+	errs = append(errs, c.Config.Validate()) // the modules (keys under daemon.)
 	return errors.Join(errs...)
 }
 
@@ -202,3 +212,24 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// The built-in modules of the embedded config.
+const (
+	ModuleExchangeSim = exchangesim.Name
+	ModuleHeartbeat   = "heartbeat"
+)
+
+// DefaultModules are the embedded config's modules: the simulated exchange
+// (the default exchange) and the heartbeat, both autostarted.
+func DefaultModules() modules.Config {
+	sim := modules.DefaultModuleConfig()
+	sim.Type, sim.StartSeconds = "thread", 0
+	hb := modules.DefaultModuleConfig()
+	hb.Type, hb.StartSeconds = "thread", 0
+	return modules.Config{
+		Modules:   map[string]modules.ModuleConfig{ModuleExchangeSim: sim, ModuleHeartbeat: hb},
+		Autostart: []string{ModuleExchangeSim, ModuleHeartbeat},
+	}
+}
+
+func init() { registerEntryDefault(modules.DefaultModuleConfig) }

@@ -4,13 +4,18 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/heartbeat"
+	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/actors/watchdog"
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
 )
@@ -21,6 +26,9 @@ func components() []hook {
 	return []hook{
 		{name: cache.Kind, step: 3, start: startCache, stop: stopKind(cache.Kind)},
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
+		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
+		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
+		{name: "autostart", step: 9, start: autostart},
 		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", reload: reloadScheduler},
 	}
 }
@@ -63,6 +71,76 @@ func startConnector(d *Daemon) error {
 		return err
 	}
 	return d.router.Add(connector.Routes(d.pids[connector.Kind])...)
+}
+
+// registry holds the built-in thread modules.
+func (d *Daemon) registry() *modules.Registry {
+	r := modules.NewRegistry()
+	simCfg := d.cfg.ExchangeSim
+	_ = r.Register(exchangesim.Name, func(env modules.ThreadEnv) *actor.Props {
+		return exchangesim.ModuleProps(simCfg, env.Logger)
+	})
+	_ = r.Register(heartbeat.Name, heartbeat.Factory)
+	return r
+}
+
+func startModules(d *Daemon) error {
+	cfg := d.cfg.Daemon
+	if err := d.startChild(supervisor.ChildSpec{
+		Name: modules.Kind, Core: true, Tree: true,
+		Props: modules.Props(cfg.Config, modules.Deps{
+			Bus: d.busPID(), StateDir: cfg.StateDir, LogDir: cfg.LogDir,
+			SocketPath: d.SocketPath(), TokenPath: d.TokenPath(), Registry: d.registry(),
+			Logger: d.log.With("component", modules.Kind), Node: d.node(),
+		}),
+		Metrics: func() proto.Message { return &messages.ModuleListRequest{} },
+	}); err != nil {
+		return err
+	}
+	return d.router.Add(modules.Routes(d.pids[modules.Kind], nil)...)
+}
+
+// stopModules is shutdown step 4: every module stops in reverse dependency
+// order (SIGTERM, stop_timeout, SIGKILL), then the modules supervisor.
+func stopModules(d *Daemon) {
+	pid := d.pids[modules.Kind]
+	if pid == nil {
+		return
+	}
+	if _, err := d.sys.Root.RequestFuture(pid, &modules.StopAll{}, d.stepTimeout()).Result(); err != nil {
+		d.log.Warn("modules did not all stop in time", "error", err)
+	}
+	d.stopChild(modules.Kind, d.stepTimeout())
+}
+
+func startWatchdog(d *Daemon) error {
+	cfg := d.cfg.Daemon.Watchdog
+	if !cfg.Enabled {
+		d.log.Info("watchdog disabled")
+		return nil
+	}
+	return d.startChild(supervisor.ChildSpec{
+		Name: watchdog.Kind, Core: true,
+		Props: watchdog.Props(cfg, watchdog.Deps{Bus: d.busPID(), Modules: d.pids[modules.Kind], Logger: d.log.With("component", watchdog.Kind)}),
+	})
+}
+
+// autostart is startup step 9: the autostart modules, in dependency order.
+// A module that does not start is logged; the daemon runs on.
+func autostart(d *Daemon) error {
+	if len(d.cfg.Daemon.Autostart) == 0 {
+		return nil
+	}
+	res, err := d.sys.Root.RequestFuture(d.pids[modules.Kind], &modules.StartAutostart{}, 5*time.Minute).Result()
+	if err != nil {
+		return fmt.Errorf("autostart: %w", err)
+	}
+	r := res.(*modules.AutostartResult)
+	for name, why := range r.Errors {
+		d.log.Warn("autostart module not running", "module", name, "error", why)
+	}
+	d.log.Info("autostart modules running", "modules", r.Started)
+	return nil
 }
 
 func startScheduler(d *Daemon) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,15 +63,35 @@ type proc struct {
 	done chan error
 }
 
-// startDaemon runs superbotd in dir with the given extra config.
+// freePort returns a port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startDaemon runs superbotd in dir with the given extra config (the file
+// dir/conf/superbot.toml, which tests may rewrite; the simulated exchange
+// gets a free port in dir/conf/00-ports.toml).
 func startDaemon(t *testing.T, dir, extra string) *proc {
 	t.Helper()
-	cfg := filepath.Join(dir, "superbot.toml")
-	if err := os.WriteFile(cfg, []byte(extra), 0o600); err != nil {
+	conf := filepath.Join(dir, "conf")
+	if err := os.MkdirAll(conf, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ports := fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", freePort(t))
+	if err := os.WriteFile(filepath.Join(conf, "00-ports.toml"), []byte(ports), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, "-c", cfg)
+	p.cmd = exec.Command(binary, "-c", conf)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -153,7 +174,7 @@ func TestDaemonLifecycle(t *testing.T) {
 		m := ch.(map[string]any)
 		names[m["name"].(string)] = m["state"].(string)
 	}
-	for _, want := range []string{"bus", "edge"} {
+	for _, want := range []string{"bus", "cache", "connector", "modules", "edge", "watchdog", "scheduler"} {
 		if names[want] != "running" {
 			t.Fatalf("%s not running in the tree: %v", want, names)
 		}
@@ -189,7 +210,7 @@ func TestDaemonLifecycle(t *testing.T) {
 	}
 
 	// a second daemon on the same state dir refuses to start
-	second := exec.Command(binary, "-c", filepath.Join(dir, "superbot.toml"))
+	second := exec.Command(binary, "-c", filepath.Join(dir, "conf"))
 	second.Dir = dir
 	out, err := second.CombinedOutput()
 	if code := exitCode(err); code != 1 || !strings.Contains(string(out), fmt.Sprintf("already running (pid %d)", p.cmd.Process.Pid)) {
@@ -287,7 +308,7 @@ func TestReloadKeepsRunningOnABadConfig(t *testing.T) {
 	dir := t.TempDir()
 	p := startDaemon(t, dir, "[daemon.logging]\nlevel = \"info\"\n")
 	c := p.client()
-	cfg := filepath.Join(dir, "superbot.toml")
+	cfg := filepath.Join(dir, "conf", "superbot.toml")
 	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nlevel = \"loud\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
