@@ -1,0 +1,119 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// modulePIDs returns the pids module.list reports, by module name.
+func modulePIDs(t *testing.T, p *proc) map[string]int {
+	t.Helper()
+	var res struct {
+		Modules []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+			Pid   int    `json:"pid"`
+		} `json:"modules"`
+	}
+	c := p.client()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if err := c.Call(context.Background(), "module.list", nil, &res); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, m := range res.Modules {
+			if m.State == "running" && m.Pid > 0 {
+				out[m.Name] = m.Pid
+			}
+		}
+		if len(out) == 2 {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("modules not running: %+v", res.Modules)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// processesWith lists live processes whose environment holds marker.
+func processesWith(marker string) []int {
+	var out []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		env, err := os.ReadFile(filepath.Join(d, "environ"))
+		if err != nil || !bytes.Contains(env, []byte(marker)) {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join(d, "stat")); err == nil && bytes.Contains(st, []byte(") Z ")) {
+			continue // a zombie is dead; its parent just has not reaped it
+		}
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		out = append(out, pid)
+	}
+	return out
+}
+
+// TestSIGKILLLeavesNoModuleBehind: SIGKILL a real superbotd running two
+// modules; no module process may survive it, and a new daemon on the same
+// state dir runs exactly one copy of each.
+func TestSIGKILLLeavesNoModuleBehind(t *testing.T) {
+	dir := t.TempDir()
+	marker := fmt.Sprintf("SUPERBOT_TEST_MARKER=%d-%d", os.Getpid(), time.Now().UnixNano())
+	_, value, _ := bytes.Cut([]byte(marker), []byte("="))
+	cfg := fmt.Sprintf(`[daemon]
+autostart = ["one", "two"]
+[daemon.modules.one]
+type = "exec"
+command = ["sleep", "300"]
+start_seconds = "0s"
+env = { SUPERBOT_TEST_MARKER = %q }
+[daemon.modules.two]
+type = "exec"
+command = ["sleep", "300"]
+start_seconds = "0s"
+env = { SUPERBOT_TEST_MARKER = %q }
+`, value, value)
+	first := startDaemon(t, dir, cfg)
+	before := modulePIDs(t, first)
+	if got := processesWith(marker); len(got) != 2 {
+		t.Fatalf("%d module processes before the kill, want 2: %v", len(got), got)
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.wait(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(processesWith(marker)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("module processes outlived a SIGKILLed daemon: %v", processesWith(marker))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	second := startDaemon(t, dir, cfg)
+	after := modulePIDs(t, second)
+	for name, pid := range after {
+		if pid == before[name] {
+			t.Fatalf("module %s kept pid %d across daemons", name, pid)
+		}
+	}
+	if got := processesWith(marker); len(got) != 2 {
+		t.Fatalf("%d module processes after the restart, want exactly 2: %v", len(got), got)
+	}
+	_ = second.cmd.Process.Signal(syscall.SIGTERM)
+	if code := second.wait(15 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if got := processesWith(marker); len(got) != 0 {
+		t.Fatalf("module processes left after a graceful stop: %v", got)
+	}
+}
