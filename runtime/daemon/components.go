@@ -97,7 +97,19 @@ func startModules(d *Daemon) error {
 	}); err != nil {
 		return err
 	}
-	return d.router.Add(modules.Routes(d.pids[modules.Kind], nil)...)
+	logs := &logsActor{ring: d.ring, modules: d.pids[modules.Kind]}
+	if err := d.startChild(supervisor.ChildSpec{Name: logsKind, Props: actor.PropsFromProducer(func() actor.Actor { return logs })}); err != nil {
+		return err
+	}
+	for _, rt := range modules.Routes(d.pids[modules.Kind], nil) {
+		if rt.Method == "logs.tail" { // the logs actor answers it: "daemon" is its own
+			rt.Target, rt.Doc = d.pids[logsKind], "the most recent output lines of a module, or of the daemon (module \"daemon\")"
+		}
+		if err := d.router.Add(rt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stopModules is shutdown step 4: every module stops in reverse dependency

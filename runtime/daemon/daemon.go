@@ -62,6 +62,7 @@ type Daemon struct {
 	listeners *edge.Listeners
 	token     string
 	hooks     []hook
+	ring      *logRing
 
 	stopReq  chan bool // true: forced
 	stopOnce sync.Once
@@ -114,8 +115,13 @@ func (d *Daemon) setupLogging() error {
 	if lc.File != "" {
 		o.File = d.cfg.Daemon.LogFile()
 	}
-	d.log, d.logClose, err = logging.New(o)
-	return err
+	base, closer, err := logging.New(o)
+	if err != nil {
+		return err
+	}
+	d.ring = &logRing{}
+	d.log, d.logClose = withRing(base, d.ring, d.level), closer
+	return nil
 }
 
 // Logger returns the daemon's logger.
@@ -161,6 +167,7 @@ func (d *Daemon) Start() (err error) {
 		return err
 	}
 	d.sys.Root.Send(d.root, &supervisor.SetBus{PID: d.pids[bus.Kind]})
+	d.ring.sink.Store(&logSink{sys: d.sys, bus: d.pids[bus.Kind]})
 	d.router = rpc.NewRouter(cfg.IPC.RequestTimeout)
 	d.router.MustAdd(d.coreRoutes()...)
 	if err := d.runHooks(3); err != nil {

@@ -37,6 +37,9 @@ func (d *Daemon) shutdown(reason string, force bool) {
 		return 50 * time.Millisecond
 	}
 	_ = sdnotify.Notify(sdnotify.Stopping)
+	if d.ring != nil {
+		defer d.ring.sink.Store(nil)
+	}
 	d.log.Info("shutdown step 1: graceful shutdown initiated", "reason", reason, "force", force)
 	// system.shutdown goes out first: after step 8 there is no bus to carry it.
 	d.publish("system.shutdown", &messages.SystemShutdown{Reason: reason})
