@@ -46,6 +46,7 @@ type launcher func(argv, env []string, dir string, sink *logSink, started func(*
 // for launch.
 func moduleProps(name string, deps Deps, sink *logSink, start launcher) *actor.Props {
 	c := &carry{}
+	pf := newPIDFile(deps.StateDir, name)
 	if start == nil {
 		start = launch
 	}
@@ -55,7 +56,7 @@ func moduleProps(name string, deps Deps, sink *logSink, start launcher) *actor.P
 			deps:   deps,
 			sink:   sink,
 			carry:  c,
-			pf:     newPIDFile(deps.StateDir, name),
+			pf:     pf,
 			log:    deps.Logger.With("module", name),
 			launch: start,
 		}
@@ -69,7 +70,7 @@ type moduleActor struct {
 	deps   Deps
 	sink   *logSink
 	carry  *carry
-	pf     pidFile
+	pf     *pidFile // shared by the incarnations; used on the file goroutine
 	log    *slog.Logger
 	launch launcher
 
@@ -324,7 +325,7 @@ func (a *moduleActor) onProcExited(ctx actor.Context, msg procExited) {
 	}
 	p := a.proc
 	a.proc = nil
-	fileIO(a.pf.remove)
+	fileIO(a.pf.clear)
 	p.signalGroup(syscall.SIGKILL) // stragglers of the group
 	a.sink.note("exited: " + p.exit.String())
 	if a.state == StateStopping {
@@ -366,7 +367,7 @@ func (a *moduleActor) onSurvivorGone(ctx actor.Context, msg survivorGone) {
 	if msg.err != nil {
 		a.log.Error("module process left by an earlier daemon", "error", msg.err)
 	}
-	fileIO(a.pf.remove)
+	fileIO(a.pf.clear)
 	if a.deferred {
 		a.start(ctx)
 	}
@@ -466,10 +467,13 @@ func (a *moduleActor) release(stopping bool) {
 	p := a.proc
 	a.proc = nil
 	if p == nil || !p.alive() {
+		if stopping {
+			fileIO(a.pf.discard)
+		}
 		return
 	}
 	if !stopping {
-		fileIO(a.pf.remove)
+		fileIO(a.pf.clear)
 		p.signalGroup(syscall.SIGKILL)
 		return
 	}
@@ -484,6 +488,6 @@ func (a *moduleActor) release(stopping bool) {
 			p.signalGroup(syscall.SIGKILL)
 			<-p.done
 		}
-		fileIO(pf.remove)
+		fileIO(pf.discard)
 	}()
 }

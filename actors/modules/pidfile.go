@@ -14,47 +14,90 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pidFile is .superbot/NAME.pid: "PID STARTTICKS\n". The start time (field
-// 22 of /proc/PID/stat) tells a survivor of a crashed daemon from an
-// unrelated process that reused the PID.
-type pidFile struct{ path string }
-
-func newPIDFile(stateDir, name string) pidFile {
-	if stateDir == "" {
-		return pidFile{}
-	}
-	return pidFile{path: filepath.Join(stateDir, name+".pid")}
+// pidFile is .superbot/NAME.pid: "PID STARTTICKS\n" while the module's
+// process runs, empty when it does not, removed when the module actor
+// stops. The start time (field 22 of /proc/PID/stat) tells a survivor of a
+// crashed daemon from an unrelated process that reused the PID.
+//
+// The file is created once and then rewritten in place through a kept
+// descriptor: creating files is what a start would otherwise pay for. Its
+// methods other than survivor run on the file goroutine only (fileIO).
+type pidFile struct {
+	path string
+	f    *os.File
 }
 
-// write records pid. It writes in place (no temporary file and rename:
-// file creation is what costs on a start); a torn file reads as malformed
-// and is treated as stale, and the start time guards against PID reuse.
-func (f pidFile) write(pid int, ticks uint64) error {
+func newPIDFile(stateDir, name string) *pidFile {
+	if stateDir == "" {
+		return &pidFile{}
+	}
+	return &pidFile{path: filepath.Join(stateDir, name+".pid")}
+}
+
+// write records pid, in place: a torn file reads as malformed and is
+// treated as stale, and the start time guards against PID reuse.
+func (f *pidFile) write(pid int, ticks uint64) error {
 	if f.path == "" {
 		return nil
 	}
-	err := os.WriteFile(f.path, fmt.Appendf(nil, "%d %d\n", pid, ticks), 0o600)
-	if errors.Is(err, os.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(f.path), 0o700); err == nil {
-			err = os.WriteFile(f.path, fmt.Appendf(nil, "%d %d\n", pid, ticks), 0o600)
+	if f.f == nil {
+		fd, err := os.OpenFile(f.path, os.O_RDWR|os.O_CREATE, 0o600)
+		if errors.Is(err, os.ErrNotExist) {
+			if err = os.MkdirAll(filepath.Dir(f.path), 0o700); err == nil {
+				fd, err = os.OpenFile(f.path, os.O_RDWR|os.O_CREATE, 0o600)
+			}
 		}
+		if err != nil {
+			return err
+		}
+		f.f = fd
 	}
-	return err
+	b := fmt.Appendf(nil, "%d %d\n", pid, ticks)
+	if err := f.f.Truncate(0); err != nil {
+		f.discard()
+		return err
+	}
+	if _, err := f.f.WriteAt(b, 0); err != nil {
+		f.discard()
+		return err
+	}
+	return nil
 }
 
-func (f pidFile) remove() {
+// clear empties the file: no process runs.
+func (f *pidFile) clear() {
+	if f.f != nil {
+		if f.f.Truncate(0) == nil {
+			return
+		}
+		f.discard()
+	}
+	if f.path != "" {
+		_ = os.Remove(f.path)
+	}
+}
+
+// discard closes and removes the file: the module actor stops.
+func (f *pidFile) discard() {
+	if f.f != nil {
+		_ = f.f.Close()
+		f.f = nil
+	}
 	if f.path != "" {
 		_ = os.Remove(f.path)
 	}
 }
 
 // read returns the recorded pid and start ticks.
-func (f pidFile) read() (int, uint64, error) {
+func (f *pidFile) read() (int, uint64, error) {
 	b, err := os.ReadFile(f.path)
 	if err != nil {
 		return 0, 0, err
 	}
 	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 0, 0, os.ErrNotExist // empty: nothing ran
+	}
 	if len(fields) != 2 {
 		return 0, 0, fmt.Errorf("%s: malformed", f.path)
 	}
@@ -69,19 +112,19 @@ func (f pidFile) read() (int, uint64, error) {
 // survivor returns the pid of a process left by an earlier daemon: the
 // pid file names a live process with the recorded start time. A stale or
 // malformed file is removed.
-func (f pidFile) survivor() int {
+func (f *pidFile) survivor() int {
 	if f.path == "" {
 		return 0
 	}
 	pid, ticks, err := f.read()
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			f.remove()
+			_ = os.Remove(f.path)
 		}
 		return 0
 	}
 	if now, err := startTicks(pid); err != nil || now != ticks {
-		f.remove()
+		_ = os.Remove(f.path)
 		return 0
 	}
 	return pid

@@ -68,6 +68,18 @@ func (p *proc) signalGroup(sig syscall.Signal) {
 	}
 }
 
+var (
+	devNullOnce sync.Once
+	devNullFile *os.File
+)
+
+// devNull is the modules' stdin, opened once (exec.Cmd would open it on
+// every start). nil, if it can't be opened, makes exec.Cmd open its own.
+func devNull() *os.File {
+	devNullOnce.Do(func() { devNullFile, _ = os.Open(os.DevNull) })
+	return devNullFile
+}
+
 // forkRequest asks the fork thread to start cmd.
 type forkRequest struct {
 	cmd  *exec.Cmd
@@ -124,6 +136,9 @@ func launch(argv, env []string, dir string, sink *logSink, started func(*proc, e
 		return
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if dn := devNull(); dn != nil {
+		cmd.Stdin = dn
+	}
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdout = outW
