@@ -235,3 +235,25 @@ func TestSupervisorStopLeavesNoProcess(t *testing.T) {
 		actorEventually(t, func() bool { return !alive(p) }, "pid %d gone", p)
 	}
 }
+
+// TestCrashLoopWithDefaults is the figure "a module exiting at once
+// forever: exactly 3 restarts within 60 s, then failed", with the default
+// restart policy (on-failure) and backoff (0.5 s doubling).
+func TestCrashLoopWithDefaults(t *testing.T) {
+	m := DefaultModuleConfig()
+	m.Type, m.Command, m.StartSeconds = TypeExec, []string{helper(t), "-exit", "1"}, 0
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"d": m}})
+	begin := time.Now()
+	h.start("d")
+	topics := h.topics(20*time.Second, func(s string) bool { return s == "alert.module.failed" })
+	took := time.Since(begin)
+	st := h.status("d")
+	if st.Restarts != 3 || st.State != StateFailed || count(topics, "module.d.crashed") != 4 {
+		t.Fatalf("status %v, events %v", st, topics)
+	}
+	// Backoff 0.5 s + 1 s + 2 s between the four runs.
+	if took < 3500*time.Millisecond-10*time.Millisecond || took > 10*time.Second {
+		t.Errorf("failed after %s, want about 3.5 s", took)
+	}
+	t.Logf("exactly 3 restarts, then failed after %s", took)
+}
