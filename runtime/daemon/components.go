@@ -39,7 +39,7 @@ func stopKind(kind string) func(d *Daemon) {
 }
 
 // stepTimeout bounds one shutdown step.
-func (d *Daemon) stepTimeout() time.Duration { return d.cfg.Daemon.ShutdownTimeout }
+func (d *Daemon) stepTimeout() time.Duration { return d.Config().Daemon.ShutdownTimeout }
 
 func startCache(d *Daemon) error {
 	if err := d.startChild(supervisor.ChildSpec{

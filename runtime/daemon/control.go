@@ -68,14 +68,14 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 		d.log.Warn("config reload rejected", "problems", len(res.Problems), "first", res.Problems[0])
 		return res
 	}
-	d.mu.Lock()
-	prev := d.cfg
+	prev := d.Config()
 	changed := config.Diff(prev, next)
-	d.cfg = next
+	d.mu.Lock()
+	d.live = next
 	d.mu.Unlock()
 	res := &messages.ReloadConfigResponse{Applied: true, Changed: changed}
 	for _, key := range changed {
-		if note := d.apply(key, next); note != "" {
+		if note := d.apply(key, prev, next); note != "" {
 			res.Problems = append(res.Problems, key+": "+note)
 		}
 	}
@@ -85,13 +85,13 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 
 // apply puts one changed section into effect; it returns a note when the
 // change needs a restart to take effect.
-func (d *Daemon) apply(key string, next *config.Config) string {
+func (d *Daemon) apply(key string, prev, next *config.Config) string {
 	switch key {
 	case "daemon.logging":
 		if lvl, err := logging.ParseLevel(next.Daemon.Logging.Level); err == nil {
 			d.level.Set(lvl)
 		}
-		if next.Daemon.Logging.Format != d.cfg.Daemon.Logging.Format || next.Daemon.Logging.File != d.cfg.Daemon.Logging.File {
+		if next.Daemon.Logging.Format != prev.Daemon.Logging.Format || next.Daemon.Logging.File != prev.Daemon.Logging.File {
 			return "level applied; format and file take effect after a restart"
 		}
 		return ""

@@ -48,8 +48,9 @@ type Options struct {
 // Daemon is one running superbotd.
 type Daemon struct {
 	opts      Options
-	mu        sync.Mutex // guards cfg during reloads
-	cfg       *config.Config
+	cfg       *config.Config // as started; what cannot change without a restart
+	mu        sync.Mutex     // guards live
+	live      *config.Config // the config in effect (reloads replace it)
 	log       *slog.Logger
 	logClose  io.Closer
 	level     *slog.LevelVar
@@ -127,10 +128,13 @@ func (d *Daemon) setupLogging() error {
 // Logger returns the daemon's logger.
 func (d *Daemon) Logger() *slog.Logger { return d.log }
 
-// Config returns the running config (redacted copies are for display).
+// Config returns the config in effect (redacted copies are for display).
 func (d *Daemon) Config() *config.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.live != nil {
+		return d.live
+	}
 	return d.cfg
 }
 

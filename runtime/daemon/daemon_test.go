@@ -104,6 +104,9 @@ func startDaemon(t *testing.T, dir, extra string) *proc {
 		case <-p.done:
 		case <-time.After(5 * time.Second):
 		}
+		if strings.Contains(p.out.String(), "WARNING: DATA RACE") {
+			t.Errorf("the daemon (built with -race) reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("daemon output:\n%s", p.out.String())
 		}

@@ -26,7 +26,7 @@ func (d *Daemon) Shutdown(reason string, force bool) {
 
 func (d *Daemon) shutdown(reason string, force bool) {
 	begin := time.Now()
-	deadline := begin.Add(d.cfg.Daemon.ShutdownTimeout)
+	deadline := begin.Add(d.Config().Daemon.ShutdownTimeout)
 	left := func() time.Duration {
 		if force {
 			return 100 * time.Millisecond
@@ -37,9 +37,6 @@ func (d *Daemon) shutdown(reason string, force bool) {
 		return 50 * time.Millisecond
 	}
 	_ = sdnotify.Notify(sdnotify.Stopping)
-	if d.ring != nil {
-		defer d.ring.sink.Store(nil)
-	}
 	d.log.Info("shutdown step 1: graceful shutdown initiated", "reason", reason, "force", force)
 	// system.shutdown goes out first: after step 8 there is no bus to carry it.
 	d.publish("system.shutdown", &messages.SystemShutdown{Reason: reason})
@@ -60,6 +57,9 @@ func (d *Daemon) shutdown(reason string, force bool) {
 			d.log.Info(step.msg, "elapsed", time.Since(begin).Round(time.Microsecond).String()) //nolint:sloglint // the messages are the constants above
 			if step.hook != "" {
 				d.stopHook(step.hook)
+			}
+			if step.kind == bus.Kind && d.ring != nil {
+				d.ring.sink.Store(nil) // log lines stop going to the bus before it goes
 			}
 			if step.kind != "" {
 				d.stopChild(step.kind, left())
