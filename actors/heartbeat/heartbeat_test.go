@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 func config(args ...string) modules.Config {
 	m := modules.DefaultModuleConfig()
 	m.Type = modules.TypeThread
-	m.StartSeconds = 0
+	m.StartPeriod = 0
 	m.Args = args
 	m.Backoff = modules.Backoff{Initial: 0, Max: time.Second}
 	return modules.Config{Modules: map[string]modules.ModuleConfig{"heartbeat": m}, Autostart: []string{"heartbeat"}}

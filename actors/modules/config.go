@@ -84,9 +84,9 @@ type ModuleConfig struct {
 	// StartTimeout bounds the start: the health check must pass within it.
 	// Default "30s".
 	StartTimeout time.Duration `toml:"start_timeout"`
-	// StartSeconds is how long the module must stay up to count as
+	// StartPeriod is how long the module must stay up to count as
 	// started. Default "1s".
-	StartSeconds time.Duration `toml:"start_seconds"`
+	StartPeriod time.Duration `toml:"start_seconds"`
 	// StopTimeout is the wait between SIGTERM and SIGKILL. Default "10s".
 	StopTimeout time.Duration `toml:"stop_timeout"`
 	// Restart is always, on-failure or never. Default "on-failure".
@@ -111,7 +111,7 @@ type Backoff struct {
 // Defaults of a module definition.
 const (
 	DefaultStartTimeout   = 30 * time.Second
-	DefaultStartSeconds   = time.Second
+	DefaultStartPeriod    = time.Second
 	DefaultStopTimeout    = 10 * time.Second
 	DefaultBackoffInitial = 500 * time.Millisecond
 	DefaultBackoffMax     = 10 * time.Second
@@ -131,7 +131,7 @@ func DefaultModuleConfig() ModuleConfig {
 		Workers:      1,
 		Python:       "python3",
 		StartTimeout: DefaultStartTimeout,
-		StartSeconds: DefaultStartSeconds,
+		StartPeriod:  DefaultStartPeriod,
 		StopTimeout:  DefaultStopTimeout,
 		Restart:      RestartOnFailure,
 		Backoff:      Backoff{Initial: DefaultBackoffInitial, Max: DefaultBackoffMax},
@@ -270,11 +270,11 @@ func (m ModuleConfig) validate(all map[string]ModuleConfig) []error {
 	if m.StartTimeout < 0 {
 		add("start_timeout", "must be > 0, got %s", m.StartTimeout)
 	}
-	if m.StartSeconds < 0 {
-		add("start_seconds", "must be >= 0, got %s", m.StartSeconds)
+	if m.StartPeriod < 0 {
+		add("start_seconds", "must be >= 0, got %s", m.StartPeriod)
 	}
-	if st := m.withDefaults().StartTimeout; m.StartSeconds > st {
-		add("start_seconds", "must be <= start_timeout (%s), got %s", st, m.StartSeconds)
+	if st := m.withDefaults().StartTimeout; m.StartPeriod > st {
+		add("start_seconds", "must be <= start_timeout (%s), got %s", st, m.StartPeriod)
 	}
 	if m.StopTimeout < 0 {
 		add("stop_timeout", "must be > 0, got %s", m.StopTimeout)

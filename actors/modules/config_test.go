@@ -69,7 +69,7 @@ func TestConfigValidate(t *testing.T) {
 				m.Command = []string{"x"}
 				m.Restart = "sometimes"
 				m.MaxMemory = "lots"
-				m.StartSeconds = time.Minute
+				m.StartPeriod = time.Minute
 				m.Backoff = Backoff{Initial: 5 * time.Second, Max: time.Second}
 				m.HealthcheckEndpoint = "health"
 			}),

@@ -40,7 +40,7 @@ func newHarnessWith(t testing.TB, cfg Config, reg *Registry) *harness {
 		if m.Restart == "" && m.StopTimeout == 0 { // a raw literal: start from the defaults
 			d := DefaultModuleConfig()
 			d.Type, d.Command, d.DependsOn, d.App, d.Port = m.Type, m.Command, m.DependsOn, m.App, m.Port
-			d.StartSeconds = 0
+			d.StartPeriod = 0
 			cfg.Modules[n] = d
 		}
 	}
@@ -148,7 +148,7 @@ func execModule(argv ...string) ModuleConfig {
 	m := DefaultModuleConfig()
 	m.Type = TypeExec
 	m.Command = argv
-	m.StartSeconds = 0
+	m.StartPeriod = 0
 	m.StopTimeout = 5 * time.Second
 	m.Backoff = Backoff{Initial: 0, Max: time.Second}
 	return m

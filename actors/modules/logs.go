@@ -66,7 +66,7 @@ func logFile(path string) *lumberjack.Logger {
 // pump copies one output stream line by line until EOF, then closes it.
 // It runs on its own goroutine.
 func (s *logSink) pump(r *os.File, stream string) {
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	br := bufio.NewReaderSize(r, 4096)
 	var buf []byte
 	for {

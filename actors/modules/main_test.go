@@ -59,9 +59,9 @@ func helper(t testing.TB) string {
 			return
 		}
 		helperPath = filepath.Join(helperDir, "helper")
-		out, err := exec.Command("go", "build", "-o", helperPath, "./internal/helper").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", helperPath, "./testdata/helper").CombinedOutput()
 		if err != nil {
-			helperErr = fmt.Errorf("go build helper: %v\n%s", err, out)
+			helperErr = fmt.Errorf("go build helper: %w\n%s", err, out)
 		}
 	})
 	if helperErr != nil {

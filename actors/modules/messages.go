@@ -112,7 +112,6 @@ type (
 	}
 	prevGone     struct{ gen uint64 }
 	startElapsed struct{ gen uint64 } // start_seconds passed
-	startExpired struct{ gen uint64 } // start_timeout passed
 	healthDone   struct {
 		gen uint64
 		err error

@@ -229,7 +229,7 @@ func (a *moduleActor) launchThread(ctx actor.Context) {
 // armStart sets the start_seconds timer and the start health check.
 func (a *moduleActor) armStart(gen uint64) {
 	self, root := a.self, a.root
-	if d := a.cfg.StartSeconds; d > 0 {
+	if d := a.cfg.StartPeriod; d > 0 {
 		a.timers = append(a.timers, time.AfterFunc(d, func() { root.Send(self, startElapsed{gen: gen}) }))
 	} else {
 		a.aliveOK = true

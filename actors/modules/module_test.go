@@ -140,7 +140,7 @@ func TestModuleActorInjected(t *testing.T) {
 	})
 	t.Run("signal during start crashes", func(t *testing.T) {
 		r := newModuleRig(t)
-		r.send(startModule{cfg: testModule(func(m *ModuleConfig) { m.StartSeconds = time.Hour; m.StartTimeout = 2 * time.Hour })})
+		r.send(startModule{cfg: testModule(func(m *ModuleConfig) { m.StartPeriod = time.Hour; m.StartTimeout = 2 * time.Hour })})
 		l := r.launch()
 		p := fakeProc(-1, "SIGKILL")
 		l.started(p, nil)
@@ -152,7 +152,7 @@ func TestModuleActorInjected(t *testing.T) {
 	})
 	t.Run("start_seconds", func(t *testing.T) {
 		r := newModuleRig(t)
-		r.send(startModule{cfg: testModule(func(m *ModuleConfig) { m.StartSeconds = time.Hour; m.StartTimeout = 2 * time.Hour })})
+		r.send(startModule{cfg: testModule(func(m *ModuleConfig) { m.StartPeriod = time.Hour; m.StartTimeout = 2 * time.Hour })})
 		l := r.launch()
 		l.started(fakeProc(0, ""), nil)
 		r.expectState(StateStarting)

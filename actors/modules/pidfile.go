@@ -160,7 +160,7 @@ func killSurvivor(pid int, timeout time.Duration) error {
 		}
 		return fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	deadline := time.Now().Add(timeout)
 	for {

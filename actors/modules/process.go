@@ -130,8 +130,8 @@ func launch(argv, env []string, dir string, sink *logSink, started func(*proc, e
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
+		_ = outR.Close()
+		_ = outW.Close()
 		started(nil, fmt.Errorf("pipe: %w", err))
 		return
 	}
@@ -145,11 +145,11 @@ func launch(argv, env []string, dir string, sink *logSink, started func(*proc, e
 	cmd.Stderr = errW
 	cmd.SysProcAttr = sysProcAttr()
 	startProcess(cmd, func(err error) {
-		outW.Close()
-		errW.Close()
+		_ = outW.Close()
+		_ = errW.Close()
 		if err != nil {
-			outR.Close()
-			errR.Close()
+			_ = outR.Close()
+			_ = errR.Close()
 			started(nil, err)
 			return
 		}

@@ -241,7 +241,7 @@ func TestSupervisorStopLeavesNoProcess(t *testing.T) {
 // restart policy (on-failure) and backoff (0.5 s doubling).
 func TestCrashLoopWithDefaults(t *testing.T) {
 	m := DefaultModuleConfig()
-	m.Type, m.Command, m.StartSeconds = TypeExec, []string{helper(t), "-exit", "1"}, 0
+	m.Type, m.Command, m.StartPeriod = TypeExec, []string{helper(t), "-exit", "1"}, 0
 	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"d": m}})
 	begin := time.Now()
 	h.start("d")

@@ -83,7 +83,7 @@ func pyModule(t *testing.T, typ, py string) ModuleConfig {
 	m.Port = freePort(t)
 	m.Cwd = appsDir(t)
 	m.HealthcheckEndpoint = "/health"
-	m.StartSeconds = 0
+	m.StartPeriod = 0
 	m.StopTimeout = 5 * time.Second
 	m.Backoff = Backoff{Max: time.Second}
 	return m

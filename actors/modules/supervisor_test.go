@@ -2,6 +2,7 @@ package modules
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,11 +111,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func asError(err error, target **messages.Error) bool {
-	e, ok := err.(*messages.Error)
-	if ok {
-		*target = e
-	}
-	return ok
+	return errors.As(err, target)
 }
 
 func TestRestartClearsFailedCount(t *testing.T) {
@@ -255,7 +252,7 @@ func TestThreadModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := DefaultModuleConfig()
-	m.Type, m.Module, m.StartSeconds, m.Args = TypeThread, "panicky", 0, []string{"--level=3"}
+	m.Type, m.Module, m.StartPeriod, m.Args = TypeThread, "panicky", 0, []string{"--level=3"}
 	m.Backoff = Backoff{}
 	unknown := m
 	unknown.Module = "missing"

@@ -50,7 +50,7 @@ func helper(t testing.TB) string {
 			return
 		}
 		helperPath = filepath.Join(helperDir, "helper")
-		if out, err := exec.Command("go", "build", "-o", helperPath, "../modules/internal/helper").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", helperPath, "../modules/testdata/helper").CombinedOutput(); err != nil {
 			helperErr = err
 			t.Log(string(out))
 		}
@@ -99,7 +99,7 @@ func execModule(argv ...string) modules.ModuleConfig {
 	m := modules.DefaultModuleConfig()
 	m.Type = modules.TypeExec
 	m.Command = argv
-	m.StartSeconds = 0
+	m.StartPeriod = 0
 	m.Backoff = modules.Backoff{Initial: 0, Max: time.Second}
 	return m
 }
