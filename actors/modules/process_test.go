@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -256,4 +258,25 @@ func TestCrashLoopWithDefaults(t *testing.T) {
 		t.Errorf("failed after %s, want about 3.5 s", took)
 	}
 	t.Logf("exactly 3 restarts, then failed after %s", took)
+}
+
+func TestPrintALot(t *testing.T) {
+	const n = 5000
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"chatty": execModule(helper(t), "-print", itoa(n))}})
+	h.start("chatty")
+	last := fmt.Sprintf("line %d ", n-1)
+	actorEventually(t, func() bool {
+		lines := request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: "chatty", Lines: 5000}).Lines
+		return len(lines) == ringLines && slices.ContainsFunc(lines, func(l *messages.LogLine) bool { return strings.HasPrefix(l.Line, last) })
+	}, "the ring holds the last %d lines", ringLines)
+	actorEventually(t, func() bool {
+		b, _ := os.ReadFile(filepath.Join(h.logs, "chatty.log"))
+		return strings.Count(string(b), "\n") >= n
+	}, "every line in chatty.log")
+	// Each line is also a logs.chatty event.
+	ev := actortest.ExpectMatch(t, h.bus, 5*time.Second, func(e *messages.Event) bool { return e.Topic == "logs.chatty" })
+	var l messages.LogLine
+	if err := ev.Payload.UnmarshalTo(&l); err != nil || l.Module != "chatty" || l.Stream == "" || l.Time == nil {
+		t.Fatalf("log event: %v %v", &l, err)
+	}
 }
