@@ -117,9 +117,10 @@ const (
 	DefaultBackoffMax     = 10 * time.Second
 )
 
-// DefaultConfig returns no modules and no autostart.
+// DefaultConfig returns no modules (a nil map: defaults.toml has no
+// [daemon.modules] table) and an empty autostart list.
 func DefaultConfig() Config {
-	return Config{Modules: map[string]ModuleConfig{}, Autostart: []string{}}
+	return Config{Autostart: []string{}}
 }
 
 // DefaultModuleConfig is the starting value of a new [daemon.modules.NAME]
