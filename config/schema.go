@@ -223,9 +223,9 @@ const (
 // (the default exchange) and the heartbeat, both autostarted.
 func DefaultModules() modules.Config {
 	sim := modules.DefaultModuleConfig()
-	sim.Type, sim.StartSeconds = "thread", 0
+	sim.Type, sim.StartPeriod = "thread", 0
 	hb := modules.DefaultModuleConfig()
-	hb.Type, hb.StartSeconds = "thread", 0
+	hb.Type, hb.StartPeriod = "thread", 0
 	return modules.Config{
 		Modules:   map[string]modules.ModuleConfig{ModuleExchangeSim: sim, ModuleHeartbeat: hb},
 		Autostart: []string{ModuleExchangeSim, ModuleHeartbeat},
