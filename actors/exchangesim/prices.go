@@ -283,7 +283,7 @@ func (m *market) klines(iv string, startTime, endTime int64, limit int, now int6
 	if endTime > 0 {
 		last = min(last, bucketStart(endTime, iv))
 	}
-	from := first
+	var from int64
 	if startTime > 0 { // klines opening at or after startTime
 		b := bucketStart(startTime, iv)
 		if b < startTime {

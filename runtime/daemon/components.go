@@ -65,7 +65,7 @@ func startConnector(d *Daemon) error {
 	}
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: connector.Kind, Core: true,
-		Props: connector.Props(cfg, connector.Deps{Bus: d.busPID(), Cache: d.pids[cache.Kind], Logger: d.log.With("component", connector.Kind)}),
+		Props:   connector.Props(cfg, connector.Deps{Bus: d.busPID(), Cache: d.pids[cache.Kind], Logger: d.log.With("component", connector.Kind)}),
 		Metrics: func() proto.Message { return &messages.ConnectorStatusRequest{} },
 	}); err != nil {
 		return err

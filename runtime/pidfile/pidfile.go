@@ -44,7 +44,7 @@ func Acquire(path string) (*PIDFile, error) {
 			// A shared lock is Read peeking for a moment, not a daemon:
 			// if we can share it, nobody holds it exclusively; try again.
 			shared := errors.Is(err, unix.EWOULDBLOCK) && flock(f, unix.LOCK_SH) == nil
-			f.Close()
+			_ = f.Close()
 			switch {
 			case shared:
 				continue
@@ -55,11 +55,11 @@ func Acquire(path string) (*PIDFile, error) {
 			return nil, fmt.Errorf("pid file: lock: %w", err)
 		}
 		if same, err := sameFile(f, path); err != nil || !same {
-			f.Close() // unlocks
+			_ = f.Close() // unlocks
 			continue
 		}
 		if err := writePID(f); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("pid file: write: %w", err)
 		}
 		return &PIDFile{path: path, f: f}, nil

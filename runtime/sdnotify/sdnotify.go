@@ -53,7 +53,7 @@ func Notify(state string) error {
 	if err != nil {
 		return fmt.Errorf("sd_notify %q: %w", socket, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := conn.Write([]byte(state)); err != nil {
 		return fmt.Errorf("sd_notify %q: %w", socket, err)
 	}
