@@ -38,8 +38,6 @@ func stopKind(kind string) func(d *Daemon) {
 	return func(d *Daemon) { d.stopChild(kind, d.stepTimeout()) }
 }
 
-// stepTimeout bounds one shutdown step.
-func (d *Daemon) stepTimeout() time.Duration { return d.Config().Daemon.ShutdownTimeout }
 
 func startCache(d *Daemon) error {
 	if err := d.startChild(supervisor.ChildSpec{

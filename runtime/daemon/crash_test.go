@@ -117,3 +117,47 @@ env = { SUPERBOT_TEST_MARKER = %q }
 		t.Fatalf("module processes left after a graceful stop: %v", got)
 	}
 }
+
+// TestShutdownKeepsItsDeadline: a module that ignores SIGTERM and has a long
+// stop_timeout cannot hold the daemon past daemon.shutdown_timeout, and is
+// not left running.
+func TestShutdownKeepsItsDeadline(t *testing.T) {
+	dir := t.TempDir()
+	marker := fmt.Sprintf("SUPERBOT_TEST_MARKER=deadline-%d-%d", os.Getpid(), time.Now().UnixNano())
+	_, value, _ := bytes.Cut([]byte(marker), []byte("="))
+	cfg := fmt.Sprintf(`[daemon]
+shutdown_timeout = "1s"
+autostart = ["stubborn"]
+[daemon.modules.stubborn]
+type = "exec"
+command = ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]
+start_seconds = "0s"
+stop_timeout = "60s"
+env = { SUPERBOT_TEST_MARKER = %q }
+`, value)
+	p := startDaemon(t, dir, cfg)
+	c := p.client()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(processesWith(marker)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the module never ran")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := c.Call(context.Background(), "daemon.stop", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("shutdown took %s with shutdown_timeout 1s", took)
+	}
+	for deadline := time.Now().Add(3 * time.Second); len(processesWith(marker)) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("module processes left after shutdown: %v", processesWith(marker))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -67,6 +68,8 @@ type Daemon struct {
 
 	stopReq  chan bool // true: forced
 	stopOnce sync.Once
+	deadline atomic.Int64 // of the shutdown under way (unix ns), 0 before
+	forced   atomic.Bool
 	done     chan struct{}
 }
 

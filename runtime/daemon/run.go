@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/runtime/pidfile"
@@ -34,6 +35,12 @@ func Run(opts Options) int {
 		return ExitFailure
 	}
 	stopping := false
+	var hardStop <-chan time.Time // the shutdown's own deadline, plus grace
+	begin := func(reason string, force bool) {
+		stopping = true
+		hardStop = time.After(d.Config().Daemon.ShutdownTimeout + 3*time.Second)
+		go d.Shutdown(reason, force)
+	}
 	for {
 		select {
 		case s := <-sigs:
@@ -45,15 +52,16 @@ func Run(opts Options) int {
 				d.log.Warn("second interrupt: forcing shutdown")
 				os.Exit(forceExit(d))
 			case !stopping:
-				stopping = true
 				d.log.Info("signal received", "signal", s.String())
-				go d.Shutdown("signal "+s.String(), false)
+				begin("signal "+s.String(), false)
 			}
 		case force := <-d.stopReq:
 			if !stopping {
-				stopping = true
-				go d.Shutdown("daemon.stop", force)
+				begin("daemon.stop", force)
 			}
+		case <-hardStop:
+			d.log.Error("shutdown deadline passed: exiting now")
+			return forceExit(d)
 		case <-d.done:
 			return ExitOK
 		}

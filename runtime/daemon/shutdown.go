@@ -26,16 +26,9 @@ func (d *Daemon) Shutdown(reason string, force bool) {
 
 func (d *Daemon) shutdown(reason string, force bool) {
 	begin := time.Now()
-	deadline := begin.Add(d.Config().Daemon.ShutdownTimeout)
-	left := func() time.Duration {
-		if force {
-			return 100 * time.Millisecond
-		}
-		if l := time.Until(deadline); l > 50*time.Millisecond {
-			return l
-		}
-		return 50 * time.Millisecond
-	}
+	d.deadline.Store(begin.Add(d.Config().Daemon.ShutdownTimeout).UnixNano())
+	d.forced.Store(force)
+	left := d.stepTimeout
 	_ = sdnotify.Notify(sdnotify.Stopping)
 	d.log.Info("shutdown step 1: graceful shutdown initiated", "reason", reason, "force", force)
 	// system.shutdown goes out first: after step 8 there is no bus to carry it.
@@ -80,6 +73,20 @@ func (d *Daemon) shutdown(reason string, force bool) {
 	d.log.Info("shutdown step 10: socket file removed", "socket", d.SocketPath())
 	d.log.Info("shutdown step 11: system.shutdown", "took", time.Since(begin).Round(time.Microsecond).String())
 	_ = d.logClose.Close()
+}
+
+// stepTimeout is what is left of the shutdown deadline for one step (at
+// least 50 ms; 100 ms when forced). Before a shutdown it is the whole
+// shutdown_timeout.
+func (d *Daemon) stepTimeout() time.Duration {
+	if d.forced.Load() {
+		return 100 * time.Millisecond
+	}
+	dl := d.deadline.Load()
+	if dl == 0 {
+		return d.Config().Daemon.ShutdownTimeout
+	}
+	return max(time.Until(time.Unix(0, dl)), 50*time.Millisecond)
 }
 
 func (d *Daemon) stopHook(name string) {
