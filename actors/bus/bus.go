@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,9 +41,12 @@ var (
 const maxTopicCache = 100_000
 
 // Props returns the bus actor's props. node is stamped on every event.
+// Subscriptions and the sequence survive a restart of the bus (a restarted
+// bus must not silently stop delivering); use one Props per bus.
 func Props(cfg Config, node string, log *slog.Logger) *actor.Props {
+	st := &table{}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &busActor{cfg: cfg, node: node, log: log}
+		return &busActor{cfg: cfg, node: node, log: log, table: st}
 	})
 }
 
@@ -49,7 +54,11 @@ type busActor struct {
 	cfg  Config
 	node string
 	log  *slog.Logger
+	*table
+}
 
+// table is the bus's state, kept across restarts.
+type table struct {
 	seq         uint64
 	nextSubID   uint64
 	subscribers map[string]*subscriber // by PID key
@@ -120,15 +129,15 @@ func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }
 func (a *busActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		a.reset()
+		a.onStarted()
 	case *actor.Restarting:
-		a.reset()
+		a.onRestarting()
 	case *messages.Event:
 		_, _ = a.publish(ctx, msg)
 	case *messages.PublishRequest:
 		ctx.Respond(a.onPublish(ctx, msg))
 	case *messages.EventsPublishRequest:
-		ctx.Respond(a.onPublish(ctx, &messages.PublishRequest{Event: fromRPC(msg)}))
+		ctx.Respond(a.onRPCPublish(ctx, msg))
 	case *messages.SubscribeRequest:
 		ctx.Respond(a.onSubscribe(ctx, msg))
 	case *messages.UnsubscribeRequest:
@@ -148,10 +157,27 @@ func (a *busActor) Receive(ctx actor.Context) {
 	}
 }
 
-func (a *busActor) reset() {
-	a.subscribers = map[string]*subscriber{}
-	a.patterns = map[string]*patternStat{}
+func (a *busActor) onStarted() {
+	if a.subscribers == nil { // first start; a restart keeps the table
+		a.subscribers = map[string]*subscriber{}
+		a.patterns = map[string]*patternStat{}
+		a.topics = map[string]*topicEntry{}
+	}
+}
+
+// onRestarting keeps the subscriptions but drops what a failure may have
+// left inconsistent: held events, windows and the topic cache.
+func (a *busActor) onRestarting() {
+	a.log.Warn("bus restarting; subscriptions kept, held events dropped", "subscribers", len(a.subscribers))
+	for _, s := range a.subscribers {
+		clear(s.ring)
+		s.head, s.n, s.inflight = 0, 0, 0
+		if s.credit != nil {
+			s.seen = s.credit.acked.Load()
+		}
+	}
 	a.topics = map[string]*topicEntry{}
+	a.gen++
 }
 
 func (a *busActor) onPublish(ctx actor.Context, req *messages.PublishRequest) *messages.PublishResponse {
@@ -416,6 +442,19 @@ func (a *busActor) stats() *messages.BusStatsResponse {
 	}
 	sort.Slice(res.Topics, func(i, j int) bool { return res.Topics[i].Topic < res.Topics[j].Topic })
 	return res
+}
+
+// Reserved are the first topic segments only the daemon publishes; a client
+// (events.publish) cannot forge them.
+var Reserved = []string{"system", "alert", "supervisor", "module", "logs", "scheduler"}
+
+func (a *busActor) onRPCPublish(ctx actor.Context, req *messages.EventsPublishRequest) *messages.PublishResponse {
+	first, _, _ := strings.Cut(req.Topic, ".")
+	if slices.Contains(Reserved, first) {
+		return &messages.PublishResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
+			"topic %q: %q topics are published by the daemon only", req.Topic, first)}
+	}
+	return a.onPublish(ctx, &messages.PublishRequest{Event: fromRPC(req)})
 }
 
 // fromRPC builds the event of an events.publish call: its JSON payload is

@@ -318,3 +318,45 @@ func benchPublish(b *testing.B, extra int) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	b.ReportMetric(float64(st.Dropped), "dropped")
 }
+
+// TestSubscriptionsSurviveARestart restarts the bus (protoactor's Restart
+// system message, what its supervisor sends after a failure) and expects its
+// subscribers to keep receiving.
+func TestSubscriptionsSurviveARestart(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	b := spawnBus(t, sys, bus.DefaultConfig())
+	p := actortest.NewProbe(t, sys)
+	subscribe(t, sys, b, p.PID, "a.>", 0)
+	publish(t, sys, b, "a.one")
+	actortest.Expect[*messages.Event](t, p, time.Second)
+	proc, ok := sys.ProcessRegistry.Get(b)
+	if !ok {
+		t.Fatal("bus process not found")
+	}
+	proc.SendSystemMessage(b, &actor.Restart{})
+	actortest.Eventually(t, time.Second, func() bool {
+		res, err := actortest.TryRequest[*messages.PublishResponse](sys, b, &messages.PublishRequest{Event: messages.NewEvent("a.two", "test", nil)}, time.Second)
+		return err == nil && res.Error == nil
+	}, "bus answers again")
+	ev := actortest.Expect[*messages.Event](t, p, time.Second)
+	if ev.Topic != "a.two" || ev.Sequence != 2 {
+		t.Fatalf("after the restart: %s #%d", ev.Topic, ev.Sequence)
+	}
+	if st := stats(t, sys, b); st.Subscriptions != 1 {
+		t.Fatalf("subscriptions after restart: %v", st)
+	}
+}
+
+func TestRPCPublishCannotForgeDaemonTopics(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	b := spawnBus(t, sys, bus.DefaultConfig())
+	for _, topic := range []string{"system.ready", "alert.module.failed", "module.x.started"} {
+		res := actortest.Request[*messages.PublishResponse](t, sys, b, &messages.EventsPublishRequest{Topic: topic})
+		if res.Error == nil {
+			t.Fatalf("events.publish %s was accepted", topic)
+		}
+	}
+	if res := actortest.Request[*messages.PublishResponse](t, sys, b, &messages.EventsPublishRequest{Topic: "trade.executed", Source: "bot"}); res.Error != nil {
+		t.Fatalf("trade.executed: %v", res.Error)
+	}
+}
