@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/modules"
+	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/actors/watchdog"
@@ -202,9 +204,34 @@ func registerEntryDefault[T any](f func() T) {
 	}
 }
 
+// KnownMethods lists every method a job's action may name: the daemon's
+// JSON-RPC methods that go through the method table (the edge's own
+// streaming methods cannot be a job).
+func KnownMethods() []string {
+	var out []string
+	for _, routes := range [][]rpc.Route{
+		supervisor.Routes(nil), bus.Routes(nil), cache.Routes(nil), connector.Routes(nil),
+		modules.Routes(nil, nil), scheduler.Routes(nil),
+	} {
+		for _, rt := range routes {
+			out = append(out, rt.Method)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Validate checks what spans sections; each section validates itself.
 func (c Config) Validate() error {
 	var errs []error
+	for _, err := range unjoin(scheduler.ValidateActions(c.Daemon.Schedule, KnownMethods())) {
+		errs = append(errs, fmt.Errorf("daemon.schedule.%w", err))
+	}
+	if s := c.Daemon.Schedule; s.WindowEnabled() {
+		if _, ok := c.Daemon.Modules[s.TradingModule]; !ok {
+			errs = append(errs, fmt.Errorf("daemon.schedule.trading_module: the trading window starts %q, which is not in daemon.modules", s.TradingModule))
+		}
+	}
 	if c.Connector.Endpoint == connector.EndpointSim && c.Connector.BaseURL == "" {
 		if _, port, err := net.SplitHostPort(c.ExchangeSim.Listen); err == nil && port == "0" {
 			errs = append(errs, errors.New("exchange_sim.listen: the connector (endpoint sim) needs a fixed port here, or connector.base_url"))
@@ -233,3 +260,14 @@ func DefaultModules() modules.Config {
 }
 
 func init() { registerEntryDefault(modules.DefaultModuleConfig) }
+
+// unjoin splits an errors.Join result into its errors.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/connector"
-	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
 	"github.com/superbot/superbot/actors/modules"
@@ -182,7 +181,12 @@ func reloadScheduler(d *Daemon, next *config.Config) string {
 	return ""
 }
 
-// methods is every method name the daemon serves (router and edge).
+// methods is every method a job may call: the router's, the scheduler's
+// own included (they are added once it runs).
 func (d *Daemon) methods() []string {
-	return append(d.router.Methods(), edge.EdgeMethods()...)
+	out := d.router.Methods()
+	for _, rt := range scheduler.Routes(nil) {
+		out = append(out, rt.Method)
+	}
+	return out
 }

@@ -6,10 +6,10 @@ import (
 	"runtime"
 
 	"github.com/shirou/gopsutil/v3/process"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
 	"github.com/superbot/superbot/runtime/logging"
@@ -107,14 +107,5 @@ func (d *Daemon) apply(key string, prev, next *config.Config) string {
 // coreRoutes are the daemon-wide methods answered by the root supervisor
 // and the bus.
 func (d *Daemon) coreRoutes() []rpc.Route {
-	root := d.root
-	routes := []rpc.Route{
-		{Method: "daemon.status", Doc: "version, pid, node, uptime, config source, the actor tree", Target: root, New: func() proto.Message { return &messages.DaemonStatusRequest{} }},
-		{Method: "daemon.stop", Doc: "stop the daemon (force: skip graceful waits)", Target: root, New: func() proto.Message { return &messages.DaemonStopRequest{} }},
-		{Method: "daemon.reload_config", Doc: "re-read the config and apply what changed", Target: root, New: func() proto.Message { return &messages.ReloadConfigRequest{} }},
-		{Method: "monitoring.health", Doc: "each core actor answers a ping", Target: root, New: func() proto.Message { return &messages.HealthRequest{} }},
-		{Method: "monitoring.resources", Doc: "CPU, RSS, threads, goroutines, open fds of the daemon", Target: root, New: func() proto.Message { return &messages.ResourcesRequest{} }},
-		{Method: "monitoring.metrics", Doc: "counters of every component", Target: root, New: func() proto.Message { return &messages.MetricsRequest{} }},
-	}
-	return append(routes, bus.Routes(d.pids[bus.Kind])...)
+	return append(supervisor.Routes(d.root), bus.Routes(d.pids[bus.Kind])...)
 }

@@ -1,0 +1,46 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCrossSectionProblems(t *testing.T) {
+	cases := []struct {
+		name, toml string
+		want       []string
+	}{
+		{"unknown job action", "[daemon.schedule.jobs.nightly]\ncron = \"0 2 * * *\"\naction = \"modul.restart\"\n",
+			[]string{`daemon.schedule.jobs.nightly.action: unknown method "modul.restart"`}},
+		{"window module not configured", "[daemon.schedule]\ntrading_start = \"09:00\"\ntrading_stop = \"18:00\"\n",
+			[]string{`daemon.schedule.trading_module: the trading window starts "trading"`}},
+		{"sim on a random port", "[exchange_sim]\nlisten = \"127.0.0.1:0\"\n",
+			[]string{"exchange_sim.listen: the connector (endpoint sim) needs a fixed port"}},
+		{"job calling a scheduler method is fine", "[daemon.schedule.jobs.pause]\nat = \"02:00\"\naction = \"scheduler.pause\"\nparams = { name = \"pause\" }\n", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.toml")
+			if err := os.WriteFile(path, []byte(c.toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path)
+			if len(c.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected problems: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no problem reported")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("want %q in:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
