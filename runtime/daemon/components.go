@@ -37,7 +37,6 @@ func stopKind(kind string) func(d *Daemon) {
 	return func(d *Daemon) { d.stopChild(kind, d.stepTimeout()) }
 }
 
-
 func startCache(d *Daemon) error {
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: cache.Kind, Core: true,
