@@ -123,11 +123,18 @@ func (f *pidFile) survivor() int {
 		}
 		return 0
 	}
-	if now, err := startTicks(pid); err != nil || now != ticks {
-		_ = os.Remove(f.path)
-		return 0
+	now, err := startTicks(pid)
+	switch {
+	case err == nil && now == ticks:
+		return pid // the module's process itself survived
+	case err != nil && syscall.Kill(-pid, 0) == nil:
+		// The leader is gone but its process group lives on (uvicorn's
+		// workers, flask's reloader child): Linux does not reuse a pid
+		// while a group bears its number, so the group is the module's.
+		return pid
 	}
-	return pid
+	_ = os.Remove(f.path)
+	return 0
 }
 
 // startTicks reads a process's start time, in clock ticks since boot.

@@ -44,6 +44,15 @@ func modulePIDs(t *testing.T, p *proc) map[string]int {
 	}
 }
 
+// killAllWith is a test cleanup: no process of a failed test lingers.
+func killAllWith(t *testing.T, marker string) {
+	t.Cleanup(func() {
+		for _, pid := range processesWith(marker) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+}
+
 // processesWith lists live processes whose environment holds marker.
 func processesWith(marker string) []int {
 	var out []int
@@ -69,6 +78,7 @@ func TestSIGKILLLeavesNoModuleBehind(t *testing.T) {
 	dir := t.TempDir()
 	marker := fmt.Sprintf("SUPERBOT_TEST_MARKER=%d-%d", os.Getpid(), time.Now().UnixNano())
 	_, value, _ := bytes.Cut([]byte(marker), []byte("="))
+	killAllWith(t, marker)
 	cfg := fmt.Sprintf(`[daemon]
 autostart = ["one", "two"]
 [daemon.modules.one]
@@ -125,6 +135,7 @@ func TestShutdownKeepsItsDeadline(t *testing.T) {
 	dir := t.TempDir()
 	marker := fmt.Sprintf("SUPERBOT_TEST_MARKER=deadline-%d-%d", os.Getpid(), time.Now().UnixNano())
 	_, value, _ := bytes.Cut([]byte(marker), []byte("="))
+	killAllWith(t, marker)
 	cfg := fmt.Sprintf(`[daemon]
 shutdown_timeout = "1s"
 autostart = ["stubborn"]
@@ -160,4 +171,68 @@ env = { SUPERBOT_TEST_MARKER = %q }
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestNewDaemonKillsAKilledDaemonsModuleGroup: the parent-death signal
+// reaches a module's own process only; children it forked (uvicorn
+// workers) live on when a daemon is SIGKILLed. The next daemon kills that
+// process group before starting the module again.
+func TestNewDaemonKillsAKilledDaemonsModuleGroup(t *testing.T) {
+	dir := t.TempDir()
+	marker := fmt.Sprintf("SUPERBOT_TEST_MARKER=group-%d-%d", os.Getpid(), time.Now().UnixNano())
+	_, value, _ := bytes.Cut([]byte(marker), []byte("="))
+	killAllWith(t, marker)
+	cfg := fmt.Sprintf(`[daemon]
+autostart = ["workers"]
+[daemon.modules.workers]
+type = "exec"
+command = ["sh", "-c", "sleep 300 & sleep 300 & wait"]
+start_seconds = "0s"
+env = { SUPERBOT_TEST_MARKER = %q }
+`, value)
+	waitFor := func(n int) []int {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if got := processesWith(marker); len(got) == n {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("want %d module processes, have %v", n, processesWith(marker))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	first := startDaemon(t, dir, cfg)
+	first.client()
+	old := waitFor(3) // sh and its two sleeps
+	_ = first.cmd.Process.Signal(syscall.SIGKILL)
+	first.wait(5 * time.Second)
+	left := waitFor(2) // sh died with the daemon; its children did not
+	// Let the dead leader be reaped (a zombie still shows its start time,
+	// which would pass for a live survivor).
+	leader := 0
+	for _, o := range old {
+		if o != left[0] && o != left[1] {
+			leader = o
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", leader)); os.IsNotExist(err) {
+			break
+		}
+	}
+
+	second := startDaemon(t, dir, cfg)
+	second.client()
+	now := waitFor(3) // the old group is gone, a fresh one runs
+	for _, o := range old {
+		for _, n := range now {
+			if o == n {
+				t.Fatalf("process %d of the killed daemon's module is still running", o)
+			}
+		}
+	}
+	_ = second.cmd.Process.Signal(syscall.SIGTERM)
+	second.wait(15 * time.Second)
+	waitFor(0)
 }
