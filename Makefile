@@ -24,7 +24,7 @@ build: ## build bin/superbotd and bin/superbot
 run: build ## run the daemon in the foreground on embedded defaults (./config overlays them if present)
 	./$(BIN)/superbotd
 
-test: ## every test, with the race detector, plus short fuzz runs
+test: ## every test, with the race detector (fuzz seeds included; longer runs: make fuzz)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
 test-race: test
@@ -64,8 +64,8 @@ bench: ## benchmarks and measuring harnesses (figures for the issues)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	$(GO) run ./cmd/superbench
 
-soak:
-	SUPERBOT_SOAK=1 $(GO) test -run Soak -count=1 -timeout 60m $(PKGS)
+soak: ## long runs: the connector at 2x the weight budget for 2 minutes
+	SUPERBOT_CONNECTOR_BUDGET=2m $(GO) test -run TestBudgetUnderDoubleDemand -v -count=1 -timeout 30m ./actors/connector/
 
 fuzz: ## longer fuzz runs of every parser facing the outside
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \

@@ -43,6 +43,9 @@ const (
 	TokenName = "token"
 	// TokenEnv is the environment variable that holds the token.
 	TokenEnv = "SUPERBOT_TOKEN"
+	// DaemonTokenEnv is the daemon's own variable for the token
+	// (daemon.ipc.auth_token); the client reads it after TokenEnv.
+	DaemonTokenEnv = "SUPERBOT_DAEMON_IPC_AUTH_TOKEN"
 	// DefaultAddr is the daemon's TCP address.
 	DefaultAddr = "127.0.0.1:9999"
 	// DefaultTimeout bounds dialing and each call whose context has no deadline.
@@ -102,8 +105,10 @@ func (o Options) ResolveToken() (token, source string) {
 	if o.Token != "" {
 		return o.Token, "option"
 	}
-	if t := strings.TrimSpace(os.Getenv(TokenEnv)); t != "" {
-		return t, "env " + TokenEnv
+	for _, env := range []string{TokenEnv, DaemonTokenEnv} {
+		if t := strings.TrimSpace(os.Getenv(env)); t != "" {
+			return t, "env " + env
+		}
 	}
 	path := filepath.Join(o.withDefaults().StateDir, TokenName)
 	b, err := os.ReadFile(path)

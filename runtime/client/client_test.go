@@ -39,6 +39,7 @@ func echo(_ *clienttest.Conn, params json.RawMessage) (any, error) { return para
 
 func TestCallDecodesResult(t *testing.T) {
 	t.Setenv(client.TokenEnv, "")
+	t.Setenv(client.DaemonTokenEnv, "")
 	srv := clienttest.NewServer(t)
 	srv.HandleResult("daemon.status", map[string]any{"version": "v1.2.3", "pid": 42, "uptime_seconds": 1.5})
 	c := dial(t, srv, client.Options{})

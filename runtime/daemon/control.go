@@ -51,6 +51,8 @@ func SelfResources() (*messages.Resources, error) {
 // are returned and logged. A good one is applied section by section; what
 // cannot change at runtime is reported as needing a restart.
 func (d *Daemon) Reload() *messages.ReloadConfigResponse {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
 	_ = sdnotify.Notify(sdnotify.ReloadingState())
 	defer func() { _ = sdnotify.Notify(sdnotify.Ready) }()
 	next, err := config.Load(d.opts.ConfigPath)

@@ -66,7 +66,8 @@ type Daemon struct {
 	hooks     []hook
 	ring      *logRing
 
-	stopReq  chan bool // true: forced
+	reloadMu sync.Mutex // one reload at a time (SIGHUP and RPC may race)
+	stopReq  chan bool  // true: forced
 	stopOnce sync.Once
 	deadline atomic.Int64 // of the shutdown under way (unix ns), 0 before
 	forced   atomic.Bool
@@ -285,24 +286,29 @@ func (d *Daemon) publish(topic string, payload proto.Message) {
 }
 
 // loadToken returns the configured token (config or environment) or the one
-// in <state_dir>/token, generating it (0600) on first start.
+// in <state_dir>/token, generating it on first start. The file (0600)
+// always holds the token in effect, so that the CLI and modules
+// (SUPERBOT_TOKEN_PATH) find it.
 func (d *Daemon) loadToken() (string, error) {
-	if t := d.cfg.Daemon.IPC.AuthToken; t != "" {
-		return t, nil
+	path := d.TokenPath()
+	tok := d.cfg.Daemon.IPC.AuthToken
+	if b, err := os.ReadFile(path); err == nil && tok == "" && len(strings.TrimSpace(string(b))) >= 16 {
+		tok = strings.TrimSpace(string(b))
 	}
-	path := filepath.Join(d.cfg.Daemon.StateDir, "token")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
-		return strings.TrimSpace(string(b)), nil
+	if tok == "" {
+		buf := make([]byte, 32)
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("token: %w", err)
+		}
+		tok = hex.EncodeToString(buf)
+		d.log.Info("rpc token generated", "path", path)
 	}
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("token: %w", err)
-	}
-	tok := hex.EncodeToString(buf)
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}
-	d.log.Info("rpc token generated", "path", path)
+	if err := os.Chmod(path, 0o600); err != nil { // an older file may be wider
+		return "", fmt.Errorf("token: %w", err)
+	}
 	return tok, nil
 }
 
