@@ -271,7 +271,19 @@ func TestStalePIDFileIsReplaced(t *testing.T) {
 	}
 	p := startDaemon(t, dir, "")
 	c := p.client()
+	sub, err := c.Subscribe(context.Background(), "events.subscribe", map[string]any{"pattern": "system.>"}, "events.event")
+	if err != nil {
+		t.Fatal(err)
+	}
 	call(t, c, "daemon.stop", nil)
+	select { // system.shutdown goes out on the bus before the bus closes
+	case n := <-sub.C():
+		if !strings.Contains(string(n.Params), `"topic":"system.shutdown"`) || !strings.Contains(string(n.Params), "daemon.stop") {
+			t.Fatalf("event %s", n.Params)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no system.shutdown event")
+	}
 	if code := p.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
