@@ -158,7 +158,7 @@ func (c *conn) handleLine(line []byte) []byte {
 	}
 	if line[0] != '[' {
 		if res := c.handleOne(line); res != nil {
-			return mustJSON(res)
+			return res.encode()
 		}
 		return nil
 	}

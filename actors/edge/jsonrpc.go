@@ -56,6 +56,24 @@ type response struct {
 
 var nullID = json.RawMessage("null")
 
+// encode writes a response without re-validating its result, which the
+// daemon produced itself (protojson, one line): the hot path of every call.
+func (r *response) encode() []byte {
+	if r.Error != nil || r.Result == nil {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
+		}
+		return b
+	}
+	b := make([]byte, 0, len(r.Result)+len(r.ID)+36)
+	b = append(b, `{"jsonrpc":"2.0","result":`...)
+	b = append(b, r.Result...)
+	b = append(b, `,"id":`...)
+	b = append(b, r.ID...)
+	return append(b, '}')
+}
+
 // notification is a server-to-client notification (no id).
 type notification struct {
 	JSONRPC string          `json:"jsonrpc"`

@@ -239,22 +239,14 @@ func Reply(res any, err error) (proto.Message, error) {
 	return m, nil
 }
 
-var encodeOpts = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
+// encodeOpts renders zero scalars, empty lists and maps (clients see every
+// field) but leaves out unset message fields: a response's nil error field
+// is not shown.
+var encodeOpts = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true}
 
 // Encode renders a response message as JSON for clients: proto field names,
-// zero values included, and the (nil) error field left out.
+// zero values included, unset messages (the nil error field) left out. The
+// result is one line.
 func Encode(m proto.Message) (json.RawMessage, error) {
-	b, err := encodeOpts.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := m.(messages.Responder); !ok {
-		return b, nil
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, err
-	}
-	delete(obj, "error")
-	return json.Marshal(obj)
+	return encodeOpts.Marshal(m)
 }

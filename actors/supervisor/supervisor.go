@@ -302,6 +302,13 @@ func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
 // tree builds the status of every child, nesting the children of those that
 // answer TreeRequest, then calls done on the actor goroutine.
 func (a *rootActor) tree(ctx actor.Context, done func([]*messages.ChildStatus)) {
+	out, asks := a.treeAsks()
+	a.gather(ctx, asks, func() { done(out) })
+}
+
+// treeAsks returns the children's statuses and the requests that fill in
+// the nested ones.
+func (a *rootActor) treeAsks() ([]*messages.ChildStatus, []ask) {
 	out := make([]*messages.ChildStatus, 0, len(a.order))
 	var asks []ask
 	for _, name := range a.order {
@@ -316,7 +323,7 @@ func (a *rootActor) tree(ctx actor.Context, done func([]*messages.ChildStatus)) 
 			}})
 		}
 	}
-	a.gather(ctx, asks, func() { done(out) })
+	return out, asks
 }
 
 func (a *rootActor) status(ctx actor.Context) {
@@ -329,7 +336,7 @@ func (a *rootActor) status(ctx actor.Context) {
 	if info.ConfigSource != nil {
 		res.ConfigSource = info.ConfigSource()
 	}
-	var asks []ask
+	tree, asks := a.treeAsks() // one round of requests for the tree and the details
 	for _, name := range a.order {
 		c := a.children[name]
 		if c.spec.Status == nil || c.state != StateRunning {
@@ -338,10 +345,8 @@ func (a *rootActor) status(ctx actor.Context) {
 		asks = append(asks, a.collect(c.pid, c.spec.Status(), name, res.Details))
 	}
 	a.gather(ctx, asks, func() {
-		a.tree(ctx, func(tree []*messages.ChildStatus) {
-			res.Tree = tree
-			ctx.Respond(res)
-		})
+		res.Tree = tree
+		ctx.Respond(res)
 	})
 }
 
