@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/runtime/daemon"
@@ -39,6 +40,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case *check:
 		return config.Check(*cfgPath, stdout)
+	}
+	if path := os.Getenv("SUPERBOT_CPUPROFILE"); path != "" { // for profiling a running daemon
+		if f, err := os.Create(path); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 	}
 	return daemon.Run(daemon.Options{ConfigPath: *cfgPath, Stderr: stderr})
 }
