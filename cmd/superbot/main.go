@@ -35,6 +35,11 @@ const (
 // a module's stop timeout, so it is longer than the daemon's own deadline).
 const defaultTimeout = 30 * time.Second
 
+// lifecycleTimeout is the default for module start, stop and restart: the
+// daemon gives those up to 2 minutes (dependencies, health checks,
+// stop_timeout), so the CLI waits a little longer than that.
+const lifecycleTimeout = 150 * time.Second
+
 // version is the CLI's version, set at build time with
 // -ldflags "-X main.version=...".
 var version = ""
@@ -114,7 +119,11 @@ func (e *env) exec(ctx context.Context, args []string) error {
 	if err := cmd.checkArgs(rest); err != nil {
 		return err
 	}
-	timeout, err := flags.duration("timeout", defaultTimeout)
+	def := defaultTimeout
+	if cmd.name == "module start" || cmd.name == "module stop" || cmd.name == "module restart" {
+		def = lifecycleTimeout
+	}
+	timeout, err := flags.duration("timeout", def)
 	if err != nil {
 		return err
 	}
