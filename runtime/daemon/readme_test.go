@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +64,22 @@ func TestREADMECommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startDaemon(t, dir, "")
-	p.client()
+	c := p.client()
+	// A user runs the examples after `make run` is up, a moment later: wait
+	// until the connector has reached the simulated exchange.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var st struct {
+			Health string `json:"health"`
+		}
+		if err := c.Call(context.Background(), "connector.status", nil, &st); err == nil && st.Health == "up" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the connector never reached the simulated exchange")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	run := func(cmdline string) {
 		t.Helper()
 		cmd := exec.Command("sh", "-c", cmdline)
