@@ -30,6 +30,7 @@ func main() {
 	dur := flag.Duration("concurrent-for", 5*time.Second, "how long the concurrent run lasts")
 	runs := flag.Int("starts", 5, "cold starts to time")
 	flag.StringVar(&method, "method", "daemon.status", "the method the call figures use")
+	flag.StringVar(&autostart, "autostart", "", `override daemon.autostart, e.g. '[]' (default: the embedded config's)`)
 	flag.Parse()
 	if err := run(*calls, *conc, *dur, *runs, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "superbench:", err)
@@ -37,7 +38,10 @@ func main() {
 	}
 }
 
-var method = "daemon.status"
+var (
+	method    = "daemon.status"
+	autostart string
+)
 
 func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	dir, err := os.MkdirTemp("", "superbench")
@@ -46,11 +50,17 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "superbotd")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/superbotd").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-ldflags", "-s -w", "-o", bin, "./cmd/superbotd") // as `make build`
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %w\n%s", err, out)
 	}
 	cfg := filepath.Join(dir, "bench.toml")
-	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nconsole = false\n"), 0o600); err != nil {
+	body := "[daemon.logging]\nconsole = false\n"
+	if autostart != "" {
+		body += "[daemon]\nautostart = " + autostart + "\n"
+	}
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return err
 	}
 	// Cold starts and stops are timed pinned to one CPU (one counter);
@@ -75,7 +85,11 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 		stops = append(stops, tsc.Since(s))
 	}
 	fmt.Fprintf(w, "cold start to first answered daemon.status (after system.ready): %s\n", summary(startups))
-	fmt.Fprintf(w, "idle RSS: %s KiB (median of %d)\n", median(rss), len(rss))
+	cfgNote := "embedded defaults"
+	if autostart != "" {
+		cfgNote = "autostart = " + autostart
+	}
+	fmt.Fprintf(w, "idle RSS (%s): %s KiB (median of %d)\n", cfgNote, median(rss), len(rss))
 	fmt.Fprintf(w, "graceful stop (SIGTERM to exit): %s\n", summary(stops))
 	unpin()
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,6 +222,9 @@ func (d *Daemon) Start() (err error) {
 	d.publish("system.ready", &messages.SystemReady{Version: Version, Pid: int32(os.Getpid()), Node: d.node(), StartupMs: float64(startup.Microseconds()) / 1000})
 	d.log.Info("startup step 10: system.ready published", "startup", startup.Round(time.Microsecond).String(), "listen", strings.Join(d.listeners.Addrs(), ","))
 	_ = sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status("ready"))
+	// Start-up garbage (config parsing, price history, descriptors) is
+	// never needed again: hand it back to the OS now, not minutes later.
+	go debug.FreeOSMemory()
 	return nil
 }
 
