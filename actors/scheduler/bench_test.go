@@ -13,9 +13,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
-	"github.com/superbot/superbot/runtime/tsc"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
+	"github.com/superbot/superbot/runtime/tsc"
 )
 
 // benchJobs returns n jobs with a realistic mix of schedules.
