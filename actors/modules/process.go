@@ -91,15 +91,22 @@ var (
 	forkCh   chan forkRequest
 )
 
-// startProcess starts cmd from the fork thread: one goroutine locked to its
-// OS thread for the life of the daemon, because the parent-death signal
+// forkThreads is how many fork threads start processes side by side: with
+// CLONE_VFORK a fork thread waits until its child has exec'd, so one thread
+// would start modules strictly one after the other.
+const forkThreads = 4
+
+// startProcess starts cmd from a fork thread: goroutines locked to their
+// OS threads for the life of the daemon, because the parent-death signal
 // follows the thread that forked (golang/go#27505), and a Go thread that
 // exits would take every child it forked with it. done runs on that
 // goroutine with the result of cmd.Start, and must not block.
 func startProcess(cmd *exec.Cmd, done func(error)) {
 	forkOnce.Do(func() {
-		forkCh = make(chan forkRequest, 256)
-		go forkLoop(forkCh)
+		forkCh = make(chan forkRequest, 4096)
+		for range forkThreads {
+			go forkLoop(forkCh)
+		}
 	})
 	forkCh <- forkRequest{cmd: cmd, done: done}
 }
