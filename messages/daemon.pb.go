@@ -7,6 +7,7 @@
 package messages
 
 import (
+	actor "github.com/asynkron/protoactor-go/actor"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	anypb "google.golang.org/protobuf/types/known/anypb"
@@ -202,6 +203,100 @@ func (x *TreeResponse) GetError() *Error {
 	return nil
 }
 
+// StatusReport is pushed by a child of the root supervisor to the root
+// whenever its part of daemon.status changes, so that daemon.status is
+// answered by the root alone, without asking its children on every call. A
+// child sends a full report (tree_set) when it starts; the root forgets a
+// child's reports when the child stops or restarts.
+type StatusReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// From is the reporting child.
+	From *actor.PID `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// Tree, when tree_set, replaces the child's nested children.
+	Tree    []*ChildStatus `protobuf:"bytes,2,rep,name=tree,proto3" json:"tree,omitempty"`
+	TreeSet bool           `protobuf:"varint,3,opt,name=tree_set,json=treeSet,proto3" json:"tree_set,omitempty"`
+	// Changed entries replace the nested children of the same name (appended
+	// when new); removed names are dropped.
+	Changed []*ChildStatus `protobuf:"bytes,4,rep,name=changed,proto3" json:"changed,omitempty"`
+	Removed []string       `protobuf:"bytes,5,rep,name=removed,proto3" json:"removed,omitempty"`
+	// Detail, when set, replaces the child's entry in the status details.
+	Detail        *anypb.Any `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatusReport) Reset() {
+	*x = StatusReport{}
+	mi := &file_superbot_v1_daemon_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatusReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatusReport) ProtoMessage() {}
+
+func (x *StatusReport) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_daemon_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
+func (*StatusReport) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StatusReport) GetFrom() *actor.PID {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *StatusReport) GetTree() []*ChildStatus {
+	if x != nil {
+		return x.Tree
+	}
+	return nil
+}
+
+func (x *StatusReport) GetTreeSet() bool {
+	if x != nil {
+		return x.TreeSet
+	}
+	return false
+}
+
+func (x *StatusReport) GetChanged() []*ChildStatus {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
+func (x *StatusReport) GetRemoved() []string {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *StatusReport) GetDetail() *anypb.Any {
+	if x != nil {
+		return x.Detail
+	}
+	return nil
+}
+
 // DaemonStatusRequest is the daemon.status RPC.
 type DaemonStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -211,7 +306,7 @@ type DaemonStatusRequest struct {
 
 func (x *DaemonStatusRequest) Reset() {
 	*x = DaemonStatusRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[3]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -223,7 +318,7 @@ func (x *DaemonStatusRequest) String() string {
 func (*DaemonStatusRequest) ProtoMessage() {}
 
 func (x *DaemonStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[3]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -236,7 +331,7 @@ func (x *DaemonStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonStatusRequest.ProtoReflect.Descriptor instead.
 func (*DaemonStatusRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{3}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{4}
 }
 
 // DaemonStatusResponse answers daemon.status.
@@ -260,7 +355,7 @@ type DaemonStatusResponse struct {
 
 func (x *DaemonStatusResponse) Reset() {
 	*x = DaemonStatusResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[4]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -272,7 +367,7 @@ func (x *DaemonStatusResponse) String() string {
 func (*DaemonStatusResponse) ProtoMessage() {}
 
 func (x *DaemonStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[4]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -285,7 +380,7 @@ func (x *DaemonStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonStatusResponse.ProtoReflect.Descriptor instead.
 func (*DaemonStatusResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{4}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DaemonStatusResponse) GetVersion() string {
@@ -368,7 +463,7 @@ type DaemonStopRequest struct {
 
 func (x *DaemonStopRequest) Reset() {
 	*x = DaemonStopRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[5]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +475,7 @@ func (x *DaemonStopRequest) String() string {
 func (*DaemonStopRequest) ProtoMessage() {}
 
 func (x *DaemonStopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[5]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +488,7 @@ func (x *DaemonStopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonStopRequest.ProtoReflect.Descriptor instead.
 func (*DaemonStopRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{5}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DaemonStopRequest) GetForce() bool {
@@ -414,7 +509,7 @@ type DaemonStopResponse struct {
 
 func (x *DaemonStopResponse) Reset() {
 	*x = DaemonStopResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[6]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +521,7 @@ func (x *DaemonStopResponse) String() string {
 func (*DaemonStopResponse) ProtoMessage() {}
 
 func (x *DaemonStopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[6]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +534,7 @@ func (x *DaemonStopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonStopResponse.ProtoReflect.Descriptor instead.
 func (*DaemonStopResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{6}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DaemonStopResponse) GetStopping() bool {
@@ -465,7 +560,7 @@ type ReloadConfigRequest struct {
 
 func (x *ReloadConfigRequest) Reset() {
 	*x = ReloadConfigRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[7]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +572,7 @@ func (x *ReloadConfigRequest) String() string {
 func (*ReloadConfigRequest) ProtoMessage() {}
 
 func (x *ReloadConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[7]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +585,7 @@ func (x *ReloadConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadConfigRequest.ProtoReflect.Descriptor instead.
 func (*ReloadConfigRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{7}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{8}
 }
 
 // ReloadConfigResponse lists the sections that changed, or why nothing did.
@@ -506,7 +601,7 @@ type ReloadConfigResponse struct {
 
 func (x *ReloadConfigResponse) Reset() {
 	*x = ReloadConfigResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[8]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +613,7 @@ func (x *ReloadConfigResponse) String() string {
 func (*ReloadConfigResponse) ProtoMessage() {}
 
 func (x *ReloadConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[8]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +626,7 @@ func (x *ReloadConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadConfigResponse.ProtoReflect.Descriptor instead.
 func (*ReloadConfigResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{8}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReloadConfigResponse) GetApplied() bool {
@@ -571,7 +666,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[9]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +678,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[9]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +691,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{9}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{10}
 }
 
 // ComponentHealth is one core actor's answer to a ping.
@@ -612,7 +707,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +719,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +732,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{10}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -680,7 +775,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +787,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +800,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{11}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HealthResponse) GetHealthy() bool {
@@ -744,7 +839,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +851,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +864,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{12}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Resources) GetPid() int32 {
@@ -823,7 +918,7 @@ type ResourcesRequest struct {
 
 func (x *ResourcesRequest) Reset() {
 	*x = ResourcesRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +930,7 @@ func (x *ResourcesRequest) String() string {
 func (*ResourcesRequest) ProtoMessage() {}
 
 func (x *ResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +943,7 @@ func (x *ResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{13}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{14}
 }
 
 // ResourcesResponse answers monitoring.resources.
@@ -862,7 +957,7 @@ type ResourcesResponse struct {
 
 func (x *ResourcesResponse) Reset() {
 	*x = ResourcesResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +969,7 @@ func (x *ResourcesResponse) String() string {
 func (*ResourcesResponse) ProtoMessage() {}
 
 func (x *ResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +982,7 @@ func (x *ResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{14}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResourcesResponse) GetDaemon() *Resources {
@@ -916,7 +1011,7 @@ type ChildRestarted struct {
 
 func (x *ChildRestarted) Reset() {
 	*x = ChildRestarted{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1023,7 @@ func (x *ChildRestarted) String() string {
 func (*ChildRestarted) ProtoMessage() {}
 
 func (x *ChildRestarted) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1036,7 @@ func (x *ChildRestarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRestarted.ProtoReflect.Descriptor instead.
 func (*ChildRestarted) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{15}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChildRestarted) GetChild() string {
@@ -977,7 +1072,7 @@ type ChildFailed struct {
 
 func (x *ChildFailed) Reset() {
 	*x = ChildFailed{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1084,7 @@ func (x *ChildFailed) String() string {
 func (*ChildFailed) ProtoMessage() {}
 
 func (x *ChildFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1097,7 @@ func (x *ChildFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildFailed.ProtoReflect.Descriptor instead.
 func (*ChildFailed) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{16}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ChildFailed) GetChild() string {
@@ -1039,7 +1134,7 @@ type SystemReady struct {
 
 func (x *SystemReady) Reset() {
 	*x = SystemReady{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1146,7 @@ func (x *SystemReady) String() string {
 func (*SystemReady) ProtoMessage() {}
 
 func (x *SystemReady) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1159,7 @@ func (x *SystemReady) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SystemReady.ProtoReflect.Descriptor instead.
 func (*SystemReady) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{17}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SystemReady) GetVersion() string {
@@ -1105,7 +1200,7 @@ type SystemShutdown struct {
 
 func (x *SystemShutdown) Reset() {
 	*x = SystemShutdown{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1212,7 @@ func (x *SystemShutdown) String() string {
 func (*SystemShutdown) ProtoMessage() {}
 
 func (x *SystemShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1225,7 @@ func (x *SystemShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SystemShutdown.ProtoReflect.Descriptor instead.
 func (*SystemShutdown) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{18}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SystemShutdown) GetReason() string {
@@ -1152,7 +1247,7 @@ type EventsPublishRequest struct {
 
 func (x *EventsPublishRequest) Reset() {
 	*x = EventsPublishRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1259,7 @@ func (x *EventsPublishRequest) String() string {
 func (*EventsPublishRequest) ProtoMessage() {}
 
 func (x *EventsPublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1272,7 @@ func (x *EventsPublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsPublishRequest.ProtoReflect.Descriptor instead.
 func (*EventsPublishRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{19}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EventsPublishRequest) GetTopic() string {
@@ -1213,7 +1308,7 @@ type EventsSubscribeRequest struct {
 
 func (x *EventsSubscribeRequest) Reset() {
 	*x = EventsSubscribeRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1320,7 @@ func (x *EventsSubscribeRequest) String() string {
 func (*EventsSubscribeRequest) ProtoMessage() {}
 
 func (x *EventsSubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1333,7 @@ func (x *EventsSubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsSubscribeRequest.ProtoReflect.Descriptor instead.
 func (*EventsSubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{20}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EventsSubscribeRequest) GetPattern() string {
@@ -1266,7 +1361,7 @@ type EventsSubscribeResponse struct {
 
 func (x *EventsSubscribeResponse) Reset() {
 	*x = EventsSubscribeResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1373,7 @@ func (x *EventsSubscribeResponse) String() string {
 func (*EventsSubscribeResponse) ProtoMessage() {}
 
 func (x *EventsSubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1386,7 @@ func (x *EventsSubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsSubscribeResponse.ProtoReflect.Descriptor instead.
 func (*EventsSubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{21}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EventsSubscribeResponse) GetSubscription() uint64 {
@@ -1318,7 +1413,7 @@ type EventsUnsubscribeRequest struct {
 
 func (x *EventsUnsubscribeRequest) Reset() {
 	*x = EventsUnsubscribeRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1425,7 @@ func (x *EventsUnsubscribeRequest) String() string {
 func (*EventsUnsubscribeRequest) ProtoMessage() {}
 
 func (x *EventsUnsubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1438,7 @@ func (x *EventsUnsubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsUnsubscribeRequest.ProtoReflect.Descriptor instead.
 func (*EventsUnsubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{22}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EventsUnsubscribeRequest) GetSubscription() uint64 {
@@ -1364,7 +1459,7 @@ type EventsUnsubscribeResponse struct {
 
 func (x *EventsUnsubscribeResponse) Reset() {
 	*x = EventsUnsubscribeResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1471,7 @@ func (x *EventsUnsubscribeResponse) String() string {
 func (*EventsUnsubscribeResponse) ProtoMessage() {}
 
 func (x *EventsUnsubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1484,7 @@ func (x *EventsUnsubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsUnsubscribeResponse.ProtoReflect.Descriptor instead.
 func (*EventsUnsubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{23}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EventsUnsubscribeResponse) GetRemoved() bool {
@@ -1416,7 +1511,7 @@ type MethodsResponse struct {
 
 func (x *MethodsResponse) Reset() {
 	*x = MethodsResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1523,7 @@ func (x *MethodsResponse) String() string {
 func (*MethodsResponse) ProtoMessage() {}
 
 func (x *MethodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1536,7 @@ func (x *MethodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MethodsResponse.ProtoReflect.Descriptor instead.
 func (*MethodsResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{24}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MethodsResponse) GetMethods() []string {
@@ -1460,7 +1555,7 @@ type MetricsRequest struct {
 
 func (x *MetricsRequest) Reset() {
 	*x = MetricsRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1567,7 @@ func (x *MetricsRequest) String() string {
 func (*MetricsRequest) ProtoMessage() {}
 
 func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1580,7 @@ func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRequest.ProtoReflect.Descriptor instead.
 func (*MetricsRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{25}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{26}
 }
 
 // MetricsResponse holds each component's counters (bus stats, module
@@ -1502,7 +1597,7 @@ type MetricsResponse struct {
 
 func (x *MetricsResponse) Reset() {
 	*x = MetricsResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1609,7 @@ func (x *MetricsResponse) String() string {
 func (*MetricsResponse) ProtoMessage() {}
 
 func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1622,7 @@ func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsResponse.ProtoReflect.Descriptor instead.
 func (*MetricsResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{26}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MetricsResponse) GetDaemon() *Resources {
@@ -1555,7 +1650,7 @@ var File_superbot_v1_daemon_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\n" +
-	"\x18superbot/v1/daemon.proto\x12\vsuperbot.v1\x1a\x19google/protobuf/any.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18superbot/v1/common.proto\"\xda\x01\n" +
+	"\x18superbot/v1/daemon.proto\x12\vsuperbot.v1\x1a\vactor.proto\x1a\x19google/protobuf/any.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18superbot/v1/common.proto\"\xda\x01\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1a\n" +
@@ -1567,7 +1662,15 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\vTreeRequest\"n\n" +
 	"\fTreeResponse\x124\n" +
 	"\bchildren\x18\x01 \x03(\v2\x18.superbot.v1.ChildStatusR\bchildren\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x15\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\xf3\x01\n" +
+	"\fStatusReport\x12\x1e\n" +
+	"\x04from\x18\x01 \x01(\v2\n" +
+	".actor.PIDR\x04from\x12,\n" +
+	"\x04tree\x18\x02 \x03(\v2\x18.superbot.v1.ChildStatusR\x04tree\x12\x19\n" +
+	"\btree_set\x18\x03 \x01(\bR\atreeSet\x122\n" +
+	"\achanged\x18\x04 \x03(\v2\x18.superbot.v1.ChildStatusR\achanged\x12\x18\n" +
+	"\aremoved\x18\x05 \x03(\tR\aremoved\x12,\n" +
+	"\x06detail\x18\x06 \x01(\v2\x14.google.protobuf.AnyR\x06detail\"\x15\n" +
 	"\x13DaemonStatusRequest\"\xe7\x03\n" +
 	"\x14DaemonStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
@@ -1679,70 +1782,76 @@ func file_superbot_v1_daemon_proto_rawDescGZIP() []byte {
 	return file_superbot_v1_daemon_proto_rawDescData
 }
 
-var file_superbot_v1_daemon_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_superbot_v1_daemon_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_superbot_v1_daemon_proto_goTypes = []any{
 	(*ChildStatus)(nil),               // 0: superbot.v1.ChildStatus
 	(*TreeRequest)(nil),               // 1: superbot.v1.TreeRequest
 	(*TreeResponse)(nil),              // 2: superbot.v1.TreeResponse
-	(*DaemonStatusRequest)(nil),       // 3: superbot.v1.DaemonStatusRequest
-	(*DaemonStatusResponse)(nil),      // 4: superbot.v1.DaemonStatusResponse
-	(*DaemonStopRequest)(nil),         // 5: superbot.v1.DaemonStopRequest
-	(*DaemonStopResponse)(nil),        // 6: superbot.v1.DaemonStopResponse
-	(*ReloadConfigRequest)(nil),       // 7: superbot.v1.ReloadConfigRequest
-	(*ReloadConfigResponse)(nil),      // 8: superbot.v1.ReloadConfigResponse
-	(*HealthRequest)(nil),             // 9: superbot.v1.HealthRequest
-	(*ComponentHealth)(nil),           // 10: superbot.v1.ComponentHealth
-	(*HealthResponse)(nil),            // 11: superbot.v1.HealthResponse
-	(*Resources)(nil),                 // 12: superbot.v1.Resources
-	(*ResourcesRequest)(nil),          // 13: superbot.v1.ResourcesRequest
-	(*ResourcesResponse)(nil),         // 14: superbot.v1.ResourcesResponse
-	(*ChildRestarted)(nil),            // 15: superbot.v1.ChildRestarted
-	(*ChildFailed)(nil),               // 16: superbot.v1.ChildFailed
-	(*SystemReady)(nil),               // 17: superbot.v1.SystemReady
-	(*SystemShutdown)(nil),            // 18: superbot.v1.SystemShutdown
-	(*EventsPublishRequest)(nil),      // 19: superbot.v1.EventsPublishRequest
-	(*EventsSubscribeRequest)(nil),    // 20: superbot.v1.EventsSubscribeRequest
-	(*EventsSubscribeResponse)(nil),   // 21: superbot.v1.EventsSubscribeResponse
-	(*EventsUnsubscribeRequest)(nil),  // 22: superbot.v1.EventsUnsubscribeRequest
-	(*EventsUnsubscribeResponse)(nil), // 23: superbot.v1.EventsUnsubscribeResponse
-	(*MethodsResponse)(nil),           // 24: superbot.v1.MethodsResponse
-	(*MetricsRequest)(nil),            // 25: superbot.v1.MetricsRequest
-	(*MetricsResponse)(nil),           // 26: superbot.v1.MetricsResponse
-	nil,                               // 27: superbot.v1.DaemonStatusResponse.DetailsEntry
-	nil,                               // 28: superbot.v1.MetricsResponse.ComponentsEntry
-	(*timestamppb.Timestamp)(nil),     // 29: google.protobuf.Timestamp
-	(*Error)(nil),                     // 30: superbot.v1.Error
-	(*structpb.Value)(nil),            // 31: google.protobuf.Value
-	(*anypb.Any)(nil),                 // 32: google.protobuf.Any
+	(*StatusReport)(nil),              // 3: superbot.v1.StatusReport
+	(*DaemonStatusRequest)(nil),       // 4: superbot.v1.DaemonStatusRequest
+	(*DaemonStatusResponse)(nil),      // 5: superbot.v1.DaemonStatusResponse
+	(*DaemonStopRequest)(nil),         // 6: superbot.v1.DaemonStopRequest
+	(*DaemonStopResponse)(nil),        // 7: superbot.v1.DaemonStopResponse
+	(*ReloadConfigRequest)(nil),       // 8: superbot.v1.ReloadConfigRequest
+	(*ReloadConfigResponse)(nil),      // 9: superbot.v1.ReloadConfigResponse
+	(*HealthRequest)(nil),             // 10: superbot.v1.HealthRequest
+	(*ComponentHealth)(nil),           // 11: superbot.v1.ComponentHealth
+	(*HealthResponse)(nil),            // 12: superbot.v1.HealthResponse
+	(*Resources)(nil),                 // 13: superbot.v1.Resources
+	(*ResourcesRequest)(nil),          // 14: superbot.v1.ResourcesRequest
+	(*ResourcesResponse)(nil),         // 15: superbot.v1.ResourcesResponse
+	(*ChildRestarted)(nil),            // 16: superbot.v1.ChildRestarted
+	(*ChildFailed)(nil),               // 17: superbot.v1.ChildFailed
+	(*SystemReady)(nil),               // 18: superbot.v1.SystemReady
+	(*SystemShutdown)(nil),            // 19: superbot.v1.SystemShutdown
+	(*EventsPublishRequest)(nil),      // 20: superbot.v1.EventsPublishRequest
+	(*EventsSubscribeRequest)(nil),    // 21: superbot.v1.EventsSubscribeRequest
+	(*EventsSubscribeResponse)(nil),   // 22: superbot.v1.EventsSubscribeResponse
+	(*EventsUnsubscribeRequest)(nil),  // 23: superbot.v1.EventsUnsubscribeRequest
+	(*EventsUnsubscribeResponse)(nil), // 24: superbot.v1.EventsUnsubscribeResponse
+	(*MethodsResponse)(nil),           // 25: superbot.v1.MethodsResponse
+	(*MetricsRequest)(nil),            // 26: superbot.v1.MetricsRequest
+	(*MetricsResponse)(nil),           // 27: superbot.v1.MetricsResponse
+	nil,                               // 28: superbot.v1.DaemonStatusResponse.DetailsEntry
+	nil,                               // 29: superbot.v1.MetricsResponse.ComponentsEntry
+	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
+	(*Error)(nil),                     // 31: superbot.v1.Error
+	(*actor.PID)(nil),                 // 32: actor.PID
+	(*anypb.Any)(nil),                 // 33: google.protobuf.Any
+	(*structpb.Value)(nil),            // 34: google.protobuf.Value
 }
 var file_superbot_v1_daemon_proto_depIdxs = []int32{
-	29, // 0: superbot.v1.ChildStatus.since:type_name -> google.protobuf.Timestamp
+	30, // 0: superbot.v1.ChildStatus.since:type_name -> google.protobuf.Timestamp
 	0,  // 1: superbot.v1.ChildStatus.children:type_name -> superbot.v1.ChildStatus
 	0,  // 2: superbot.v1.TreeResponse.children:type_name -> superbot.v1.ChildStatus
-	30, // 3: superbot.v1.TreeResponse.error:type_name -> superbot.v1.Error
-	29, // 4: superbot.v1.DaemonStatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: superbot.v1.DaemonStatusResponse.tree:type_name -> superbot.v1.ChildStatus
-	27, // 6: superbot.v1.DaemonStatusResponse.details:type_name -> superbot.v1.DaemonStatusResponse.DetailsEntry
-	30, // 7: superbot.v1.DaemonStatusResponse.error:type_name -> superbot.v1.Error
-	30, // 8: superbot.v1.DaemonStopResponse.error:type_name -> superbot.v1.Error
-	30, // 9: superbot.v1.ReloadConfigResponse.error:type_name -> superbot.v1.Error
-	10, // 10: superbot.v1.HealthResponse.components:type_name -> superbot.v1.ComponentHealth
-	30, // 11: superbot.v1.HealthResponse.error:type_name -> superbot.v1.Error
-	12, // 12: superbot.v1.ResourcesResponse.daemon:type_name -> superbot.v1.Resources
-	30, // 13: superbot.v1.ResourcesResponse.error:type_name -> superbot.v1.Error
-	31, // 14: superbot.v1.EventsPublishRequest.payload:type_name -> google.protobuf.Value
-	30, // 15: superbot.v1.EventsSubscribeResponse.error:type_name -> superbot.v1.Error
-	30, // 16: superbot.v1.EventsUnsubscribeResponse.error:type_name -> superbot.v1.Error
-	12, // 17: superbot.v1.MetricsResponse.daemon:type_name -> superbot.v1.Resources
-	28, // 18: superbot.v1.MetricsResponse.components:type_name -> superbot.v1.MetricsResponse.ComponentsEntry
-	30, // 19: superbot.v1.MetricsResponse.error:type_name -> superbot.v1.Error
-	32, // 20: superbot.v1.DaemonStatusResponse.DetailsEntry.value:type_name -> google.protobuf.Any
-	32, // 21: superbot.v1.MetricsResponse.ComponentsEntry.value:type_name -> google.protobuf.Any
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	31, // 3: superbot.v1.TreeResponse.error:type_name -> superbot.v1.Error
+	32, // 4: superbot.v1.StatusReport.from:type_name -> actor.PID
+	0,  // 5: superbot.v1.StatusReport.tree:type_name -> superbot.v1.ChildStatus
+	0,  // 6: superbot.v1.StatusReport.changed:type_name -> superbot.v1.ChildStatus
+	33, // 7: superbot.v1.StatusReport.detail:type_name -> google.protobuf.Any
+	30, // 8: superbot.v1.DaemonStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: superbot.v1.DaemonStatusResponse.tree:type_name -> superbot.v1.ChildStatus
+	28, // 10: superbot.v1.DaemonStatusResponse.details:type_name -> superbot.v1.DaemonStatusResponse.DetailsEntry
+	31, // 11: superbot.v1.DaemonStatusResponse.error:type_name -> superbot.v1.Error
+	31, // 12: superbot.v1.DaemonStopResponse.error:type_name -> superbot.v1.Error
+	31, // 13: superbot.v1.ReloadConfigResponse.error:type_name -> superbot.v1.Error
+	11, // 14: superbot.v1.HealthResponse.components:type_name -> superbot.v1.ComponentHealth
+	31, // 15: superbot.v1.HealthResponse.error:type_name -> superbot.v1.Error
+	13, // 16: superbot.v1.ResourcesResponse.daemon:type_name -> superbot.v1.Resources
+	31, // 17: superbot.v1.ResourcesResponse.error:type_name -> superbot.v1.Error
+	34, // 18: superbot.v1.EventsPublishRequest.payload:type_name -> google.protobuf.Value
+	31, // 19: superbot.v1.EventsSubscribeResponse.error:type_name -> superbot.v1.Error
+	31, // 20: superbot.v1.EventsUnsubscribeResponse.error:type_name -> superbot.v1.Error
+	13, // 21: superbot.v1.MetricsResponse.daemon:type_name -> superbot.v1.Resources
+	29, // 22: superbot.v1.MetricsResponse.components:type_name -> superbot.v1.MetricsResponse.ComponentsEntry
+	31, // 23: superbot.v1.MetricsResponse.error:type_name -> superbot.v1.Error
+	33, // 24: superbot.v1.DaemonStatusResponse.DetailsEntry.value:type_name -> google.protobuf.Any
+	33, // 25: superbot.v1.MetricsResponse.ComponentsEntry.value:type_name -> google.protobuf.Any
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_superbot_v1_daemon_proto_init() }
@@ -1757,7 +1866,7 @@ func file_superbot_v1_daemon_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_daemon_proto_rawDesc), len(file_superbot_v1_daemon_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -46,17 +46,7 @@ func (s *supervisor) tail(req *messages.LogsTailRequest) *messages.LogsTailRespo
 func (s *supervisor) tree() *messages.TreeResponse {
 	res := &messages.TreeResponse{}
 	for _, n := range s.order {
-		rec := s.recs[n]
-		state := rec.state
-		switch state {
-		case StateBackoff:
-			state = "restarting"
-		case StateExited, StateDisabled:
-			state = StateStopped
-		}
-		res.Children = append(res.Children, &messages.ChildStatus{
-			Name: n, State: state, Restarts: rec.restarts, LastError: rec.lastErr, Since: timestamppb.New(rec.since),
-		})
+		res.Children = append(res.Children, s.snapshot(s.recs[n]).status(n))
 	}
 	return res
 }

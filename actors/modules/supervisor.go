@@ -55,6 +55,8 @@ type supervisor struct {
 	recs  map[string]*record
 	byID  map[string]*record // by child PID id
 
+	reporter treeReporter // daemon.status: what the parent was told
+
 	shutting   bool
 	stopAll    []*actor.PID
 	autostarts map[uint64]*autostartRun
@@ -75,6 +77,7 @@ func newSupervisor(cfg Config, deps Deps) *supervisor {
 
 // Receive is the modules supervisor's behaviour.
 func (s *supervisor) Receive(ctx actor.Context) {
+	defer s.reportTree()
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		s.onStarted(ctx)
@@ -125,6 +128,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 // this actor's goroutine when one crashes, and restarts it at once, after
 // its backoff, or (beyond the cap) idle and failed.
 func (s *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	defer s.reportTree()
 	rec := s.byID[child.Id]
 	if rec == nil {
 		sup.RestartChildren(child)
@@ -214,6 +218,7 @@ func prune(fs []time.Time, now time.Time) []time.Time {
 
 func (s *supervisor) onStarted(ctx actor.Context) {
 	s.self, s.root, s.sup = ctx.Self(), ctx.ActorSystem().Root, supervisorOf(ctx)
+	s.reporter = treeReporter{parent: ctx.Parent()}
 	s.recs = map[string]*record{}
 	s.byID = map[string]*record{}
 	s.autostarts = map[uint64]*autostartRun{}
@@ -356,6 +361,7 @@ func (s *supervisor) restartChild(rec *record) {
 // forget) gets none.
 func (s *supervisor) reply(to *actor.PID, msg any) {
 	if to != nil {
+		s.reportTree() // the caller sees the effect in daemon.status
 		s.root.Send(to, msg)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/superbot/superbot/actors/rpc"
@@ -124,6 +125,9 @@ type schedulerActor struct {
 	stopTimer func() bool
 	timerAt   time.Time
 	wakeGen   uint64
+
+	parent   *actor.PID                     // told about the window for daemon.status
+	reported *messages.WindowStatusResponse // what parent was told last
 }
 
 // job is one job's live state.
@@ -151,6 +155,7 @@ type winState struct {
 }
 
 func (a *schedulerActor) Receive(ctx actor.Context) {
+	defer a.reportWindow()
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.onStarted(ctx)
@@ -181,7 +186,7 @@ func (a *schedulerActor) Receive(ctx actor.Context) {
 }
 
 func (a *schedulerActor) onStarted(ctx actor.Context) {
-	a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
+	a.root, a.self, a.parent = ctx.ActorSystem().Root, ctx.Self(), ctx.Parent()
 	c, err := compile(a.holder.load())
 	if err != nil {
 		panic(fmt.Errorf("%w: %w", ErrInvalidConfig, err))
@@ -354,6 +359,24 @@ func (a *schedulerActor) resume(_ actor.Context, req *messages.SchedulerResumeRe
 		a.arm(now)
 	}
 	return &messages.SchedulerResumeResponse{Job: a.jobInfo(j, false)}
+}
+
+// reportWindow tells the parent (the root supervisor) the trading window's
+// status when it changed: daemon.status shows it without asking.
+func (a *schedulerActor) reportWindow() {
+	if a.parent == nil || a.c == nil {
+		return
+	}
+	w := a.windowStatus()
+	if a.reported != nil && proto.Equal(w, a.reported) {
+		return
+	}
+	packed, err := anypb.New(w)
+	if err != nil {
+		return
+	}
+	a.reported = w
+	a.root.Send(a.parent, &messages.StatusReport{From: a.self, Detail: packed})
 }
 
 func (a *schedulerActor) windowStatus() *messages.WindowStatusResponse {

@@ -7,7 +7,9 @@
 //
 // It also answers the daemon-wide methods: daemon.status (with the tree),
 // daemon.stop, daemon.reload_config, monitoring.health, monitoring.metrics
-// and monitoring.resources, by asking its children.
+// and monitoring.resources. daemon.status is answered from what the
+// children report (messages.StatusReport, pushed when their part changes):
+// the hottest method asks nobody. The others ask the children.
 package supervisor
 
 import (
@@ -51,16 +53,17 @@ type ChildSpec struct {
 	Props *actor.Props
 	// Core children are pinged by monitoring.health.
 	Core bool
-	// Tree, when true, means the child answers TreeRequest with its own
-	// children (e.g. the modules supervisor); daemon.status nests them.
-	Tree bool
 	// Metrics, when set, is sent to the child for monitoring.metrics; its
 	// answer appears under the child's name.
 	Metrics func() proto.Message
-	// Status, when set, is sent to the child for daemon.status; its answer
-	// appears in the status details under the child's name.
-	Status func() proto.Message
 }
+
+// A child adds to daemon.status by sending its parent a
+// messages.StatusReport (From set to itself) when it starts and whenever
+// its part changes: its own children (nested under it in the tree, e.g. the
+// modules supervisor's modules) and a detail (shown under its name, e.g.
+// the scheduler's trading window). Reports must be fresh messages that the
+// child never touches again: the root hands them to concurrent encoders.
 
 // Info is what daemon.status reports about the daemon itself.
 type Info struct {
@@ -142,6 +145,17 @@ type child struct {
 	lastError string
 	since     time.Time
 	stopping  []*actor.PID // senders waiting for a StopChild answer
+
+	// What the child reported (StatusReport). nested is replaced, never
+	// changed in place: responses already sent share it.
+	nested []*messages.ChildStatus
+	detail *anypb.Any
+}
+
+// forget drops what the child reported: it stopped or restarts, and its
+// next incarnation reports afresh.
+func (c *child) forget() {
+	c.nested, c.detail = nil, nil
 }
 
 func (a *rootActor) Receive(ctx actor.Context) {
@@ -157,9 +171,11 @@ func (a *rootActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		a.onTerminated(ctx, msg.Who)
 	case *messages.DaemonStatusRequest:
-		a.status(ctx)
+		ctx.Respond(a.status())
+	case *messages.StatusReport:
+		a.onReport(msg)
 	case *messages.TreeRequest:
-		a.tree(ctx, func(tree []*messages.ChildStatus) { ctx.Respond(&messages.TreeResponse{Children: tree}) })
+		ctx.Respond(&messages.TreeResponse{Children: a.tree()})
 	case *messages.HealthRequest:
 		a.health(ctx)
 	case *messages.MetricsRequest:
@@ -197,6 +213,7 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 		rs.Reset()
 		c.state = StateFailed
 		c.since = time.Now()
+		c.forget()
 		a.log.Error("child failed", "child", c.spec.Name, "restarts", c.restarts, "fatal", fatal, "reason", c.lastError)
 		a.publish("alert.supervisor.child_failed", &messages.ChildFailed{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 		sup.StopChildren(pid)
@@ -205,6 +222,7 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 	c.restarts++
 	c.state = StateRunning
 	c.since = time.Now()
+	c.forget()
 	a.log.Warn("child restarted", "child", c.spec.Name, "restarts", c.restarts, "reason", c.lastError)
 	a.publish("supervisor.child_restarted", &messages.ChildRestarted{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 	sup.RestartChildren(pid)
@@ -275,6 +293,7 @@ func (a *rootActor) onTerminated(ctx actor.Context, who *actor.PID) {
 		c.state = StateStopped
 	}
 	c.since = time.Now()
+	c.forget()
 	for _, s := range c.stopping {
 		ctx.Send(s, &ChildStopped{Name: c.spec.Name})
 	}
@@ -299,55 +318,81 @@ func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
 	}
 }
 
-// tree builds the status of every child, nesting the children of those that
-// answer TreeRequest, then calls done on the actor goroutine.
-func (a *rootActor) tree(ctx actor.Context, done func([]*messages.ChildStatus)) {
-	out, asks := a.treeAsks()
-	a.gather(ctx, asks, func() { done(out) })
-}
-
-// treeAsks returns the children's statuses and the requests that fill in
-// the nested ones.
-func (a *rootActor) treeAsks() ([]*messages.ChildStatus, []ask) {
+// tree is the status of every child, with what each reported nested.
+func (a *rootActor) tree() []*messages.ChildStatus {
 	out := make([]*messages.ChildStatus, 0, len(a.order))
-	var asks []ask
 	for _, name := range a.order {
 		c := a.children[name]
 		st := a.statusOf(c)
-		out = append(out, st)
-		if c.spec.Tree && c.state == StateRunning {
-			asks = append(asks, ask{pid: c.pid, msg: &messages.TreeRequest{}, on: func(res any, err error) {
-				if tr, ok := res.(*messages.TreeResponse); ok && err == nil {
-					st.Children = tr.Children
-				}
-			}})
+		if c.state == StateRunning {
+			st.Children = c.nested
 		}
+		out = append(out, st)
 	}
-	return out, asks
+	return out
 }
 
-func (a *rootActor) status(ctx actor.Context) {
+// status answers daemon.status from the children's reports.
+func (a *rootActor) status() *messages.DaemonStatusResponse {
 	info := a.deps.Info
 	res := &messages.DaemonStatusResponse{
 		Version: info.Version, Pid: int32(info.PID), Node: info.Node, State: StateRunning,
 		UptimeSeconds: time.Since(info.Started).Seconds(), StartedAt: timestamppb.New(info.Started),
-		Details: map[string]*anypb.Any{},
+		Tree: a.tree(), Details: map[string]*anypb.Any{},
 	}
 	if info.ConfigSource != nil {
 		res.ConfigSource = info.ConfigSource()
 	}
-	tree, asks := a.treeAsks() // one round of requests for the tree and the details
 	for _, name := range a.order {
-		c := a.children[name]
-		if c.spec.Status == nil || c.state != StateRunning {
+		if c := a.children[name]; c.detail != nil && c.state == StateRunning {
+			res.Details[name] = c.detail
+		}
+	}
+	return res
+}
+
+// onReport applies a child's StatusReport. A report from a stopped or
+// unknown child is dropped.
+func (a *rootActor) onReport(r *messages.StatusReport) {
+	c := a.byPID(r.GetFrom())
+	if c == nil || c.state != StateRunning {
+		return
+	}
+	if r.Detail != nil {
+		c.detail = r.Detail
+	}
+	if !r.TreeSet && len(r.Changed) == 0 && len(r.Removed) == 0 {
+		return
+	}
+	var next []*messages.ChildStatus // a new slice: sent responses share the old one
+	if r.TreeSet {
+		next = append(next, r.Tree...)
+	} else {
+		next = append(next, c.nested...)
+	}
+	for _, ch := range r.Changed {
+		i := indexOf(next, ch.GetName())
+		if i < 0 {
+			next = append(next, ch)
 			continue
 		}
-		asks = append(asks, a.collect(c.pid, c.spec.Status(), name, res.Details))
+		next[i] = ch
 	}
-	a.gather(ctx, asks, func() {
-		res.Tree = tree
-		ctx.Respond(res)
-	})
+	for _, name := range r.Removed {
+		if i := indexOf(next, name); i >= 0 {
+			next = append(next[:i], next[i+1:]...)
+		}
+	}
+	c.nested = next
+}
+
+func indexOf(list []*messages.ChildStatus, name string) int {
+	for i, c := range list {
+		if c.GetName() == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // collect asks pid and stores its answer, packed, in into[name].

@@ -3,12 +3,14 @@ package supervisor_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/supervisor"
@@ -173,5 +175,84 @@ func TestStopChildAndStatus(t *testing.T) {
 	m := actortest.Request[*messages.MetricsResponse](t, sys, root, &messages.MetricsRequest{})
 	if m.Daemon.GetGoroutines() != 3 {
 		t.Fatalf("metrics = %v", m)
+	}
+}
+
+// reporterProps is a child that reports a tree of its own when it starts,
+// forwards the reports it is sent, and panics on crashWith.
+func reporterProps(starts *atomic.Int32) *actor.Props {
+	return actor.PropsFromFunc(func(ctx actor.Context) {
+		switch msg := ctx.Message().(type) {
+		case *actor.Started:
+			n := starts.Add(1)
+			ctx.Send(ctx.Parent(), &messages.StatusReport{From: ctx.Self(), TreeSet: true, Tree: []*messages.ChildStatus{
+				{Name: "x", State: "running", Restarts: uint32(n)}, {Name: "y", State: "starting"},
+			}})
+		case *messages.StatusReport:
+			msg.From = ctx.Self()
+			ctx.Send(ctx.Parent(), msg)
+			ctx.Respond(&messages.PingResponse{}) // reported: the test may look
+		case crashWith:
+			panic(msg.reason)
+		}
+	})
+}
+
+func nested(t *testing.T, sys *actor.ActorSystem, root *actor.PID, name string) (string, *messages.DaemonStatusResponse) {
+	t.Helper()
+	st := actortest.Request[*messages.DaemonStatusResponse](t, sys, root, &messages.DaemonStatusRequest{})
+	for _, c := range st.Tree {
+		if c.Name == name {
+			var parts []string
+			for _, n := range c.Children {
+				parts = append(parts, fmt.Sprintf("%s=%s/%d", n.Name, n.State, n.Restarts))
+			}
+			return strings.Join(parts, " "), st
+		}
+	}
+	t.Fatalf("%s not in the tree: %v", name, st.Tree)
+	return "", nil
+}
+
+func TestStatusShowsWhatChildrenReport(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, _, _ := newRoot(t, sys, supervisor.DefaultConfig())
+	var starts atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "mods", Props: reporterProps(&starts)})
+	actortest.Eventually(t, time.Second, func() bool { got, _ := nested(t, sys, root, "mods"); return got != "" }, "first report")
+	if got, _ := nested(t, sys, root, "mods"); got != "x=running/1 y=starting/0" {
+		t.Fatalf("nested = %q", got)
+	}
+
+	// A change replaces its entry, a new name is appended, a removed one dropped.
+	detail, err := anypb.New(&messages.WindowStatusResponse{State: "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		Changed: []*messages.ChildStatus{{Name: "y", State: "running"}, {Name: "z", State: "stopped"}},
+		Removed: []string{"x"}, Detail: detail,
+	})
+	got, st := nested(t, sys, root, "mods") // the report was sent before the answer: no waiting
+	if got != "y=running/0 z=stopped/0" {
+		t.Fatalf("after changes nested = %q", got)
+	}
+	var w messages.WindowStatusResponse
+	if st.Details["mods"] == nil || st.Details["mods"].UnmarshalTo(&w) != nil || w.State != "open" {
+		t.Fatalf("details = %v", st.Details)
+	}
+
+	// A restart forgets the old incarnation's reports; the new one reports afresh.
+	sys.Root.Send(pid, crashWith{"boom"})
+	actortest.Eventually(t, time.Second, func() bool { got, _ := nested(t, sys, root, "mods"); return got == "x=running/2 y=starting/0" }, "report of the second incarnation")
+	if _, st := nested(t, sys, root, "mods"); st.Details["mods"] != nil {
+		t.Fatalf("the old incarnation's detail survived the restart: %v", st.Details)
+	}
+
+	// A report from an unknown actor changes nothing.
+	stranger := actortest.NewProbe(t, sys)
+	sys.Root.Send(root, &messages.StatusReport{From: stranger.PID, TreeSet: true})
+	if got, _ := nested(t, sys, root, "mods"); got != "x=running/2 y=starting/0" {
+		t.Fatalf("a stranger's report changed the tree: %q", got)
 	}
 }

@@ -83,7 +83,7 @@ func (d *Daemon) registry() *modules.Registry {
 func startModules(d *Daemon) error {
 	cfg := d.cfg.Daemon
 	if err := d.startChild(supervisor.ChildSpec{
-		Name: modules.Kind, Core: true, Tree: true,
+		Name: modules.Kind, Core: true,
 		Props: modules.Props(cfg.Config, modules.Deps{
 			Bus: d.busPID(), StateDir: cfg.StateDir, LogDir: cfg.LogDir,
 			SocketPath: d.SocketPath(), TokenPath: d.TokenPath(), Registry: d.registry(),
@@ -158,8 +158,7 @@ func startScheduler(d *Daemon) error {
 	}
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: scheduler.Kind, Core: true,
-		Props:  scheduler.Props(cfg, scheduler.Deps{Bus: d.busPID(), Router: d.router, Logger: d.log.With("component", scheduler.Kind)}),
-		Status: func() proto.Message { return &messages.WindowStatusRequest{} },
+		Props: scheduler.Props(cfg, scheduler.Deps{Bus: d.busPID(), Router: d.router, Logger: d.log.With("component", scheduler.Kind)}),
 	}); err != nil {
 		return err
 	}

@@ -182,6 +182,17 @@ func TestDaemonLifecycle(t *testing.T) {
 			t.Fatalf("%s not running in the tree: %v", want, names)
 		}
 	}
+	if _, ok := st["details"].(map[string]any)["scheduler"]; !ok {
+		t.Fatalf("no scheduler window in the status details: %v", st["details"])
+	}
+	// A module's state in daemon.status follows module.stop/start at once:
+	// the modules supervisor reports before it answers.
+	for _, step := range []struct{ method, want string }{{"module.stop", "stopped"}, {"module.start", "running"}} {
+		call(t, c, step.method, map[string]any{"module": "heartbeat"})
+		if got := nestedState(call(t, c, "daemon.status", nil), "modules", "heartbeat"); got != step.want {
+			t.Fatalf("after %s heartbeat is %q in daemon.status, want %q", step.method, got, step.want)
+		}
+	}
 	if h := call(t, c, "monitoring.health", nil); h["healthy"] != true {
 		t.Fatalf("health = %v", h)
 	}
@@ -367,4 +378,20 @@ func TestReloadKeepsRunningOnABadConfig(t *testing.T) {
 	}
 	call(t, c, "daemon.stop", nil)
 	p.wait(10 * time.Second)
+}
+
+// nestedState finds child under parent in a daemon.status tree.
+func nestedState(st map[string]any, parent, child string) string {
+	for _, p := range st["tree"].([]any) {
+		pm := p.(map[string]any)
+		if pm["name"] != parent {
+			continue
+		}
+		for _, ch := range pm["children"].([]any) {
+			if cm := ch.(map[string]any); cm["name"] == child {
+				return cm["state"].(string)
+			}
+		}
+	}
+	return ""
 }
