@@ -246,7 +246,11 @@ var encodeOpts = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues
 
 // Encode renders a response message as JSON for clients: proto field names,
 // zero values included, unset messages (the nil error field) left out. The
-// result is one line.
+// result is one line. Messages with a hand-written renderer
+// (messages.JSONAppender: daemon.status) skip protojson's reflection.
 func Encode(m proto.Message) (json.RawMessage, error) {
+	if a, ok := m.(messages.JSONAppender); ok {
+		return a.AppendJSON(make([]byte, 0, 2048))
+	}
 	return encodeOpts.Marshal(m)
 }

@@ -1,0 +1,276 @@
+package messages
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// JSONAppender is implemented by the responses of the hottest methods
+// (daemon.status): AppendJSON renders the message as the JSON-RPC edge
+// renders every response with protojson (proto field names, zero values
+// shown, unset message fields left out), without reflection. Tests check
+// the two agree on every field.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
+// statusJSONOpts are the edge's protojson options, for the parts (the
+// details' Any values) that AppendJSON hands to protojson.
+var statusJSONOpts = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true}
+
+// AppendJSON appends x rendered as protojson with UseProtoNames and
+// EmitDefaultValues would render it (byte for byte, up to whitespace,
+// except that invalid UTF-8 in a string becomes U+FFFD where protojson
+// fails).
+func (x *DaemonStatusResponse) AppendJSON(b []byte) ([]byte, error) {
+	var err error
+	b = append(b, `{"version":`...)
+	b = appendJSONString(b, x.GetVersion())
+	b = append(b, `,"pid":`...)
+	b = strconv.AppendInt(b, int64(x.GetPid()), 10)
+	b = append(b, `,"node":`...)
+	b = appendJSONString(b, x.GetNode())
+	b = append(b, `,"uptime_seconds":`...)
+	b = appendJSONFloat(b, x.GetUptimeSeconds())
+	b = append(b, `,"config_source":`...)
+	b = appendJSONString(b, x.GetConfigSource())
+	if x.GetStartedAt() != nil {
+		b = append(b, `,"started_at":`...)
+		if b, err = appendJSONTimestamp(b, x.GetStartedAt()); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"state":`...)
+	b = appendJSONString(b, x.GetState())
+	b = append(b, `,"tree":`...)
+	if b, err = appendChildStatuses(b, x.GetTree()); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"details":{`...)
+	keys := sortedKeys(x.GetDetails())
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		if b, err = appendAny(b, x.GetDetails()[k]); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, '}')
+	if x.GetError() != nil {
+		enc, err := statusJSONOpts.Marshal(x.GetError())
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"error":`...)
+		b = append(b, enc...)
+	}
+	return append(b, '}'), nil
+}
+
+// AppendJSON appends x as protojson would render it (see
+// DaemonStatusResponse.AppendJSON).
+func (x *ChildStatus) AppendJSON(b []byte) ([]byte, error) {
+	var err error
+	b = append(b, `{"name":`...)
+	b = appendJSONString(b, x.GetName())
+	b = append(b, `,"state":`...)
+	b = appendJSONString(b, x.GetState())
+	b = append(b, `,"restarts":`...)
+	b = strconv.AppendUint(b, uint64(x.GetRestarts()), 10)
+	b = append(b, `,"last_error":`...)
+	b = appendJSONString(b, x.GetLastError())
+	if x.GetSince() != nil {
+		b = append(b, `,"since":`...)
+		if b, err = appendJSONTimestamp(b, x.GetSince()); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"children":`...)
+	if b, err = appendChildStatuses(b, x.GetChildren()); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+func appendChildStatuses(b []byte, list []*ChildStatus) ([]byte, error) {
+	b = append(b, '[')
+	for i, c := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = c.AppendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ { // a handful of keys: insertion sort
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+// anyCache keeps the rendering of the details' Any values: they are
+// reported once and shown on every daemon.status call. Keyed by pointer:
+// a reported message is never changed (see StatusReport), and the entry
+// holds the pointer, so the address cannot be reused while cached.
+var anyCache struct {
+	sync.Mutex
+	m map[*anypb.Any][]byte
+}
+
+const anyCacheMax = 64
+
+func appendAny(b []byte, a *anypb.Any) ([]byte, error) {
+	anyCache.Lock()
+	enc, ok := anyCache.m[a]
+	anyCache.Unlock()
+	if !ok {
+		var err error
+		if enc, err = statusJSONOpts.Marshal(a); err != nil {
+			return nil, err
+		}
+		anyCache.Lock()
+		if anyCache.m == nil || len(anyCache.m) >= anyCacheMax {
+			anyCache.m = map[*anypb.Any][]byte{}
+		}
+		anyCache.m[a] = enc
+		anyCache.Unlock()
+	}
+	return append(b, enc...), nil
+}
+
+// appendJSONFloat renders a double as protojson does.
+func appendJSONFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' { // e-07 → e-7, as encoding/json and protojson write it
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// Timestamp bounds of the JSON mapping (0001-01-01 to 9999-12-31).
+const (
+	minTimestampSeconds = -62135596800
+	maxTimestampSeconds = 253402300799
+)
+
+var errTimestampRange = errors.New("google.protobuf.Timestamp out of range")
+
+// appendJSONTimestamp renders a Timestamp as protojson does: RFC 3339 in
+// UTC with 0, 3, 6 or 9 fractional digits.
+func appendJSONTimestamp(b []byte, ts *timestamppb.Timestamp) ([]byte, error) {
+	secs, nanos := ts.GetSeconds(), ts.GetNanos()
+	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos >= 1e9 {
+		return nil, errTimestampRange
+	}
+	b = append(b, '"')
+	b = time.Unix(secs, int64(nanos)).UTC().AppendFormat(b, "2006-01-02T15:04:05")
+	switch {
+	case nanos == 0:
+	case nanos%1e6 == 0:
+		b = append(b, '.')
+		b = appendPadded(b, int(nanos/1e6), 3)
+	case nanos%1e3 == 0:
+		b = append(b, '.')
+		b = appendPadded(b, int(nanos/1e3), 6)
+	default:
+		b = append(b, '.')
+		b = appendPadded(b, int(nanos), 9)
+	}
+	return append(b, 'Z', '"'), nil
+}
+
+func appendPadded(b []byte, v, width int) []byte {
+	var buf [9]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, buf[:width]...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as protojson does: '"', '\\' and control
+// characters escaped, everything else as is; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
