@@ -542,8 +542,11 @@ func (c *Client) dispatch(line []byte) {
 		return
 	}
 	var m message
-	if json.Unmarshal(line, &m) != nil {
-		return
+	if !parseMessage(line, &m) {
+		m = message{}
+		if json.Unmarshal(line, &m) != nil {
+			return
+		}
 	}
 	c.route(&m)
 }
