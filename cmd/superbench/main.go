@@ -31,6 +31,7 @@ func main() {
 	runs := flag.Int("starts", 5, "cold starts to time")
 	flag.StringVar(&method, "method", "daemon.status", "the method the call figures use")
 	flag.StringVar(&autostart, "autostart", "", `override daemon.autostart, e.g. '[]' (default: the embedded config's)`)
+	flag.StringVar(&ipcExtra, "ipc", "", `extra [daemon.ipc] settings, e.g. 'busy_poll_reads = 0'`)
 	flag.Parse()
 	if err := run(*calls, *conc, *dur, *runs, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "superbench:", err)
@@ -41,6 +42,7 @@ func main() {
 var (
 	method    = "daemon.status"
 	autostart string
+	ipcExtra  string
 )
 
 func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
@@ -59,6 +61,9 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	body := "[daemon.logging]\nconsole = false\n"
 	if autostart != "" {
 		body += "[daemon]\nautostart = " + autostart + "\n"
+	}
+	if ipcExtra != "" {
+		body += "[daemon.ipc]\n" + ipcExtra + "\n"
 	}
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return err
