@@ -33,12 +33,6 @@ type Config struct {
 	// RequestTimeout is the deadline of one call to the actor that answers it.
 	// Default "5s".
 	RequestTimeout time.Duration `toml:"request_timeout"`
-	// BusyPollReads is how many non-blocking reads (about 1 µs each, with a
-	// yield between) a connection tries after an answer before it sleeps
-	// until the next request: a client calling in a loop gets its answers
-	// without the daemon's wake-up latency. At most one CPU's worth of
-	// connections polls at a time. 0 disables. Default 100.
-	BusyPollReads int `toml:"busy_poll_reads"`
 }
 
 // DefaultConfig returns the edge defaults.
@@ -49,7 +43,6 @@ func DefaultConfig() Config {
 		MaxConnections:  128,
 		IdleTimeout:     5 * time.Minute,
 		RequestTimeout:  5 * time.Second,
-		BusyPollReads:   100,
 	}
 }
 
@@ -73,8 +66,6 @@ func (c Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("request_timeout: must be > 0, got %s", c.RequestTimeout))
 	}
-	if c.BusyPollReads < 0 || c.BusyPollReads > 100000 {
-		errs = append(errs, fmt.Errorf("busy_poll_reads: must be between 0 and 100000, got %d", c.BusyPollReads))
-	}
+
 	return errors.Join(errs...)
 }

@@ -67,7 +67,7 @@ func (c *conn) serve() {
 		c.smu.Unlock()
 		c.writing.Wait()
 	}()
-	r := bufio.NewReaderSize(newPollReader(c.nc, c.s.cfg.BusyPollReads, &c.s.pollers), 64<<10)
+	r := bufio.NewReaderSize(c.nc, 64<<10)
 	for {
 		select {
 		case <-c.s.quit: // shutting down: answer nothing more

@@ -120,7 +120,6 @@ type server struct {
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 	calls    atomic.Uint64
-	pollers  atomic.Int32 // connections busy-polling now (pollReader)
 }
 
 // deadliner is what both listener types offer to interrupt Accept.

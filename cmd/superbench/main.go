@@ -31,7 +31,7 @@ func main() {
 	runs := flag.Int("starts", 5, "cold starts to time")
 	flag.StringVar(&method, "method", "daemon.status", "the method the call figures use")
 	flag.StringVar(&autostart, "autostart", "", `override daemon.autostart, e.g. '[]' (default: the embedded config's)`)
-	flag.StringVar(&ipcExtra, "ipc", "", `extra [daemon.ipc] settings, e.g. 'busy_poll_reads = 0'`)
+	flag.StringVar(&ipcExtra, "ipc", "", `extra [daemon.ipc] settings, e.g. 'require_token_on_socket = true'`)
 	flag.Parse()
 	if err := run(*calls, *conc, *dur, *runs, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "superbench:", err)
