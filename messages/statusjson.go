@@ -200,8 +200,21 @@ func appendJSONTimestamp(b []byte, ts *timestamppb.Timestamp) ([]byte, error) {
 	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos >= 1e9 {
 		return nil, errTimestampRange
 	}
+	t := time.Unix(secs, int64(nanos)).UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
 	b = append(b, '"')
-	b = time.Unix(secs, int64(nanos)).UTC().AppendFormat(b, "2006-01-02T15:04:05")
+	b = appendPadded(b, year, 4)
+	b = append(b, '-')
+	b = appendPadded(b, int(month), 2)
+	b = append(b, '-')
+	b = appendPadded(b, day, 2)
+	b = append(b, 'T')
+	b = appendPadded(b, hour, 2)
+	b = append(b, ':')
+	b = appendPadded(b, minute, 2)
+	b = append(b, ':')
+	b = appendPadded(b, sec, 2)
 	switch {
 	case nanos == 0:
 	case nanos%1e6 == 0:

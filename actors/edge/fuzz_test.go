@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -48,6 +49,7 @@ func FuzzHandleLine(f *testing.F) {
 	go func() { _, _ = io.Copy(io.Discard, b) }()
 	f.Cleanup(func() { _ = a.Close(); _ = b.Close(); sys.Root.Stop(status) })
 	f.Fuzz(func(t *testing.T, line []byte) {
+		membersAgree(t, line)
 		c := newConn(s, a, true)
 		out := c.handleLine(line)
 		if out == nil {
@@ -80,5 +82,28 @@ func checkResponse(t *testing.T, r map[string]json.RawMessage, out []byte) {
 	}
 	if _, ok := r["id"]; !ok {
 		t.Fatalf("no id in %s", out)
+	}
+}
+
+// membersAgree: the one-pass split of a request object gives what
+// encoding/json's map gives, and refuses what encoding/json refuses.
+func membersAgree(t *testing.T, line []byte) {
+	t.Helper()
+	var want map[string]json.RawMessage
+	wantOK := json.Unmarshal(line, &want) == nil && want != nil
+	got, ok := members(line)
+	if ok != wantOK {
+		t.Fatalf("%q: members ok=%v, encoding/json ok=%v", line, ok, wantOK)
+	}
+	if !ok {
+		return
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%q: members %v, encoding/json %v", line, got, want)
+	}
+	for k, v := range want {
+		if !bytes.Equal(bytes.TrimSpace(got[k]), bytes.TrimSpace(v)) {
+			t.Fatalf("%q: member %q = %q, encoding/json %q", line, k, got[k], v)
+		}
 	}
 }

@@ -3,6 +3,9 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
+
+	"github.com/superbot/superbot/actors/rpc/jsonobj"
 )
 
 // Standard JSON-RPC 2.0 error codes and messages, exactly as the spec names them.
@@ -98,8 +101,8 @@ func parseRequest(raw json.RawMessage) (*request, *response) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	obj, ok := members(raw)
+	if !ok {
 		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}
 	}
 	id, hasID := obj["id"]
@@ -111,11 +114,12 @@ func parseRequest(raw json.RawMessage) (*request, *response) {
 		}
 		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: rid}
 	}
-	var version, method string
-	if err := json.Unmarshal(obj["jsonrpc"], &version); err != nil || version != "2.0" {
+	version, ok := jsonString(obj["jsonrpc"])
+	if !ok || version != "2.0" {
 		return invalid()
 	}
-	if err := json.Unmarshal(obj["method"], &method); err != nil || method == "" {
+	method, ok := jsonString(obj["method"])
+	if !ok || method == "" {
 		return invalid()
 	}
 	if !idOK {
@@ -140,6 +144,40 @@ func parseRequest(raw json.RawMessage) (*request, *response) {
 		req.ID = id
 	}
 	return req, nil
+}
+
+// members splits a request object into its members in one pass
+// (jsonobj); a key with an escape or invalid UTF-8 takes encoding/json's
+// slower way, which unescapes (or replaces) it. A repeated key keeps its last value either way.
+func members(raw []byte) (map[string]json.RawMessage, bool) {
+	obj := make(map[string]json.RawMessage, 4)
+	escaped := false
+	ok := jsonobj.Members(raw, func(k, v []byte) bool {
+		if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
+			escaped = true
+			return false
+		}
+		obj[string(k)] = v
+		return true
+	})
+	if ok {
+		return obj, true
+	}
+	if !escaped {
+		return nil, false
+	}
+	obj = nil
+	return obj, json.Unmarshal(raw, &obj) == nil
+}
+
+// jsonString decodes a JSON string value (without reflection when it has
+// no escapes).
+func jsonString(raw json.RawMessage) (string, bool) {
+	if s, ok := jsonobj.Unquote(raw); ok {
+		return s, true
+	}
+	var s string
+	return s, len(raw) > 0 && json.Unmarshal(raw, &s) == nil
 }
 
 // validID: a string, a number or null.

@@ -147,6 +147,11 @@ type rootActor struct {
 	bus      *actor.PID
 	order    []string
 	children map[string]*child
+
+	// treeCache is the tree daemon.status shows, kept between status calls
+	// (the bulk of the root's messages) and dropped by any other message:
+	// it is shared by responses, so it is replaced, never changed.
+	treeCache []*messages.ChildStatus
 }
 
 type child struct {
@@ -171,6 +176,9 @@ func (c *child) forget() {
 }
 
 func (a *rootActor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*messages.DaemonStatusRequest); !ok {
+		a.treeCache = nil // anything else may change the tree
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.sys = ctx.ActorSystem()
@@ -211,6 +219,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 // actor's goroutine. It applies the one-for-one policy with a sliding window.
 func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, rs *actor.RestartStatistics, reason, _ any) {
 	a.sys = sys
+	a.treeCache = nil
 	c := a.byPID(pid)
 	if c == nil {
 		sup.StopChildren(pid)
@@ -332,6 +341,9 @@ func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
 
 // tree is the status of every child, with what each reported nested.
 func (a *rootActor) tree() []*messages.ChildStatus {
+	if a.treeCache != nil {
+		return a.treeCache
+	}
 	out := make([]*messages.ChildStatus, 0, len(a.order))
 	for _, name := range a.order {
 		c := a.children[name]
@@ -341,6 +353,7 @@ func (a *rootActor) tree() []*messages.ChildStatus {
 		}
 		out = append(out, st)
 	}
+	a.treeCache = out
 	return out
 }
 
