@@ -4,13 +4,23 @@
 // start to system.ready, idle RSS, and graceful stop time. Latencies are
 // timed with the CPU's time-stamp counter (runtime/tsc): time.Now moves in
 // 4 ms steps on this project's machines.
+//
+// Calls are measured with two clients: a bare line client (what the daemon
+// can serve) and the Go client (what a Go program sees). The same bare
+// client against an echo server process that answers with a line as long
+// as daemon.status's gives the machine's floor for a Unix-socket round trip
+// between two processes, to read the daemon's figures against.
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +35,13 @@ import (
 )
 
 func main() {
+	if spec := os.Getenv(echoEnv); spec != "" {
+		if err := serveEcho(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "superbench echo:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	calls := flag.Int("calls", 100000, "sequential daemon.status calls")
 	conc := flag.Int("clients", 16, "concurrent clients")
 	dur := flag.Duration("concurrent-for", 5*time.Second, "how long the concurrent run lasts")
@@ -105,14 +122,112 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	}
 	defer func() { _ = d.Process.Signal(syscall.SIGTERM); _ = d.Wait() }()
 	opts := client.Options{StateDir: filepath.Join(work, ".superbot")}
+	sock := filepath.Join(work, ".superbot", "superbot.sock")
 
+	// One answer, to size the echo server's reply like the real one.
 	c, err := client.Dial(context.Background(), opts)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	var sample json.RawMessage
+	if err := c.Call(context.Background(), method, nil, &sample); err != nil {
+		return err
+	}
+	_ = c.Close()
+
+	// Two clients: the Go client (runtime/client: what a Go program gets)
+	// and a bare line client (write a request, read a line: what the daemon
+	// itself can serve, like wrk for an HTTP server).
+	goClient := func() (caller, error) { return dialGo(opts) }
+	rawClient := func() (caller, error) { return dialRaw(sock, method) }
+	for _, k := range []struct {
+		name string
+		dial func() (caller, error)
+	}{{"raw line client", rawClient}, {"Go client", goClient}} {
+		if err := sequential(w, method+", "+k.name, k.dial, calls); err != nil {
+			return err
+		}
+		if err := concurrent(w, method+", "+k.name, k.dial, conc, dur); err != nil {
+			return err
+		}
+	}
+
+	// The floor: the same raw client against a bare echo server process
+	// that answers every line with a line as long as the daemon's answer.
+	echo, echoSock, err := startEcho(dir, len(sample)+40)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = echo.Process.Kill(); _ = echo.Wait() }()
+	echoClient := func() (caller, error) { return dialRaw(echoSock, "echo") }
+	if err := sequential(w, "floor: bare Unix-socket echo, raw line client", echoClient, calls); err != nil {
+		return err
+	}
+	return concurrent(w, "floor: bare Unix-socket echo, raw line client", echoClient, conc, dur)
+}
+
+// caller makes one call and checks its answer.
+type caller interface {
+	call() error
+	close()
+}
+
+type goCaller struct{ c *client.Client }
+
+func dialGo(opts client.Options) (caller, error) {
+	c, err := client.Dial(context.Background(), opts)
+	if err != nil {
+		return nil, err
+	}
+	return goCaller{c}, nil
+}
+
+func (g goCaller) call() error { return g.c.Call(context.Background(), method, nil, nil) }
+func (g goCaller) close()      { _ = g.c.Close() }
+
+// rawCaller writes one request line and reads one answer line.
+type rawCaller struct {
+	nc  net.Conn
+	r   *bufio.Reader
+	req []byte
+}
+
+func dialRaw(sock, method string) (caller, error) {
+	nc, err := net.Dial("unix", sock)
+	if err != nil {
+		return nil, err
+	}
+	req := []byte(`{"jsonrpc":"2.0","method":"` + method + `","id":1}` + "\n")
+	return &rawCaller{nc: nc, r: bufio.NewReaderSize(nc, 64<<10), req: req}, nil
+}
+
+var resultPrefix = []byte(`{"jsonrpc":"2.0","result":`)
+
+func (r *rawCaller) call() error {
+	if _, err := r.nc.Write(r.req); err != nil {
+		return err
+	}
+	line, err := r.r.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(line, resultPrefix) && !bytes.HasPrefix(line, []byte("echo")) {
+		return fmt.Errorf("answer is not a result: %.200s", line)
+	}
+	return nil
+}
+
+func (r *rawCaller) close() { _ = r.nc.Close() }
+
+// sequential times calls one at a time on one connection.
+func sequential(w io.Writer, label string, dial func() (caller, error), calls int) error {
+	c, err := dial()
+	if err != nil {
+		return err
+	}
+	defer c.close()
 	for i := 0; i < 1000; i++ { // warm up
-		if err := c.Call(ctx, method, nil, nil); err != nil {
+		if err := c.call(); err != nil {
 			return err
 		}
 	}
@@ -120,40 +235,43 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	wallBegin := time.Now()
 	for i := range lat {
 		s := tsc.Now()
-		if err := c.Call(ctx, method, nil, nil); err != nil {
+		if err := c.call(); err != nil {
 			return err
 		}
 		lat[i] = tsc.Since(s)
 	}
-	_ = c.Close()
+	wall := time.Since(wallBegin)
 	valid := 0
 	for _, d := range lat {
 		if d != tsc.Invalid {
 			valid++
 		}
 	}
-	wall := time.Since(wallBegin)
 	p := tsc.Percentiles(lat, 50, 99, 99.9)
 	fmt.Fprintf(w, "%s, 1 client sequential: %d calls in %s = %.0f calls/s; p50 %s p99 %s p99.9 %s (%d same-CPU samples)\n",
-		method, calls, wall.Round(time.Millisecond), float64(calls)/wall.Seconds(), p[0], p[1], p[2], valid)
+		label, calls, wall.Round(time.Millisecond), float64(calls)/wall.Seconds(), p[0], p[1], p[2], valid)
+	return nil
+}
 
+// concurrent runs conc connections calling in a loop for dur.
+func concurrent(w io.Writer, label string, dial func() (caller, error), conc int, dur time.Duration) error {
 	var wg sync.WaitGroup
 	counts := make([]int, conc)
 	errs := make([]error, conc)
 	stop := time.Now().Add(dur)
-	wallBegin = time.Now()
+	wallBegin := time.Now()
 	for i := 0; i < conc; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			c, err := client.Dial(ctx, opts)
+			c, err := dial()
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			defer func() { _ = c.Close() }()
+			defer c.close()
 			for time.Now().Before(stop) {
-				if err := c.Call(ctx, method, nil, nil); err != nil {
+				if err := c.call(); err != nil {
 					errs[i] = err
 					return
 				}
@@ -170,8 +288,71 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 		}
 		n += k
 	}
-	fmt.Fprintf(w, "%s, %d clients: %d calls in %s = %.0f calls/s\n", method, conc, n, total.Round(time.Millisecond), float64(n)/total.Seconds())
+	fmt.Fprintf(w, "%s, %d clients: %d calls in %s = %.0f calls/s\n", label, conc, n, total.Round(time.Millisecond), float64(n)/total.Seconds())
 	return nil
+}
+
+// echoEnv makes this program a bare echo server (startEcho).
+const echoEnv = "SUPERBENCH_ECHO"
+
+// startEcho runs this program again as a line server answering each line
+// with size bytes.
+func startEcho(dir string, size int) (*exec.Cmd, string, error) {
+	sock := filepath.Join(dir, "echo.sock")
+	self, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", echoEnv, sock, size))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives us
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	for i := 0; i < 500; i++ {
+		if nc, err := net.Dial("unix", sock); err == nil {
+			_ = nc.Close()
+			return cmd, sock, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	return nil, "", fmt.Errorf("echo server did not listen on %s", sock)
+}
+
+// serveEcho is the echo server's main.
+func serveEcho(spec string) error {
+	sock, sizeStr, _ := strings.Cut(spec, ":")
+	size, err := strconv.Atoi(sizeStr)
+	if err != nil {
+		return err
+	}
+	reply := append([]byte("echo"), bytes.Repeat([]byte("x"), max(0, size-5))...)
+	reply = append(reply, '\n')
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return err
+	}
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer func() { _ = nc.Close() }()
+			r := bufio.NewReaderSize(nc, 64<<10)
+			for {
+				if _, err := r.ReadSlice('\n'); err != nil {
+					return
+				}
+				if _, err := nc.Write(reply); err != nil {
+					return
+				}
+			}
+		}()
+	}
 }
 
 // startDaemon runs superbotd in dir and returns once daemon.status answers,
