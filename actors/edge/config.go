@@ -28,7 +28,8 @@ type Config struct {
 	// MaxConnections is the number of concurrent connections. Default 128.
 	MaxConnections int `toml:"max_connections"`
 	// IdleTimeout closes a connection that sends nothing for this long (a
-	// connection with an active subscription stream is not idle). Default "5m".
+	// connection with an active subscription stream is not idle); the close
+	// comes between 1 and 1.5 times this after the last request. Default "5m".
 	IdleTimeout time.Duration `toml:"idle_timeout"`
 	// RequestTimeout is the deadline of one call to the actor that answers it.
 	// Default "5s".

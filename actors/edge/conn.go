@@ -33,8 +33,12 @@ type conn struct {
 	authed       bool
 	failedLogins int
 
-	wmu sync.Mutex
-	bw  *bufio.Writer
+	wmu     sync.Mutex
+	bw      *bufio.Writer
+	writeDL time.Time // under wmu
+
+	readDL    time.Time // the read deadline set; zero: none (a stream)
+	readDLSet bool
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -77,11 +81,7 @@ func (c *conn) serve() {
 		c.smu.Lock()
 		streaming := c.stream != nil
 		c.smu.Unlock()
-		if streaming {
-			_ = c.nc.SetReadDeadline(time.Time{}) // a stream is not idle
-		} else {
-			_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
-		}
+		c.extendRead(streaming)
 		line, err := readLine(r, c.s.cfg.MaxRequestBytes)
 		if errors.Is(err, errTooLarge) {
 			c.write(mustJSON(&response{JSONRPC: "2.0", ID: nullID,
@@ -101,6 +101,27 @@ func (c *conn) serve() {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// extendRead keeps the idle deadline: none while a stream runs, else at
+// least IdleTimeout ahead. Setting a socket deadline updates a runtime timer,
+// so it is pushed out in steps (to 1.5 x IdleTimeout whenever less than
+// IdleTimeout is left) rather than on every request: an idle connection is
+// closed after between 1 and 1.5 times IdleTimeout. The write deadline
+// (write) works the same way.
+func (c *conn) extendRead(streaming bool) {
+	if streaming {
+		if !c.readDLSet || !c.readDL.IsZero() {
+			_ = c.nc.SetReadDeadline(time.Time{}) // a stream is not idle
+			c.readDL, c.readDLSet = time.Time{}, true
+		}
+		return
+	}
+	idle := c.s.cfg.IdleTimeout
+	if now := time.Now(); !c.readDLSet || c.readDL.IsZero() || c.readDL.Sub(now) < idle {
+		c.readDL, c.readDLSet = now.Add(idle+idle/2), true
+		_ = c.nc.SetReadDeadline(c.readDL)
 	}
 }
 
@@ -125,7 +146,10 @@ func readLine(r *bufio.Reader, max int) ([]byte, error) {
 func (c *conn) write(b []byte) bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if now := time.Now(); c.writeDL.Sub(now) < writeTimeout {
+		c.writeDL = now.Add(writeTimeout + writeTimeout/2)
+		_ = c.nc.SetWriteDeadline(c.writeDL)
+	}
 	if _, err := c.bw.Write(b); err != nil {
 		c.close()
 		return false

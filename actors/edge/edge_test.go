@@ -309,6 +309,13 @@ func TestSlowAndIdleClients(t *testing.T) {
 	if line, err := slow.rd.ReadString('\n'); err == nil || line != "" {
 		t.Fatalf("a slowloris client was not disconnected: got %q", line)
 	}
+	// A connection that keeps calling is never idle, however long it lives
+	// (the deadline is pushed out in steps, never let lapse).
+	busy := dial(t, "unix", f.socket)
+	for i := 0; i < 15; i++ {
+		sameJSON(t, busy.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+		time.Sleep(cfg.IdleTimeout / 4)
+	}
 }
 
 func TestConnectionLimit(t *testing.T) {
