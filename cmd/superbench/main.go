@@ -36,11 +36,8 @@ import (
 
 func main() {
 	if spec := os.Getenv(echoEnv); spec != "" {
-		if err := serveEcho(spec); err != nil {
-			fmt.Fprintln(os.Stderr, "superbench echo:", err)
-			os.Exit(1)
-		}
-		return
+		fmt.Fprintln(os.Stderr, "superbench echo:", serveEcho(spec)) // serves until killed
+		os.Exit(1)
 	}
 	calls := flag.Int("calls", 100000, "sequential daemon.status calls")
 	conc := flag.Int("clients", 16, "concurrent clients")
@@ -322,7 +319,7 @@ func startEcho(dir string, size int) (*exec.Cmd, string, error) {
 	return nil, "", fmt.Errorf("echo server did not listen on %s", sock)
 }
 
-// serveEcho is the echo server's main.
+// serveEcho is the echo server's main. It returns only on an error.
 func serveEcho(spec string) error {
 	sock, sizeStr, _ := strings.Cut(spec, ":")
 	size, err := strconv.Atoi(sizeStr)
