@@ -61,8 +61,13 @@ func waitGone(pid int, timeout time.Duration) bool {
 		return true // already gone
 	}
 	defer unix.Close(fd)
-	n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(timeout/time.Millisecond))
-	return n > 0
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(max(0, time.Until(deadline))/time.Millisecond))
+		if err != unix.EINTR || !time.Now().Before(deadline) { // EINTR: the runtime's preemption signal
+			return n > 0
+		}
+	}
 }
 
 func TestNoModuleOutlivesAKilledDaemon(t *testing.T) {
