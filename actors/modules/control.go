@@ -331,35 +331,57 @@ func (s *supervisor) checkAutostarts() {
 }
 
 // finishAutostart answers the run once every module settled (or expired).
+// It runs after every state change: until then it only looks.
 func (s *supervisor) finishAutostart(_ actor.Context, id uint64, expired bool) {
 	run := s.autostarts[id]
 	if run == nil {
 		return
 	}
-	res := &AutostartResult{Errors: map[string]string{}}
+	if !expired && !s.autostartSettled(run) {
+		return
+	}
+	var started []string
+	errs := map[string]string{}
 	for _, n := range run.names {
 		rec := s.recs[n]
 		switch {
 		case run.errs[n] != "":
-			res.Errors[n] = run.errs[n]
+			errs[n] = run.errs[n]
 		case rec == nil:
-			res.Errors[n] = fmt.Sprintf("unknown module %q", n)
+			errs[n] = fmt.Sprintf("unknown module %q", n)
 		case rec.state == StateRunning:
-			res.Started = append(res.Started, n)
-		case rec.state == StateDisabled, rec.state == StateFailed, rec.state == StateExited,
-			rec.state == StateStopped && !rec.pending:
-			res.Errors[n] = fmt.Sprintf("%s: %s", rec.state, rec.lastErr)
-		case expired:
-			res.Errors[n] = fmt.Sprintf("not running in time (%s)", rec.state)
-		default:
-			return
+			started = append(started, n)
+		case autostartFailed(rec):
+			errs[n] = fmt.Sprintf("%s: %s", rec.state, rec.lastErr)
+		default: // expired
+			errs[n] = fmt.Sprintf("not running in time (%s)", rec.state)
 		}
 	}
 	run.timer.Stop()
 	delete(s.autostarts, id)
 	if run.to != nil {
-		s.root.Send(run.to, res)
+		s.root.Send(run.to, &AutostartResult{Started: started, Errors: errs})
 	}
+}
+
+// autostartSettled reports whether every module of run is running or
+// will not be.
+func (s *supervisor) autostartSettled(run *autostartRun) bool {
+	for _, n := range run.names {
+		if rec := s.recs[n]; run.errs[n] == "" && rec != nil && rec.state != StateRunning && !autostartFailed(rec) {
+			return false
+		}
+	}
+	return true
+}
+
+// autostartFailed reports whether rec settled without running.
+func autostartFailed(rec *record) bool {
+	switch rec.state {
+	case StateDisabled, StateFailed, StateExited:
+		return true
+	}
+	return rec.state == StateStopped && !rec.pending
 }
 
 func (s *supervisor) onStopAll(ctx actor.Context) {
