@@ -1,12 +1,12 @@
 package modules
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,6 +20,7 @@ import (
 const (
 	ringLines      = 1000     // recent lines kept in memory per module
 	maxLineBytes   = 64 << 10 // longer lines are split
+	readBufBytes   = 16 << 10 // one read of a module's output
 	logMaxSizeMB   = 10       // logs/NAME.log rotates at this size
 	logMaxBackups  = 5        // rotated files kept
 	defaultTailLen = 100      // logs.tail lines when none are asked for
@@ -40,13 +41,12 @@ type logSink struct {
 
 	mu     sync.Mutex
 	closed bool
-	ring   []*messages.LogLine
-	head   int
-	n      int
+	ring   []*messages.LogLine // grows to ringLines, then wraps
+	head   int                 // the oldest line, once the ring wraps
 }
 
 func newLogSink(name, logDir string, root *actor.RootContext, bus *actor.PID) *logSink {
-	s := &logSink{name: name, topic: logsTopicRoot + name, root: root, bus: bus, ring: make([]*messages.LogLine, ringLines)}
+	s := &logSink{name: name, topic: logsTopicRoot + name, root: root, bus: bus}
 	if logDir != "" {
 		s.file = logFile(filepath.Join(logDir, name+".log"))
 	}
@@ -63,34 +63,80 @@ func logFile(path string) *lumberjack.Logger {
 	return l.(*lumberjack.Logger)
 }
 
+// readBufs are the pumps' read buffers, held only while a pump reads: an
+// idle module's pumps wait in the poller without one.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufBytes); return &b }}
+
 // pump copies one output stream line by line until EOF, then closes it.
-// It runs on its own goroutine.
+// It runs on its own goroutine. It reads only once the poller has reported
+// the pipe readable, draining it into a pooled buffer; the start of a line
+// not yet ended waits in part.
 func (s *logSink) pump(r *os.File, stream string) {
 	defer func() { _ = r.Close() }()
-	br := bufio.NewReaderSize(r, 4096)
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		buf = append(buf, chunk...)
-		switch {
-		case err == nil:
-			s.line(stream, string(buf[:len(buf)-1]))
-			buf = buf[:0]
-		case errors.Is(err, bufio.ErrBufferFull):
-			if len(buf) >= maxLineBytes {
-				s.line(stream, string(buf))
-				buf = buf[:0]
+	var (
+		part []byte
+		eof  bool
+		rerr error
+	)
+	rc, err := r.SyscallConn()
+	if err == nil {
+		err = rc.Read(func(fd uintptr) bool { // false: wait until readable
+			bp := readBufs.Get().(*[]byte)
+			defer readBufs.Put(bp)
+			for {
+				n, err := syscall.Read(int(fd), *bp)
+				switch {
+				case err == syscall.EINTR:
+				case err == syscall.EAGAIN:
+					return false
+				case err != nil:
+					rerr = err
+					return true
+				case n == 0:
+					eof = true
+					return true
+				default:
+					part = s.lines(stream, part, (*bp)[:n])
+				}
 			}
-		default:
-			if len(buf) > 0 {
-				s.line(stream, string(buf))
-			}
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
-				s.line(streamDaemon, "output error: "+err.Error())
-			}
-			return
-		}
+		})
 	}
+	if rerr == nil {
+		rerr = err
+	}
+	if len(part) > 0 {
+		s.line(stream, string(part))
+	}
+	if !eof && rerr != nil && !errors.Is(rerr, os.ErrClosed) {
+		s.line(streamDaemon, "output error: "+rerr.Error())
+	}
+}
+
+// lines records each line that chunk ends, and returns what is left: the
+// start of the next line (part is that of the current one). A line is cut
+// every maxLineBytes.
+func (s *logSink) lines(stream string, part, chunk []byte) []byte {
+	for len(chunk) > 0 {
+		end, next := bytes.IndexByte(chunk, '\n'), 1 // the line's end; what follows it
+		if end < 0 {
+			end, next = len(chunk), 0
+		}
+		if room := maxLineBytes - len(part); end > room {
+			end, next = room, 0
+		} else if next == 0 { // no end yet
+			return append(part, chunk...)
+		}
+		if len(part) == 0 {
+			s.line(stream, string(chunk[:end]))
+		} else {
+			s.line(stream, string(append(part, chunk[:end]...)))
+		}
+		part, chunk = part[:0], chunk[end+next:]
+	}
+	if cap(part) > readBufBytes {
+		return nil // a long line's buffer is not kept
+	}
+	return part
 }
 
 // line records one line from a module's output (on a pump goroutine).
@@ -110,12 +156,11 @@ func (s *logSink) record(stream, text string, async bool) {
 	}
 	l := &messages.LogLine{Module: s.name, Stream: stream, Line: text, Time: timestamppb.New(time.Now())}
 	s.mu.Lock()
-	if s.n == len(s.ring) {
+	if len(s.ring) < ringLines {
+		s.ring = append(s.ring, l)
+	} else {
 		s.ring[s.head] = l
 		s.head = (s.head + 1) % len(s.ring)
-	} else {
-		s.ring[(s.head+s.n)%len(s.ring)] = l
-		s.n++
 	}
 	if s.file != nil && !async && !s.closed {
 		_, _ = s.file.Write([]byte(text + "\n"))
@@ -142,12 +187,12 @@ func (s *logSink) tail(n int) []*messages.LogLine {
 	if n <= 0 {
 		n = defaultTailLen
 	}
-	if n > s.n {
-		n = s.n
+	if n > len(s.ring) {
+		n = len(s.ring)
 	}
 	out := make([]*messages.LogLine, n)
 	for i := range n {
-		out[i] = s.ring[(s.head+s.n-n+i)%len(s.ring)]
+		out[i] = s.ring[(s.head+len(s.ring)-n+i)%len(s.ring)]
 	}
 	return out
 }
