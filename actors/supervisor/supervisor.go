@@ -121,23 +121,13 @@ type SetBus struct{ PID *actor.PID }
 
 // Props returns the root supervisor's props. It is a top-level actor: its
 // guardian never restarts it (a failure of the root itself stops the tree).
-//
-// Its mailbox runs on the sender's goroutine (a synchronized dispatcher):
-// every handler is short and never blocks, so the JSON-RPC connection that
-// asks for daemon.status runs the root's turn itself, and the answer is
-// ready when it looks, instead of two goroutine hand-offs (each a thread
-// wake-up, often on the other CPU) per call. Messages still go through the
-// mailbox one at a time, in order; only the thread that runs them changes.
+// Its mailbox runs on the posting goroutine (see inlineMailbox).
 func Props(cfg Config, deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &rootActor{cfg: cfg, deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}}
 	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })),
-		actor.WithDispatcher(actor.NewSynchronizedDispatcher(rootThroughput)))
+		actor.WithMailbox(newInlineMailbox))
 }
-
-// rootThroughput is how many messages the root handles before it yields
-// the goroutine it borrowed.
-const rootThroughput = 300
 
 type rootActor struct {
 	cfg      Config
