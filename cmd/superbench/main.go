@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,6 +112,11 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	fmt.Fprintf(w, "idle RSS (%s): %s KiB (median of %d)\n", cfgNote, median(rss), len(rss))
 	fmt.Fprintf(w, "graceful stop (SIGTERM to exit): %s\n", summary(stops))
 	unpin()
+	for _, n := range []int{0, 10} {
+		if err := rssWithModules(w, bin, filepath.Join(dir, fmt.Sprintf("rss%d", n)), n, max(1, starts)); err != nil {
+			return err
+		}
+	}
 
 	work := filepath.Join(dir, "work")
 	d, _, err := startDaemon(bin, cfg, work)
@@ -350,6 +356,66 @@ func serveEcho(spec string) error {
 			}
 		}()
 	}
+}
+
+// rssWithModules starts the daemon with n exec modules (sleep) and nothing
+// else autostarted, waits until all run, lets it settle, and reads its RSS;
+// runs times, reporting the median and the range.
+func rssWithModules(w io.Writer, bin, dir string, n, runs int) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("[daemon.logging]\nconsole = false\n[daemon]\nautostart = [")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", fmt.Sprintf("m%d", i))
+	}
+	b.WriteString("]\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "[daemon.modules.m%d]\ntype = \"exec\"\ncommand = [\"sleep\", \"3600\"]\n", i)
+	}
+	cfg := filepath.Join(dir, "modules.toml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	var rss []int
+	for r := 0; r < runs; r++ {
+		work := filepath.Join(dir, fmt.Sprint(r))
+		d, _, err := startDaemon(bin, cfg, work)
+		if err != nil {
+			return err
+		}
+		c, err := client.Dial(context.Background(), client.Options{StateDir: filepath.Join(work, ".superbot")})
+		if err == nil {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				var list struct {
+					Modules []struct{ State string } `json:"modules"`
+				}
+				running := 0
+				if c.Call(context.Background(), "module.list", nil, &list) == nil {
+					for _, m := range list.Modules {
+						if m.State == "running" {
+							running++
+						}
+					}
+				}
+				if running == n {
+					break
+				}
+			}
+			_ = c.Close()
+		}
+		time.Sleep(2 * time.Second) // let it settle before reading RSS
+		rss = append(rss, rssKiB(d.Process.Pid))
+		_ = d.Process.Signal(syscall.SIGTERM)
+		_ = d.Wait()
+	}
+	lo, hi := slices.Min(rss), slices.Max(rss)
+	fmt.Fprintf(w, "RSS with %d running exec modules (autostart only those): %s KiB median, %d-%d (%d runs)\n", n, median(rss), lo, hi, runs)
+	return nil
 }
 
 // startDaemon runs superbotd in dir and returns once daemon.status answers,
