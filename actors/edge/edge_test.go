@@ -309,12 +309,20 @@ func TestSlowAndIdleClients(t *testing.T) {
 	if line, err := slow.rd.ReadString('\n'); err == nil || line != "" {
 		t.Fatalf("a slowloris client was not disconnected: got %q", line)
 	}
-	// A connection that keeps calling is never idle, however long it lives
-	// (the deadline is pushed out in steps, never let lapse).
+}
+
+func TestBusyConnectionOutlivesTheIdleTimeout(t *testing.T) {
+	// A connection that keeps calling is never idle, however long it lives:
+	// the deadline is pushed out in steps, never let lapse. Calls come every
+	// 150 ms for more than 1.5 idle timeouts; the timeout is large beside
+	// that gap because sleeps here can end hundreds of ms late.
+	cfg := edge.DefaultConfig()
+	cfg.IdleTimeout = time.Second
+	f := start(t, cfg)
 	busy := dial(t, "unix", f.socket)
-	for i := 0; i < 15; i++ {
+	for i := 0; i < 13; i++ {
 		sameJSON(t, busy.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
-		time.Sleep(cfg.IdleTimeout / 4)
+		time.Sleep(150 * time.Millisecond)
 	}
 }
 
