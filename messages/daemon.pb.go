@@ -216,9 +216,8 @@ type StatusReport struct {
 	Tree    []*ChildStatus `protobuf:"bytes,2,rep,name=tree,proto3" json:"tree,omitempty"`
 	TreeSet bool           `protobuf:"varint,3,opt,name=tree_set,json=treeSet,proto3" json:"tree_set,omitempty"`
 	// Changed entries replace the nested children of the same name (appended
-	// when new); removed names are dropped.
+	// when new). A child whose set of children changes sends the whole tree.
 	Changed []*ChildStatus `protobuf:"bytes,4,rep,name=changed,proto3" json:"changed,omitempty"`
-	Removed []string       `protobuf:"bytes,5,rep,name=removed,proto3" json:"removed,omitempty"`
 	// Detail, when set, replaces the child's entry in the status details.
 	Detail        *anypb.Any `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -279,13 +278,6 @@ func (x *StatusReport) GetTreeSet() bool {
 func (x *StatusReport) GetChanged() []*ChildStatus {
 	if x != nil {
 		return x.Changed
-	}
-	return nil
-}
-
-func (x *StatusReport) GetRemoved() []string {
-	if x != nil {
-		return x.Removed
 	}
 	return nil
 }
@@ -1662,14 +1654,13 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\vTreeRequest\"n\n" +
 	"\fTreeResponse\x124\n" +
 	"\bchildren\x18\x01 \x03(\v2\x18.superbot.v1.ChildStatusR\bchildren\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\xf3\x01\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\xd9\x01\n" +
 	"\fStatusReport\x12\x1e\n" +
 	"\x04from\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x04from\x12,\n" +
 	"\x04tree\x18\x02 \x03(\v2\x18.superbot.v1.ChildStatusR\x04tree\x12\x19\n" +
 	"\btree_set\x18\x03 \x01(\bR\atreeSet\x122\n" +
-	"\achanged\x18\x04 \x03(\v2\x18.superbot.v1.ChildStatusR\achanged\x12\x18\n" +
-	"\aremoved\x18\x05 \x03(\tR\aremoved\x12,\n" +
+	"\achanged\x18\x04 \x03(\v2\x18.superbot.v1.ChildStatusR\achanged\x12,\n" +
 	"\x06detail\x18\x06 \x01(\v2\x14.google.protobuf.AnyR\x06detail\"\x15\n" +
 	"\x13DaemonStatusRequest\"\xe7\x03\n" +
 	"\x14DaemonStatusResponse\x12\x18\n" +

@@ -2,7 +2,9 @@ package messages
 
 import (
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -55,7 +57,7 @@ func (x *DaemonStatusResponse) AppendJSON(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"details":{`...)
-	keys := sortedKeys(x.GetDetails())
+	keys := slices.Sorted(maps.Keys(x.GetDetails()))
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
@@ -115,19 +117,6 @@ func appendChildStatuses(b []byte, list []*ChildStatus) ([]byte, error) {
 		}
 	}
 	return append(b, ']'), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ { // a handful of keys: insertion sort
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // anyCache keeps the rendering of the details' Any values: they are

@@ -376,7 +376,7 @@ func (a *rootActor) onReport(r *messages.StatusReport) {
 	if r.Detail != nil {
 		c.detail = r.Detail
 	}
-	if !r.TreeSet && len(r.Changed) == 0 && len(r.Removed) == 0 {
+	if !r.TreeSet && len(r.Changed) == 0 {
 		return
 	}
 	var next []*messages.ChildStatus // a new slice: sent responses share the old one
@@ -392,11 +392,6 @@ func (a *rootActor) onReport(r *messages.StatusReport) {
 			continue
 		}
 		next[i] = ch
-	}
-	for _, name := range r.Removed {
-		if i := indexOf(next, name); i >= 0 {
-			next = append(next[:i], next[i+1:]...)
-		}
 	}
 	c.nested = next
 }

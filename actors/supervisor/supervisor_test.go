@@ -224,18 +224,23 @@ func TestStatusShowsWhatChildrenReport(t *testing.T) {
 		t.Fatalf("nested = %q", got)
 	}
 
-	// A change replaces its entry, a new name is appended, a removed one dropped.
+	// A change replaces its entry, a new name is appended; a full tree replaces all.
 	detail, err := anypb.New(&messages.WindowStatusResponse{State: "open"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
-		Changed: []*messages.ChildStatus{{Name: "y", State: "running"}, {Name: "z", State: "stopped"}},
-		Removed: []string{"x"}, Detail: detail,
+		Changed: []*messages.ChildStatus{{Name: "y", State: "running"}, {Name: "z", State: "stopped"}}, Detail: detail,
 	})
 	got, st := nested(t, sys, root, "mods") // the report was sent before the answer: no waiting
-	if got != "y=running/0 z=stopped/0" {
+	if got != "x=running/1 y=running/0 z=stopped/0" {
 		t.Fatalf("after changes nested = %q", got)
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		TreeSet: true, Tree: []*messages.ChildStatus{{Name: "y", State: "running"}, {Name: "z", State: "stopped"}},
+	})
+	if got, _ := nested(t, sys, root, "mods"); got != "y=running/0 z=stopped/0" {
+		t.Fatalf("after a full tree nested = %q", got)
 	}
 	var w messages.WindowStatusResponse
 	if st.Details["mods"] == nil || st.Details["mods"].UnmarshalTo(&w) != nil || w.State != "open" {
