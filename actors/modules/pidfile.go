@@ -155,21 +155,38 @@ func startTicks(pid int) (uint64, error) {
 }
 
 // killSurvivor SIGKILLs a survivor's process group and waits (bounded by
-// timeout) until the leader is gone, with a pidfd: it is not our child, so
-// it can't be waited for. It blocks: run it off the actor goroutine.
+// timeout) until the leader is gone, with a pidfd (it is not our child, so
+// it can't be waited for), and then until no process of the group is left:
+// the module starts afresh only once nothing of the old copy runs. It
+// blocks: run it off the actor goroutine.
 func killSurvivor(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	fd, err := unix.PidfdOpen(pid, 0)
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	if err != nil {
-		if errors.Is(err, syscall.ESRCH) {
-			return nil
+	switch {
+	case err == nil:
+		defer func() { _ = unix.Close(fd) }()
+		if err := waitPidfd(fd, pid, deadline); err != nil {
+			return err
 		}
+	case !errors.Is(err, syscall.ESRCH):
 		return fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
-	defer func() { _ = unix.Close(fd) }()
+	// The rest of the group (a leader's children) dies of the same
+	// SIGKILL; the group counts as gone once its orphans are reaped.
+	for syscall.Kill(-pid, 0) == nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("process group %d still alive after SIGKILL", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// waitPidfd waits until the process behind fd has exited.
+func waitPidfd(fd, pid int, deadline time.Time) error {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	deadline := time.Now().Add(timeout)
 	for {
 		ms := int(time.Until(deadline) / time.Millisecond)
 		if ms <= 0 {
