@@ -251,7 +251,11 @@ func (s *supervisor) answer(_ actor.Context, rec *record, w *waiter) bool {
 	case rec.state == StateRunning:
 		s.respondStart(w, s.moduleStatus(rec), nil)
 		return true
-	case rec.pending || rec.state == StateStarting || rec.state == StateBackoff || rec.state == StateStopping:
+	case rec.state == StateBackoff: // the attempt this start caused failed; the next waits out the backoff
+		s.respondStart(w, s.moduleStatus(rec), messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION,
+			"module %q did not start: %s (next try after its backoff)", rec.name, rec.lastErr))
+		return true
+	case rec.pending || rec.state == StateStarting || rec.state == StateStopping:
 		return false
 	default:
 		msg := fmt.Sprintf("module %q is %s", rec.name, rec.state)
@@ -402,14 +406,9 @@ func (s *supervisor) onStopAll(ctx actor.Context) {
 // advanceStopAll stops, in reverse dependency order, every module whose
 // dependents are down, and answers StopAll once all are.
 func (s *supervisor) advanceStopAll() {
-	all := true
 	for i := len(s.order) - 1; i >= 0; i-- {
 		rec := s.recs[s.order[i]]
-		if isDown(rec.state) {
-			continue
-		}
-		all = false
-		if rec.state == StateStopping {
+		if isDown(rec.state) || rec.state == StateStopping {
 			continue
 		}
 		ready := true
@@ -432,8 +431,10 @@ func (s *supervisor) advanceStopAll() {
 		s.setState(rec, StateStopping)
 		s.root.Send(rec.child, stopModule{inc: rec.inc})
 	}
-	if !all {
-		return
+	for _, rec := range s.recs { // a module in backoff went down at once above
+		if !isDown(rec.state) {
+			return
+		}
 	}
 	waiters, root := s.stopAll, s.root
 	s.stopAll = nil

@@ -306,3 +306,19 @@ func TestSurvivorOfEarlierDaemon(t *testing.T) {
 	}
 	_ = h
 }
+
+// TestStartFailingIntoBackoffAnswers: a start whose attempt fails and
+// leaves the module waiting out a long backoff is answered with the
+// failure, not kept until the next attempt. The harness's StopAll at the
+// end then finds the module in backoff and must answer at once.
+func TestStartFailingIntoBackoffAnswers(t *testing.T) {
+	m := execModule(helper(t), "-exit", "1")
+	m.Restart = RestartAlways
+	m.StartPeriod = time.Second // it exits long before it would count as started
+	m.Backoff = Backoff{Initial: time.Hour, Max: time.Hour}
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"b": m}})
+	res := h.start("b")
+	if res.GetError() == nil || !strings.Contains(res.GetError().GetMessage(), "did not start") || res.GetStatus().GetState() != StateBackoff {
+		t.Fatalf("start = %v", res)
+	}
+}
