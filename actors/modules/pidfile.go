@@ -175,11 +175,13 @@ func killSurvivor(pid int, timeout time.Duration) error {
 	}
 	// The rest of the group (a leader's children) dies of the same
 	// SIGKILL; the group counts as gone once its orphans are reaped.
+	tick := time.NewTicker(time.Millisecond) // off the actor goroutine (see above)
+	defer tick.Stop()
 	for syscall.Kill(-pid, 0) == nil {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("process group %d still alive after SIGKILL", pid)
 		}
-		time.Sleep(time.Millisecond)
+		<-tick.C
 	}
 	return nil
 }
