@@ -94,6 +94,9 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Bus receives supervisor events; set with SetBus once the bus child runs.
 	Bus *actor.PID
+	// Now is the clock of the restart window; nil means time.Now. Tests set it
+	// so that "the window has passed" does not hang on the machine's timers.
+	Now func() time.Time
 }
 
 // StartChild asks the root supervisor to spawn a child; it answers
@@ -124,6 +127,9 @@ type SetBus struct{ PID *actor.PID }
 // Its mailbox runs on the posting goroutine (see inlineMailbox).
 func Props(cfg Config, deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
+		if deps.Now == nil {
+			deps.Now = time.Now
+		}
 		return &rootActor{cfg: cfg, deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}}
 	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })),
 		actor.WithMailbox(newInlineMailbox))
@@ -152,11 +158,23 @@ type child struct {
 	lastError string
 	since     time.Time
 	stopping  []*actor.PID // senders waiting for a StopChild answer
+	failures  []time.Time  // crashes within the restart window, oldest first
 
 	// What the child reported (StatusReport). nested is replaced, never
 	// changed in place: responses already sent share it.
 	nested []*messages.ChildStatus
 	detail *anypb.Any
+}
+
+// fail records a crash at now and drops the crashes older than within.
+func (c *child) fail(now time.Time, within time.Duration) {
+	c.failures = append(c.failures, now)
+	cut := now.Add(-within)
+	i := 0
+	for i < len(c.failures) && !c.failures[i].After(cut) {
+		i++
+	}
+	c.failures = c.failures[i:]
 }
 
 // forget drops what the child reported: it stopped or restarts, and its
@@ -207,7 +225,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 
 // HandleFailure is protoactor's hook for a failing child; it runs on this
 // actor's goroutine. It applies the one-for-one policy with a sliding window.
-func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, rs *actor.RestartStatistics, reason, _ any) {
+func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	a.sys = sys
 	a.treeCache = nil
 	c := a.byPID(pid)
@@ -218,10 +236,10 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 	c.lastError = reasonString(reason)
 	fatal := isFatal(reason)
 	if !fatal {
-		rs.Fail()
+		c.fail(a.deps.Now(), a.cfg.Within)
 	}
-	if fatal || rs.NumberOfFailures(a.cfg.Within) > a.cfg.MaxRestarts {
-		rs.Reset()
+	if fatal || len(c.failures) > a.cfg.MaxRestarts {
+		c.failures = nil
 		c.state = StateFailed
 		c.since = time.Now()
 		c.forget()

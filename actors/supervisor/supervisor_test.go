@@ -47,12 +47,16 @@ func (f *fakeControl) Resources() (*messages.Resources, error) {
 }
 
 func newRoot(t *testing.T, sys *actor.ActorSystem, cfg supervisor.Config) (*actor.PID, *actortest.Probe, *fakeControl) {
+	return newRootClock(t, sys, cfg, nil)
+}
+
+func newRootClock(t *testing.T, sys *actor.ActorSystem, cfg supervisor.Config, now func() time.Time) (*actor.PID, *actortest.Probe, *fakeControl) {
 	t.Helper()
 	bus := actortest.NewProbe(t, sys)
 	ctrl := &fakeControl{}
 	root := actortest.Spawn(t, sys, supervisor.Props(cfg, supervisor.Deps{
 		Info:    supervisor.Info{Version: "test", PID: 42, Node: "n1", Started: time.Now(), ConfigSource: func() string { return "embedded" }},
-		Control: ctrl, Logger: actortest.Logger(t), Bus: bus.PID,
+		Control: ctrl, Logger: actortest.Logger(t), Bus: bus.PID, Now: now,
 	}))
 	return root, bus, ctrl
 }
@@ -125,19 +129,33 @@ func TestFatalErrorStopsWithoutRestart(t *testing.T) {
 	}
 }
 
+// The window runs on the root's own clock (Deps.Now), stepped here: on these
+// VMs the vCPUs' clocks disagree by tens of milliseconds, so a test that
+// waited "60 ms" by its own clock could still land inside the root's window.
 func TestWindowSlides(t *testing.T) {
 	sys := actortest.NewSystem(t)
-	root, bus, _ := newRoot(t, sys, supervisor.Config{MaxRestarts: 1, Within: 50 * time.Millisecond})
+	var clock atomic.Int64 // nanoseconds since t0
+	t0 := time.Now()
+	now := func() time.Time { return t0.Add(time.Duration(clock.Load())) }
+	root, bus, _ := newRootClock(t, sys, supervisor.Config{MaxRestarts: 1, Within: 50 * time.Millisecond}, now)
 	var starts atomic.Int32
 	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "c", Props: crasherProps(&starts)})
 	for i := 0; i < 4; i++ { // one crash per window: never over the cap
 		sys.Root.Send(pid, crashWith{errors.New("x")})
 		actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
-		deadline := time.Now().Add(60 * time.Millisecond)
-		actortest.Eventually(t, time.Second, func() bool { return time.Now().After(deadline) }, "window passes")
+		clock.Add(int64(50*time.Millisecond) + 1)
 	}
 	if st := tree(t, sys, root)["c"]; st.State != supervisor.StateRunning || st.Restarts != 4 {
 		t.Fatalf("state = %v", st)
+	}
+	// Two crashes inside one window are one too many.
+	sys.Root.Send(pid, crashWith{errors.New("y")})
+	actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
+	clock.Add(int64(49 * time.Millisecond))
+	sys.Root.Send(pid, crashWith{errors.New("z")})
+	actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
+	if st := tree(t, sys, root)["c"]; st.State != supervisor.StateFailed {
+		t.Fatalf("state = %v, want failed", st)
 	}
 }
 
