@@ -249,8 +249,14 @@ var encodeOpts = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues
 // result is one line. Messages with a hand-written renderer
 // (messages.JSONAppender: daemon.status) skip protojson's reflection.
 func Encode(m proto.Message) (json.RawMessage, error) {
+	return AppendEncode(nil, m)
+}
+
+// AppendEncode appends m rendered as Encode renders it to b. On error, b's
+// contents past len(b) are unspecified.
+func AppendEncode(b []byte, m proto.Message) ([]byte, error) {
 	if a, ok := m.(messages.JSONAppender); ok {
-		return a.AppendJSON(make([]byte, 0, 2048))
+		return a.AppendJSON(b)
 	}
-	return encodeOpts.Marshal(m)
+	return encodeOpts.MarshalAppend(b, m)
 }

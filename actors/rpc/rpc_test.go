@@ -118,3 +118,62 @@ func TestRouterCallsActorsAndReportsErrors(t *testing.T) {
 		t.Fatalf("methods %v", got)
 	}
 }
+
+// An Inbox answers calls one at a time; a call that times out does not
+// leave its late reply to be taken as the next call's, and a stopped target
+// answers "unavailable" at once rather than at the deadline.
+func TestInboxCalls(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	release := make(chan struct{})
+	pid := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*messages.EventsSubscribeRequest); ok {
+			if req.Pattern == "slow" {
+				sender := ctx.Sender()
+				go func() { // reply after the caller gave up
+					<-release
+					sys.Root.Send(sender, &messages.EventsSubscribeResponse{Subscription: 666})
+				}()
+				return
+			}
+			ctx.Respond(&messages.EventsSubscribeResponse{Subscription: uint64(len(req.Pattern))})
+		}
+	}))
+	r := rpc.NewRouter(time.Second)
+	rt := rpc.Route{Method: "sub", Target: pid, New: func() proto.Message { return &messages.EventsSubscribeRequest{} }}
+	in := rpc.NewInbox(sys)
+	defer in.Close()
+	call := func(rt rpc.Route, pattern string) (uint64, error) {
+		res, err := in.Call(r, rt, &messages.EventsSubscribeRequest{Pattern: pattern})
+		if err != nil {
+			return 0, err
+		}
+		return res.(*messages.EventsSubscribeResponse).Subscription, nil
+	}
+	for i, p := range []string{"a", "bb", "ccc"} {
+		if got, err := call(rt, p); err != nil || got != uint64(i+1) {
+			t.Fatalf("call %q: %d %v", p, got, err)
+		}
+	}
+	slow := rt
+	slow.Timeout = 50 * time.Millisecond
+	var me *messages.Error
+	if _, err := call(slow, "slow"); !errors.As(err, &me) || me.Code != messages.ErrorCode_ERROR_CODE_TIMEOUT {
+		t.Fatalf("slow call: %v, want a timeout", err)
+	}
+	close(release) // the late reply goes to the retired process
+	for i := 0; i < 20; i++ {
+		if got, err := call(rt, "dddd"); err != nil || got != 4 {
+			t.Fatalf("call after a timeout: %d %v (a late reply taken for this one?)", got, err)
+		}
+	}
+	sys.Root.Stop(pid)
+	actortest.Eventually(t, 5*time.Second, func() bool {
+		_, err := call(rt, "x")
+		return errors.As(err, &me) && me.Code == messages.ErrorCode_ERROR_CODE_UNAVAILABLE
+	}, "a call to a stopped target is unavailable")
+	in.Close()
+	if got, err := call(rt, "x"); !errors.As(err, &me) || me.Code != messages.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("after Close: %d %v", got, err)
+	}
+	in.Close()
+}
