@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -53,7 +54,7 @@ func (x *DaemonStatusResponse) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"state":`...)
 	b = appendJSONString(b, x.GetState())
 	b = append(b, `,"tree":`...)
-	if b, err = appendChildStatuses(b, x.GetTree()); err != nil {
+	if b, err = appendTree(b, x.GetTree()); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"details":{`...)
@@ -117,6 +118,34 @@ func appendChildStatuses(b []byte, list []*ChildStatus) ([]byte, error) {
 		}
 	}
 	return append(b, ']'), nil
+}
+
+// treeCache keeps the rendering of the last tree shown: the root supervisor
+// answers status calls with the same tree slice until something changes,
+// and then builds a new one (a tree is replaced, never changed in place:
+// see StatusReport). Keyed by the slice's backing array, which the entry
+// holds, so the address cannot be reused while cached.
+var treeCache atomic.Pointer[renderedTree]
+
+type renderedTree struct {
+	list []*ChildStatus
+	enc  []byte
+}
+
+func appendTree(b []byte, list []*ChildStatus) ([]byte, error) {
+	if len(list) == 0 {
+		return appendChildStatuses(b, list)
+	}
+	if c := treeCache.Load(); c != nil && len(c.list) == len(list) && &c.list[0] == &list[0] {
+		return append(b, c.enc...), nil
+	}
+	start := len(b)
+	b, err := appendChildStatuses(b, list)
+	if err != nil {
+		return nil, err
+	}
+	treeCache.Store(&renderedTree{list: list, enc: slices.Clone(b[start:])})
+	return b, nil
 }
 
 // anyCache keeps the rendering of the details' Any values: they are

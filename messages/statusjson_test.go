@@ -99,6 +99,10 @@ func TestStatusAppendJSONMatchesProtojson(t *testing.T) {
 		}
 		if slowErr == nil {
 			sameJSON(t, fast, slow)
+			// The second rendering takes the tree from the cache.
+			if again, err := st.AppendJSON(nil); err != nil || string(again) != string(fast) {
+				t.Fatalf("case %d: a second rendering differs (tree cache)\n%s\n%s %v", i, fast, again, err)
+			}
 		}
 	}
 }
