@@ -17,6 +17,10 @@ import (
 	"github.com/superbot/superbot/messages"
 )
 
+// maxKeptAnswer is the largest answer buffer a connection keeps for the
+// next line.
+const maxKeptAnswer = 64 << 10
+
 // writeTimeout bounds one write to a client; a client that does not read is
 // disconnected rather than allowed to hold anything up.
 const writeTimeout = 10 * time.Second
@@ -43,6 +47,8 @@ type conn struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
+	inbox *rpc.Inbox // replies to this connection's calls (serve's goroutine only)
+
 	out     chan []byte // notifications, bounded; full means dropped
 	smu     sync.Mutex
 	stream  *actor.PID // lazily spawned bus subscriber
@@ -64,6 +70,7 @@ func (c *conn) close() {
 func (c *conn) serve() {
 	defer func() {
 		c.close()
+		c.closeInbox()
 		c.smu.Lock()
 		if c.stream != nil {
 			_ = c.s.sys.Root.StopFuture(c.stream).Wait()
@@ -72,6 +79,7 @@ func (c *conn) serve() {
 		c.writing.Wait()
 	}()
 	r := bufio.NewReaderSize(c.nc, 64<<10)
+	var out []byte // the answer being built; reused line after line
 	for {
 		select {
 		case <-c.s.quit: // shutting down: answer nothing more
@@ -92,10 +100,12 @@ func (c *conn) serve() {
 			return // a timeout or a broken connection: drop the partial line
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			if out := c.handleLine(line); out != nil {
-				if !c.write(out) {
-					return
-				}
+			var ok bool
+			if out, ok = c.handleLine(out[:0], line); ok && !c.write(out) {
+				return
+			}
+			if cap(out) > maxKeptAnswer {
+				out = nil // a huge answer: do not hold its buffer
 			}
 		}
 		if err != nil {
@@ -173,59 +183,75 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// handleLine answers one line: a request, a notification or a batch. It
-// returns nil when nothing is to be sent back.
-func (c *conn) handleLine(line []byte) []byte {
+// handleLine appends the answer to one line (a request, a notification or
+// a batch) to dst; ok is false, and dst unchanged, when nothing is to be
+// sent back.
+func (c *conn) handleLine(dst, line []byte) (out []byte, ok bool) {
 	line = bytes.TrimSpace(line)
 	if !json.Valid(line) {
-		return mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeParseError, nil), ID: nullID})
+		return append(dst, mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeParseError, nil), ID: nullID})...), true
 	}
 	if line[0] != '[' {
-		if res := c.handleOne(line); res != nil {
-			return res.encode()
-		}
-		return nil
+		return c.handleOne(dst, line)
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(line, &elems); err != nil || len(elems) == 0 {
-		return mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID})
+		return append(dst, mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID})...), true
 	}
-	out := make([]*response, 0, len(elems))
+	start := len(dst)
+	dst = append(dst, '[')
+	answered := false
 	for _, e := range elems {
-		if res := c.handleOne(e); res != nil {
-			out = append(out, res)
+		mark := len(dst)
+		if answered {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		if dst, ok = c.handleOne(dst, e); ok {
+			answered = true
+		} else {
+			dst = dst[:mark]
 		}
 	}
-	if len(out) == 0 {
-		return nil
+	if !answered {
+		return dst[:start], false
 	}
-	return mustJSON(out)
+	return append(dst, ']'), true
 }
 
-func (c *conn) handleOne(raw json.RawMessage) *response {
+// handleOne appends the response to one request to dst; ok is false, and
+// dst unchanged, for a notification.
+func (c *conn) handleOne(dst []byte, raw json.RawMessage) ([]byte, bool) {
 	req, bad := parseRequest(raw)
 	if bad != nil {
-		return bad
+		return append(dst, bad.encode()...), true
 	}
 	c.s.calls.Add(1)
-	var result json.RawMessage
+	start := len(dst)
+	dst = append(dst, `{"jsonrpc":"2.0","result":`...)
 	var err error
 	if !c.authed && req.Method != "auth.login" {
 		err = messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "unauthorized: call auth.login with the daemon's token first")
 	} else {
-		result, err = c.dispatch(req)
+		var full []byte
+		if full, err = c.dispatch(dst, req); err == nil {
+			dst = full // on error, full may be nil: dst[:start] is kept below
+		}
 	}
 	if req.isNotification() {
-		return nil
+		return dst[:start], false
 	}
 	if err != nil {
 		rerr, internal := toRPCError(err)
 		if internal {
 			c.s.log.Error("rpc call failed", "method", req.Method, "error", err)
 		}
-		return &response{JSONRPC: "2.0", Error: rerr, ID: req.ID}
+		res := &response{JSONRPC: "2.0", Error: rerr, ID: req.ID}
+		return append(dst[:start], res.encode()...), true
 	}
-	return &response{JSONRPC: "2.0", Result: result, ID: req.ID}
+	dst = append(dst, `,"id":`...)
+	dst = append(dst, req.ID...)
+	return append(dst, '}'), true
 }
 
 // Methods answered by the edge itself.
@@ -235,33 +261,52 @@ var edgeMethods = []string{"auth.login", "events.subscribe", "events.unsubscribe
 // for callers that validate method names, like the scheduler).
 func EdgeMethods() []string { return append([]string(nil), edgeMethods...) }
 
-func (c *conn) dispatch(req *request) (json.RawMessage, error) {
+// dispatch appends the result of one call to dst.
+func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
+	var res json.RawMessage
+	var err error
 	switch req.Method {
 	case "auth.login":
-		return c.login(req.Params)
+		res, err = c.login(req.Params)
 	case "rpc.methods":
-		return c.methods()
+		res, err = c.methods()
 	case "events.subscribe":
-		return c.subscribeEvents(req.Params)
+		res, err = c.subscribeEvents(req.Params)
 	case "events.unsubscribe":
-		return c.unsubscribe(req.Params)
+		res, err = c.unsubscribe(req.Params)
 	case "logs.stream":
-		return c.streamLogs(req.Params)
+		res, err = c.streamLogs(req.Params)
+	default:
+		return c.call(dst, req)
 	}
+	return append(dst, res...), err
+}
+
+// call sends a routed method's request to the actor that answers it.
+func (c *conn) call(dst []byte, req *request) ([]byte, error) {
 	router := c.s.deps.Router
 	rt, ok := router.Lookup(req.Method)
 	if !ok {
-		return nil, rpc.ErrUnknownMethod
+		return dst, rpc.ErrUnknownMethod
 	}
 	msg, err := rpc.Decode(rt, req.Params)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	res, err := router.Send(c.s.sys.Root, rt, msg).Result()
+	if c.inbox == nil {
+		c.inbox = rpc.NewInbox(c.s.sys)
+	}
+	res, err := c.inbox.Call(router, rt, msg)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return rpc.Encode(res)
+	return rpc.AppendEncode(dst, res)
+}
+
+func (c *conn) closeInbox() {
+	if c.inbox != nil {
+		c.inbox.Close()
+	}
 }
 
 func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {

@@ -93,81 +93,99 @@ type request struct {
 
 func (r *request) isNotification() bool { return r.ID == nil }
 
-// parseRequest validates one element (a whole message or a batch entry).
-// On failure it returns the error response to send (whose id is the
-// request's id when that id itself was valid, else null).
+// parseRequest validates one element (a whole message or a batch entry),
+// which the caller has checked is valid JSON. On failure it returns the
+// error response to send (whose id is the request's id when that id itself
+// was valid, else null).
 func parseRequest(raw json.RawMessage) (*request, *response) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}
 	}
-	obj, ok := members(raw)
+	f, ok := splitRequest(raw)
 	if !ok {
 		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}
 	}
-	id, hasID := obj["id"]
-	idOK := !hasID || validID(id)
+	idOK := !f.hasID || validID(f.id)
 	invalid := func() (*request, *response) {
 		rid := nullID
-		if hasID && idOK {
-			rid = id
+		if f.hasID && idOK {
+			rid = f.id
 		}
 		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: rid}
 	}
-	version, ok := jsonString(obj["jsonrpc"])
-	if !ok || version != "2.0" {
+	if version, ok := jsonString(f.jsonrpc); !ok || version != "2.0" {
 		return invalid()
 	}
-	method, ok := jsonString(obj["method"])
-	if !ok || method == "" {
+	method, ok := jsonString(f.method)
+	if !ok || method == "" || !idOK || f.other {
 		return invalid()
 	}
-	if !idOK {
-		return invalid()
-	}
-	params, hasParams := obj["params"]
-	if hasParams {
-		p := bytes.TrimSpace(params)
+	if f.hasParams {
+		p := bytes.TrimSpace(f.params)
 		if len(p) == 0 || (p[0] != '{' && p[0] != '[') {
 			return invalid()
 		}
 	}
-	for k := range obj {
-		switch k {
-		case "jsonrpc", "method", "params", "id":
-		default:
-			return invalid()
-		}
-	}
-	req := &request{Method: method, Params: params}
-	if hasID {
-		req.ID = id
+	req := &request{Method: method, Params: f.params}
+	if f.hasID {
+		req.ID = f.id
 	}
 	return req, nil
 }
 
-// members splits a request object into its members in one pass
-// (jsonobj); a key with an escape or invalid UTF-8 takes encoding/json's
-// slower way, which unescapes (or replaces) it. A repeated key keeps its last value either way.
-func members(raw []byte) (map[string]json.RawMessage, bool) {
-	obj := make(map[string]json.RawMessage, 4)
+// requestFields are the members of a request object; a repeated member
+// keeps its last value, as encoding/json does.
+type requestFields struct {
+	jsonrpc, method, params, id []byte
+	hasParams, hasID            bool
+	other                       bool // a member that is none of the four
+}
+
+func (f *requestFields) set(k, v []byte) {
+	switch string(k) {
+	case "jsonrpc":
+		f.jsonrpc = v
+	case "method":
+		f.method = v
+	case "params":
+		f.params, f.hasParams = v, true
+	case "id":
+		f.id, f.hasID = v, true
+	default:
+		f.other = true
+	}
+}
+
+// splitRequest splits a request object into its members in one pass
+// (jsonobj), without allocating; a key with an escape or invalid UTF-8
+// takes encoding/json's slower way, which unescapes (or replaces) it.
+func splitRequest(raw []byte) (requestFields, bool) {
+	var f requestFields
 	escaped := false
 	ok := jsonobj.Members(raw, func(k, v []byte) bool {
 		if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
 			escaped = true
 			return false
 		}
-		obj[string(k)] = v
+		f.set(k, v)
 		return true
 	})
 	if ok {
-		return obj, true
+		return f, true
 	}
 	if !escaped {
-		return nil, false
+		return requestFields{}, false
 	}
-	obj = nil
-	return obj, json.Unmarshal(raw, &obj) == nil
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return requestFields{}, false
+	}
+	f = requestFields{}
+	for k, v := range obj {
+		f.set([]byte(k), v)
+	}
+	return f, true
 }
 
 // jsonString decodes a JSON string value (without reflection when it has
@@ -180,7 +198,8 @@ func jsonString(raw json.RawMessage) (string, bool) {
 	return s, len(raw) > 0 && json.Unmarshal(raw, &s) == nil
 }
 
-// validID: a string, a number or null.
+// validID: a string, a number or null. id is valid JSON (parseRequest's
+// caller checked the whole message), so its first byte tells its type.
 func validID(id json.RawMessage) bool {
 	id = bytes.TrimSpace(id)
 	if len(id) == 0 {
@@ -188,13 +207,11 @@ func validID(id json.RawMessage) bool {
 	}
 	switch c := id[0]; {
 	case c == '"':
-		var s string
-		return json.Unmarshal(id, &s) == nil
+		return true
 	case c == 'n':
 		return bytes.Equal(id, nullID)
 	case c == '-' || (c >= '0' && c <= '9'):
-		var n json.Number
-		return json.Unmarshal(id, &n) == nil
+		return true
 	}
 	return false
 }
