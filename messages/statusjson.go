@@ -2,7 +2,6 @@ package messages
 
 import (
 	"errors"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -58,7 +57,12 @@ func (x *DaemonStatusResponse) AppendJSON(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"details":{`...)
-	keys := slices.Sorted(maps.Keys(x.GetDetails()))
+	var kb [8]string // no allocation for the usual handful of details
+	keys := kb[:0]
+	for k := range x.GetDetails() {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')

@@ -144,10 +144,18 @@ type rootActor struct {
 	order    []string
 	children map[string]*child
 
-	// treeCache is the tree daemon.status shows, kept between status calls
-	// (the bulk of the root's messages) and dropped by any other message:
-	// it is shared by responses, so it is replaced, never changed.
-	treeCache []*messages.ChildStatus
+	// statusCache is what daemon.status shows of the children, kept between
+	// status calls (the bulk of the root's messages) and dropped by any
+	// other message: it is shared by responses, so it is replaced, never
+	// changed.
+	statusCache *statusParts
+	startedAt   *timestamppb.Timestamp // Info.Started, shared likewise
+}
+
+// statusParts are the children's part of a daemon.status answer.
+type statusParts struct {
+	tree    []*messages.ChildStatus
+	details map[string]*anypb.Any
 }
 
 type child struct {
@@ -185,7 +193,7 @@ func (c *child) forget() {
 
 func (a *rootActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(*messages.DaemonStatusRequest); !ok {
-		a.treeCache = nil // anything else may change the tree
+		a.statusCache = nil // anything else may change the tree
 	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
@@ -203,7 +211,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 	case *messages.StatusReport:
 		a.onReport(msg)
 	case *messages.TreeRequest:
-		ctx.Respond(&messages.TreeResponse{Children: a.tree()})
+		ctx.Respond(&messages.TreeResponse{Children: a.parts().tree})
 	case *messages.HealthRequest:
 		a.health(ctx)
 	case *messages.MetricsRequest:
@@ -227,7 +235,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 // actor's goroutine. It applies the one-for-one policy with a sliding window.
 func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	a.sys = sys
-	a.treeCache = nil
+	a.statusCache = nil
 	c := a.byPID(pid)
 	if c == nil {
 		sup.StopChildren(pid)
@@ -347,39 +355,42 @@ func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
 	}
 }
 
-// tree is the status of every child, with what each reported nested.
-func (a *rootActor) tree() []*messages.ChildStatus {
-	if a.treeCache != nil {
-		return a.treeCache
+// parts is the status of every child, with what each reported nested, and
+// the children's details.
+func (a *rootActor) parts() *statusParts {
+	if a.statusCache != nil {
+		return a.statusCache
 	}
-	out := make([]*messages.ChildStatus, 0, len(a.order))
+	p := &statusParts{tree: make([]*messages.ChildStatus, 0, len(a.order)), details: map[string]*anypb.Any{}}
 	for _, name := range a.order {
 		c := a.children[name]
 		st := a.statusOf(c)
 		if c.state == StateRunning {
 			st.Children = c.nested
+			if c.detail != nil {
+				p.details[name] = c.detail
+			}
 		}
-		out = append(out, st)
+		p.tree = append(p.tree, st)
 	}
-	a.treeCache = out
-	return out
+	a.statusCache = p
+	return p
 }
 
 // status answers daemon.status from the children's reports.
 func (a *rootActor) status() *messages.DaemonStatusResponse {
 	info := a.deps.Info
+	if a.startedAt == nil {
+		a.startedAt = timestamppb.New(info.Started)
+	}
+	p := a.parts()
 	res := &messages.DaemonStatusResponse{
 		Version: info.Version, Pid: int32(info.PID), Node: info.Node, State: StateRunning,
-		UptimeSeconds: time.Since(info.Started).Seconds(), StartedAt: timestamppb.New(info.Started),
-		Tree: a.tree(), Details: map[string]*anypb.Any{},
+		UptimeSeconds: time.Since(info.Started).Seconds(), StartedAt: a.startedAt,
+		Tree: p.tree, Details: p.details,
 	}
 	if info.ConfigSource != nil {
 		res.ConfigSource = info.ConfigSource()
-	}
-	for _, name := range a.order {
-		if c := a.children[name]; c.detail != nil && c.state == StateRunning {
-			res.Details[name] = c.detail
-		}
 	}
 	return res
 }
