@@ -66,6 +66,15 @@ func Unquote(raw []byte) (string, bool) {
 // maxDepth bounds nesting, as encoding/json does.
 const maxDepth = 10000
 
+// plain marks the bytes a string may hold as they are: not '"', '\\' or a
+// control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 type scanner struct {
 	b []byte
 	i int
@@ -102,6 +111,12 @@ func (s *scanner) rawString() ([]byte, bool) {
 		return nil, false
 	}
 	for s.i < len(s.b) {
+		for s.i < len(s.b) && plain[s.b[s.i]] { // the bulk of a string, one lookup a byte
+			s.i++
+		}
+		if s.i == len(s.b) {
+			break
+		}
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
