@@ -25,6 +25,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -279,8 +280,7 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	if err := c.register(id, ch); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(request{JSONRPC: "2.0", Method: method, Params: raw, ID: &id})
-	if err := c.write(ctx, b); err != nil {
+	if err := c.write(ctx, appendRequest(make([]byte, 0, 64+len(method)+len(raw)), method, raw, id)); err != nil {
 		c.unregister(id)
 		return err
 	}
@@ -578,11 +578,44 @@ func (c *Client) route(m *message) {
 }
 
 func parseID(raw json.RawMessage) (uint64, bool) {
+	if id, err := strconv.ParseUint(string(raw), 10, 64); err == nil {
+		return id, true // the usual case, without reflection
+	}
 	var id uint64
 	if len(raw) == 0 || json.Unmarshal(raw, &id) != nil {
 		return 0, false
 	}
 	return id, true
+}
+
+// appendRequest appends a request line (as json.Marshal of request renders
+// it) to b: the hot path of every call.
+func appendRequest(b []byte, method string, params json.RawMessage, id uint64) []byte {
+	b = append(b, `{"jsonrpc":"2.0","method":`...)
+	if plainString(method) {
+		b = append(append(append(b, '"'), method...), '"')
+	} else {
+		enc, _ := json.Marshal(method) // a string always encodes
+		b = append(b, enc...)
+	}
+	if len(params) > 0 {
+		b = append(b, `,"params":`...)
+		b = append(b, params...)
+	}
+	b = append(b, `,"id":`...)
+	b = strconv.AppendUint(b, id, 10)
+	return append(b, '}')
+}
+
+// plainString: s needs no escaping in JSON (printable ASCII without '"',
+// '\\' or the characters encoding/json escapes for HTML).
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func (r reply) decode(method string, result any) error {

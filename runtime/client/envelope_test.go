@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -70,4 +71,30 @@ func sameRaw(a, b json.RawMessage) bool {
 	}
 	var x, y bytes.Buffer
 	return json.Compact(&x, a) == nil && json.Compact(&y, b) == nil && bytes.Equal(x.Bytes(), y.Bytes())
+}
+
+// appendRequest writes what json.Marshal of a request writes, and parseID
+// reads every id json.Unmarshal reads.
+func TestAppendRequestMatchesEncodingJSON(t *testing.T) {
+	for _, method := range []string{"daemon.status", "", "a\"b", `back\slash`, "tab\there", "<html>&", "ünïcode", "\x7f", "\xff"} {
+		for _, params := range []json.RawMessage{nil, json.RawMessage(`{"a":1}`), json.RawMessage(`[1,"x"]`)} {
+			for _, id := range []uint64{0, 7, 1<<64 - 1} {
+				want, err := json.Marshal(request{JSONRPC: "2.0", Method: method, Params: params, ID: &id})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := appendRequest(nil, method, params, id); string(got) != string(want) {
+					t.Fatalf("method %q params %s id %d:\n got %s\nwant %s", method, params, id, got, want)
+				}
+				if got, ok := parseID(json.RawMessage(strconv.FormatUint(id, 10))); !ok || got != id {
+					t.Fatalf("parseID(%d) = %d %v", id, got, ok)
+				}
+			}
+		}
+	}
+	for raw, want := range map[string]bool{"12": true, "1e2": false, "-1": false, `"7"`: false, "": false, "1.5": false} {
+		if _, ok := parseID(json.RawMessage(raw)); ok != want {
+			t.Fatalf("parseID(%q) ok = %v, want %v", raw, ok, want)
+		}
+	}
 }
