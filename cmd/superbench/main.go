@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,11 +48,28 @@ func main() {
 	flag.StringVar(&method, "method", "daemon.status", "the method the call figures use")
 	flag.StringVar(&autostart, "autostart", "", `override daemon.autostart, e.g. '[]' (default: the embedded config's)`)
 	flag.StringVar(&ipcExtra, "ipc", "", `extra [daemon.ipc] settings, e.g. 'require_token_on_socket = true'`)
+	cpuprofile := flag.String("cpuprofile", "", "write the clients' CPU profile (this process) to FILE; the daemon's: SUPERBOT_CPUPROFILE=FILE")
 	flag.Parse()
-	if err := run(*calls, *conc, *dur, *runs, os.Stdout); err != nil {
+	err := startProfile(*cpuprofile)
+	if err == nil {
+		err = run(*calls, *conc, *dur, *runs, os.Stdout)
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "superbench:", err)
 		os.Exit(1)
 	}
+}
+
+func startProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return pprof.StartCPUProfile(f)
 }
 
 var (
