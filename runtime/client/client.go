@@ -588,8 +588,9 @@ func parseID(raw json.RawMessage) (uint64, bool) {
 	return id, true
 }
 
-// appendRequest appends a request line (as json.Marshal of request renders
-// it) to b: the hot path of every call.
+// appendRequest appends a request line to b as json.Marshal of request
+// renders it (except that '<', '>' and '&' in params are not escaped): the
+// hot path of every call.
 func appendRequest(b []byte, method string, params json.RawMessage, id uint64) []byte {
 	b = append(b, `{"jsonrpc":"2.0","method":`...)
 	if plainString(method) {
@@ -598,9 +599,13 @@ func appendRequest(b []byte, method string, params json.RawMessage, id uint64) [
 		enc, _ := json.Marshal(method) // a string always encodes
 		b = append(b, enc...)
 	}
-	if len(params) > 0 {
+	if len(params) > 0 { // compacted: a line holds one message
 		b = append(b, `,"params":`...)
-		b = append(b, params...)
+		buf := bytes.NewBuffer(b)
+		if err := json.Compact(buf, params); err != nil {
+			buf.Write(params) // cannot happen: encodeParams checked params are JSON
+		}
+		b = buf.Bytes()
 	}
 	b = append(b, `,"id":`...)
 	b = strconv.AppendUint(b, id, 10)

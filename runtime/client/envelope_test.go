@@ -77,7 +77,7 @@ func sameRaw(a, b json.RawMessage) bool {
 // reads every id json.Unmarshal reads.
 func TestAppendRequestMatchesEncodingJSON(t *testing.T) {
 	for _, method := range []string{"daemon.status", "", "a\"b", `back\slash`, "tab\there", "<html>&", "ünïcode", "\x7f", "\xff"} {
-		for _, params := range []json.RawMessage{nil, json.RawMessage(`{"a":1}`), json.RawMessage(`[1,"x"]`)} {
+		for _, params := range []json.RawMessage{nil, json.RawMessage(`{"a":1}`), json.RawMessage(`[1,"x"]`), json.RawMessage("[ 1,\n\t\"x y\" ]")} {
 			for _, id := range []uint64{0, 7, 1<<64 - 1} {
 				want, err := json.Marshal(request{JSONRPC: "2.0", Method: method, Params: params, ID: &id})
 				if err != nil {
