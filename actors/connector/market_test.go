@@ -124,7 +124,10 @@ func TestCoalescingAndCache(t *testing.T) {
 }
 
 // TestPingWhileSlowRequestsInFlight: with io_workers requests stuck for 2 s
-// upstream, the mailbox still answers a ping within 5 ms.
+// upstream, the mailbox still answers a ping at once: p99 within 50 ms (a
+// blocked mailbox would take the requests' 2 s). Unloaded the p99 is well
+// under 1 ms; with two busy loops beside the test it was seen at 4 ms, and
+// CI runs other packages' tests beside it.
 func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 	ex := startSim(t, simConfig())
 	f := startConnector(t, testConfig(ex))
@@ -142,7 +145,7 @@ func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 	// counter too, pinned to one CPU (the vCPUs' counters are not in step).
 	// The bound is on the 99th percentile: on a shared 2-vCPU machine
 	// another process can stall any goroutine now and then.
-	const n = 200
+	const n, pingBound = 200, 50 * time.Millisecond
 	lat := make([]time.Duration, 0, n)
 	var wallOver int
 	var wallMax time.Duration
@@ -155,7 +158,7 @@ func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 		end := tsc.Now()
 		w := time.Since(wallStart)
 		wallMax = max(wallMax, w)
-		if w > 5*time.Millisecond+4*time.Millisecond { // more than 5 ms plus a clock step
+		if w > pingBound+20*time.Millisecond { // more than the bound plus a clock step
 			wallOver++
 		}
 		if d := end.Sub(start); d != tsc.Invalid {
@@ -168,8 +171,8 @@ func TestPingWhileSlowRequestsInFlight(t *testing.T) {
 	mean := time.Since(wall) / n
 	p := tsc.Percentiles(lat, 50, 99, 100)
 	t.Logf("ping with 20 slow (2 s) requests in flight, %d pings: p50 %s, p99 %s, max %s (wall clock: mean %s, max %s)", n, p[0], p[1], p[2], mean, wallMax)
-	if p[1] > 5*time.Millisecond || wallOver > n/100 {
-		t.Fatalf("p99 %s, %d pings over 5 ms by the wall clock: want p99 <= 5ms", p[1], wallOver)
+	if p[1] > pingBound || wallOver > n/100 {
+		t.Fatalf("p99 %s, %d pings over %s by the wall clock: want p99 <= %s", p[1], wallOver, pingBound, pingBound)
 	}
 }
 
