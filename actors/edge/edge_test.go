@@ -60,7 +60,7 @@ func start(t *testing.T, cfg edge.Config) *fixture {
 	}
 	t.Cleanup(ls.Close)
 	busPID := actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), "n1", actortest.Logger(t)))
-	router := rpc.NewRouter(time.Second)
+	router := rpc.NewRouter(5 * time.Second) // no test here waits for a timeout: generous for a loaded machine
 	router.MustAdd(
 		valueRoute("sum", sum),
 		valueRoute("subtract", func(v *structpb.Value) (*structpb.Value, error) {
@@ -80,7 +80,7 @@ func start(t *testing.T, cfg edge.Config) *fixture {
 		rpc.Route{Method: "bus.stats", New: func() proto.Message { return &messages.BusStatsRequest{} }, Target: busPID},
 		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
 	)
-	cfg.RequestTimeout = time.Second
+	cfg.RequestTimeout = 5 * time.Second
 	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: actortest.Logger(t)}))
 	return &fixture{sys: sys, socket: ls.SocketPath, tcp: ls.TCP.Addr().String(), bus: busPID, edge: edgePID}
 }
@@ -110,7 +110,7 @@ func (c *client) send(line string) {
 
 func (c *client) read() string {
 	c.t.Helper()
-	_ = c.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	line, err := c.rd.ReadString('\n')
 	if err != nil {
 		c.t.Fatalf("read: %v (got %q)", err, line)
@@ -288,7 +288,7 @@ func TestHugeLineClosesOnlyThatConnection(t *testing.T) {
 	if !strings.Contains(resp, `"code":-32600`) {
 		t.Fatalf("oversized line answered %s", resp)
 	}
-	_ = bad.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_ = bad.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := bad.rd.ReadString('\n'); err == nil {
 		t.Fatal("connection left open after an oversized line")
 	}
@@ -296,8 +296,11 @@ func TestHugeLineClosesOnlyThatConnection(t *testing.T) {
 }
 
 func TestSlowAndIdleClients(t *testing.T) {
+	// The good client's call must reach the edge within the idle timeout
+	// of its accept: 1 s, not less, on a machine whose goroutines can stall
+	// for hundreds of ms. The slow one goes after 1 to 1.5 s.
 	cfg := edge.DefaultConfig()
-	cfg.IdleTimeout = 200 * time.Millisecond
+	cfg.IdleTimeout = time.Second
 	f := start(t, cfg)
 	slow := dial(t, "unix", f.socket)
 	if _, err := slow.c.Write([]byte(`{"jsonrpc":"2.0",`)); err != nil { // half a request, then nothing
@@ -305,7 +308,7 @@ func TestSlowAndIdleClients(t *testing.T) {
 	}
 	good := dial(t, "unix", f.socket)
 	sameJSON(t, good.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
-	_ = slow.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_ = slow.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if line, err := slow.rd.ReadString('\n'); err == nil || line != "" {
 		t.Fatalf("a slowloris client was not disconnected: got %q", line)
 	}
@@ -314,16 +317,18 @@ func TestSlowAndIdleClients(t *testing.T) {
 func TestBusyConnectionOutlivesTheIdleTimeout(t *testing.T) {
 	// A connection that keeps calling is never idle, however long it lives:
 	// the deadline is pushed out in steps, never let lapse. Calls come every
-	// 150 ms for more than 1.5 idle timeouts; the timeout is large beside
-	// that gap because sleeps here can end hundreds of ms late.
+	// 100 ms for more than 1.5 idle timeouts (an idle connection is closed
+	// after 1 to 1.5 of them); the timeout is large beside that gap because
+	// sleeps here can end up to ~900 ms late.
 	cfg := edge.DefaultConfig()
-	cfg.IdleTimeout = time.Second
+	cfg.IdleTimeout = 2 * time.Second
 	f := start(t, cfg)
 	busy := dial(t, "unix", f.socket)
-	for i := 0; i < 13; i++ {
+	for end := time.Now().Add(cfg.IdleTimeout * 3 / 2).Add(200 * time.Millisecond); time.Now().Before(end); {
 		sameJSON(t, busy.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
+	sameJSON(t, busy.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
 }
 
 func TestConnectionLimit(t *testing.T) {
