@@ -132,12 +132,14 @@ func TestRedisBackend(t *testing.T) {
 	if v, err := direct.Get(ctx, "superbot:cache:ticker:BTCUSDT").Result(); err != nil || v != "97000" {
 		t.Fatalf("redis GET = %q, %v", v, err)
 	}
-	if ttl, err := direct.PTTL(ctx, "superbot:cache:ticker:BTCUSDT").Result(); err != nil || ttl <= 4*time.Second || ttl > 5*time.Second {
-		t.Fatalf("redis PTTL = %s, %v; want (4s, 5s]", ttl, err)
+	// The ticker class's 5 s, less what a loaded machine takes between the
+	// write and this read (the other classes: 1, 30, 60 s).
+	if ttl, err := direct.PTTL(ctx, "superbot:cache:ticker:BTCUSDT").Result(); err != nil || ttl <= 2*time.Second || ttl > 5*time.Second {
+		t.Fatalf("redis PTTL = %s, %v; want (2s, 5s]", ttl, err)
 	}
 	h.mustSet("custom", "x", "", 60_000)
-	if ttl, _ := direct.PTTL(ctx, "superbot:cache:custom").Result(); ttl <= 59*time.Second || ttl > time.Minute {
-		t.Fatalf("ttl_ms: redis PTTL = %s", ttl)
+	if ttl, _ := direct.PTTL(ctx, "superbot:cache:custom").Result(); ttl <= 50*time.Second || ttl > time.Minute {
+		t.Fatalf("ttl_ms: redis PTTL = %s, want (50s, 60s]", ttl)
 	}
 
 	// A value written by someone else is read as is.
