@@ -511,8 +511,13 @@ func TestCallTimeoutAndClose(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want DeadlineExceeded", err)
 	}
+	// The pending call has its own deadline, far beyond the client's 50 ms:
+	// the test's polling below can lose hundreds of ms on a loaded machine,
+	// and the call must still be pending when Close comes.
 	errc := make(chan error, 1)
-	go func() { errc <- c.Call(context.Background(), "hang", nil, nil) }()
+	pendingCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() { errc <- c.Call(pendingCtx, "hang", nil, nil) }()
 	waitFor(t, func() bool { return len(srv.Requests()) == 2 })
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -674,7 +679,7 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		a, b := net.Pipe()
-		c := client.New(a, client.Options{Timeout: time.Second})
+		c := client.New(a, client.Options{Timeout: 10 * time.Second}) // a lost reply fails below; 10 s, as fuzz workers load both vCPUs
 		defer c.Close()
 		defer b.Close()
 		done := make(chan struct{})
