@@ -15,8 +15,10 @@ import (
 func TestFaultLatency(t *testing.T) {
 	ex := startExchange(t, testConfig())
 	c := publicClient(t, ex)
-	c.HTTPClient.Timeout = 100 * time.Millisecond
-	if err := ex.InjectFault(Fault{Kind: FaultLatency, Route: "/api/v3/ping", Latency: time.Second, Count: 1}); err != nil {
+	// The calls that must succeed get 2 s (a loaded machine can stall one
+	// for hundreds of ms); the delayed one would take a minute.
+	c.HTTPClient.Timeout = 2 * time.Second
+	if err := ex.InjectFault(Fault{Kind: FaultLatency, Route: "/api/v3/ping", Latency: time.Minute, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.NewServerTimeService().Do(ctx(t)); err != nil {
