@@ -239,7 +239,9 @@ func FuzzCron(f *testing.F) {
 
 func TestRealClock(t *testing.T) {
 	var c Clock = RealClock{}
-	if d := time.Since(c.Now()); d < 0 || d > time.Minute {
+	// Not d < 0: the goroutine may move to the other vCPU between the two
+	// readings, and the vCPUs' clocks differ by tens of ms.
+	if d := time.Since(c.Now()); d < -time.Second || d > time.Minute {
 		t.Fatalf("now is off by %s", d)
 	}
 	fired := make(chan struct{})
