@@ -159,10 +159,18 @@ env = { SUPERBOT_TEST_MARKER = %q }
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if code := p.wait(10 * time.Second); code != 0 {
+	// Exit code 0: the shutdown finished before the daemon's own hard stop
+	// (shutdown_timeout + 3 s), else it exits 1.
+	if code := p.wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	if took := time.Since(start); took > 3*time.Second {
+	// About 2 s here: the 1 s shutdown_timeout, then the race runtime's 1 s
+	// sleep at exit (atexit_sleep_ms). Both are timers, which fire hundreds
+	// of ms late on these VMs: the bound is 10 s, still far from the
+	// module's 60 s stop_timeout.
+	took := time.Since(start)
+	t.Logf("shutdown took %s with shutdown_timeout 1s", took)
+	if took > 10*time.Second {
 		t.Fatalf("shutdown took %s with shutdown_timeout 1s", took)
 	}
 	for deadline := time.Now().Add(3 * time.Second); len(processesWith(marker)) > 0; {
