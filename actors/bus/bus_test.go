@@ -111,13 +111,13 @@ func TestPublishRoutesByPattern(t *testing.T) {
 			t.Fatalf("publish %s: %v", topic, res.Error)
 		}
 	}
-	ev := actortest.Expect[*messages.Event](t, prices, time.Second)
+	ev := actortest.Expect[*messages.Event](t, prices, actortest.DefaultTimeout)
 	if ev.Topic != "price.BTCUSDT.update" || ev.Node != "node-a" || ev.Sequence != 1 || ev.Time == nil || ev.Source != "test" {
 		t.Fatalf("unexpected event %v", ev)
 	}
 	prices.ExpectNoMessage(30 * time.Millisecond)
 	for i, want := range []string{"price.BTCUSDT.update", "system.ready", "price.ETHUSDT.trade"} {
-		ev := actortest.Expect[*messages.Event](t, all, time.Second)
+		ev := actortest.Expect[*messages.Event](t, all, actortest.DefaultTimeout)
 		if ev.Topic != want || ev.Sequence != uint64(i+1) {
 			t.Fatalf("event %d = %s #%d, want %s #%d", i, ev.Topic, ev.Sequence, want, i+1)
 		}
@@ -141,7 +141,7 @@ func TestPublishToPatternIsAnError(t *testing.T) {
 		}
 	}
 	sys.Root.Send(b, messages.NewEvent("x.*", "test", nil)) // fire-and-forget: counted, not delivered
-	actortest.Eventually(t, time.Second, func() bool { return stats(t, sys, b).Rejected == 5 }, "rejected count")
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return stats(t, sys, b).Rejected == 5 }, "rejected count")
 	p.ExpectNoMessage(30 * time.Millisecond)
 }
 
@@ -182,7 +182,7 @@ func TestSlowSubscriberDropsOldest(t *testing.T) {
 		publish(t, sys, b, "tick")
 	}
 	for i := 1; i <= 4; i++ {
-		if ev := actortest.Expect[*messages.Event](t, p, time.Second); ev.Sequence != uint64(i) {
+		if ev := actortest.Expect[*messages.Event](t, p, actortest.DefaultTimeout); ev.Sequence != uint64(i) {
 			t.Fatalf("window event %d has sequence %d", i, ev.Sequence)
 		}
 	}
@@ -193,7 +193,7 @@ func TestSlowSubscriberDropsOldest(t *testing.T) {
 	}
 	sys.Root.Send(b, &messages.EventAck{Subscriber: p.PID, Count: 4})
 	for i := 17; i <= 20; i++ {
-		if ev := actortest.Expect[*messages.Event](t, p, time.Second); ev.Sequence != uint64(i) {
+		if ev := actortest.Expect[*messages.Event](t, p, actortest.DefaultTimeout); ev.Sequence != uint64(i) {
 			t.Fatalf("held event has sequence %d, want %d", ev.Sequence, i)
 		}
 	}
@@ -218,7 +218,7 @@ func TestUnsubscribeAndDeadSubscriber(t *testing.T) {
 	}
 	publish(t, sys, b, "a")
 	publish(t, sys, b, "b")
-	if ev := actortest.Expect[*messages.Event](t, p, time.Second); ev.Topic != "b" {
+	if ev := actortest.Expect[*messages.Event](t, p, actortest.DefaultTimeout); ev.Topic != "b" {
 		t.Fatalf("got %s", ev.Topic)
 	}
 
@@ -227,7 +227,7 @@ func TestUnsubscribeAndDeadSubscriber(t *testing.T) {
 	if err := sys.Root.StopFuture(dying).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	actortest.Eventually(t, time.Second, func() bool { return stats(t, sys, b).Subscriptions == 1 }, "dead subscriber removed")
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return stats(t, sys, b).Subscriptions == 1 }, "dead subscriber removed")
 }
 
 // ackingSubscriber counts events and acks through an Inbox.
@@ -328,17 +328,17 @@ func TestSubscriptionsSurviveARestart(t *testing.T) {
 	p := actortest.NewProbe(t, sys)
 	subscribe(t, sys, b, p.PID, "a.>", 0)
 	publish(t, sys, b, "a.one")
-	actortest.Expect[*messages.Event](t, p, time.Second)
+	actortest.Expect[*messages.Event](t, p, actortest.DefaultTimeout)
 	proc, ok := sys.ProcessRegistry.Get(b)
 	if !ok {
 		t.Fatal("bus process not found")
 	}
 	proc.SendSystemMessage(b, &actor.Restart{})
-	actortest.Eventually(t, time.Second, func() bool {
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool {
 		res, err := actortest.TryRequest[*messages.PublishResponse](sys, b, &messages.PublishRequest{Event: messages.NewEvent("a.two", "test", nil)}, time.Second)
 		return err == nil && res.Error == nil
 	}, "bus answers again")
-	ev := actortest.Expect[*messages.Event](t, p, time.Second)
+	ev := actortest.Expect[*messages.Event](t, p, actortest.DefaultTimeout)
 	if ev.Topic != "a.two" || ev.Sequence != 2 {
 		t.Fatalf("after the restart: %s #%d", ev.Topic, ev.Sequence)
 	}

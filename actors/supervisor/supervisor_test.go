@@ -89,20 +89,20 @@ func TestRestartsUpToTheCapThenFails(t *testing.T) {
 
 	for i := 1; i <= 3; i++ {
 		sys.Root.Send(pid, crashWith{fmt.Sprintf("boom %d", i)})
-		ev := actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
+		ev := actortest.ExpectMatch(t, bus, actortest.DefaultTimeout, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
 		var p messages.ChildRestarted
 		if err := ev.Payload.UnmarshalTo(&p); err != nil || p.Child != "flaky" || p.Restarts != uint32(i) {
 			t.Fatalf("restart event %d: %v %v", i, &p, err)
 		}
-		actortest.Eventually(t, time.Second, func() bool { return starts.Load() == int32(i+1) }, "incarnation %d", i+1)
+		actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return starts.Load() == int32(i+1) }, "incarnation %d", i+1)
 	}
 	sys.Root.Send(pid, crashWith{"boom 4"})
-	ev := actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
+	ev := actortest.ExpectMatch(t, bus, actortest.DefaultTimeout, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
 	var f messages.ChildFailed
 	if err := ev.Payload.UnmarshalTo(&f); err != nil || f.Child != "flaky" || f.Restarts != 3 || f.Reason != "boom 4" {
 		t.Fatalf("failed event: %v %v", &f, err)
 	}
-	actortest.Eventually(t, time.Second, func() bool { return tree(t, sys, root)["flaky"].State == supervisor.StateFailed }, "flaky marked failed")
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return tree(t, sys, root)["flaky"].State == supervisor.StateFailed }, "flaky marked failed")
 	if starts.Load() != 4 {
 		t.Fatalf("flaky started %d times, want 4 (1 + 3 restarts)", starts.Load())
 	}
@@ -122,8 +122,8 @@ func TestFatalErrorStopsWithoutRestart(t *testing.T) {
 	var starts atomic.Int32
 	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "edge", Props: crasherProps(&starts)})
 	sys.Root.Send(pid, crashWith{fmt.Errorf("listener gone: %w", supervisor.ErrFatal)})
-	actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
-	actortest.Eventually(t, time.Second, func() bool { return tree(t, sys, root)["edge"].State == supervisor.StateFailed }, "edge failed")
+	actortest.ExpectMatch(t, bus, actortest.DefaultTimeout, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return tree(t, sys, root)["edge"].State == supervisor.StateFailed }, "edge failed")
 	if starts.Load() != 1 {
 		t.Fatalf("restarted after a fatal error: %d starts", starts.Load())
 	}
@@ -142,7 +142,7 @@ func TestWindowSlides(t *testing.T) {
 	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "c", Props: crasherProps(&starts)})
 	for i := 0; i < 4; i++ { // one crash per window: never over the cap
 		sys.Root.Send(pid, crashWith{errors.New("x")})
-		actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
+		actortest.ExpectMatch(t, bus, actortest.DefaultTimeout, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
 		clock.Add(int64(50*time.Millisecond) + 1)
 	}
 	if st := tree(t, sys, root)["c"]; st.State != supervisor.StateRunning || st.Restarts != 4 {
@@ -150,10 +150,10 @@ func TestWindowSlides(t *testing.T) {
 	}
 	// Two crashes inside one window are one too many.
 	sys.Root.Send(pid, crashWith{errors.New("y")})
-	actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
+	actortest.ExpectMatch(t, bus, actortest.DefaultTimeout, func(e *messages.Event) bool { return e.Topic == "supervisor.child_restarted" })
 	clock.Add(int64(49 * time.Millisecond))
 	sys.Root.Send(pid, crashWith{errors.New("z")})
-	actortest.ExpectMatch(t, bus, time.Second, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
+	actortest.ExpectMatch(t, bus, actortest.DefaultTimeout, func(e *messages.Event) bool { return e.Topic == "alert.supervisor.child_failed" })
 	if st := tree(t, sys, root)["c"]; st.State != supervisor.StateFailed {
 		t.Fatalf("state = %v, want failed", st)
 	}
@@ -185,7 +185,7 @@ func TestStopChildAndStatus(t *testing.T) {
 	if !res.Stopping {
 		t.Fatal("stop not acknowledged")
 	}
-	actortest.Eventually(t, time.Second, func() bool { return ctrl.stops.Load() == 1 }, "control.Stop called")
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return ctrl.stops.Load() == 1 }, "control.Stop called")
 	rl := actortest.Request[*messages.ReloadConfigResponse](t, sys, root, &messages.ReloadConfigRequest{})
 	if !rl.Applied || rl.Changed[0] != "daemon.logging" {
 		t.Fatalf("reload = %v", rl)
@@ -237,7 +237,7 @@ func TestStatusShowsWhatChildrenReport(t *testing.T) {
 	root, _, _ := newRoot(t, sys, supervisor.DefaultConfig())
 	var starts atomic.Int32
 	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "mods", Props: reporterProps(&starts)})
-	actortest.Eventually(t, time.Second, func() bool { got, _ := nested(t, sys, root, "mods"); return got != "" }, "first report")
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { got, _ := nested(t, sys, root, "mods"); return got != "" }, "first report")
 	if got, _ := nested(t, sys, root, "mods"); got != "x=running/1 y=starting/0" {
 		t.Fatalf("nested = %q", got)
 	}
@@ -267,7 +267,7 @@ func TestStatusShowsWhatChildrenReport(t *testing.T) {
 
 	// A restart forgets the old incarnation's reports; the new one reports afresh.
 	sys.Root.Send(pid, crashWith{"boom"})
-	actortest.Eventually(t, time.Second, func() bool { got, _ := nested(t, sys, root, "mods"); return got == "x=running/2 y=starting/0" }, "report of the second incarnation")
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { got, _ := nested(t, sys, root, "mods"); return got == "x=running/2 y=starting/0" }, "report of the second incarnation")
 	if _, st := nested(t, sys, root, "mods"); st.Details["mods"] != nil {
 		t.Fatalf("the old incarnation's detail survived the restart: %v", st.Details)
 	}
