@@ -60,7 +60,7 @@ func TestStreamsPublishAndRefcount(t *testing.T) {
 	}
 	subscribe(t, f, sub1.PID, messages.StreamKind_STREAM_KIND_BOOK, "ETHUSDT", "")
 	subscribe(t, f, sub1.PID, messages.StreamKind_STREAM_KIND_KLINE, "BTCUSDT", "1m")
-	actortest.Eventually(t, 2*time.Second, func() bool {
+	actortest.Eventually(t, 10*time.Second, func() bool {
 		n := 0
 		for _, s := range f.status(t).GetStreams() {
 			if s.GetConnected() {
@@ -69,13 +69,13 @@ func TestStreamsPublishAndRefcount(t *testing.T) {
 		}
 		return n == 3
 	}, "3 streams connected")
-	if p := expectTopic[*messages.PriceUpdate](t, f, "price.BTCUSDT.update", 2*time.Second); p.GetSymbol() != "BTCUSDT" || p.GetPrice() == "" {
+	if p := expectTopic[*messages.PriceUpdate](t, f, "price.BTCUSDT.update", 5*time.Second); p.GetSymbol() != "BTCUSDT" || p.GetPrice() == "" {
 		t.Fatalf("price = %v", p)
 	}
-	if b := expectTopic[*messages.BookUpdate](t, f, "book.ETHUSDT.update", 2*time.Second); len(b.GetBids()) == 0 || b.GetSymbol() != "ETHUSDT" {
+	if b := expectTopic[*messages.BookUpdate](t, f, "book.ETHUSDT.update", 5*time.Second); len(b.GetBids()) == 0 || b.GetSymbol() != "ETHUSDT" {
 		t.Fatalf("book = %v", b)
 	}
-	if k := expectTopic[*messages.KlineUpdate](t, f, "kline.BTCUSDT.1m", 2*time.Second); k.GetInterval() != "1m" || k.GetKline().GetClose() == "" {
+	if k := expectTopic[*messages.KlineUpdate](t, f, "kline.BTCUSDT.1m", 5*time.Second); k.GetInterval() != "1m" || k.GetKline().GetClose() == "" {
 		t.Fatalf("kline = %v", k)
 	}
 
@@ -86,7 +86,7 @@ func TestStreamsPublishAndRefcount(t *testing.T) {
 	}
 	// A subscriber that stops drops its references: sub2's price stream closes.
 	_ = f.sys.Root.StopFuture(sub2.PID).Wait()
-	actortest.Eventually(t, 2*time.Second, func() bool { return streamStatus(t, f, "price.BTCUSDT.update") == nil }, "price stream closed")
+	actortest.Eventually(t, 5*time.Second, func() bool { return streamStatus(t, f, "price.BTCUSDT.update") == nil }, "price stream closed")
 	if s := streamStatus(t, f, "kline.BTCUSDT.1m"); s == nil || s.GetRefcount() != 1 {
 		t.Fatalf("kline stream = %v", s)
 	}
@@ -121,7 +121,7 @@ func TestStaleStreamReconnects(t *testing.T) {
 	cfg.StaleAfter = 200 * time.Millisecond
 	f := startConnector(t, cfg)
 	subscribe(t, f, actortest.NewProbe(t, f.sys).PID, messages.StreamKind_STREAM_KIND_PRICE, "BTCUSDT", "")
-	actortest.Eventually(t, 3*time.Second, func() bool {
+	actortest.Eventually(t, 10*time.Second, func() bool {
 		s := streamStatus(t, f, "price.BTCUSDT.update")
 		return s.GetReconnects() >= 2 && s.GetConnected()
 	}, "two stale reconnects")
@@ -133,7 +133,7 @@ func TestStreamRotation(t *testing.T) {
 	cfg.RotateAfter = 150 * time.Millisecond
 	f := startConnector(t, cfg)
 	subscribe(t, f, actortest.NewProbe(t, f.sys).PID, messages.StreamKind_STREAM_KIND_BOOK, "BTCUSDT", "")
-	actortest.Eventually(t, 3*time.Second, func() bool { return streamStatus(t, f, "book.BTCUSDT.update").GetReconnects() >= 2 }, "two rotations")
+	actortest.Eventually(t, 10*time.Second, func() bool { return streamStatus(t, f, "book.BTCUSDT.update").GetReconnects() >= 2 }, "two rotations")
 }
 
 // closedKlines reads bus events until n closed klines of topic arrived.
