@@ -196,7 +196,10 @@ func TestHealthCheckedStart(t *testing.T) {
 	m := execModule(helper(t), "-listen", "127.0.0.1:"+strconv.Itoa(port), "-health-fail-file", sick)
 	m.Port = port
 	m.HealthcheckEndpoint = "/health"
-	m.StartTimeout = 300 * time.Millisecond
+	// Both starts need the helper up and answering within it: 3 s, as
+	// starting a process on a loaded machine can take hundreds of ms (the
+	// unhealthy start takes all of it).
+	m.StartTimeout = 3 * time.Second
 	m.Backoff = Backoff{}
 	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"web": m}})
 	res := h.start("web")
@@ -314,7 +317,7 @@ func TestSurvivorOfEarlierDaemon(t *testing.T) {
 func TestStartFailingIntoBackoffAnswers(t *testing.T) {
 	m := execModule(helper(t), "-exit", "1")
 	m.Restart = RestartAlways
-	m.StartPeriod = time.Second // it exits long before it would count as started
+	m.StartPeriod = 5 * time.Second // it exits long before it would count as started, even on a loaded machine
 	m.Backoff = Backoff{Initial: time.Hour, Max: time.Hour}
 	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"b": m}})
 	res := h.start("b")
