@@ -21,11 +21,11 @@ func TestProbeRecordsAndReplies(t *testing.T) {
 	if got := Request[string](t, sys, p.PID, "hi"); got != "hi!" {
 		t.Fatalf("reply = %q", got)
 	}
-	if got := Expect[string](t, p, time.Second); got != "hi" {
+	if got := Expect[string](t, p, DefaultTimeout); got != "hi" {
 		t.Fatalf("recorded %q", got)
 	}
 	sys.Root.Send(p.PID, 42)
-	if got := Expect[int](t, p, time.Second); got != 42 {
+	if got := Expect[int](t, p, DefaultTimeout); got != 42 {
 		t.Fatalf("recorded %d", got)
 	}
 	p.ExpectNoMessage(20 * time.Millisecond)
