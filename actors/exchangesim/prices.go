@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"math/big"
 	"math/bits"
 	"math/rand/v2"
@@ -45,6 +46,7 @@ type market struct {
 	minNotional  decimal.Decimal
 	maxNotional  decimal.Decimal
 	vol          decimal.Decimal
+	stepCalc     intWalk         // vol in integers, when it fits
 	liquidity    decimal.Decimal // per step, 0 = unlimited
 	levelQty     int64           // steps
 	minPx, maxPx int64           // ticks
@@ -83,6 +85,7 @@ func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, erro
 		liquidity: dec(s.StepLiquidity, "0"), depthLevels: depthLevels, maxHistory: maxHistory,
 		nextTrade: 1, nextOrder: 1, updateID: 1000,
 	}
+	m.stepCalc = newIntWalk(m.vol)
 	m.minPrice = dec(s.MinPrice, s.TickSize)
 	m.minQty = dec(s.MinQty, s.StepSize)
 	m.levelQty = max(1, dec(s.LevelQty, "1").Div(m.step).IntPart())
@@ -123,8 +126,64 @@ func (m *market) nextPrice() int64 {
 		return m.replay[m.replayPos]
 	}
 	k := int64(m.rng.IntN(2001) - 1000)
-	move := decimal.New(m.px, 0).Mul(m.vol).Mul(decimal.New(k, -3)).Round(0).IntPart()
+	move, ok := m.stepCalc.move(m.px, k)
+	if !ok {
+		move = decimal.New(m.px, 0).Mul(m.vol).Mul(decimal.New(k, -3)).Round(0).IntPart()
+	}
 	return min(max(m.px+move, m.minPx), m.maxPx)
+}
+
+// intWalk computes a random-walk step, round(px × vol × k/1000) rounded
+// half away from zero as decimal.Round(0) does, in int64 arithmetic: vol =
+// coef/div. The backfill takes thousands of steps per symbol at start, and
+// decimal's big.Int arithmetic made megabytes of garbage.
+type intWalk struct {
+	coef, div int64 // zero div: vol does not fit, use decimal
+	maxPx     int64 // px × coef × 1000 fits int64 up to here
+}
+
+func newIntWalk(vol decimal.Decimal) intWalk {
+	c, exp := vol.Coefficient(), vol.Exponent()
+	if !c.IsInt64() || c.Sign() < 0 || exp < -15 || exp > 6 {
+		return intWalk{}
+	}
+	coef, div := c.Int64(), int64(1000)
+	for ; exp > 0; exp-- {
+		if coef > math.MaxInt64/10 {
+			return intWalk{}
+		}
+		coef *= 10
+	}
+	for ; exp < 0; exp++ {
+		div *= 10
+	}
+	if coef == 0 {
+		return intWalk{coef: 0, div: div, maxPx: math.MaxInt64}
+	}
+	return intWalk{coef: coef, div: div, maxPx: math.MaxInt64 / coef / 1000}
+}
+
+func (w intWalk) move(px, k int64) (int64, bool) {
+	if w.div == 0 || px < 0 || px > w.maxPx {
+		return 0, false
+	}
+	n := px * w.coef * k // |k| <= 1000
+	q, r := n/w.div, n%w.div
+	if 2*abs64(r) >= w.div {
+		if n < 0 {
+			q--
+		} else {
+			q++
+		}
+	}
+	return q, true
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 // appendTick appends one tick at the next walk price (or at *forced) without touching the book.

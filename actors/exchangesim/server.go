@@ -111,6 +111,7 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 			return nil, fmt.Errorf("exchangesim: %w", err)
 		}
 		start := m.px // the oldest tick is at the configured start price
+		m.ticks = slices.Grow(m.ticks, int(n)+1)
 		m.appendTick(now-n*step.Milliseconds(), &start)
 		for j := n - 1; j >= 0; j-- {
 			m.appendTick(now-j*step.Milliseconds(), nil)
