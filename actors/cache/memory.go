@@ -38,7 +38,9 @@ func newMemStore(cfg Config, now func() time.Time) (*memStore, error) {
 		// (overwritten and deleted versions) is reclaimed past it.
 		LifeWindow:         cfg.longestTTL() + time.Second,
 		CleanWindow:        0, // no goroutine; stale heads are popped on Set
-		MaxEntriesInWindow: memoryShards * 1024,
+		// The shards start small (16 KiB each) and grow as entries come:
+		// a daemon that caches little keeps a small heap (and GC goal).
+		MaxEntriesInWindow: memoryShards * 256,
 		MaxEntrySize:       64,
 		HardMaxCacheSize:   cfg.MaxSizeMB,
 		Verbose:            false,
