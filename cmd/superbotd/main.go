@@ -48,5 +48,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	return daemon.Run(daemon.Options{ConfigPath: *cfgPath, Stderr: stderr})
+	code := daemon.Run(daemon.Options{ConfigPath: *cfgPath, Stderr: stderr})
+	if path := os.Getenv("SUPERBOT_MEMPROFILE"); path != "" { // the heap as the daemon stopped
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			_ = f.Close()
+		}
+	}
+	return code
 }
