@@ -45,6 +45,7 @@ func main() {
 	conc := flag.Int("clients", 16, "concurrent clients")
 	dur := flag.Duration("concurrent-for", 5*time.Second, "how long the concurrent run lasts")
 	runs := flag.Int("starts", 5, "cold starts to time")
+	flag.DurationVar(&idleFor, "idle", 30*time.Second, "how long the long idle RSS reading lasts (0: skip it)")
 	flag.StringVar(&method, "method", "daemon.status", "the method the call figures use")
 	flag.StringVar(&autostart, "autostart", "", `override daemon.autostart, e.g. '[]' (default: the embedded config's)`)
 	flag.StringVar(&ipcExtra, "ipc", "", `extra [daemon.ipc] settings, e.g. 'require_token_on_socket = true'`)
@@ -73,6 +74,7 @@ func startProfile(path string) error {
 }
 
 var (
+	idleFor   time.Duration
 	method    = "daemon.status"
 	autostart string
 	ipcExtra  string
@@ -130,6 +132,11 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	fmt.Fprintf(w, "idle RSS (%s): %s KiB (median of %d)\n", cfgNote, median(rss), len(rss))
 	fmt.Fprintf(w, "graceful stop (SIGTERM to exit): %s\n", summary(stops))
 	unpin()
+	if idleFor > 0 {
+		if err := idleRSS(w, bin, cfg, filepath.Join(dir, "idle"), cfgNote); err != nil {
+			return err
+		}
+	}
 	for _, n := range []int{0, 10} {
 		if err := rssWithModules(w, bin, filepath.Join(dir, fmt.Sprintf("rss%d", n)), n, max(1, starts)); err != nil {
 			return err
@@ -466,6 +473,24 @@ func startDaemon(bin, cfg, dir string) (*exec.Cmd, time.Duration, error) {
 	}
 	_ = cmd.Process.Kill()
 	return nil, 0, fmt.Errorf("daemon did not answer within 10 s: %w\n%s", err, out.String())
+}
+
+// idleRSS runs one daemon for idleFor and reports the largest RSS it had
+// in that time (read every 250 ms): the exchange simulator ticks and the
+// connector follows it, so an idle daemon still allocates.
+func idleRSS(w io.Writer, bin, cfg, dir, cfgNote string) error {
+	d, _, err := startDaemon(bin, cfg, dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Process.Signal(syscall.SIGTERM); _ = d.Wait() }()
+	peak, last := 0, 0
+	for end := time.Now().Add(idleFor); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		last = rssKiB(d.Process.Pid)
+		peak = max(peak, last)
+	}
+	fmt.Fprintf(w, "idle RSS over %s (%s): peak %d KiB, last %d KiB\n", idleFor, cfgNote, peak, last)
+	return nil
 }
 
 func rssKiB(pid int) int {
