@@ -36,8 +36,8 @@ func newMemStore(cfg Config, now func() time.Time) (*memStore, error) {
 		// bigcache's own lifetime only has to be longer than any entry's:
 		// expiry is decided by the stamp. The head of each shard's queue
 		// (overwritten and deleted versions) is reclaimed past it.
-		LifeWindow:         cfg.longestTTL() + time.Second,
-		CleanWindow:        0, // no goroutine; stale heads are popped on Set
+		LifeWindow:  cfg.longestTTL() + time.Second,
+		CleanWindow: 0, // no goroutine; stale heads are popped on Set
 		// The shards start small (16 KiB each) and grow as entries come:
 		// a daemon that caches little keeps a small heap (and GC goal).
 		MaxEntriesInWindow: memoryShards * 256,
