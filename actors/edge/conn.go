@@ -46,6 +46,7 @@ type conn struct {
 
 	done      chan struct{}
 	closeOnce sync.Once
+	drain     chan struct{} // closed: the writer writes what is queued, then exits
 
 	inbox *rpc.Inbox // replies to this connection's calls (serve's goroutine only)
 
@@ -57,7 +58,7 @@ type conn struct {
 
 func newConn(s *server, nc net.Conn, requireToken bool) *conn {
 	return &conn{s: s, nc: nc, requireToken: requireToken, authed: !requireToken,
-		bw: bufio.NewWriterSize(nc, 16<<10), done: make(chan struct{})}
+		bw: bufio.NewWriterSize(nc, 16<<10), done: make(chan struct{}), drain: make(chan struct{})}
 }
 
 func (c *conn) close() {
@@ -69,13 +70,26 @@ func (c *conn) close() {
 
 func (c *conn) serve() {
 	defer func() {
+		c.smu.Lock()
+		stream := c.stream
+		c.smu.Unlock()
+		if stream != nil && c.s.quitting() {
+			// The daemon is stopping: the events already on their way to
+			// this client (system.shutdown among them) are written before
+			// the connection closes. PoisonPill is a user message, so the
+			// stream actor turns what is in its mailbox into notifications
+			// first; the writer then writes what is queued. The server
+			// closes connections that take longer than its grace period.
+			_ = c.s.sys.Root.PoisonFuture(stream).Wait()
+			close(c.drain)
+			c.writing.Wait()
+			stream = nil
+		}
 		c.close()
 		c.closeInbox()
-		c.smu.Lock()
-		if c.stream != nil {
-			_ = c.s.sys.Root.StopFuture(c.stream).Wait()
+		if stream != nil {
+			_ = c.s.sys.Root.StopFuture(stream).Wait()
 		}
-		c.smu.Unlock()
 		c.writing.Wait()
 	}()
 	r := bufio.NewReaderSize(c.nc, 64<<10)

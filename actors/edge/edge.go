@@ -225,6 +225,16 @@ func (s *server) shutdown() {
 	}
 }
 
+// quitting reports whether the server is shutting down.
+func (s *server) quitting() bool {
+	select {
+	case <-s.quit:
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *server) stats() *Stats {
 	return &Stats{Connections: s.open.Load(), Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Calls: s.calls.Load()}
 }

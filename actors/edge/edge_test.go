@@ -404,3 +404,38 @@ func TestListenRefusesATakenSocket(t *testing.T) {
 	}
 	again.Close()
 }
+
+// Events already on their way to a subscribed client when the edge stops
+// (the daemon's system.shutdown among them) are written before its
+// connection closes.
+func TestStopWritesQueuedNotifications(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	c := dial(t, "unix", f.socket)
+	if sub := c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"pattern":"x.>"},"id":1}`); !strings.Contains(sub, `"subscription"`) {
+		t.Fatalf("subscribe = %s", sub)
+	}
+	const n = 300
+	for i := range n {
+		f.sys.Root.Send(f.bus, messages.NewEvent(fmt.Sprintf("x.e%d", i), "test", nil))
+	}
+	// The bus answers in order: every event is with the subscriber now.
+	actortest.Request[*messages.BusStatsResponse](t, f.sys, f.bus, &messages.BusStatsRequest{})
+	stopped := make(chan error, 1)
+	go func() { stopped <- f.sys.Root.StopFuture(f.edge).Wait() }() // the client reads meanwhile
+	_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := range n {
+		line, err := c.rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("event %d of %d: %v (the connection closed with events queued)", i, n, err)
+		}
+		if want := fmt.Sprintf(`"topic":"x.e%d"`, i); !strings.Contains(line, want) {
+			t.Fatalf("event %d: %s", i, line)
+		}
+	}
+	if line, err := c.rd.ReadString('\n'); err == nil {
+		t.Fatalf("after the last event: %s", line)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -187,7 +187,8 @@ func (c *conn) ensureStream(queue uint32) *actor.PID {
 	return c.stream
 }
 
-// writeLoop writes queued notifications until the connection closes.
+// writeLoop writes queued notifications until the connection closes, or,
+// once drain is closed, until the queue is empty.
 func (c *conn) writeLoop() {
 	defer c.writing.Done()
 	for {
@@ -195,6 +196,17 @@ func (c *conn) writeLoop() {
 		case b := <-c.out:
 			if !c.write(b) {
 				return
+			}
+		case <-c.drain:
+			for {
+				select {
+				case b := <-c.out:
+					if !c.write(b) {
+						return
+					}
+				default:
+					return
+				}
 			}
 		case <-c.done:
 			return

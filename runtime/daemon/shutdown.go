@@ -33,6 +33,12 @@ func (d *Daemon) shutdown(reason string, force bool) {
 	d.log.Info("shutdown step 1: graceful shutdown initiated", "reason", reason, "force", force)
 	// system.shutdown goes out first: after step 8 there is no bus to carry it.
 	d.publish("system.shutdown", &messages.SystemShutdown{Reason: reason})
+	if pid := d.busPID(); pid != nil && d.sys != nil {
+		// The bus answers in order: once it has, the event is with every
+		// subscriber, and the edge (step 5) writes it to its clients
+		// before it closes their connections.
+		_, _ = d.sys.Root.RequestFuture(pid, &messages.BusStatsRequest{}, min(left(), 200*time.Millisecond)).Result()
+	}
 	if d.sys != nil && d.root != nil {
 		for _, step := range []struct {
 			msg  string
