@@ -123,6 +123,15 @@ func (o Options) ResolveToken() (token, source string) {
 }
 
 // Client is a connection to superbotd. It is safe for concurrent use.
+//
+// Who reads the connection: until Done or Subscribe is called (or Close),
+// no goroutine of its own does. A call reads its own answer, dispatching
+// whatever other lines come first (other calls' answers go to their
+// callers); concurrent calls take turns at reading. This saves a hand-off
+// between goroutines on every call, which is a wake-up of another CPU and
+// costs more than the call itself on a small machine. Once Done or
+// Subscribe is called, a reader goroutine reads every line as it comes
+// (notifications, the connection's end) and calls wait for it.
 type Client struct {
 	conn     net.Conn
 	network  string
@@ -137,6 +146,16 @@ type Client struct {
 	closed   bool  // Close was called
 	err      error // why the connection ended; nil while it is up
 	readDone chan struct{}
+	endOnce  sync.Once
+	watching sync.Once // starts the reader goroutine
+
+	// rtok is the right to read: it holds one token while nobody reads.
+	// The fields below belong to whoever took it.
+	rtok     chan struct{}
+	r        *bufio.Reader
+	partial  []byte    // a line cut short by a read deadline
+	rdl      time.Time // the read deadline set on conn
+	rdlKnown bool      // rdl is what conn has (a cancelled call's poke may have changed it)
 }
 
 // reply is what a caller waits for: a response or the reason there is none.
@@ -227,9 +246,9 @@ func dialError(network, address string, err error) error {
 	return &DialError{Network: network, Address: address, Err: err}
 }
 
-// New returns a client on an established connection and starts its reader.
-// It takes ownership of conn and does not log in (see Login). Only the
-// Timeout and SubscriptionBuffer fields of opts are used.
+// New returns a client on an established connection. It takes ownership of
+// conn and does not log in (see Login). Only the Timeout and
+// SubscriptionBuffer fields of opts are used.
 func New(conn net.Conn, opts Options) *Client {
 	opts = opts.withDefaults()
 	c := &Client{
@@ -241,8 +260,10 @@ func New(conn net.Conn, opts Options) *Client {
 		pending:  map[uint64]chan reply{},
 		subs:     map[string][]*Subscription{},
 		readDone: make(chan struct{}),
+		rtok:     make(chan struct{}, 1),
+		r:        bufio.NewReaderSize(conn, 64<<10),
 	}
-	go c.read()
+	c.rtok <- struct{}{}
 	return c
 }
 
@@ -284,13 +305,12 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 		c.unregister(id)
 		return err
 	}
-	select {
-	case r := <-ch:
-		return r.decode(method, result)
-	case <-ctx.Done():
+	r, err := c.wait(ctx, ch)
+	if err != nil {
 		c.unregister(id)
-		return fmt.Errorf("%s: no answer: %w", method, ctx.Err())
+		return fmt.Errorf("%s: no answer: %w", method, err)
 	}
+	return r.decode(method, result)
 }
 
 // Notify sends a notification: a request without an id, which the daemon
@@ -370,23 +390,22 @@ func (c *Client) Batch(ctx context.Context, elems []BatchElem) error {
 		if ch == nil {
 			continue
 		}
-		select {
-		case r := <-ch:
-			chans[i] = nil
-			if r.err != nil {
-				return r.err
-			}
-			elems[i].Error = r.decode(elems[i].Method, elems[i].Result)
-		case <-ctx.Done():
-			return fmt.Errorf("batch: no answer: %w", ctx.Err())
+		r, err := c.wait(ctx, ch)
+		if err != nil {
+			return fmt.Errorf("batch: no answer: %w", err)
 		}
+		chans[i] = nil
+		if r.err != nil {
+			return r.err
+		}
+		elems[i].Error = r.decode(elems[i].Method, elems[i].Result)
 	}
 	return nil
 }
 
 // Close closes the connection, fails pending calls with ErrClosed, ends
-// every subscription and waits for the reader goroutine to exit. It is safe
-// to call more than once.
+// every subscription and waits for the reader to exit. It is safe to call
+// more than once.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	already := c.closed
@@ -396,20 +415,131 @@ func (c *Client) Close() error {
 	if !already {
 		err = c.conn.Close()
 	}
+	c.watch() // whoever reads next sees the closed connection and ends the client
 	<-c.readDone
 	return err
 }
 
 // Err returns why the connection ended (ErrClosed, or an error matching
-// ErrConnectionLost), or nil while it is up.
+// ErrConnectionLost), or nil while it is up, as far as the client has
+// seen: before Done or Subscribe is called, a connection the daemon closed
+// is noticed by the next call.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
 }
 
-// Done is closed when the connection has ended (see Err).
-func (c *Client) Done() <-chan struct{} { return c.readDone }
+// Done is closed when the connection has ended (see Err). The first call
+// starts the client's reader goroutine, which notices the end as it comes.
+func (c *Client) Done() <-chan struct{} {
+	c.watch()
+	return c.readDone
+}
+
+// watch starts the reader goroutine (once): from then on it reads every
+// line, and calls wait for their answers.
+func (c *Client) watch() {
+	c.watching.Do(func() { go c.read() })
+}
+
+// wait returns the reply on ch, reading the connection itself while nobody
+// else does. The error is ctx's when ctx ends first.
+func (c *Client) wait(ctx context.Context, ch chan reply) (reply, error) {
+	for {
+		select {
+		case r := <-ch:
+			return r, nil
+		case <-c.rtok:
+			if r, done, err := c.lead(ctx, ch); done {
+				return r, err
+			}
+		case <-ctx.Done():
+			return reply{}, ctx.Err()
+		}
+	}
+}
+
+// aLongTimeAgo is a read deadline that has passed: it wakes a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// lead reads and dispatches lines, holding the read token, until the reply
+// on ch has come, ctx ends, or the connection does (then every pending call
+// gets its error, this one too). It gives the token back on return.
+func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, err error) {
+	defer func() { c.rtok <- struct{}{} }()
+	dl, hasDL := ctx.Deadline()
+	if !hasDL && ctx.Done() != nil { // cancellable without a deadline: poke the read
+		stop := context.AfterFunc(ctx, func() { _ = c.conn.SetReadDeadline(aLongTimeAgo) })
+		defer stop()
+	}
+	for {
+		select {
+		case r := <-ch:
+			return r, true, nil
+		default:
+		}
+		if c.ended() { // pending calls had their error: this one's is on ch
+			select {
+			case r := <-ch:
+				return r, true, nil
+			default:
+				return reply{err: c.Err()}, true, nil
+			}
+		}
+		c.setReadDeadline(dl)
+		line, err := c.readLine()
+		if len(line) > 0 {
+			c.dispatch(line)
+		}
+		switch {
+		case err == nil:
+		case isTimeout(err):
+			c.rdlKnown = false // ours, or a poke from a cancelled call
+			if ctx.Err() != nil {
+				return reply{}, true, ctx.Err()
+			}
+			if hasDL && !time.Now().Before(dl) {
+				return reply{}, true, context.DeadlineExceeded
+			}
+		default:
+			c.end(err)
+		}
+	}
+}
+
+// setReadDeadline sets conn's read deadline (zero: none) unless it is set.
+func (c *Client) setReadDeadline(t time.Time) {
+	if c.rdlKnown && c.rdl.Equal(t) {
+		return
+	}
+	_ = c.conn.SetReadDeadline(t)
+	c.rdl, c.rdlKnown = t, true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// end records why the connection ended, fails what is pending and closes
+// Done (once).
+func (c *Client) end(cause error) {
+	c.endOnce.Do(func() {
+		c.shutdown(cause)
+		close(c.readDone)
+	})
+}
+
+// ended reports whether end has run.
+func (c *Client) ended() bool {
+	select {
+	case <-c.readDone:
+		return true
+	default:
+		return false
+	}
+}
 
 func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok || c.timeout <= 0 {
@@ -462,41 +592,52 @@ func (c *Client) write(ctx context.Context, b []byte) error {
 		if e := c.alive(); e != nil {
 			return e
 		}
-		return fmt.Errorf("%w: write: %w", ErrConnectionLost, err)
+		// A failed or cut write leaves no usable stream: the client ends
+		// (pending calls fail, Done closes) as when a read fails.
+		c.end(fmt.Errorf("write: %w", err))
+		return c.alive()
 	}
 	return nil
 }
 
-// read is the reader goroutine: it routes every line until the connection
-// ends, then fails what is pending.
+// read is the reader goroutine (see watch): it takes the read token for
+// good and routes every line until the connection ends, then fails what is
+// pending.
 func (c *Client) read() {
-	defer close(c.readDone)
-	r := bufio.NewReaderSize(c.conn, 64<<10)
-	var err error
-	for {
-		var line []byte
-		line, err = readLine(r)
+	<-c.rtok
+	for !c.ended() {
+		c.setReadDeadline(time.Time{})
+		line, err := c.readLine()
 		if len(line) > 0 {
 			c.dispatch(line)
 		}
+		if err != nil && isTimeout(err) {
+			c.rdlKnown = false // a poke from a call cancelled before this goroutine took over
+			continue
+		}
 		if err != nil {
-			break
+			c.end(err)
 		}
 	}
-	c.shutdown(err)
 }
 
-// readLine reads one '\n'-terminated line of at most maxLine bytes.
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var buf []byte
+// readLine reads one '\n'-terminated line of at most maxLine bytes. A line
+// cut short by a read deadline is kept for the next reader.
+func (c *Client) readLine() ([]byte, error) {
+	buf := c.partial
+	c.partial = nil
 	for {
-		chunk, err := r.ReadSlice('\n')
+		chunk, err := c.r.ReadSlice('\n')
 		buf = append(buf, chunk...)
 		if len(buf) > maxLine {
 			return nil, fmt.Errorf("line longer than %d bytes", maxLine)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
+		}
+		if err != nil && isTimeout(err) {
+			c.partial = buf
+			return nil, err
 		}
 		return bytes.TrimSpace(buf), err
 	}

@@ -49,6 +49,7 @@ type Subscription struct {
 // notifications loses the oldest; Dropped counts them. The reader goroutine
 // never blocks on a subscription, so calls keep working.
 func (c *Client) Subscribe(ctx context.Context, method string, params any, notification string) (*Subscription, error) {
+	c.watch() // notifications come whenever they come: a goroutine reads for them
 	s := &Subscription{
 		Method:      notification,
 		c:           c,
@@ -163,8 +164,8 @@ func (s *Subscription) end(cause error) {
 	close(s.ch)
 }
 
-// notify delivers n to the subscriptions of its method (runs on the reader
-// goroutine).
+// notify delivers n to the subscriptions of its method (runs on the
+// reader).
 func (c *Client) notify(n Notification) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -193,7 +194,7 @@ func (c *Client) notify(n Notification) {
 }
 
 // deliver never blocks: when the buffer is full it drops the oldest
-// notification. Only the reader goroutine sends, under c.mu.
+// notification. Only the reader sends, under c.mu.
 func (s *Subscription) deliver(n Notification) {
 	for {
 		select {
