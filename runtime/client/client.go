@@ -124,14 +124,14 @@ func (o Options) ResolveToken() (token, source string) {
 
 // Client is a connection to superbotd. It is safe for concurrent use.
 //
-// Who reads the connection: until Done or Subscribe is called (or Close),
-// no goroutine of its own does. A call reads its own answer, dispatching
-// whatever other lines come first (other calls' answers go to their
-// callers); concurrent calls take turns at reading. This saves a hand-off
-// between goroutines on every call, which is a wake-up of another CPU and
-// costs more than the call itself on a small machine. Once Done or
-// Subscribe is called, a reader goroutine reads every line as it comes
-// (notifications, the connection's end) and calls wait for it.
+// Who reads the connection: until Done or Subscribe is called, Close, or
+// two calls overlap, no goroutine of its own does. A call reads its own
+// answer, dispatching whatever other lines come first (other calls'
+// answers go to their callers). This saves a hand-off between goroutines
+// on every call, which is a wake-up of another CPU and costs more than the
+// call itself on a small machine. From then on a reader goroutine reads
+// every line as it comes (notifications, the connection's end, answers to
+// concurrent calls) and calls wait for it.
 type Client struct {
 	conn     net.Conn
 	network  string
@@ -562,14 +562,23 @@ func (c *Client) alive() error {
 
 func (c *Client) register(id uint64, ch chan reply) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.err != nil {
+		c.mu.Unlock()
 		return c.err
 	}
 	if c.closed {
+		c.mu.Unlock()
 		return ErrClosed
 	}
 	c.pending[id] = ch
+	concurrent := len(c.pending) > 1
+	c.mu.Unlock()
+	if concurrent {
+		// Calls overlap: a reader goroutine that reads without pause
+		// serves them better than callers taking turns (each turn is a
+		// hand-off too). From now on it reads.
+		c.watch()
+	}
 	return nil
 }
 
