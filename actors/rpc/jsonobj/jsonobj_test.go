@@ -3,6 +3,8 @@ package jsonobj
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +66,26 @@ func TestUnquote(t *testing.T) {
 	for _, raw := range []string{`"a\"b"`, `abc`, `"`, "\"\xff\"", `1`} {
 		if _, ok := Unquote([]byte(raw)); ok {
 			t.Fatalf("Unquote(%s) took it", raw)
+		}
+	}
+}
+
+// BenchmarkMembers splits a daemon.status-sized answer (~1.7 KB, mostly
+// strings), as the Go client does on every call.
+func BenchmarkMembers(b *testing.B) {
+	var child bytes.Buffer
+	for i := range 12 {
+		if i > 0 {
+			child.WriteByte(',')
+		}
+		fmt := `{"name":"child-%02d","state":"running","restarts":0,"last_error":"","since":"2026-11-27T03:14:18.161Z","children":[]}`
+		child.WriteString(strings.Replace(fmt, "%02d", strconv.Itoa(10+i), 1))
+	}
+	msg := []byte(`{"jsonrpc":"2.0","result":{"version":"9143245","pid":29801,"node":"vm","uptime_seconds":2.5,"config_source":"embedded defaults","started_at":"2026-11-27T03:14:18.168Z","state":"running","tree":[` + child.String() + `],"details":{}},"id":12345}`)
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if !Members(msg, func(k, v []byte) bool { return true }) {
+			b.Fatal("not an object")
 		}
 	}
 }
