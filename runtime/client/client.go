@@ -469,7 +469,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, err error) {
 	defer func() { c.rtok <- struct{}{} }()
 	dl, hasDL := ctx.Deadline()
-	if !hasDL && ctx.Done() != nil { // cancellable without a deadline: poke the read
+	if ctx.Done() != nil {
+		// Cancellable: poke the read when ctx ends. A deadline alone is not
+		// enough: a ctx with one (the client's Timeout gives every call
+		// one) can still be cancelled long before it.
 		stop := context.AfterFunc(ctx, func() { _ = c.conn.SetReadDeadline(aLongTimeAgo) })
 		defer stop()
 	}
