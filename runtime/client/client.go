@@ -490,7 +490,11 @@ func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, e
 				return reply{err: c.Err()}, true, nil
 			}
 		}
-		c.setReadDeadline(dl)
+		if c.setReadDeadline(dl) && ctx.Err() != nil {
+			// ctx ended, and its poke may have come before this deadline
+			// replaced it: the read would not be woken.
+			return reply{}, true, ctx.Err()
+		}
 		line, err := c.readLine()
 		if len(line) > 0 {
 			c.dispatch(line)
@@ -512,12 +516,14 @@ func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, e
 }
 
 // setReadDeadline sets conn's read deadline (zero: none) unless it is set.
-func (c *Client) setReadDeadline(t time.Time) {
+// It reports whether it set it (and may have replaced a poke).
+func (c *Client) setReadDeadline(t time.Time) bool {
 	if c.rdlKnown && c.rdl.Equal(t) {
-		return
+		return false
 	}
 	_ = c.conn.SetReadDeadline(t)
 	c.rdl, c.rdlKnown = t, true
+	return true
 }
 
 func isTimeout(err error) bool {

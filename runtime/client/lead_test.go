@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +65,68 @@ func TestCancelWithADeadline(t *testing.T) {
 			var n int
 			if err := c.Call(context.Background(), "next", nil, &n); err != nil || n != 7 {
 				t.Fatalf("next call: %d %v", n, err)
+			}
+		})
+	}
+}
+
+// pokeFirst is a connection on which a cancelled call's poke (a read
+// deadline long past) lands just before the call sets its own read
+// deadline: on its first SetReadDeadline the caller's ctx is cancelled
+// and the poke is let through first. Any interleaving of the two is
+// possible on a real connection.
+type pokeFirst struct {
+	net.Conn
+	cancel context.CancelFunc
+	once   sync.Once
+	poked  chan struct{}
+	pokeMu sync.Once
+}
+
+func (c *pokeFirst) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() && t.Year() < 2000 { // the poke
+		err := c.Conn.SetReadDeadline(t)
+		c.pokeMu.Do(func() { close(c.poked) })
+		return err
+	}
+	first := false
+	c.once.Do(func() { first = true })
+	if first {
+		c.cancel()
+		select {
+		case <-c.poked:
+		case <-time.After(10 * time.Second): // no poke: nothing to order
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// A call cancelled just as it sets its read deadline returns: the poke that
+// woke nothing (the read had not started) is not lost.
+func TestCancelBeforeTheReadDeadlineIsSet(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+	}{{"no deadline", -1}, {"a deadline", time.Hour}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := net.Pipe()
+			t.Cleanup(func() { _ = b.Close() })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			conn := &pokeFirst{Conn: a, cancel: cancel, poked: make(chan struct{})}
+			c := client.New(conn, client.Options{Timeout: tc.timeout})
+			t.Cleanup(func() { _ = c.Close() })
+			go func() { // the daemon reads the request and never answers
+				buf := make([]byte, 4096)
+				for {
+					if _, err := b.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			err := callReturns(t, "cancelled call", func() error { return c.Call(ctx, "hang", nil, nil) })
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled call: %v, want Canceled", err)
 			}
 		})
 	}
