@@ -606,9 +606,14 @@ func (c *Client) write(ctx context.Context, b []byte) error {
 	}
 	dl, _ := ctx.Deadline()
 	_ = c.conn.SetWriteDeadline(dl)
-	if _, err := c.conn.Write(append(b, '\n')); err != nil {
+	if n, err := c.conn.Write(append(b, '\n')); err != nil {
 		if e := c.alive(); e != nil {
 			return e
+		}
+		if n == 0 && isTimeout(err) {
+			// ctx's deadline passed before a byte was sent: the stream is
+			// intact, and only this call fails.
+			return fmt.Errorf("request not sent: %w", context.DeadlineExceeded)
 		}
 		// A failed or cut write leaves no usable stream: the client ends
 		// (pending calls fail, Done closes) as when a read fails.

@@ -131,3 +131,39 @@ func TestCancelBeforeTheReadDeadlineIsSet(t *testing.T) {
 		})
 	}
 }
+
+// A call whose deadline has passed before its request is written sends
+// nothing and fails with DeadlineExceeded: the connection is intact, so
+// the client does not end (other calls, subscriptions and Done go on).
+func TestExpiredCallLeavesTheClientUp(t *testing.T) {
+	c, srv, r := rawServer(t, client.Options{Timeout: time.Minute})
+	done := c.Done()
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	err := c.Call(ctx, "late", nil, nil)
+	if cerr := c.Err(); cerr != nil {
+		t.Fatalf("client ended by an expired call: %v", cerr)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("expired call: %v, want DeadlineExceeded", err)
+	}
+	if err := c.Notify(ctx, "late", nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("expired notify: %v, want DeadlineExceeded", err)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("client ended by an expired call: %v", err)
+	}
+	select {
+	case <-done:
+		t.Fatal("Done closed by an expired call")
+	default:
+	}
+	go func() {
+		id := readID(t, r)
+		_, _ = srv.Write([]byte(`{"jsonrpc":"2.0","result":7,"id":` + id + "}\n"))
+	}()
+	var n int
+	if err := c.Call(context.Background(), "next", nil, &n); err != nil || n != 7 {
+		t.Fatalf("next call: %d %v", n, err)
+	}
+}
