@@ -104,6 +104,9 @@ func (c *conn) serve() {
 		streaming := c.stream != nil
 		c.smu.Unlock()
 		c.extendRead(streaming)
+		if c.s.quitting() {
+			return // shutdown may have set its read deadline just before ours
+		}
 		line, err := readLine(r, c.s.cfg.MaxRequestBytes)
 		if errors.Is(err, errTooLarge) {
 			c.write(mustJSON(&response{JSONRPC: "2.0", ID: nullID,

@@ -3,9 +3,11 @@
 //
 // One Client holds one connection (a Unix socket, or TCP) that carries one
 // JSON message per line. Calls from many goroutines are multiplexed over it
-// by request id; a single reader goroutine routes responses to their callers
-// and notifications (events.event, logs.line) to subscriptions. Close stops
-// the reader and leaves no goroutine behind.
+// by request id. A lone call reads its own answer; once calls overlap, or
+// Done or Subscribe is called, a reader goroutine routes responses to their
+// callers and notifications (events.event, logs.line) to subscriptions (see
+// Client). Close ends the reader: it returns once the connection has ended,
+// and the reader goroutine exits right after.
 //
 //	c, err := client.Dial(ctx, client.Options{})
 //	if errors.Is(err, client.ErrDaemonNotRunning) { ... }
