@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
@@ -95,10 +96,8 @@ func (c *conn) serve() {
 	r := bufio.NewReaderSize(c.nc, 64<<10)
 	var out []byte // the answer being built; reused line after line
 	for {
-		select {
-		case <-c.s.quit: // shutting down: answer nothing more
+		if c.s.quitting() { // answer nothing more
 			return
-		default:
 		}
 		c.smu.Lock()
 		streaming := c.stream != nil
@@ -250,10 +249,7 @@ func (c *conn) handleOne(dst []byte, raw json.RawMessage) ([]byte, bool) {
 	if !c.authed && req.Method != "auth.login" {
 		err = messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "unauthorized: call auth.login with the daemon's token first")
 	} else {
-		var full []byte
-		if full, err = c.dispatch(dst, req); err == nil {
-			dst = full // on error, full may be nil: dst[:start] is kept below
-		}
+		dst, err = c.dispatch(dst, req)
 	}
 	if req.isNotification() {
 		return dst[:start], false
@@ -278,7 +274,7 @@ var edgeMethods = []string{"auth.login", "events.subscribe", "events.unsubscribe
 // for callers that validate method names, like the scheduler).
 func EdgeMethods() []string { return append([]string(nil), edgeMethods...) }
 
-// dispatch appends the result of one call to dst.
+// dispatch appends the result of one call to dst (on error, dst as it was).
 func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
 	var res json.RawMessage
 	var err error
@@ -310,14 +306,20 @@ func (c *conn) call(dst []byte, req *request) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	if c.inbox == nil {
-		c.inbox = rpc.NewInbox(c.s.sys)
-	}
-	res, err := c.inbox.Call(router, rt, msg)
+	res, err := c.send(rt, msg)
 	if err != nil {
 		return dst, err
 	}
 	return rpc.AppendEncode(dst, res)
+}
+
+// send sends a decoded request along rt and waits for the answer, through
+// the connection's Inbox (serve's goroutine only).
+func (c *conn) send(rt rpc.Route, msg proto.Message) (proto.Message, error) {
+	if c.inbox == nil {
+		c.inbox = rpc.NewInbox(c.s.sys)
+	}
+	return c.inbox.Call(c.s.deps.Router, rt, msg)
 }
 
 func (c *conn) closeInbox() {

@@ -286,7 +286,7 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.s.deps.Router.Send(c.s.sys.Root, rt, tail).Result()
+		res, err := c.send(rt, tail)
 		if err != nil {
 			return nil, err
 		}

@@ -252,11 +252,18 @@ func Encode(m proto.Message) (json.RawMessage, error) {
 	return AppendEncode(nil, m)
 }
 
-// AppendEncode appends m rendered as Encode renders it to b. On error, b's
-// contents past len(b) are unspecified.
+// AppendEncode appends m rendered as Encode renders it to b. On error it
+// returns b as it was.
 func AppendEncode(b []byte, m proto.Message) ([]byte, error) {
+	var out []byte
+	var err error
 	if a, ok := m.(messages.JSONAppender); ok {
-		return a.AppendJSON(b)
+		out, err = a.AppendJSON(b)
+	} else {
+		out, err = encodeOpts.MarshalAppend(b, m)
 	}
-	return encodeOpts.MarshalAppend(b, m)
+	if err != nil {
+		return b, err
+	}
+	return out, nil
 }
