@@ -153,11 +153,10 @@ type Client struct {
 
 	// rtok is the right to read: it holds one token while nobody reads.
 	// The fields below belong to whoever took it.
-	rtok     chan struct{}
-	r        *bufio.Reader
-	partial  []byte    // a line cut short by a read deadline
-	rdl      time.Time // the read deadline set on conn
-	rdlKnown bool      // rdl is what conn has (a cancelled call's poke may have changed it)
+	rtok    chan struct{}
+	r       *bufio.Reader
+	partial []byte // a line cut short by a poke
+	poked   bool   // a poke's past read deadline may be on conn
 }
 
 // reply is what a caller waits for: a response or the reason there is none.
@@ -470,11 +469,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // gets its error, this one too). It gives the token back on return.
 func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, err error) {
 	defer func() { c.rtok <- struct{}{} }()
-	dl, hasDL := ctx.Deadline()
 	if ctx.Done() != nil {
-		// Cancellable: poke the read when ctx ends. A deadline alone is not
-		// enough: a ctx with one (the client's Timeout gives every call
-		// one) can still be cancelled long before it.
+		// The read has no deadline of its own: when ctx ends (cancelled, or
+		// its deadline passed), this poke wakes it.
 		stop := context.AfterFunc(ctx, func() { _ = c.conn.SetReadDeadline(aLongTimeAgo) })
 		defer stop()
 	}
@@ -492,9 +489,9 @@ func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, e
 				return reply{err: c.Err()}, true, nil
 			}
 		}
-		if c.setReadDeadline(dl) && ctx.Err() != nil {
-			// ctx ended, and its poke may have come before this deadline
-			// replaced it: the read would not be woken.
+		if c.clearReadDeadline() && ctx.Err() != nil {
+			// ctx ended, and its poke may have come before this cleared
+			// it: the read would not be woken.
 			return reply{}, true, ctx.Err()
 		}
 		line, err := c.readLine()
@@ -504,12 +501,9 @@ func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, e
 		switch {
 		case err == nil:
 		case isTimeout(err):
-			c.rdlKnown = false // ours, or a poke from a cancelled call
+			c.poked = true // ours, or a late poke from a call that has returned
 			if ctx.Err() != nil {
 				return reply{}, true, ctx.Err()
-			}
-			if hasDL && !time.Now().Before(dl) {
-				return reply{}, true, context.DeadlineExceeded
 			}
 		default:
 			c.end(err)
@@ -517,14 +511,14 @@ func (c *Client) lead(ctx context.Context, ch chan reply) (r reply, done bool, e
 	}
 }
 
-// setReadDeadline sets conn's read deadline (zero: none) unless it is set.
-// It reports whether it set it (and may have replaced a poke).
-func (c *Client) setReadDeadline(t time.Time) bool {
-	if c.rdlKnown && c.rdl.Equal(t) {
+// clearReadDeadline removes the deadline a poke left on conn. It reports
+// whether it did (and so may have removed a poke not yet seen).
+func (c *Client) clearReadDeadline() bool {
+	if !c.poked {
 		return false
 	}
-	_ = c.conn.SetReadDeadline(t)
-	c.rdl, c.rdlKnown = t, true
+	_ = c.conn.SetReadDeadline(time.Time{})
+	c.poked = false
 	return true
 }
 
@@ -631,13 +625,13 @@ func (c *Client) write(ctx context.Context, b []byte) error {
 func (c *Client) read() {
 	<-c.rtok
 	for !c.ended() {
-		c.setReadDeadline(time.Time{})
+		c.clearReadDeadline()
 		line, err := c.readLine()
 		if len(line) > 0 {
 			c.dispatch(line)
 		}
 		if err != nil && isTimeout(err) {
-			c.rdlKnown = false // a poke from a call cancelled before this goroutine took over
+			c.poked = true // a late poke from a call that has returned
 			continue
 		}
 		if err != nil {
@@ -647,7 +641,7 @@ func (c *Client) read() {
 }
 
 // readLine reads one '\n'-terminated line of at most maxLine bytes. A line
-// cut short by a read deadline is kept for the next reader.
+// cut short by a poke is kept for the next reader.
 func (c *Client) readLine() ([]byte, error) {
 	buf := c.partial
 	c.partial = nil

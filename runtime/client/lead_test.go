@@ -71,38 +71,58 @@ func TestCancelWithADeadline(t *testing.T) {
 }
 
 // pokeFirst is a connection on which a cancelled call's poke (a read
-// deadline long past) lands just before the call sets its own read
-// deadline: on its first SetReadDeadline the caller's ctx is cancelled
-// and the poke is let through first. Any interleaving of the two is
-// possible on a real connection.
+// deadline long past) lands just before the next reader clears the poke
+// an earlier call left: the caller's ctx is cancelled inside that
+// clearing, and the poke is let through first. Any interleaving of the two
+// is possible on a real connection.
 type pokeFirst struct {
 	net.Conn
-	cancel context.CancelFunc
-	once   sync.Once
-	poked  chan struct{}
-	pokeMu sync.Once
+	mu       sync.Mutex
+	onRead   context.CancelFunc // cancelled at the next Read (the call is reading)
+	onClear  context.CancelFunc // cancelled at the next clearing
+	poked    chan struct{}      // closed by the next poke, once armed
+	awaiting chan struct{}
+}
+
+func (c *pokeFirst) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	cancel := c.onRead
+	c.onRead = nil
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel() // its poke ends this read
+	}
+	return c.Conn.Read(b)
 }
 
 func (c *pokeFirst) SetReadDeadline(t time.Time) error {
-	if !t.IsZero() && t.Year() < 2000 { // the poke
+	if !t.IsZero() && t.Year() < 2000 { // a poke
 		err := c.Conn.SetReadDeadline(t)
-		c.pokeMu.Do(func() { close(c.poked) })
+		c.mu.Lock()
+		if c.poked != nil {
+			close(c.poked)
+			c.poked = nil
+		}
+		c.mu.Unlock()
 		return err
 	}
-	first := false
-	c.once.Do(func() { first = true })
-	if first {
-		c.cancel()
+	c.mu.Lock()
+	cancel, poked := c.onClear, c.awaiting
+	c.onClear = nil
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
 		select {
-		case <-c.poked:
+		case <-poked:
 		case <-time.After(10 * time.Second): // no poke: nothing to order
 		}
 	}
 	return c.Conn.SetReadDeadline(t)
 }
 
-// A call cancelled just as it sets its read deadline returns: the poke that
-// woke nothing (the read had not started) is not lost.
+// A call cancelled just as it clears an earlier call's poke returns: its
+// own poke, which came first and was cleared with the old one, is not
+// lost.
 func TestCancelBeforeTheReadDeadlineIsSet(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -111,12 +131,10 @@ func TestCancelBeforeTheReadDeadlineIsSet(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := net.Pipe()
 			t.Cleanup(func() { _ = b.Close() })
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			conn := &pokeFirst{Conn: a, cancel: cancel, poked: make(chan struct{})}
+			conn := &pokeFirst{Conn: a}
 			c := client.New(conn, client.Options{Timeout: tc.timeout})
 			t.Cleanup(func() { _ = c.Close() })
-			go func() { // the daemon reads the request and never answers
+			go func() { // the daemon reads the requests and never answers
 				buf := make([]byte, 4096)
 				for {
 					if _, err := b.Read(buf); err != nil {
@@ -124,7 +142,23 @@ func TestCancelBeforeTheReadDeadlineIsSet(t *testing.T) {
 					}
 				}
 			}()
-			err := callReturns(t, "cancelled call", func() error { return c.Call(ctx, "hang", nil, nil) })
+			// The first call is cancelled while it reads: its poke is left
+			// on the connection for the next reader to clear.
+			ctx1, cancel1 := context.WithCancel(context.Background())
+			defer cancel1()
+			conn.mu.Lock()
+			conn.onRead = cancel1
+			conn.mu.Unlock()
+			if err := callReturns(t, "first call", func() error { return c.Call(ctx1, "hang", nil, nil) }); !errors.Is(err, context.Canceled) {
+				t.Fatalf("first call: %v, want Canceled", err)
+			}
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			defer cancel2()
+			conn.mu.Lock()
+			conn.onClear, conn.awaiting = cancel2, make(chan struct{})
+			conn.poked = conn.awaiting
+			conn.mu.Unlock()
+			err := callReturns(t, "cancelled call", func() error { return c.Call(ctx2, "hang", nil, nil) })
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("cancelled call: %v, want Canceled", err)
 			}
