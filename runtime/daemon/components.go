@@ -2,6 +2,9 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -84,7 +87,7 @@ func startModules(d *Daemon) error {
 	cfg := d.cfg.Daemon
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: modules.Kind, Core: true,
-		Props: modules.Props(cfg.Config, modules.Deps{
+		Props: modules.Props(modulesConfig(cfg), modules.Deps{
 			Bus: d.busPID(), StateDir: cfg.StateDir, LogDir: cfg.LogDir,
 			SocketPath: d.SocketPath(), TokenPath: d.TokenPath(), Registry: d.registry(),
 			Logger: d.log.With("component", modules.Kind), Node: d.node(),
@@ -106,6 +109,63 @@ func startModules(d *Daemon) error {
 		}
 	}
 	return nil
+}
+
+// modulesConfig is the modules supervisor's config: the modules, under
+// the restart policy of [daemon.supervisor].
+func modulesConfig(c config.DaemonConfig) modules.Config {
+	mc := c.Config
+	mc.Policy = modules.RestartPolicy{Max: c.Supervisor.MaxRestarts, Within: c.Supervisor.Within, Cooldown: c.Supervisor.Cooldown}
+	return mc
+}
+
+// modulesReloadTimeout bounds a reload's wait for the modules it restarts,
+// starts and stops to settle (their start and stop timeouts).
+const modulesReloadTimeout = 2 * time.Minute
+
+// isModulesKey reports whether a changed config key is a module definition.
+func isModulesKey(key string) bool { return strings.HasPrefix(key, "daemon.modules.") }
+
+// reloadModules applies the changed module definitions of next at once
+// (like supervisorctl update): removed modules stop, changed running ones
+// restart, new autostart ones start. It returns a line per module saying
+// what happened (for the answer's changed list) and the problems.
+func reloadModules(d *Daemon, next *config.Config) (done, problems []string) {
+	pid := d.pids[modules.Kind]
+	if pid == nil {
+		return nil, []string{"daemon.modules: the modules supervisor is not running"}
+	}
+	res, err := d.sys.Root.RequestFuture(pid, &modules.ApplyConfig{Config: modulesConfig(next.Daemon)}, modulesReloadTimeout).Result()
+	if err != nil {
+		return nil, []string{"daemon.modules: " + err.Error()}
+	}
+	r, ok := res.(*modules.ApplyConfigResult)
+	if !ok {
+		return nil, []string{fmt.Sprintf("daemon.modules: unexpected answer %T", res)}
+	}
+	did := map[string][]string{}
+	note := func(names []string, what string) {
+		for _, n := range names {
+			did[n] = append(did[n], what)
+		}
+	}
+	note(r.Added, "added")
+	note(r.Removed, "removed")
+	note(r.Changed, "changed")
+	note(r.Started, "started")
+	note(r.Stopped, "stopped")
+	note(r.Restarted, "restarted")
+	for _, n := range slices.Sorted(maps.Keys(did)) {
+		line := "daemon.modules." + n + ": " + strings.Join(did[n], ", ")
+		if slices.Equal(did[n], []string{"changed"}) {
+			line += " (not running: used at its next start)"
+		}
+		done = append(done, line)
+	}
+	for _, p := range r.Problems {
+		problems = append(problems, "daemon.modules."+p)
+	}
+	return done, problems
 }
 
 // stopModules is shutdown step 4: every module stops in reverse dependency
@@ -136,7 +196,7 @@ func startWatchdog(d *Daemon) error {
 // autostart is startup step 9: the autostart modules, in dependency order.
 // A module that does not start is logged; the daemon runs on.
 func autostart(d *Daemon) error {
-	if len(d.cfg.Daemon.Autostart) == 0 {
+	if len(d.cfg.Daemon.Autostart) == 0 && !d.cfg.Daemon.Resurrect {
 		return nil
 	}
 	res, err := d.sys.Root.RequestFuture(d.pids[modules.Kind], &modules.StartAutostart{}, 5*time.Minute).Result()

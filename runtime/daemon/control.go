@@ -75,8 +75,19 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 	d.mu.Lock()
 	d.live = next
 	d.mu.Unlock()
-	res := &messages.ReloadConfigResponse{Applied: true, Changed: changed}
+	res := &messages.ReloadConfigResponse{Applied: true}
+	modulesDone := false
 	for _, key := range changed {
+		if isModulesKey(key) {
+			if !modulesDone { // all module definitions at once
+				modulesDone = true
+				done, problems := reloadModules(d, next)
+				res.Changed = append(res.Changed, done...)
+				res.Problems = append(res.Problems, problems...)
+			}
+			continue
+		}
+		res.Changed = append(res.Changed, key)
 		if note := d.apply(key, prev, next); note != "" {
 			res.Problems = append(res.Problems, key+": "+note)
 		}
