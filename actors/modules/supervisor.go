@@ -194,11 +194,13 @@ func (s *supervisor) newRecord(ctx actor.Context, name string, mc ModuleConfig) 
 		rec.state = StateDisabled
 	}
 	actorName := name
-	for i := 1; ; i++ { // a removed module of that name may still be stopping
+	for i := 1; rec.child == nil; i++ { // a removed module of that name may still be stopping
 		pid, err := ctx.SpawnNamed(moduleProps(name, s.deps, rec.sink, nil), actorName)
-		if err == nil {
+		switch {
+		case err == nil:
 			rec.child = pid
-			break
+		case i > len(s.gone)+1:
+			panic(fmt.Errorf("modules: spawn %s: %w", name, err))
 		}
 		actorName = fmt.Sprintf("%s~%d", name, i)
 	}
