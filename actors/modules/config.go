@@ -364,14 +364,20 @@ func (m ModuleConfig) validate(all map[string]ModuleConfig) []error {
 			add("max_memory", "%v", err)
 		}
 	}
+	return append(errs, m.validatePolicy()...)
+}
+
+// validatePolicy checks the module's restart policy keys.
+func (m ModuleConfig) validatePolicy() []error {
+	var errs []error
 	if m.MaxRestarts < 0 {
-		add("max_restarts", "must be >= 0 (0 inherits daemon.supervisor.max_restarts), got %d", m.MaxRestarts)
+		errs = append(errs, fmt.Errorf("max_restarts: must be >= 0 (0 inherits daemon.supervisor.max_restarts), got %d", m.MaxRestarts))
 	}
 	if m.Within < 0 {
-		add("within", "must be >= 0 (0 inherits daemon.supervisor.within), got %s", m.Within)
+		errs = append(errs, fmt.Errorf("within: must be >= 0 (0 inherits daemon.supervisor.within), got %s", m.Within))
 	}
 	if _, _, err := parseCooldown(m.Cooldown); err != nil {
-		add("cooldown", `must be a duration such as "5m", or "never": %v`, err)
+		errs = append(errs, fmt.Errorf(`cooldown: must be a duration such as "5m", or "never": %w`, err))
 	}
 	return errs
 }
