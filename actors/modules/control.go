@@ -138,7 +138,7 @@ func (s *supervisor) startOne(rec *record, params *structpb.Struct, w *waiter) *
 			return e
 		}
 		rec.eff = eff
-		s.requestStart(rec.name)
+		s.markStart(rec.name)
 	}
 	rec.waiters = append(rec.waiters, w)
 	s.settle(rec)
@@ -189,7 +189,7 @@ func (s *supervisor) restartOne(rec *record, w *waiter) *messages.Error {
 		if e := s.checkStartable(rec.name); e != nil {
 			return e
 		}
-		s.requestStart(rec.name)
+		s.markStart(rec.name)
 	}
 	rec.waiters = append(rec.waiters, w)
 	s.settle(rec)
@@ -229,6 +229,12 @@ func (s *supervisor) requestStart(name string) *messages.Error {
 	if e := s.checkStartable(name); e != nil {
 		return e
 	}
+	s.markStart(name)
+	return nil
+}
+
+// markStart is requestStart once checkStartable passed.
+func (s *supervisor) markStart(name string) {
 	for _, n := range s.closure(name) {
 		rec := s.recs[n]
 		stopTimer(&rec.cooldown)
@@ -247,7 +253,6 @@ func (s *supervisor) requestStart(name string) *messages.Error {
 			rec.pending = true
 		}
 	}
-	return nil
 }
 
 // closure lists name and everything it depends on, in dependency order.
