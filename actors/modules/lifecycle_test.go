@@ -270,7 +270,7 @@ func TestRestartPolicyFromConfig(t *testing.T) {
 		if res.Status.GetState() != StateFailed || !strings.Contains(res.Error.GetMessage(), "3 failures within 1m0s") {
 			t.Fatalf("start = %v", res)
 		}
-		if ev := h.event("alert.module.failed", 5*time.Second); ev.Module != "x" || ev.Restarts != 2 {
+		if ev := h.event("alert.module.failed", 10*time.Second); ev.Module != "x" || ev.Restarts != 2 {
 			t.Fatalf("alert: %v", ev)
 		}
 		clock.advance(9 * time.Minute)
@@ -278,8 +278,8 @@ func TestRestartPolicyFromConfig(t *testing.T) {
 			t.Fatalf("before the cooldown: %v", st)
 		}
 		clock.advance(time.Minute)
-		h.event("module.x.starting", 5*time.Second) // tried again
-		if ev := h.event("alert.module.failed", 5*time.Second); ev.Restarts != 4 {
+		h.event("module.x.starting", 10*time.Second) // tried again
+		if ev := h.event("alert.module.failed", 10*time.Second); ev.Restarts != 4 {
 			t.Fatalf("second alert: %v", ev)
 		}
 	})
@@ -304,7 +304,7 @@ func TestRestartPolicyFromConfig(t *testing.T) {
 		h.start("x")
 		// A failure every 40 s never puts more than 2 in a 60 s window.
 		for i := range 6 {
-			h.waitState("x", StateBackoff, 5*time.Second)
+			h.waitState("x", StateBackoff, 10*time.Second)
 			if st := h.status("x"); st.Restarts != uint32(i+1) {
 				t.Fatalf("restart %d: %v", i, st)
 			}

@@ -351,10 +351,10 @@ func (s *supervisor) onCrash(rec *record, pid int, exit *messages.ModuleExit, re
 		s.sendStart(rec)
 		return
 	}
-	s.setState(rec, StateBackoff)
 	rec.backoffGen++
 	gen, self, root, name := rec.backoffGen, s.self, s.root, rec.name
 	rec.backoff = s.clock.AfterFunc(d, func() { root.Send(self, backoffDone{name: name, gen: gen}) })
+	s.setState(rec, StateBackoff) // after the timer: a waiter answered here may move the clock
 }
 
 // afterDown runs when a module reached stopped: a restart in its stop
@@ -395,15 +395,15 @@ func (s *supervisor) fail(rec *record, reason string, retry bool) {
 	rec.lastErr = reason
 	s.unwant(rec, reason)
 	stopTimer(&rec.backoff)
-	s.setState(rec, StateFailed)
-	s.log.Error("module failed", "module", rec.name, "reason", reason)
-	s.publish(rec, "failed", 0, rec.lastExit, reason)
-	s.publishTopic("alert.module.failed", s.event(rec, StateFailed, 0, rec.lastExit, reason))
-	if retry && rec.policy.Cooldown > 0 && !rec.retiring {
+	if retry && rec.policy.Cooldown > 0 && !rec.retiring { // armed before anyone hears of the failure
 		rec.cooldownGen++
 		gen, self, root, name := rec.cooldownGen, s.self, s.root, rec.name
 		rec.cooldown = s.clock.AfterFunc(rec.policy.Cooldown, func() { root.Send(self, cooldownDone{name: name, gen: gen}) })
 	}
+	s.setState(rec, StateFailed)
+	s.log.Error("module failed", "module", rec.name, "reason", reason)
+	s.publish(rec, "failed", 0, rec.lastExit, reason)
+	s.publishTopic("alert.module.failed", s.event(rec, StateFailed, 0, rec.lastExit, reason))
 }
 
 // unwant records that nothing asks for rec to run any more, and why.
