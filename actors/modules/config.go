@@ -250,8 +250,8 @@ func (c Config) Validate() error {
 		if !nameRE.MatchString(name) {
 			add(key, "module names are lower case letters, digits, '-' and '_'")
 		}
-		if name == "daemon" {
-			add(key, `"daemon" is reserved`)
+		if name == "daemon" || name == AllModules {
+			add(key, "%q is reserved", name)
 		}
 		for _, err := range m.validate(c.Modules) {
 			errs = append(errs, fmt.Errorf("%s.%w", key, err))

@@ -86,6 +86,9 @@ func TestConfigValidate(t *testing.T) {
 			`modules.x.within: must be >= 0`,
 			`modules.x.cooldown: must be a duration such as "5m", or "never"`,
 		}},
+		{name: "reserved names", cfg: Config{Modules: map[string]ModuleConfig{
+			"all": mod(TypeThread, nil), "daemon": mod(TypeThread, nil),
+		}}, want: []string{`modules.all: "all" is reserved`, `modules.daemon: "daemon" is reserved`}},
 		{name: "disabled autostart", cfg: Config{
 			Modules:   map[string]ModuleConfig{"w": mod(TypeThread, func(m *ModuleConfig) { m.Enabled = false })},
 			Autostart: []string{"w"},
