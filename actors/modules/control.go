@@ -164,6 +164,7 @@ func (s *supervisor) stopOne(rec *record, w *waiter) {
 		stopTimer(&rec.backoff)
 		s.publish(rec, "stopped", 0, rec.lastExit, "stop requested")
 		s.setState(rec, StateStopped)
+		s.afterDown(rec)
 	}
 	s.settle(rec)
 }

@@ -485,3 +485,23 @@ func TestResurrect(t *testing.T) {
 		t.Fatalf("resurrect off: %+v", res)
 	}
 }
+
+// TestApplyConfigRemovesAModuleInBackoff: a removed module waiting out its
+// backoff is stopped and its module actor goes.
+func TestApplyConfigRemovesAModuleInBackoff(t *testing.T) {
+	m := execModule(helper(t), "-exit", "1")
+	m.Restart = RestartAlways
+	m.StartPeriod = 5 * time.Second
+	m.Backoff = Backoff{Initial: time.Hour, Max: time.Hour}
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"b": m, "other": execModule(helper(t))}})
+	h.start("b")
+	h.waitState("b", StateBackoff, 10*time.Second)
+	res := request2[*ApplyConfigResult](h, &ApplyConfig{Config: Config{Modules: map[string]ModuleConfig{"other": execModule(helper(t))}}})
+	if fmt.Sprint(res.Removed, res.Stopped, res.Problems) != "[b] [b] []" {
+		t.Fatalf("apply: %+v", res)
+	}
+	actorEventually(t, func() bool {
+		_, ok := h.sys.ProcessRegistry.GetLocal(h.pid.Id + "/b")
+		return !ok
+	}, "the removed module's actor stopped")
+}

@@ -469,14 +469,15 @@ func (s *supervisor) setState(rec *record, state string) {
 
 func (s *supervisor) onTerminated(msg *actor.Terminated) {
 	rec := s.byID[msg.Who.Id]
+	if rec != nil && rec.retiring {
+		delete(s.byID, msg.Who.Id)
+		rec.sink.close()
+		return
+	}
 	if rec == nil || s.shutting {
 		return
 	}
 	delete(s.byID, msg.Who.Id)
-	if rec.retiring {
-		rec.sink.close()
-		return
-	}
 	s.log.Error("module actor stopped unexpectedly", "module", rec.name)
 	s.fail(rec, "module actor stopped", false)
 }
