@@ -96,8 +96,8 @@ func init() {
 	name := []argSpec{{name: "NAME"}}
 	symbol := []argSpec{{name: "SYMBOL"}}
 	commands = []*command{
-		{name: "daemon status", method: "daemon.status", summary: "version, pid, node, uptime and the actor tree",
-			run: simple("daemon.status", noParams, renderDaemonStatus)},
+		{name: "daemon status", method: "daemon.status", summary: "which daemon the CLI reached, its version, pid, uptime and actor tree",
+			run: runDaemonStatus},
 		{name: "daemon stop", method: "daemon.stop", flags: []string{"force"}, summary: "stop the daemon",
 			run: runDaemonStop},
 		{name: "daemon reload", method: "daemon.reload_config", summary: "reload the configuration (like SIGHUP)",
@@ -362,6 +362,19 @@ func runDaemonStop(ctx context.Context, e *env, _ []string) error {
 		return err
 	}
 	return e.output(res, renderDaemonStop)
+}
+
+// runDaemonStatus is "superbot daemon status": the table starts with the
+// socket (or address) the CLI reached and how it found it.
+func runDaemonStatus(ctx context.Context, e *env, _ []string) error {
+	res, err := e.call(ctx, "daemon.status", nil)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.output(res, nil)
+	}
+	return renderDaemonStatus(e.stdout, res, e.reached())
 }
 
 // runRaw is "superbot rpc METHOD [JSON-PARAMS]".

@@ -217,12 +217,27 @@ func (e *env) describe(err error) (int, string) {
 	return exitRPCError, "superbot: " + where + err.Error()
 }
 
-func tokenPath(o client.Options) string {
-	dir := o.StateDir
-	if dir == "" {
-		dir = client.DefaultStateDir
+func tokenPath(o client.Options) string { return o.Locate().TokenFile }
+
+// reached describes the daemon the connection reached: "unix
+// /abs/.superbot/superbot.sock (nearest .superbot/ above the working
+// directory)" or "tcp 127.0.0.1:9999 (--addr)".
+func (e *env) reached() string {
+	if e.c == nil {
+		return "-"
 	}
-	return filepath.Join(dir, client.TokenName)
+	network, address := e.c.Endpoint()
+	how := "--addr"
+	switch {
+	case network == "unix":
+		how = e.opts.Locate().Source
+		if abs, err := filepath.Abs(address); err == nil {
+			address = abs
+		}
+	case e.opts.Addr == "":
+		how = "TCP fallback: no socket at " + e.opts.SocketPath()
+	}
+	return network + " " + address + " (" + how + ")"
 }
 
 // cliVersion is the build's version: -X main.version, else the module

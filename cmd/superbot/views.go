@@ -21,7 +21,9 @@ type childStatus struct {
 	Children  []childStatus `json:"children"`
 }
 
-func renderDaemonStatus(w io.Writer, res json.RawMessage) error {
+// renderDaemonStatus prints daemon.status; reached, when not empty, is the
+// endpoint the CLI reached (see env.reached).
+func renderDaemonStatus(w io.Writer, res json.RawMessage, reached string) error {
 	var st struct {
 		Version      string          `json:"version"`
 		PID          num             `json:"pid"`
@@ -37,6 +39,9 @@ func renderDaemonStatus(w io.Writer, res json.RawMessage) error {
 		return renderGeneric(w, res)
 	}
 	tw := newTable(w)
+	if reached != "" {
+		fprintf(tw, "daemon:\t%s\n", reached)
+	}
 	fprintf(tw, "version:\t%s\n", orDash(st.Version))
 	fprintf(tw, "pid:\t%s\n", orDash(string(st.PID)))
 	fprintf(tw, "node:\t%s\n", orDash(st.Node))
