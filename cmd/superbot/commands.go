@@ -114,8 +114,8 @@ func init() {
 		{name: "module restart", args: name, method: "module.restart", summary: "stop then start a module; clears its failure count",
 			run: simple("module.restart", moduleParams, renderModuleStatus)},
 
-		{name: "logs", args: name, flags: []string{"follow", "lines"}, method: "logs.tail, logs.stream",
-			summary: "a module's recent output lines; -f follows until Ctrl-C", run: runLogs},
+		{name: "logs", args: []argSpec{{name: "NAME", optional: true}}, flags: []string{"follow", "lines"}, method: "logs.tail, logs.stream",
+			summary: "a module's recent output lines (-f follows until Ctrl-C); with no NAME, follows every module and the daemon", run: runLogs},
 
 		{name: "events tail", args: []argSpec{{name: "PATTERN", optional: true}}, flags: []string{"count", "queue"}, method: "events.subscribe",
 			summary: "print bus events matching PATTERN (default \">\") until Ctrl-C", run: runEventsTail},

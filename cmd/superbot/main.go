@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -208,13 +209,53 @@ func (e *env) describe(err error) (int, string) {
 		}
 		return exitAuth, "superbot: " + where + "authentication failed: " + hint
 	case errors.As(err, &rpcErr):
-		return exitRPCError, "superbot: " + where + rpcErr.Error()
+		return exitRPCError, "superbot: " + where + rpcErrorText(rpcErr)
 	case errors.Is(err, client.ErrConnectionLost), errors.Is(err, context.DeadlineExceeded):
 		return exitUnreachable, "superbot: " + where + err.Error()
 	case errors.As(err, &dialErr):
 		return exitUnreachable, "superbot: " + err.Error()
 	}
 	return exitRPCError, "superbot: " + where + err.Error()
+}
+
+// rpcErrorText formats an error answer as "message (code N)", then what its
+// data holds: the known names of a not-found error once ("; known: a, b",
+// left out when the message already names them all), a list of problems
+// (such as a refused reload's) one per indented line, a string or other
+// JSON after ": ".
+func rpcErrorText(e *client.Error) string {
+	s := fmt.Sprintf("%s (code %d)", e.Message, e.Code)
+	names := e.DataNames()
+	switch {
+	case len(names) > 0 && e.Code == client.CodeNotFound:
+		if !containsAll(e.Message, names) {
+			s += "; known: " + strings.Join(names, ", ")
+		}
+	case len(names) == 1:
+		s += ": " + names[0]
+	case len(names) > 1:
+		s += ":\n  " + strings.Join(names, "\n  ")
+	default:
+		d := strings.TrimSpace(string(e.Data))
+		if d == "" || d == "null" {
+			break
+		}
+		var str string
+		if json.Unmarshal(e.Data, &str) == nil {
+			d = str
+		}
+		s += ": " + d
+	}
+	return s
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
 
 func tokenPath(o client.Options) string { return o.Locate().TokenFile }

@@ -428,7 +428,7 @@ func TestEventsTail(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	re := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000  price\.BTCUSDT\.update  connector@node-a  #[12]  PriceUpdate \{"symbol":"BTCUSDT","price":"100\.5"\}$`)
+	re := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000  price\.BTCUSDT\.update  connector@node-a  #[12]  \{"symbol":"BTCUSDT","price":"100\.5"\}$`)
 	if len(lines) != 2 || !re.MatchString(lines[0]) || !re.MatchString(lines[1]) {
 		t.Fatalf("output:\n%s", out)
 	}
@@ -478,7 +478,7 @@ func TestEventsTailStopsOnCancel(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- runContext(ctx, []string{"--state-dir", srv.Dir, "events", "tail"}, &out, &errb) }()
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "PriceUpdate") {
+	for !strings.Contains(out.String(), "price.BTCUSDT.update") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no event printed; stderr %q", errb.String())
 		}

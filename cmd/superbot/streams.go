@@ -5,16 +5,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
+	"regexp"
 	"time"
 )
 
-// runLogs is "superbot logs [-f] [-n N] NAME": logs.tail, or with -f
-// logs.stream (the recent lines, then live ones until Ctrl-C).
+// runLogs is "superbot logs [-f] [-n N] [NAME]": with NAME logs.tail, or
+// with -f logs.stream (the recent lines, then live ones until Ctrl-C).
+// Without NAME it follows every module and the daemon, interleaved, each
+// line prefixed with its module's name (logs.stream {}).
 func runLogs(ctx context.Context, e *env, args []string) error {
 	n, err := e.flags.int("lines", 100)
 	if err != nil {
 		return err
+	}
+	if len(args) == 0 {
+		params := map[string]any{}
+		if e.flags.has("lines") {
+			params["lines"] = n
+		}
+		lw := &logWriter{prefix: true}
+		return e.stream(ctx, "logs.stream", params, "logs.line", 0, lw.write)
 	}
 	params := map[string]any{"module": args[0], "lines": n}
 	if !e.flags.bool("follow") {
@@ -24,9 +34,8 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 		}
 		return e.output(res, renderLogLines)
 	}
-	return e.stream(ctx, "logs.stream", params, "logs.line", 0, func(w io.Writer, p json.RawMessage) error {
-		return writeLogLine(w, p)
-	})
+	lw := &logWriter{}
+	return e.stream(ctx, "logs.stream", params, "logs.line", 0, lw.write)
 }
 
 // runEventsTail is "superbot events tail [PATTERN]": one line per event
@@ -105,7 +114,7 @@ type event struct {
 	Payload  json.RawMessage `json:"payload"`
 }
 
-// writeEvent prints "TIME  TOPIC  SOURCE  #SEQ  Type {payload}".
+// writeEvent prints "TIME  TOPIC  SOURCE  #SEQ  {payload}".
 func writeEvent(w io.Writer, params json.RawMessage) error {
 	var ev event
 	if err := json.Unmarshal(params, &ev); err != nil {
@@ -120,8 +129,8 @@ func writeEvent(w io.Writer, params json.RawMessage) error {
 	return err
 }
 
-// payloadString renders an Any as "Type {fields}" (the type's package
-// prefix dropped).
+// payloadString renders an Any as its fields, without its "@type" (an
+// internal message name; the topic says what the event is).
 func payloadString(raw json.RawMessage) string {
 	v, err := parseOrdered(raw)
 	switch {
@@ -130,24 +139,11 @@ func payloadString(raw json.RawMessage) string {
 	case v.kind != kindObject:
 		return v.compact()
 	}
-	typ := ""
-	if t := v.get("@type"); t != nil {
-		typ = t.str
-		typ = typ[strings.LastIndex(typ, "/")+1:]
-		typ = strings.TrimPrefix(typ, "superbot.v1.")
-		v = v.without("@type")
-	}
-	body := v.compact()
+	v = anyBody(v)
 	if t := v.get("value"); t != nil && len(v.keys) == 1 { // well-known types: {"@type":..., "value": ...}
-		body = t.compact()
+		return t.compact()
 	}
-	if typ == "" || strings.HasPrefix(typ, "google.protobuf.") {
-		return body
-	}
-	if body == "{}" {
-		return typ
-	}
-	return typ + " " + body
+	return v.compact()
 }
 
 // logLine is one line of a module's output.
@@ -158,14 +154,39 @@ type logLine struct {
 	Time   string `json:"time"`
 }
 
-func writeLogLine(w io.Writer, raw json.RawMessage) error {
+// consoleTime is the clock time that starts each line of the daemon's
+// console log format ("15:04:05.000 INF ..."): the line's own time is
+// shown already.
+var consoleTime = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} `)
+
+// logWriter prints log lines: "TIME STREAM LINE", or with prefix
+// "MODULE | TIME STREAM LINE", module names padded to the longest seen.
+type logWriter struct {
+	prefix bool
+	width  int
+}
+
+func (lw *logWriter) write(w io.Writer, raw json.RawMessage) error {
 	var l logLine
 	if err := json.Unmarshal(raw, &l); err != nil {
 		_, err := fmt.Fprintf(w, "%s\n", compact(raw))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s %-6s %s\n", shortTime(l.Time), l.Stream, l.Line)
+	line := l.Line
+	if l.Stream == "daemon" || l.Module == "daemon" {
+		line = consoleTime.ReplaceAllString(line, "")
+	}
+	if lw.prefix {
+		lw.width = max(lw.width, len(l.Module))
+		fprintf(w, "%-*s | ", lw.width, orDash(l.Module))
+	}
+	_, err := fmt.Fprintf(w, "%s %-6s %s\n", shortTime(l.Time), l.Stream, line)
 	return err
+}
+
+// writeLogLine prints one module's line: "TIME STREAM LINE".
+func writeLogLine(w io.Writer, raw json.RawMessage) error {
+	return (&logWriter{}).write(w, raw)
 }
 
 func renderLogLines(w io.Writer, res json.RawMessage) error {
@@ -183,12 +204,15 @@ func renderLogLines(w io.Writer, res json.RawMessage) error {
 	return nil
 }
 
-// shortTime renders an RFC 3339 time as "2006-01-02 15:04:05.000" in local
-// time; other strings are returned as they are.
+// timeLayout is how tables show times, in local time.
+const timeLayout = "2006-01-02 15:04:05.000"
+
+// shortTime renders an RFC 3339 time in timeLayout in local time; other
+// strings are returned as they are.
 func shortTime(s string) string {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return orDash(s)
 	}
-	return t.Local().Format("2006-01-02 15:04:05.000")
+	return t.Local().Format(timeLayout)
 }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/runtime/client"
+	"github.com/superbot/superbot/runtime/client/clienttest"
+)
+
+// localMS is how a table shows the Unix epoch milliseconds ms.
+func localMS(ms int64) string { return time.UnixMilli(ms).Local().Format(timeLayout) }
+
+// TestTablesAsUsersExpect: times and durations readable, no internal type
+// names, 64-bit integers accepted as JSON numbers and as strings.
+func TestTablesAsUsersExpect(t *testing.T) {
+	const closeMS = 1796406085330
+	tests := []struct {
+		name    string
+		method  string
+		result  string
+		args    []string
+		want    []string // regexps the output must match
+		notWant []string // substrings it must not contain
+	}{
+		{name: "module status durations and pid", method: "module.status", args: []string{"module", "status", "heartbeat"},
+			result: `{"status":{"name":"heartbeat","pid":0,"uptime_seconds":17.364,"since":"2026-12-04T17:41:06.571Z"}}`,
+			want:   []string{`(?m)^pid:\s+-$`, `(?m)^uptime_seconds:\s+17s$`, `(?m)^since:\s+2026-12-04 \d\d:41:06\.571$`},
+			notWant: []string{"17.364"}},
+		{name: "epoch ms as a string", method: "market.ticker", args: []string{"market", "ticker", "BTCUSDT"},
+			result: `{"symbol":"BTCUSDT","last_price":"63292.88000000","close_time_ms":"1796406085330"}`,
+			want:   []string{`(?m)^close_time_ms:\s+` + regexp.QuoteMeta(localMS(closeMS)) + `$`, `(?m)^last_price:\s+63292\.88000000$`},
+			notWant: []string{"1796406085330"}},
+		{name: "epoch ms as a number", method: "market.ticker", args: []string{"market", "ticker", "BTCUSDT"},
+			result: `{"symbol":"BTCUSDT","close_time_ms":1796406085330}`,
+			want:   []string{`(?m)^close_time_ms:\s+` + regexp.QuoteMeta(localMS(closeMS)) + `$`}},
+		{name: "connector durations", method: "connector.status", args: []string{"connector", "status"},
+			result: `{"health":"up","budget_used":"42","budget_window_ms":"60000","banned_until_ms":"0","clock_offset_ms":-5,"pool":{"queued":0}}`,
+			want:   []string{`(?m)^budget_used:\s+42$`, `(?m)^budget_window_ms:\s+1m0s$`, `(?m)^banned_until_ms:\s+-$`, `(?m)^clock_offset_ms:\s+-5ms$`}},
+		{name: "64-bit numbers as numbers", method: "connector.status", args: []string{"connector", "status"},
+			result: `{"budget_used":42,"budget_window_ms":60000,"banned_until_ms":0}`,
+			want:   []string{`(?m)^budget_used:\s+42$`, `(?m)^budget_window_ms:\s+1m0s$`, `(?m)^banned_until_ms:\s+-$`}},
+		{name: "no type names in details", method: "daemon.status", args: []string{"daemon", "status"},
+			result: `{"version":"v1","pid":"12","details":{"scheduler":{"@type":"type.googleapis.com/superbot.v1.WindowStatusResponse","enabled":false,"state":"disabled"}}}`,
+			want:   []string{`(?m)^pid:\s+12$`, `(?m)^  scheduler:$`, `(?m)^    state:\s+disabled$`},
+			notWant: []string{"WindowStatusResponse", "type:"}},
+		{name: "no type names in metrics", method: "monitoring.metrics", args: []string{"monitoring", "metrics"},
+			result: `{"components":{"bus":{"@type":"type.googleapis.com/superbot.v1.BusStatsResponse","published":34},"cache":{"@type":"x/superbot.v1.CacheStatsResponse","hits":"3"}}}`,
+			want:   []string{`(?m)^    published:\s+34$`, `(?m)^    hits:\s+3$`},
+			notWant: []string{"BusStatsResponse", "CacheStatsResponse", "type"}},
+		{name: "module list with numbers", method: "module.list", args: []string{"module", "list"},
+			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":77,"uptime_seconds":61,"restarts":2}]}`,
+			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+1m1s\s+2\s`}},
+		{name: "module list with strings", method: "module.list", args: []string{"module", "list"},
+			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":"77","uptime_seconds":61,"restarts":"2"}]}`,
+			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+1m1s\s+2\s`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			srv.HandleResult(tt.method, json.RawMessage(tt.result))
+			code, out, errs := cli(t, srv, tt.args...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			for _, re := range tt.want {
+				if !regexp.MustCompile(re).MatchString(out) {
+					t.Errorf("output lacks %s:\n%s", re, out)
+				}
+			}
+			for _, s := range tt.notWant {
+				if strings.Contains(out, s) {
+					t.Errorf("output contains %q:\n%s", s, out)
+				}
+			}
+			if _, raw, _ := cli(t, srv, append(tt.args, "--json")...); raw != string(compact(json.RawMessage(tt.result)))+"\n" {
+				t.Errorf("--json is not the raw result: %s", raw)
+			}
+		})
+	}
+}
+
+// TestErrorsAsUsersExpect: known names once, problems not labelled known.
+func TestErrorsAsUsersExpect(t *testing.T) {
+	srv := newServer(t)
+	srv.HandleError("module.status", client.CodeNotFound, `unknown module "nope" (known: exchange-sim, heartbeat)`, []string{"exchange-sim", "heartbeat"})
+	srv.HandleError("module.stop", client.CodeNotFound, `unknown module "nope"`, []string{"exchange-sim", "heartbeat"})
+	srv.HandleError("daemon.reload_config", client.CodeFailedPrecondition, "config has problems; the running config is kept",
+		[]string{"cache.bogus: unknown key (config/bad.toml:2)", "cache.max_size_mb: must be >= 1, got -1 (config/bad.toml:3)"})
+	srv.HandleError("scheduler.run", client.CodeFailedPrecondition, "job is paused", []string{"nightly: paused"})
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"module", "status", "nope"},
+			`superbot: module.status: unknown module "nope" (known: exchange-sim, heartbeat) (code -32004)` + "\n"},
+		{[]string{"module", "stop", "nope"},
+			`superbot: module.stop: unknown module "nope" (code -32004); known: exchange-sim, heartbeat` + "\n"},
+		{[]string{"daemon", "reload"},
+			"superbot: daemon.reload_config: config has problems; the running config is kept (code -32006):\n" +
+				"  cache.bogus: unknown key (config/bad.toml:2)\n  cache.max_size_mb: must be >= 1, got -1 (config/bad.toml:3)\n"},
+		{[]string{"scheduler", "run", "nightly"}, "superbot: scheduler.run: job is paused (code -32006): nightly: paused\n"},
+	}
+	for _, tt := range tests {
+		code, _, errs := cli(t, srv, tt.args...)
+		if code != exitRPCError || errs != tt.want {
+			t.Errorf("%v: exit %d\nstderr %q\nwant   %q", tt.args, code, errs, tt.want)
+		}
+	}
+}
+
+// logsServer answers logs.tail and logs.stream with lines (LogLine JSON),
+// then waits for the client to leave.
+func logsServer(t *testing.T, lines ...string) *clienttest.Server {
+	srv := newServer(t)
+	var raw []json.RawMessage
+	for _, l := range lines {
+		raw = append(raw, json.RawMessage(l))
+	}
+	srv.HandleResult("logs.tail", map[string]any{"module": "daemon", "lines": raw})
+	srv.Handle("logs.stream", func(*clienttest.Conn, json.RawMessage) (any, error) {
+		return clienttest.Stream{Result: map[string]int{"subscription": 1}, After: func(c *clienttest.Conn) {
+			for _, l := range raw {
+				_ = c.Notify("logs.line", l)
+			}
+			c.CloseConn()
+		}}, nil
+	})
+	return srv
+}
+
+const (
+	daemonLine = `{"module":"daemon","stream":"daemon","line":"17:41:06.640 INF exchange simulator started component=modules","time":"2026-12-04T17:41:06.641Z"}`
+	hbLine     = `{"module":"heartbeat","stream":"stdout","line":"beat 12:00:00.000 ok","time":"2026-12-04T17:41:07Z"}`
+	simLine    = `{"module":"exchange-sim","stream":"stderr","line":"listening","time":"2026-12-04T17:41:08Z"}`
+)
+
+// TestLogsOneTimestamp: the daemon's own lines lose their console clock.
+func TestLogsOneTimestamp(t *testing.T) {
+	srv := logsServer(t, daemonLine, hbLine)
+	code, out, errs := cli(t, srv, "logs", "daemon")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := regexp.MustCompile(`(?m)^2026-12-04 \d\d:41:06\.641 daemon INF exchange simulator started component=modules$`)
+	if !want.MatchString(out) || strings.Contains(out, "17:41:06.640") {
+		t.Fatalf("output:\n%s", out)
+	}
+	// A module's own text is left alone.
+	if !strings.Contains(out, "stdout beat 12:00:00.000 ok\n") {
+		t.Fatalf("output:\n%s", out)
+	}
+}
+
+// TestLogsAllModules: "superbot logs" with no name follows every module
+// and the daemon (logs.stream {}), each line prefixed with its module.
+func TestLogsAllModules(t *testing.T) {
+	srv := logsServer(t, daemonLine, hbLine, simLine)
+	code, out, errs := cli(t, srv, "logs")
+	if code != exitUnreachable || !strings.Contains(errs, "connection to superbotd lost") {
+		t.Fatalf("exit %d stderr %q", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	want := []string{
+		`^daemon \| 2026-12-04 \d\d:41:06\.641 daemon INF exchange simulator started`,
+		`^heartbeat \| 2026-12-04 \d\d:41:07\.000 stdout beat 12:00:00\.000 ok$`,
+		`^exchange-sim \| 2026-12-04 \d\d:41:08\.000 stderr listening$`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("output:\n%s", out)
+	}
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], re)
+		}
+	}
+	reqs := srv.Requests()
+	if reqs[0].Method != "logs.stream" || string(reqs[0].Params) != `{}` {
+		t.Fatalf("sent %s %s, want logs.stream {}", reqs[0].Method, reqs[0].Params)
+	}
+	// -n asks for a tail of every module's lines; --json prints the LogLines.
+	code, out, _ = cli(t, srv, "logs", "-n", "5", "--json")
+	if code != exitUnreachable || strings.Count(out, "\n") != 3 || !strings.HasPrefix(out, daemonLine[:20]) {
+		t.Fatalf("exit %d output %q", code, out)
+	}
+	if reqs := srv.Requests(); string(reqs[len(reqs)-1].Params) != `{"lines":5}` {
+		t.Fatalf("sent %s", reqs[len(reqs)-1].Params)
+	}
+}
