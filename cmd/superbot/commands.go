@@ -94,6 +94,7 @@ var commands []*command
 
 func init() {
 	name := []argSpec{{name: "NAME"}}
+	nameOrAll := []argSpec{{name: "NAME|all"}}
 	symbol := []argSpec{{name: "SYMBOL"}}
 	commands = []*command{
 		{name: "daemon status", method: "daemon.status", summary: "which daemon the CLI reached, its version, pid, uptime and actor tree",
@@ -107,9 +108,10 @@ func init() {
 			run: simple("module.list", noParams, renderModuleList)},
 		{name: "module status", args: name, method: "module.status", summary: "one module's state",
 			run: simple("module.status", moduleParams, renderModuleStatus)},
-		{name: "module start", args: name, flags: []string{"param"}, method: "module.start", summary: "start a module (and what it depends on)",
-			run: simple("module.start", moduleStartParams, renderModuleStatus)},
-		{name: "module stop", args: name, method: "module.stop", summary: "stop a module",
+		{name: "module start", args: nameOrAll, flags: []string{"param"}, method: "module.start",
+			summary: "start a module (and what it depends on); all: every enabled module, in dependency order",
+			run:     simple("module.start", moduleStartParams, renderModuleStatus)},
+		{name: "module stop", args: nameOrAll, method: "module.stop", summary: "stop a module; all: every module, dependents first",
 			run: simple("module.stop", moduleParams, renderModuleStatus)},
 		{name: "module restart", args: name, method: "module.restart", summary: "stop then start a module; clears its failure count",
 			run: simple("module.restart", moduleParams, renderModuleStatus)},
@@ -308,6 +310,10 @@ func klinesParams(args []string, f flagSet) (any, error) {
 	return p, nil
 }
 
+// allModules is the module name that module.start and module.stop read as
+// every module.
+const allModules = "all"
+
 // moduleStartParams builds {"module": NAME, "params": {...}} from --param
 // KEY=VALUE flags. A VALUE that parses as JSON (8080, true, ["a"]) is sent
 // as that JSON, anything else as a string.
@@ -315,6 +321,9 @@ func moduleStartParams(args []string, f flagSet) (any, error) {
 	p := map[string]any{"module": args[0]}
 	if !f.has("param") {
 		return p, nil
+	}
+	if args[0] == allModules {
+		return nil, usagef("superbot module start all: --param applies to one module, not to all")
 	}
 	params := map[string]json.RawMessage{}
 	for _, kv := range f["param"] {

@@ -518,7 +518,7 @@ func TestHelpAndVersion(t *testing.T) {
 	srv := newServer(t)
 	srv.HandleResult("daemon.status", json.RawMessage(daemonStatus))
 	code, out, _ := cli(t, nil, "help")
-	if code != exitOK || !strings.Contains(out, "Exit codes:") || !strings.Contains(out, "module start NAME [--param KEY=VALUE ...]") {
+	if code != exitOK || !strings.Contains(out, "Exit codes:") || !strings.Contains(out, "module start NAME|all [--param KEY=VALUE ...]") {
 		t.Fatalf("help: exit %d\n%s", code, out)
 	}
 	for _, c := range commands {
@@ -528,7 +528,7 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	for _, args := range [][]string{{"help", "module", "start"}, {"module", "start", "--help"}, {"module", "start", "-h"}} {
 		code, out, _ := cli(t, nil, args...)
-		if code != exitOK || !strings.Contains(out, "usage: superbot module start NAME") || !strings.Contains(out, "JSON-RPC method: module.start") {
+		if code != exitOK || !strings.Contains(out, "usage: superbot module start NAME|all") || !strings.Contains(out, "JSON-RPC method: module.start") {
 			t.Fatalf("%v: exit %d\n%s", args, code, out)
 		}
 	}

@@ -191,3 +191,45 @@ func TestLogsAllModules(t *testing.T) {
 		t.Fatalf("sent %s", reqs[len(reqs)-1].Params)
 	}
 }
+
+// TestModuleStartStopAll: "all" goes to the daemon as the module name and
+// each module's result is a row, whichever of the two result shapes the
+// daemon sends.
+func TestModuleStartStopAll(t *testing.T) {
+	srv := newServer(t)
+	srv.HandleResult("module.start", json.RawMessage(`{"results":[
+	  {"module":"exchange-sim","status":{"name":"exchange-sim","state":"running","pid":0}},
+	  {"module":"ai","status":{"name":"ai","state":"running","pid":"4242"},"error":null},
+	  {"module":"trading","status":{"name":"trading","state":"stopped","pid":0},"error":{"code":-32006,"message":"dependency ai\nfailed"}}]}`))
+	srv.HandleResult("module.stop", json.RawMessage(`{"modules":[
+	  {"name":"trading","state":"stopped","pid":0},{"name":"ai","state":"failed","pid":0,"last_error":"exit status 1"}]}`))
+	code, out, errs := cli(t, srv, "module", "start", "all")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, re := range []string{`(?m)^MODULE\s+STATE\s+PID\s+RESULT$`, `(?m)^exchange-sim\s+running\s+-\s+ok$`,
+		`(?m)^ai\s+running\s+4242\s+ok$`, `(?m)^trading\s+stopped\s+-\s+dependency ai failed$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("module start all lacks %s:\n%s", re, out)
+		}
+	}
+	code, out, errs = cli(t, srv, "module", "stop", "all")
+	if code != exitOK || !regexp.MustCompile(`(?m)^trading\s+stopped\s+-\s+ok\n^ai\s+failed\s+-\s+exit status 1$`).MatchString(out) {
+		t.Fatalf("module stop all: exit %d %s\n%s", code, errs, out)
+	}
+	var sent []string
+	for _, r := range srv.Requests() {
+		sent = append(sent, r.Method+" "+string(r.Params))
+	}
+	if strings.Join(sent, "; ") != `module.start {"module":"all"}; module.stop {"module":"all"}` {
+		t.Fatalf("sent %v", sent)
+	}
+	if code, _, errs := cli(t, srv, "module", "start", "all", "--param", "a=1"); code != exitUsage || !strings.Contains(errs, "--param applies to one module") {
+		t.Fatalf("exit %d %s", code, errs)
+	}
+	// One module still renders as key: value lines.
+	srv.HandleResult("module.start", json.RawMessage(`{"status":{"name":"ai","state":"running","pid":9}}`))
+	if _, out, _ := cli(t, srv, "module", "start", "ai"); !regexp.MustCompile(`(?m)^state:\s+running$`).MatchString(out) {
+		t.Fatalf("module start ai:\n%s", out)
+	}
+}
