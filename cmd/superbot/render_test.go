@@ -233,3 +233,34 @@ func TestModuleStartStopAll(t *testing.T) {
 		t.Fatalf("module start ai:\n%s", out)
 	}
 }
+
+// TestLogsAllModulesFromAnOlderDaemon: a daemon whose logs.stream needs a
+// module (-32602) is followed through its bus topics logs.>.
+func TestLogsAllModulesFromAnOlderDaemon(t *testing.T) {
+	srv := newServer(t)
+	srv.HandleError("logs.stream", client.CodeInvalidParams, "Invalid params", "module: a module name is required")
+	srv.Handle("events.subscribe", func(*clienttest.Conn, json.RawMessage) (any, error) {
+		return clienttest.Stream{Result: map[string]int{"subscription": 4}, After: func(c *clienttest.Conn) {
+			for _, l := range []string{daemonLine, hbLine} {
+				payload := `{"@type":"type.googleapis.com/superbot.v1.LogLine",` + l[1:]
+				_ = c.Notify("events.event", json.RawMessage(`{"topic":"logs.x","source":"modules","sequence":7,"payload":`+payload+`}`))
+			}
+			c.CloseConn()
+		}}, nil
+	})
+	code, out, errs := cli(t, srv, "logs")
+	if code != exitUnreachable || !strings.Contains(errs, "connection to superbotd lost") {
+		t.Fatalf("exit %d stderr %q", code, errs)
+	}
+	if !regexp.MustCompile(`^daemon \| 2026-12-04 \d\d:41:06\.641 daemon INF exchange simulator started component=modules\n` +
+		`heartbeat \| 2026-12-04 \d\d:41:07\.000 stdout beat 12:00:00\.000 ok\n$`).MatchString(out) {
+		t.Fatalf("output:\n%s", out)
+	}
+	if reqs := srv.Requests(); len(reqs) != 2 || reqs[1].Method != "events.subscribe" || string(reqs[1].Params) != `{"pattern":"logs.\u003e"}` {
+		t.Fatalf("requests %+v", reqs)
+	}
+	_, out, _ = cli(t, srv, "logs", "--json")
+	if first, _, _ := strings.Cut(out, "\n"); first != string(compact(json.RawMessage(daemonLine))) {
+		t.Fatalf("--json line %s", first)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"regexp"
 	"time"
+
+	"github.com/superbot/superbot/runtime/client"
 )
 
 // runLogs is "superbot logs [-f] [-n N] [NAME]": with NAME logs.tail, or
@@ -24,7 +26,13 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 			params["lines"] = n
 		}
 		lw := &logWriter{prefix: true}
-		return e.stream(ctx, "logs.stream", params, "logs.line", 0, lw.write)
+		err := e.stream(ctx, "logs.stream", params, "logs.line", 0, nil, lw.write)
+		if client.CodeOf(err) == client.CodeInvalidParams {
+			// A daemon whose logs.stream needs a module: its bus carries
+			// every line on logs.NAME.
+			return e.stream(ctx, "events.subscribe", map[string]any{"pattern": "logs.>"}, "events.event", 0, eventPayload, lw.write)
+		}
+		return err
 	}
 	params := map[string]any{"module": args[0], "lines": n}
 	if !e.flags.bool("follow") {
@@ -35,7 +43,7 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 		return e.output(res, renderLogLines)
 	}
 	lw := &logWriter{}
-	return e.stream(ctx, "logs.stream", params, "logs.line", 0, lw.write)
+	return e.stream(ctx, "logs.stream", params, "logs.line", 0, nil, lw.write)
 }
 
 // runEventsTail is "superbot events tail [PATTERN]": one line per event
@@ -56,13 +64,15 @@ func runEventsTail(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return e.stream(ctx, "events.subscribe", params, "events.event", count, writeEvent)
+	return e.stream(ctx, "events.subscribe", params, "events.event", count, nil, writeEvent)
 }
 
-// stream subscribes and prints each notification (raw with --json) until
+// stream subscribes and prints each notification's params (raw with
+// --json), or what extract takes from them when extract is not nil, until
 // ctx ends, count notifications were printed (count > 0), or the
 // connection ends (an error: exit 3).
-func (e *env) stream(ctx context.Context, method string, params any, notification string, count int, print func(io.Writer, json.RawMessage) error) error {
+func (e *env) stream(ctx context.Context, method string, params any, notification string, count int,
+	extract func(json.RawMessage) json.RawMessage, print func(io.Writer, json.RawMessage) error) error {
 	e.method = method
 	c, err := e.client(ctx)
 	if err != nil {
@@ -89,10 +99,14 @@ func (e *env) stream(ctx context.Context, method string, params any, notificatio
 				}
 				return nil
 			}
+			p := n.Params
+			if extract != nil {
+				p = extract(p)
+			}
 			if e.json {
-				_, err = fmt.Fprintf(e.stdout, "%s\n", compact(n.Params))
+				_, err = fmt.Fprintf(e.stdout, "%s\n", compact(p))
 			} else {
-				err = print(e.stdout, n.Params)
+				err = print(e.stdout, p)
 			}
 			if err != nil {
 				return err
@@ -127,6 +141,19 @@ func writeEvent(w io.Writer, params json.RawMessage) error {
 	}
 	_, err := fmt.Fprintf(w, "%s  %s  %s  #%s  %s\n", shortTime(ev.Time), ev.Topic, orDash(src), orDash(string(ev.Sequence)), payloadString(ev.Payload))
 	return err
+}
+
+// eventPayload returns a bus event's payload without its "@type".
+func eventPayload(params json.RawMessage) json.RawMessage {
+	v, err := parseOrdered(params)
+	if err != nil || v.kind != kindObject {
+		return params
+	}
+	p := v.get("payload")
+	if p == nil || p.kind != kindObject {
+		return params
+	}
+	return json.RawMessage(anyBody(p).compact())
 }
 
 // payloadString renders an Any as its fields, without its "@type" (an
