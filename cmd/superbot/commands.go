@@ -152,13 +152,6 @@ func init() {
 		{name: "market klines", args: symbol, flags: []string{"interval", "limit"}, method: "market.klines", summary: "candles, oldest first",
 			run: simple("market.klines", klinesParams, renderGeneric)},
 
-		{name: "trading positions", method: "trading.positions", summary: "open positions",
-			run: simple("trading.positions", noParams, renderGeneric)},
-		{name: "trading orders", method: "trading.orders", summary: "orders",
-			run: simple("trading.orders", noParams, renderGeneric)},
-		{name: "trading balance", method: "trading.balance", summary: "balances",
-			run: simple("trading.balance", noParams, renderGeneric)},
-
 		{name: "cache stats", method: "cache.stats", summary: "cache backend, hit rate and counters",
 			run: simple("cache.stats", noParams, renderGeneric)},
 		{name: "connector status", method: "connector.status", summary: "exchange connector: health, weight budget, streams, pool",
@@ -166,6 +159,9 @@ func init() {
 
 		{name: "methods", method: "rpc.methods", summary: "list the daemon's JSON-RPC methods",
 			run: simple("rpc.methods", noParams, renderMethods)},
+		{name: "discover", args: []argSpec{{name: "METHOD", optional: true}}, method: "rpc.discover",
+			summary: "the daemon's OpenRPC document: each method's params and result; --json prints it whole",
+			run:     runDiscover},
 		{name: "rpc", args: []argSpec{{name: "METHOD"}, {name: "JSON-PARAMS", optional: true}}, method: "any",
 			summary: "call any method with raw JSON params (an object or an array); prints the JSON result", run: runRaw},
 		{name: "version", method: "daemon.status", summary: "the CLI's version and, when it runs, the daemon's", run: runVersion},
@@ -384,6 +380,23 @@ func runDaemonStatus(ctx context.Context, e *env, _ []string) error {
 		return e.output(res, nil)
 	}
 	return renderDaemonStatus(e.stdout, res, e.reached())
+}
+
+// runDiscover is "superbot discover [METHOD]": rpc.discover as a table of
+// methods and their params, or one method's params, result and errors.
+func runDiscover(ctx context.Context, e *env, args []string) error {
+	res, err := e.call(ctx, "rpc.discover", nil)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.output(res, nil)
+	}
+	method := ""
+	if len(args) > 0 {
+		method = args[0]
+	}
+	return renderDiscover(e.stdout, res, method)
 }
 
 // runRaw is "superbot rpc METHOD [JSON-PARAMS]".

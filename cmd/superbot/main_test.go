@@ -610,8 +610,9 @@ func FuzzRender(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	status := func(w io.Writer, res json.RawMessage) error { return renderDaemonStatus(w, res, "unix /s") }
+	discover := func(w io.Writer, res json.RawMessage) error { return renderDiscover(w, res, "a") }
 	views := []renderFunc{renderGeneric, status, renderDaemonStop, renderModuleList, renderModuleStatus,
-		renderHealth, renderJobs, renderJob, renderDepth, renderMethods, renderLogLines, writeEvent, writeLogLine}
+		renderHealth, renderJobs, renderJob, renderDepth, renderMethods, renderLogLines, writeEvent, writeLogLine, discover}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if !json.Valid(raw) {
 			return

@@ -264,3 +264,29 @@ func TestLogsAllModulesFromAnOlderDaemon(t *testing.T) {
 		t.Fatalf("--json line %s", first)
 	}
 }
+
+func TestDiscover(t *testing.T) {
+	srv := newServer(t)
+	srv.HandleResult("rpc.discover", json.RawMessage(`{"openrpc":"1.2.6","info":{"title":"superbotd","version":"v1"},"methods":[
+	  {"name":"logs.tail","params":[{"name":"module","required":true,"schema":{"type":"string"}},{"name":"lines","schema":{"type":"integer"}}],
+	   "result":{"name":"LogsTailResponse","schema":{"$ref":"#/components/schemas/LogsTailResponse"}},"errors":[{"code":-32004,"message":"not found"}]},
+	  {"name":"rpc.methods","params":[],"result":{"name":"r","schema":{"type":"object","title":"RpcMethodsResponse"}}},
+	  {"name":"x.list","params":[{"name":"names","required":false,"schema":{"type":"array","items":{"type":"string"}}}]}]}`))
+	code, out, errs := cli(t, srv, "discover")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, re := range []string{`(?m)^METHOD\s+PARAMS\s+RESULT$`, `(?m)^logs\.tail\s+module string, lines\? integer\s+LogsTailResponse$`,
+		`(?m)^rpc\.methods\s+-\s+object$`, `(?m)^x\.list\s+names\? \[\]string\s+-$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("discover lacks %s:\n%s", re, out)
+		}
+	}
+	code, out, _ = cli(t, srv, "discover", "logs.tail")
+	if code != exitOK || !regexp.MustCompile(`(?m)^error:\s+-32004 not found$`).MatchString(out) {
+		t.Fatalf("discover logs.tail: exit %d\n%s", code, out)
+	}
+	if code, _, errs := cli(t, srv, "discover", "nope"); code != exitUsage || !strings.Contains(errs, `no method "nope"`) {
+		t.Fatalf("exit %d %s", code, errs)
+	}
+}
