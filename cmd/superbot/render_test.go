@@ -160,14 +160,15 @@ func TestLogsOneTimestamp(t *testing.T) {
 // and the daemon (logs.stream {}), each line prefixed with its module.
 func TestLogsAllModules(t *testing.T) {
 	srv := logsServer(t, daemonLine, hbLine, simLine)
+	srv.HandleResult("module.list", json.RawMessage(`{"modules":[{"name":"heartbeat"},{"name":"exchange-sim"}]}`))
 	code, out, errs := cli(t, srv, "logs")
 	if code != exitUnreachable || !strings.Contains(errs, "connection to superbotd lost") {
 		t.Fatalf("exit %d stderr %q", code, errs)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	want := []string{
-		`^daemon \| 2026-12-04 \d\d:41:06\.641 daemon INF exchange simulator started`,
-		`^heartbeat \| 2026-12-04 \d\d:41:07\.000 stdout beat 12:00:00\.000 ok$`,
+		`^daemon       \| 2026-12-04 \d\d:41:06\.641 daemon INF exchange simulator started`,
+		`^heartbeat    \| 2026-12-04 \d\d:41:07\.000 stdout beat 12:00:00\.000 ok$`,
 		`^exchange-sim \| 2026-12-04 \d\d:41:08\.000 stderr listening$`,
 	}
 	if len(lines) != len(want) {
@@ -179,8 +180,8 @@ func TestLogsAllModules(t *testing.T) {
 		}
 	}
 	reqs := srv.Requests()
-	if reqs[0].Method != "logs.stream" || string(reqs[0].Params) != `{}` {
-		t.Fatalf("sent %s %s, want logs.stream {}", reqs[0].Method, reqs[0].Params)
+	if reqs[1].Method != "logs.stream" || string(reqs[1].Params) != `{}` {
+		t.Fatalf("sent %s %s, want logs.stream {}", reqs[1].Method, reqs[1].Params)
 	}
 	// -n asks for a tail of every module's lines; --json prints the LogLines.
 	code, out, _ = cli(t, srv, "logs", "-n", "5", "--json")
@@ -256,7 +257,7 @@ func TestLogsAllModulesFromAnOlderDaemon(t *testing.T) {
 		`heartbeat \| 2026-12-04 \d\d:41:07\.000 stdout beat 12:00:00\.000 ok\n$`).MatchString(out) {
 		t.Fatalf("output:\n%s", out)
 	}
-	if reqs := srv.Requests(); len(reqs) != 2 || reqs[1].Method != "events.subscribe" || string(reqs[1].Params) != `{"pattern":"logs.\u003e"}` {
+	if reqs := srv.Requests(); len(reqs) != 3 || reqs[2].Method != "events.subscribe" || string(reqs[2].Params) != `{"pattern":"logs.\u003e"}` {
 		t.Fatalf("requests %+v", reqs)
 	}
 	_, out, _ = cli(t, srv, "logs", "--json")

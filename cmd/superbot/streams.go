@@ -25,7 +25,7 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 		if e.flags.has("lines") {
 			params["lines"] = n
 		}
-		lw := &logWriter{prefix: true}
+		lw := &logWriter{prefix: true, width: e.moduleNameWidth(ctx)}
 		err := e.stream(ctx, "logs.stream", params, "logs.line", 0, nil, lw.write)
 		if client.CodeOf(err) == client.CodeInvalidParams {
 			// A daemon whose logs.stream needs a module: its bus carries
@@ -44,6 +44,26 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 	}
 	lw := &logWriter{}
 	return e.stream(ctx, "logs.stream", params, "logs.line", 0, nil, lw.write)
+}
+
+// moduleNameWidth is the length of the longest module name module.list
+// knows, "daemon" included, so that prefixed lines line up from the first;
+// 0 if module.list fails.
+func (e *env) moduleNameWidth(ctx context.Context) int {
+	res, err := e.call(ctx, "module.list", nil)
+	var r struct {
+		Modules []struct {
+			Name string `json:"name"`
+		} `json:"modules"`
+	}
+	if err != nil || json.Unmarshal(res, &r) != nil {
+		return 0
+	}
+	width := len("daemon")
+	for _, m := range r.Modules {
+		width = max(width, len(m.Name))
+	}
+	return width
 }
 
 // runEventsTail is "superbot events tail [PATTERN]": one line per event
