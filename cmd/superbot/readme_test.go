@@ -294,7 +294,8 @@ func (r *readmeRunner) curl(line, url string) {
 	if !strings.Contains(url, "://") {
 		url = "http://" + url
 	}
-	resp, err := http.Get(url)
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}} // no idle connection outlives the test
+	resp, err := hc.Get(url)
 	if err != nil {
 		r.t.Errorf("%s: %v", line, err)
 		return

@@ -9,6 +9,10 @@
 // Client). Close ends the reader: it returns once the connection has ended,
 // and the reader goroutine exits right after.
 //
+// With the zero Options, Dial finds the daemon from any directory (see
+// Options.Locate): $SUPERBOT_SOCKET, the nearest .superbot/ in or above the
+// working directory, then ~/.superbot/.
+//
 //	c, err := client.Dial(ctx, client.Options{})
 //	if errors.Is(err, client.ErrDaemonNotRunning) { ... }
 //	defer c.Close()
