@@ -360,6 +360,9 @@ func writeObject(w io.Writer, v *value, indent string) {
 		case child.objectList():
 			fprintf(w, "%s%s:\n", indent, k)
 			writeTable(w, child.items, indent+"  ")
+			if f, ok := w.(interface{ Flush() error }); ok {
+				_ = f.Flush() // the keys after the table are not its columns
+			}
 		default:
 			fprintf(w, "%s%s:\t%s\n", indent, k, child.text(k))
 		}

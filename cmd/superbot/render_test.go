@@ -291,3 +291,14 @@ func TestDiscover(t *testing.T) {
 		t.Fatalf("exit %d %s", code, errs)
 	}
 }
+
+// TestKeysAfterATable: a key after a nested table lines up with the keys,
+// not with the table's columns.
+func TestKeysAfterATable(t *testing.T) {
+	srv := newServer(t)
+	srv.HandleResult("events.stats", json.RawMessage(`{"published":34,"topics":[{"topic":"module.exchange-sim.starting","published":1}],"rejected":0}`))
+	code, out, errs := cli(t, srv, "events", "stats")
+	if code != exitOK || !strings.Contains(out, "\nrejected:  0\n") {
+		t.Fatalf("exit %d %s\n%s", code, errs, out)
+	}
+}
