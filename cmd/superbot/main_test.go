@@ -382,7 +382,7 @@ func TestGenericAndOtherViews(t *testing.T) {
 	}{
 		{[]string{"cache", "stats"}, []string{`(?m)^backend:\s+memory$`, `(?m)^hits:\s+7$`, `(?m)^hit_rate:\s+0\.7$`}},
 		{[]string{"connector", "status"}, []string{`(?m)^health:\s+up$`, `(?m)^streams:$`, `(?m)^  SYMBOL\s+KIND\s+TOPIC\s+CONNECTED$`,
-			`(?m)^  BTCUSDT\s+STREAM_KIND_PRICE\s+price\.BTCUSDT\.update\s+true$`, `(?m)^pool:$`, `(?m)^  max_connections:\s+10$`}},
+			`(?m)^  BTCUSDT\s+price\s+price\.BTCUSDT\.update\s+true$`, `(?m)^pool:$`, `(?m)^  max_connections:\s+10$`}},
 		{[]string{"monitoring", "health"}, []string{`(?m)^healthy: no$`, `(?m)^bus\s+yes\s+0\.250 ms\s+-$`, `(?m)^cache\s+no\s+0\.000 ms\s+timeout$`}},
 		{[]string{"scheduler", "jobs", "daily_backtest"}, []string{`(?m)^NAME\s+SCHEDULE\s+ZONE\s+STATE`, `(?m)^daily_backtest\s+0 2 \* \* \*\s+Europe/Istanbul\s+enabled\s+module\.start\s+2026-11-27T02:00:00\+03:00\s+ok\s+4\s+0\s+0$`,
 			`(?m)^  4\s+manual\s+ok\s+.*12\.5 ms\s+-$`}},

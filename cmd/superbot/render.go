@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -221,7 +222,7 @@ func formatScalar(key string, v *value) string {
 		case unitKey(key) && isInteger(v.str):
 			return formatNumber(key, v.str)
 		}
-		return v.str
+		return enumValue(key, v.str)
 	case kindNumber:
 		return formatNumber(key, v.str)
 	}
@@ -253,6 +254,29 @@ func formatNumber(key, s string) string {
 		return millis(f)
 	}
 	return roundNumber(s)
+}
+
+// enumPattern matches a protobuf enum value name such as STREAM_KIND_PRICE.
+var enumPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+
+// enumValue shows a protojson enum value without its type's prefix, as the
+// field key names it: kind STREAM_KIND_PRICE is "price", code
+// ERROR_CODE_NOT_FOUND "not_found", an UNSPECIFIED value "-". Other
+// strings are returned as they are.
+func enumValue(key, s string) string {
+	if key == "" || !enumPattern.MatchString(s) {
+		return s
+	}
+	marker := strings.ToUpper(key) + "_"
+	i := strings.Index(s, marker)
+	if i < 0 || (i > 0 && s[i-1] != '_') {
+		return s
+	}
+	rest := s[i+len(marker):]
+	if rest == "" || rest == "UNSPECIFIED" {
+		return "-"
+	}
+	return strings.ToLower(rest)
 }
 
 // unitKey reports a key whose number formatNumber renders by its unit.

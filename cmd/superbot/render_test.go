@@ -302,3 +302,21 @@ func TestKeysAfterATable(t *testing.T) {
 		t.Fatalf("exit %d %s\n%s", code, errs, out)
 	}
 }
+
+func TestEnumValues(t *testing.T) {
+	tests := []struct{ key, in, want string }{
+		{"kind", "STREAM_KIND_PRICE", "price"},
+		{"outcome", "ORDER_OUTCOME_ACCEPTED", "accepted"},
+		{"code", "ERROR_CODE_NOT_FOUND", "not_found"},
+		{"kind", "STREAM_KIND_UNSPECIFIED", "-"},
+		{"kind", "KIND_BOOK", "book"},
+		{"state", "RUNNING", "RUNNING"},          // not an enum of this key
+		{"symbol", "BTC_USDT", "BTC_USDT"},       // neither
+		{"kind", "MYKIND_PRICE", "MYKIND_PRICE"}, // the key is a whole word of the name
+	}
+	for _, tt := range tests {
+		if got := formatScalar(tt.key, &value{kind: kindString, str: tt.in}); got != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.key, tt.in, got, tt.want)
+		}
+	}
+}
