@@ -94,10 +94,11 @@ var commands []*command
 
 func init() {
 	name := []argSpec{{name: "NAME"}}
+	nameOrAll := []argSpec{{name: "NAME|all"}}
 	symbol := []argSpec{{name: "SYMBOL"}}
 	commands = []*command{
-		{name: "daemon status", method: "daemon.status", summary: "version, pid, node, uptime and the actor tree",
-			run: simple("daemon.status", noParams, renderDaemonStatus)},
+		{name: "daemon status", method: "daemon.status", summary: "which daemon the CLI reached, its version, pid, uptime and actor tree",
+			run: runDaemonStatus},
 		{name: "daemon stop", method: "daemon.stop", flags: []string{"force"}, summary: "stop the daemon",
 			run: runDaemonStop},
 		{name: "daemon reload", method: "daemon.reload_config", summary: "reload the configuration (like SIGHUP)",
@@ -107,15 +108,16 @@ func init() {
 			run: simple("module.list", noParams, renderModuleList)},
 		{name: "module status", args: name, method: "module.status", summary: "one module's state",
 			run: simple("module.status", moduleParams, renderModuleStatus)},
-		{name: "module start", args: name, flags: []string{"param"}, method: "module.start", summary: "start a module (and what it depends on)",
-			run: simple("module.start", moduleStartParams, renderModuleStatus)},
-		{name: "module stop", args: name, method: "module.stop", summary: "stop a module",
+		{name: "module start", args: nameOrAll, flags: []string{"param"}, method: "module.start",
+			summary: "start a module (and what it depends on); all: every enabled module, in dependency order",
+			run:     simple("module.start", moduleStartParams, renderModuleStatus)},
+		{name: "module stop", args: nameOrAll, method: "module.stop", summary: "stop a module; all: every module, dependents first",
 			run: simple("module.stop", moduleParams, renderModuleStatus)},
 		{name: "module restart", args: name, method: "module.restart", summary: "stop then start a module; clears its failure count",
 			run: simple("module.restart", moduleParams, renderModuleStatus)},
 
-		{name: "logs", args: name, flags: []string{"follow", "lines"}, method: "logs.tail, logs.stream",
-			summary: "a module's recent output lines; -f follows until Ctrl-C", run: runLogs},
+		{name: "logs", args: []argSpec{{name: "NAME", optional: true}}, flags: []string{"follow", "lines"}, method: "logs.tail, logs.stream",
+			summary: "a module's recent output lines (-f follows until Ctrl-C); with no NAME, follows every module and the daemon", run: runLogs},
 
 		{name: "events tail", args: []argSpec{{name: "PATTERN", optional: true}}, flags: []string{"count", "queue"}, method: "events.subscribe",
 			summary: "print bus events matching PATTERN (default \">\") until Ctrl-C", run: runEventsTail},
@@ -150,13 +152,6 @@ func init() {
 		{name: "market klines", args: symbol, flags: []string{"interval", "limit"}, method: "market.klines", summary: "candles, oldest first",
 			run: simple("market.klines", klinesParams, renderGeneric)},
 
-		{name: "trading positions", method: "trading.positions", summary: "open positions",
-			run: simple("trading.positions", noParams, renderGeneric)},
-		{name: "trading orders", method: "trading.orders", summary: "orders",
-			run: simple("trading.orders", noParams, renderGeneric)},
-		{name: "trading balance", method: "trading.balance", summary: "balances",
-			run: simple("trading.balance", noParams, renderGeneric)},
-
 		{name: "cache stats", method: "cache.stats", summary: "cache backend, hit rate and counters",
 			run: simple("cache.stats", noParams, renderGeneric)},
 		{name: "connector status", method: "connector.status", summary: "exchange connector: health, weight budget, streams, pool",
@@ -164,6 +159,9 @@ func init() {
 
 		{name: "methods", method: "rpc.methods", summary: "list the daemon's JSON-RPC methods",
 			run: simple("rpc.methods", noParams, renderMethods)},
+		{name: "discover", args: []argSpec{{name: "METHOD", optional: true}}, method: "rpc.discover",
+			summary: "the daemon's OpenRPC document: each method's params and result; --json prints it whole",
+			run:     runDiscover},
 		{name: "rpc", args: []argSpec{{name: "METHOD"}, {name: "JSON-PARAMS", optional: true}}, method: "any",
 			summary: "call any method with raw JSON params (an object or an array); prints the JSON result", run: runRaw},
 		{name: "version", method: "daemon.status", summary: "the CLI's version and, when it runs, the daemon's", run: runVersion},
@@ -308,6 +306,10 @@ func klinesParams(args []string, f flagSet) (any, error) {
 	return p, nil
 }
 
+// allModules is the module name that module.start and module.stop read as
+// every module.
+const allModules = "all"
+
 // moduleStartParams builds {"module": NAME, "params": {...}} from --param
 // KEY=VALUE flags. A VALUE that parses as JSON (8080, true, ["a"]) is sent
 // as that JSON, anything else as a string.
@@ -315,6 +317,9 @@ func moduleStartParams(args []string, f flagSet) (any, error) {
 	p := map[string]any{"module": args[0]}
 	if !f.has("param") {
 		return p, nil
+	}
+	if args[0] == allModules {
+		return nil, usagef("superbot module start all: --param applies to one module, not to all")
 	}
 	params := map[string]json.RawMessage{}
 	for _, kv := range f["param"] {
@@ -362,6 +367,36 @@ func runDaemonStop(ctx context.Context, e *env, _ []string) error {
 		return err
 	}
 	return e.output(res, renderDaemonStop)
+}
+
+// runDaemonStatus is "superbot daemon status": the table starts with the
+// socket (or address) the CLI reached and how it found it.
+func runDaemonStatus(ctx context.Context, e *env, _ []string) error {
+	res, err := e.call(ctx, "daemon.status", nil)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.output(res, nil)
+	}
+	return renderDaemonStatus(e.stdout, res, e.reached())
+}
+
+// runDiscover is "superbot discover [METHOD]": rpc.discover as a table of
+// methods and their params, or one method's params, result and errors.
+func runDiscover(ctx context.Context, e *env, args []string) error {
+	res, err := e.call(ctx, "rpc.discover", nil)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.output(res, nil)
+	}
+	method := ""
+	if len(args) > 0 {
+		method = args[0]
+	}
+	return renderDiscover(e.stdout, res, method)
 }
 
 // runRaw is "superbot rpc METHOD [JSON-PARAMS]".

@@ -21,10 +21,10 @@ type flagDef struct {
 // globalFlags are accepted by every command, before or after its words.
 var globalFlags = []flagDef{
 	{name: "json", help: "print the raw JSON result (one JSON value per line for streams)"},
-	{name: "socket", arg: "PATH", help: "daemon socket (default <state-dir>/superbot.sock)"},
+	{name: "socket", arg: "PATH", help: "daemon socket (default: see Finding the daemon)"},
 	{name: "addr", arg: "HOST:PORT", help: "connect over TCP instead of the socket (needs a token)"},
-	{name: "token", arg: "TOKEN", help: "auth token (default $SUPERBOT_TOKEN, else <state-dir>/token)"},
-	{name: "state-dir", arg: "DIR", help: "daemon state directory (default .superbot)"},
+	{name: "token", arg: "TOKEN", help: "auth token (default $SUPERBOT_TOKEN, else the daemon's token file)"},
+	{name: "state-dir", arg: "DIR", help: "daemon state directory holding superbot.sock and token"},
 	{name: "timeout", arg: "DURATION", help: "deadline to connect and for each call (default 30s)"},
 	{name: "help", short: "h", help: "show help"},
 }

@@ -15,11 +15,17 @@ const exitCodesHelp = `Exit codes:
   4  authentication failed (no token, or the token was refused)
 `
 
-const connectHelp = `Connecting:
-  The CLI uses the Unix socket <state-dir>/superbot.sock (state-dir: .superbot in the
-  working directory) unless --addr is given. It logs in with the first token found:
-  --token, $SUPERBOT_TOKEN, <state-dir>/token. When the socket is missing and a token
-  is found it falls back to TCP 127.0.0.1:9999.
+const connectHelp = `Finding the daemon (first match wins):
+  1. --socket PATH
+  2. --state-dir DIR: DIR/superbot.sock
+  3. $SUPERBOT_SOCKET (superbotd sets it for its modules)
+  4. the nearest .superbot/ in the working directory or above it, up to /
+  5. ~/.superbot/ (a daemon started from the home directory)
+  With --addr HOST:PORT the CLI uses TCP instead. The token: --token, $SUPERBOT_TOKEN,
+  $SUPERBOT_DAEMON_IPC_AUTH_TOKEN, then the token file: $SUPERBOT_TOKEN_PATH (unless
+  --socket or --state-dir is given), else "token" in the directory found above. When
+  the socket is missing and a token is found it falls back to TCP 127.0.0.1:9999.
+  'superbot daemon status' says which daemon it reached.
 `
 
 // writeUsage prints the short usage shown on a bare "superbot".

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -208,7 +209,7 @@ func (e *env) describe(err error) (int, string) {
 		}
 		return exitAuth, "superbot: " + where + "authentication failed: " + hint
 	case errors.As(err, &rpcErr):
-		return exitRPCError, "superbot: " + where + rpcErr.Error()
+		return exitRPCError, "superbot: " + where + rpcErrorText(rpcErr)
 	case errors.Is(err, client.ErrConnectionLost), errors.Is(err, context.DeadlineExceeded):
 		return exitUnreachable, "superbot: " + where + err.Error()
 	case errors.As(err, &dialErr):
@@ -217,12 +218,67 @@ func (e *env) describe(err error) (int, string) {
 	return exitRPCError, "superbot: " + where + err.Error()
 }
 
-func tokenPath(o client.Options) string {
-	dir := o.StateDir
-	if dir == "" {
-		dir = client.DefaultStateDir
+// rpcErrorText formats an error answer as "message (code N)", then what its
+// data holds: the known names of a not-found error once ("; known: a, b",
+// left out when the message already names them all), a list of problems
+// (such as a refused reload's) one per indented line, a string or other
+// JSON after ": ".
+func rpcErrorText(e *client.Error) string {
+	s := fmt.Sprintf("%s (code %d)", e.Message, e.Code)
+	names := e.DataNames()
+	switch {
+	case len(names) > 0 && e.Code == client.CodeNotFound:
+		if !containsAll(e.Message, names) {
+			s += "; known: " + strings.Join(names, ", ")
+		}
+	case len(names) == 1:
+		s += ": " + names[0]
+	case len(names) > 1:
+		s += ":\n  " + strings.Join(names, "\n  ")
+	default:
+		d := strings.TrimSpace(string(e.Data))
+		if d == "" || d == "null" {
+			break
+		}
+		var str string
+		if json.Unmarshal(e.Data, &str) == nil {
+			d = str
+		}
+		s += ": " + d
 	}
-	return filepath.Join(dir, client.TokenName)
+	return s
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func tokenPath(o client.Options) string { return o.Locate().TokenFile }
+
+// reached describes the daemon the connection reached: "unix
+// /abs/.superbot/superbot.sock (nearest .superbot/ above the working
+// directory)" or "tcp 127.0.0.1:9999 (--addr)".
+func (e *env) reached() string {
+	if e.c == nil {
+		return "-"
+	}
+	network, address := e.c.Endpoint()
+	how := "--addr"
+	switch {
+	case network == "unix":
+		how = e.opts.Locate().Source
+		if abs, err := filepath.Abs(address); err == nil {
+			address = abs
+		}
+	case e.opts.Addr == "":
+		how = "TCP fallback: no socket at " + e.opts.SocketPath()
+	}
+	return network + " " + address + " (" + how + ")"
 }
 
 // cliVersion is the build's version: -X main.version, else the module

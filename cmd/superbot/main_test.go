@@ -35,8 +35,20 @@ func cli(t *testing.T, srv *clienttest.Server, args ...string) (int, string, str
 
 func newServer(t *testing.T) *clienttest.Server {
 	t.Helper()
-	t.Setenv(client.TokenEnv, "")
+	hermetic(t)
 	return clienttest.NewServer(t)
+}
+
+// hermetic clears the variables the CLI reads to find a daemon and points
+// HOME at a fresh directory, which it returns.
+func hermetic(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, v := range []string{client.TokenEnv, client.DaemonTokenEnv, client.SocketEnv, client.TokenPathEnv} {
+		t.Setenv(v, "")
+	}
+	return home
 }
 
 const daemonStatus = `{"version":"v0.3.0","pid":4242,"node":"node-a","uptime_seconds":3723.4,
@@ -98,7 +110,7 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 }
 
 func TestDaemonNotRunning(t *testing.T) {
-	t.Setenv(client.TokenEnv, "")
+	home := hermetic(t)
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := run([]string{"--state-dir", dir, "daemon", "status"}, &out, &errb)
@@ -106,13 +118,67 @@ func TestDaemonNotRunning(t *testing.T) {
 	if code != exitUnreachable || errb.String() != want || out.Len() != 0 {
 		t.Fatalf("exit %d\nstderr %q\nwant   %q", code, errb.String(), want)
 	}
-	// In the default state directory the hint names the relative path.
+	// With no .superbot/ above the working directory the hint names the
+	// default ~/.superbot and where the search began.
 	wd := t.TempDir()
+	noStateDirAbove(t, wd)
 	t.Chdir(wd)
 	errb.Reset()
-	if code := run([]string{"module", "list"}, &out, &errb); code != exitUnreachable ||
-		errb.String() != "superbotd is not running (no socket at .superbot/superbot.sock); start it with 'make run' or 'superbotd'\n" {
-		t.Fatalf("exit %d stderr %q", code, errb.String())
+	want = "superbotd is not running (no socket at " + filepath.Join(home, ".superbot", "superbot.sock") + "; no .superbot/ in " + wd +
+		" or above); start it with 'make run' or 'superbotd'\n"
+	if code := run([]string{"module", "list"}, &out, &errb); code != exitUnreachable || errb.String() != want {
+		t.Fatalf("exit %d stderr %q\nwant %q", code, errb.String(), want)
+	}
+}
+
+// noStateDirAbove skips when a .superbot directory exists above dir.
+func noStateDirAbove(t *testing.T, dir string) {
+	t.Helper()
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, client.DefaultStateDir)); err == nil {
+			t.Skipf("%s/.superbot exists above the test's directory", d)
+		}
+		if filepath.Dir(d) == d {
+			return
+		}
+	}
+}
+
+// TestFindsTheDaemon runs the CLI without --state-dir from a subdirectory
+// of a project whose .superbot/ is the daemon's, then with $SUPERBOT_SOCKET
+// from elsewhere; daemon status names the socket it reached and how.
+func TestFindsTheDaemon(t *testing.T) {
+	srv := newServer(t)
+	srv.RequireToken("tok-found")
+	srv.HandleResult("daemon.status", json.RawMessage(daemonStatus))
+	if err := os.WriteFile(filepath.Join(srv.Dir, "token"), []byte("tok-found"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	noStateDirAbove(t, root)
+	if err := os.Symlink(srv.Dir, filepath.Join(root, ".superbot")); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(root, "strategies", "grid")
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	code, out, errs := cli(t, nil, "daemon", "status")
+	sock := filepath.Join(root, ".superbot", "superbot.sock")
+	if code != exitOK || !strings.Contains(out, "daemon:   unix "+sock+" (nearest .superbot/ above the working directory)\n") ||
+		!regexp.MustCompile(`(?m)^pid:\s+4242$`).MatchString(out) {
+		t.Fatalf("exit %d stderr %q\n%s", code, errs, out)
+	}
+
+	t.Chdir(t.TempDir())
+	t.Setenv(client.SocketEnv, srv.Socket)
+	code, out, errs = cli(t, nil, "daemon", "status")
+	if code != exitOK || !strings.Contains(out, "daemon:   unix "+srv.Socket+" ($SUPERBOT_SOCKET)\n") {
+		t.Fatalf("exit %d stderr %q\n%s", code, errs, out)
+	}
+	if code, out, _ := cli(t, nil, "--json", "daemon", "status"); code != exitOK || !json.Valid([]byte(out)) {
+		t.Fatalf("--json: exit %d %q", code, out)
 	}
 }
 
@@ -316,7 +382,7 @@ func TestGenericAndOtherViews(t *testing.T) {
 	}{
 		{[]string{"cache", "stats"}, []string{`(?m)^backend:\s+memory$`, `(?m)^hits:\s+7$`, `(?m)^hit_rate:\s+0\.7$`}},
 		{[]string{"connector", "status"}, []string{`(?m)^health:\s+up$`, `(?m)^streams:$`, `(?m)^  SYMBOL\s+KIND\s+TOPIC\s+CONNECTED$`,
-			`(?m)^  BTCUSDT\s+STREAM_KIND_PRICE\s+price\.BTCUSDT\.update\s+true$`, `(?m)^pool:$`, `(?m)^  max_connections:\s+10$`}},
+			`(?m)^  BTCUSDT\s+price\s+price\.BTCUSDT\.update\s+true$`, `(?m)^pool:$`, `(?m)^  max_connections:\s+10$`}},
 		{[]string{"monitoring", "health"}, []string{`(?m)^healthy: no$`, `(?m)^bus\s+yes\s+0\.250 ms\s+-$`, `(?m)^cache\s+no\s+0\.000 ms\s+timeout$`}},
 		{[]string{"scheduler", "jobs", "daily_backtest"}, []string{`(?m)^NAME\s+SCHEDULE\s+ZONE\s+STATE`, `(?m)^daily_backtest\s+0 2 \* \* \*\s+Europe/Istanbul\s+enabled\s+module\.start\s+2026-11-27T02:00:00\+03:00\s+ok\s+4\s+0\s+0$`,
 			`(?m)^  4\s+manual\s+ok\s+.*12\.5 ms\s+-$`}},
@@ -362,7 +428,7 @@ func TestEventsTail(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	re := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000  price\.BTCUSDT\.update  connector@node-a  #[12]  PriceUpdate \{"symbol":"BTCUSDT","price":"100\.5"\}$`)
+	re := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000  price\.BTCUSDT\.update  connector@node-a  #[12]  \{"symbol":"BTCUSDT","price":"100\.5"\}$`)
 	if len(lines) != 2 || !re.MatchString(lines[0]) || !re.MatchString(lines[1]) {
 		t.Fatalf("output:\n%s", out)
 	}
@@ -412,7 +478,7 @@ func TestEventsTailStopsOnCancel(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- runContext(ctx, []string{"--state-dir", srv.Dir, "events", "tail"}, &out, &errb) }()
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "PriceUpdate") {
+	for !strings.Contains(out.String(), "price.BTCUSDT.update") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no event printed; stderr %q", errb.String())
 		}
@@ -452,7 +518,7 @@ func TestHelpAndVersion(t *testing.T) {
 	srv := newServer(t)
 	srv.HandleResult("daemon.status", json.RawMessage(daemonStatus))
 	code, out, _ := cli(t, nil, "help")
-	if code != exitOK || !strings.Contains(out, "Exit codes:") || !strings.Contains(out, "module start NAME [--param KEY=VALUE ...]") {
+	if code != exitOK || !strings.Contains(out, "Exit codes:") || !strings.Contains(out, "module start NAME|all [--param KEY=VALUE ...]") {
 		t.Fatalf("help: exit %d\n%s", code, out)
 	}
 	for _, c := range commands {
@@ -462,7 +528,7 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	for _, args := range [][]string{{"help", "module", "start"}, {"module", "start", "--help"}, {"module", "start", "-h"}} {
 		code, out, _ := cli(t, nil, args...)
-		if code != exitOK || !strings.Contains(out, "usage: superbot module start NAME") || !strings.Contains(out, "JSON-RPC method: module.start") {
+		if code != exitOK || !strings.Contains(out, "usage: superbot module start NAME|all") || !strings.Contains(out, "JSON-RPC method: module.start") {
 			t.Fatalf("%v: exit %d\n%s", args, code, out)
 		}
 	}
@@ -543,8 +609,10 @@ func FuzzRender(f *testing.F) {
 		`{"topic":"a","payload":{"@type":"t/x.Y","value":1}}`, `{"lines":[{"line":"x","time":"2026-01-01T00:00:00Z"}]}`} {
 		f.Add([]byte(seed))
 	}
-	views := []renderFunc{renderGeneric, renderDaemonStatus, renderDaemonStop, renderModuleList, renderModuleStatus,
-		renderHealth, renderJobs, renderJob, renderDepth, renderMethods, renderLogLines, writeEvent, writeLogLine}
+	status := func(w io.Writer, res json.RawMessage) error { return renderDaemonStatus(w, res, "unix /s") }
+	discover := func(w io.Writer, res json.RawMessage) error { return renderDiscover(w, res, "a") }
+	views := []renderFunc{renderGeneric, status, renderDaemonStop, renderModuleList, renderModuleStatus,
+		renderHealth, renderJobs, renderJob, renderDepth, renderMethods, renderLogLines, writeEvent, writeLogLine, discover}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if !json.Valid(raw) {
 			return

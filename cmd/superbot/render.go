@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // The generic renderer prints any result: objects as indented "key: value"
@@ -205,30 +207,101 @@ func (v *value) text(key string) string {
 	return s
 }
 
-// formatScalar shows null and "" as "-", rounds fractions to 3 decimals,
-// sizes of keys ending in _bytes in KiB/MiB/GiB, and times shortly.
+// formatScalar shows null and "" as "-" and times in local time; numbers
+// (also 64-bit integers sent as strings) go through formatNumber.
 func formatScalar(key string, v *value) string {
 	switch v.kind {
 	case kindNull:
 		return "-"
 	case kindString:
-		if v.str == "" {
+		switch {
+		case v.str == "":
 			return "-"
-		}
-		if strings.HasSuffix(key, "_bytes") {
-			return humanBytes(v.str)
-		}
-		if looksLikeTime(v.str) {
+		case looksLikeTime(v.str):
 			return shortTime(v.str)
+		case unitKey(key) && isInteger(v.str):
+			return formatNumber(key, v.str)
 		}
-		return v.str
+		return enumValue(key, v.str)
 	case kindNumber:
-		if strings.HasSuffix(key, "_bytes") {
-			return humanBytes(v.str)
-		}
-		return roundNumber(v.str)
+		return formatNumber(key, v.str)
 	}
 	return v.str
+}
+
+// formatNumber renders a number by its key's unit: "_bytes" in KiB/MiB/GiB,
+// "_seconds" and "_ms" as durations, "time_ms" and "until_ms" (Unix epoch
+// milliseconds) as local times, a "pid" of 0 as "-"; other fractions are
+// rounded to 3 decimals.
+func formatNumber(key, s string) string {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return s
+	}
+	switch {
+	case key == "pid" && f == 0:
+		return "-"
+	case strings.HasSuffix(key, "_bytes"):
+		return humanBytes(s)
+	case strings.HasSuffix(key, "_seconds"):
+		return seconds(f)
+	case strings.HasSuffix(key, "time_ms") || strings.HasSuffix(key, "until_ms"):
+		if f <= 0 {
+			return "-"
+		}
+		return time.UnixMilli(int64(f)).Local().Format(timeLayout)
+	case strings.HasSuffix(key, "_ms"):
+		return millis(f)
+	}
+	return roundNumber(s)
+}
+
+// enumPattern matches a protobuf enum value name such as STREAM_KIND_PRICE.
+var enumPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+
+// enumValue shows a protojson enum value without its type's prefix, as the
+// field key names it: kind STREAM_KIND_PRICE is "price", code
+// ERROR_CODE_NOT_FOUND "not_found", an UNSPECIFIED value "-". Other
+// strings are returned as they are.
+func enumValue(key, s string) string {
+	if key == "" || !enumPattern.MatchString(s) {
+		return s
+	}
+	marker := strings.ToUpper(key) + "_"
+	i := strings.Index(s, marker)
+	if i < 0 || (i > 0 && s[i-1] != '_') {
+		return s
+	}
+	rest := s[i+len(marker):]
+	if rest == "" || rest == "UNSPECIFIED" {
+		return "-"
+	}
+	return strings.ToLower(rest)
+}
+
+// unitKey reports a key whose number formatNumber renders by its unit.
+func unitKey(key string) bool {
+	return key == "pid" || strings.HasSuffix(key, "_bytes") || strings.HasSuffix(key, "_seconds") || strings.HasSuffix(key, "_ms")
+}
+
+func isInteger(s string) bool {
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
+}
+
+// millis renders a number of milliseconds as a duration: "250µs", "5ms",
+// "1m0s".
+func millis(ms float64) string {
+	d := time.Duration(ms * float64(time.Millisecond))
+	switch {
+	case d == 0:
+		return "0s"
+	case d.Abs() < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d.Abs() < time.Second:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 func looksLikeTime(s string) bool {
@@ -311,29 +384,21 @@ func writeObject(w io.Writer, v *value, indent string) {
 		case child.objectList():
 			fprintf(w, "%s%s:\n", indent, k)
 			writeTable(w, child.items, indent+"  ")
+			if f, ok := w.(interface{ Flush() error }); ok {
+				_ = f.Flush() // the keys after the table are not its columns
+			}
 		default:
 			fprintf(w, "%s%s:\t%s\n", indent, k, child.text(k))
 		}
 	}
 }
 
-// anyBody shortens a protojson Any's "@type" to the message name.
+// anyBody drops a protojson Any's "@type": the message name is internal.
 func anyBody(v *value) *value {
-	t := v.get("@type")
-	if t == nil || t.kind != kindString {
+	if v.get("@type") == nil {
 		return v
 	}
-	out := &value{kind: kindObject}
-	for i, k := range v.keys {
-		val := v.vals[i]
-		if k == "@type" {
-			name := t.str[strings.LastIndex(t.str, "/")+1:]
-			k, val = "type", &value{kind: kindString, str: strings.TrimPrefix(name, "superbot.v1.")}
-		}
-		out.keys = append(out.keys, k)
-		out.vals = append(out.vals, val)
-	}
-	return out
+	return v.without("@type")
 }
 
 // writeTable prints objects as a table whose columns are their keys, in

@@ -5,15 +5,33 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
+	"regexp"
 	"time"
+
+	"github.com/superbot/superbot/runtime/client"
 )
 
-// runLogs is "superbot logs [-f] [-n N] NAME": logs.tail, or with -f
-// logs.stream (the recent lines, then live ones until Ctrl-C).
+// runLogs is "superbot logs [-f] [-n N] [NAME]": with NAME logs.tail, or
+// with -f logs.stream (the recent lines, then live ones until Ctrl-C).
+// Without NAME it follows every module and the daemon, interleaved, each
+// line prefixed with its module's name (logs.stream {}).
 func runLogs(ctx context.Context, e *env, args []string) error {
 	n, err := e.flags.int("lines", 100)
 	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		params := map[string]any{}
+		if e.flags.has("lines") {
+			params["lines"] = n
+		}
+		lw := &logWriter{prefix: true, width: e.moduleNameWidth(ctx)}
+		err := e.stream(ctx, "logs.stream", params, "logs.line", 0, nil, lw.write)
+		if client.CodeOf(err) == client.CodeInvalidParams {
+			// A daemon whose logs.stream needs a module: its bus carries
+			// every line on logs.NAME.
+			return e.stream(ctx, "events.subscribe", map[string]any{"pattern": "logs.>"}, "events.event", 0, eventPayload, lw.write)
+		}
 		return err
 	}
 	params := map[string]any{"module": args[0], "lines": n}
@@ -24,9 +42,28 @@ func runLogs(ctx context.Context, e *env, args []string) error {
 		}
 		return e.output(res, renderLogLines)
 	}
-	return e.stream(ctx, "logs.stream", params, "logs.line", 0, func(w io.Writer, p json.RawMessage) error {
-		return writeLogLine(w, p)
-	})
+	lw := &logWriter{}
+	return e.stream(ctx, "logs.stream", params, "logs.line", 0, nil, lw.write)
+}
+
+// moduleNameWidth is the length of the longest module name module.list
+// knows, "daemon" included, so that prefixed lines line up from the first;
+// 0 if module.list fails.
+func (e *env) moduleNameWidth(ctx context.Context) int {
+	res, err := e.call(ctx, "module.list", nil)
+	var r struct {
+		Modules []struct {
+			Name string `json:"name"`
+		} `json:"modules"`
+	}
+	if err != nil || json.Unmarshal(res, &r) != nil {
+		return 0
+	}
+	width := len("daemon")
+	for _, m := range r.Modules {
+		width = max(width, len(m.Name))
+	}
+	return width
 }
 
 // runEventsTail is "superbot events tail [PATTERN]": one line per event
@@ -47,13 +84,15 @@ func runEventsTail(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return e.stream(ctx, "events.subscribe", params, "events.event", count, writeEvent)
+	return e.stream(ctx, "events.subscribe", params, "events.event", count, nil, writeEvent)
 }
 
-// stream subscribes and prints each notification (raw with --json) until
+// stream subscribes and prints each notification's params (raw with
+// --json), or what extract takes from them when extract is not nil, until
 // ctx ends, count notifications were printed (count > 0), or the
 // connection ends (an error: exit 3).
-func (e *env) stream(ctx context.Context, method string, params any, notification string, count int, print func(io.Writer, json.RawMessage) error) error {
+func (e *env) stream(ctx context.Context, method string, params any, notification string, count int,
+	extract func(json.RawMessage) json.RawMessage, print func(io.Writer, json.RawMessage) error) error {
 	e.method = method
 	c, err := e.client(ctx)
 	if err != nil {
@@ -80,10 +119,14 @@ func (e *env) stream(ctx context.Context, method string, params any, notificatio
 				}
 				return nil
 			}
+			p := n.Params
+			if extract != nil {
+				p = extract(p)
+			}
 			if e.json {
-				_, err = fmt.Fprintf(e.stdout, "%s\n", compact(n.Params))
+				_, err = fmt.Fprintf(e.stdout, "%s\n", compact(p))
 			} else {
-				err = print(e.stdout, n.Params)
+				err = print(e.stdout, p)
 			}
 			if err != nil {
 				return err
@@ -105,7 +148,7 @@ type event struct {
 	Payload  json.RawMessage `json:"payload"`
 }
 
-// writeEvent prints "TIME  TOPIC  SOURCE  #SEQ  Type {payload}".
+// writeEvent prints "TIME  TOPIC  SOURCE  #SEQ  {payload}".
 func writeEvent(w io.Writer, params json.RawMessage) error {
 	var ev event
 	if err := json.Unmarshal(params, &ev); err != nil {
@@ -120,8 +163,21 @@ func writeEvent(w io.Writer, params json.RawMessage) error {
 	return err
 }
 
-// payloadString renders an Any as "Type {fields}" (the type's package
-// prefix dropped).
+// eventPayload returns a bus event's payload without its "@type".
+func eventPayload(params json.RawMessage) json.RawMessage {
+	v, err := parseOrdered(params)
+	if err != nil || v.kind != kindObject {
+		return params
+	}
+	p := v.get("payload")
+	if p == nil || p.kind != kindObject {
+		return params
+	}
+	return json.RawMessage(anyBody(p).compact())
+}
+
+// payloadString renders an Any as its fields, without its "@type" (an
+// internal message name; the topic says what the event is).
 func payloadString(raw json.RawMessage) string {
 	v, err := parseOrdered(raw)
 	switch {
@@ -130,24 +186,11 @@ func payloadString(raw json.RawMessage) string {
 	case v.kind != kindObject:
 		return v.compact()
 	}
-	typ := ""
-	if t := v.get("@type"); t != nil {
-		typ = t.str
-		typ = typ[strings.LastIndex(typ, "/")+1:]
-		typ = strings.TrimPrefix(typ, "superbot.v1.")
-		v = v.without("@type")
-	}
-	body := v.compact()
+	v = anyBody(v)
 	if t := v.get("value"); t != nil && len(v.keys) == 1 { // well-known types: {"@type":..., "value": ...}
-		body = t.compact()
+		return t.compact()
 	}
-	if typ == "" || strings.HasPrefix(typ, "google.protobuf.") {
-		return body
-	}
-	if body == "{}" {
-		return typ
-	}
-	return typ + " " + body
+	return v.compact()
 }
 
 // logLine is one line of a module's output.
@@ -158,14 +201,39 @@ type logLine struct {
 	Time   string `json:"time"`
 }
 
-func writeLogLine(w io.Writer, raw json.RawMessage) error {
+// consoleTime is the clock time that starts each line of the daemon's
+// console log format ("15:04:05.000 INF ..."): the line's own time is
+// shown already.
+var consoleTime = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} `)
+
+// logWriter prints log lines: "TIME STREAM LINE", or with prefix
+// "MODULE | TIME STREAM LINE", module names padded to the longest seen.
+type logWriter struct {
+	prefix bool
+	width  int
+}
+
+func (lw *logWriter) write(w io.Writer, raw json.RawMessage) error {
 	var l logLine
 	if err := json.Unmarshal(raw, &l); err != nil {
 		_, err := fmt.Fprintf(w, "%s\n", compact(raw))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s %-6s %s\n", shortTime(l.Time), l.Stream, l.Line)
+	line := l.Line
+	if l.Stream == "daemon" || l.Module == "daemon" {
+		line = consoleTime.ReplaceAllString(line, "")
+	}
+	if lw.prefix {
+		lw.width = max(lw.width, len(l.Module))
+		fprintf(w, "%-*s | ", lw.width, orDash(l.Module))
+	}
+	_, err := fmt.Fprintf(w, "%s %-6s %s\n", shortTime(l.Time), l.Stream, line)
 	return err
+}
+
+// writeLogLine prints one module's line: "TIME STREAM LINE".
+func writeLogLine(w io.Writer, raw json.RawMessage) error {
+	return (&logWriter{}).write(w, raw)
 }
 
 func renderLogLines(w io.Writer, res json.RawMessage) error {
@@ -183,12 +251,15 @@ func renderLogLines(w io.Writer, res json.RawMessage) error {
 	return nil
 }
 
-// shortTime renders an RFC 3339 time as "2006-01-02 15:04:05.000" in local
-// time; other strings are returned as they are.
+// timeLayout is how tables show times, in local time.
+const timeLayout = "2006-01-02 15:04:05.000"
+
+// shortTime renders an RFC 3339 time in timeLayout in local time; other
+// strings are returned as they are.
 func shortTime(s string) string {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return orDash(s)
 	}
-	return t.Local().Format("2006-01-02 15:04:05.000")
+	return t.Local().Format(timeLayout)
 }

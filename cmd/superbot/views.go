@@ -21,7 +21,9 @@ type childStatus struct {
 	Children  []childStatus `json:"children"`
 }
 
-func renderDaemonStatus(w io.Writer, res json.RawMessage) error {
+// renderDaemonStatus prints daemon.status; reached, when not empty, is the
+// endpoint the CLI reached (see env.reached).
+func renderDaemonStatus(w io.Writer, res json.RawMessage, reached string) error {
 	var st struct {
 		Version      string          `json:"version"`
 		PID          num             `json:"pid"`
@@ -37,6 +39,9 @@ func renderDaemonStatus(w io.Writer, res json.RawMessage) error {
 		return renderGeneric(w, res)
 	}
 	tw := newTable(w)
+	if reached != "" {
+		fprintf(tw, "daemon:\t%s\n", reached)
+	}
 	fprintf(tw, "version:\t%s\n", orDash(st.Version))
 	fprintf(tw, "pid:\t%s\n", orDash(string(st.PID)))
 	fprintf(tw, "node:\t%s\n", orDash(st.Node))
@@ -123,9 +128,59 @@ func renderModuleList(w io.Writer, res json.RawMessage) error {
 }
 
 // renderModuleStatus prints the "status" of module.status, start, stop and
-// restart as key: value lines.
+// restart as key: value lines, or, for "module start all" and "module stop
+// all", the list of every module's result as a table (see
+// renderModuleResults).
 func renderModuleStatus(w io.Writer, res json.RawMessage) error {
+	v, err := parseOrdered(res)
+	if err == nil && v.kind == kindObject {
+		if st := v.get("status"); st == nil || st.kind == kindNull {
+			for _, child := range v.vals {
+				if child.objectList() {
+					return renderModuleResults(w, child.items)
+				}
+			}
+		}
+	}
 	return renderGeneric(w, unwrap(res, "status"))
+}
+
+// renderModuleResults prints one row per module: each item is a
+// ModuleStatus ({"name", "state", "pid", ...}) or a per-module result
+// holding one ({"module": NAME, "status": {...}, "error": {"message"}}).
+func renderModuleResults(w io.Writer, items []*value) error {
+	tw := newTable(w)
+	fprintln(tw, "MODULE\tSTATE\tPID\tRESULT")
+	for _, it := range items {
+		st := it
+		if s := it.get("status"); s != nil && s.kind == kindObject {
+			st = s
+		}
+		name := firstText(it, "module", "name")
+		if name == "-" {
+			name = firstText(st, "name")
+		}
+		result := "ok"
+		if e := it.get("error"); e != nil && e.kind == kindObject && len(e.keys) > 0 {
+			result = oneLine(firstText(e, "message"))
+		} else if e != nil && e.kind == kindString && e.str != "" {
+			result = oneLine(e.str)
+		} else if le := firstText(st, "last_error"); le != "-" && firstText(st, "state") == "failed" {
+			result = oneLine(le)
+		}
+		fprintf(tw, "%s\t%s\t%s\t%s\n", name, firstText(st, "state"), firstText(st, "pid"), result)
+	}
+	return tw.Flush()
+}
+
+// firstText is the table text of the first of keys that v has, else "-".
+func firstText(v *value, keys ...string) string {
+	for _, k := range keys {
+		if c := v.get(k); c != nil && c.scalar() {
+			return c.text(k)
+		}
+	}
+	return "-"
 }
 
 // unwrap returns res's field key when res is an object with only that key.

@@ -9,6 +9,10 @@
 // Client). Close ends the reader: it returns once the connection has ended,
 // and the reader goroutine exits right after.
 //
+// With the zero Options, Dial finds the daemon from any directory (see
+// Options.Locate): $SUPERBOT_SOCKET, the nearest .superbot/ in or above the
+// working directory, then ~/.superbot/.
+//
 //	c, err := client.Dial(ctx, client.Options{})
 //	if errors.Is(err, client.ErrDaemonNotRunning) { ... }
 //	defer c.Close()
@@ -26,7 +30,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,8 +40,8 @@ import (
 
 // Defaults used by Dial for the zero Options.
 const (
-	// DefaultStateDir is the daemon's state directory, relative to the
-	// working directory.
+	// DefaultStateDir is the name of the daemon's default state directory
+	// (daemon.state_dir), relative to the directory it was started from.
 	DefaultStateDir = ".superbot"
 	// SocketName is the socket's file name inside the state directory.
 	SocketName = "superbot.sock"
@@ -63,14 +66,17 @@ const (
 
 // Options says where the daemon listens and how to authenticate.
 type Options struct {
-	// Socket is the Unix socket path. Default "<StateDir>/superbot.sock".
+	// Socket is the Unix socket path. Default "<StateDir>/superbot.sock",
+	// else the search of Locate.
 	Socket string
 	// Addr is a TCP host:port. When set, Dial uses TCP instead of the socket.
 	Addr string
-	// Token is the auth token. Empty means $SUPERBOT_TOKEN, else the file
-	// "<StateDir>/token", else none.
+	// Token is the auth token. Empty means $SUPERBOT_TOKEN, else
+	// $SUPERBOT_DAEMON_IPC_AUTH_TOKEN, else the token file of Locate, else
+	// none.
 	Token string
-	// StateDir is the daemon's state directory. Default ".superbot".
+	// StateDir is the daemon's state directory. Empty means the search of
+	// Locate.
 	StateDir string
 	// Timeout bounds dialing, logging in and every call whose context has
 	// no deadline. Zero means DefaultTimeout; negative means no bound.
@@ -81,12 +87,6 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.StateDir == "" {
-		o.StateDir = DefaultStateDir
-	}
-	if o.Socket == "" {
-		o.Socket = filepath.Join(o.StateDir, SocketName)
-	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
 	}
@@ -96,14 +96,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// SocketPath returns the socket path Dial uses (Socket, else the default
-// inside StateDir).
-func (o Options) SocketPath() string { return o.withDefaults().Socket }
+// SocketPath returns the socket path Dial uses (see Locate).
+func (o Options) SocketPath() string { return o.Locate().Socket }
 
 // ResolveToken finds the token the way Dial does: Token, else $SUPERBOT_TOKEN,
-// else the file "<StateDir>/token" (surrounding white space trimmed). source
-// says where it came from ("option", "env SUPERBOT_TOKEN", or the file path);
-// both are empty when there is no token.
+// else $SUPERBOT_DAEMON_IPC_AUTH_TOKEN, else the token file of Locate
+// (surrounding white space trimmed). source says where it came from
+// ("option", "env SUPERBOT_TOKEN", or the file path); both are empty when
+// there is no token.
 func (o Options) ResolveToken() (token, source string) {
 	if o.Token != "" {
 		return o.Token, "option"
@@ -113,7 +113,7 @@ func (o Options) ResolveToken() (token, source string) {
 			return t, "env " + env
 		}
 	}
-	path := filepath.Join(o.withDefaults().StateDir, TokenName)
+	path := o.Locate().TokenFile
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", ""
@@ -184,7 +184,7 @@ type request struct {
 
 // Dial connects to the daemon and, when a token is found (see
 // Options.ResolveToken), logs in with auth.login. It uses the Unix socket
-// unless opts.Addr is set; when the socket is missing and no Addr is given it
+// that Options.Locate finds unless opts.Addr is set; when the socket is missing and no Addr is given it
 // falls back to DefaultAddr over TCP, but only with a token (TCP always
 // requires one).
 //
@@ -196,7 +196,8 @@ type request struct {
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
 	token, _ := opts.ResolveToken()
-	network, address := "unix", opts.Socket
+	loc := opts.Locate()
+	network, address := "unix", loc.Socket
 	if opts.Addr != "" {
 		network, address = "tcp", opts.Addr
 	}
@@ -209,7 +210,12 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		}
 	}
 	if err != nil {
-		return nil, dialError(network, address, err)
+		err = dialError(network, address, err)
+		var nr *NotRunningError
+		if loc.Searched != "" && network == "unix" && errors.As(err, &nr) {
+			nr.Reason += "; no " + DefaultStateDir + "/ in " + loc.Searched + " or above"
+		}
+		return nil, err
 	}
 	c := New(conn, opts)
 	c.network, c.address = network, address
@@ -230,6 +236,9 @@ func dial(ctx context.Context, network, address string, timeout time.Duration) (
 	d := net.Dialer{}
 	if timeout > 0 {
 		d.Timeout = timeout
+	}
+	if network == "unix" {
+		address = dialPath(address)
 	}
 	return d.DialContext(ctx, network, address)
 }
