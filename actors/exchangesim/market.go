@@ -210,7 +210,29 @@ func (e *Exchange) handleDepth(rq *request) (any, *apiError) {
 	if limit < 1 || limit > 5000 {
 		return nil, errf(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
 	}
-	return map[string]any{"lastUpdateId": m.updateID, "bids": m.levelsJSON(m.bids, int(limit)), "asks": m.levelsJSON(m.asks, int(limit))}, nil
+	bids, asks := m.deepBook(m.bids, -1, int(limit)), m.deepBook(m.asks, 1, int(limit))
+	return map[string]any{"lastUpdateId": m.updateID, "bids": m.levelsJSON(bids, int(limit)), "asks": m.levelsJSON(asks, int(limit))}, nil
+}
+
+// deepBook extends one side of the synthetic book (depth_levels levels) to n levels for
+// a REST depth snapshot (limit up to 5000): the same 1 bp spacing, with a quantity
+// that is a hash of the price level, so it does not change from one snapshot to the
+// next. Diff streams cover only the first depth_levels levels. dir is -1 for bids.
+func (m *market) deepBook(side []level, dir int64, n int) []level {
+	if len(side) >= n || len(side) < m.depthLevels {
+		return side // the side is already cut by the price bounds
+	}
+	out := make([]level, len(side), n)
+	copy(out, side)
+	for i := int64(len(side)); len(out) < n; i++ {
+		px := m.px + dir*(1+i*m.gap)
+		if px < m.minPx || px > m.maxPx {
+			break
+		}
+		r := mix(m.hseed ^ mix(uint64(px)))
+		out = append(out, level{px, max(1, m.levelQty*int64(r%101+50)/100)})
+	}
+	return out
 }
 
 func (m *market) klineRow(k kline) []any {

@@ -104,17 +104,22 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 	if step <= 0 {
 		step = time.Second
 	}
+	stepMs := step.Milliseconds()
 	n := min(int64(cfg.Backfill/step), int64(cfg.MaxHistory)) // older ticks would be trimmed anyway
+	// The live history starts at the genesis, the whole minute holding the first
+	// backfill tick; the synthetic past ends there (history.go).
+	genesis := bucketStart(now-n*stepMs, "1m")
 	for i, s := range cfg.Symbols {
 		m, err := newMarket(s, cfg.Seed+int64(i), cfg.DepthLevels, cfg.MaxHistory)
 		if err != nil {
 			return nil, fmt.Errorf("exchangesim: %w", err)
 		}
+		m.setGenesis(genesis, stepMs, m.hseed)
 		start := m.px // the oldest tick is at the configured start price
 		m.ticks = slices.Grow(m.ticks, int(n)+1)
-		m.appendTick(now-n*step.Milliseconds(), &start)
+		m.appendTick(now-n*stepMs, &start)
 		for j := n - 1; j >= 0; j-- {
-			m.appendTick(now-j*step.Milliseconds(), nil)
+			m.appendTick(now-j*stepMs, nil)
 		}
 		m.rebuildBook()
 		e.markets[s.Symbol] = m
@@ -166,6 +171,7 @@ func (e *Exchange) Start() error {
 	e.started = true
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", e.serveAPI)
+	mux.HandleFunc("/sapi/", e.serveAPI)
 	mux.HandleFunc("/ws/", e.serveRawStream)
 	mux.HandleFunc("/stream", e.serveCombinedStream)
 	mux.HandleFunc("/ws-api/v3", e.serveWSAPI)

@@ -1,0 +1,3 @@
+package exchangesim
+
+func orderListRoutes() map[string]*route { return map[string]*route{} }
