@@ -66,6 +66,7 @@ type market struct {
 	replayQty []int64 // replayed volumes (steps)
 	replayPos int
 	open      []*order // resting user orders, in arrival order
+	stops     []*order // stop and take-profit orders waiting for their trigger
 	hist      history  // the synthetic past and the archive of trimmed ticks
 	hseed     uint64   // seeds the synthetic past and the deep book
 }

@@ -57,6 +57,7 @@ type Exchange struct {
 	symbols  []string // config order
 	accounts map[string]*account
 	nextUID  int64
+	nextList int64 // the next orderListId
 
 	limiter *limiter
 	faults  *faultSet
@@ -266,6 +267,7 @@ type apiError struct {
 	code       int
 	msg        string
 	retryAfter int // seconds; 0 = no header
+	data       any // cancelReplace's results, sent as "data" when set
 }
 
 func errf(status, code int, format string, args ...any) *apiError {
@@ -293,7 +295,11 @@ func writeErr(w http.ResponseWriter, ae *apiError) {
 	if ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
-	writeJSON(w, ae.status, map[string]any{"code": ae.code, "msg": ae.msg})
+	body := map[string]any{"code": ae.code, "msg": ae.msg}
+	if ae.data != nil {
+		body["data"] = ae.data
+	}
+	writeJSON(w, ae.status, body)
 }
 
 // maxBody bounds request bodies; Binance requests are small.
