@@ -57,13 +57,17 @@ func (e *Exchange) handleExchangeInfo(rq *request) (any, *apiError) {
 			"symbol": m.name, "status": "TRADING", "baseAsset": m.base, "baseAssetPrecision": 8,
 			"quoteAsset": m.quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
 			"baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-			"orderTypes":                      []string{typeLimit, typeLimitMaker, typeMarket},
+			"orderTypes": []string{typeLimit, typeLimitMaker, typeMarket, typeStopLoss, typeStopLossLimit,
+				typeTakeProfit, typeTakeProfitLimit},
 			"icebergAllowed":                  false,
-			"ocoAllowed":                      false,
+			"ocoAllowed":                      true,
 			"otoAllowed":                      false,
+			"opoAllowed":                      false,
 			"quoteOrderQtyMarketAllowed":      true,
 			"allowTrailingStop":               false,
-			"cancelReplaceAllowed":            false,
+			"cancelReplaceAllowed":            true,
+			"amendAllowed":                    false,
+			"pegInstructionsAllowed":          false,
 			"isSpotTradingAllowed":            true,
 			"isMarginTradingAllowed":          false,
 			"permissions":                     []string{},
@@ -262,18 +266,19 @@ func (e *Exchange) handleKlines(rq *request) (any, *apiError) {
 	if limit < 1 || limit > 1000 {
 		return nil, errf(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
 	}
-	start, _, ae := rq.optInt("startTime")
+	// startTime=0 is the epoch, not "unset" ("Kline/Candlestick data")
+	start, okStart, ae := rq.optInt("startTime")
 	if ae != nil {
 		return nil, ae
 	}
-	end, _, ae := rq.optInt("endTime")
+	end, okEnd, ae := rq.optInt("endTime")
 	if ae != nil {
 		return nil, ae
 	}
-	if start > 0 && end > 0 && start > end {
+	if okStart && okEnd && start > end {
 		return nil, errf(400, -1023, "Start time is greater than end time.")
 	}
-	ks := m.klines(iv, start, end, int(limit), rq.now)
+	ks := m.klineRange(iv, start, end, okStart, okEnd, int(limit), rq.now)
 	out := make([][]any, 0, len(ks))
 	for _, k := range ks {
 		out = append(out, m.klineRow(k))

@@ -41,12 +41,12 @@ func orderListRoutes() map[string]*route {
 		return &route{signed: true, order: true, weight: weightConst(1), handle: h}
 	}
 	return map[string]*route{
-		"POST /api/v3/orderList/oco":      ord(func(e *Exchange, rq *request) (any, *apiError) { return e.handleNewOCO(rq, false) }),
-		"POST /api/v3/order/oco":          ord(func(e *Exchange, rq *request) (any, *apiError) { return e.handleNewOCO(rq, true) }),
-		"DELETE /api/v3/orderList":        ord((*Exchange).handleCancelOrderList),
-		"GET /api/v3/orderList":           sig(4, (*Exchange).handleGetOrderList),
-		"GET /api/v3/allOrderList":        sig(20, (*Exchange).handleAllOrderLists),
-		"GET /api/v3/openOrderList":       sig(6, (*Exchange).handleOpenOrderLists),
+		"POST /api/v3/orderList/oco":       ord(func(e *Exchange, rq *request) (any, *apiError) { return e.handleNewOCO(rq, false) }),
+		"POST /api/v3/order/oco":           ord(func(e *Exchange, rq *request) (any, *apiError) { return e.handleNewOCO(rq, true) }),
+		"DELETE /api/v3/orderList":         ord((*Exchange).handleCancelOrderList),
+		"GET /api/v3/orderList":            sig(4, (*Exchange).handleGetOrderList),
+		"GET /api/v3/allOrderList":         sig(20, (*Exchange).handleAllOrderLists),
+		"GET /api/v3/openOrderList":        sig(6, (*Exchange).handleOpenOrderLists),
 		"POST /api/v3/order/cancelReplace": ord((*Exchange).handleCancelReplace),
 	}
 }
