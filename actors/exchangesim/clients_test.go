@@ -79,6 +79,7 @@ func runClientScript(t *testing.T, ex *Exchange, script string, timeout time.Dur
 			continue
 		}
 		steps[r.Step] = r
+		t.Logf("%s: %-45s ok=%v %d ms", script, r.Step, r.OK, r.MS)
 		if !r.OK {
 			t.Errorf("%s: step %q failed: %s", script, r.Step, r.Err)
 		}
@@ -101,4 +102,11 @@ func clientExchange(t *testing.T) *Exchange {
 // overridden: every spot method the README's table marks as tested with ccxt.
 func TestCCXTSpot(t *testing.T) {
 	runClientScript(t, clientExchange(t), "ccxt_spot.mjs", 3*time.Minute)
+}
+
+// TestBinanceConnectorSpot runs Binance's JS connector (@binance/connector 3.6.1, Spot)
+// against the simulator: market data, wallet (/sapi), orders of every type, OCO and
+// cancelReplace.
+func TestBinanceConnectorSpot(t *testing.T) {
+	runClientScript(t, clientExchange(t), "connector_spot.mjs", 2*time.Minute)
 }
