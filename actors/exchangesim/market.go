@@ -239,11 +239,6 @@ func (m *market) deepBook(side []level, dir int64, n int) []level {
 	return out
 }
 
-func (m *market) klineRow(k kline) []any {
-	return []any{k.open, fmt8(m.price(k.o)), fmt8(m.price(k.h)), fmt8(m.price(k.l)), fmt8(m.price(k.c)),
-		fmt8(m.qty(k.v)), k.close, fmt8(m.quoteDec(k.q)), k.n, fmt8(m.qty(k.takerV)), fmt8(m.quoteDec(k.takerQ)), "0"}
-}
-
 func (e *Exchange) handleKlines(rq *request) (any, *apiError) {
 	m, ae := e.market(rq)
 	if ae != nil {
@@ -279,11 +274,15 @@ func (e *Exchange) handleKlines(rq *request) (any, *apiError) {
 		return nil, errf(400, -1023, "Start time is greater than end time.")
 	}
 	ks := m.klineRange(iv, start, end, okStart, okEnd, int(limit), rq.now)
-	out := make([][]any, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, m.klineRow(k))
+	out := make([]byte, 0, 160*len(ks)+2)
+	out = append(out, '[')
+	for i, k := range ks {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = m.appendKlineRow(out, k)
 	}
-	return out, nil
+	return json.RawMessage(append(out, ']')), nil
 }
 
 func (e *Exchange) handleAvgPrice(rq *request) (any, *apiError) {

@@ -69,6 +69,9 @@ type market struct {
 	stops     []*order // stop and take-profit orders waiting for their trigger
 	hist      history  // the synthetic past and the archive of trimmed ticks
 	hseed     uint64   // seeds the synthetic past and the deep book
+	tickU     unit     // tickSz and step for the fast number formatting
+	stepU     unit
+	unitsSet  bool
 }
 
 func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, error) {

@@ -282,7 +282,11 @@ func errMandatory(name string) *apiError {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, ok := v.(json.RawMessage) // built by hand (klines): written as is
+	var err error
+	if !ok {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		status, b = 500, []byte(`{"code":-1000,"msg":"An unknown error occurred while processing the request."}`)
 	}
