@@ -311,3 +311,45 @@ func TestOCOAndCancelReplace(t *testing.T) {
 		t.Fatalf("partial: %d %s", part.status, part.raw)
 	}
 }
+
+// TestGoBinanceNewServices drives the routes this issue added with go-binance v2.8.7's
+// own services: aggTrades, historicalTrades, the rolling ticker, uiKlines, the legacy
+// OCO (POST /api/v3/order/oco and DELETE /api/v3/orderList) and cancelReplace.
+func TestGoBinanceNewServices(t *testing.T) {
+	ex, c := orderExchange(t, nil)
+	start := ex.nowMs() - 5*86400000
+	agg, err := c.NewAggTradesService().Symbol("BTCUSDT").StartTime(start).EndTime(start + 600000).Do(ctx(t))
+	if err != nil || len(agg) != 10*synthPerMin {
+		t.Fatalf("aggTrades: %d %v", len(agg), err)
+	}
+	hist, err := c.NewHistoricalTradesService().Symbol("BTCUSDT").FromID(agg[0].AggTradeID).Limit(3).Do(ctx(t))
+	if err != nil || len(hist) != 3 || hist[0].ID != agg[0].AggTradeID || hist[0].Price != agg[0].Price {
+		t.Fatalf("historicalTrades: %+v %v", hist, err)
+	}
+	rt, err := c.NewListSymbolTickerService().Symbol("BTCUSDT").WindowSize("1h").Do(ctx(t))
+	if err != nil || len(rt) != 1 || rt[0].CloseTime-rt[0].OpenTime != 3600000 {
+		t.Fatalf("rolling ticker: %+v %v", rt, err)
+	}
+	if ks, err := c.NewUiKlinesService().Symbol("BTCUSDT").Interval("1h").Limit(2).Do(ctx(t)); err != nil || len(ks) != 2 {
+		t.Fatalf("uiKlines: %d %v", len(ks), err)
+	}
+	oco, err := c.NewCreateOCOService().Symbol("BTCUSDT").Side(binance.SideTypeSell).Quantity("0.1").Price("62000").
+		StopPrice("58000").StopLimitPrice("57900").StopLimitTimeInForce(binance.TimeInForceTypeGTC).Do(ctx(t))
+	if err != nil || len(oco.Orders) != 2 {
+		t.Fatalf("oco: %+v %v", oco, err)
+	}
+	if _, err := c.NewCancelOCOService().Symbol("BTCUSDT").OrderListID(oco.OrderListID).Do(ctx(t)); err != nil {
+		t.Fatalf("cancel oco: %v", err)
+	}
+	o, err := c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+		TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.1").Price("50000").Do(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := c.NewCancelReplaceOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+		CancelReplaceMode(binance.CancelReplaceModeStopOnFailure).TimeInForce(binance.TimeInForceTypeGTC).
+		Quantity("0.2").Price("50000").CancelOrderID(o.OrderID).Do(ctx(t))
+	if err != nil || cr.NewOrderResponse == nil || cr.NewOrderResponse.OrigQuantity != "0.20000000" || cr.CancelResponse.Status != binance.OrderStatusTypeCanceled {
+		t.Fatalf("cancelReplace: %+v %v", cr, err)
+	}
+}

@@ -85,6 +85,7 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 		clock:    time.Now,
 		markets:  map[string]*market{},
 		accounts: map[string]*account{},
+		nextList: 1, // go-binance does not send orderListId 0
 		done:     make(chan struct{}),
 	}
 	for _, o := range opts {

@@ -21,7 +21,9 @@ while (since < end - 60000) {
   candles += page.length;
   prev = page[page.length - 1][0];
   since = prev + 60000;
-  const w = Number((ex.last_response_headers || {})['x-mbx-used-weight-1m'] || 0);
+  const h = ex.last_response_headers || {};
+  const k = Object.keys(h).find((x) => x.toLowerCase() === 'x-mbx-used-weight-1m');
+  const w = Number(k ? h[k] : 0);
   maxWeight = Math.max(maxWeight, w);
 }
 const seconds = (performance.now() - t0) / 1000;
