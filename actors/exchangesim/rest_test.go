@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	binance "github.com/adshao/go-binance/v2"
 )
@@ -351,5 +352,37 @@ func TestGoBinanceNewServices(t *testing.T) {
 		Quantity("0.2").Price("50000").CancelOrderID(o.OrderID).Do(ctx(t))
 	if err != nil || cr.NewOrderResponse == nil || cr.NewOrderResponse.OrigQuantity != "0.20000000" || cr.CancelResponse.Status != binance.OrderStatusTypeCanceled {
 		t.Fatalf("cancelReplace: %+v %v", cr, err)
+	}
+}
+
+// TestTrimmedHistoryKeepsKlines: ticks trimmed by max_history move into the 1m archive,
+// so closed klines read the same before and after the trim.
+func TestTrimmedHistoryKeepsKlines(t *testing.T) {
+	clk := newFakeClock(t0)
+	cfg := testConfig()
+	cfg.Backfill = 0
+	cfg.MaxHistory = 200
+	ex := startExchange(t, cfg, WithClock(clk.now))
+	for range 150 {
+		clk.add(time.Second)
+		ex.Step()
+	}
+	q := "interval=1m&limit=10&startTime=" + strconv.FormatInt(ex.markets["BTCUSDT"].hist.genesis-2*60000, 10)
+	before := getKlines(t, ex, q)
+	for range 600 {
+		clk.add(time.Second)
+		ex.Step()
+	}
+	m := ex.markets["BTCUSDT"]
+	if len(m.hist.archive) == 0 || len(m.ticks) > 250 {
+		t.Fatalf("no trim: %d archived minutes, %d ticks", len(m.hist.archive), len(m.ticks))
+	}
+	after := getKlines(t, ex, q)
+	if string(mustJSON(before[:4])) != string(mustJSON(after[:4])) {
+		t.Fatalf("closed klines changed by the trim:\n%v\n%v", before[:4], after[:4])
+	}
+	day := getKlines(t, ex, "interval=1h&limit=1&startTime="+strconv.FormatInt(bucketStart(m.hist.genesis, "1h"), 10))
+	if day[0][8].(float64) < 700 { // ticks of all 3 sources, one per step
+		t.Fatalf("1h kline over archive and ticks: %v", day[0])
 	}
 }
