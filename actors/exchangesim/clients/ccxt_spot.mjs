@@ -84,6 +84,7 @@ await step('fetchTrades', async () => {
   check(hist[0].id === ts[0].id, 'historicalTrades fromId');
 });
 await step('fetchTradingFees', async () => check((await ex.fetchTradingFees())[S].maker === 0.001, 'fee'));
+await step('fetchTradingFee', async () => check((await ex.fetchTradingFee(S)).taker === 0.001, 'fee'));
 await step('fetchDepositWithdrawFees', async () => check((await ex.fetchDepositWithdrawFees(['BTC'])).BTC, 'fees'));
 await step('fetchDeposits/fetchWithdrawals', async () => {
   check((await ex.fetchDeposits()).length === 0 && (await ex.fetchWithdrawals()).length === 0, 'empty');
@@ -127,7 +128,10 @@ await step('stop triggers on the simulated price', async () => {
   const o = await ex.fetchOrder(stop.id, S);
   check(o.status === 'closed' && o.filled === 0.01, `after trigger ${o.status} ${o.filled}`);
 });
-await step('fetchMyTrades', async () => check((await ex.fetchMyTrades(S)).length >= 3, 'trades'));
+await step('fetchMyTrades', async () => {
+  check((await ex.fetchMyTrades(S)).length >= 3, 'trades');
+  check((await ex.fetchMyTrades(S, Date.now() - 3600000, 2)).length === 2, 'since/limit');
+});
 await step('fetchOrderTrades', async () => check((await ex.fetchOrderTrades(mkt.id, S)).length >= 1, 'order trades'));
 await step('fetchOrders/fetchClosedOrders/fetchCanceledOrders', async () => {
   check((await ex.fetchOrders(S)).length >= 6, 'all orders');
