@@ -130,7 +130,7 @@ func (e *Exchange) handleNewOCO(rq *request, legacy bool) (any, *apiError) {
 // placeOCO checks that neither leg would execute now, locks the funds once and rests
 // both legs. The caller holds Exchange.mu.
 func (e *Exchange) placeOCO(a *account, m *market, legs [2]orderReq, listCID string, now int64) (*orderList, *apiError) {
-	holder, need := 0, decimal.Zero
+	holder, need, maker := 0, decimal.Zero, false
 	var src *balance
 	for i, req := range legs {
 		if prev := a.byClient[m.name][req.clientID]; prev != nil && prev.isOpen() {
@@ -141,12 +141,12 @@ func (e *Exchange) placeOCO(a *account, m *market, legs [2]orderReq, listCID str
 			return nil, errf(400, -2010, msgBadOCOPrices)
 		}
 		n, b := a.stopLock(m, req)
-		if req.typ == typeLimitMaker {
+		switch {
+		case maker: // the LIMIT_MAKER leg holds the lock
+		case req.typ == typeLimitMaker:
+			holder, need, src, maker = i, n, b, true
+		case n.GreaterThan(need) || src == nil:
 			holder, need, src = i, n, b
-			break
-		}
-		if n.GreaterThan(need) {
-			need, src = n, b
 		}
 	}
 	if src.free.LessThan(need) {

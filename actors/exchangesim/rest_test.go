@@ -296,6 +296,11 @@ func TestOCOAndCancelReplace(t *testing.T) {
 		!strings.Contains(all.raw, `"status":"EXPIRED","timeInForce":"GTC","type":"STOP_LOSS"`) {
 		t.Fatalf("legs: %s", all.raw)
 	}
+	// legacy BUY OCO: the LIMIT_MAKER leg comes first; the stop leg is still checked
+	bad := post("/api/v3/order/oco", "symbol=BTCUSDT&side=BUY&quantity=0.01&price=60000&stopPrice=61000")
+	if bad.status != 400 || !strings.Contains(bad.raw, msgBadOCOPrices) {
+		t.Fatalf("BUY OCO with a stop that triggers at once: %d %s", bad.status, bad.raw)
+	}
 	// cancelReplace
 	lim := post("/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=50000")
 	oid := strconv.Itoa(int(lim.body["orderId"].(float64)))
