@@ -93,6 +93,9 @@ type pricer struct {
 	valid  bool
 	idx    [synthOctaves]int64
 	n0, n1 [synthOctaves]int64
+	memoOK bool  // memoM/memoP hold the last at() (a minute's close is the next one's open)
+	memoM  int64 // minute
+	memoP  int64 // its price
 }
 
 func (p *pricer) sum(m int64) int64 {
@@ -113,7 +116,12 @@ func (p *pricer) sum(m int64) int64 {
 
 // at returns P(m), the price at the start of minute m, in ticks.
 func (p *pricer) at(m int64) int64 {
-	return min(max(p.h.p0+p.sum(m)-p.h.anchor, p.h.lo), p.h.hi)
+	if p.memoOK && p.memoM == m {
+		return p.memoP
+	}
+	px := min(max(p.h.p0+p.sum(m)-p.h.anchor, p.h.lo), p.h.hi)
+	p.memoOK, p.memoM, p.memoP = true, m, px
+	return px
 }
 
 // mulShr20 returns a·v / 2^20 without overflowing for |a| < 2^60, |v| ≤ 2^21.
@@ -128,7 +136,8 @@ func mulShr20(a, v int64) int64 {
 
 // minuteTrades appends the synthetic trades of minute mi (before the genesis) to buf.
 func (h *history) minuteTrades(p *pricer, mi int64, buf []tick) []tick {
-	o, c := p.at(mi), p.at(mi+1)
+	o := p.at(mi)
+	c := p.at(mi + 1)
 	r := h.hash(2, uint64(mi), 0)
 	w := uint64(h.wiggle + 1)
 	hi := min(max(o, c)+int64(r%w), h.hi)
@@ -141,7 +150,7 @@ func (h *history) minuteTrades(p *pricer, mi int64, buf []tick) []tick {
 	const slot = 60000 / synthPerMin
 	prev := o
 	for j := range synthPerMin {
-		rj := h.hash(3, uint64(mi), uint64(j))
+		rj := mix(r + uint64(j+1)*0x9e3779b97f4a7c15)
 		var px int64
 		switch j {
 		case 0:

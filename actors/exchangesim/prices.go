@@ -338,16 +338,27 @@ func (m *market) firstTickAtOrAfter(ts int64) int {
 	return lo
 }
 
+// maxPageMinutes bounds the minutes one klines page aggregates (see klineRange).
+const maxPageMinutes = 1440 * 1000
+
 // klines returns contiguous klines of interval iv following Binance's rules for
 // startTime/endTime/limit (0 = absent; see klineRange).
 func (m *market) klines(iv string, startTime, endTime int64, limit int, now int64) []kline {
 	return m.klineRange(iv, startTime, endTime, startTime > 0, endTime > 0, limit, now)
 }
 
-// klineRange returns up to limit contiguous klines of interval iv: from the first one
+// klineRange returns up to limit contiguous klines of interval iv (fewer for coarse
+// intervals, see maxPageMinutes): from the first one
 // opening at or after startTime when hasStart (0 is the epoch), else the last ones up
 // to endTime (hasEnd) or now. A kline with no trade is flat at the previous close.
 func (m *market) klineRange(iv string, startTime, endTime int64, hasStart, hasEnd bool, limit int, now int64) []kline {
+	// bound the work of one page (the caller holds the exchange's lock): at most
+	// maxPageMinutes minutes, so 1d pages keep 1000 candles, 1w 198, 1M 44
+	bucketMin := max(intervalMs[iv]/60000, 1)
+	if iv == "1M" {
+		bucketMin = 31 * 1440
+	}
+	limit = int(min(int64(limit), max(1, maxPageMinutes/bucketMin)))
 	last := bucketStart(now, iv)
 	if hasEnd {
 		last = min(last, bucketStart(endTime, iv))

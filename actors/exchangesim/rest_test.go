@@ -391,3 +391,18 @@ func TestTrimmedHistoryKeepsKlines(t *testing.T) {
 		t.Fatalf("1h kline over archive and ticks: %v", day[0])
 	}
 }
+
+// TestCoarseKlinePagesAreBounded: a page of coarse klines aggregates at most 1000 days of
+// minutes (one call must not hold the exchange for seconds); clients page on with startTime.
+func TestCoarseKlinePagesAreBounded(t *testing.T) {
+	clk := newFakeClock(t0)
+	ex := startExchange(t, testConfig(), WithClock(clk.now))
+	for _, tt := range []struct {
+		iv   string
+		want int
+	}{{"1d", 1000}, {"1w", 142}, {"1M", 32}} {
+		if ks := getKlines(t, ex, "interval="+tt.iv+"&limit=1000&startTime=0"); len(ks) != tt.want {
+			t.Errorf("%s: %d klines, want %d", tt.iv, len(ks), tt.want)
+		}
+	}
+}
