@@ -363,6 +363,9 @@ func (m *market) klineRange(iv string, startTime, endTime int64, hasStart, hasEn
 	if hasEnd {
 		last = min(last, bucketStart(endTime, iv))
 	}
+	if hasStart && startTime > last || hasEnd && endTime < 0 {
+		return nil // nothing opens after now or before the epoch
+	}
 	var from int64
 	if hasStart { // klines opening at or after startTime
 		from = bucketStart(max(startTime, 0), iv)

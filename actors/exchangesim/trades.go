@@ -56,6 +56,9 @@ func (m *market) tradesFrom(byID bool, fromID, fromT, toT int64, limit int) []ti
 	}
 	p := pricer{h: h}
 	var buf []tick
+	if first > h.genesis/60000 { // also keeps mi*60000 from overflowing
+		first = h.genesis / 60000
+	}
 	for mi := first; mi*60000 < h.genesis && len(out) < limit && (byID || mi*60000 <= toT); mi++ {
 		buf = h.minuteTrades(&p, mi, buf[:0])
 		for _, tk := range buf {
