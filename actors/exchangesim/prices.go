@@ -339,7 +339,7 @@ func (m *market) firstTickAtOrAfter(ts int64) int {
 }
 
 // maxPageMinutes bounds the minutes one klines page aggregates (see klineRange).
-const maxPageMinutes = 1440 * 1000
+const maxPageMinutes = 1440 * 250
 
 // klines returns contiguous klines of interval iv following Binance's rules for
 // startTime/endTime/limit (0 = absent; see klineRange).
@@ -353,7 +353,7 @@ func (m *market) klines(iv string, startTime, endTime int64, limit int, now int6
 // to endTime (hasEnd) or now. A kline with no trade is flat at the previous close.
 func (m *market) klineRange(iv string, startTime, endTime int64, hasStart, hasEnd bool, limit int, now int64) []kline {
 	// bound the work of one page (the caller holds the exchange's lock): at most
-	// maxPageMinutes minutes, so 1d pages keep 1000 candles, 1w 198, 1M 44
+	// maxPageMinutes minutes: 1d pages hold 250 candles, 1w 35, 1M 8
 	bucketMin := max(intervalMs[iv]/60000, 1)
 	if iv == "1M" {
 		bucketMin = 31 * 1440

@@ -323,8 +323,8 @@ func TestOCOAndCancelReplace(t *testing.T) {
 // OCO (POST /api/v3/order/oco and DELETE /api/v3/orderList) and cancelReplace.
 func TestGoBinanceNewServices(t *testing.T) {
 	ex, c := orderExchange(t, nil)
-	start := ex.nowMs() - 5*86400000
-	agg, err := c.NewAggTradesService().Symbol("BTCUSDT").StartTime(start).EndTime(start + 600000).Do(ctx(t))
+	start := bucketStart(ex.nowMs()-5*86400000, "1m")
+	agg, err := c.NewAggTradesService().Symbol("BTCUSDT").StartTime(start).EndTime(start + 599999).Do(ctx(t))
 	if err != nil || len(agg) != 10*synthPerMin {
 		t.Fatalf("aggTrades: %d %v", len(agg), err)
 	}
@@ -392,7 +392,7 @@ func TestTrimmedHistoryKeepsKlines(t *testing.T) {
 	}
 }
 
-// TestCoarseKlinePagesAreBounded: a page of coarse klines aggregates at most 1000 days of
+// TestCoarseKlinePagesAreBounded: a page of coarse klines aggregates at most 250 days of
 // minutes (one call must not hold the exchange for seconds); clients page on with startTime.
 func TestCoarseKlinePagesAreBounded(t *testing.T) {
 	clk := newFakeClock(t0)
@@ -400,7 +400,7 @@ func TestCoarseKlinePagesAreBounded(t *testing.T) {
 	for _, tt := range []struct {
 		iv   string
 		want int
-	}{{"1d", 1000}, {"1w", 142}, {"1M", 32}} {
+	}{{"1h", 1000}, {"1d", 250}, {"1w", 35}, {"1M", 8}} {
 		if ks := getKlines(t, ex, "interval="+tt.iv+"&limit=1000&startTime=0"); len(ks) != tt.want {
 			t.Errorf("%s: %d klines, want %d", tt.iv, len(ks), tt.want)
 		}
