@@ -38,7 +38,7 @@ func buildRoutes() map[string]*route {
 	ord := func(h func(*Exchange, *request) (any, *apiError)) *route {
 		return &route{signed: true, order: true, weight: weightConst(1), handle: h}
 	}
-	return map[string]*route{
+	rs := map[string]*route{
 		"GET /api/v3/ping":              pub(weightConst(1), (*Exchange).handlePing),
 		"GET /api/v3/time":              pub(weightConst(1), (*Exchange).handleTime),
 		"GET /api/v3/exchangeInfo":      pub(weightConst(20), (*Exchange).handleExchangeInfo),
@@ -60,6 +60,12 @@ func buildRoutes() map[string]*route {
 		"GET /api/v3/myTrades":          sig(weightMyTrades, (*Exchange).handleMyTrades),
 		"GET /api/v3/rateLimit/order":   sig(weightConst(40), (*Exchange).handleRateLimitOrder),
 	}
+	for _, more := range []map[string]*route{sapiRoutes(), historyRoutes(), orderListRoutes()} {
+		for k, v := range more {
+			rs[k] = v
+		}
+	}
+	return rs
 }
 
 // serveAPI is the single entry of the Binance REST routes: faults, params, weight,
@@ -68,7 +74,7 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
 	body, err := readBody(r)
 	if err != nil {
-		w.Header().Set("X-MBX-USED-WEIGHT-1M", strconv.Itoa(e.limiter.used(ip, e.nowMs())))
+		setUsedWeight(w, e.limiter.used(ip, e.nowMs()))
 		writeErr(w, errf(400, -1000, "Could not read the request body."))
 		return
 	}
@@ -87,7 +93,7 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	setWeight := func(used int) { w.Header().Set("X-MBX-USED-WEIGHT-1M", strconv.Itoa(used)) }
+	setWeight := func(used int) { setUsedWeight(w, used) }
 	if f.err != nil {
 		setWeight(e.limiter.used(ip, e.nowMs()))
 		writeErr(w, f.err)
@@ -147,6 +153,14 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, res)
+}
+
+// setUsedWeight sets the interval header and the legacy X-MBX-USED-WEIGHT that Binance
+// still sends beside it (go-binance reads both; rest-api.md "IP Limits").
+func setUsedWeight(w http.ResponseWriter, used int) {
+	v := strconv.Itoa(used)
+	w.Header().Set("X-MBX-USED-WEIGHT-1M", v)
+	w.Header().Set("X-MBX-USED-WEIGHT", v)
 }
 
 // dropConn closes the client connection without an answer (the work was done).

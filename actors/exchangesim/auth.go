@@ -17,22 +17,39 @@ const (
 	maxRecvWindow     = 60000
 )
 
-// splitSigned returns the signed payload (raw query without "&signature=…", followed by
-// the raw body with no separator) and the signature, exactly as received.
+// splitSigned returns the signed payload and the signature, exactly as received.
+// Binance ("SIGNED endpoint security", "SIGNED endpoint examples for POST /api/v3/order"):
+// the parameters may be in the query string, the form body or both, and the payload is
+// totalParams = queryString + requestBody, concatenated with no separator; signature is
+// the last parameter of whichever part carries it (ccxt puts everything, signature
+// included, in the body of a POST; go-binance puts it last in the query).
 func splitSigned(rawQuery string, body []byte) (payload, sig string, ok bool) {
-	i := strings.LastIndex(rawQuery, "signature=")
-	if i < 0 || (i > 0 && rawQuery[i-1] != '&') {
+	if rest, s, found := cutSignature(rawQuery); found {
+		return rest + string(body), s, s != ""
+	}
+	if rest, s, found := cutSignature(string(body)); found {
+		return rawQuery + rest, s, s != ""
+	}
+	return "", "", false
+}
+
+// cutSignature removes a trailing "signature=…" parameter from an urlencoded string. It
+// reports found when the part has a signature parameter; s is empty when it is not last
+// or not decodable.
+func cutSignature(part string) (rest, s string, found bool) {
+	i := strings.LastIndex(part, "signature=")
+	if i < 0 || (i > 0 && part[i-1] != '&') {
 		return "", "", false
 	}
-	rest := rawQuery[i+len("signature="):]
-	if j := strings.IndexByte(rest, '&'); j >= 0 {
-		return "", "", false // the signature must be the last query param
+	v := part[i+len("signature="):]
+	if strings.IndexByte(v, '&') >= 0 {
+		return "", "", true // the signature must be the last parameter
 	}
-	s, err := url.QueryUnescape(rest)
-	if err != nil || s == "" {
-		return "", "", false
+	dec, err := url.QueryUnescape(v)
+	if err != nil {
+		return "", "", true
 	}
-	return strings.TrimSuffix(rawQuery[:i], "&") + string(body), s, true
+	return strings.TrimSuffix(part[:i], "&"), dec, true
 }
 
 // hmacHex returns the lowercase hex HMAC-SHA256 of payload.

@@ -66,7 +66,10 @@ type Config struct {
 	MakerCommission string `toml:"maker_commission"`
 	// TakerCommission is the fee rate of immediate (taker) fills, a decimal fraction. Default "0.001" (0.1 %).
 	TakerCommission string `toml:"taker_commission"`
-	// DepthLevels is the number of synthetic book levels per side. Default 20, max 1000.
+	// DepthLevels is the number of synthetic book levels per side that change every step
+	// (and so appear in diff streams). Default 100 (the default REST depth limit), max 1000.
+	// A REST depth snapshot deeper than this (limit up to 5000) continues the book with
+	// levels whose quantity depends on the price only.
 	DepthLevels int `toml:"depth_levels"`
 }
 
@@ -151,7 +154,7 @@ func DefaultConfig() Config {
 		OrderLimitDay:   160000,
 		MakerCommission: "0.001",
 		TakerCommission: "0.001",
-		DepthLevels:     20,
+		DepthLevels:     100,
 	}
 }
 

@@ -18,9 +18,13 @@ const (
 	sideBuy  = "BUY"
 	sideSell = "SELL"
 
-	typeLimit      = "LIMIT"
-	typeMarket     = "MARKET"
-	typeLimitMaker = "LIMIT_MAKER"
+	typeLimit           = "LIMIT"
+	typeMarket          = "MARKET"
+	typeLimitMaker      = "LIMIT_MAKER"
+	typeStopLoss        = "STOP_LOSS"
+	typeStopLossLimit   = "STOP_LOSS_LIMIT"
+	typeTakeProfit      = "TAKE_PROFIT"
+	typeTakeProfitLimit = "TAKE_PROFIT_LIMIT"
 
 	tifGTC = "GTC"
 	tifIOC = "IOC"
@@ -31,6 +35,7 @@ const (
 	msgInsufficient = "Account has insufficient balance for requested action."
 	msgDuplicate    = "Duplicate order sent."
 	msgWouldMatch   = "Order would immediately match and take."
+	msgWouldTrigger = "Order would trigger immediately."
 )
 
 type balance struct{ free, locked decimal.Decimal }
@@ -43,6 +48,7 @@ type account struct {
 	orders      map[string][]*order          // symbol → orders by id
 	byClient    map[string]map[string]*order // symbol → clientOrderId → latest order
 	trades      map[string][]*trade          // symbol → trades by id
+	lists       []*orderList                 // OCOs by id
 	win10s      int64                        // start of the current 10 s order window (ms)
 	cnt10s      int
 	winDay      int64
@@ -70,6 +76,18 @@ type order struct {
 	locked                    decimal.Decimal // amount still locked: quote for BUY, base for SELL
 	status                    string
 	time, updateTime          int64
+	stopPrice                 decimal.Decimal // stop and take-profit types; zero otherwise
+	working                   bool            // false while a stop waits for its trigger
+	workingTime               int64           // when it started working; -1 before
+	list                      *orderList      // the OCO it belongs to, or nil
+}
+
+// listID is the orderListId of o (-1 when it is not in a list).
+func (o *order) listID() int64 {
+	if o.list == nil {
+		return -1
+	}
+	return o.list.id
 }
 
 func (o *order) isOpen() bool {
@@ -90,6 +108,7 @@ type trade struct {
 type orderReq struct {
 	side, typ, tif, clientID string
 	price, qty, quoteQty     decimal.Decimal // zero when absent
+	stopPrice                decimal.Decimal // stop and take-profit types
 }
 
 // walk computes the taker fills of req against the synthetic book, without changing anything.
@@ -142,78 +161,105 @@ func (e *Exchange) place(a *account, m *market, req orderReq, now int64) (*order
 	if prev := a.byClient[m.name][req.clientID]; prev != nil && prev.isOpen() {
 		return nil, nil, errf(400, -2010, msgDuplicate)
 	}
-	levels := m.walk(req)
-	filledSteps := int64(0)
-	cost := decimal.Zero
-	for _, l := range levels {
-		filledSteps += l.qty
-		cost = cost.Add(m.price(l.px).Mul(m.qty(l.qty)))
+	if isStopType(req.typ) {
+		return e.placeStop(a, m, req, now)
 	}
-	filled := m.qty(filledSteps)
+	levels := m.walk(req)
+	filled, cost := m.sum(levels)
 	if req.typ == typeLimitMaker && len(levels) > 0 {
 		return nil, nil, errf(400, -2010, msgWouldMatch)
 	}
 	if req.tif == tifFOK && filled.LessThan(req.qty) {
 		levels, filled, cost = nil, decimal.Zero, decimal.Zero
 	}
-	// balance check
-	base, quote := a.bal(m.base), a.bal(m.quote)
-	var need decimal.Decimal
-	var src *balance
-	switch {
-	case req.side == sideBuy && req.typ == typeMarket && req.quoteQty.IsPositive():
-		need, src = req.quoteQty, quote
-	case req.side == sideBuy && req.typ == typeMarket:
-		need, src = cost, quote
-	case req.side == sideBuy:
-		need, src = req.qty.Mul(req.price), quote
-	case req.typ == typeMarket:
-		need, src = filled, base
-	default:
-		need, src = req.qty, base
-	}
-	if src.free.LessThan(need) {
+	if !a.canPay(m, req, filled, cost) {
 		return nil, nil, errf(400, -2010, msgInsufficient)
 	}
 	origQty := req.qty
 	if req.quoteQty.IsPositive() {
 		origQty = filled
 	}
+	o := e.register(a, m, req, origQty, now)
+	ex := &execution{}
+	ex.events = append(ex.events, userEvent{a, e.executionReport(o, "NEW", nil, now)})
+	e.work(o, levels, req.typ, req.tif, now, ex)
+	return o, ex, nil
+}
+
+// sum returns the base quantity and the quote cost of the levels.
+func (m *market) sum(levels []level) (filled, cost decimal.Decimal) {
+	steps := int64(0)
+	for _, l := range levels {
+		steps += l.qty
+		cost = cost.Add(m.price(l.px).Mul(m.qty(l.qty)))
+	}
+	return m.qty(steps), cost
+}
+
+// canPay reports whether a's free balance covers req (filled and cost: its taker fills).
+func (a *account) canPay(m *market, req orderReq, filled, cost decimal.Decimal) bool {
+	base, quote := a.bal(m.base), a.bal(m.quote)
+	switch {
+	case req.side == sideBuy && req.typ == typeMarket && req.quoteQty.IsPositive():
+		return !quote.free.LessThan(req.quoteQty)
+	case req.side == sideBuy && req.typ == typeMarket:
+		return !quote.free.LessThan(cost)
+	case req.side == sideBuy:
+		return !quote.free.LessThan(req.qty.Mul(req.price))
+	case req.typ == typeMarket:
+		return !base.free.LessThan(filled)
+	}
+	return !base.free.LessThan(req.qty)
+}
+
+// register creates o, indexes it and counts it against the ORDERS limits.
+func (e *Exchange) register(a *account, m *market, req orderReq, origQty decimal.Decimal, now int64) *order {
 	o := &order{acct: a, m: m, id: m.nextOrder, clientID: req.clientID, side: req.side, typ: req.typ, tif: req.tif,
-		price: req.price, origQty: origQty, origQuote: req.quoteQty, status: statusNew, time: now, updateTime: now}
+		price: req.price, origQty: origQty, origQuote: req.quoteQty, status: statusNew, time: now, updateTime: now,
+		stopPrice: req.stopPrice, working: true, workingTime: now}
 	m.nextOrder++
 	a.orders[m.name] = append(a.orders[m.name], o)
 	if a.byClient[m.name] == nil {
 		a.byClient[m.name] = map[string]*order{}
 	}
 	a.byClient[m.name][req.clientID] = o
-	ex := &execution{}
-	ex.events = append(ex.events, userEvent{a, e.executionReport(o, "NEW", nil, now)})
+	a.rollOrderWindows(now)
+	a.cnt10s++
+	a.cntDay++
+	return o
+}
+
+// work fills o as taker on levels, then expires it (MARKET, IOC, FOK) or rests the
+// remainder, locking its funds. typ and tif are how it executes (a triggered stop
+// executes as MARKET or LIMIT).
+func (e *Exchange) work(o *order, levels []level, typ, tif string, now int64, ex *execution) {
+	a, m := o.acct, o.m
 	for _, l := range levels {
 		t := e.fill(o, m.price(l.px), m.qty(l.qty), false, now)
 		ex.fills = append(ex.fills, t)
 		ex.events = append(ex.events, userEvent{a, e.executionReport(o, "TRADE", t, now)})
 	}
+	if len(levels) > 0 {
+		ex.events = append(ex.events, e.siblingsDone(o, now)...)
+	}
 	rem := o.origQty.Sub(o.executed)
 	switch {
 	case !rem.IsPositive() && o.executed.IsPositive():
 		o.status = statusFilled
-	case req.typ == typeMarket || req.tif == tifIOC || req.tif == tifFOK:
+	case typ == typeMarket || tif == tifIOC || tif == tifFOK:
 		o.status = statusExpired
 		ex.events = append(ex.events, userEvent{a, e.executionReport(o, "EXPIRED", nil, now)})
 	default:
-		if req.side == sideBuy {
-			o.locked = rem.Mul(o.price)
-			quote.free, quote.locked = quote.free.Sub(o.locked), quote.locked.Add(o.locked)
-		} else {
-			o.locked = rem
-			base.free, base.locked = base.free.Sub(rem), base.locked.Add(rem)
+		b := a.bal(m.base)
+		o.locked = rem
+		if o.side == sideBuy {
+			b, o.locked = a.bal(m.quote), rem.Mul(o.price)
 		}
+		b.free, b.locked = b.free.Sub(o.locked), b.locked.Add(o.locked)
 		m.open = append(m.open, o)
 	}
 	a.updateTime = now
 	ex.events = append(ex.events, userEvent{a, e.accountPosition(a, now, m.base, m.quote)})
-	return o, ex, nil
 }
 
 // fill applies one fill of o at px for q, moving balances and recording the trade.
@@ -246,6 +292,9 @@ func (e *Exchange) fill(o *order, px, q decimal.Decimal, maker bool, now int64) 
 			base.free = base.free.Sub(q)
 		}
 		quote.free = quote.free.Add(quoteQty.Sub(t.commission))
+	}
+	if o.executed.IsZero() {
+		a.uncount(o, now)
 	}
 	o.executed = o.executed.Add(q)
 	o.cumQuote = o.cumQuote.Add(quoteQty)
@@ -288,6 +337,9 @@ func (e *Exchange) matchResting(m *market, tk tick) []userEvent {
 	var evs []userEvent
 	touched := map[*account]bool{}
 	for _, o := range cands {
+		if !o.isOpen() { // an OCO leg expired by its sibling's fill in this loop
+			continue
+		}
 		q := o.origQty.Sub(o.executed)
 		if !unlimited {
 			q = decimal.Min(q, left.Div(m.step).Floor().Mul(m.step))
@@ -301,6 +353,7 @@ func (e *Exchange) matchResting(m *market, tk tick) []userEvent {
 			e.release(o)
 		}
 		evs = append(evs, userEvent{o.acct, e.executionReport(o, "TRADE", t, tk.t)})
+		evs = append(evs, e.siblingsDone(o, tk.t)...)
 		touched[o.acct] = true
 		o.acct.updateTime = tk.t
 	}
@@ -332,19 +385,36 @@ func (e *Exchange) release(o *order) {
 
 func (m *market) removeClosed() {
 	m.open = slices.DeleteFunc(m.open, func(o *order) bool { return !o.isOpen() })
+	m.stops = slices.DeleteFunc(m.stops, func(o *order) bool { return !o.isOpen() })
 }
 
-// cancel cancels an open order. The caller holds Exchange.mu.
+// cancel cancels an open order, and the other open orders of its list (Binance cancels
+// a whole OCO when one leg is canceled). The caller holds Exchange.mu.
 func (e *Exchange) cancel(o *order, now int64) []userEvent {
-	o.status = statusCanceled
-	o.updateTime = now
-	e.release(o)
+	var evs []userEvent
+	for _, x := range o.listMembers() {
+		if !x.isOpen() {
+			continue
+		}
+		x.status = statusCanceled
+		x.updateTime = now
+		e.release(x)
+		evs = append(evs, userEvent{x.acct, e.executionReport(x, "CANCELED", nil, now)})
+	}
 	o.m.removeClosed()
 	o.acct.updateTime = now
-	return []userEvent{
-		{o.acct, e.executionReport(o, "CANCELED", nil, now)},
-		{o.acct, e.accountPosition(o.acct, now, o.m.base, o.m.quote)},
+	if o.list != nil {
+		o.list.done()
 	}
+	return append(evs, userEvent{o.acct, e.accountPosition(o.acct, now, o.m.base, o.m.quote)})
+}
+
+// listMembers returns o's list legs, or just o.
+func (o *order) listMembers() []*order {
+	if o.list == nil {
+		return []*order{o}
+	}
+	return o.list.orders
 }
 
 // findOrder looks an order up by id or by client id (closed orders too).
@@ -361,6 +431,20 @@ func (a *account) findOrder(m *market, id int64, clientID string) *order {
 		return nil
 	}
 	return a.byClient[m.name][clientID]
+}
+
+// uncount applies Binance's order count decrement when o trades for the first time:
+// "Unfilled Order Count" (faqs/order_count_decrement.md) counts orders placed in an
+// interval that have not traded, so each ORDERS counter whose current window o was
+// placed in goes down by one (never below 0).
+func (a *account) uncount(o *order, now int64) {
+	a.rollOrderWindows(now)
+	if o.time >= a.win10s {
+		a.cnt10s = max(0, a.cnt10s-1)
+	}
+	if o.time >= a.winDay {
+		a.cntDay = max(0, a.cntDay-1)
+	}
 }
 
 // checkOrderLimit rolls the ORDERS windows and reports whether the account is over a limit.

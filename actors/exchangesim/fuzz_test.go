@@ -41,6 +41,13 @@ func FuzzParams(f *testing.F) {
 	f.Add("GET", "/api/v3/depth", "symbol=BTCUSDT&limit=-1", "", "")
 	f.Add("GET", "/api/v3/account", "timestamp=9999999999999999999&recvWindow=1.0001&signature=%zz", "a=%", DefaultAPIKey)
 	f.Add("POST", "/api/v3/order/test", signed("timestamp="+ts, "symbol=BTCUSDT&side=SELL&type=MARKET&quoteOrderQty=1e400"), "symbol=BTCUSDT&side=SELL&type=MARKET&quoteOrderQty=1e400", DefaultAPIKey)
+	f.Add("GET", "/api/v3/historicalTrades", "symbol=BTCUSDT&fromId=9223372036854775807&limit=5", "", "")
+	f.Add("GET", "/api/v3/aggTrades", "symbol=BTCUSDT&startTime=-5&endTime=9223372036854775807", "", "")
+	f.Add("GET", "/api/v3/klines", "symbol=BTCUSDT&interval=1M&startTime=9223372036854775806&endTime=-1", "", "")
+	f.Add("GET", "/api/v3/ticker", "symbols=%5B%22BTCUSDT%22%5D&windowSize=7d&type=MINI", "", "")
+	f.Add("POST", "/api/v3/orderList/oco", signed("timestamp="+ts, "symbol=BTCUSDT&side=SELL&quantity=0.01&aboveType=LIMIT_MAKER&abovePrice=70000&belowType=STOP_LOSS&belowStopPrice=60000"), "symbol=BTCUSDT&side=SELL&quantity=0.01&aboveType=LIMIT_MAKER&abovePrice=70000&belowType=STOP_LOSS&belowStopPrice=60000", DefaultAPIKey)
+	f.Add("POST", "/api/v3/order/cancelReplace", signed("timestamp="+ts, "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=60000&cancelReplaceMode=ALLOW_FAILURE&cancelOrderId=1"), "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=60000&cancelReplaceMode=ALLOW_FAILURE&cancelOrderId=1", DefaultAPIKey)
+	f.Add("GET", "/sapi/v1/capital/config/getall", signed("timestamp="+ts, ""), "", DefaultAPIKey)
 	ex := fuzzExchange(f)
 	f.Fuzz(func(t *testing.T, method, path, rawQuery, body, key string) {
 		if !strings.HasPrefix(path, "/") {

@@ -57,13 +57,17 @@ func (e *Exchange) handleExchangeInfo(rq *request) (any, *apiError) {
 			"symbol": m.name, "status": "TRADING", "baseAsset": m.base, "baseAssetPrecision": 8,
 			"quoteAsset": m.quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
 			"baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-			"orderTypes":                      []string{typeLimit, typeLimitMaker, typeMarket},
+			"orderTypes": []string{typeLimit, typeLimitMaker, typeMarket, typeStopLoss, typeStopLossLimit,
+				typeTakeProfit, typeTakeProfitLimit},
 			"icebergAllowed":                  false,
-			"ocoAllowed":                      false,
+			"ocoAllowed":                      true,
 			"otoAllowed":                      false,
+			"opoAllowed":                      false,
 			"quoteOrderQtyMarketAllowed":      true,
 			"allowTrailingStop":               false,
-			"cancelReplaceAllowed":            false,
+			"cancelReplaceAllowed":            true,
+			"amendAllowed":                    false,
+			"pegInstructionsAllowed":          false,
 			"isSpotTradingAllowed":            true,
 			"isMarginTradingAllowed":          false,
 			"permissions":                     []string{},
@@ -210,12 +214,29 @@ func (e *Exchange) handleDepth(rq *request) (any, *apiError) {
 	if limit < 1 || limit > 5000 {
 		return nil, errf(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
 	}
-	return map[string]any{"lastUpdateId": m.updateID, "bids": m.levelsJSON(m.bids, int(limit)), "asks": m.levelsJSON(m.asks, int(limit))}, nil
+	bids, asks := m.deepBook(m.bids, -1, int(limit)), m.deepBook(m.asks, 1, int(limit))
+	return map[string]any{"lastUpdateId": m.updateID, "bids": m.levelsJSON(bids, int(limit)), "asks": m.levelsJSON(asks, int(limit))}, nil
 }
 
-func (m *market) klineRow(k kline) []any {
-	return []any{k.open, fmt8(m.price(k.o)), fmt8(m.price(k.h)), fmt8(m.price(k.l)), fmt8(m.price(k.c)),
-		fmt8(m.qty(k.v)), k.close, fmt8(m.quoteDec(k.q)), k.n, fmt8(m.qty(k.takerV)), fmt8(m.quoteDec(k.takerQ)), "0"}
+// deepBook extends one side of the synthetic book (depth_levels levels) to n levels for
+// a REST depth snapshot (limit up to 5000): the same 1 bp spacing, with a quantity
+// that is a hash of the price level, so it does not change from one snapshot to the
+// next. Diff streams cover only the first depth_levels levels. dir is -1 for bids.
+func (m *market) deepBook(side []level, dir int64, n int) []level {
+	if len(side) >= n || len(side) < m.depthLevels {
+		return side // the side is already cut by the price bounds
+	}
+	out := make([]level, len(side), n)
+	copy(out, side)
+	for i := int64(len(side)); len(out) < n; i++ {
+		px := m.px + dir*(1+i*m.gap)
+		if px < m.minPx || px > m.maxPx {
+			break
+		}
+		r := mix(m.hseed ^ mix(uint64(px)))
+		out = append(out, level{px, max(1, m.levelQty*int64(r%101+50)/100)})
+	}
+	return out
 }
 
 func (e *Exchange) handleKlines(rq *request) (any, *apiError) {
@@ -240,23 +261,28 @@ func (e *Exchange) handleKlines(rq *request) (any, *apiError) {
 	if limit < 1 || limit > 1000 {
 		return nil, errf(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
 	}
-	start, _, ae := rq.optInt("startTime")
+	// startTime=0 is the epoch, not "unset" ("Kline/Candlestick data")
+	start, okStart, ae := rq.optInt("startTime")
 	if ae != nil {
 		return nil, ae
 	}
-	end, _, ae := rq.optInt("endTime")
+	end, okEnd, ae := rq.optInt("endTime")
 	if ae != nil {
 		return nil, ae
 	}
-	if start > 0 && end > 0 && start > end {
+	if okStart && okEnd && start > end {
 		return nil, errf(400, -1023, "Start time is greater than end time.")
 	}
-	ks := m.klines(iv, start, end, int(limit), rq.now)
-	out := make([][]any, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, m.klineRow(k))
+	ks := m.klineRange(iv, start, end, okStart, okEnd, int(limit), rq.now)
+	out := make([]byte, 0, 160*len(ks)+2)
+	out = append(out, '[')
+	for i, k := range ks {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = m.appendKlineRow(out, k)
 	}
-	return out, nil
+	return json.RawMessage(append(out, ']')), nil
 }
 
 func (e *Exchange) handleAvgPrice(rq *request) (any, *apiError) {

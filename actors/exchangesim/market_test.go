@@ -146,13 +146,13 @@ func TestBookTicker(t *testing.T) {
 
 func TestDepth(t *testing.T) {
 	c := publicClient(t, shared)
-	for _, limit := range []int{5, 20, 100} {
+	for _, limit := range []int{5, 20, 100, 1000, 5000} {
 		t.Run(strconv.Itoa(limit), func(t *testing.T) {
 			d, err := c.NewDepthService().Symbol("BTCUSDT").Limit(limit).Do(ctx(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := min(limit, 20)
+			want := limit // "Order book": limit up to 5000, not capped at depth_levels
 			if len(d.Bids) != want || len(d.Asks) != want || d.LastUpdateID <= 0 {
 				t.Fatalf("depth: %d bids %d asks id %d", len(d.Bids), len(d.Asks), d.LastUpdateID)
 			}

@@ -2,6 +2,7 @@ package exchangesim
 
 import (
 	"crypto/rand"
+	"net/url"
 	"regexp"
 
 	"github.com/shopspring/decimal"
@@ -38,11 +39,12 @@ func (e *Exchange) parseOrder(rq *request) (*market, orderReq, string, *apiError
 		return nil, req, "", errf(400, -1117, "Invalid side.")
 	}
 	switch req.typ {
-	case typeLimit, typeMarket, typeLimitMaker:
-	case "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT":
-		return nil, req, "", errf(400, -1014, "Unsupported order combination.")
+	case typeLimit, typeMarket, typeLimitMaker, typeStopLoss, typeStopLossLimit, typeTakeProfit, typeTakeProfitLimit:
 	default:
 		return nil, req, "", errf(400, -1116, "Invalid orderType.")
+	}
+	if rq.get("trailingDelta") != "" || rq.get("icebergQty") != "" {
+		return nil, req, "", errf(400, -1014, "Unsupported order combination.")
 	}
 	respType := rq.get("newOrderRespType")
 	switch respType {
@@ -58,53 +60,8 @@ func (e *Exchange) parseOrder(rq *request) (*market, orderReq, string, *apiError
 	} else if !clientIDRE.MatchString(req.clientID) {
 		return nil, req, "", errf(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")
 	}
-	var okQ, okQQ, okP bool
-	if req.qty, okQ, ae = rq.optDec("quantity"); ae != nil {
+	if ae := parseOrderParams(rq, &req); ae != nil {
 		return nil, req, "", ae
-	}
-	if req.quoteQty, okQQ, ae = rq.optDec("quoteOrderQty"); ae != nil {
-		return nil, req, "", ae
-	}
-	if req.price, okP, ae = rq.optDec("price"); ae != nil {
-		return nil, req, "", ae
-	}
-	tif := rq.get("timeInForce")
-	switch req.typ {
-	case typeLimit:
-		if tif == "" {
-			return nil, req, "", errMandatory("timeInForce")
-		}
-		if tif != tifGTC && tif != tifIOC && tif != tifFOK {
-			return nil, req, "", errf(400, -1115, "Invalid timeInForce.")
-		}
-		req.tif = tif
-		fallthrough
-	case typeLimitMaker:
-		if !okQ || !req.qty.IsPositive() {
-			return nil, req, "", errMandatory("quantity")
-		}
-		if !okP || !req.price.IsPositive() {
-			return nil, req, "", errMandatory("price")
-		}
-		if okQQ {
-			return nil, req, "", errf(400, -1106, "Parameter 'quoteOrderQty' sent when not required.")
-		}
-		if req.typ == typeLimitMaker {
-			req.tif = tifGTC
-			if tif != "" {
-				return nil, req, "", errf(400, -1106, "Parameter 'timeInForce' sent when not required.")
-			}
-		}
-	case typeMarket:
-		if okQ == okQQ || (okQ && !req.qty.IsPositive()) || (okQQ && !req.quoteQty.IsPositive()) {
-			return nil, req, "", errf(400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
-		}
-		if okP {
-			return nil, req, "", errf(400, -1106, "Parameter 'price' sent when not required.")
-		}
-		if tif != "" {
-			return nil, req, "", errf(400, -1106, "Parameter 'timeInForce' sent when not required.")
-		}
 	}
 	if f := m.checkFilters(req); f != "" {
 		return nil, req, "", errf(400, -1013, "Filter failure: %s", f)
@@ -112,33 +69,97 @@ func (e *Exchange) parseOrder(rq *request) (*market, orderReq, string, *apiError
 	return m, req, respType, nil
 }
 
+// parseOrderParams reads quantity, quoteOrderQty, price, stopPrice and timeInForce and
+// checks which of them the order type needs or refuses.
+func parseOrderParams(rq *request, req *orderReq) *apiError {
+	var okQ, okQQ, okP, okS bool
+	var ae *apiError
+	if req.qty, okQ, ae = rq.optDec("quantity"); ae != nil {
+		return ae
+	}
+	if req.quoteQty, okQQ, ae = rq.optDec("quoteOrderQty"); ae != nil {
+		return ae
+	}
+	if req.price, okP, ae = rq.optDec("price"); ae != nil {
+		return ae
+	}
+	if req.stopPrice, okS, ae = rq.optDec("stopPrice"); ae != nil {
+		return ae
+	}
+	notRequired := func(name string) *apiError {
+		return errf(400, -1106, "Parameter '%s' sent when not required.", name)
+	}
+	tif := rq.get("timeInForce")
+	limitKind := req.typ == typeLimit || req.typ == typeStopLossLimit || req.typ == typeTakeProfitLimit
+	switch {
+	case req.typ == typeMarket:
+		if okQ == okQQ || (okQ && !req.qty.IsPositive()) || (okQQ && !req.quoteQty.IsPositive()) {
+			return errf(400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
+		}
+	case !okQ || !req.qty.IsPositive():
+		return errMandatory("quantity")
+	case okQQ:
+		return notRequired("quoteOrderQty")
+	}
+	if limitKind || req.typ == typeLimitMaker {
+		if !okP || !req.price.IsPositive() {
+			return errMandatory("price")
+		}
+	} else if okP {
+		return notRequired("price")
+	}
+	if isStopType(req.typ) {
+		if !okS || !req.stopPrice.IsPositive() {
+			return errMandatory("stopPrice")
+		}
+	} else if okS {
+		return notRequired("stopPrice")
+	}
+	switch {
+	case limitKind && tif == "":
+		return errMandatory("timeInForce")
+	case limitKind && tif != tifGTC && tif != tifIOC && tif != tifFOK:
+		return errf(400, -1115, "Invalid timeInForce.")
+	case limitKind:
+		req.tif = tif
+	case tif != "":
+		return notRequired("timeInForce")
+	case req.typ == typeLimitMaker:
+		req.tif = tifGTC
+	}
+	return nil
+}
+
 // checkFilters returns the name of the first failing filter, or "".
 func (m *market) checkFilters(req orderReq) string {
-	if req.typ != typeMarket {
-		p := req.price
-		if p.LessThan(m.minPrice) || p.GreaterThan(m.maxPrice) || !p.Mod(m.tickSz).IsZero() {
-			return "PRICE_FILTER"
-		}
+	badPrice := func(p decimal.Decimal) bool {
+		return p.LessThan(m.minPrice) || p.GreaterThan(m.maxPrice) || !p.Mod(m.tickSz).IsZero()
 	}
+	if req.price.IsPositive() && badPrice(req.price) || req.stopPrice.IsPositive() && badPrice(req.stopPrice) {
+		return "PRICE_FILTER"
+	}
+	market := req.typ == typeMarket || req.typ == typeStopLoss || req.typ == typeTakeProfit
 	if req.qty.IsPositive() {
 		q := req.qty
 		if q.LessThan(m.minQty) || q.GreaterThan(m.maxQty) || !q.Mod(m.step).IsZero() {
 			return "LOT_SIZE"
 		}
-		if req.typ == typeMarket && q.GreaterThan(m.mktMaxQty) {
+		if market && q.GreaterThan(m.mktMaxQty) {
 			return "MARKET_LOT_SIZE"
 		}
 	}
 	var notional decimal.Decimal
 	switch {
-	case req.typ != typeMarket:
+	case !market:
 		notional = req.price.Mul(req.qty)
 	case req.quoteQty.IsPositive():
 		notional = req.quoteQty
+	case req.stopPrice.IsPositive():
+		notional = req.stopPrice.Mul(req.qty)
 	default:
 		notional = m.price(m.px).Mul(req.qty)
 	}
-	if notional.LessThan(m.minNotional) || (req.typ != typeMarket && notional.GreaterThan(m.maxNotional)) {
+	if notional.LessThan(m.minNotional) || (!market && notional.GreaterThan(m.maxNotional)) {
 		return "NOTIONAL"
 	}
 	return ""
@@ -169,6 +190,7 @@ type orderJSON struct {
 	TimeInForce         string      `json:"timeInForce"`
 	Type                string      `json:"type"`
 	Side                string      `json:"side"`
+	StopPrice           string      `json:"stopPrice,omitempty"`
 	WorkingTime         int64       `json:"workingTime,omitempty"`
 	STPMode             string      `json:"selfTradePreventionMode"`
 	Fills               *[]fillJSON `json:"fills,omitempty"`
@@ -214,26 +236,39 @@ func (o *order) tifOrGTC() string {
 }
 
 func (o *order) result(now int64) orderJSON {
-	return orderJSON{Symbol: o.m.name, OrderID: o.id, OrderListID: -1, ClientOrderID: o.clientID, TransactTime: now,
+	r := orderJSON{Symbol: o.m.name, OrderID: o.id, OrderListID: o.listID(), ClientOrderID: o.clientID, TransactTime: now,
 		Price: fmt8(o.price), OrigQty: fmt8(o.origQty), ExecutedQty: fmt8(o.executed), OrigQuoteOrderQty: fmt8(o.origQuote),
 		CummulativeQuoteQty: fmt8(o.cumQuote), Status: o.status, TimeInForce: o.tifOrGTC(), Type: o.typ, Side: o.side,
-		WorkingTime: o.time, STPMode: "NONE"}
+		WorkingTime: o.workingTime, STPMode: "NONE"}
+	if isStopType(o.typ) {
+		r.StopPrice = fmt8(o.stopPrice)
+	}
+	return r
 }
 
 func (o *order) query() queryOrderJSON {
-	return queryOrderJSON{Symbol: o.m.name, OrderID: o.id, OrderListID: -1, ClientOrderID: o.clientID,
+	return queryOrderJSON{Symbol: o.m.name, OrderID: o.id, OrderListID: o.listID(), ClientOrderID: o.clientID,
 		Price: fmt8(o.price), OrigQty: fmt8(o.origQty), ExecutedQty: fmt8(o.executed), CummulativeQuoteQty: fmt8(o.cumQuote),
-		Status: o.status, TimeInForce: o.tifOrGTC(), Type: o.typ, Side: o.side, StopPrice: fmt8(decimal.Zero),
-		IcebergQty: fmt8(decimal.Zero), Time: o.time, UpdateTime: o.updateTime, IsWorking: o.typ != typeMarket,
-		WorkingTime: o.time, OrigQuoteOrderQty: fmt8(o.origQuote), STPMode: "NONE"}
+		Status: o.status, TimeInForce: o.tifOrGTC(), Type: o.typ, Side: o.side, StopPrice: fmt8(o.stopPrice),
+		IcebergQty: fmt8(decimal.Zero), Time: o.time, UpdateTime: o.updateTime, IsWorking: o.working && o.typ != typeMarket,
+		WorkingTime: o.workingTime, OrigQuoteOrderQty: fmt8(o.origQuote), STPMode: "NONE"}
 }
 
 func (e *Exchange) handleNewOrder(rq *request) (any, *apiError) {
+	return e.placeOrder(rq.acct, rq.params, rq.now)
+}
+
+// placeOrder is the one way to place an order, whoever asks (REST POST order,
+// cancelReplace, the WebSocket API's order.place): p holds Binance's new-order params
+// (symbol, side, type, quantity, quoteOrderQty, price, stopPrice, timeInForce,
+// newClientOrderId, newOrderRespType). It answers the ACK, RESULT or FULL object. The
+// caller holds e.mu.
+func (e *Exchange) placeOrder(a *account, p url.Values, now int64) (any, *apiError) {
+	rq := &request{params: p, acct: a, now: now}
 	m, req, respType, ae := e.parseOrder(rq)
 	if ae != nil {
 		return nil, ae
 	}
-	a := rq.acct
 	if ok, limit, per := e.checkOrderLimit(a, rq.now); !ok {
 		ae := errf(429, -1015, "Too many new orders; current limit is %d orders per %s.", limit, per)
 		ae.retryAfter = 10
@@ -243,8 +278,6 @@ func (e *Exchange) handleNewOrder(rq *request) (any, *apiError) {
 	if ae != nil {
 		return nil, ae
 	}
-	a.cnt10s++
-	a.cntDay++
 	e.pushUser(ex.events)
 	e.log.Debug("order placed", "symbol", m.name, "order_id", o.id, "client_order_id", o.clientID,
 		"side", o.side, "type", o.typ, "status", o.status, "fills", len(ex.fills))
@@ -327,19 +360,16 @@ func (e *Exchange) handleCancelOpenOrders(rq *request) (any, *apiError) {
 	if ae != nil {
 		return nil, ae
 	}
-	var open []*order
-	for _, o := range m.open {
-		if o.acct == rq.acct {
-			open = append(open, o)
-		}
-	}
+	open := m.openOf(rq.acct)
 	if len(open) == 0 {
 		return nil, errf(400, -2011, "Unknown order sent.")
 	}
 	out := make([]orderJSON, 0, len(open))
 	for _, o := range open {
-		e.pushUser(e.cancel(o, rq.now))
-		out = append(out, e.cancelJSON(rq, o))
+		if o.isOpen() { // not yet canceled with its OCO sibling
+			e.pushUser(e.cancel(o, rq.now))
+			out = append(out, e.cancelJSON(rq, o))
+		}
 	}
 	return out, nil
 }
@@ -351,13 +381,22 @@ func (e *Exchange) handleOpenOrders(rq *request) (any, *apiError) {
 	}
 	out := []queryOrderJSON{}
 	for _, m := range ms {
-		for _, o := range m.open {
-			if o.acct == rq.acct {
-				out = append(out, o.query())
-			}
+		for _, o := range m.openOf(rq.acct) {
+			out = append(out, o.query())
 		}
 	}
 	return out, nil
+}
+
+// openOf returns a's open orders on m (resting and waiting stops), by order id.
+func (m *market) openOf(a *account) []*order {
+	var out []*order
+	for _, o := range a.orders[m.name] {
+		if o.isOpen() {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // window applies orderId/fromId, startTime/endTime and limit (default 500, max 1000).

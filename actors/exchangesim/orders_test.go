@@ -250,7 +250,9 @@ func TestOrderErrors(t *testing.T) {
 		{"missing tif", c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).Quantity("1").Price("1"), -1102, "'timeInForce'"},
 		{"market without qty", c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeMarket), -1102, "quoteOrderQty"},
 		{"too much precision", limit().Quantity("0.000000001"), -1111, "too much precision"},
-		{"stop loss unsupported", limit().Type(binance.OrderTypeStopLoss), -1014, "Unsupported"},
+		{"stop loss takes no price", limit().Type(binance.OrderTypeStopLoss).TimeInForce(""), -1106, "'price'"},
+		{"stop loss needs stopPrice", c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeSell).Type(binance.OrderTypeStopLoss).Quantity("0.001"), -1102, "'stopPrice'"},
+		{"trailing stops unsupported", limit().Type(binance.OrderTypeStopLossLimit).StopPrice("58000").TrailingDelta("100"), -1014, "Unsupported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

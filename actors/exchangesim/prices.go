@@ -66,6 +66,12 @@ type market struct {
 	replayQty []int64 // replayed volumes (steps)
 	replayPos int
 	open      []*order // resting user orders, in arrival order
+	stops     []*order // stop and take-profit orders waiting for their trigger
+	hist      history  // the synthetic past and the archive of trimmed ticks
+	hseed     uint64   // seeds the synthetic past and the deep book
+	tickU     unit     // tickSz and step for the fast number formatting
+	stepU     unit
+	unitsSet  bool
 }
 
 func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, error) {
@@ -94,6 +100,7 @@ func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, erro
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(s.Symbol))
 	m.rng = rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
+	m.hseed = mix(uint64(seed)) ^ h.Sum64()
 	if s.KlinesCSV != "" {
 		rows, err := LoadKlinesCSV(s.KlinesCSV)
 		if err != nil {
@@ -206,8 +213,7 @@ func (m *market) appendTick(now int64, forced *int64) tick {
 	m.px = newPx
 	m.ticks = append(m.ticks, tk)
 	if len(m.ticks) > m.maxHistory+m.maxHistory/4 { // amortised trim
-		n := copy(m.ticks, m.ticks[len(m.ticks)-m.maxHistory:])
-		m.ticks = m.ticks[:n]
+		m.trimTicks()
 	}
 	return tk
 }
@@ -314,6 +320,7 @@ type kline struct {
 	q, takerQ       u128  // quote volume in tick×step units
 	n               int64
 	firstID, lastID int64
+	lastQty         int64 // steps, of the last trade
 	closed          bool
 }
 
@@ -331,64 +338,62 @@ func (m *market) firstTickAtOrAfter(ts int64) int {
 	return lo
 }
 
+// maxPageMinutes bounds the minutes one klines page aggregates (see klineRange).
+const maxPageMinutes = 1440 * 250
+
 // klines returns contiguous klines of interval iv following Binance's rules for
-// startTime/endTime/limit (0 = absent). A kline with no tick is flat at the previous close.
+// startTime/endTime/limit (0 = absent; see klineRange).
 func (m *market) klines(iv string, startTime, endTime int64, limit int, now int64) []kline {
-	if len(m.ticks) == 0 {
-		return nil
+	return m.klineRange(iv, startTime, endTime, startTime > 0, endTime > 0, limit, now)
+}
+
+// klineRange returns up to limit contiguous klines of interval iv (fewer for coarse
+// intervals, see maxPageMinutes): from the first one
+// opening at or after startTime when hasStart (0 is the epoch), else the last ones up
+// to endTime (hasEnd) or now. A kline with no trade is flat at the previous close.
+func (m *market) klineRange(iv string, startTime, endTime int64, hasStart, hasEnd bool, limit int, now int64) []kline {
+	// bound the work of one page (the caller holds the exchange's lock): at most
+	// maxPageMinutes minutes: 1d pages hold 250 candles, 1w 35, 1M 8
+	bucketMin := max(intervalMs[iv]/60000, 1)
+	if iv == "1M" {
+		bucketMin = 31 * 1440
 	}
-	first := bucketStart(m.ticks[0].t, iv)
-	last := bucketStart(max(now, m.ticks[len(m.ticks)-1].t), iv)
-	if endTime > 0 {
+	limit = int(min(int64(limit), max(1, maxPageMinutes/bucketMin)))
+	last := bucketStart(now, iv)
+	if hasEnd {
 		last = min(last, bucketStart(endTime, iv))
 	}
+	if hasStart && startTime > last || hasEnd && endTime < 0 {
+		return nil // nothing opens after now or before the epoch
+	}
 	var from int64
-	if startTime > 0 { // klines opening at or after startTime
-		b := bucketStart(startTime, iv)
-		if b < startTime {
-			b = bucketNext(b, iv)
+	if hasStart { // klines opening at or after startTime
+		from = bucketStart(max(startTime, 0), iv)
+		if from < max(startTime, 0) {
+			from = bucketNext(from, iv)
 		}
-		from = max(first, b)
-	} else {
-		// the last `limit` klines up to `last`
-		b := last
-		for i := 1; i < limit && b > first; i++ {
-			b = bucketStart(b-1, iv)
+	} else { // the last `limit` klines up to `last`
+		from = last
+		for i := 1; i < limit && from > 0; i++ {
+			from = bucketStart(from-1, iv)
 		}
-		from = max(b, first)
 	}
+	p := pricer{h: &m.hist}
+	prevClose := m.closeBefore(&p, from)
 	var out []kline
-	idx := m.firstTickAtOrAfter(from)
-	prevClose := m.ticks[0].px
-	if idx > 0 {
-		prevClose = m.ticks[idx-1].px
-	}
+	var buf []tick
 	for b := from; b <= last && len(out) < limit; b = bucketNext(b, iv) {
 		end := bucketNext(b, iv)
 		k := kline{open: b, close: end - 1, o: prevClose, h: prevClose, l: prevClose, c: prevClose,
 			closed: now >= end, firstID: -1, lastID: -1}
-		for ; idx < len(m.ticks) && m.ticks[idx].t < end; idx++ {
-			tk := m.ticks[idx]
-			if k.n == 0 {
-				k.o, k.h, k.l, k.firstID = tk.px, tk.px, tk.px, tk.id
-			}
-			k.h, k.l, k.c = max(k.h, tk.px), min(k.l, tk.px), tk.px
-			k.v += tk.qty
-			k.q.addMul(tk.px, tk.qty)
-			if !tk.buyerMaker {
-				k.takerV += tk.qty
-				k.takerQ.addMul(tk.px, tk.qty)
-			}
-			k.n++
-			k.lastID = tk.id
-		}
+		buf = m.fold(&p, &k, b, end, buf)
 		prevClose = k.c
 		out = append(out, k)
 	}
 	return out
 }
 
-// stats24h summarises the ticks of the last 24 h (or of any window starting at since).
+// stats summarises the trades of [since, now] (24 h ticker, rolling windows, avgPrice).
 type stats struct {
 	open, high, low, last, prevClose int64
 	lastQty                          int64
@@ -398,27 +403,13 @@ type stats struct {
 	openTime, closeTime              int64
 }
 
-func (m *market) stats(since, now int64) (s stats) {
-	s = stats{open: m.px, high: m.px, low: m.px, last: m.px, prevClose: m.px, firstID: -1, lastID: -1, openTime: since, closeTime: now}
-	i := m.firstTickAtOrAfter(since)
-	if i > 0 {
-		s.prevClose = m.ticks[i-1].px
-		s.open, s.high, s.low = s.prevClose, s.prevClose, s.prevClose
-	}
-	var qv u128
-	defer func() { s.quoteVol = m.quoteDec(qv) }()
-	for j := i; j < len(m.ticks); j++ {
-		tk := m.ticks[j]
-		if s.count == 0 {
-			s.open, s.high, s.low, s.firstID = tk.px, tk.px, tk.px, tk.id
-		}
-		s.high, s.low, s.last, s.lastQty = max(s.high, tk.px), min(s.low, tk.px), tk.px, tk.qty
-		s.vol += tk.qty
-		qv.addMul(tk.px, tk.qty)
-		s.count++
-		s.lastID = tk.id
-	}
-	return s
+func (m *market) stats(since, now int64) stats {
+	p := pricer{h: &m.hist}
+	pc := m.closeBefore(&p, since)
+	k := kline{o: pc, h: pc, l: pc, c: pc, firstID: -1, lastID: -1}
+	m.fold(&p, &k, since, now+1, nil)
+	return stats{open: k.o, high: k.h, low: k.l, last: k.c, prevClose: pc, lastQty: k.lastQty, vol: k.v,
+		quoteVol: m.quoteDec(k.q), count: k.n, firstID: k.firstID, lastID: k.lastID, openTime: since, closeTime: now}
 }
 
 // KlineRow is one row of a Binance public-data klines CSV, times in ms.

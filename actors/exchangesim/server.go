@@ -57,6 +57,7 @@ type Exchange struct {
 	symbols  []string // config order
 	accounts map[string]*account
 	nextUID  int64
+	nextList int64 // the next orderListId
 
 	limiter *limiter
 	faults  *faultSet
@@ -84,6 +85,7 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 		clock:    time.Now,
 		markets:  map[string]*market{},
 		accounts: map[string]*account{},
+		nextList: 1, // go-binance does not send orderListId 0
 		done:     make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -104,17 +106,22 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 	if step <= 0 {
 		step = time.Second
 	}
+	stepMs := step.Milliseconds()
 	n := min(int64(cfg.Backfill/step), int64(cfg.MaxHistory)) // older ticks would be trimmed anyway
+	// The live history starts at the genesis, the whole minute holding the first
+	// backfill tick; the synthetic past ends there (history.go).
+	genesis := bucketStart(now-n*stepMs, "1m")
 	for i, s := range cfg.Symbols {
 		m, err := newMarket(s, cfg.Seed+int64(i), cfg.DepthLevels, cfg.MaxHistory)
 		if err != nil {
 			return nil, fmt.Errorf("exchangesim: %w", err)
 		}
+		m.setGenesis(genesis, stepMs, m.hseed)
 		start := m.px // the oldest tick is at the configured start price
 		m.ticks = slices.Grow(m.ticks, int(n)+1)
-		m.appendTick(now-n*step.Milliseconds(), &start)
+		m.appendTick(now-n*stepMs, &start)
 		for j := n - 1; j >= 0; j-- {
-			m.appendTick(now-j*step.Milliseconds(), nil)
+			m.appendTick(now-j*stepMs, nil)
 		}
 		m.rebuildBook()
 		e.markets[s.Symbol] = m
@@ -166,6 +173,7 @@ func (e *Exchange) Start() error {
 	e.started = true
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", e.serveAPI)
+	mux.HandleFunc("/sapi/", e.serveAPI)
 	mux.HandleFunc("/ws/", e.serveRawStream)
 	mux.HandleFunc("/stream", e.serveCombinedStream)
 	mux.HandleFunc("/ws-api/v3", e.serveWSAPI)
@@ -260,6 +268,7 @@ type apiError struct {
 	code       int
 	msg        string
 	retryAfter int // seconds; 0 = no header
+	data       any // cancelReplace's results, sent as "data" when set
 }
 
 func errf(status, code int, format string, args ...any) *apiError {
@@ -274,7 +283,11 @@ func errMandatory(name string) *apiError {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, ok := v.(json.RawMessage) // built by hand (klines): written as is
+	var err error
+	if !ok {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		status, b = 500, []byte(`{"code":-1000,"msg":"An unknown error occurred while processing the request."}`)
 	}
@@ -287,7 +300,11 @@ func writeErr(w http.ResponseWriter, ae *apiError) {
 	if ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
-	writeJSON(w, ae.status, map[string]any{"code": ae.code, "msg": ae.msg})
+	body := map[string]any{"code": ae.code, "msg": ae.msg}
+	if ae.data != nil {
+		body["data"] = ae.data
+	}
+	writeJSON(w, ae.status, body)
 }
 
 // maxBody bounds request bodies; Binance requests are small.

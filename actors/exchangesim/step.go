@@ -61,6 +61,7 @@ func (e *Exchange) stepMarket(m *market, now int64, forced *int64) {
 		prevT = m.ticks[n-1].t
 	}
 	tk, diff := m.advance(now, forced)
+	e.pushUser(e.triggerStops(m, tk))
 	e.pushUser(e.matchResting(m, tk))
 	h := e.hub
 	pre := m.lower + "@"

@@ -194,3 +194,12 @@ func weightTestOrder(p url.Values) int {
 	}
 	return 1
 }
+
+// weightRolling is 4 per symbol, at most 200 ("Rolling window price change statistics").
+func weightRolling(p url.Values) int {
+	n := 1
+	if p.Get("symbol") == "" {
+		n = max(1, countSymbols(p.Get("symbols")))
+	}
+	return min(4*n, 200)
+}

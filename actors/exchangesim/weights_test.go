@@ -28,7 +28,7 @@ func TestWeightHeaders(t *testing.T) {
 		{"all prices", "GET", "/api/v3/ticker/price", "", false, 28, false},
 		{"depth 500", "GET", "/api/v3/depth?symbol=BTCUSDT&limit=500", "", false, 53, false},
 		{"24hr all", "GET", "/api/v3/ticker/24hr", "", false, 133, false},
-		{"order costs 0 on success", "POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001", true, 133, true},
+		{"order costs 0 on success", "POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=60000", true, 133, true},
 		{"rejected order costs 1", "POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=100", true, 134, false},
 		{"account", "GET", "/api/v3/account", "", true, 154, false},
 		{"myTrades with orderId", "GET", "/api/v3/myTrades?symbol=BTCUSDT&orderId=1", "", true, 159, false},
@@ -106,27 +106,44 @@ func TestRateLimitAndBan(t *testing.T) {
 	}
 }
 
+// TestOrderRateLimit: the ORDERS limits count unfilled orders (rest-api.md "Unfilled
+// Order Count", faqs/order_count_decrement.md): a resting order counts, an order that
+// trades is taken off the count of the intervals it was placed in.
 func TestOrderRateLimit(t *testing.T) {
 	cfg := testConfig()
 	cfg.OrderLimit10s = 2
-	ex := startExchange(t, cfg)
+	clk := newFakeClock(t0)
+	ex := startExchange(t, cfg, WithClock(clk.now))
 	c, _, _ := newAccount(t, ex, map[string]string{"USDT": "100000"})
-	var err error
-	for range 3 {
-		_, err = c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeMarket).Quantity("0.001").Do(ctx(t))
-		if err != nil {
-			break
+	for i := range 5 { // filled at once: never counted
+		if _, err := c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeMarket).Quantity("0.001").Do(ctx(t)); err != nil {
+			t.Fatalf("market order %d: %v", i, err)
+		}
+		if c.OrderCount.Count10s != 0 {
+			t.Fatalf("a filled order counts: X-MBX-ORDER-COUNT-10S %d", c.OrderCount.Count10s)
 		}
 	}
-	// the wall clock may cross a 10 s boundary; then the third order passes and that is fine too
-	if err != nil {
-		wantCode(t, err, -1015)
+	resting := func() error {
+		_, err := c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+			TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.001").Price("50000").Do(ctx(t))
+		return err
 	}
-	if c.OrderCount.Count10s == 0 {
-		t.Fatal("go-binance saw no X-MBX-ORDER-COUNT-10S")
+	for range 2 {
+		if err := resting(); err != nil {
+			t.Fatal(err)
+		}
 	}
+	if c.OrderCount.Count10s != 2 || c.OrderCount.Count1d != 2 {
+		t.Fatalf("counts %+v", c.OrderCount)
+	}
+	wantCode(t, resting(), -1015)
 	rl, err := c.NewRateLimitService().Do(ctx(t))
-	if err != nil || len(rl) != 2 || rl[0].Limit != 2 || rl[0].Count < 1 || rl[1].Count < 2 {
+	if err != nil || len(rl) != 2 || rl[0].Limit != 2 || rl[0].Count != 2 || rl[1].Count != 2 {
 		t.Fatalf("rateLimit/order = %+v, %v", rl, err)
+	}
+	clk.add(10 * time.Second)
+	c.TimeOffset -= 10000 // the client's clock did not move
+	if err := resting(); err != nil {
+		t.Fatalf("next window: %v", err)
 	}
 }
