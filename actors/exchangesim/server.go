@@ -167,6 +167,7 @@ func (e *Exchange) Start() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", e.serveAPI)
 	mux.HandleFunc("/ws/", e.serveRawStream)
+	mux.HandleFunc("/ws", e.serveRawStream)
 	mux.HandleFunc("/stream", e.serveCombinedStream)
 	mux.HandleFunc("/ws-api/v3", e.serveWSAPI)
 	mux.HandleFunc("/admin/", e.serveAdmin)
