@@ -45,13 +45,17 @@ type wsConn struct {
 
 func (wc *wsConn) stop() { wc.stopOnce.Do(func() { close(wc.quit) }) }
 
-// trySend queues a frame; a connection whose buffer is full is closed (slow consumer),
-// so a publisher never waits for a client.
+// trySend queues a frame. A connection whose buffer is full (slow consumer) is dropped:
+// its socket is closed at once, so neither a publisher nor its writer waits for it.
+// Callers hold hub.mu or run on wc's reader goroutine (wc.c is set under hub.mu).
 func (wc *wsConn) trySend(b []byte) {
 	select {
 	case wc.send <- b:
 	default:
 		wc.stop()
+		if wc.c != nil {
+			_ = wc.c.Close()
+		}
 	}
 }
 
@@ -124,7 +128,7 @@ func (h *hub) unsubscribe(wc *wsConn, streams []string) {
 func (h *hub) list(wc *wsConn) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return sortedKeys(h.conns[wc])
+	return append([]string{}, sortedKeys(h.conns[wc])...) // [] rather than null when empty
 }
 
 func (h *hub) remove(wc *wsConn) {
@@ -262,7 +266,9 @@ func (e *Exchange) serveStreams(w http.ResponseWriter, r *http.Request, names []
 		e.hub.remove(wc)
 		return
 	}
+	e.hub.mu.Lock()
 	wc.c = c
+	e.hub.mu.Unlock()
 	e.runConn(wc)
 }
 
