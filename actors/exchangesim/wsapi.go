@@ -231,22 +231,30 @@ func limitJSON(rl rateLimitJSON, count int) map[string]any {
 		"limit": rl.Limit, "count": count}
 }
 
+// wsAPIEnvelope is a WebSocket API response, fields in Binance's order.
+type wsAPIEnvelope struct {
+	ID         json.RawMessage  `json:"id"`
+	Status     int              `json:"status"`
+	Result     any              `json:"result,omitempty"`
+	Error      *wsAPIError      `json:"error,omitempty"`
+	RateLimits []map[string]any `json:"rateLimits,omitempty"`
+}
+
+type wsAPIError struct {
+	Code int              `json:"code"`
+	Msg  string           `json:"msg"`
+	Data map[string]int64 `json:"data,omitempty"` // serverTime and retryAfter (ms) of a 429/418
+}
+
 func (e *Exchange) wsAPIReply(wc *wsConn, id json.RawMessage, ans wsAPIAnswer) {
-	resp := map[string]any{"id": id}
+	resp := wsAPIEnvelope{ID: id, Status: 200, Result: ans.result, RateLimits: ans.limits}
 	if ae := ans.err; ae != nil {
-		resp["status"] = ae.status
-		errObj := map[string]any{"code": ae.code, "msg": ae.msg}
+		resp.Status, resp.Result = ae.status, nil
+		resp.Error = &wsAPIError{Code: ae.code, Msg: ae.msg}
 		if ae.retryAfter > 0 {
 			now := e.nowMs()
-			errObj["data"] = map[string]int64{"serverTime": now, "retryAfter": now + int64(ae.retryAfter)*1000}
+			resp.Error.Data = map[string]int64{"serverTime": now, "retryAfter": now + int64(ae.retryAfter)*1000}
 		}
-		resp["error"] = errObj
-	} else {
-		resp["status"] = 200
-		resp["result"] = ans.result
-	}
-	if ans.limits != nil {
-		resp["rateLimits"] = ans.limits
 	}
 	b, err := json.Marshal(resp)
 	if err != nil {
