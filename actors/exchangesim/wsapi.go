@@ -94,9 +94,8 @@ func (e *Exchange) handleWSAPIConn(wc *wsConn, info wsAPIConn, msg []byte) {
 		return
 	}
 	withLimits := info.rateLimits
-	if v, ok := req.Params["returnRateLimits"]; ok {
+	if v, ok := req.Params["returnRateLimits"]; ok { // signed like any param; not passed to REST
 		withLimits = rawScalar(v) != "false"
-		delete(req.Params, "returnRateLimits")
 	}
 	var ans wsAPIAnswer
 	switch req.Method {
@@ -186,6 +185,7 @@ func (e *Exchange) callRoute(key, ip string, params map[string]json.RawMessage) 
 	}
 	vals.Del("apiKey")
 	vals.Del("signature")
+	vals.Del("returnRateLimits")
 	rq.params = vals
 	if ae == nil {
 		res, ae = rt.handle(e, rq)
