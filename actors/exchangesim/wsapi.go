@@ -78,7 +78,7 @@ type wsAPIRequest struct {
 type wsAPIAnswer struct {
 	result any
 	err    *apiError
-	limits []map[string]any
+	limits []rateLimitCount
 }
 
 // handleWSAPI answers one request from a client on 127.0.0.1 with rate limits reported.
@@ -177,7 +177,7 @@ func (e *Exchange) callRoute(key, ip string, params map[string]json.RawMessage) 
 	}
 	rq := &request{r: hr}
 	var res any
-	var orders []map[string]any
+	var orders []rateLimitCount
 	e.mu.Lock()
 	rq.now = e.nowMs()
 	if rt.signed {
@@ -201,18 +201,18 @@ func (e *Exchange) callRoute(key, ip string, params map[string]json.RawMessage) 
 }
 
 // weightLimit is the REQUEST_WEIGHT entry of rateLimits with used as its count.
-func (e *Exchange) weightLimit(used int) []map[string]any {
+func (e *Exchange) weightLimit(used int) []rateLimitCount {
 	for _, rl := range e.rateLimits() {
 		if rl.RateLimitType == "REQUEST_WEIGHT" {
-			return []map[string]any{limitJSON(rl, used)}
+			return []rateLimitCount{limitJSON(rl, used)}
 		}
 	}
 	return nil
 }
 
 // orderLimits are the ORDERS entries of rateLimits with the account's counts.
-func (e *Exchange) orderLimits(count10s, countDay int) []map[string]any {
-	var out []map[string]any
+func (e *Exchange) orderLimits(count10s, countDay int) []rateLimitCount {
+	var out []rateLimitCount
 	for _, rl := range e.rateLimits() {
 		if rl.RateLimitType != "ORDERS" {
 			continue
@@ -226,10 +226,13 @@ func (e *Exchange) orderLimits(count10s, countDay int) []map[string]any {
 	return out
 }
 
-func limitJSON(rl rateLimitJSON, count int) map[string]any {
-	return map[string]any{"rateLimitType": rl.RateLimitType, "interval": rl.Interval, "intervalNum": rl.IntervalNum,
-		"limit": rl.Limit, "count": count}
+// rateLimitCount is one entry of a WebSocket API answer's rateLimits.
+type rateLimitCount struct {
+	rateLimitJSON
+	Count int `json:"count"`
 }
+
+func limitJSON(rl rateLimitJSON, count int) rateLimitCount { return rateLimitCount{rl, count} }
 
 // wsAPIEnvelope is a WebSocket API response, fields in Binance's order.
 type wsAPIEnvelope struct {
@@ -237,7 +240,7 @@ type wsAPIEnvelope struct {
 	Status     int              `json:"status"`
 	Result     any              `json:"result,omitempty"`
 	Error      *wsAPIError      `json:"error,omitempty"`
-	RateLimits []map[string]any `json:"rateLimits,omitempty"`
+	RateLimits []rateLimitCount `json:"rateLimits,omitempty"`
 }
 
 type wsAPIError struct {

@@ -139,3 +139,22 @@ func atoi(t *testing.T, s string) int64 {
 	}
 	return v
 }
+
+// TestBinanceConnectorWebSocket runs @binance/connector 3.6.1 (clients/ws_connector.mjs):
+// WebsocketStream on /ws/<stream> and /stream?streams= with live SUBSCRIBE/UNSUBSCRIBE
+// (@aggTrade, @ticker, !miniTicker@arr, @kline_1m, @trade, @bookTicker, @depth@100ms,
+// @avgPrice, @depth5, @miniTicker, @depth10@1000ms) and WebsocketAPI (ping, time,
+// exchangeInfo, depth, klines, ticker.price, ticker.24hr, ticker.book, order.test,
+// order.place, order.status, openOrders.status, account.status, order.cancel, myTrades,
+// allOrders, account.rateLimits.orders, and an error answer).
+func TestBinanceConnectorWebSocket(t *testing.T) {
+	ex, checks := runNodeClient(t, "ws_connector.mjs")
+	wantChecks(t, checks, "rawStream", "combinedStream", "websocketAPI")
+	id, _ := checks["websocketAPI"].raw["order"].(float64)
+	ex.mu.Lock()
+	o := ex.accounts["node-key"].findOrder(ex.markets["BTCUSDT"], int64(id), "conn-1")
+	ex.mu.Unlock()
+	if o == nil || o.status != statusCanceled {
+		t.Fatalf("order %v on the exchange: %+v", id, o)
+	}
+}
