@@ -19,7 +19,13 @@ import (
 
 // streamRE matches the stream names this exchange serves: <symbol>@<kind> (lowercase
 // symbol) or one of the all-market arrays.
-var streamRE = regexp.MustCompile(`^(?:([a-z0-9]+)@(trade|aggTrade|bookTicker|ticker|miniTicker|avgPrice|kline_[0-9]+[smhdwM]|depth(?:5|10|20)?(?:@100ms|@1000ms)?)|!(?:ticker|miniTicker)@arr)$`)
+var streamRE = regexp.MustCompile(`^(?:([a-z0-9]+)@(trade|aggTrade|bookTicker|ticker|ticker_(?:1h|4h|1d)|miniTicker|avgPrice|kline_[0-9]+[smhdwM]|depth(?:5|10|20)?(?:@100ms|@1000ms)?)|!(?:ticker|ticker_(?:1h|4h|1d)|miniTicker)@arr)$`)
+
+// rollingWindows are the window sizes of the rolling window statistics streams, in ms.
+var rollingWindows = []struct {
+	name string
+	ms   int64
+}{{"1h", 3600000}, {"4h", 4 * 3600000}, {"1d", 86400000}}
 
 // Update speeds in ms.
 const (
@@ -33,7 +39,7 @@ func (e *Exchange) validStream(name string) bool {
 	if sm == nil {
 		return false
 	}
-	if sm[1] == "" { // !ticker@arr, !miniTicker@arr
+	if sm[1] == "" { // !ticker@arr, !ticker_<window>@arr, !miniTicker@arr
 		return true
 	}
 	if e.markets[strings.ToUpper(sm[1])] == nil {
@@ -165,6 +171,44 @@ func (e *Exchange) publishStats(m *market, now int64) {
 	if h.due(pre+"avgPrice", pre+"avgPrice", now, speedSecond) {
 		b, _ := json.Marshal(m.avgPriceEvent(now))
 		h.publish(pre+"avgPrice", b)
+	}
+	for _, w := range rollingWindows {
+		name, arr := pre+"ticker_"+w.name, "!ticker_"+w.name+"@arr"
+		one, all := h.due(name, name, now, speedSecond), h.due(arr, arr+" "+m.name, now, speedSecond)
+		if !one && !all {
+			continue
+		}
+		ev := m.windowTickerEvent(w.name, w.ms, now)
+		if one {
+			b, _ := json.Marshal(ev)
+			h.publish(name, b)
+		}
+		if all {
+			b, _ := json.Marshal([]map[string]any{ev})
+			h.publish(arr, b)
+		}
+	}
+}
+
+// windowTickerEvent is the <symbol>@ticker_<window> payload (event <window>Ticker): the
+// window opens on a minute, so it may be up to 59999 ms wider than its size.
+func (m *market) windowTickerEvent(window string, size, now int64) map[string]any {
+	s := m.stats(bucketStart(now-size, "1m"), now)
+	last, open := m.price(s.last), m.price(s.open)
+	chg := last.Sub(open)
+	pct := decimal.Zero
+	if s.open > 0 {
+		pct = chg.Div(open).Mul(decimal.NewFromInt(100))
+	}
+	wavg := last
+	if s.vol > 0 {
+		wavg = s.quoteVol.Div(m.qty(s.vol))
+	}
+	return map[string]any{
+		"e": window + "Ticker", "E": now, "s": m.name, "p": fmt8(chg), "P": pct.StringFixed(3),
+		"o": fmt8(open), "h": fmt8(m.price(s.high)), "l": fmt8(m.price(s.low)), "c": fmt8(last), "w": fmt8(wavg),
+		"v": fmt8(m.qty(s.vol)), "q": fmt8(s.quoteVol), "O": s.openTime, "C": s.closeTime,
+		"F": s.firstID, "L": s.lastID, "n": s.count,
 	}
 }
 

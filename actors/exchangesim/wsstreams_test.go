@@ -3,6 +3,7 @@ package exchangesim
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,9 @@ func (wc *wsClient) next(t *testing.T, step func(), keep func([]byte) bool) []by
 		}
 	}
 }
+
+// decimalRE is a decimal string as Binance writes them: "123.45000000", "-0.500".
+var decimalRE = regexp.MustCompile(`^-?[0-9]+\.[0-9]+$`)
 
 func hasPrefix(p string) func([]byte) bool {
 	return func(b []byte) bool { return strings.HasPrefix(string(b), p) }
@@ -194,12 +198,14 @@ func TestWsAggTradeAndTickers(t *testing.T) {
 	}
 }
 
-// TestWsMiniTickerAndAvgPrice checks the payload fields of @miniTicker and @avgPrice
-// (Binance "Web Socket Streams": Individual Symbol Mini Ticker Stream, Average Price):
+// TestWsMiniTickerAndAvgPrice checks the payload fields of @miniTicker, @avgPrice and
+// @ticker_1h (Binance "Web Socket Streams": Individual Symbol Mini Ticker Stream, Average
+// Price, Individual Symbol Rolling Window Statistics Streams):
 // every price a string, times integers.
 func TestWsMiniTickerAndAvgPrice(t *testing.T) {
-	c := dialWS(t, shared, "/stream?streams=bnbusdt@miniTicker/bnbusdt@avgPrice")
+	c := dialWS(t, shared, "/stream?streams=bnbusdt@miniTicker/bnbusdt@avgPrice/bnbusdt@ticker_1h")
 	want := map[string][]string{
+		"bnbusdt@ticker_1h":  {"e=1hTicker", "E#", "s=BNBUSDT", "p$", "P$", "o$", "h$", "l$", "c$", "w$", "v$", "q$", "O#", "C#", "F#", "L#", "n#"},
 		"bnbusdt@miniTicker": {"e=24hrMiniTicker", "E#", "s=BNBUSDT", "c$", "o$", "h$", "l$", "v$", "q$"},
 		"bnbusdt@avgPrice":   {"e=avgPrice", "E#", "s=BNBUSDT", "i=5m", "w$", "T#"},
 	}
@@ -231,7 +237,7 @@ func TestWsMiniTickerAndAvgPrice(t *testing.T) {
 					t.Fatalf("%s: %s = %v, want a positive integer", env.Stream, k, v)
 				}
 			case "$":
-				if s, ok := v.(string); !ok || d(s).IsNegative() {
+				if s, ok := v.(string); !ok || !decimalRE.MatchString(s) {
 					t.Fatalf("%s: %s = %v, want a decimal string", env.Stream, k, v)
 				}
 			}
