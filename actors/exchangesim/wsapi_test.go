@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // wsAPIResp is a WebSocket API answer (Binance "WebSocket API", Response format).
@@ -256,5 +257,59 @@ func TestWsAPIPing(t *testing.T) {
 		if !strings.HasPrefix(string(m), `{"id":`+strconv.Itoa(i)+`,`) || !strings.Contains(string(m), `"result":{}`) {
 			t.Fatalf("ping %d: %s", i, m)
 		}
+	}
+}
+
+// TestWsAPISharedWeight: WebSocket API requests spend the IP's REQUEST_WEIGHT like REST
+// ones (Binance "WebSocket API", Rate limits: the limits are shared with the REST API);
+// over the limit the answer is 429 with -1003 and error.data.retryAfter. The URL's
+// returnRateLimits=false leaves rateLimits out of every answer.
+func TestWsAPISharedWeight(t *testing.T) {
+	cfg := testConfig()
+	cfg.WeightLimit = 10
+	cfg.BanAfter = 100
+	fixed := time.Now()
+	ex := startExchange(t, cfg, WithClock(func() time.Time { return fixed })) // one weight window throughout
+	c := dialWS(t, ex, "/ws-api/v3")
+	quiet := dialWS(t, ex, "/ws-api/v3?returnRateLimits=false")
+	send := func(c *wsClient, id string) wsAPIResp {
+		c.send(t, `{"id":"`+id+`","method":"ping"}`)
+		var r wsAPIResp
+		if err := json.Unmarshal(c.next(t, nil, hasPrefix(`{"id":"`+id+`"`)), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := send(quiet, "q1"); r.Status != 200 || r.RateLimits != nil {
+		t.Fatalf("returnRateLimits=false: %+v", r)
+	}
+	if r := send(c, "p1"); r.Status != 200 {
+		t.Fatalf("ping: %+v", r)
+	} else if n, _ := r.limit("REQUEST_WEIGHT", "MINUTE"); n != 2 {
+		t.Fatalf("weight count %d after two pings, want 2", n)
+	}
+	rest := rawDo(t, ex, "GET", "/api/v3/ping", "", nil) // weight 1, same IP
+	if rest.header.Get("X-MBX-USED-WEIGHT-1M") != "3" {
+		t.Fatalf("REST used weight %q, want 3", rest.header.Get("X-MBX-USED-WEIGHT-1M"))
+	}
+	var r wsAPIResp
+	for i := 0; r.Status != 429; i++ {
+		if i > 10 {
+			t.Fatalf("no 429 after %d pings: %+v", i, r)
+		}
+		r = send(c, "x"+strconv.Itoa(i))
+	}
+	var raw struct {
+		Error struct {
+			Code int              `json:"code"`
+			Data map[string]int64 `json:"data"`
+		} `json:"error"`
+	}
+	c.send(t, `{"id":"last","method":"ping"}`)
+	if err := json.Unmarshal(c.next(t, nil, hasPrefix(`{"id":"last"`)), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Error.Code != -1003 || raw.Error.Data["retryAfter"] <= raw.Error.Data["serverTime"] {
+		t.Fatalf("over the limit: %+v", raw.Error)
 	}
 }
