@@ -125,7 +125,11 @@ func TestWsAPITrading(t *testing.T) {
 	var acct struct {
 		Balances []struct{ Asset, Free, Locked string } `json:"balances"`
 	}
-	wsAPICall(t, c, "account.status", nil, key, secret).ok(t, &acct)
+	r = wsAPICall(t, c, "account.status", map[string]any{"returnRateLimits": false}, key, secret) // signed like any param (ccxt sends it)
+	r.ok(t, &acct)
+	if r.RateLimits != nil {
+		t.Fatalf("returnRateLimits false, rateLimits %+v", r.RateLimits)
+	}
 	locked := ""
 	for _, b := range acct.Balances {
 		if b.Asset == "USDT" {
