@@ -317,3 +317,41 @@ func TestWsAPISharedWeight(t *testing.T) {
 		t.Fatalf("over the limit: %+v", raw.Error)
 	}
 }
+
+// TestWsAPIRoutedMethods calls WebSocket API methods whose REST routes come with the
+// REST side's trade lists, rolling ticker and order lists (Binance "WebSocket API":
+// trades.recent, trades.aggregate, ticker, orderList.place.oco, openOrderLists.status).
+// A case whose route this build lacks is skipped.
+func TestWsAPIRoutedMethods(t *testing.T) {
+	_, key, secret := newAccount(t, shared, map[string]string{"USDT": "100000", "BTC": "1"})
+	c := dialWS(t, shared, "/ws-api/v3")
+	tests := []struct {
+		method string
+		params map[string]any
+		signed bool
+		want   string // in the result
+	}{
+		{"trades.recent", map[string]any{"symbol": "BTCUSDT", "limit": 3}, false, `"isBuyerMaker"`},
+		{"trades.aggregate", map[string]any{"symbol": "BTCUSDT", "limit": 3}, false, `"a":`},
+		{"ticker", map[string]any{"symbol": "BTCUSDT", "windowSize": "1h"}, false, `"lastPrice"`},
+		{"orderList.place.oco", map[string]any{"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.01", "aboveType": "LIMIT_MAKER",
+			"abovePrice": "1000000", "belowType": "STOP_LOSS", "belowStopPrice": "1000"}, true, `"contingencyType":"OCO"`},
+		{"openOrderLists.status", nil, true, `"contingencyType":"OCO"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			if shared.routes[wsAPIRoutes[tt.method]] == nil {
+				t.Skipf("no REST route %s in this build", wsAPIRoutes[tt.method])
+			}
+			k, s := "", ""
+			if tt.signed {
+				k, s = key, secret
+			}
+			r := wsAPICall(t, c, tt.method, tt.params, k, s)
+			r.ok(t, nil)
+			if !strings.Contains(string(r.Result), tt.want) {
+				t.Fatalf("result %.300s lacks %s", r.Result, tt.want)
+			}
+		})
+	}
+}
