@@ -175,6 +175,7 @@ func (e *Exchange) Start() error {
 	mux.HandleFunc("/api/", e.serveAPI)
 	mux.HandleFunc("/sapi/", e.serveAPI)
 	mux.HandleFunc("/ws/", e.serveRawStream)
+	mux.HandleFunc("/ws", e.serveRawStream)
 	mux.HandleFunc("/stream", e.serveCombinedStream)
 	mux.HandleFunc("/ws-api/v3", e.serveWSAPI)
 	mux.HandleFunc("/admin/", e.serveAdmin)

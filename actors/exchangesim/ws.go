@@ -3,7 +3,6 @@ package exchangesim
 import (
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,11 @@ import (
 const (
 	sendBuffer   = 1024
 	writeTimeout = 10 * time.Second
+	// maxStreams is Binance's limit of streams on one connection.
+	maxStreams = 1024
+	// maxIncoming is Binance's limit of incoming messages (JSON requests and ping frames)
+	// per second on a market stream connection; a connection over it is closed.
+	maxIncoming = 5
 )
 
 var upgrader = websocket.Upgrader{
@@ -23,27 +27,49 @@ var upgrader = websocket.Upgrader{
 
 // wsConn is one WebSocket connection: one writer (the handler goroutine) and one reader.
 type wsConn struct {
-	c        *websocket.Conn
-	send     chan []byte
-	quit     chan struct{}
-	stopOnce sync.Once
-	combined bool
-	subID    int          // user data subscription id, -1 when none
-	acct     *account     // user data subscriber; guarded by hub.mu
-	shutdown bool         // send serverShutdown before closing; guarded by hub.mu
-	shutAt   int64        // ms; guarded by hub.mu
-	onText   func([]byte) // request handler run by the reader goroutine
+	c         *websocket.Conn
+	send      chan []byte
+	quit      chan struct{}
+	stopOnce  sync.Once
+	combined  bool         // wrap events as {"stream","data"}; guarded by hub.mu
+	subID     int          // user data subscription id, -1 when none
+	acct      *account     // user data subscriber; guarded by hub.mu
+	shutdown  bool         // send serverShutdown before closing; guarded by hub.mu
+	shutAt    int64        // ms; guarded by hub.mu
+	closeCode int          // close frame code; 0 = going away; guarded by hub.mu
+	onText    func([]byte) // request handler run by the reader goroutine
+	limited   bool         // apply the maxIncoming limit (market stream connections)
+	recent    [maxIncoming]int64
+	nRecent   int // messages counted in recent; reader goroutine only
 }
 
 func (wc *wsConn) stop() { wc.stopOnce.Do(func() { close(wc.quit) }) }
 
-// trySend queues a frame; a connection whose buffer is full is closed (slow consumer).
+// trySend queues a frame. A connection whose buffer is full (slow consumer) is dropped:
+// its socket is closed at once, so neither a publisher nor its writer waits for it.
+// Callers hold hub.mu or run on wc's reader goroutine (wc.c is set under hub.mu).
 func (wc *wsConn) trySend(b []byte) {
 	select {
 	case wc.send <- b:
 	default:
 		wc.stop()
+		if wc.c != nil {
+			_ = wc.c.Close()
+		}
 	}
+}
+
+// incoming counts one incoming message at now (ms) and reports whether the connection
+// is still within maxIncoming messages per second. Reader goroutine only.
+func (wc *wsConn) incoming(now int64) bool {
+	if !wc.limited {
+		return true
+	}
+	i := wc.nRecent % maxIncoming
+	oldest := wc.recent[i] // the message maxIncoming messages ago
+	wc.recent[i] = now
+	wc.nRecent++
+	return wc.nRecent <= maxIncoming || now-oldest >= 1000
 }
 
 // hub routes stream events to connections.
@@ -51,25 +77,40 @@ type hub struct {
 	mu       sync.Mutex
 	conns    map[*wsConn]map[string]bool // conn → streams
 	byStream map[string]map[*wsConn]bool
+	lastSent map[string]int64 // throttle key → ms of the last event sent
 }
 
 func newHub() *hub {
-	return &hub{conns: map[*wsConn]map[string]bool{}, byStream: map[string]map[*wsConn]bool{}}
+	return &hub{conns: map[*wsConn]map[string]bool{}, byStream: map[string]map[*wsConn]bool{}, lastSent: map[string]int64{}}
 }
 
-func (h *hub) add(wc *wsConn, streams []string) {
+// add subscribes wc to streams; it reports false, subscribing none, when wc would then
+// hold more than maxStreams streams.
+func (h *hub) add(wc *wsConn, streams []string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.conns[wc] == nil {
-		h.conns[wc] = map[string]bool{}
+	cur := h.conns[wc]
+	if cur == nil {
+		cur = map[string]bool{}
+		h.conns[wc] = cur
+	}
+	n := len(cur)
+	for _, s := range streams {
+		if !cur[s] {
+			n++
+		}
+	}
+	if n > maxStreams {
+		return false
 	}
 	for _, s := range streams {
-		h.conns[wc][s] = true
+		cur[s] = true
 		if h.byStream[s] == nil {
 			h.byStream[s] = map[*wsConn]bool{}
 		}
 		h.byStream[s][wc] = true
 	}
+	return true
 }
 
 func (h *hub) unsubscribe(wc *wsConn, streams []string) {
@@ -87,11 +128,7 @@ func (h *hub) unsubscribe(wc *wsConn, streams []string) {
 func (h *hub) list(wc *wsConn) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := []string{}
-	for s := range h.conns[wc] {
-		out = append(out, s)
-	}
-	return out
+	return append([]string{}, sortedKeys(h.conns[wc])...) // [] rather than null when empty
 }
 
 func (h *hub) remove(wc *wsConn) {
@@ -112,16 +149,36 @@ func (h *hub) has(stream string) bool {
 	return len(h.byStream[stream]) > 0
 }
 
+// due reports whether stream has subscribers and the event identified by key was last
+// sent at least every ms before now; if so it records now as its last sending.
+func (h *hub) due(stream, key string, now, every int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.byStream[stream]) == 0 {
+		return false
+	}
+	if last, ok := h.lastSent[key]; ok && now-last < every && now >= last {
+		return false
+	}
+	h.lastSent[key] = now
+	return true
+}
+
 // publish sends a raw event to every subscriber of stream (wrapped for combined conns).
+// It never blocks: a subscriber whose buffer is full is disconnected.
 func (h *hub) publish(stream string, data []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var wrapped []byte
 	for wc := range h.byStream[stream] {
-		if wc.combined {
-			wc.trySend(wrapCombined(stream, data))
-		} else {
+		if !wc.combined {
 			wc.trySend(data)
+			continue
 		}
+		if wrapped == nil {
+			wrapped = wrapCombined(stream, data)
+		}
+		wc.trySend(wrapped)
 	}
 }
 
@@ -165,31 +222,32 @@ func (h *hub) closeAll(shutdown bool, now int64) int {
 	return len(h.conns)
 }
 
-var streamRE = regexp.MustCompile(`^([a-z0-9]+)@(trade|bookTicker|kline_[0-9]+[smhdwM]|depth(5|10|20)?(@100ms|@1000ms)?)$`)
-
-// validStream reports whether name is a stream this exchange serves.
-func (e *Exchange) validStream(name string) bool {
-	sm := streamRE.FindStringSubmatch(name)
-	if sm == nil || e.markets[strings.ToUpper(sm[1])] == nil {
-		return false
+// serveRawStream serves /ws and /ws/<anything>. A path naming a stream (it has an '@' or
+// starts with '!') subscribes to it and must be valid; any other path (clients such as
+// ccxt dial /ws/0) opens a connection with no stream, ready for SUBSCRIBE.
+func (e *Exchange) serveRawStream(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/ws"), "/")
+	var names []string
+	if strings.ContainsRune(name, '@') || strings.HasPrefix(name, "!") {
+		if !e.validStream(name) {
+			writeErr(w, errf(400, -1121, "Invalid stream %q.", name))
+			return
+		}
+		names = []string{name}
 	}
-	if iv, ok := strings.CutPrefix(sm[2], "kline_"); ok {
-		return validInterval(iv)
-	}
-	return true
+	e.serveStreams(w, r, names, false)
 }
 
-func (e *Exchange) serveRawStream(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(r.URL.Path, "/ws/")
-	if !e.validStream(name) {
-		writeErr(w, errf(400, -1121, "Invalid stream %q.", name))
+// serveCombinedStream serves /stream?streams=a/b/… (or /stream with none).
+func (e *Exchange) serveCombinedStream(w http.ResponseWriter, r *http.Request) {
+	var names []string
+	if s := r.URL.Query().Get("streams"); s != "" {
+		names = strings.Split(s, "/")
+	}
+	if len(names) > maxStreams {
+		writeErr(w, errf(400, -1101, "Too many streams: at most %d per connection.", maxStreams))
 		return
 	}
-	e.serveStreams(w, r, []string{name}, false)
-}
-
-func (e *Exchange) serveCombinedStream(w http.ResponseWriter, r *http.Request) {
-	names := strings.Split(r.URL.Query().Get("streams"), "/")
 	for _, n := range names {
 		if !e.validStream(n) {
 			writeErr(w, errf(400, -1121, "Invalid stream %q.", n))
@@ -200,7 +258,7 @@ func (e *Exchange) serveCombinedStream(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Exchange) serveStreams(w http.ResponseWriter, r *http.Request, names []string, combined bool) {
-	wc := &wsConn{send: make(chan []byte, sendBuffer), quit: make(chan struct{}), combined: combined, subID: -1}
+	wc := &wsConn{send: make(chan []byte, sendBuffer), quit: make(chan struct{}), combined: combined, subID: -1, limited: true}
 	wc.onText = func(msg []byte) { e.handleStreamControl(wc, msg) }
 	e.hub.add(wc, names) // before the handshake completes, so no event after it is missed
 	c, err := upgrader.Upgrade(w, r, nil)
@@ -208,43 +266,10 @@ func (e *Exchange) serveStreams(w http.ResponseWriter, r *http.Request, names []
 		e.hub.remove(wc)
 		return
 	}
+	e.hub.mu.Lock()
 	wc.c = c
+	e.hub.mu.Unlock()
 	e.runConn(wc)
-}
-
-// handleStreamControl answers SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS.
-func (e *Exchange) handleStreamControl(wc *wsConn, msg []byte) {
-	var req struct {
-		Method string          `json:"method"`
-		Params []string        `json:"params"`
-		ID     json.RawMessage `json:"id"`
-	}
-	if json.Unmarshal(msg, &req) != nil || len(req.ID) == 0 {
-		wc.trySend([]byte(`{"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"}}`))
-		return
-	}
-	var result any
-	switch req.Method {
-	case "SUBSCRIBE":
-		for _, s := range req.Params {
-			if !e.validStream(s) {
-				b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": 2, "msg": "Invalid request: unknown stream " + s}, "id": req.ID})
-				wc.trySend(b)
-				return
-			}
-		}
-		e.hub.add(wc, req.Params)
-	case "UNSUBSCRIBE":
-		e.hub.unsubscribe(wc, req.Params)
-	case "LIST_SUBSCRIPTIONS":
-		result = e.hub.list(wc)
-	default:
-		b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": 1, "msg": "Invalid request: unknown method"}, "id": req.ID})
-		wc.trySend(b)
-		return
-	}
-	b, _ := json.Marshal(map[string]any{"result": result, "id": req.ID})
-	wc.trySend(b)
 }
 
 // runConn is the single writer of wc: it sends queued frames and pings until wc stops,
@@ -253,20 +278,7 @@ func (e *Exchange) handleStreamControl(wc *wsConn, msg []byte) {
 func (e *Exchange) runConn(wc *wsConn) {
 	defer e.hub.remove(wc)
 	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		defer wc.stop()
-		wc.c.SetReadLimit(1 << 16)
-		for {
-			typ, msg, err := wc.c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if typ == websocket.TextMessage && wc.onText != nil {
-				wc.onText(msg)
-			}
-		}
-	}()
+	go e.readConn(wc, readerDone)
 	ping := time.NewTicker(e.cfg.PingInterval)
 	defer ping.Stop()
 	defer func() {
@@ -294,9 +306,47 @@ func (e *Exchange) runConn(wc *wsConn) {
 	}
 }
 
+// readConn is wc's reader goroutine: it answers pings, counts incoming messages and hands
+// text frames to wc.onText until the connection fails or goes over the message limit.
+func (e *Exchange) readConn(wc *wsConn, done chan<- struct{}) {
+	defer close(done)
+	defer wc.stop()
+	over := func() {
+		e.hub.mu.Lock()
+		wc.closeCode = websocket.ClosePolicyViolation
+		e.hub.mu.Unlock()
+		wc.stop()
+	}
+	wc.c.SetReadLimit(1 << 16)
+	wc.c.SetPingHandler(func(data string) error {
+		if !wc.incoming(e.nowMs()) {
+			over()
+			return nil
+		}
+		err := wc.c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
+		if err == websocket.ErrCloseSent { //nolint:errorlint // gorilla returns the sentinel itself
+			return nil
+		}
+		return err
+	})
+	for {
+		typ, msg, err := wc.c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if !wc.incoming(e.nowMs()) {
+			over()
+			return
+		}
+		if typ == websocket.TextMessage && wc.onText != nil {
+			wc.onText(msg)
+		}
+	}
+}
+
 func (e *Exchange) goodbye(wc *wsConn) {
 	e.hub.mu.Lock()
-	shutdown, at, combined := wc.shutdown, wc.shutAt, wc.combined
+	shutdown, at, combined, code := wc.shutdown, wc.shutAt, wc.combined, wc.closeCode
 	e.hub.mu.Unlock()
 	dl := time.Now().Add(time.Second)
 	if shutdown {
@@ -307,5 +357,9 @@ func (e *Exchange) goodbye(wc *wsConn) {
 		_ = wc.c.SetWriteDeadline(dl)
 		_ = wc.c.WriteMessage(websocket.TextMessage, ev)
 	}
-	_ = wc.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "bye"), dl)
+	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "bye")
+	if code == websocket.ClosePolicyViolation {
+		msg = websocket.FormatCloseMessage(code, "too many messages")
+	}
+	_ = wc.c.WriteControl(websocket.CloseMessage, msg, dl)
 }
