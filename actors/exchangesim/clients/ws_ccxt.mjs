@@ -32,8 +32,6 @@ const ex = new ccxt.pro.binance({
     options: {
         defaultType: 'spot',
         fetchMarkets: { types: ['spot'] },
-        fetchMargins: false,
-        fetchCurrencies: false,
     },
 });
 
