@@ -115,9 +115,56 @@ func membersAgree(t *testing.T, line []byte) {
 	if got.other != other || got.hasParams != hasParams || got.hasID != hasID {
 		t.Fatalf("%q: split %+v, encoding/json %v", line, got, want)
 	}
+	if dup := duplicateMembers(line); got.duplicate != dup {
+		t.Fatalf("%q: split duplicate=%v, token scan %v", line, got.duplicate, dup)
+	}
 	for k, v := range map[string][]byte{"jsonrpc": got.jsonrpc, "method": got.method, "params": got.params, "id": got.id} {
 		if !bytes.Equal(bytes.TrimSpace(v), bytes.TrimSpace(want[k])) {
 			t.Fatalf("%q: member %q = %q, encoding/json %q", line, k, v, want[k])
+		}
+	}
+}
+
+// duplicateMembers reports, with encoding/json's tokenizer, whether one of
+// a request's four members appears twice at the top level of the object.
+func duplicateMembers(line []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(line))
+	seen := map[string]bool{}
+	depth, key := 0, true
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+				if depth > 1 {
+					key = false
+				}
+				continue
+			}
+			depth--
+			if depth == 1 {
+				key = true
+			}
+			continue
+		case string:
+			if depth == 1 && key {
+				switch v {
+				case "jsonrpc", "method", "params", "id":
+					if seen[v] {
+						return true
+					}
+					seen[v] = true
+				}
+				key = false
+				continue
+			}
+		}
+		if depth == 1 {
+			key = true
 		}
 	}
 }
