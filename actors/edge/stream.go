@@ -61,7 +61,7 @@ type streamSub struct {
 type streamActor struct {
 	c       *conn
 	busPID  *actor.PID
-	inbox   *bus.Inbox
+	acks    *bus.Acker
 	subs    []*streamSub
 	nextID  uint64
 	dropped uint64
@@ -81,7 +81,7 @@ func (a *streamActor) Receive(ctx actor.Context) {
 }
 
 func (a *streamActor) onEvent(ctx actor.Context, ev *messages.Event) {
-	a.inbox.Handled(ctx)
+	a.acks.Handled(ctx)
 	for _, s := range a.subs {
 		if !bus.Match(s.pattern, ev.Topic) {
 			continue
@@ -180,7 +180,7 @@ func (c *conn) ensureStream(queue uint32) *actor.PID {
 		queue = defaultStreamQueue
 	}
 	c.out = make(chan []byte, queue)
-	a := &streamActor{c: c, busPID: c.s.deps.Bus, inbox: bus.NewInbox(c.s.deps.Bus, queue)}
+	a := &streamActor{c: c, busPID: c.s.deps.Bus, acks: bus.NewAcker(c.s.deps.Bus, queue)}
 	c.stream = c.s.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return a }), "edge-stream")
 	c.writing.Add(1)
 	go c.writeLoop()
