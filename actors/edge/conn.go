@@ -37,6 +37,7 @@ type conn struct {
 	requireToken bool
 	authed       bool
 	failedLogins int
+	loginBy      time.Time // when a connection that must log in is closed if it has not
 
 	wmu     sync.Mutex
 	bw      *bufio.Writer
@@ -58,8 +59,12 @@ type conn struct {
 }
 
 func newConn(s *server, nc net.Conn, requireToken bool) *conn {
-	return &conn{s: s, nc: nc, requireToken: requireToken, authed: !requireToken,
+	c := &conn{s: s, nc: nc, requireToken: requireToken, authed: !requireToken,
 		bw: bufio.NewWriterSize(nc, 16<<10), done: make(chan struct{}), drain: make(chan struct{})}
+	if requireToken {
+		c.loginBy = time.Now().Add(s.cfg.LoginTimeout)
+	}
+	return c
 }
 
 func (c *conn) close() {
@@ -137,6 +142,13 @@ func (c *conn) serve() {
 // closed after between 1 and 1.5 times IdleTimeout. The write deadline
 // (write) works the same way.
 func (c *conn) extendRead(streaming bool) {
+	if !c.authed { // until it logs in, a connection has LoginTimeout, not more
+		if !c.readDLSet {
+			c.readDL, c.readDLSet = c.loginBy, true
+			_ = c.nc.SetReadDeadline(c.readDL)
+		}
+		return
+	}
 	if streaming {
 		if !c.readDLSet || !c.readDL.IsZero() {
 			_ = c.nc.SetReadDeadline(time.Time{}) // a stream is not idle
@@ -335,16 +347,41 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 	if err := decodeParams(params, &p, "token"); err != nil {
 		return nil, err
 	}
+	source := sourceOf(c.nc.RemoteAddr())
+	wait, ok := c.s.logins.reserve(source, time.Now())
+	if !ok {
+		c.s.refused.warn("rpc login refused", "remote", source, "reason", "too many failed logins")
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many failed logins from this address: try again in %s", c.s.cfg.LoginTimeout)
+	}
+	if wait > 0 && !c.pause(wait) {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "connection closing")
+	}
 	if !c.s.checkToken(p.Token) {
 		c.failedLogins++
-		c.s.log.Warn("rpc login refused", "remote", c.nc.RemoteAddr().String(), "failures", c.failedLogins)
+		c.s.refused.warn("rpc login refused", "remote", source, "failures", c.failedLogins)
 		if c.failedLogins >= 5 {
 			defer c.close()
 		}
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "unauthorized: bad token")
 	}
+	c.s.logins.succeeded(source)
 	c.authed = true
 	return json.RawMessage(`{"ok":true}`), nil
+}
+
+// pause waits d on the connection's goroutine (a slowed login); false when
+// the connection or the server closed meanwhile.
+func (c *conn) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.done:
+		return false
+	case <-c.s.quit:
+		return false
+	}
 }
 
 func (c *conn) methods() (json.RawMessage, error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,12 @@ func sum(v *structpb.Value) (*structpb.Value, error) {
 
 func start(t *testing.T, cfg edge.Config) *fixture {
 	t.Helper()
+	return startLogging(t, cfg, actortest.Logger(t))
+}
+
+// startLogging is start with the edge's logger given.
+func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
+	t.Helper()
 	sys := actortest.NewSystem(t)
 	dir := t.TempDir()
 	cfg.TCPEnabled = true
@@ -81,7 +88,7 @@ func start(t *testing.T, cfg edge.Config) *fixture {
 		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
 	)
 	cfg.RequestTimeout = 5 * time.Second
-	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: actortest.Logger(t)}))
+	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: log}))
 	return &fixture{sys: sys, socket: ls.SocketPath, tcp: ls.TCP.Addr().String(), bus: busPID, edge: edgePID}
 }
 

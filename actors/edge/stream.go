@@ -27,6 +27,13 @@ const (
 // asks for none.
 const defaultStreamQueue = 1024
 
+// maxStreamsPerConn bounds one connection's subscriptions (events.subscribe
+// and logs.stream together).
+const maxStreamsPerConn = 256
+
+// maxTailLines bounds logs.stream's lines.
+const maxTailLines = 10000
+
 // subscribeCmd asks a connection's stream actor to subscribe; it answers
 // *subscribeDone. Pre holds params of notifications to queue first (a log
 // tail).
@@ -128,6 +135,11 @@ func notify(method string, sub uint64, params []byte) []byte {
 }
 
 func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
+	if len(a.subs) >= maxStreamsPerConn {
+		ctx.Respond(&subscribeDone{err: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
+			"a connection has at most %d subscriptions", maxStreamsPerConn)})
+		return
+	}
 	a.nextID++
 	sub := &streamSub{id: a.nextID, pattern: cmd.pattern, kind: cmd.kind}
 	for _, b := range cmd.pre {
@@ -231,6 +243,9 @@ func (c *conn) subscribeEvents(params json.RawMessage) (json.RawMessage, error) 
 		return nil, err
 	}
 	req := m.(*messages.EventsSubscribeRequest)
+	if limit := c.s.cfg.MaxStreamQueue; req.QueueSize > uint32(limit) { // before anything is allocated
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "queue_size %d is over the limit of %d", req.QueueSize, limit)
+	}
 	if req.Pattern == "" {
 		req.Pattern = ">"
 	}
@@ -276,6 +291,9 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 	}
 	if err := decodeParams(params, &p, "module", "lines"); err != nil {
 		return nil, err
+	}
+	if p.Lines < 0 || p.Lines > maxTailLines {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "lines %d is out of range: 0 to %d", p.Lines, maxTailLines)
 	}
 	if err := bus.ValidateTopic("logs." + p.Module); err != nil || p.Module == "" {
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module: a module name is required")
