@@ -233,7 +233,7 @@ func TestUnsubscribeAndDeadSubscriber(t *testing.T) {
 // ackingSubscriber counts events and acks through an Acker.
 type ackingSubscriber struct {
 	acks *bus.Acker
-	got   atomic.Int64
+	got  atomic.Int64
 }
 
 func (s *ackingSubscriber) Receive(ctx actor.Context) {

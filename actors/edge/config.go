@@ -62,8 +62,8 @@ const maxStreamQueueCap = 1 << 20
 // DefaultConfig returns the edge defaults.
 func DefaultConfig() Config {
 	return Config{
-		TCPAddr:         "127.0.0.1:9999",
-		MaxRequestBytes: 1 << 20,
+		TCPAddr:           "127.0.0.1:9999",
+		MaxRequestBytes:   1 << 20,
 		MaxConnections:    128,
 		MaxTCPConnections: 64,
 		LoginTimeout:      5 * time.Second,
