@@ -77,13 +77,6 @@ func (r *response) encode() []byte {
 	return append(b, '}')
 }
 
-// notification is a server-to-client notification (no id).
-type notification struct {
-	JSONRPC string          `json:"jsonrpc"`
-	Method  string          `json:"method"`
-	Params  json.RawMessage `json:"params"`
-}
-
 // request is one parsed and validated request object.
 type request struct {
 	Method string

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/bus"
@@ -41,7 +39,7 @@ type subscribeCmd struct {
 	pattern string
 	kind    string
 	queue   uint32
-	pre     [][]byte
+	pre     []proto.Message
 }
 
 type subscribeDone struct {
@@ -74,8 +72,6 @@ type streamActor struct {
 	dropped uint64
 }
 
-var eventJSON = protojson.MarshalOptions{UseProtoNames: true}
-
 func (a *streamActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *messages.Event:
@@ -93,19 +89,12 @@ func (a *streamActor) onEvent(ctx actor.Context, ev *messages.Event) {
 		if !bus.Match(s.pattern, ev.Topic) {
 			continue
 		}
-		var params []byte
-		var err error
+		var body proto.Message = ev
 		if s.kind == kindLogs && ev.Payload != nil {
-			m, uerr := ev.Payload.UnmarshalNew()
-			if uerr != nil {
-				return
-			}
-			params, err = eventJSON.Marshal(m)
-		} else {
-			params, err = eventJSON.Marshal(ev)
+			body = ev.Payload // rendered as the log line it holds
 		}
-		if err == nil {
-			a.push(notify(s.kind, s.id, params))
+		if b, err := a.notify(s.kind, s.id, body); err == nil {
+			a.push(b)
 		}
 		return // one notification per event, whatever the overlap
 	}
@@ -120,18 +109,27 @@ func (a *streamActor) push(b []byte) {
 	}
 }
 
-// notify builds a notification whose params object gets the subscription id
-// as its first member, so a client can tell its streams apart.
-func notify(method string, sub uint64, params []byte) []byte {
-	p := bytes.TrimSpace(params)
-	if len(p) >= 2 && p[0] == '{' {
-		head := []byte(`{"subscription":"` + strconv.FormatUint(sub, 10) + `"`)
-		if !bytes.Equal(bytes.TrimSpace(p[1:]), []byte("}")) {
-			head = append(head, ',')
-		}
-		params = append(head, p[1:]...)
+// notify renders a notification whose params object is body with the
+// subscription id as its first member, so a client can tell its streams
+// apart.
+func (a *streamActor) notify(method string, sub uint64, body proto.Message) ([]byte, error) {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"jsonrpc":"2.0","method":`...)
+	b = strconv.AppendQuote(b, method)
+	b = append(b, `,"params":{"subscription":`...)
+	b = strconv.AppendUint(b, sub, 10)
+	start := len(b)
+	b, err := rpc.AppendEncode(b, body)
+	if err != nil || len(b)-start < 2 || b[start] != '{' {
+		return nil, fmt.Errorf("notification %s: %w", method, err)
 	}
-	return mustJSON(&notification{JSONRPC: "2.0", Method: method, Params: params})
+	if len(b)-start == 2 { // {}
+		b = b[:start]
+	} else {
+		b[start] = ','
+		b = b[:len(b)-1]
+	}
+	return append(b, `}}`...), nil
 }
 
 func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
@@ -142,8 +140,10 @@ func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
 	}
 	a.nextID++
 	sub := &streamSub{id: a.nextID, pattern: cmd.pattern, kind: cmd.kind}
-	for _, b := range cmd.pre {
-		a.push(notify(cmd.kind, sub.id, b))
+	for _, line := range cmd.pre {
+		if b, err := a.notify(cmd.kind, sub.id, line); err == nil {
+			a.push(b)
+		}
 	}
 	a.subs = append(a.subs, sub)
 	sender := ctx.Sender()
@@ -298,7 +298,7 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 	if err := bus.ValidateTopic("logs." + p.Module); err != nil || p.Module == "" {
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module: a module name is required")
 	}
-	var pre [][]byte
+	var pre []proto.Message
 	if rt, ok := c.s.deps.Router.Lookup("logs.tail"); ok {
 		tail, err := rpc.Decode(rt, mustJSON(map[string]any{"module": p.Module, "lines": p.Lines}))
 		if err != nil {
@@ -308,16 +308,10 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		body, err := rpc.Encode(res)
-		if err != nil {
-			return nil, err
-		}
-		var lines struct {
-			Lines []json.RawMessage `json:"lines"`
-		}
-		_ = json.Unmarshal(body, &lines)
-		for _, l := range lines.Lines {
-			pre = append(pre, l)
+		if tr, ok := res.(*messages.LogsTailResponse); ok {
+			for _, l := range tr.Lines {
+				pre = append(pre, l)
+			}
 		}
 	}
 	id, err := c.subscribe(&subscribeCmd{pattern: "logs." + p.Module, kind: kindLogs, pre: pre})

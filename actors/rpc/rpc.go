@@ -239,31 +239,16 @@ func Reply(res any, err error) (proto.Message, error) {
 	return m, nil
 }
 
-// encodeOpts renders zero scalars, empty lists and maps (clients see every
-// field) but leaves out unset message fields: a response's nil error field
-// is not shown.
-var encodeOpts = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true}
-
-// Encode renders a response message as JSON for clients: proto field names,
-// zero values included, unset messages (the nil error field) left out. The
-// result is one line. Messages with a hand-written renderer
-// (messages.JSONAppender: daemon.status) skip protojson's reflection.
+// Encode renders a response message as JSON for clients, as
+// messages.AppendJSON does (proto field names, zero values included, unset
+// messages such as a nil error field left out, 64-bit integers as numbers,
+// an Any as the message it holds). The result is one line.
 func Encode(m proto.Message) (json.RawMessage, error) {
-	return AppendEncode(nil, m)
+	return messages.AppendJSON(nil, m)
 }
 
 // AppendEncode appends m rendered as Encode renders it to b. On error it
 // returns b as it was.
 func AppendEncode(b []byte, m proto.Message) ([]byte, error) {
-	var out []byte
-	var err error
-	if a, ok := m.(messages.JSONAppender); ok {
-		out, err = a.AppendJSON(b)
-	} else {
-		out, err = encodeOpts.MarshalAppend(b, m)
-	}
-	if err != nil {
-		return b, err
-	}
-	return out, nil
+	return messages.AppendJSON(b, m)
 }

@@ -77,7 +77,7 @@ func TestEncodeDropsTheErrorField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "error") || !strings.Contains(string(b), `"sequence":"3"`) {
+	if strings.Contains(string(b), "error") || !strings.Contains(string(b), `"sequence":3`) {
 		t.Fatalf("encoded %s", b)
 	}
 }
