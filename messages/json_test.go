@@ -158,7 +158,7 @@ func TestAppendJSONNumbersAndAny(t *testing.T) {
 		{"any holding a Value", &messages.Event{Topic: "x", Payload: mustAny(t, payload)},
 			`{"topic":"x","source":"","node":"","sequence":0,"payload":{"a":true,"b":[1.5,"x",null]}}`},
 		{"empty any", &messages.Event{Topic: "x", Payload: &anypb.Any{}}, `{"topic":"x","source":"","node":"","sequence":0,"payload":{}}`},
-		{"timestamp", timestamppb.New(timestamppb.Now().AsTime().Truncate(24 * 3600e9).UTC().AddDate(0, 0, 0)), ""},
+		{"timestamp", timestamppb.New(timestamppb.Now().AsTime().Truncate(24*3600e9).UTC().AddDate(0, 0, 0)), ""},
 		{"duration", durationpb.New(-1500e6), `"-1.500s"`},
 		{"wrapper int64", wrapperspb.Int64(1 << 40), `1099511627776`},
 		{"wrapper bytes", wrapperspb.Bytes([]byte{1, 2, 3}), `"AQID"`},
