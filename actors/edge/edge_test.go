@@ -85,11 +85,25 @@ func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
 		valueRoute("update", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
 		valueRoute("boom", func(*structpb.Value) (*structpb.Value, error) { return nil, fmt.Errorf("disk /secret/path on fire") }),
 		rpc.Route{Method: "bus.stats", New: func() proto.Message { return &messages.BusStatsRequest{} }, Target: busPID},
+		rpc.Route{Method: "logs.tail", New: func() proto.Message { return &messages.LogsTailRequest{} }, Target: tailer(t, sys)},
 		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
 	)
 	cfg.RequestTimeout = 5 * time.Second
 	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: log}))
 	return &fixture{sys: sys, socket: ls.SocketPath, tcp: ls.TCP.Addr().String(), bus: busPID, edge: edgePID}
+}
+
+// tailer answers logs.tail with lines "old 1" .. "old N" of the module.
+func tailer(t *testing.T, sys *actor.ActorSystem) *actor.PID {
+	return actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*messages.LogsTailRequest); ok {
+			res := &messages.LogsTailResponse{Module: req.Module}
+			for i := range req.Lines {
+				res.Lines = append(res.Lines, &messages.LogLine{Module: req.Module, Line: fmt.Sprintf("old %d", i+1)})
+			}
+			ctx.Respond(res)
+		}
+	}))
 }
 
 type client struct {
@@ -455,4 +469,79 @@ func TestStopWritesQueuedNotifications(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLogsStreamAllModules: logs.stream with no module (or "*") follows
+// every module and the daemon interleaved, each line naming its module;
+// with a module, that module's tail and then its lines only.
+func TestLogsStreamAllModules(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	type line struct {
+		Method string `json:"method"`
+		Params struct {
+			Subscription uint64 `json:"subscription"`
+			Module       string `json:"module"`
+			Line         string `json:"line"`
+		} `json:"params"`
+	}
+	early := map[*client][]string{} // notifications written before the answer (a tail may be)
+	readLine := func(c *client) line {
+		t.Helper()
+		var raw string
+		if q := early[c]; len(q) > 0 {
+			raw, early[c] = q[0], q[1:]
+		} else {
+			raw = c.read()
+		}
+		var l line
+		if err := json.Unmarshal([]byte(raw), &l); err != nil || l.Method != "logs.line" {
+			t.Fatalf("want a logs.line notification, got %s", raw)
+		}
+		return l
+	}
+	answer := func(c *client, req string) string {
+		t.Helper()
+		c.send(req)
+		for {
+			got := c.read()
+			if !strings.Contains(got, `"method":"logs.line"`) {
+				return got
+			}
+			early[c] = append(early[c], got)
+		}
+	}
+	all := dial(t, "unix", f.socket)
+	star := dial(t, "unix", f.socket)
+	one := dial(t, "unix", f.socket)
+	for _, sub := range []struct {
+		c      *client
+		params string
+	}{{all, `{}`}, {star, `{"module":"*"}`}, {one, `{"module":"a","lines":2}`}} {
+		if got := answer(sub.c, `{"jsonrpc":"2.0","method":"logs.stream","params":`+sub.params+`,"id":1}`); got != `{"jsonrpc":"2.0","result":{"subscription":1},"id":1}` {
+			t.Fatalf("logs.stream %s = %s", sub.params, got)
+		}
+	}
+	for i, want := range []string{"old 1", "old 2"} {
+		if l := readLine(one); l.Params.Module != "a" || l.Params.Line != want {
+			t.Fatalf("tail line %d = %+v", i, l)
+		}
+	}
+	for _, ev := range []struct{ module, text string }{{"a", "a1"}, {"daemon", "d1"}, {"b", "b1"}, {"a", "a2"}} {
+		f.sys.Root.Send(f.bus, messages.NewEvent("logs."+ev.module, ev.module, &messages.LogLine{Module: ev.module, Line: ev.text}))
+	}
+	f.sys.Root.Send(f.bus, messages.NewEvent("module.started", "test", nil)) // not a log line
+	for _, c := range []*client{all, star} {
+		for _, want := range []string{"a:a1", "daemon:d1", "b:b1", "a:a2"} {
+			if l := readLine(c); l.Params.Module+":"+l.Params.Line != want {
+				t.Fatalf("got %+v, want %s", l.Params, want)
+			}
+		}
+	}
+	for _, want := range []string{"a1", "a2"} {
+		if l := readLine(one); l.Params.Module != "a" || l.Params.Line != want {
+			t.Fatalf("module a's stream: %+v, want %s", l.Params, want)
+		}
+	}
+	sameJSON(t, answer(one, `{"jsonrpc":"2.0","method":"logs.stream","params":{"module":"a..b"},"id":2}`),
+		`{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"module \"a..b\": not a module name"},"id":2}`)
 }

@@ -282,8 +282,10 @@ func (c *conn) unsubscribe(params json.RawMessage) (json.RawMessage, error) {
 	return rpc.Encode(&messages.EventsUnsubscribeResponse{Removed: true})
 }
 
-// streamLogs answers logs.stream: the module's recent lines (through the
-// logs.tail method) as notifications, then its live lines (topic logs.NAME).
+// streamLogs answers logs.stream. With a module: its recent lines (through
+// the logs.tail method) as notifications, then its live lines (topic
+// logs.NAME). With no module, or "*": every module's and the daemon's live
+// lines interleaved (logs.>), each naming its module; no tail.
 func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 	var p struct {
 		Module string `json:"module"`
@@ -295,16 +297,15 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 	if p.Lines < 0 || p.Lines > maxTailLines {
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "lines %d is out of range: 0 to %d", p.Lines, maxTailLines)
 	}
-	if err := bus.ValidateTopic("logs." + p.Module); err != nil || p.Module == "" {
-		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module: a module name is required")
+	if p.Module == "" || p.Module == "*" {
+		return c.streamLogLines("logs.>", nil)
+	}
+	if err := bus.ValidateTopic("logs." + p.Module); err != nil {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module %q: not a module name", p.Module)
 	}
 	var pre []proto.Message
 	if rt, ok := c.s.deps.Router.Lookup("logs.tail"); ok {
-		tail, err := rpc.Decode(rt, mustJSON(map[string]any{"module": p.Module, "lines": p.Lines}))
-		if err != nil {
-			return nil, err
-		}
-		res, err := c.send(rt, tail)
+		res, err := c.send(rt, &messages.LogsTailRequest{Module: p.Module, Lines: uint32(p.Lines)})
 		if err != nil {
 			return nil, err
 		}
@@ -314,7 +315,13 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 			}
 		}
 	}
-	id, err := c.subscribe(&subscribeCmd{pattern: "logs." + p.Module, kind: kindLogs, pre: pre})
+	return c.streamLogLines("logs."+p.Module, pre)
+}
+
+// streamLogLines subscribes the connection to log lines on pattern, after
+// the notifications of pre.
+func (c *conn) streamLogLines(pattern string, pre []proto.Message) (json.RawMessage, error) {
+	id, err := c.subscribe(&subscribeCmd{pattern: pattern, kind: kindLogs, pre: pre})
 	if err != nil {
 		return nil, err
 	}
