@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
@@ -36,12 +37,17 @@ func toRPCError(err error) (e *rpcError, internal bool) {
 		if !ok || code == CodeInternalError {
 			return stdError(CodeInternalError, nil), true
 		}
-		if code == CodeInvalidParams {
-			return &rpcError{Code: code, Message: stdMessages[code], Data: me.Message}, false
+		listed := len(me.Details) == 0 || strings.Contains(me.Message, strings.Join(me.Details, ", "))
+		if code == CodeInvalidParams { // the spec's message; ours is the data
+			data := me.Message
+			if !listed {
+				data += ": " + strings.Join(me.Details, "; ")
+			}
+			return &rpcError{Code: code, Message: stdMessages[code], Data: data}, false
 		}
 		e := &rpcError{Code: code, Message: me.Message}
-		if len(me.Details) > 0 {
-			e.Data = me.Details
+		if !listed {
+			e.Data = me.Details // unless the message lists them already: named once
 		}
 		return e, false
 	}
