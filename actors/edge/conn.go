@@ -282,10 +282,6 @@ func (c *conn) handleOne(dst []byte, raw json.RawMessage) ([]byte, bool) {
 // Methods answered by the edge itself.
 var edgeMethods = []string{"auth.login", "events.subscribe", "events.unsubscribe", "logs.stream", "rpc.methods"}
 
-// EdgeMethods lists the methods the edge answers itself (for rpc.methods and
-// for callers that validate method names, like the scheduler).
-func EdgeMethods() []string { return append([]string(nil), edgeMethods...) }
-
 // dispatch appends the result of one call to dst (on error, dst as it was).
 func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
 	var res json.RawMessage

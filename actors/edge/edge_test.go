@@ -35,10 +35,21 @@ type fixture struct {
 	edge   *actor.PID
 }
 
-// valueRoute answers with fn applied to the whole params value.
-func valueRoute(method string, fn func(*structpb.Value) (*structpb.Value, error)) rpc.Route {
-	return rpc.Route{Method: method, New: func() proto.Message { return &structpb.Value{} },
-		Call: func(req proto.Message) (proto.Message, error) { return fn(req.(*structpb.Value)) }}
+// valueRoute is answered by an actor with fn applied to the whole params
+// value (an error answers as a reply that is not a message: an internal
+// error).
+func valueRoute(t *testing.T, sys *actor.ActorSystem, method string, fn func(*structpb.Value) (*structpb.Value, error)) rpc.Route {
+	pid := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if v, ok := ctx.Message().(*structpb.Value); ok {
+			res, err := fn(v)
+			if err != nil {
+				ctx.Respond(err)
+				return
+			}
+			ctx.Respond(res)
+		}
+	}))
+	return rpc.Route{Method: method, New: func() proto.Message { return &structpb.Value{} }, Target: pid}
 }
 
 func sum(v *structpb.Value) (*structpb.Value, error) {
@@ -69,21 +80,21 @@ func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
 	busPID := actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), "n1", actortest.Logger(t)))
 	router := rpc.NewRouter(5 * time.Second) // no test here waits for a timeout: generous for a loaded machine
 	router.MustAdd(
-		valueRoute("sum", sum),
-		valueRoute("subtract", func(v *structpb.Value) (*structpb.Value, error) {
+		valueRoute(t, sys, "sum", sum),
+		valueRoute(t, sys, "subtract", func(v *structpb.Value) (*structpb.Value, error) {
 			if l := v.GetListValue(); l != nil && len(l.Values) == 2 {
 				return structpb.NewNumberValue(l.Values[0].GetNumberValue() - l.Values[1].GetNumberValue()), nil
 			}
 			s := v.GetStructValue().GetFields()
 			return structpb.NewNumberValue(s["minuend"].GetNumberValue() - s["subtrahend"].GetNumberValue()), nil
 		}),
-		valueRoute("get_data", func(*structpb.Value) (*structpb.Value, error) {
+		valueRoute(t, sys, "get_data", func(*structpb.Value) (*structpb.Value, error) {
 			return structpb.NewValue([]any{"hello", 5})
 		}),
-		valueRoute("notify_hello", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
-		valueRoute("notify_sum", sum),
-		valueRoute("update", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
-		valueRoute("boom", func(*structpb.Value) (*structpb.Value, error) { return nil, fmt.Errorf("disk /secret/path on fire") }),
+		valueRoute(t, sys, "notify_hello", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
+		valueRoute(t, sys, "notify_sum", sum),
+		valueRoute(t, sys, "update", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
+		valueRoute(t, sys, "boom", func(*structpb.Value) (*structpb.Value, error) { return nil, fmt.Errorf("disk /secret/path on fire") }),
 		rpc.Route{Method: "bus.stats", New: func() proto.Message { return &messages.BusStatsRequest{} }, Target: busPID},
 		rpc.Route{Method: "logs.tail", New: func() proto.Message { return &messages.LogsTailRequest{} }, Target: tailer(t, sys)},
 		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},

@@ -34,14 +34,16 @@ func FuzzHandleLine(f *testing.F) {
 	}
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	status := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*messages.DaemonStatusRequest); ok {
+		switch msg := ctx.Message().(type) {
+		case *messages.DaemonStatusRequest:
 			ctx.Respond(&messages.DaemonStatusResponse{Version: "fuzz"})
+		case *structpb.Value:
+			ctx.Respond(msg)
 		}
 	}))
 	router := rpc.NewRouter(time.Second)
 	router.MustAdd(
-		rpc.Route{Method: "echo", New: func() proto.Message { return &structpb.Value{} },
-			Call: func(req proto.Message) (proto.Message, error) { return req, nil }},
+		rpc.Route{Method: "echo", Target: status, New: func() proto.Message { return &structpb.Value{} }},
 		rpc.Route{Method: "status", Target: status, New: func() proto.Message { return &messages.DaemonStatusRequest{} }},
 	)
 	cfg := DefaultConfig()
