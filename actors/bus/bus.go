@@ -478,7 +478,8 @@ func fromRPC(req *messages.EventsPublishRequest) *messages.Event {
 func Routes(busPID *actor.PID) []rpc.Route {
 	return []rpc.Route{
 		{Method: "events.publish", Doc: "publish an event: topic, source, payload (any JSON)", Target: busPID,
-			New: func() proto.Message { return &messages.EventsPublishRequest{} }},
+			New:    func() proto.Message { return &messages.EventsPublishRequest{} },
+			Result: func() proto.Message { return &messages.PublishResponse{} }},
 		{Method: "events.stats", Doc: "bus counters: published, delivered, dropped per pattern", Target: busPID,
 			New: func() proto.Message { return &messages.BusStatsRequest{} }},
 	}

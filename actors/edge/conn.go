@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -13,10 +12,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
 )
+
+// protocolVersion is the version rpc.discover gives the JSON-RPC protocol.
+const protocolVersion = "1.0.0"
 
 // maxKeptAnswer is the largest answer buffer a connection keeps for the
 // next line.
@@ -279,8 +283,32 @@ func (c *conn) handleOne(dst []byte, raw json.RawMessage) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
-// Methods answered by the edge itself.
-var edgeMethods = []string{"auth.login", "events.subscribe", "events.unsubscribe", "logs.stream", "rpc.methods"}
+// edgeRoutes describe the methods the edge answers itself (for rpc.methods
+// and rpc.discover; dispatch answers them). They have no Target.
+var edgeRoutes = []rpc.Route{
+	{Method: "auth.login", Doc: "log in with the daemon's token (required first on TCP)",
+		New: func() proto.Message { return &messages.AuthLoginRequest{} }},
+	{Method: "events.subscribe", Doc: "stream bus events matching pattern (default \">\") as events.event notifications",
+		New: func() proto.Message { return &messages.EventsSubscribeRequest{} }},
+	{Method: "events.unsubscribe", Doc: "end a subscription of this connection",
+		New: func() proto.Message { return &messages.EventsUnsubscribeRequest{} }},
+	{Method: "logs.stream", Doc: "stream a module's tail then its lines (no module or \"*\": every module and the daemon) as logs.line notifications",
+		New: func() proto.Message { return &messages.LogsTailRequest{} }, Result: func() proto.Message { return &messages.EventsSubscribeResponse{} }},
+	{Method: "rpc.methods", Doc: "the method names",
+		New: func() proto.Message { return &emptypb.Empty{} }, Result: func() proto.Message { return &messages.MethodsResponse{} }},
+	{Method: "rpc.discover", Doc: "this OpenRPC document",
+		New: func() proto.Message { return &emptypb.Empty{} }, Result: func() proto.Message { return &structpb.Struct{} }},
+}
+
+// edgeRoute returns the edge's own route of method.
+func edgeRoute(method string) rpc.Route {
+	for _, rt := range edgeRoutes {
+		if rt.Method == method {
+			return rt
+		}
+	}
+	panic("edge: no route " + method) // a programming error: dispatch and edgeRoutes disagree
+}
 
 // dispatch appends the result of one call to dst (on error, dst as it was).
 func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
@@ -291,6 +319,8 @@ func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
 		res, err = c.login(req.Params)
 	case "rpc.methods":
 		res, err = c.methods()
+	case "rpc.discover":
+		res, err = c.discover()
 	case "events.subscribe":
 		res, err = c.subscribeEvents(req.Params)
 	case "events.unsubscribe":
@@ -337,12 +367,11 @@ func (c *conn) closeInbox() {
 }
 
 func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
-	var p struct {
-		Token string `json:"token"`
-	}
-	if err := decodeParams(params, &p, "token"); err != nil {
+	m, err := rpc.Decode(edgeRoute("auth.login"), params)
+	if err != nil {
 		return nil, err
 	}
+	token := m.(*messages.AuthLoginRequest).Token
 	source := sourceOf(c.nc.RemoteAddr())
 	wait, ok := c.s.logins.reserve(source, time.Now())
 	if !ok {
@@ -352,7 +381,7 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 	if wait > 0 && !c.pause(wait) {
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "connection closing")
 	}
-	if !c.s.checkToken(p.Token) {
+	if !c.s.checkToken(token) {
 		c.failedLogins++
 		c.s.refused.warn("rpc login refused", "remote", source, "failures", c.failedLogins)
 		if c.failedLogins >= 5 {
@@ -362,7 +391,7 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 	}
 	c.s.logins.succeeded(source)
 	c.authed = true
-	return json.RawMessage(`{"ok":true}`), nil
+	return rpc.Encode(&messages.AuthLoginResponse{Ok: true})
 }
 
 // pause waits d on the connection's goroutine (a slowed login); false when
@@ -381,32 +410,15 @@ func (c *conn) pause(d time.Duration) bool {
 }
 
 func (c *conn) methods() (json.RawMessage, error) {
-	all := append(c.s.deps.Router.Methods(), edgeMethods...)
+	all := c.s.deps.Router.Methods()
+	for _, rt := range edgeRoutes {
+		all = append(all, rt.Method)
+	}
 	return rpc.Encode(&messages.MethodsResponse{Methods: sortedUnique(all)})
 }
 
-// decodeParams decodes named or positional params into a small struct whose
-// JSON field names are given in order.
-func decodeParams(params json.RawMessage, into any, names ...string) error {
-	params = bytes.TrimSpace(params)
-	if len(params) == 0 {
-		return nil
-	}
-	if params[0] == '[' {
-		var items []json.RawMessage
-		if err := json.Unmarshal(params, &items); err != nil || len(items) > len(names) {
-			return rpc.ErrBadParams
-		}
-		obj := map[string]json.RawMessage{}
-		for i, it := range items {
-			obj[names[i]] = it
-		}
-		params = mustJSON(obj)
-	}
-	d := json.NewDecoder(bytes.NewReader(params))
-	d.DisallowUnknownFields()
-	if err := d.Decode(into); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: %w", rpc.ErrBadParams, err)
-	}
-	return nil
+// discover answers rpc.discover: an OpenRPC document of the routed methods
+// and the edge's own.
+func (c *conn) discover() (json.RawMessage, error) {
+	return rpc.Discover("superbotd", protocolVersion, append(c.s.deps.Router.Routes(), edgeRoutes...), errorDocs)
 }

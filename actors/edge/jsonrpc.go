@@ -26,7 +26,6 @@ const (
 	CodeFailedPrecondition = -32006
 	CodeTimeout            = -32008
 	CodeRateLimited        = -32009
-	CodeTooLarge           = -32010
 )
 
 var stdMessages = map[int]string{

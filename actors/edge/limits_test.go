@@ -40,7 +40,7 @@ func TestClientSizesAreCheckedBeforeAllocating(t *testing.T) {
 	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"queue_size":4000000000},"id":2}`), "limit of 65536")
 	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"queue_size":-1},"id":3}`), "invalid value for uint32")
 	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"logs.stream","params":{"module":"m","lines":100000000},"id":4}`), "0 to 10000")
-	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"logs.stream","params":{"module":"m","lines":-5},"id":5}`), "0 to 10000")
+	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"logs.stream","params":{"module":"m","lines":-5},"id":5}`), "invalid value for uint32")
 
 	// One connection's subscriptions are bounded.
 	for i := range 256 {

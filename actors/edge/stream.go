@@ -237,8 +237,7 @@ func (c *conn) subscribe(cmd *subscribeCmd) (uint64, error) {
 }
 
 func (c *conn) subscribeEvents(params json.RawMessage) (json.RawMessage, error) {
-	rt := rpc.Route{Method: "events.subscribe", New: func() proto.Message { return &messages.EventsSubscribeRequest{} }}
-	m, err := rpc.Decode(rt, params)
+	m, err := rpc.Decode(edgeRoute("events.subscribe"), params)
 	if err != nil {
 		return nil, err
 	}
@@ -260,8 +259,7 @@ func (c *conn) subscribeEvents(params json.RawMessage) (json.RawMessage, error) 
 }
 
 func (c *conn) unsubscribe(params json.RawMessage) (json.RawMessage, error) {
-	rt := rpc.Route{Method: "events.unsubscribe", New: func() proto.Message { return &messages.EventsUnsubscribeRequest{} }}
-	m, err := rpc.Decode(rt, params)
+	m, err := rpc.Decode(edgeRoute("events.unsubscribe"), params)
 	if err != nil {
 		return nil, err
 	}
@@ -287,14 +285,12 @@ func (c *conn) unsubscribe(params json.RawMessage) (json.RawMessage, error) {
 // logs.NAME). With no module, or "*": every module's and the daemon's live
 // lines interleaved (logs.>), each naming its module; no tail.
 func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
-	var p struct {
-		Module string `json:"module"`
-		Lines  int    `json:"lines"`
-	}
-	if err := decodeParams(params, &p, "module", "lines"); err != nil {
+	m, err := rpc.Decode(edgeRoute("logs.stream"), params)
+	if err != nil {
 		return nil, err
 	}
-	if p.Lines < 0 || p.Lines > maxTailLines {
+	p := m.(*messages.LogsTailRequest)
+	if p.Lines > maxTailLines {
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "lines %d is out of range: 0 to %d", p.Lines, maxTailLines)
 	}
 	if p.Module == "" || p.Module == "*" {
@@ -305,7 +301,7 @@ func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
 	}
 	var pre []proto.Message
 	if rt, ok := c.s.deps.Router.Lookup("logs.tail"); ok {
-		res, err := c.send(rt, &messages.LogsTailRequest{Module: p.Module, Lines: uint32(p.Lines)})
+		res, err := c.send(rt, p)
 		if err != nil {
 			return nil, err
 		}

@@ -41,6 +41,10 @@ type Route struct {
 	Doc string
 	// New returns an empty request message for the params to decode into.
 	New func() proto.Message
+	// Result, when set, returns an empty response message, for rpc.discover;
+	// nil means the message named as the request with "Response" for
+	// "Request" (see ResultOf).
+	Result func() proto.Message
 	// Target is the actor that answers.
 	Target *actor.PID
 	// Timeout overrides the router's default deadline (e.g. module.stop).
