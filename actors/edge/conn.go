@@ -375,7 +375,7 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 	source := sourceOf(c.nc.RemoteAddr())
 	wait, ok := c.s.logins.reserve(source, time.Now())
 	if !ok {
-		c.s.refused.warn("rpc login refused", "remote", source, "reason", "too many failed logins")
+		c.s.refused.warn("remote", source, "reason", "too many failed logins")
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many failed logins from this address: try again in %s", c.s.cfg.LoginTimeout)
 	}
 	if wait > 0 && !c.pause(wait) {
@@ -383,7 +383,7 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 	}
 	if !c.s.checkToken(token) {
 		c.failedLogins++
-		c.s.refused.warn("rpc login refused", "remote", source, "failures", c.failedLogins)
+		c.s.refused.warn("remote", source, "failures", c.failedLogins)
 		if c.failedLogins >= 5 {
 			defer c.close()
 		}

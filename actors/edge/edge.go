@@ -82,7 +82,7 @@ func (a *edgeActor) start(ctx actor.Context) {
 	a.srv = &server{
 		cfg: a.cfg, deps: a.deps, log: a.log, sys: ctx.ActorSystem(),
 		conns: map[*conn]struct{}{}, quit: make(chan struct{}),
-		logins: newLoginLimiter(a.cfg), refused: &logSampler{log: a.log, interval: time.Second},
+		logins: newLoginLimiter(a.cfg), refused: &refusedLog{log: a.log, interval: time.Second},
 	}
 	if l := a.deps.Listeners; l != nil {
 		if l.Unix != nil {
@@ -113,7 +113,7 @@ type server struct {
 	wg   sync.WaitGroup
 
 	logins  *loginLimiter
-	refused *logSampler // "rpc login refused" lines
+	refused *refusedLog
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}

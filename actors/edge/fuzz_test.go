@@ -49,7 +49,7 @@ func FuzzHandleLine(f *testing.F) {
 	cfg := DefaultConfig()
 	cfg.LoginBackoff = time.Nanosecond // slowed logins would slow the fuzzer, not find more
 	s := &server{cfg: cfg, deps: Deps{Router: router, Token: "t0k3n-for-fuzzing"}, log: slog.New(slog.DiscardHandler), sys: sys,
-		logins: newLoginLimiter(cfg), refused: &logSampler{log: slog.New(slog.DiscardHandler), interval: time.Second}}
+		logins: newLoginLimiter(cfg), refused: &refusedLog{log: slog.New(slog.DiscardHandler), interval: time.Second}}
 	a, b := net.Pipe()
 	go func() { _, _ = io.Copy(io.Discard, b) }()
 	f.Cleanup(func() { _ = a.Close(); _ = b.Close(); sys.Root.Stop(status) })

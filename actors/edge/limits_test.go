@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -83,7 +84,7 @@ func TestUnauthenticatedConnectionTimesOut(t *testing.T) {
 	_ = lazy.c.SetReadDeadline(time.Now().Add(10 * time.Second)) // far beyond LoginTimeout, far below IdleTimeout
 	if line, err := lazy.rd.ReadString('\n'); err == nil || line != "" {
 		t.Fatalf("a connection that never logged in was kept: got %q, %v", line, err)
-	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	} else if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 		t.Fatal("a connection that never logged in was kept past LoginTimeout")
 	}
 	// The logged-in connection outlives the login timeout (it was accepted

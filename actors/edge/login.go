@@ -102,10 +102,10 @@ func (l *loginLimiter) prune(now time.Time) {
 	}
 }
 
-// logSampler writes at most one line per interval for a noisy event (a
-// refused login) and says in it how many it left out. Safe for concurrent
-// use.
-type logSampler struct {
+// refusedLog writes the "rpc login refused" line at most once per interval
+// and says in it how many it left out: a guesser must not fill the log.
+// Safe for concurrent use.
+type refusedLog struct {
 	log      *slog.Logger
 	interval time.Duration
 
@@ -114,9 +114,9 @@ type logSampler struct {
 	suppressed int
 }
 
-// warn logs msg with attrs unless a line was written less than interval
-// ago; then it only counts it.
-func (s *logSampler) warn(msg string, attrs ...any) {
+// warn logs a refused login with attrs unless a line was written less than
+// interval ago; then it only counts it.
+func (s *refusedLog) warn(attrs ...any) {
 	s.mu.Lock()
 	now := time.Now()
 	if !s.last.IsZero() && now.Sub(s.last) < s.interval && now.Sub(s.last) > -s.interval {
@@ -127,5 +127,5 @@ func (s *logSampler) warn(msg string, attrs ...any) {
 	n := s.suppressed
 	s.last, s.suppressed = now, 0
 	s.mu.Unlock()
-	s.log.Warn(msg, append(attrs, "suppressed", n)...)
+	s.log.Warn("rpc login refused", append(attrs, "suppressed", n)...)
 }
