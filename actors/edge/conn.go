@@ -117,8 +117,8 @@ func (c *conn) serve() {
 		}
 		line, err := readLine(r, c.s.cfg.MaxRequestBytes)
 		if errors.Is(err, errTooLarge) {
-			c.write(mustJSON(&response{JSONRPC: "2.0", ID: nullID,
-				Error: &rpcError{Code: CodeInvalidRequest, Message: stdMessages[CodeInvalidRequest], Data: "request larger than the limit; connection closed"}}))
+			c.write((&response{JSONRPC: "2.0", ID: nullID,
+				Error: &rpcError{Code: CodeInvalidRequest, Message: stdMessages[CodeInvalidRequest], Data: "request larger than the limit; connection closed"}}).encode())
 			return
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -207,28 +207,20 @@ func (c *conn) write(b []byte) bool {
 	return true
 }
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
-	}
-	return b
-}
-
 // handleLine appends the answer to one line (a request, a notification or
 // a batch) to dst; ok is false, and dst unchanged, when nothing is to be
 // sent back.
 func (c *conn) handleLine(dst, line []byte) (out []byte, ok bool) {
 	line = bytes.TrimSpace(line)
 	if !json.Valid(line) {
-		return append(dst, mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeParseError, nil), ID: nullID})...), true
+		return append(dst, (&response{JSONRPC: "2.0", Error: stdError(CodeParseError, nil), ID: nullID}).encode()...), true
 	}
 	if line[0] != '[' {
 		return c.handleOne(dst, line)
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(line, &elems); err != nil || len(elems) == 0 {
-		return append(dst, mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID})...), true
+		return append(dst, (&response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}).encode()...), true
 	}
 	start := len(dst)
 	dst = append(dst, '[')

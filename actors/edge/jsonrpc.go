@@ -47,33 +47,23 @@ func stdError(code int, data any) *rpcError {
 	return &rpcError{Code: code, Message: stdMessages[code], Data: data}
 }
 
-// response is one JSON-RPC response object. ID is the raw id of the request
-// (echoed byte for byte) or null.
+// response is a JSON-RPC error response (a result is appended in place by
+// handleOne). ID is the raw id of the request (echoed byte for byte) or
+// null.
 type response struct {
 	JSONRPC string          `json:"jsonrpc"`
-	Result  json.RawMessage `json:"result,omitempty"`
-	Error   *rpcError       `json:"error,omitempty"`
+	Error   *rpcError       `json:"error"`
 	ID      json.RawMessage `json:"id"`
 }
 
 var nullID = json.RawMessage("null")
 
-// encode writes a response without re-validating its result, which the
-// daemon produced itself (protojson, one line): the hot path of every call.
 func (r *response) encode() []byte {
-	if r.Error != nil || r.Result == nil {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
-		}
-		return b
+	b, err := json.Marshal(r)
+	if err != nil {
+		return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
 	}
-	b := make([]byte, 0, len(r.Result)+len(r.ID)+36)
-	b = append(b, `{"jsonrpc":"2.0","result":`...)
-	b = append(b, r.Result...)
-	b = append(b, `,"id":`...)
-	b = append(b, r.ID...)
-	return append(b, '}')
+	return b
 }
 
 // request is one parsed and validated request object.
