@@ -348,7 +348,7 @@ func (x *PublishResponse) GetError() *Error {
 }
 
 // EventAck is sent by a subscriber to the bus after handling count events;
-// it opens the subscriber's delivery window again (see actors/bus.Inbox).
+// it opens the subscriber's delivery window again (see actors/bus.Acker).
 type EventAck struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Subscriber    *actor.PID             `protobuf:"bytes,1,opt,name=subscriber,proto3" json:"subscriber,omitempty"`

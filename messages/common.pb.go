@@ -327,6 +327,97 @@ func (x *PingResponse) GetName() string {
 	return ""
 }
 
+// AuthLoginRequest is the auth.login RPC, answered by the JSON-RPC edge: a
+// connection that must log in (TCP) sends the daemon's token first.
+type AuthLoginRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthLoginRequest) Reset() {
+	*x = AuthLoginRequest{}
+	mi := &file_superbot_v1_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthLoginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthLoginRequest) ProtoMessage() {}
+
+func (x *AuthLoginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthLoginRequest.ProtoReflect.Descriptor instead.
+func (*AuthLoginRequest) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AuthLoginRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// AuthLoginResponse answers a successful auth.login.
+type AuthLoginResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthLoginResponse) Reset() {
+	*x = AuthLoginResponse{}
+	mi := &file_superbot_v1_common_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthLoginResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthLoginResponse) ProtoMessage() {}
+
+func (x *AuthLoginResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_common_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthLoginResponse.ProtoReflect.Descriptor instead.
+func (*AuthLoginResponse) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_common_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AuthLoginResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
 var File_superbot_v1_common_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_common_proto_rawDesc = "" +
@@ -345,7 +436,11 @@ const file_superbot_v1_common_proto_rawDesc = "" +
 	"\apayload\x18\x06 \x01(\v2\x14.google.protobuf.AnyR\apayload\"\r\n" +
 	"\vPingRequest\"\"\n" +
 	"\fPingResponse\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*\xaf\x02\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"(\n" +
+	"\x10AuthLoginRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"#\n" +
+	"\x11AuthLoginResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok*\xaf\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -371,20 +466,22 @@ func file_superbot_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_superbot_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_superbot_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_superbot_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_superbot_v1_common_proto_goTypes = []any{
 	(ErrorCode)(0),                // 0: superbot.v1.ErrorCode
 	(*Error)(nil),                 // 1: superbot.v1.Error
 	(*Event)(nil),                 // 2: superbot.v1.Event
 	(*PingRequest)(nil),           // 3: superbot.v1.PingRequest
 	(*PingResponse)(nil),          // 4: superbot.v1.PingResponse
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(*anypb.Any)(nil),             // 6: google.protobuf.Any
+	(*AuthLoginRequest)(nil),      // 5: superbot.v1.AuthLoginRequest
+	(*AuthLoginResponse)(nil),     // 6: superbot.v1.AuthLoginResponse
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*anypb.Any)(nil),             // 8: google.protobuf.Any
 }
 var file_superbot_v1_common_proto_depIdxs = []int32{
 	0, // 0: superbot.v1.Error.code:type_name -> superbot.v1.ErrorCode
-	5, // 1: superbot.v1.Event.time:type_name -> google.protobuf.Timestamp
-	6, // 2: superbot.v1.Event.payload:type_name -> google.protobuf.Any
+	7, // 1: superbot.v1.Event.time:type_name -> google.protobuf.Timestamp
+	8, // 2: superbot.v1.Event.payload:type_name -> google.protobuf.Any
 	3, // [3:3] is the sub-list for method output_type
 	3, // [3:3] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
@@ -403,7 +500,7 @@ func file_superbot_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_common_proto_rawDesc), len(file_superbot_v1_common_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,28 +10,20 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // JSONAppender is implemented by the responses of the hottest methods
-// (daemon.status): AppendJSON renders the message as the JSON-RPC edge
-// renders every response with protojson (proto field names, zero values
-// shown, unset message fields left out), without reflection. Tests check
-// the two agree on every field.
+// (daemon.status): AppendJSON renders the message as the package's
+// AppendJSON renders every answer, without reflection. Tests check the two
+// agree on every field.
 type JSONAppender interface {
 	AppendJSON(b []byte) ([]byte, error)
 }
 
-// statusJSONOpts are the edge's protojson options, for the parts (the
-// details' Any values) that AppendJSON hands to protojson.
-var statusJSONOpts = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true}
-
-// AppendJSON appends x rendered as protojson with UseProtoNames and
-// EmitDefaultValues would render it (byte for byte, up to whitespace,
-// except that invalid UTF-8 in a string becomes U+FFFD where protojson
-// fails).
+// AppendJSON appends x rendered as the package's AppendJSON renders any
+// message by reflection (byte for byte).
 func (x *DaemonStatusResponse) AppendJSON(b []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"version":`...)
@@ -41,7 +33,7 @@ func (x *DaemonStatusResponse) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"node":`...)
 	b = appendJSONString(b, x.GetNode())
 	b = append(b, `,"uptime_seconds":`...)
-	b = appendJSONFloat(b, x.GetUptimeSeconds())
+	b = appendFloatBits(b, x.GetUptimeSeconds(), 64)
 	b = append(b, `,"config_source":`...)
 	b = appendJSONString(b, x.GetConfigSource())
 	if x.GetStartedAt() != nil {
@@ -75,17 +67,15 @@ func (x *DaemonStatusResponse) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, '}')
 	if x.GetError() != nil {
-		enc, err := statusJSONOpts.Marshal(x.GetError())
-		if err != nil {
+		b = append(b, `,"error":`...)
+		if b, err = appendMessage(b, x.GetError().ProtoReflect()); err != nil {
 			return nil, err
 		}
-		b = append(b, `,"error":`...)
-		b = append(b, enc...)
 	}
 	return append(b, '}'), nil
 }
 
-// AppendJSON appends x as protojson would render it (see
+// AppendJSON appends x as the package's AppendJSON renders it (see
 // DaemonStatusResponse.AppendJSON).
 func (x *ChildStatus) AppendJSON(b []byte) ([]byte, error) {
 	var err error
@@ -169,7 +159,7 @@ func appendAny(b []byte, a *anypb.Any) ([]byte, error) {
 	anyCache.Unlock()
 	if !ok {
 		var err error
-		if enc, err = statusJSONOpts.Marshal(a); err != nil {
+		if enc, err = appendMessage(nil, a.ProtoReflect()); err != nil {
 			return nil, err
 		}
 		anyCache.Lock()
@@ -182,8 +172,9 @@ func appendAny(b []byte, a *anypb.Any) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
-// appendJSONFloat renders a double as protojson does.
-func appendJSONFloat(b []byte, f float64) []byte {
+// appendFloatBits renders a double (bits 64) or a float (bits 32) as
+// protojson does.
+func appendFloatBits(b []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(b, `"NaN"`...)
@@ -193,10 +184,12 @@ func appendJSONFloat(b []byte, f float64) []byte {
 		return append(b, `"-Infinity"`...)
 	}
 	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
+	if abs := math.Abs(f); abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
 	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
+	b = strconv.AppendFloat(b, f, format, -1, bits)
 	if format == 'e' { // e-07 → e-7, as encoding/json and protojson write it
 		n := len(b)
 		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
@@ -218,7 +211,11 @@ var errTimestampRange = errors.New("google.protobuf.Timestamp out of range")
 // appendJSONTimestamp renders a Timestamp as protojson does: RFC 3339 in
 // UTC with 0, 3, 6 or 9 fractional digits.
 func appendJSONTimestamp(b []byte, ts *timestamppb.Timestamp) ([]byte, error) {
-	secs, nanos := ts.GetSeconds(), ts.GetNanos()
+	return appendJSONTime(b, ts.GetSeconds(), ts.GetNanos())
+}
+
+// appendJSONTime is appendJSONTimestamp for a Timestamp's two fields.
+func appendJSONTime(b []byte, secs int64, nanos int32) ([]byte, error) {
 	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos >= 1e9 {
 		return nil, errTimestampRange
 	}
@@ -237,19 +234,22 @@ func appendJSONTimestamp(b []byte, ts *timestamppb.Timestamp) ([]byte, error) {
 	b = appendPadded(b, minute, 2)
 	b = append(b, ':')
 	b = appendPadded(b, sec, 2)
+	b = appendFraction(b, nanos)
+	return append(b, 'Z', '"'), nil
+}
+
+// appendFraction writes nanos (0 to 999,999,999) as protojson does: nothing
+// for 0, else a point and 3, 6 or 9 digits.
+func appendFraction(b []byte, nanos int32) []byte {
 	switch {
 	case nanos == 0:
+		return b
 	case nanos%1e6 == 0:
-		b = append(b, '.')
-		b = appendPadded(b, int(nanos/1e6), 3)
+		return appendPadded(append(b, '.'), int(nanos/1e6), 3)
 	case nanos%1e3 == 0:
-		b = append(b, '.')
-		b = appendPadded(b, int(nanos/1e3), 6)
-	default:
-		b = append(b, '.')
-		b = appendPadded(b, int(nanos), 9)
+		return appendPadded(append(b, '.'), int(nanos/1e3), 6)
 	}
-	return append(b, 'Z', '"'), nil
+	return appendPadded(append(b, '.'), int(nanos), 9)
 }
 
 func appendPadded(b []byte, v, width int) []byte {

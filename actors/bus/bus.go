@@ -5,7 +5,7 @@
 // Publishing is a message: send a *messages.Event (fire-and-forget) or a
 // *messages.PublishRequest (answered with the sequence or an error). A
 // publisher never waits for subscribers. Each subscriber has a bounded queue:
-// the bus sends it at most QueueSize events ahead of its acks (see Inbox) and
+// the bus sends it at most QueueSize events ahead of its acks (see Acker) and
 // holds at most QueueSize more; beyond that the oldest held events are
 // dropped and counted, per pattern and in total (BusStatsRequest).
 package bus
@@ -150,7 +150,6 @@ func (a *busActor) Receive(ctx actor.Context) {
 		ctx.Respond(&messages.PingResponse{Name: Kind})
 	case *actor.Terminated:
 		a.removeSubscriber(ctx, pidKey(msg.Who))
-		dropCredit(ctx.ActorSystem(), msg.Who)
 	case *actor.Stopping, *actor.Stopped:
 	default:
 		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
@@ -352,7 +351,7 @@ func (a *busActor) onSubscribe(ctx actor.Context, req *messages.SubscribeRequest
 	if s == nil {
 		s = &subscriber{key: key, pid: req.Subscriber, window: size, ring: make([]*messages.Event, size), subs: map[uint64]*subscription{}}
 		if req.Subscriber.Address == ctx.Self().Address {
-			s.credit = creditFor(ctx.ActorSystem(), req.Subscriber)
+			s.credit = newCredit(ctx.ActorSystem(), req.Subscriber)
 			s.seen = s.credit.acked.Load()
 		}
 		a.subscribers[key] = s
@@ -413,9 +412,14 @@ func (a *busActor) dropSubscription(s *subscriber, id uint64, sub *subscription)
 	}
 }
 
+// forget drops a subscriber that has no subscriptions left, with its
+// watch and its credit.
 func (a *busActor) forget(ctx actor.Context, s *subscriber) {
 	delete(a.subscribers, s.key)
 	ctx.Unwatch(s.pid)
+	if s.credit != nil {
+		retireCredit(ctx.ActorSystem(), s.pid, s.credit)
+	}
 }
 
 func (a *busActor) stats() *messages.BusStatsResponse {
@@ -474,7 +478,8 @@ func fromRPC(req *messages.EventsPublishRequest) *messages.Event {
 func Routes(busPID *actor.PID) []rpc.Route {
 	return []rpc.Route{
 		{Method: "events.publish", Doc: "publish an event: topic, source, payload (any JSON)", Target: busPID,
-			New: func() proto.Message { return &messages.EventsPublishRequest{} }},
+			New:    func() proto.Message { return &messages.EventsPublishRequest{} },
+			Result: func() proto.Message { return &messages.PublishResponse{} }},
 		{Method: "events.stats", Doc: "bus counters: published, delivered, dropped per pattern", Target: busPID,
 			New: func() proto.Message { return &messages.BusStatsRequest{} }},
 	}

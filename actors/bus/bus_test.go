@@ -230,26 +230,26 @@ func TestUnsubscribeAndDeadSubscriber(t *testing.T) {
 	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return stats(t, sys, b).Subscriptions == 1 }, "dead subscriber removed")
 }
 
-// ackingSubscriber counts events and acks through an Inbox.
+// ackingSubscriber counts events and acks through an Acker.
 type ackingSubscriber struct {
-	inbox *bus.Inbox
-	got   atomic.Int64
+	acks *bus.Acker
+	got  atomic.Int64
 }
 
 func (s *ackingSubscriber) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(*messages.Event); ok {
-		s.inbox.Handled(ctx)
+		s.acks.Handled(ctx)
 		s.got.Add(1)
 	}
 }
 
-// TestInboxKeepsEventsFlowing: with acks, far more than one window arrives;
+// TestAckerKeepsEventsFlowing: with acks, far more than one window arrives;
 // whatever is not delivered is counted as dropped, nothing else is lost.
-func TestInboxKeepsEventsFlowing(t *testing.T) {
+func TestAckerKeepsEventsFlowing(t *testing.T) {
 	sys := actortest.NewSystem(t)
 	b := spawnBus(t, sys, bus.DefaultConfig())
 	const n = 10_000
-	sub := &ackingSubscriber{inbox: bus.NewInbox(b, 16)}
+	sub := &ackingSubscriber{acks: bus.NewAcker(b, 16)}
 	pid := actortest.Spawn(t, sys, actor.PropsFromProducer(func() actor.Actor { return sub }))
 	subscribe(t, sys, b, pid, "x.>", 16)
 	for i := 0; i < n; i++ {
@@ -284,7 +284,7 @@ func benchPublish(b *testing.B, extra int) {
 	defer sys.Shutdown()
 	bpid := sys.Root.Spawn(bus.Props(bus.Config{QueueSize: 4096, MaxQueueSize: 65536}, "bench", actortest.Discard()))
 	defer func() { _ = sys.Root.StopFuture(bpid).Wait() }()
-	sub := &ackingSubscriber{inbox: bus.NewInbox(bpid, 65536)}
+	sub := &ackingSubscriber{acks: bus.NewAcker(bpid, 65536)}
 	pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return sub }))
 	defer sys.Root.Stop(pid)
 	if _, err := sys.Root.RequestFuture(bpid, &messages.SubscribeRequest{Pattern: "price.*.update", Subscriber: pid, QueueSize: 65536}, time.Second).Result(); err != nil {
@@ -358,5 +358,52 @@ func TestRPCPublishCannotForgeDaemonTopics(t *testing.T) {
 	}
 	if res := actortest.Request[*messages.PublishResponse](t, sys, b, &messages.EventsPublishRequest{Topic: "trade.executed", Source: "bot"}); res.Error != nil {
 		t.Fatalf("trade.executed: %v", res.Error)
+	}
+}
+
+// TestUnsubscribeForgetsTheAckCredit: the ack credits of local subscribers
+// go when their last subscription does, whether they unsubscribe or die;
+// a subscriber that subscribes again gets a fresh credit and its acks
+// still reopen its window.
+func TestUnsubscribeForgetsTheAckCredit(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	b := spawnBus(t, sys, bus.DefaultConfig())
+	const n = 50
+	for range n {
+		p := actortest.NewProbe(t, sys)
+		subscribe(t, sys, b, p.PID, "a.>", 0)
+		subscribe(t, sys, b, p.PID, "b", 0)
+		if res := actortest.Request[*messages.UnsubscribeResponse](t, sys, b, &messages.UnsubscribeRequest{Subscriber: p.PID}); res.Removed != 2 {
+			t.Fatalf("unsubscribe = %v", res)
+		}
+	}
+	if got := bus.CreditsOf(sys); got != 0 {
+		t.Fatalf("%d ack credits left after %d subscribers unsubscribed", got, n)
+	}
+	dying := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	subscribe(t, sys, b, dying, ">", 0)
+	if bus.CreditsOf(sys) != 1 {
+		t.Fatal("no credit for a local subscriber")
+	}
+	if err := sys.Root.StopFuture(dying).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return bus.CreditsOf(sys) == 0 }, "dead subscriber's credit dropped")
+
+	// Subscribe, unsubscribe, subscribe again: acks go to the new credit.
+	sub := &ackingSubscriber{acks: bus.NewAcker(b, 4)}
+	pid := actortest.Spawn(t, sys, actor.PropsFromProducer(func() actor.Actor { return sub }))
+	for round := range 2 {
+		id := subscribe(t, sys, b, pid, "x", 4)
+		before := sub.got.Load()
+		for i := range 40 {
+			publish(t, sys, b, "x")
+			actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return sub.got.Load() == before+int64(i)+1 },
+				"round %d: event %d delivered", round, i)
+		}
+		actortest.Request[*messages.UnsubscribeResponse](t, sys, b, &messages.UnsubscribeRequest{SubscriptionId: id})
+	}
+	if got := bus.CreditsOf(sys); got != 0 {
+		t.Fatalf("%d ack credits left", got)
 	}
 }

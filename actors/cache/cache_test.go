@@ -322,7 +322,7 @@ func TestRouteCacheStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"backend":"memory"`, `"entries":"1"`, `"sets":"1"`, `"fallback":false`, `"hit_rate":0`} {
+	for _, want := range []string{`"backend":"memory"`, `"entries":1`, `"sets":1`, `"fallback":false`, `"hit_rate":0`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("cache.stats = %s, missing %s", out, want)
 		}

@@ -74,9 +74,9 @@ func TestWithRealBusCacheAndRPC(t *testing.T) {
 	}
 	var st struct {
 		Health      string
-		BudgetLimit string `json:"budget_limit"`
+		BudgetLimit int64 `json:"budget_limit"` // 64-bit integers are JSON numbers
 	}
-	if err := json.Unmarshal(call("connector.status", ``), &st); err != nil || st.Health != "up" || st.BudgetLimit != "6000" {
+	if err := json.Unmarshal(call("connector.status", ``), &st); err != nil || st.Health != "up" || st.BudgetLimit != 6000 {
 		t.Fatalf("status = %+v, %v", st, err)
 	}
 

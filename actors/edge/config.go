@@ -25,8 +25,27 @@ type Config struct {
 	RequireTokenOnSocket bool `toml:"require_token_on_socket"`
 	// MaxRequestBytes is the longest accepted line, in bytes. Default 1048576.
 	MaxRequestBytes int `toml:"max_request_bytes"`
-	// MaxConnections is the number of concurrent connections. Default 128.
+	// MaxConnections is the number of concurrent connections on the Unix
+	// socket (the owner's CLI and the modules). TCP connections have their
+	// own limit, so they never take the socket's room. Default 128.
 	MaxConnections int `toml:"max_connections"`
+	// MaxTCPConnections is the number of concurrent TCP connections.
+	// Default 64.
+	MaxTCPConnections int `toml:"max_tcp_connections"`
+	// LoginTimeout closes a connection that must log in (TCP; the socket
+	// with RequireTokenOnSocket) and has not done so this long after it was
+	// accepted. Default "5s".
+	LoginTimeout time.Duration `toml:"login_timeout"`
+	// LoginBurst is the number of failed logins one source address may make
+	// at once before its next attempts are slowed. Default 5.
+	LoginBurst int `toml:"login_burst"`
+	// LoginBackoff is, past LoginBurst, the time one source address waits
+	// per failed login: its attempts are answered one per LoginBackoff at
+	// most, whatever the connections they come on. Default "1s".
+	LoginBackoff time.Duration `toml:"login_backoff"`
+	// MaxStreamQueue caps the queue_size a client may ask events.subscribe
+	// for, in notifications. Default 65536.
+	MaxStreamQueue int `toml:"max_stream_queue"`
 	// IdleTimeout closes a connection that sends nothing for this long (a
 	// connection with an active subscription stream is not idle); the close
 	// comes between 1 and 1.5 times this after the last request. Default "5m".
@@ -36,14 +55,23 @@ type Config struct {
 	RequestTimeout time.Duration `toml:"request_timeout"`
 }
 
+// maxStreamQueueCap bounds max_stream_queue: a connection's queue is
+// allocated when it subscribes.
+const maxStreamQueueCap = 1 << 20
+
 // DefaultConfig returns the edge defaults.
 func DefaultConfig() Config {
 	return Config{
-		TCPAddr:         "127.0.0.1:9999",
-		MaxRequestBytes: 1 << 20,
-		MaxConnections:  128,
-		IdleTimeout:     5 * time.Minute,
-		RequestTimeout:  5 * time.Second,
+		TCPAddr:           "127.0.0.1:9999",
+		MaxRequestBytes:   1 << 20,
+		MaxConnections:    128,
+		MaxTCPConnections: 64,
+		LoginTimeout:      5 * time.Second,
+		LoginBurst:        5,
+		LoginBackoff:      time.Second,
+		MaxStreamQueue:    65536,
+		IdleTimeout:       5 * time.Minute,
+		RequestTimeout:    5 * time.Second,
 	}
 }
 
@@ -60,6 +88,21 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnections < 1 {
 		errs = append(errs, fmt.Errorf("max_connections: must be >= 1, got %d", c.MaxConnections))
+	}
+	if c.MaxTCPConnections < 1 {
+		errs = append(errs, fmt.Errorf("max_tcp_connections: must be >= 1, got %d", c.MaxTCPConnections))
+	}
+	if c.LoginTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("login_timeout: must be > 0, got %s", c.LoginTimeout))
+	}
+	if c.LoginBurst < 1 {
+		errs = append(errs, fmt.Errorf("login_burst: must be >= 1, got %d", c.LoginBurst))
+	}
+	if c.LoginBackoff <= 0 {
+		errs = append(errs, fmt.Errorf("login_backoff: must be > 0, got %s", c.LoginBackoff))
+	}
+	if c.MaxStreamQueue < 1 || c.MaxStreamQueue > maxStreamQueueCap {
+		errs = append(errs, fmt.Errorf("max_stream_queue: must be between 1 and %d, got %d", maxStreamQueueCap, c.MaxStreamQueue))
 	}
 	if c.IdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("idle_timeout: must be > 0, got %s", c.IdleTimeout))

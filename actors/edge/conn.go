@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -13,10 +12,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
 )
+
+// protocolVersion is the version rpc.discover gives the JSON-RPC protocol.
+const protocolVersion = "1.0.0"
 
 // maxKeptAnswer is the largest answer buffer a connection keeps for the
 // next line.
@@ -37,6 +41,7 @@ type conn struct {
 	requireToken bool
 	authed       bool
 	failedLogins int
+	loginBy      time.Time // when a connection that must log in is closed if it has not
 
 	wmu     sync.Mutex
 	bw      *bufio.Writer
@@ -58,8 +63,12 @@ type conn struct {
 }
 
 func newConn(s *server, nc net.Conn, requireToken bool) *conn {
-	return &conn{s: s, nc: nc, requireToken: requireToken, authed: !requireToken,
+	c := &conn{s: s, nc: nc, requireToken: requireToken, authed: !requireToken,
 		bw: bufio.NewWriterSize(nc, 16<<10), done: make(chan struct{}), drain: make(chan struct{})}
+	if requireToken {
+		c.loginBy = time.Now().Add(s.cfg.LoginTimeout)
+	}
+	return c
 }
 
 func (c *conn) close() {
@@ -108,8 +117,8 @@ func (c *conn) serve() {
 		}
 		line, err := readLine(r, c.s.cfg.MaxRequestBytes)
 		if errors.Is(err, errTooLarge) {
-			c.write(mustJSON(&response{JSONRPC: "2.0", ID: nullID,
-				Error: &rpcError{Code: CodeInvalidRequest, Message: stdMessages[CodeInvalidRequest], Data: "request larger than the limit; connection closed"}}))
+			c.write((&response{JSONRPC: "2.0", ID: nullID,
+				Error: &rpcError{Code: CodeInvalidRequest, Message: stdMessages[CodeInvalidRequest], Data: "request larger than the limit; connection closed"}}).encode())
 			return
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -137,6 +146,13 @@ func (c *conn) serve() {
 // closed after between 1 and 1.5 times IdleTimeout. The write deadline
 // (write) works the same way.
 func (c *conn) extendRead(streaming bool) {
+	if !c.authed { // until it logs in, a connection has LoginTimeout, not more
+		if !c.readDLSet {
+			c.readDL, c.readDLSet = c.loginBy, true
+			_ = c.nc.SetReadDeadline(c.readDL)
+		}
+		return
+	}
 	if streaming {
 		if !c.readDLSet || !c.readDL.IsZero() {
 			_ = c.nc.SetReadDeadline(time.Time{}) // a stream is not idle
@@ -191,28 +207,20 @@ func (c *conn) write(b []byte) bool {
 	return true
 }
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
-	}
-	return b
-}
-
 // handleLine appends the answer to one line (a request, a notification or
 // a batch) to dst; ok is false, and dst unchanged, when nothing is to be
 // sent back.
 func (c *conn) handleLine(dst, line []byte) (out []byte, ok bool) {
 	line = bytes.TrimSpace(line)
 	if !json.Valid(line) {
-		return append(dst, mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeParseError, nil), ID: nullID})...), true
+		return append(dst, (&response{JSONRPC: "2.0", Error: stdError(CodeParseError, nil), ID: nullID}).encode()...), true
 	}
 	if line[0] != '[' {
 		return c.handleOne(dst, line)
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(line, &elems); err != nil || len(elems) == 0 {
-		return append(dst, mustJSON(&response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID})...), true
+		return append(dst, (&response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: nullID}).encode()...), true
 	}
 	start := len(dst)
 	dst = append(dst, '[')
@@ -267,12 +275,32 @@ func (c *conn) handleOne(dst []byte, raw json.RawMessage) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
-// Methods answered by the edge itself.
-var edgeMethods = []string{"auth.login", "events.subscribe", "events.unsubscribe", "logs.stream", "rpc.methods"}
+// edgeRoutes describe the methods the edge answers itself (for rpc.methods
+// and rpc.discover; dispatch answers them). They have no Target.
+var edgeRoutes = []rpc.Route{
+	{Method: "auth.login", Doc: "log in with the daemon's token (required first on TCP)",
+		New: func() proto.Message { return &messages.AuthLoginRequest{} }},
+	{Method: "events.subscribe", Doc: "stream bus events matching pattern (default \">\") as events.event notifications",
+		New: func() proto.Message { return &messages.EventsSubscribeRequest{} }},
+	{Method: "events.unsubscribe", Doc: "end a subscription of this connection",
+		New: func() proto.Message { return &messages.EventsUnsubscribeRequest{} }},
+	{Method: "logs.stream", Doc: "stream a module's tail then its lines (no module or \"*\": every module and the daemon) as logs.line notifications",
+		New: func() proto.Message { return &messages.LogsTailRequest{} }, Result: func() proto.Message { return &messages.EventsSubscribeResponse{} }},
+	{Method: "rpc.methods", Doc: "the method names",
+		New: func() proto.Message { return &emptypb.Empty{} }, Result: func() proto.Message { return &messages.MethodsResponse{} }},
+	{Method: "rpc.discover", Doc: "this OpenRPC document",
+		New: func() proto.Message { return &emptypb.Empty{} }, Result: func() proto.Message { return &structpb.Struct{} }},
+}
 
-// EdgeMethods lists the methods the edge answers itself (for rpc.methods and
-// for callers that validate method names, like the scheduler).
-func EdgeMethods() []string { return append([]string(nil), edgeMethods...) }
+// edgeRoute returns the edge's own route of method.
+func edgeRoute(method string) rpc.Route {
+	for _, rt := range edgeRoutes {
+		if rt.Method == method {
+			return rt
+		}
+	}
+	panic("edge: no route " + method) // a programming error: dispatch and edgeRoutes disagree
+}
 
 // dispatch appends the result of one call to dst (on error, dst as it was).
 func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
@@ -283,6 +311,8 @@ func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
 		res, err = c.login(req.Params)
 	case "rpc.methods":
 		res, err = c.methods()
+	case "rpc.discover":
+		res, err = c.discover()
 	case "events.subscribe":
 		res, err = c.subscribeEvents(req.Params)
 	case "events.unsubscribe":
@@ -329,51 +359,58 @@ func (c *conn) closeInbox() {
 }
 
 func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
-	var p struct {
-		Token string `json:"token"`
-	}
-	if err := decodeParams(params, &p, "token"); err != nil {
+	m, err := rpc.Decode(edgeRoute("auth.login"), params)
+	if err != nil {
 		return nil, err
 	}
-	if !c.s.checkToken(p.Token) {
+	token := m.(*messages.AuthLoginRequest).Token
+	source := sourceOf(c.nc.RemoteAddr())
+	wait, ok := c.s.logins.reserve(source, time.Now())
+	if !ok {
+		c.s.refused.warn("remote", source, "reason", "too many failed logins")
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many failed logins from this address: try again in %s", c.s.cfg.LoginTimeout)
+	}
+	if wait > 0 && !c.pause(wait) {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "connection closing")
+	}
+	if !c.s.checkToken(token) {
 		c.failedLogins++
-		c.s.log.Warn("rpc login refused", "remote", c.nc.RemoteAddr().String(), "failures", c.failedLogins)
+		c.s.refused.warn("remote", source, "failures", c.failedLogins)
 		if c.failedLogins >= 5 {
 			defer c.close()
 		}
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "unauthorized: bad token")
 	}
+	c.s.logins.succeeded(source)
 	c.authed = true
-	return json.RawMessage(`{"ok":true}`), nil
+	return rpc.Encode(&messages.AuthLoginResponse{Ok: true})
+}
+
+// pause waits d on the connection's goroutine (a slowed login); false when
+// the connection or the server closed meanwhile.
+func (c *conn) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.done:
+		return false
+	case <-c.s.quit:
+		return false
+	}
 }
 
 func (c *conn) methods() (json.RawMessage, error) {
-	all := append(c.s.deps.Router.Methods(), edgeMethods...)
+	all := c.s.deps.Router.Methods()
+	for _, rt := range edgeRoutes {
+		all = append(all, rt.Method)
+	}
 	return rpc.Encode(&messages.MethodsResponse{Methods: sortedUnique(all)})
 }
 
-// decodeParams decodes named or positional params into a small struct whose
-// JSON field names are given in order.
-func decodeParams(params json.RawMessage, into any, names ...string) error {
-	params = bytes.TrimSpace(params)
-	if len(params) == 0 {
-		return nil
-	}
-	if params[0] == '[' {
-		var items []json.RawMessage
-		if err := json.Unmarshal(params, &items); err != nil || len(items) > len(names) {
-			return rpc.ErrBadParams
-		}
-		obj := map[string]json.RawMessage{}
-		for i, it := range items {
-			obj[names[i]] = it
-		}
-		params = mustJSON(obj)
-	}
-	d := json.NewDecoder(bytes.NewReader(params))
-	d.DisallowUnknownFields()
-	if err := d.Decode(into); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: %w", rpc.ErrBadParams, err)
-	}
-	return nil
+// discover answers rpc.discover: an OpenRPC document of the routed methods
+// and the edge's own.
+func (c *conn) discover() (json.RawMessage, error) {
+	return rpc.Discover("superbotd", protocolVersion, append(c.s.deps.Router.Routes(), edgeRoutes...), errorDocs)
 }

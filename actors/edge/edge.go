@@ -81,15 +81,15 @@ func (a *edgeActor) Receive(ctx actor.Context) {
 func (a *edgeActor) start(ctx actor.Context) {
 	a.srv = &server{
 		cfg: a.cfg, deps: a.deps, log: a.log, sys: ctx.ActorSystem(),
-		sem: make(chan struct{}, a.cfg.MaxConnections), conns: map[*conn]struct{}{},
-		quit: make(chan struct{}),
+		conns: map[*conn]struct{}{}, quit: make(chan struct{}),
+		logins: newLoginLimiter(a.cfg), refused: &refusedLog{log: a.log, interval: time.Second},
 	}
 	if l := a.deps.Listeners; l != nil {
 		if l.Unix != nil {
-			a.srv.serve(l.Unix, a.cfg.RequireTokenOnSocket)
+			a.srv.serve(l.Unix, a.cfg.RequireTokenOnSocket, a.cfg.MaxConnections)
 		}
 		if l.TCP != nil {
-			a.srv.serve(l.TCP, true)
+			a.srv.serve(l.TCP, true, a.cfg.MaxTCPConnections)
 		}
 		a.log.Info("edge listening", "addrs", l.Addrs())
 	}
@@ -109,9 +109,11 @@ type server struct {
 	deps Deps
 	log  *slog.Logger
 	sys  *actor.ActorSystem
-	sem  chan struct{}
 	quit chan struct{}
 	wg   sync.WaitGroup
+
+	logins  *loginLimiter
+	refused *refusedLog
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -125,17 +127,20 @@ type server struct {
 // deadliner is what both listener types offer to interrupt Accept.
 type deadliner interface{ SetDeadline(time.Time) error }
 
-func (s *server) serve(ln net.Listener, requireToken bool) {
+// serve accepts on ln, at most limit connections at once: each listener has
+// its own limit, so that clients of one (TCP) never take the room of the
+// other's (the owner's Unix socket).
+func (s *server) serve(ln net.Listener, requireToken bool, limit int) {
 	if d, ok := ln.(deadliner); ok {
 		_ = d.SetDeadline(time.Time{}) // a restarted edge reuses the listener
 	}
 	s.wg.Add(1)
-	go s.acceptLoop(ln, requireToken)
+	go s.acceptLoop(ln, requireToken, make(chan struct{}, limit))
 }
 
 // acceptLoop runs on its own goroutine until the listener closes or the
 // server shuts down.
-func (s *server) acceptLoop(ln net.Listener, requireToken bool) {
+func (s *server) acceptLoop(ln net.Listener, requireToken bool, sem chan struct{}) {
 	defer s.wg.Done()
 	for {
 		nc, err := ln.Accept()
@@ -161,7 +166,7 @@ func (s *server) acceptLoop(ln net.Listener, requireToken bool) {
 			continue
 		}
 		select {
-		case s.sem <- struct{}{}:
+		case sem <- struct{}{}:
 		default:
 			s.rejected.Add(1)
 			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
@@ -183,7 +188,7 @@ func (s *server) acceptLoop(ln net.Listener, requireToken bool) {
 			delete(s.conns, c)
 			s.mu.Unlock()
 			s.open.Add(-1)
-			<-s.sem
+			<-sem
 		}()
 	}
 }

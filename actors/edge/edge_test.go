@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -34,10 +35,21 @@ type fixture struct {
 	edge   *actor.PID
 }
 
-// valueRoute answers with fn applied to the whole params value.
-func valueRoute(method string, fn func(*structpb.Value) (*structpb.Value, error)) rpc.Route {
-	return rpc.Route{Method: method, New: func() proto.Message { return &structpb.Value{} },
-		Call: func(req proto.Message) (proto.Message, error) { return fn(req.(*structpb.Value)) }}
+// valueRoute is answered by an actor with fn applied to the whole params
+// value (an error answers as a reply that is not a message: an internal
+// error).
+func valueRoute(t *testing.T, sys *actor.ActorSystem, method string, fn func(*structpb.Value) (*structpb.Value, error)) rpc.Route {
+	pid := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if v, ok := ctx.Message().(*structpb.Value); ok {
+			res, err := fn(v)
+			if err != nil {
+				ctx.Respond(err)
+				return
+			}
+			ctx.Respond(res)
+		}
+	}))
+	return rpc.Route{Method: method, New: func() proto.Message { return &structpb.Value{} }, Target: pid}
 }
 
 func sum(v *structpb.Value) (*structpb.Value, error) {
@@ -49,6 +61,12 @@ func sum(v *structpb.Value) (*structpb.Value, error) {
 }
 
 func start(t *testing.T, cfg edge.Config) *fixture {
+	t.Helper()
+	return startLogging(t, cfg, actortest.Logger(t))
+}
+
+// startLogging is start with the edge's logger given.
+func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
 	t.Helper()
 	sys := actortest.NewSystem(t)
 	dir := t.TempDir()
@@ -62,27 +80,41 @@ func start(t *testing.T, cfg edge.Config) *fixture {
 	busPID := actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), "n1", actortest.Logger(t)))
 	router := rpc.NewRouter(5 * time.Second) // no test here waits for a timeout: generous for a loaded machine
 	router.MustAdd(
-		valueRoute("sum", sum),
-		valueRoute("subtract", func(v *structpb.Value) (*structpb.Value, error) {
+		valueRoute(t, sys, "sum", sum),
+		valueRoute(t, sys, "subtract", func(v *structpb.Value) (*structpb.Value, error) {
 			if l := v.GetListValue(); l != nil && len(l.Values) == 2 {
 				return structpb.NewNumberValue(l.Values[0].GetNumberValue() - l.Values[1].GetNumberValue()), nil
 			}
 			s := v.GetStructValue().GetFields()
 			return structpb.NewNumberValue(s["minuend"].GetNumberValue() - s["subtrahend"].GetNumberValue()), nil
 		}),
-		valueRoute("get_data", func(*structpb.Value) (*structpb.Value, error) {
+		valueRoute(t, sys, "get_data", func(*structpb.Value) (*structpb.Value, error) {
 			return structpb.NewValue([]any{"hello", 5})
 		}),
-		valueRoute("notify_hello", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
-		valueRoute("notify_sum", sum),
-		valueRoute("update", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
-		valueRoute("boom", func(*structpb.Value) (*structpb.Value, error) { return nil, fmt.Errorf("disk /secret/path on fire") }),
+		valueRoute(t, sys, "notify_hello", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
+		valueRoute(t, sys, "notify_sum", sum),
+		valueRoute(t, sys, "update", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
+		valueRoute(t, sys, "boom", func(*structpb.Value) (*structpb.Value, error) { return nil, fmt.Errorf("disk /secret/path on fire") }),
 		rpc.Route{Method: "bus.stats", New: func() proto.Message { return &messages.BusStatsRequest{} }, Target: busPID},
+		rpc.Route{Method: "logs.tail", New: func() proto.Message { return &messages.LogsTailRequest{} }, Target: tailer(t, sys)},
 		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
 	)
 	cfg.RequestTimeout = 5 * time.Second
-	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: actortest.Logger(t)}))
+	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: log}))
 	return &fixture{sys: sys, socket: ls.SocketPath, tcp: ls.TCP.Addr().String(), bus: busPID, edge: edgePID}
+}
+
+// tailer answers logs.tail with lines "old 1" .. "old N" of the module.
+func tailer(t *testing.T, sys *actor.ActorSystem) *actor.PID {
+	return actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if req, ok := ctx.Message().(*messages.LogsTailRequest); ok {
+			res := &messages.LogsTailResponse{Module: req.Module}
+			for i := range req.Lines {
+				res.Lines = append(res.Lines, &messages.LogLine{Module: req.Module, Line: fmt.Sprintf("old %d", i+1)})
+			}
+			ctx.Respond(res)
+		}
+	}))
 }
 
 type client struct {
@@ -214,6 +246,11 @@ func TestIDsAndErrors(t *testing.T) {
 		{"wrong version", `{"jsonrpc":"1.0","method":"sum","id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
 		{"scalar params", `{"jsonrpc":"2.0","method":"sum","params":3,"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
 		{"extra member", `{"jsonrpc":"2.0","method":"sum","id":1,"x":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
+		{"duplicate method", `{"jsonrpc":"2.0","method":"rpc.methods","method":"sum","params":[1],"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
+		{"duplicate escaped method", `{"jsonrpc":"2.0","method":"sum","\u006dethod":"sum","params":[1],"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
+		{"duplicate params", `{"jsonrpc":"2.0","method":"sum","params":[1],"params":[2],"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
+		{"duplicate id", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":1,"id":2}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}`},
+		{"escaped key alone", `{"jsonrpc":"2.0","\u006dethod":"sum","params":[1],"id":1}`, `{"jsonrpc":"2.0","result":1,"id":1}`},
 		{"unknown param", `{"jsonrpc":"2.0","method":"bus.stats","params":{"nope":1},"id":1}`, ``},
 		{"internal error hides details", `{"jsonrpc":"2.0","method":"boom","id":1}`, `{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":1}`},
 		{"actor route", `{"jsonrpc":"2.0","method":"events.publish_test","params":{"event":{"topic":"a.*"}},"id":1}`, ``},
@@ -363,22 +400,27 @@ func TestEventsSubscribeStreamsNotifications(t *testing.T) {
 		var n struct {
 			Method string `json:"method"`
 			Params struct {
-				Subscription string `json:"subscription"`
+				Subscription uint64 `json:"subscription"`
 				Topic        string `json:"topic"`
 			} `json:"params"`
 		}
 		line := c.read()
-		if err := json.Unmarshal([]byte(line), &n); err != nil || n.Method != "events.event" || n.Params.Topic != want || n.Params.Subscription != "1" {
+		if err := json.Unmarshal([]byte(line), &n); err != nil || n.Method != "events.event" || n.Params.Topic != want || n.Params.Subscription != 1 {
 			t.Fatalf("notification %s, want topic %s", line, want)
+		}
+		// 64-bit integers are numbers; an Any is what it holds, no @type.
+		if strings.Contains(line, `"sequence":"`) || strings.Contains(line, "@type") ||
+			(want == "price.BTCUSDT.update" && !strings.Contains(line, `"payload":"42"`)) {
+			t.Fatalf("notification %s", line)
 		}
 	}
 	var id struct {
 		Result struct {
-			Subscription string `json:"subscription"` // protojson renders 64-bit ints as strings
+			Subscription uint64 `json:"subscription"` // a number, though 64 bits
 		} `json:"result"`
 	}
 	_ = json.Unmarshal([]byte(sub), &id)
-	sameJSON(t, c.call(fmt.Sprintf(`{"jsonrpc":"2.0","method":"events.unsubscribe","params":[%q],"id":3}`, id.Result.Subscription)),
+	sameJSON(t, c.call(fmt.Sprintf(`{"jsonrpc":"2.0","method":"events.unsubscribe","params":[%d],"id":3}`, id.Result.Subscription)),
 		`{"jsonrpc":"2.0","result":{"removed":true},"id":3}`)
 	actortest.Eventually(t, time.Second, func() bool {
 		return actortest.Request[*messages.BusStatsResponse](t, f.sys, f.bus, &messages.BusStatsRequest{}).Subscriptions == 0
@@ -438,4 +480,79 @@ func TestStopWritesQueuedNotifications(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLogsStreamAllModules: logs.stream with no module (or "*") follows
+// every module and the daemon interleaved, each line naming its module;
+// with a module, that module's tail and then its lines only.
+func TestLogsStreamAllModules(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	type line struct {
+		Method string `json:"method"`
+		Params struct {
+			Subscription uint64 `json:"subscription"`
+			Module       string `json:"module"`
+			Line         string `json:"line"`
+		} `json:"params"`
+	}
+	early := map[*client][]string{} // notifications written before the answer (a tail may be)
+	readLine := func(c *client) line {
+		t.Helper()
+		var raw string
+		if q := early[c]; len(q) > 0 {
+			raw, early[c] = q[0], q[1:]
+		} else {
+			raw = c.read()
+		}
+		var l line
+		if err := json.Unmarshal([]byte(raw), &l); err != nil || l.Method != "logs.line" {
+			t.Fatalf("want a logs.line notification, got %s", raw)
+		}
+		return l
+	}
+	answer := func(c *client, req string) string {
+		t.Helper()
+		c.send(req)
+		for {
+			got := c.read()
+			if !strings.Contains(got, `"method":"logs.line"`) {
+				return got
+			}
+			early[c] = append(early[c], got)
+		}
+	}
+	all := dial(t, "unix", f.socket)
+	star := dial(t, "unix", f.socket)
+	one := dial(t, "unix", f.socket)
+	for _, sub := range []struct {
+		c      *client
+		params string
+	}{{all, `{}`}, {star, `{"module":"*"}`}, {one, `{"module":"a","lines":2}`}} {
+		if got := answer(sub.c, `{"jsonrpc":"2.0","method":"logs.stream","params":`+sub.params+`,"id":1}`); got != `{"jsonrpc":"2.0","result":{"subscription":1},"id":1}` {
+			t.Fatalf("logs.stream %s = %s", sub.params, got)
+		}
+	}
+	for i, want := range []string{"old 1", "old 2"} {
+		if l := readLine(one); l.Params.Module != "a" || l.Params.Line != want {
+			t.Fatalf("tail line %d = %+v", i, l)
+		}
+	}
+	for _, ev := range []struct{ module, text string }{{"a", "a1"}, {"daemon", "d1"}, {"b", "b1"}, {"a", "a2"}} {
+		f.sys.Root.Send(f.bus, messages.NewEvent("logs."+ev.module, ev.module, &messages.LogLine{Module: ev.module, Line: ev.text}))
+	}
+	f.sys.Root.Send(f.bus, messages.NewEvent("module.started", "test", nil)) // not a log line
+	for _, c := range []*client{all, star} {
+		for _, want := range []string{"a:a1", "daemon:d1", "b:b1", "a:a2"} {
+			if l := readLine(c); l.Params.Module+":"+l.Params.Line != want {
+				t.Fatalf("got %+v, want %s", l.Params, want)
+			}
+		}
+	}
+	for _, want := range []string{"a1", "a2"} {
+		if l := readLine(one); l.Params.Module != "a" || l.Params.Line != want {
+			t.Fatalf("module a's stream: %+v, want %s", l.Params, want)
+		}
+	}
+	sameJSON(t, answer(one, `{"jsonrpc":"2.0","method":"logs.stream","params":{"module":"a..b"},"id":2}`),
+		`{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"module \"a..b\": not a module name"},"id":2}`)
 }

@@ -34,17 +34,22 @@ func FuzzHandleLine(f *testing.F) {
 	}
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	status := sys.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*messages.DaemonStatusRequest); ok {
+		switch msg := ctx.Message().(type) {
+		case *messages.DaemonStatusRequest:
 			ctx.Respond(&messages.DaemonStatusResponse{Version: "fuzz"})
+		case *structpb.Value:
+			ctx.Respond(msg)
 		}
 	}))
 	router := rpc.NewRouter(time.Second)
 	router.MustAdd(
-		rpc.Route{Method: "echo", New: func() proto.Message { return &structpb.Value{} },
-			Call: func(req proto.Message) (proto.Message, error) { return req, nil }},
+		rpc.Route{Method: "echo", Target: status, New: func() proto.Message { return &structpb.Value{} }},
 		rpc.Route{Method: "status", Target: status, New: func() proto.Message { return &messages.DaemonStatusRequest{} }},
 	)
-	s := &server{cfg: DefaultConfig(), deps: Deps{Router: router, Token: "t0k3n-for-fuzzing"}, log: slog.New(slog.DiscardHandler), sys: sys}
+	cfg := DefaultConfig()
+	cfg.LoginBackoff = time.Nanosecond // slowed logins would slow the fuzzer, not find more
+	s := &server{cfg: cfg, deps: Deps{Router: router, Token: "t0k3n-for-fuzzing"}, log: slog.New(slog.DiscardHandler), sys: sys,
+		logins: newLoginLimiter(cfg), refused: &refusedLog{log: slog.New(slog.DiscardHandler), interval: time.Second}}
 	a, b := net.Pipe()
 	go func() { _, _ = io.Copy(io.Discard, b) }()
 	f.Cleanup(func() { _ = a.Close(); _ = b.Close(); sys.Root.Stop(status) })
@@ -115,9 +120,56 @@ func membersAgree(t *testing.T, line []byte) {
 	if got.other != other || got.hasParams != hasParams || got.hasID != hasID {
 		t.Fatalf("%q: split %+v, encoding/json %v", line, got, want)
 	}
+	if dup := duplicateMembers(line); got.duplicate != dup {
+		t.Fatalf("%q: split duplicate=%v, token scan %v", line, got.duplicate, dup)
+	}
 	for k, v := range map[string][]byte{"jsonrpc": got.jsonrpc, "method": got.method, "params": got.params, "id": got.id} {
 		if !bytes.Equal(bytes.TrimSpace(v), bytes.TrimSpace(want[k])) {
 			t.Fatalf("%q: member %q = %q, encoding/json %q", line, k, v, want[k])
+		}
+	}
+}
+
+// duplicateMembers reports, with encoding/json's tokenizer, whether one of
+// a request's four members appears twice at the top level of the object.
+func duplicateMembers(line []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(line))
+	seen := map[string]bool{}
+	depth, key := 0, true
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' || v == '[' {
+				depth++
+				if depth > 1 {
+					key = false
+				}
+				continue
+			}
+			depth--
+			if depth == 1 {
+				key = true
+			}
+			continue
+		case string:
+			if depth == 1 && key {
+				switch v {
+				case "jsonrpc", "method", "params", "id":
+					if seen[v] {
+						return true
+					}
+					seen[v] = true
+				}
+				key = false
+				continue
+			}
+		}
+		if depth == 1 {
+			key = true
 		}
 	}
 }

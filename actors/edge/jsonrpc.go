@@ -26,7 +26,6 @@ const (
 	CodeFailedPrecondition = -32006
 	CodeTimeout            = -32008
 	CodeRateLimited        = -32009
-	CodeTooLarge           = -32010
 )
 
 var stdMessages = map[int]string{
@@ -48,40 +47,23 @@ func stdError(code int, data any) *rpcError {
 	return &rpcError{Code: code, Message: stdMessages[code], Data: data}
 }
 
-// response is one JSON-RPC response object. ID is the raw id of the request
-// (echoed byte for byte) or null.
+// response is a JSON-RPC error response (a result is appended in place by
+// handleOne). ID is the raw id of the request (echoed byte for byte) or
+// null.
 type response struct {
 	JSONRPC string          `json:"jsonrpc"`
-	Result  json.RawMessage `json:"result,omitempty"`
-	Error   *rpcError       `json:"error,omitempty"`
+	Error   *rpcError       `json:"error"`
 	ID      json.RawMessage `json:"id"`
 }
 
 var nullID = json.RawMessage("null")
 
-// encode writes a response without re-validating its result, which the
-// daemon produced itself (protojson, one line): the hot path of every call.
 func (r *response) encode() []byte {
-	if r.Error != nil || r.Result == nil {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
-		}
-		return b
+	b, err := json.Marshal(r)
+	if err != nil {
+		return []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":null}`)
 	}
-	b := make([]byte, 0, len(r.Result)+len(r.ID)+36)
-	b = append(b, `{"jsonrpc":"2.0","result":`...)
-	b = append(b, r.Result...)
-	b = append(b, `,"id":`...)
-	b = append(b, r.ID...)
-	return append(b, '}')
-}
-
-// notification is a server-to-client notification (no id).
-type notification struct {
-	JSONRPC string          `json:"jsonrpc"`
-	Method  string          `json:"method"`
-	Params  json.RawMessage `json:"params"`
+	return b
 }
 
 // request is one parsed and validated request object.
@@ -109,7 +91,7 @@ func parseRequest(raw json.RawMessage) (*request, *response) {
 	idOK := !f.hasID || validID(f.id)
 	invalid := func() (*request, *response) {
 		rid := nullID
-		if f.hasID && idOK {
+		if f.hasID && idOK && !f.idTwice {
 			rid = f.id
 		}
 		return nil, &response{JSONRPC: "2.0", Error: stdError(CodeInvalidRequest, nil), ID: rid}
@@ -118,7 +100,7 @@ func parseRequest(raw json.RawMessage) (*request, *response) {
 		return invalid()
 	}
 	method, ok := jsonString(f.method)
-	if !ok || method == "" || !idOK || f.other {
+	if !ok || method == "" || !idOK || f.other || f.duplicate {
 		return invalid()
 	}
 	if f.hasParams {
@@ -134,56 +116,61 @@ func parseRequest(raw json.RawMessage) (*request, *response) {
 	return req, nil
 }
 
-// requestFields are the members of a request object; a repeated member
-// keeps its last value, as encoding/json does.
+// requestFields are the members of a request object. A repeated member
+// makes the request invalid (duplicate): encoding/json would keep the last
+// value, so `"method":"rpc.methods","method":"daemon.stop"` would run a
+// method a reader of the first member does not expect.
 type requestFields struct {
 	jsonrpc, method, params, id []byte
+	hasJSONRPC, hasMethod       bool
 	hasParams, hasID            bool
 	other                       bool // a member that is none of the four
+	duplicate                   bool // one of the four given twice
+	idTwice                     bool // the id itself: which to answer is unknown
 }
 
 func (f *requestFields) set(k, v []byte) {
+	var seen *bool
 	switch string(k) {
 	case "jsonrpc":
-		f.jsonrpc = v
+		f.jsonrpc, seen = v, &f.hasJSONRPC
 	case "method":
-		f.method = v
+		f.method, seen = v, &f.hasMethod
 	case "params":
-		f.params, f.hasParams = v, true
+		f.params, seen = v, &f.hasParams
 	case "id":
-		f.id, f.hasID = v, true
+		f.id, seen = v, &f.hasID
 	default:
 		f.other = true
+		return
 	}
+	if *seen {
+		f.duplicate = true
+		f.idTwice = f.idTwice || seen == &f.hasID
+	}
+	*seen = true
 }
 
 // splitRequest splits a request object into its members in one pass
-// (jsonobj), without allocating; a key with an escape or invalid UTF-8
-// takes encoding/json's slower way, which unescapes (or replaces) it.
+// (jsonobj), without allocating; a key with an escape or invalid UTF-8 is
+// unescaped (or has its invalid bytes replaced) by encoding/json, so that
+// "\u006dethod" is "method", and a duplicate for it.
 func splitRequest(raw []byte) (requestFields, bool) {
 	var f requestFields
-	escaped := false
 	ok := jsonobj.Members(raw, func(k, v []byte) bool {
 		if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
-			escaped = true
-			return false
+			var key string
+			quoted := append(append([]byte{'"'}, k...), '"')
+			if json.Unmarshal(quoted, &key) != nil {
+				return false
+			}
+			k = []byte(key)
 		}
 		f.set(k, v)
 		return true
 	})
-	if ok {
-		return f, true
-	}
-	if !escaped {
+	if !ok {
 		return requestFields{}, false
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil || obj == nil {
-		return requestFields{}, false
-	}
-	f = requestFields{}
-	for k, v := range obj {
-		f.set([]byte(k), v)
 	}
 	return f, true
 }

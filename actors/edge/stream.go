@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/bus"
@@ -27,6 +25,13 @@ const (
 // asks for none.
 const defaultStreamQueue = 1024
 
+// maxStreamsPerConn bounds one connection's subscriptions (events.subscribe
+// and logs.stream together).
+const maxStreamsPerConn = 256
+
+// maxTailLines bounds logs.stream's lines.
+const maxTailLines = 10000
+
 // subscribeCmd asks a connection's stream actor to subscribe; it answers
 // *subscribeDone. Pre holds params of notifications to queue first (a log
 // tail).
@@ -34,7 +39,7 @@ type subscribeCmd struct {
 	pattern string
 	kind    string
 	queue   uint32
-	pre     [][]byte
+	pre     []proto.Message
 }
 
 type subscribeDone struct {
@@ -61,13 +66,11 @@ type streamSub struct {
 type streamActor struct {
 	c       *conn
 	busPID  *actor.PID
-	inbox   *bus.Inbox
+	acks    *bus.Acker
 	subs    []*streamSub
 	nextID  uint64
 	dropped uint64
 }
-
-var eventJSON = protojson.MarshalOptions{UseProtoNames: true}
 
 func (a *streamActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -81,24 +84,17 @@ func (a *streamActor) Receive(ctx actor.Context) {
 }
 
 func (a *streamActor) onEvent(ctx actor.Context, ev *messages.Event) {
-	a.inbox.Handled(ctx)
+	a.acks.Handled(ctx)
 	for _, s := range a.subs {
 		if !bus.Match(s.pattern, ev.Topic) {
 			continue
 		}
-		var params []byte
-		var err error
+		var body proto.Message = ev
 		if s.kind == kindLogs && ev.Payload != nil {
-			m, uerr := ev.Payload.UnmarshalNew()
-			if uerr != nil {
-				return
-			}
-			params, err = eventJSON.Marshal(m)
-		} else {
-			params, err = eventJSON.Marshal(ev)
+			body = ev.Payload // rendered as the log line it holds
 		}
-		if err == nil {
-			a.push(notify(s.kind, s.id, params))
+		if b, err := a.notify(s.kind, s.id, body); err == nil {
+			a.push(b)
 		}
 		return // one notification per event, whatever the overlap
 	}
@@ -113,25 +109,41 @@ func (a *streamActor) push(b []byte) {
 	}
 }
 
-// notify builds a notification whose params object gets the subscription id
-// as its first member, so a client can tell its streams apart.
-func notify(method string, sub uint64, params []byte) []byte {
-	p := bytes.TrimSpace(params)
-	if len(p) >= 2 && p[0] == '{' {
-		head := []byte(`{"subscription":"` + strconv.FormatUint(sub, 10) + `"`)
-		if !bytes.Equal(bytes.TrimSpace(p[1:]), []byte("}")) {
-			head = append(head, ',')
-		}
-		params = append(head, p[1:]...)
+// notify renders a notification whose params object is body with the
+// subscription id as its first member, so a client can tell its streams
+// apart.
+func (a *streamActor) notify(method string, sub uint64, body proto.Message) ([]byte, error) {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"jsonrpc":"2.0","method":`...)
+	b = strconv.AppendQuote(b, method)
+	b = append(b, `,"params":{"subscription":`...)
+	b = strconv.AppendUint(b, sub, 10)
+	start := len(b)
+	b, err := rpc.AppendEncode(b, body)
+	if err != nil || len(b)-start < 2 || b[start] != '{' {
+		return nil, fmt.Errorf("notification %s: %w", method, err)
 	}
-	return mustJSON(&notification{JSONRPC: "2.0", Method: method, Params: params})
+	if len(b)-start == 2 { // {}
+		b = b[:start]
+	} else {
+		b[start] = ','
+		b = b[:len(b)-1]
+	}
+	return append(b, `}}`...), nil
 }
 
 func (a *streamActor) onSubscribe(ctx actor.Context, cmd *subscribeCmd) {
+	if len(a.subs) >= maxStreamsPerConn {
+		ctx.Respond(&subscribeDone{err: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
+			"a connection has at most %d subscriptions", maxStreamsPerConn)})
+		return
+	}
 	a.nextID++
 	sub := &streamSub{id: a.nextID, pattern: cmd.pattern, kind: cmd.kind}
-	for _, b := range cmd.pre {
-		a.push(notify(cmd.kind, sub.id, b))
+	for _, line := range cmd.pre {
+		if b, err := a.notify(cmd.kind, sub.id, line); err == nil {
+			a.push(b)
+		}
 	}
 	a.subs = append(a.subs, sub)
 	sender := ctx.Sender()
@@ -180,7 +192,7 @@ func (c *conn) ensureStream(queue uint32) *actor.PID {
 		queue = defaultStreamQueue
 	}
 	c.out = make(chan []byte, queue)
-	a := &streamActor{c: c, busPID: c.s.deps.Bus, inbox: bus.NewInbox(c.s.deps.Bus, queue)}
+	a := &streamActor{c: c, busPID: c.s.deps.Bus, acks: bus.NewAcker(c.s.deps.Bus, queue)}
 	c.stream = c.s.sys.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return a }), "edge-stream")
 	c.writing.Add(1)
 	go c.writeLoop()
@@ -225,12 +237,14 @@ func (c *conn) subscribe(cmd *subscribeCmd) (uint64, error) {
 }
 
 func (c *conn) subscribeEvents(params json.RawMessage) (json.RawMessage, error) {
-	rt := rpc.Route{Method: "events.subscribe", New: func() proto.Message { return &messages.EventsSubscribeRequest{} }}
-	m, err := rpc.Decode(rt, params)
+	m, err := rpc.Decode(edgeRoute("events.subscribe"), params)
 	if err != nil {
 		return nil, err
 	}
 	req := m.(*messages.EventsSubscribeRequest)
+	if limit := c.s.cfg.MaxStreamQueue; req.QueueSize > uint32(limit) { // before anything is allocated
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "queue_size %d is over the limit of %d", req.QueueSize, limit)
+	}
 	if req.Pattern == "" {
 		req.Pattern = ">"
 	}
@@ -245,8 +259,7 @@ func (c *conn) subscribeEvents(params json.RawMessage) (json.RawMessage, error) 
 }
 
 func (c *conn) unsubscribe(params json.RawMessage) (json.RawMessage, error) {
-	rt := rpc.Route{Method: "events.unsubscribe", New: func() proto.Message { return &messages.EventsUnsubscribeRequest{} }}
-	m, err := rpc.Decode(rt, params)
+	m, err := rpc.Decode(edgeRoute("events.unsubscribe"), params)
 	if err != nil {
 		return nil, err
 	}
@@ -267,42 +280,44 @@ func (c *conn) unsubscribe(params json.RawMessage) (json.RawMessage, error) {
 	return rpc.Encode(&messages.EventsUnsubscribeResponse{Removed: true})
 }
 
-// streamLogs answers logs.stream: the module's recent lines (through the
-// logs.tail method) as notifications, then its live lines (topic logs.NAME).
+// streamLogs answers logs.stream. With a module: its recent lines (through
+// the logs.tail method) as notifications, then its live lines (topic
+// logs.NAME). With no module, or "*": every module's and the daemon's live
+// lines interleaved (logs.>), each naming its module; no tail.
 func (c *conn) streamLogs(params json.RawMessage) (json.RawMessage, error) {
-	var p struct {
-		Module string `json:"module"`
-		Lines  int    `json:"lines"`
-	}
-	if err := decodeParams(params, &p, "module", "lines"); err != nil {
+	m, err := rpc.Decode(edgeRoute("logs.stream"), params)
+	if err != nil {
 		return nil, err
 	}
-	if err := bus.ValidateTopic("logs." + p.Module); err != nil || p.Module == "" {
-		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module: a module name is required")
+	p := m.(*messages.LogsTailRequest)
+	if p.Lines > maxTailLines {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "lines %d is out of range: 0 to %d", p.Lines, maxTailLines)
 	}
-	var pre [][]byte
+	if p.Module == "" || p.Module == "*" {
+		return c.streamLogLines("logs.>", nil)
+	}
+	if err := bus.ValidateTopic("logs." + p.Module); err != nil {
+		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module %q: not a module name", p.Module)
+	}
+	var pre []proto.Message
 	if rt, ok := c.s.deps.Router.Lookup("logs.tail"); ok {
-		tail, err := rpc.Decode(rt, mustJSON(map[string]any{"module": p.Module, "lines": p.Lines}))
+		res, err := c.send(rt, p)
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.send(rt, tail)
-		if err != nil {
-			return nil, err
-		}
-		body, err := rpc.Encode(res)
-		if err != nil {
-			return nil, err
-		}
-		var lines struct {
-			Lines []json.RawMessage `json:"lines"`
-		}
-		_ = json.Unmarshal(body, &lines)
-		for _, l := range lines.Lines {
-			pre = append(pre, l)
+		if tr, ok := res.(*messages.LogsTailResponse); ok {
+			for _, l := range tr.Lines {
+				pre = append(pre, l)
+			}
 		}
 	}
-	id, err := c.subscribe(&subscribeCmd{pattern: "logs." + p.Module, kind: kindLogs, pre: pre})
+	return c.streamLogLines("logs."+p.Module, pre)
+}
+
+// streamLogLines subscribes the connection to log lines on pattern, after
+// the notifications of pre.
+func (c *conn) streamLogLines(pattern string, pre []proto.Message) (json.RawMessage, error) {
+	id, err := c.subscribe(&subscribeCmd{pattern: pattern, kind: kindLogs, pre: pre})
 	if err != nil {
 		return nil, err
 	}

@@ -51,9 +51,6 @@ func (in *Inbox) Close() {
 // Call sends req along rt and waits for the reply, at most the route's
 // deadline (r.Timeout). Errors are those of Pending.Result.
 func (in *Inbox) Call(r *Router, rt Route, req proto.Message) (proto.Message, error) {
-	if rt.Call != nil {
-		return rt.Call(req)
-	}
 	if in.pid == nil {
 		in.register() // closed: calls still work, as with a future
 	}

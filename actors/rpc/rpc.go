@@ -41,13 +41,14 @@ type Route struct {
 	Doc string
 	// New returns an empty request message for the params to decode into.
 	New func() proto.Message
-	// Target is the actor that answers. Ignored when Call is set.
+	// Result, when set, returns an empty response message, for rpc.discover;
+	// nil means the message named as the request with "Response" for
+	// "Request" (see ResultOf).
+	Result func() proto.Message
+	// Target is the actor that answers.
 	Target *actor.PID
 	// Timeout overrides the router's default deadline (e.g. module.stop).
 	Timeout time.Duration
-	// Call, when set, answers without an actor hop (e.g. rpc.methods). It
-	// runs on the caller's goroutine and must not block for long.
-	Call func(req proto.Message) (proto.Message, error)
 }
 
 // Router maps method names to routes. It is safe for concurrent use:
@@ -72,8 +73,8 @@ func (r *Router) Add(routes ...Route) error {
 		if _, dup := r.routes[rt.Method]; dup {
 			return fmt.Errorf("%w: %s", ErrDuplicate, rt.Method)
 		}
-		if rt.New == nil || (rt.Target == nil && rt.Call == nil) {
-			return fmt.Errorf("route %s: New and Target or Call are required", rt.Method)
+		if rt.New == nil || rt.Target == nil {
+			return fmt.Errorf("route %s: New and Target are required", rt.Method)
 		}
 		r.routes[rt.Method] = rt
 	}
@@ -178,9 +179,9 @@ func cleanProtoErr(err error) string {
 }
 
 // Call decodes params for method and sends the request to the route's
-// target. It returns the future of the reply (or, for routes with Call, an
-// already answered result). sender is a root context or an actor context:
-// actors must not block on the future (use ctx.ReenterAfter).
+// target, returning the future of the reply. sender is a root context or
+// an actor context: actors must not block on the future (use
+// ctx.ReenterAfter).
 func (r *Router) Call(sender actor.SenderContext, method string, params json.RawMessage) (*Pending, error) {
 	rt, ok := r.Lookup(method)
 	if !ok {
@@ -195,26 +196,17 @@ func (r *Router) Call(sender actor.SenderContext, method string, params json.Raw
 
 // Send sends an already decoded request along rt.
 func (r *Router) Send(sender actor.SenderContext, rt Route, req proto.Message) *Pending {
-	if rt.Call != nil {
-		res, err := rt.Call(req)
-		return &Pending{res: res, err: err}
-	}
 	return &Pending{Future: sender.RequestFuture(rt.Target, req, r.Timeout(rt))}
 }
 
-// Pending is an outstanding call: either a future or an immediate result.
+// Pending is an outstanding call.
 type Pending struct {
 	Future *actor.Future
-	res    proto.Message
-	err    error
 }
 
 // Result waits for the reply (off actor goroutines only) and returns it as a
 // response message, or an error when it timed out or is not a message.
 func (p *Pending) Result() (proto.Message, error) {
-	if p.Future == nil {
-		return p.res, p.err
-	}
 	return Reply(p.Future.Result())
 }
 
@@ -239,31 +231,16 @@ func Reply(res any, err error) (proto.Message, error) {
 	return m, nil
 }
 
-// encodeOpts renders zero scalars, empty lists and maps (clients see every
-// field) but leaves out unset message fields: a response's nil error field
-// is not shown.
-var encodeOpts = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true}
-
-// Encode renders a response message as JSON for clients: proto field names,
-// zero values included, unset messages (the nil error field) left out. The
-// result is one line. Messages with a hand-written renderer
-// (messages.JSONAppender: daemon.status) skip protojson's reflection.
+// Encode renders a response message as JSON for clients, as
+// messages.AppendJSON does (proto field names, zero values included, unset
+// messages such as a nil error field left out, 64-bit integers as numbers,
+// an Any as the message it holds). The result is one line.
 func Encode(m proto.Message) (json.RawMessage, error) {
-	return AppendEncode(nil, m)
+	return messages.AppendJSON(nil, m)
 }
 
 // AppendEncode appends m rendered as Encode renders it to b. On error it
 // returns b as it was.
 func AppendEncode(b []byte, m proto.Message) ([]byte, error) {
-	var out []byte
-	var err error
-	if a, ok := m.(messages.JSONAppender); ok {
-		out, err = a.AppendJSON(b)
-	} else {
-		out, err = encodeOpts.MarshalAppend(b, m)
-	}
-	if err != nil {
-		return b, err
-	}
-	return out, nil
+	return messages.AppendJSON(b, m)
 }

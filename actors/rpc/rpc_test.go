@@ -19,8 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var subscribe = rpc.Route{Method: "events.subscribe", New: func() proto.Message { return &messages.EventsSubscribeRequest{} },
-	Call: func(req proto.Message) (proto.Message, error) { return req, nil }}
+var subscribe = rpc.Route{Method: "events.subscribe", New: func() proto.Message { return &messages.EventsSubscribeRequest{} }}
 
 func TestDecode(t *testing.T) {
 	cases := []struct {
@@ -77,7 +76,7 @@ func TestEncodeDropsTheErrorField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "error") || !strings.Contains(string(b), `"sequence":"3"`) {
+	if strings.Contains(string(b), "error") || !strings.Contains(string(b), `"sequence":3`) {
 		t.Fatalf("encoded %s", b)
 	}
 }

@@ -100,9 +100,13 @@ func newHarness(t *testing.T, start time.Time) *harness {
 		h.probes[m] = pid
 		h.router.MustAdd(rpc.Route{Method: m, New: func() proto.Message { return &structpb.Struct{} }, Target: pid})
 	}
-	// immediate.call answers on the caller's goroutine (a route with Call).
-	h.router.MustAdd(rpc.Route{Method: "immediate.call", New: func() proto.Message { return &structpb.Struct{} },
-		Call: func(proto.Message) (proto.Message, error) { return &messages.PingResponse{Name: "immediate"}, nil }})
+	// immediate.call answers at once.
+	immediate := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*structpb.Struct); ok {
+			ctx.Respond(&messages.PingResponse{Name: "immediate"})
+		}
+	}))
+	h.router.MustAdd(rpc.Route{Method: "immediate.call", New: func() proto.Message { return &structpb.Struct{} }, Target: immediate})
 	// typed.run decodes into a message with one field, "name".
 	h.router.MustAdd(rpc.Route{Method: "typed.run", New: func() proto.Message { return &messages.SchedulerRunRequest{} }, Target: h.probes["backtest.run"]})
 	h.router.MustAdd(Routes(sys.NewLocalPID(Kind))...)

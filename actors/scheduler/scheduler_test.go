@@ -509,8 +509,8 @@ func TestWindowActionErrors(t *testing.T) {
 	}
 }
 
-// TestDisabledJob: not scheduled, but scheduler.run still runs it; a route
-// answered without an actor hop records its result at once.
+// TestDisabledJob: not scheduled, but scheduler.run still runs it and
+// records its result.
 func TestDisabledJob(t *testing.T) {
 	start := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	off := false
@@ -527,7 +527,7 @@ func TestDisabledJob(t *testing.T) {
 	if res.GetError() != nil {
 		t.Fatal(res.GetError())
 	}
-	j = h.job("off")
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { j = h.job("off"); return j.GetLastResult() != "running" }, "the run ends")
 	if j.GetRuns() != 1 || j.GetLastResult() != "ok" || j.GetLastRun().GetResult() != `{"name":"immediate"}` || j.GetLastRun().GetTrigger() != "manual" {
 		t.Fatalf("job after a manual run = %v", j)
 	}

@@ -1,0 +1,143 @@
+package edge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/actors/edge"
+)
+
+// wantInvalidParams fails the test unless got is an Invalid params error
+// whose text has limit in it.
+func wantInvalidParams(t *testing.T, got, limit string) {
+	t.Helper()
+	if !strings.Contains(got, `"code":-32602`) || !strings.Contains(got, limit) {
+		t.Fatalf("want -32602 naming %q, got %s", limit, got)
+	}
+}
+
+// TestClientSizesAreCheckedBeforeAllocating: a queue size over the limit is
+// refused before the connection's queue is made (50,000,000 used to
+// reserve ~1.2 GB, 4,000,000,000 killed the daemon); counts and tail
+// lengths are bounded too.
+func TestClientSizesAreCheckedBeforeAllocating(t *testing.T) {
+	f := start(t, edge.DefaultConfig())
+	c := dial(t, "unix", f.socket)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"queue_size":50000000},"id":1}`), "limit of 65536")
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Fatalf("a refused subscribe allocated %d MiB", grew>>20)
+	}
+	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"queue_size":4000000000},"id":2}`), "limit of 65536")
+	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"queue_size":-1},"id":3}`), "invalid value for uint32")
+	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"logs.stream","params":{"module":"m","lines":100000000},"id":4}`), "0 to 10000")
+	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"logs.stream","params":{"module":"m","lines":-5},"id":5}`), "invalid value for uint32")
+
+	// One connection's subscriptions are bounded.
+	for i := range 256 {
+		if got := c.call(fmt.Sprintf(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"pattern":"p%d"},"id":%d}`, i, i)); !strings.Contains(got, `"subscription"`) {
+			t.Fatalf("subscribe %d = %s", i, got)
+		}
+	}
+	wantInvalidParams(t, c.call(`{"jsonrpc":"2.0","method":"events.subscribe","params":{"pattern":"one.more"},"id":1}`), "at most 256 subscriptions")
+}
+
+// TestTCPFloodLeavesTheSocketFree: TCP connections have their own limit,
+// so a flood of unauthenticated ones never locks the owner out of the
+// Unix socket; and a connection that does not log in is closed after
+// LoginTimeout.
+func TestTCPFloodLeavesTheSocketFree(t *testing.T) {
+	cfg := edge.DefaultConfig()
+	cfg.MaxConnections = 4
+	cfg.MaxTCPConnections = 4
+	cfg.LoginTimeout = 5 * time.Second
+	f := start(t, cfg)
+	flood := make([]*client, 8)
+	for i := range flood {
+		flood[i] = dial(t, "tcp", f.tcp)
+	}
+	if got := flood[len(flood)-1].read(); !strings.Contains(got, "too many connections") {
+		t.Fatalf("TCP connection over the limit: %s", got)
+	}
+	owner := dial(t, "unix", f.socket)
+	sameJSON(t, owner.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+}
+
+func TestUnauthenticatedConnectionTimesOut(t *testing.T) {
+	cfg := edge.DefaultConfig()
+	cfg.LoginTimeout = 300 * time.Millisecond
+	cfg.IdleTimeout = time.Minute
+	f := start(t, cfg)
+	lazy := dial(t, "tcp", f.tcp)
+	authed := dial(t, "tcp", f.tcp)
+	sameJSON(t, authed.call(`{"jsonrpc":"2.0","method":"auth.login","params":["`+token+`"],"id":1}`), `{"jsonrpc":"2.0","result":{"ok":true},"id":1}`)
+	_ = lazy.c.SetReadDeadline(time.Now().Add(10 * time.Second)) // far beyond LoginTimeout, far below IdleTimeout
+	if line, err := lazy.rd.ReadString('\n'); err == nil || line != "" {
+		t.Fatalf("a connection that never logged in was kept: got %q, %v", line, err)
+	} else if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("a connection that never logged in was kept past LoginTimeout")
+	}
+	// The logged-in connection outlives the login timeout (it was accepted
+	// at the same time as the closed one).
+	sameJSON(t, authed.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":2}`), `{"jsonrpc":"2.0","result":1,"id":2}`)
+}
+
+// countingHandler counts the records whose message is msg.
+type countingHandler struct {
+	msg string
+	n   *atomic.Int64
+}
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestFailedLoginsAreSlowedPerSource: past LoginBurst, bad logins from one
+// address are answered one per LoginBackoff however the client reconnects,
+// and the log lines about them are bounded (one a second).
+func TestFailedLoginsAreSlowedPerSource(t *testing.T) {
+	cfg := edge.DefaultConfig()
+	cfg.LoginBurst = 2
+	cfg.LoginBackoff = 250 * time.Millisecond
+	var lines atomic.Int64
+	f := startLogging(t, cfg, slog.New(countingHandler{msg: "rpc login refused", n: &lines}))
+	const slowed = 6
+	began := time.Now()
+	for i := range cfg.LoginBurst + slowed {
+		c := dial(t, "tcp", f.tcp) // a fresh connection each time, as a guesser would
+		got := c.call(fmt.Sprintf(`{"jsonrpc":"2.0","method":"auth.login","params":["guess-%d"],"id":1}`, i))
+		if !strings.Contains(got, `"code":-32001`) {
+			t.Fatalf("login %d = %s", i, got)
+		}
+		_ = c.c.Close()
+	}
+	took := time.Since(began) // both readings on this goroutine
+	// Times read on different vCPUs may differ by tens of ms: 100 ms slack.
+	if want := slowed*cfg.LoginBackoff - 100*time.Millisecond; took < want {
+		t.Fatalf("%d bad logins took %s, want at least %s", cfg.LoginBurst+slowed, took, want)
+	}
+	if n, most := lines.Load(), int64(took/time.Second)+2; n > most {
+		t.Fatalf("%d log lines about refused logins in %s, want at most %d", n, took, most)
+	}
+	// The owner's socket was never slowed, and the right token still works.
+	owner := dial(t, "unix", f.socket)
+	sameJSON(t, owner.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
+	c := dial(t, "tcp", f.tcp)
+	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"auth.login","params":["`+token+`"],"id":1}`), `{"jsonrpc":"2.0","result":{"ok":true},"id":1}`)
+}
