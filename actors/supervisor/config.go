@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/superbot/superbot/actors/internal/restarts"
 )
 
 // Config is the root supervisor's restart policy ([daemon.supervisor]).
@@ -30,4 +32,10 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("within: must be > 0, got %s", c.Within))
 	}
 	return errors.Join(errs...)
+}
+
+// Policy is the restart policy c describes. A failed root child is never
+// tried again (Cooldown 0): the root's children are the daemon's own parts.
+func (c Config) Policy() restarts.Policy {
+	return restarts.Policy{Max: c.MaxRestarts, Within: c.Within}
 }

@@ -1,7 +1,7 @@
 // Package supervisor is the root of superbotd's supervision tree: a
 // one-for-one supervisor whose children are declared as data (ChildSpec),
 // restarted on ordinary panics at most Config.MaxRestarts times within
-// Config.Within, and stopped for good (marked "failed", with an alert on the
+// Config.Within (a restarts.Window per child), and stopped for good (marked "failed", with an alert on the
 // bus) beyond that or on an error wrapping ErrFatal. The daemon keeps running
 // when a child fails.
 //
@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/superbot/superbot/actors/internal/restarts"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -51,7 +52,8 @@ type ChildSpec struct {
 	// Name is the child's name in the tree and in its PID ("root/NAME").
 	Name  string
 	Props *actor.Props
-	// Core children are pinged by monitoring.health.
+	// Core children are pinged by monitoring.health, and a child they
+	// report (StatusReport) in state "failed" makes it unhealthy.
 	Core bool
 	// Metrics, when set, is sent to the child for monitoring.metrics; its
 	// answer appears under the child's name.
@@ -124,19 +126,18 @@ type SetBus struct{ PID *actor.PID }
 
 // Props returns the root supervisor's props. It is a top-level actor: its
 // guardian never restarts it (a failure of the root itself stops the tree).
-// Its mailbox runs on the posting goroutine (see inlineMailbox).
+// cfg must have passed Validate.
 func Props(cfg Config, deps Deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		if deps.Now == nil {
 			deps.Now = time.Now
 		}
-		return &rootActor{cfg: cfg, deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}}
-	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })),
-		actor.WithMailbox(newInlineMailbox))
+		return &rootActor{policy: cfg.Policy(), deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}}
+	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })))
 }
 
 type rootActor struct {
-	cfg      Config
+	policy   restarts.Policy
 	deps     Deps
 	log      *slog.Logger
 	sys      *actor.ActorSystem
@@ -165,24 +166,13 @@ type child struct {
 	restarts  uint32
 	lastError string
 	since     time.Time
-	stopping  []*actor.PID // senders waiting for a StopChild answer
-	failures  []time.Time  // crashes within the restart window, oldest first
+	stopping  []*actor.PID    // senders waiting for a StopChild answer
+	window    restarts.Window // crashes within the restart window
 
 	// What the child reported (StatusReport). nested is replaced, never
 	// changed in place: responses already sent share it.
 	nested []*messages.ChildStatus
 	detail *anypb.Any
-}
-
-// fail records a crash at now and drops the crashes older than within.
-func (c *child) fail(now time.Time, within time.Duration) {
-	c.failures = append(c.failures, now)
-	cut := now.Add(-within)
-	i := 0
-	for i < len(c.failures) && !c.failures[i].After(cut) {
-		i++
-	}
-	c.failures = c.failures[i:]
 }
 
 // forget drops what the child reported: it stopped or restarts, and its
@@ -243,11 +233,8 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 	}
 	c.lastError = reasonString(reason)
 	fatal := isFatal(reason)
-	if !fatal {
-		c.fail(a.deps.Now(), a.cfg.Within)
-	}
-	if fatal || len(c.failures) > a.cfg.MaxRestarts {
-		c.failures = nil
+	if fatal || c.window.Fail(a.policy, a.deps.Now()) {
+		c.window.Reset()
 		c.state = StateFailed
 		c.since = time.Now()
 		c.forget()
@@ -445,6 +432,8 @@ func (a *rootActor) collect(pid *actor.PID, msg proto.Message, name string, into
 	}}
 }
 
+// health answers monitoring.health: every core child answers a ping, and
+// none of the children it reports (StatusReport) is failed.
 func (a *rootActor) health(ctx actor.Context) {
 	res := &messages.HealthResponse{Healthy: true}
 	var asks []ask
@@ -460,6 +449,7 @@ func (a *rootActor) health(ctx actor.Context) {
 			res.Healthy = false
 			continue
 		}
+		res.Components = append(res.Components, failedNested(name, c.nested)...)
 		start := time.Now()
 		asks = append(asks, ask{pid: c.pid, msg: &messages.PingRequest{}, on: func(r any, err error) {
 			h.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
@@ -479,6 +469,24 @@ func (a *rootActor) health(ctx actor.Context) {
 		}
 		ctx.Respond(res)
 	})
+}
+
+// failedNested lists, as unhealthy components named "parent/child", the
+// children that parent reported in state "failed" (e.g. a module of the
+// modules supervisor that reached its restart cap or could not start).
+func failedNested(parent string, nested []*messages.ChildStatus) []*messages.ComponentHealth {
+	var out []*messages.ComponentHealth
+	for _, n := range nested {
+		if n.GetState() != StateFailed {
+			continue
+		}
+		msg := "child is failed"
+		if n.GetLastError() != "" {
+			msg += ": " + n.GetLastError()
+		}
+		out = append(out, &messages.ComponentHealth{Name: parent + "/" + n.GetName(), Error: msg})
+	}
+	return out
 }
 
 func (a *rootActor) metrics(ctx actor.Context) {

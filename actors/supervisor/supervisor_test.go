@@ -210,6 +210,8 @@ func reporterProps(starts *atomic.Int32) *actor.Props {
 			msg.From = ctx.Self()
 			ctx.Send(ctx.Parent(), msg)
 			ctx.Respond(&messages.PingResponse{}) // reported: the test may look
+		case *messages.PingRequest:
+			ctx.Respond(&messages.PingResponse{Name: "reporter"})
 		case crashWith:
 			panic(msg.reason)
 		}
@@ -277,5 +279,77 @@ func TestStatusShowsWhatChildrenReport(t *testing.T) {
 	sys.Root.Send(root, &messages.StatusReport{From: stranger.PID, TreeSet: true})
 	if got, _ := nested(t, sys, root, "mods"); got != "x=running/2 y=starting/0" {
 		t.Fatalf("a stranger's report changed the tree: %q", got)
+	}
+}
+
+// A failed child that a core child reports (a module past its restart cap,
+// or one that could not start) makes the daemon unhealthy.
+func TestHealthShowsFailedNestedChildren(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, _, _ := newRoot(t, sys, supervisor.DefaultConfig())
+	var starts atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "modules", Props: reporterProps(&starts), Core: true})
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { got, _ := nested(t, sys, root, "modules"); return got != "" }, "first report")
+	if h := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{}); !h.Healthy || len(h.Components) != 1 {
+		t.Fatalf("health before the failure = %v", h)
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		Changed: []*messages.ChildStatus{{Name: "exchange-sim", State: "failed", LastError: "listen: address in use"}},
+	})
+	h := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{})
+	if h.Healthy {
+		t.Fatalf("healthy with a failed module: %v", h)
+	}
+	var found *messages.ComponentHealth
+	for _, c := range h.Components {
+		if c.Name == "modules/exchange-sim" {
+			found = c
+		}
+	}
+	if found == nil || found.Healthy || !strings.Contains(found.Error, "address in use") {
+		t.Fatalf("components = %v, want modules/exchange-sim failed with its reason", h.Components)
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		Changed: []*messages.ChildStatus{{Name: "exchange-sim", State: "running"}},
+	})
+	if h := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{}); !h.Healthy {
+		t.Fatalf("still unhealthy after the module recovered: %v", h)
+	}
+}
+
+// The root runs on protoactor's own mailbox and dispatcher: whoever posts to
+// it only queues the message, and never runs the root's handlers (here a
+// daemon.status whose ConfigSource blocks) on its own goroutine.
+func TestPostingNeverRunsTheRoot(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	root := actortest.Spawn(t, sys, supervisor.Props(supervisor.DefaultConfig(), supervisor.Deps{
+		Info: supervisor.Info{Version: "test", Started: time.Now(), ConfigSource: func() string {
+			entered <- struct{}{}
+			<-release
+			return "embedded"
+		}},
+		Control: &fakeControl{}, Logger: actortest.Logger(t),
+	}))
+	posted := make(chan struct{})
+	go func() {
+		sys.Root.Send(root, &messages.DaemonStatusRequest{})
+		close(posted)
+	}()
+	select {
+	case <-entered:
+	case <-time.After(actortest.DefaultTimeout):
+		t.Fatal("daemon.status never ran")
+	}
+	select {
+	case <-posted:
+	case <-time.After(actortest.DefaultTimeout):
+		close(release)
+		t.Fatal("the poster ran the root's handler: Send returned only when daemon.status was answered")
+	}
+	close(release)
+	if st := actortest.Request[*messages.DaemonStatusResponse](t, sys, root, &messages.DaemonStatusRequest{}); st.ConfigSource != "embedded" {
+		t.Fatalf("status = %v", st)
 	}
 }
