@@ -8,8 +8,10 @@
 // It also answers the daemon-wide methods: daemon.status (with the tree),
 // daemon.stop, daemon.reload_config, monitoring.health, monitoring.metrics
 // and monitoring.resources. daemon.status is answered from what the
-// children report (messages.StatusReport, pushed when their part changes):
-// the hottest method asks nobody. The others ask the children.
+// children report (messages.StatusReport, pushed when their part changes),
+// by a process beside the root (StatusPID) that reads the snapshot the root
+// publishes: the hottest method asks nobody and waits for no mailbox. The
+// others ask the children.
 package supervisor
 
 import (
@@ -73,7 +75,8 @@ type Info struct {
 	PID     int
 	Node    string
 	Started time.Time
-	// ConfigSource describes where the running config came from.
+	// ConfigSource describes where the running config came from. It is
+	// called on the goroutines asking for daemon.status, concurrently.
 	ConfigSource func() string
 }
 
@@ -127,13 +130,17 @@ type SetBus struct{ PID *actor.PID }
 // Props returns the root supervisor's props. It is a top-level actor: its
 // guardian never restarts it (a failure of the root itself stops the tree).
 // cfg must have passed Validate.
+// The props register the root's status process (StatusPID) when spawned:
+// spawn them once.
 func Props(cfg Config, deps Deps) *actor.Props {
+	board := newStatusBoard(deps.Info)
 	return actor.PropsFromProducer(func() actor.Actor {
 		if deps.Now == nil {
 			deps.Now = time.Now
 		}
-		return &rootActor{policy: cfg.Policy(), deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}}
-	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })))
+		return &rootActor{policy: cfg.Policy(), deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}, board: board}
+	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })),
+		actor.WithSpawnFunc(board.spawn))
 }
 
 type rootActor struct {
@@ -145,18 +152,9 @@ type rootActor struct {
 	order    []string
 	children map[string]*child
 
-	// statusCache is what daemon.status shows of the children, kept between
-	// status calls (the bulk of the root's messages) and dropped by any
-	// other message: it is shared by responses, so it is replaced, never
-	// changed.
-	statusCache *statusParts
-	startedAt   *timestamppb.Timestamp // Info.Started, shared likewise
-}
-
-// statusParts are the children's part of a daemon.status answer.
-type statusParts struct {
-	tree    []*messages.ChildStatus
-	details map[string]*anypb.Any
+	// board holds the status snapshot, republished on every change of the
+	// tree (publishStatus); its process answers daemon.status.
+	board *statusBoard
 }
 
 type child struct {
@@ -182,12 +180,11 @@ func (c *child) forget() {
 }
 
 func (a *rootActor) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*messages.DaemonStatusRequest); !ok {
-		a.statusCache = nil // anything else may change the tree
-	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.sys = ctx.ActorSystem()
+	case *actor.Stopped:
+		a.board.unregister(a.sys, ctx.Self())
 	case *StartChild:
 		ctx.Respond(a.startChild(ctx, msg.Spec))
 	case *StopChild:
@@ -197,7 +194,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		a.onTerminated(ctx, msg.Who)
 	case *messages.DaemonStatusRequest:
-		ctx.Respond(a.status())
+		ctx.Respond(a.board.response())
 	case *messages.StatusReport:
 		a.onReport(msg)
 	case *messages.TreeRequest:
@@ -215,7 +212,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 		a.reload(ctx)
 	case *messages.PingRequest:
 		ctx.Respond(&messages.PingResponse{Name: Kind})
-	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopping, *actor.Restarting:
 	default:
 		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}
@@ -225,7 +222,6 @@ func (a *rootActor) Receive(ctx actor.Context) {
 // actor's goroutine. It applies the one-for-one policy with a sliding window.
 func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	a.sys = sys
-	a.statusCache = nil
 	c := a.byPID(pid)
 	if c == nil {
 		sup.StopChildren(pid)
@@ -239,6 +235,7 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 		c.since = time.Now()
 		c.forget()
 		a.log.Error("child failed", "child", c.spec.Name, "restarts", c.restarts, "fatal", fatal, "reason", c.lastError)
+		a.publishStatus()
 		a.publish("alert.supervisor.child_failed", &messages.ChildFailed{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 		sup.StopChildren(pid)
 		return
@@ -247,6 +244,7 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 	c.state = StateRunning
 	c.since = time.Now()
 	c.forget()
+	a.publishStatus()
 	a.log.Warn("child restarted", "child", c.spec.Name, "restarts", c.restarts, "reason", c.lastError)
 	a.publish("supervisor.child_restarted", &messages.ChildRestarted{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 	sup.RestartChildren(pid)
@@ -289,6 +287,7 @@ func (a *rootActor) startChild(ctx actor.Context, spec ChildSpec) *ChildStarted 
 		a.order = append(a.order, spec.Name)
 	}
 	a.children[spec.Name] = &child{spec: spec, pid: pid, state: StateRunning, since: time.Now()}
+	a.publishStatus()
 	a.log.Info("supervisor started child", "child", spec.Name)
 	return &ChildStarted{PID: pid}
 }
@@ -304,6 +303,7 @@ func (a *rootActor) stopChild(ctx actor.Context, name string) {
 	}
 	if c.state != StateStopping {
 		c.state = StateStopping
+		a.publishStatus()
 		ctx.Stop(c.pid)
 	}
 }
@@ -318,6 +318,7 @@ func (a *rootActor) onTerminated(ctx actor.Context, who *actor.PID) {
 	}
 	c.since = time.Now()
 	c.forget()
+	a.publishStatus()
 	for _, s := range c.stopping {
 		ctx.Send(s, &ChildStopped{Name: c.spec.Name})
 	}
@@ -343,11 +344,13 @@ func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
 }
 
 // parts is the status of every child, with what each reported nested, and
-// the children's details.
-func (a *rootActor) parts() *statusParts {
-	if a.statusCache != nil {
-		return a.statusCache
-	}
+// the children's details, as last published.
+func (a *rootActor) parts() *statusParts { return a.board.parts.Load() }
+
+// publishStatus builds the status of every child, with what each reported
+// nested, and the children's details, and publishes it. Called after every
+// change of the tree, on the actor goroutine.
+func (a *rootActor) publishStatus() {
 	p := &statusParts{tree: make([]*messages.ChildStatus, 0, len(a.order)), details: map[string]*anypb.Any{}}
 	for _, name := range a.order {
 		c := a.children[name]
@@ -360,26 +363,7 @@ func (a *rootActor) parts() *statusParts {
 		}
 		p.tree = append(p.tree, st)
 	}
-	a.statusCache = p
-	return p
-}
-
-// status answers daemon.status from the children's reports.
-func (a *rootActor) status() *messages.DaemonStatusResponse {
-	info := a.deps.Info
-	if a.startedAt == nil {
-		a.startedAt = timestamppb.New(info.Started)
-	}
-	p := a.parts()
-	res := &messages.DaemonStatusResponse{
-		Version: info.Version, Pid: int32(info.PID), Node: info.Node, State: StateRunning,
-		UptimeSeconds: time.Since(info.Started).Seconds(), StartedAt: a.startedAt,
-		Tree: p.tree, Details: p.details,
-	}
-	if info.ConfigSource != nil {
-		res.ConfigSource = info.ConfigSource()
-	}
-	return res
+	a.board.parts.Store(p)
 }
 
 // onReport applies a child's StatusReport. A report from a stopped or
@@ -391,6 +375,7 @@ func (a *rootActor) onReport(r *messages.StatusReport) {
 	}
 	if r.Detail != nil {
 		c.detail = r.Detail
+		a.publishStatus()
 	}
 	if !r.TreeSet && len(r.Changed) == 0 {
 		return
@@ -410,6 +395,7 @@ func (a *rootActor) onReport(r *messages.StatusReport) {
 		next[i] = ch
 	}
 	c.nested = next
+	a.publishStatus()
 }
 
 func indexOf(list []*messages.ChildStatus, name string) int {

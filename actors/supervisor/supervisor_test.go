@@ -1,8 +1,10 @@
 package supervisor_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/messages"
 )
@@ -352,4 +355,78 @@ func TestPostingNeverRunsTheRoot(t *testing.T) {
 	if st := actortest.Request[*messages.DaemonStatusResponse](t, sys, root, &messages.DaemonStatusRequest{}); st.ConfigSource != "embedded" {
 		t.Fatalf("status = %v", st)
 	}
+}
+
+// gateHandler is a log handler that holds the goroutine logging msg until
+// released: it keeps the root busy inside a handler.
+type gateHandler struct {
+	slog.Handler
+	msg     string
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gateHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == g.msg {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.Handler.Handle(ctx, r)
+}
+
+// daemon.status is answered from the snapshot the root publishes, by the
+// root's status process, even while the root itself is busy: here inside
+// the log call of a StartChild, after it published the new child.
+func TestStatusAnsweredFromTheSnapshot(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	gate := &gateHandler{Handler: actortest.Logger(t).Handler(), msg: "supervisor started child",
+		entered: make(chan struct{}, 1), release: make(chan struct{})}
+	root := actortest.Spawn(t, sys, supervisor.Props(supervisor.DefaultConfig(), supervisor.Deps{
+		Info: supervisor.Info{Version: "v1", Started: time.Now()}, Control: &fakeControl{}, Logger: slog.New(gate),
+	}))
+	t.Cleanup(func() { close(gate.release) }) // before the root's stop: cleanups run last first
+	router := rpc.NewRouter(actortest.DefaultTimeout)
+	router.MustAdd(supervisor.Routes(root)...)
+	call := func() *messages.DaemonStatusResponse {
+		t.Helper()
+		p, err := router.Call(sys.Root, "daemon.status", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.(*messages.DaemonStatusResponse)
+	}
+	if st := call(); st.Version != "v1" || len(st.Tree) != 0 {
+		t.Fatalf("status before any child = %v", st)
+	}
+	var starts atomic.Int32
+	sys.Root.Send(root, &supervisor.StartChild{Spec: supervisor.ChildSpec{Name: "a", Props: crasherProps(&starts)}})
+	select {
+	case <-gate.entered:
+	case <-time.After(actortest.DefaultTimeout):
+		t.Fatal("the root never logged the start")
+	}
+	st := call() // the root is held in its log call
+	if len(st.Tree) != 1 || st.Tree[0].Name != "a" || st.Tree[0].State != supervisor.StateRunning {
+		t.Fatalf("status while the root is busy = %v", st)
+	}
+}
+
+// The status process lives as long as the root.
+func TestStatusProcessGoesWithTheRoot(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, _, _ := newRoot(t, sys, supervisor.DefaultConfig())
+	if _, ok := sys.ProcessRegistry.Get(supervisor.StatusPID(root)); !ok {
+		t.Fatal("no status process after the spawn")
+	}
+	if err := sys.Root.StopFuture(root).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool {
+		_, ok := sys.ProcessRegistry.Get(supervisor.StatusPID(root))
+		return !ok
+	}, "status process removed")
 }
