@@ -1,7 +1,8 @@
 // Command superbench measures superbotd as a user runs it: a real daemon
 // process on a Unix socket. It prints the figures the issues ask for:
-// daemon.status calls/s (1 and 16 clients) with latency percentiles, cold
-// start to system.ready, idle RSS, and graceful stop time. Latencies are
+// daemon.status and module.status calls/s (1 and 16 clients) with latency
+// percentiles, cold start to system.ready, idle RSS (also with 10 modules),
+// crash to replacement, and graceful stop time. Latencies are
 // timed with the CPU's time-stamp counter (runtime/tsc): time.Now moves in
 // 4 ms steps on this project's machines.
 //
@@ -143,6 +144,9 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 		if err := rssWithModules(w, bin, filepath.Join(dir, fmt.Sprintf("rss%d", n)), n, max(1, starts)); err != nil {
 			return err
 		}
+	}
+	if err := crashFigures(w, bin, filepath.Join(dir, "crash")); err != nil {
+		return err
 	}
 
 	work := filepath.Join(dir, "work")
