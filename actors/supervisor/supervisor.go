@@ -1,9 +1,9 @@
 // Package supervisor is the root of superbotd's supervision tree: a
 // one-for-one supervisor whose children are declared as data (ChildSpec),
 // restarted on ordinary panics at most Config.MaxRestarts times within
-// Config.Within (a restarts.Window per child), and stopped for good (marked "failed", with an alert on the
-// bus) beyond that or on an error wrapping ErrFatal. The daemon keeps running
-// when a child fails.
+// Config.Within (a restarts.Window per child), and stopped for good (marked
+// "failed", with an alert on the bus) beyond that or on an error wrapping
+// ErrFatal. The daemon keeps running when a child fails.
 //
 // It also answers the daemon-wide methods: daemon.status (with the tree),
 // daemon.stop, daemon.reload_config, monitoring.health, monitoring.metrics
@@ -129,9 +129,8 @@ type SetBus struct{ PID *actor.PID }
 
 // Props returns the root supervisor's props. It is a top-level actor: its
 // guardian never restarts it (a failure of the root itself stops the tree).
-// cfg must have passed Validate.
-// The props register the root's status process (StatusPID) when spawned:
-// spawn them once.
+// cfg must have passed Validate. The props register the root's status
+// process (StatusPID) when spawned: spawn them once.
 func Props(cfg Config, deps Deps) *actor.Props {
 	board := newStatusBoard(deps.Info)
 	return actor.PropsFromProducer(func() actor.Actor {
