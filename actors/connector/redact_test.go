@@ -57,18 +57,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestSignedURLsNeverLeak: an exchange that drops every signed request (the
-// connection closes without an answer) makes go-binance return *url.Error
-// texts that quote the signed URL. Neither the logs, nor the bus, nor the
-// answers may carry the signature, the timestamp or the API key.
-func TestSignedURLsNeverLeak(t *testing.T) {
-	ex := startSim(t, simConfig())
-	target, err := url.Parse(ex.BaseURL())
+// dropSigned is a proxy to base that closes the connection of every signed
+// request without an answer, and keeps the signatures it saw in dropped.
+func dropSigned(t *testing.T, base string, dropped *sync.Map) string {
+	t.Helper()
+	target, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	var dropped sync.Map
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.Contains(r.URL.RawQuery, "signature=") {
 			proxy.ServeHTTP(w, r)
@@ -81,9 +78,18 @@ func TestSignedURLsNeverLeak(t *testing.T) {
 		}
 	}))
 	t.Cleanup(front.Close)
+	return front.URL
+}
 
+// TestSignedURLsNeverLeak: an exchange that drops every signed request (the
+// connection closes without an answer) makes go-binance return *url.Error
+// texts that quote the signed URL. Neither the logs, nor the bus, nor the
+// answers may carry the signature, the timestamp or the API key.
+func TestSignedURLsNeverLeak(t *testing.T) {
+	ex := startSim(t, simConfig())
+	var dropped sync.Map
 	cfg := testConfig(ex)
-	cfg.BaseURL = front.URL
+	cfg.BaseURL = dropSigned(t, ex.BaseURL(), &dropped)
 	var logs syncBuffer
 	sys := actortest.NewSystem(t)
 	f := &fixture{sys: sys, bus: actortest.NewProbe(t, sys), cache: newFakeCache(t, sys)}
