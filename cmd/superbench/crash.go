@@ -74,10 +74,11 @@ func crashFigures(w io.Writer, bin, dir string) error {
 	if err != nil {
 		return err
 	}
+	nLat, nFloor := sameCPU(lat), sameCPU(floor)
 	p := tsc.Percentiles(lat, 50, 95)
 	f := tsc.Percentiles(floor, 50, 95)
-	fmt.Fprintf(w, "crash (SIGKILL) to replacement running, %d crashes: p50 %s p95 %s\n", len(lat), p[0], p[1])
-	fmt.Fprintf(w, "floor: bare Go exec loop (kill, reap, start the next), %d runs: p50 %s p95 %s\n", len(floor), f[0], f[1])
+	fmt.Fprintf(w, "crash (SIGKILL) to replacement running, %d crashes: p50 %s p95 %s (%d same-CPU samples)\n", len(lat), p[0], p[1], nLat)
+	fmt.Fprintf(w, "floor: bare Go exec loop (kill, reap, start the next), %d runs: p50 %s p95 %s (%d same-CPU samples)\n", len(floor), f[0], f[1], nFloor)
 	fmt.Fprintf(w, "ratio: crash to replacement / floor: p50 %.2f, p95 %.2f\n", float64(p[0])/float64(f[0]), float64(p[1])/float64(f[1]))
 	return nil
 }
@@ -141,4 +142,15 @@ func execLoopFloor(n int) ([]time.Duration, error) {
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	return out, nil
+}
+
+// sameCPU counts the valid readings (begun and ended on one CPU).
+func sameCPU(ds []time.Duration) int {
+	n := 0
+	for _, d := range ds {
+		if d != tsc.Invalid {
+			n++
+		}
+	}
+	return n
 }
