@@ -139,7 +139,7 @@ func Props(cfg Config, deps Deps) *actor.Props {
 		}
 		return &rootActor{policy: cfg.Policy(), deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}, board: board}
 	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })),
-		actor.WithSpawnFunc(board.spawn))
+		actor.WithSpawnFunc(board.spawn), actor.WithMailbox(actor.Unbounded(reportTap{board})))
 }
 
 type rootActor struct {
@@ -165,17 +165,6 @@ type child struct {
 	since     time.Time
 	stopping  []*actor.PID    // senders waiting for a StopChild answer
 	window    restarts.Window // crashes within the restart window
-
-	// What the child reported (StatusReport). nested is replaced, never
-	// changed in place: responses already sent share it.
-	nested []*messages.ChildStatus
-	detail *anypb.Any
-}
-
-// forget drops what the child reported: it stopped or restarts, and its
-// next incarnation reports afresh.
-func (c *child) forget() {
-	c.nested, c.detail = nil, nil
 }
 
 func (a *rootActor) Receive(ctx actor.Context) {
@@ -195,7 +184,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 	case *messages.DaemonStatusRequest:
 		ctx.Respond(a.board.response())
 	case *messages.StatusReport:
-		a.onReport(msg)
+		// Applied to the status board when it was posted (reportTap).
 	case *messages.TreeRequest:
 		ctx.Respond(&messages.TreeResponse{Children: a.parts().tree})
 	case *messages.HealthRequest:
@@ -232,9 +221,8 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 		c.window.Reset()
 		c.state = StateFailed
 		c.since = time.Now()
-		c.forget()
 		a.log.Error("child failed", "child", c.spec.Name, "restarts", c.restarts, "fatal", fatal, "reason", c.lastError)
-		a.publishStatus()
+		a.publishStatus(c.spec.Name)
 		a.publish("alert.supervisor.child_failed", &messages.ChildFailed{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 		sup.StopChildren(pid)
 		return
@@ -242,8 +230,7 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 	c.restarts++
 	c.state = StateRunning
 	c.since = time.Now()
-	c.forget()
-	a.publishStatus()
+	a.publishStatus(c.spec.Name) // the next incarnation reports afresh
 	a.log.Warn("child restarted", "child", c.spec.Name, "restarts", c.restarts, "reason", c.lastError)
 	a.publish("supervisor.child_restarted", &messages.ChildRestarted{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 	sup.RestartChildren(pid)
@@ -278,15 +265,31 @@ func (a *rootActor) startChild(ctx actor.Context, spec ChildSpec) *ChildStarted 
 	if c, ok := a.children[spec.Name]; ok && c.state != StateStopped && c.state != StateFailed {
 		return &ChildStarted{Err: fmt.Errorf("child %q: already %s", spec.Name, c.state)}
 	}
-	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
-	if err != nil {
-		return &ChildStarted{Err: fmt.Errorf("child %q: spawn: %w", spec.Name, err)}
-	}
-	if _, ok := a.children[spec.Name]; !ok {
+	// On the status board before it runs: its first report may be posted
+	// before SpawnNamed returns.
+	prev, existed := a.children[spec.Name]
+	if !existed {
 		a.order = append(a.order, spec.Name)
 	}
-	a.children[spec.Name] = &child{spec: spec, pid: pid, state: StateRunning, since: time.Now()}
-	a.publishStatus()
+	self := ctx.Self()
+	c := &child{spec: spec, pid: actor.NewPID(self.Address, self.Id+"/"+spec.Name), state: StateRunning, since: time.Now()}
+	a.children[spec.Name] = c
+	a.publishStatus(spec.Name)
+	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
+	if err != nil {
+		if existed {
+			a.children[spec.Name] = prev
+		} else {
+			delete(a.children, spec.Name)
+			a.order = a.order[:len(a.order)-1]
+		}
+		a.publishStatus()
+		return &ChildStarted{Err: fmt.Errorf("child %q: spawn: %w", spec.Name, err)}
+	}
+	if !pid.Equal(c.pid) {
+		c.pid = pid
+		a.publishStatus()
+	}
 	a.log.Info("supervisor started child", "child", spec.Name)
 	return &ChildStarted{PID: pid}
 }
@@ -316,8 +319,7 @@ func (a *rootActor) onTerminated(ctx actor.Context, who *actor.PID) {
 		c.state = StateStopped
 	}
 	c.since = time.Now()
-	c.forget()
-	a.publishStatus()
+	a.publishStatus(c.spec.Name)
 	for _, s := range c.stopping {
 		ctx.Send(s, &ChildStopped{Name: c.spec.Name})
 	}
@@ -346,55 +348,17 @@ func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
 // the children's details, as last published.
 func (a *rootActor) parts() *statusParts { return a.board.parts.Load() }
 
-// publishStatus builds the status of every child, with what each reported
-// nested, and the children's details, and publishes it. Called after every
-// change of the tree, on the actor goroutine.
-func (a *rootActor) publishStatus() {
-	p := &statusParts{tree: make([]*messages.ChildStatus, 0, len(a.order)), details: map[string]*anypb.Any{}}
+// publishStatus gives the status board the state of every child, to show
+// with what each reported; the reports of the children named in forget
+// are dropped (they stopped or restart: the next incarnation reports
+// afresh). Called after every change of the tree, on the actor goroutine.
+func (a *rootActor) publishStatus(forget ...string) {
+	base := make([]baseEntry, 0, len(a.order))
 	for _, name := range a.order {
 		c := a.children[name]
-		st := a.statusOf(c)
-		if c.state == StateRunning {
-			st.Children = c.nested
-			if c.detail != nil {
-				p.details[name] = c.detail
-			}
-		}
-		p.tree = append(p.tree, st)
+		base = append(base, baseEntry{pid: c.pid, running: c.state == StateRunning, status: a.statusOf(c)})
 	}
-	a.board.parts.Store(p)
-}
-
-// onReport applies a child's StatusReport. A report from a stopped or
-// unknown child is dropped.
-func (a *rootActor) onReport(r *messages.StatusReport) {
-	c := a.byPID(r.GetFrom())
-	if c == nil || c.state != StateRunning {
-		return
-	}
-	if r.Detail != nil {
-		c.detail = r.Detail
-		a.publishStatus()
-	}
-	if !r.TreeSet && len(r.Changed) == 0 {
-		return
-	}
-	var next []*messages.ChildStatus // a new slice: sent responses share the old one
-	if r.TreeSet {
-		next = append(next, r.Tree...)
-	} else {
-		next = append(next, c.nested...)
-	}
-	for _, ch := range r.Changed {
-		i := indexOf(next, ch.GetName())
-		if i < 0 {
-			next = append(next, ch)
-			continue
-		}
-		next[i] = ch
-	}
-	c.nested = next
-	a.publishStatus()
+	a.board.setBase(base, forget...)
 }
 
 func indexOf(list []*messages.ChildStatus, name string) int {
@@ -434,7 +398,7 @@ func (a *rootActor) health(ctx actor.Context) {
 			res.Healthy = false
 			continue
 		}
-		res.Components = append(res.Components, failedNested(name, c.nested)...)
+		res.Components = append(res.Components, failedNested(name, a.board.nestedOf(name))...)
 		start := time.Now()
 		asks = append(asks, ask{pid: c.pid, msg: &messages.PingRequest{}, on: func(r any, err error) {
 			h.LatencyMs = float64(time.Since(start).Microseconds()) / 1000

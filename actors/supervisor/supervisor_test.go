@@ -361,13 +361,14 @@ func TestPostingNeverRunsTheRoot(t *testing.T) {
 // released: it keeps the root busy inside a handler.
 type gateHandler struct {
 	slog.Handler
-	msg     string
-	entered chan struct{}
-	release chan struct{}
+	msg      string
+	disarmed atomic.Bool // let msg pass
+	entered  chan struct{}
+	release  chan struct{}
 }
 
 func (g *gateHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == g.msg {
+	if r.Message == g.msg && !g.disarmed.Load() {
 		g.entered <- struct{}{}
 		<-g.release
 	}
@@ -429,4 +430,44 @@ func TestStatusProcessGoesWithTheRoot(t *testing.T) {
 		_, ok := sys.ProcessRegistry.Get(supervisor.StatusPID(root))
 		return !ok
 	}, "status process removed")
+}
+
+// A child that reports a change and then answers a call: whoever got the
+// answer sees the change in daemon.status, even while the root is busy
+// (the report is applied to the snapshot as it is posted).
+func TestStatusShowsAReportBeforeItsAnswer(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	gate := &gateHandler{Handler: actortest.Logger(t).Handler(), msg: "supervisor started child",
+		entered: make(chan struct{}, 1), release: make(chan struct{})}
+	gate.disarmed.Store(true)
+	root := actortest.Spawn(t, sys, supervisor.Props(supervisor.DefaultConfig(), supervisor.Deps{
+		Info: supervisor.Info{Version: "v1", Started: time.Now()}, Control: &fakeControl{}, Logger: slog.New(gate),
+	}))
+	t.Cleanup(func() { close(gate.release) })
+	var starts, other atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "mods", Props: reporterProps(&starts)})
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { got, _ := nested(t, sys, root, "mods"); return got != "" }, "first report")
+
+	gate.disarmed.Store(false) // the next start holds the root in its log call
+	sys.Root.Send(root, &supervisor.StartChild{Spec: supervisor.ChildSpec{Name: "other", Props: crasherProps(&other)}})
+	select {
+	case <-gate.entered:
+	case <-time.After(actortest.DefaultTimeout):
+		t.Fatal("the root never logged the start")
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		Changed: []*messages.ChildStatus{{Name: "y", State: "stopped"}},
+	})
+	st := actortest.Request[*messages.DaemonStatusResponse](t, sys, supervisor.StatusPID(root), &messages.DaemonStatusRequest{})
+	for _, c := range st.Tree {
+		if c.Name != "mods" {
+			continue
+		}
+		for _, n := range c.Children {
+			if n.Name == "y" && n.State == "stopped" {
+				return
+			}
+		}
+	}
+	t.Fatalf("the report is not in daemon.status after its answer: %v", st.Tree)
 }
