@@ -12,9 +12,10 @@ import (
 	"github.com/superbot/superbot/messages"
 )
 
-// daemon.status is the hottest control call. The root publishes what it
-// shows of the tree as an immutable snapshot whenever the tree changes, and
-// a process registered beside the root (StatusPID) answers each
+// daemon.status is the hottest control call. The status board publishes
+// what it shows of the tree as an immutable snapshot whenever the tree or a
+// child's report changes, and a process registered beside the root
+// (StatusPID) answers each
 // DaemonStatusRequest from the latest snapshot on the sender's goroutine:
 // no mailbox, no hand-off to another goroutine, and never the root's
 // Receive.
