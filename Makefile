@@ -60,12 +60,12 @@ proto-check: proto ## fail when the committed messages/ differ from what proto/ 
 	@git diff --exit-code -- messages/ || { echo "messages/ drifted from proto/: run 'make proto' and commit"; exit 1; }
 	@untracked=$$(git ls-files --others --exclude-standard messages/); if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
-bench: ## benchmarks and measuring harnesses (figures for the issues)
+bench: ## benchmarks and measuring harnesses, without -race (figures for the issues; some assert a bound, e.g. RSS)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	$(GO) run ./cmd/superbench
 
-soak: ## long runs: the connector at 2x the weight budget for 2 minutes
-	SUPERBOT_CONNECTOR_BUDGET=2m $(GO) test -run TestBudgetUnderDoubleDemand -v -count=1 -timeout 30m ./actors/connector/
+soak: ## long runs, the tests behind the soak build tag (the connector at 2x the weight budget for 2 minutes)
+	SUPERBOT_CONNECTOR_BUDGET=2m $(GO) test -tags soak -run TestBudgetUnderDoubleDemand -v -count=1 -timeout 30m ./actors/connector/
 
 fuzz: ## longer fuzz runs of every parser facing the outside
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \

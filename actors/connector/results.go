@@ -154,7 +154,7 @@ func restError(err error, f failure, code int64) *messages.Error {
 		if code == -2014 || code == -2015 || code == -1022 {
 			c = messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED
 		}
-		return messages.Errorf(c, "exchange: %s (%d)", ae.Message, code)
+		return messages.Errorf(c, "exchange: %s (%d)", redact(ae.Message), code)
 	case f == failNotFound:
 		return messages.Errorf(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "exchange: order does not exist (-2013)")
 	}
@@ -163,13 +163,6 @@ func restError(err error, f failure, code int64) *messages.Error {
 		return me
 	}
 	return messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "the exchange did not answer")
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // updateHealth recomputes up/degraded/down and publishes changes.

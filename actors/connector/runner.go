@@ -42,12 +42,12 @@ func runStream(rc runnerConfig, st *stream, send func(any)) {
 			last.Store(time.Now().UnixNano())
 			send(&streamData{st: st, payload: v})
 		}
-		onErr := func(err error) { lastErr.Store(err.Error()) }
+		onErr := func(err error) { lastErr.Store(errText(err)) }
 		doneC, stopC, err := dialStream(rc.wsBase, func() (chan struct{}, chan struct{}, error) {
 			return serve(st.key, onData, onErr)
 		})
 		if err != nil {
-			send(&streamState{st: st, reason: "dial: " + err.Error()})
+			send(&streamState{st: st, reason: "dial: " + errText(err)})
 			delay = grow(delay, rc)
 			continue
 		}

@@ -220,43 +220,51 @@ func TestWsPingsAndShutdown(t *testing.T) {
 				pings.Add(1)
 				return c.WriteControl(websocket.PongMessage, []byte(s), time.Now().Add(time.Second))
 			})
-			msgs := make(chan []byte, 1024)
-			readErr := make(chan error, 1)
+			// One channel, in the order read: the shutdown notice and the
+			// close that follows it are both ready by the time the test
+			// looks, and a select over two channels would pick either.
+			type frame struct {
+				msg []byte
+				err error
+			}
+			frames := make(chan frame, 16)
 			go func() {
 				for {
 					_, m, err := c.ReadMessage()
+					if err == nil && !strings.Contains(string(m), "serverShutdown") {
+						continue // market data: only the notice and the close matter
+					}
+					frames <- frame{m, err}
 					if err != nil {
-						readErr <- err
 						return
 					}
-					msgs <- m
 				}
 			}()
 			eventually(t, "3 pings", func() bool { return pings.Load() >= 3 })
 			shared.CloseStreams(true)
-			var shutdown map[string]any
-			for shutdown == nil {
+			next := func(what string) frame {
+				t.Helper()
 				select {
-				case m := <-msgs:
-					if strings.Contains(string(m), "serverShutdown") {
-						_ = json.Unmarshal(m, &shutdown)
-					}
-				case err := <-readErr:
-					t.Fatalf("closed before serverShutdown: %v", err)
+				case f := <-frames:
+					return f
 				case <-time.After(5 * time.Second):
-					t.Fatal("no serverShutdown")
+					t.Fatal(what)
+					return frame{}
 				}
+			}
+			f := next("no serverShutdown")
+			if f.err != nil {
+				t.Fatalf("closed before serverShutdown: %v", f.err)
+			}
+			var shutdown map[string]any
+			if err := json.Unmarshal(f.msg, &shutdown); err != nil {
+				t.Fatal(err)
 			}
 			if tt.wantStream != "" && shutdown["stream"] != tt.wantStream {
 				t.Fatalf("shutdown = %v", shutdown)
 			}
-			select {
-			case err := <-readErr:
-				if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
-					t.Fatalf("close = %v", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("not closed")
+			if f = next("not closed"); !websocket.IsCloseError(f.err, websocket.CloseGoingAway) {
+				t.Fatalf("after the notice: %q, %v; want a going-away close", f.msg, f.err)
 			}
 		})
 	}

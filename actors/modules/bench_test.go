@@ -21,7 +21,7 @@ import (
 
 // Figures (go test -run '^$' -bench . -benchtime 200x ./actors/modules/):
 // crash to replacement, 100 exec starts, stop_timeout overshoot, and the
-// stand-in daemon's RSS with 10 modules.
+// stand-in daemon's RSS with 10 modules (which fails over 20 MiB).
 //
 // Intervals are read from the CPU's counter on a pinned goroutine
 // (runtime/tsc): time.Now moves in steps of 4 to 20 ms on these VMs and its
@@ -199,23 +199,31 @@ func rssKiB() int {
 	return 0
 }
 
-// TestRSSWith10Modules runs the stand-in daemon (this test binary, no
-// tests) with 10 running modules and reports its RSS. The figure is
-// <= 20 MiB; under -race the binary is far bigger, so only a plain run
-// checks it.
-func TestRSSWith10Modules(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), rssModeEnv+"=10:"+helper(t))
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
+// BenchmarkRSSWith10Modules runs the stand-in daemon (this test binary, no
+// tests) with 10 running modules and reports its RSS; over 20 MiB fails.
+// A benchmark (make bench), not a test: go test's default set runs with
+// -race, whose runtime makes the binary far bigger.
+func BenchmarkRSSWith10Modules(b *testing.B) {
+	if raceEnabled {
+		b.Skip("RSS is measured without -race: run make bench")
 	}
-	var before, after int
-	if _, err := fmt.Sscanf(string(out), "RSS %d %d", &before, &after); err != nil {
-		t.Fatalf("%q: %v", out, err)
+	worst := 0
+	for range b.N {
+		cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
+		cmd.Env = append(os.Environ(), rssModeEnv+"=10:"+helper(b))
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		var before, after int
+		if _, err := fmt.Sscanf(string(out), "RSS %d %d", &before, &after); err != nil {
+			b.Fatalf("%q: %v", out, err)
+		}
+		b.Logf("stand-in daemon RSS: %.1f MiB before the supervisor, %.1f MiB with 10 running modules", float64(before)/1024, float64(after)/1024)
+		worst = max(worst, after)
 	}
-	t.Logf("stand-in daemon RSS: %.1f MiB before the supervisor, %.1f MiB with 10 running modules", float64(before)/1024, float64(after)/1024)
-	if !raceEnabled && after > 20*1024 {
-		t.Errorf("RSS %d KiB with 10 modules, want <= 20 MiB", after)
+	b.ReportMetric(float64(worst)/1024, "max-rss-MiB")
+	if worst > 20*1024 {
+		b.Fatalf("RSS %d KiB with 10 modules, want <= 20 MiB", worst)
 	}
 }

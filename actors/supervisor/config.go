@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/superbot/superbot/actors/internal/restarts"
 )
 
 // Config is the root supervisor's restart policy ([daemon.supervisor]).
@@ -36,4 +38,10 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("cooldown: must be >= 0 (0s: never), got %s", c.Cooldown))
 	}
 	return errors.Join(errs...)
+}
+
+// Policy is the restart policy c describes. A failed root child is never
+// tried again (Cooldown 0): the root's children are the daemon's own parts.
+func (c Config) Policy() restarts.Policy {
+	return restarts.Policy{Max: c.MaxRestarts, Within: c.Within}
 }

@@ -14,7 +14,7 @@ import (
 // supervisor (root may be nil when only the names are wanted).
 func Routes(root *actor.PID) []rpc.Route {
 	return []rpc.Route{
-		{Method: "daemon.status", Doc: "version, pid, node, uptime, config source, the actor tree", Target: root, New: func() proto.Message { return &messages.DaemonStatusRequest{} }},
+		{Method: "daemon.status", Doc: "version, pid, node, uptime, config source, the actor tree", Target: statusTarget(root), New: func() proto.Message { return &messages.DaemonStatusRequest{} }},
 		{Method: "daemon.stop", Doc: "stop the daemon (force: skip graceful waits)", Target: root, New: func() proto.Message { return &messages.DaemonStopRequest{} }},
 		{Method: "daemon.reload_config", Doc: "re-read the config and apply what changed", Target: root, New: func() proto.Message { return &messages.ReloadConfigRequest{} },
 			Timeout: 2 * time.Minute}, // module restarts and starts wait for their start and stop timeouts
@@ -22,4 +22,12 @@ func Routes(root *actor.PID) []rpc.Route {
 		{Method: "monitoring.resources", Doc: "CPU, RSS, threads, goroutines, open fds of the daemon", Target: root, New: func() proto.Message { return &messages.ResourcesRequest{} }},
 		{Method: "monitoring.metrics", Doc: "counters of every component", Target: root, New: func() proto.Message { return &messages.MetricsRequest{} }},
 	}
+}
+
+// statusTarget is where daemon.status goes: the root's status process.
+func statusTarget(root *actor.PID) *actor.PID {
+	if root == nil {
+		return nil
+	}
+	return StatusPID(root)
 }

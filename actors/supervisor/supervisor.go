@@ -1,15 +1,17 @@
 // Package supervisor is the root of superbotd's supervision tree: a
 // one-for-one supervisor whose children are declared as data (ChildSpec),
 // restarted on ordinary panics at most Config.MaxRestarts times within
-// Config.Within, and stopped for good (marked "failed", with an alert on the
-// bus) beyond that or on an error wrapping ErrFatal. The daemon keeps running
-// when a child fails.
+// Config.Within (a restarts.Window per child), and stopped for good (marked
+// "failed", with an alert on the bus) beyond that or on an error wrapping
+// ErrFatal. The daemon keeps running when a child fails.
 //
 // It also answers the daemon-wide methods: daemon.status (with the tree),
 // daemon.stop, daemon.reload_config, monitoring.health, monitoring.metrics
 // and monitoring.resources. daemon.status is answered from what the
-// children report (messages.StatusReport, pushed when their part changes):
-// the hottest method asks nobody. The others ask the children.
+// children report (messages.StatusReport, pushed when their part changes),
+// by a process beside the root (StatusPID) that reads the snapshot the root
+// publishes: the hottest method asks nobody and waits for no mailbox. The
+// others ask the children.
 package supervisor
 
 import (
@@ -24,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/superbot/superbot/actors/internal/restarts"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -51,7 +54,8 @@ type ChildSpec struct {
 	// Name is the child's name in the tree and in its PID ("root/NAME").
 	Name  string
 	Props *actor.Props
-	// Core children are pinged by monitoring.health.
+	// Core children are pinged by monitoring.health, and a child they
+	// report (StatusReport) in state "failed" makes it unhealthy.
 	Core bool
 	// Metrics, when set, is sent to the child for monitoring.metrics; its
 	// answer appears under the child's name.
@@ -71,7 +75,8 @@ type Info struct {
 	PID     int
 	Node    string
 	Started time.Time
-	// ConfigSource describes where the running config came from.
+	// ConfigSource describes where the running config came from. It is
+	// called on the goroutines asking for daemon.status, concurrently.
 	ConfigSource func() string
 }
 
@@ -124,19 +129,21 @@ type SetBus struct{ PID *actor.PID }
 
 // Props returns the root supervisor's props. It is a top-level actor: its
 // guardian never restarts it (a failure of the root itself stops the tree).
-// Its mailbox runs on the posting goroutine (see inlineMailbox).
+// cfg must have passed Validate. The props register the root's status
+// process (StatusPID) when spawned: spawn them once.
 func Props(cfg Config, deps Deps) *actor.Props {
+	board := newStatusBoard(deps.Info)
 	return actor.PropsFromProducer(func() actor.Actor {
 		if deps.Now == nil {
 			deps.Now = time.Now
 		}
-		return &rootActor{cfg: cfg, deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}}
+		return &rootActor{policy: cfg.Policy(), deps: deps, log: deps.Logger, bus: deps.Bus, children: map[string]*child{}, board: board}
 	}, actor.WithGuardian(actor.NewOneForOneStrategy(0, time.Second, func(any) actor.Directive { return actor.StopDirective })),
-		actor.WithMailbox(newInlineMailbox))
+		actor.WithSpawnFunc(board.spawn), actor.WithMailbox(actor.Unbounded(reportTap{board})))
 }
 
 type rootActor struct {
-	cfg      Config
+	policy   restarts.Policy
 	deps     Deps
 	log      *slog.Logger
 	sys      *actor.ActorSystem
@@ -144,18 +151,9 @@ type rootActor struct {
 	order    []string
 	children map[string]*child
 
-	// statusCache is what daemon.status shows of the children, kept between
-	// status calls (the bulk of the root's messages) and dropped by any
-	// other message: it is shared by responses, so it is replaced, never
-	// changed.
-	statusCache *statusParts
-	startedAt   *timestamppb.Timestamp // Info.Started, shared likewise
-}
-
-// statusParts are the children's part of a daemon.status answer.
-type statusParts struct {
-	tree    []*messages.ChildStatus
-	details map[string]*anypb.Any
+	// board holds the status snapshot, republished on every change of the
+	// tree (publishStatus); its process answers daemon.status.
+	board *statusBoard
 }
 
 type child struct {
@@ -165,39 +163,16 @@ type child struct {
 	restarts  uint32
 	lastError string
 	since     time.Time
-	stopping  []*actor.PID // senders waiting for a StopChild answer
-	failures  []time.Time  // crashes within the restart window, oldest first
-
-	// What the child reported (StatusReport). nested is replaced, never
-	// changed in place: responses already sent share it.
-	nested []*messages.ChildStatus
-	detail *anypb.Any
-}
-
-// fail records a crash at now and drops the crashes older than within.
-func (c *child) fail(now time.Time, within time.Duration) {
-	c.failures = append(c.failures, now)
-	cut := now.Add(-within)
-	i := 0
-	for i < len(c.failures) && !c.failures[i].After(cut) {
-		i++
-	}
-	c.failures = c.failures[i:]
-}
-
-// forget drops what the child reported: it stopped or restarts, and its
-// next incarnation reports afresh.
-func (c *child) forget() {
-	c.nested, c.detail = nil, nil
+	stopping  []*actor.PID    // senders waiting for a StopChild answer
+	window    restarts.Window // crashes within the restart window
 }
 
 func (a *rootActor) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*messages.DaemonStatusRequest); !ok {
-		a.statusCache = nil // anything else may change the tree
-	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.sys = ctx.ActorSystem()
+	case *actor.Stopped:
+		a.board.unregister(a.sys, ctx.Self())
 	case *StartChild:
 		ctx.Respond(a.startChild(ctx, msg.Spec))
 	case *StopChild:
@@ -207,9 +182,9 @@ func (a *rootActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		a.onTerminated(ctx, msg.Who)
 	case *messages.DaemonStatusRequest:
-		ctx.Respond(a.status())
+		ctx.Respond(a.board.response())
 	case *messages.StatusReport:
-		a.onReport(msg)
+		// Applied to the status board when it was posted (reportTap).
 	case *messages.TreeRequest:
 		ctx.Respond(&messages.TreeResponse{Children: a.parts().tree})
 	case *messages.HealthRequest:
@@ -225,7 +200,7 @@ func (a *rootActor) Receive(ctx actor.Context) {
 		a.reload(ctx)
 	case *messages.PingRequest:
 		ctx.Respond(&messages.PingResponse{Name: Kind})
-	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopping, *actor.Restarting:
 	default:
 		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}
@@ -235,7 +210,6 @@ func (a *rootActor) Receive(ctx actor.Context) {
 // actor's goroutine. It applies the one-for-one policy with a sliding window.
 func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	a.sys = sys
-	a.statusCache = nil
 	c := a.byPID(pid)
 	if c == nil {
 		sup.StopChildren(pid)
@@ -243,15 +217,12 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 	}
 	c.lastError = reasonString(reason)
 	fatal := isFatal(reason)
-	if !fatal {
-		c.fail(a.deps.Now(), a.cfg.Within)
-	}
-	if fatal || len(c.failures) > a.cfg.MaxRestarts {
-		c.failures = nil
+	if fatal || c.window.Fail(a.policy, a.deps.Now()) {
+		c.window.Reset()
 		c.state = StateFailed
 		c.since = time.Now()
-		c.forget()
 		a.log.Error("child failed", "child", c.spec.Name, "restarts", c.restarts, "fatal", fatal, "reason", c.lastError)
+		a.publishStatus(c.spec.Name)
 		a.publish("alert.supervisor.child_failed", &messages.ChildFailed{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 		sup.StopChildren(pid)
 		return
@@ -259,7 +230,7 @@ func (a *rootActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, 
 	c.restarts++
 	c.state = StateRunning
 	c.since = time.Now()
-	c.forget()
+	a.publishStatus(c.spec.Name) // the next incarnation reports afresh
 	a.log.Warn("child restarted", "child", c.spec.Name, "restarts", c.restarts, "reason", c.lastError)
 	a.publish("supervisor.child_restarted", &messages.ChildRestarted{Child: c.spec.Name, Reason: c.lastError, Restarts: c.restarts})
 	sup.RestartChildren(pid)
@@ -294,14 +265,31 @@ func (a *rootActor) startChild(ctx actor.Context, spec ChildSpec) *ChildStarted 
 	if c, ok := a.children[spec.Name]; ok && c.state != StateStopped && c.state != StateFailed {
 		return &ChildStarted{Err: fmt.Errorf("child %q: already %s", spec.Name, c.state)}
 	}
-	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
-	if err != nil {
-		return &ChildStarted{Err: fmt.Errorf("child %q: spawn: %w", spec.Name, err)}
-	}
-	if _, ok := a.children[spec.Name]; !ok {
+	// On the status board before it runs: its first report may be posted
+	// before SpawnNamed returns.
+	prev, existed := a.children[spec.Name]
+	if !existed {
 		a.order = append(a.order, spec.Name)
 	}
-	a.children[spec.Name] = &child{spec: spec, pid: pid, state: StateRunning, since: time.Now()}
+	self := ctx.Self()
+	c := &child{spec: spec, pid: actor.NewPID(self.Address, self.Id+"/"+spec.Name), state: StateRunning, since: time.Now()}
+	a.children[spec.Name] = c
+	a.publishStatus(spec.Name)
+	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
+	if err != nil {
+		if existed {
+			a.children[spec.Name] = prev
+		} else {
+			delete(a.children, spec.Name)
+			a.order = a.order[:len(a.order)-1]
+		}
+		a.publishStatus()
+		return &ChildStarted{Err: fmt.Errorf("child %q: spawn: %w", spec.Name, err)}
+	}
+	if !pid.Equal(c.pid) {
+		c.pid = pid
+		a.publishStatus()
+	}
 	a.log.Info("supervisor started child", "child", spec.Name)
 	return &ChildStarted{PID: pid}
 }
@@ -317,6 +305,7 @@ func (a *rootActor) stopChild(ctx actor.Context, name string) {
 	}
 	if c.state != StateStopping {
 		c.state = StateStopping
+		a.publishStatus()
 		ctx.Stop(c.pid)
 	}
 }
@@ -330,7 +319,7 @@ func (a *rootActor) onTerminated(ctx actor.Context, who *actor.PID) {
 		c.state = StateStopped
 	}
 	c.since = time.Now()
-	c.forget()
+	a.publishStatus(c.spec.Name)
 	for _, s := range c.stopping {
 		ctx.Send(s, &ChildStopped{Name: c.spec.Name})
 	}
@@ -356,73 +345,20 @@ func (a *rootActor) statusOf(c *child) *messages.ChildStatus {
 }
 
 // parts is the status of every child, with what each reported nested, and
-// the children's details.
-func (a *rootActor) parts() *statusParts {
-	if a.statusCache != nil {
-		return a.statusCache
-	}
-	p := &statusParts{tree: make([]*messages.ChildStatus, 0, len(a.order)), details: map[string]*anypb.Any{}}
+// the children's details, as last published.
+func (a *rootActor) parts() *statusParts { return a.board.parts.Load() }
+
+// publishStatus gives the status board the state of every child, to show
+// with what each reported; the reports of the children named in forget
+// are dropped (they stopped or restart: the next incarnation reports
+// afresh). Called after every change of the tree, on the actor goroutine.
+func (a *rootActor) publishStatus(forget ...string) {
+	base := make([]baseEntry, 0, len(a.order))
 	for _, name := range a.order {
 		c := a.children[name]
-		st := a.statusOf(c)
-		if c.state == StateRunning {
-			st.Children = c.nested
-			if c.detail != nil {
-				p.details[name] = c.detail
-			}
-		}
-		p.tree = append(p.tree, st)
+		base = append(base, baseEntry{pid: c.pid, running: c.state == StateRunning, status: a.statusOf(c)})
 	}
-	a.statusCache = p
-	return p
-}
-
-// status answers daemon.status from the children's reports.
-func (a *rootActor) status() *messages.DaemonStatusResponse {
-	info := a.deps.Info
-	if a.startedAt == nil {
-		a.startedAt = timestamppb.New(info.Started)
-	}
-	p := a.parts()
-	res := &messages.DaemonStatusResponse{
-		Version: info.Version, Pid: int32(info.PID), Node: info.Node, State: StateRunning,
-		UptimeSeconds: time.Since(info.Started).Seconds(), StartedAt: a.startedAt,
-		Tree: p.tree, Details: p.details,
-	}
-	if info.ConfigSource != nil {
-		res.ConfigSource = info.ConfigSource()
-	}
-	return res
-}
-
-// onReport applies a child's StatusReport. A report from a stopped or
-// unknown child is dropped.
-func (a *rootActor) onReport(r *messages.StatusReport) {
-	c := a.byPID(r.GetFrom())
-	if c == nil || c.state != StateRunning {
-		return
-	}
-	if r.Detail != nil {
-		c.detail = r.Detail
-	}
-	if !r.TreeSet && len(r.Changed) == 0 {
-		return
-	}
-	var next []*messages.ChildStatus // a new slice: sent responses share the old one
-	if r.TreeSet {
-		next = append(next, r.Tree...)
-	} else {
-		next = append(next, c.nested...)
-	}
-	for _, ch := range r.Changed {
-		i := indexOf(next, ch.GetName())
-		if i < 0 {
-			next = append(next, ch)
-			continue
-		}
-		next[i] = ch
-	}
-	c.nested = next
+	a.board.setBase(base, forget...)
 }
 
 func indexOf(list []*messages.ChildStatus, name string) int {
@@ -445,6 +381,8 @@ func (a *rootActor) collect(pid *actor.PID, msg proto.Message, name string, into
 	}}
 }
 
+// health answers monitoring.health: every core child answers a ping, and
+// none of the children it reports (StatusReport) is failed.
 func (a *rootActor) health(ctx actor.Context) {
 	res := &messages.HealthResponse{Healthy: true}
 	var asks []ask
@@ -460,6 +398,7 @@ func (a *rootActor) health(ctx actor.Context) {
 			res.Healthy = false
 			continue
 		}
+		res.Components = append(res.Components, failedNested(name, a.board.nestedOf(name))...)
 		start := time.Now()
 		asks = append(asks, ask{pid: c.pid, msg: &messages.PingRequest{}, on: func(r any, err error) {
 			h.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
@@ -479,6 +418,24 @@ func (a *rootActor) health(ctx actor.Context) {
 		}
 		ctx.Respond(res)
 	})
+}
+
+// failedNested lists, as unhealthy components named "parent/child", the
+// children that parent reported in state "failed" (e.g. a module of the
+// modules supervisor that reached its restart cap or could not start).
+func failedNested(parent string, nested []*messages.ChildStatus) []*messages.ComponentHealth {
+	var out []*messages.ComponentHealth
+	for _, n := range nested {
+		if n.GetState() != StateFailed {
+			continue
+		}
+		msg := "child is failed"
+		if n.GetLastError() != "" {
+			msg += ": " + n.GetLastError()
+		}
+		out = append(out, &messages.ComponentHealth{Name: parent + "/" + n.GetName(), Error: msg})
+	}
+	return out
 }
 
 func (a *rootActor) metrics(ctx actor.Context) {

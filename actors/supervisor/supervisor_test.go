@@ -1,8 +1,10 @@
 package supervisor_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/messages"
 )
@@ -210,6 +213,8 @@ func reporterProps(starts *atomic.Int32) *actor.Props {
 			msg.From = ctx.Self()
 			ctx.Send(ctx.Parent(), msg)
 			ctx.Respond(&messages.PingResponse{}) // reported: the test may look
+		case *messages.PingRequest:
+			ctx.Respond(&messages.PingResponse{Name: "reporter"})
 		case crashWith:
 			panic(msg.reason)
 		}
@@ -278,4 +283,191 @@ func TestStatusShowsWhatChildrenReport(t *testing.T) {
 	if got, _ := nested(t, sys, root, "mods"); got != "x=running/2 y=starting/0" {
 		t.Fatalf("a stranger's report changed the tree: %q", got)
 	}
+}
+
+// A failed child that a core child reports (a module past its restart cap,
+// or one that could not start) makes the daemon unhealthy.
+func TestHealthShowsFailedNestedChildren(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, _, _ := newRoot(t, sys, supervisor.DefaultConfig())
+	var starts atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "modules", Props: reporterProps(&starts), Core: true})
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { got, _ := nested(t, sys, root, "modules"); return got != "" }, "first report")
+	if h := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{}); !h.Healthy || len(h.Components) != 1 {
+		t.Fatalf("health before the failure = %v", h)
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		Changed: []*messages.ChildStatus{{Name: "exchange-sim", State: "failed", LastError: "listen: address in use"}},
+	})
+	h := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{})
+	if h.Healthy {
+		t.Fatalf("healthy with a failed module: %v", h)
+	}
+	var found *messages.ComponentHealth
+	for _, c := range h.Components {
+		if c.Name == "modules/exchange-sim" {
+			found = c
+		}
+	}
+	if found == nil || found.Healthy || !strings.Contains(found.Error, "address in use") {
+		t.Fatalf("components = %v, want modules/exchange-sim failed with its reason", h.Components)
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		Changed: []*messages.ChildStatus{{Name: "exchange-sim", State: "running"}},
+	})
+	if h := actortest.Request[*messages.HealthResponse](t, sys, root, &messages.HealthRequest{}); !h.Healthy {
+		t.Fatalf("still unhealthy after the module recovered: %v", h)
+	}
+}
+
+// The root runs on protoactor's own mailbox and dispatcher: whoever posts to
+// it only queues the message, and never runs the root's handlers (here a
+// daemon.status whose ConfigSource blocks) on its own goroutine.
+func TestPostingNeverRunsTheRoot(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	root := actortest.Spawn(t, sys, supervisor.Props(supervisor.DefaultConfig(), supervisor.Deps{
+		Info: supervisor.Info{Version: "test", Started: time.Now(), ConfigSource: func() string {
+			entered <- struct{}{}
+			<-release
+			return "embedded"
+		}},
+		Control: &fakeControl{}, Logger: actortest.Logger(t),
+	}))
+	posted := make(chan struct{})
+	go func() {
+		sys.Root.Send(root, &messages.DaemonStatusRequest{})
+		close(posted)
+	}()
+	select {
+	case <-entered:
+	case <-time.After(actortest.DefaultTimeout):
+		t.Fatal("daemon.status never ran")
+	}
+	select {
+	case <-posted:
+	case <-time.After(actortest.DefaultTimeout):
+		close(release)
+		t.Fatal("the poster ran the root's handler: Send returned only when daemon.status was answered")
+	}
+	close(release)
+	if st := actortest.Request[*messages.DaemonStatusResponse](t, sys, root, &messages.DaemonStatusRequest{}); st.ConfigSource != "embedded" {
+		t.Fatalf("status = %v", st)
+	}
+}
+
+// gateHandler is a log handler that holds the goroutine logging msg until
+// released: it keeps the root busy inside a handler.
+type gateHandler struct {
+	slog.Handler
+	msg      string
+	disarmed atomic.Bool // let msg pass
+	entered  chan struct{}
+	release  chan struct{}
+}
+
+func (g *gateHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == g.msg && !g.disarmed.Load() {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.Handler.Handle(ctx, r)
+}
+
+// daemon.status is answered from the snapshot the root publishes, by the
+// root's status process, even while the root itself is busy: here inside
+// the log call of a StartChild, after it published the new child.
+func TestStatusAnsweredFromTheSnapshot(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	gate := &gateHandler{Handler: actortest.Logger(t).Handler(), msg: "supervisor started child",
+		entered: make(chan struct{}, 1), release: make(chan struct{})}
+	root := actortest.Spawn(t, sys, supervisor.Props(supervisor.DefaultConfig(), supervisor.Deps{
+		Info: supervisor.Info{Version: "v1", Started: time.Now()}, Control: &fakeControl{}, Logger: slog.New(gate),
+	}))
+	t.Cleanup(func() { close(gate.release) }) // before the root's stop: cleanups run last first
+	router := rpc.NewRouter(actortest.DefaultTimeout)
+	router.MustAdd(supervisor.Routes(root)...)
+	call := func() *messages.DaemonStatusResponse {
+		t.Helper()
+		p, err := router.Call(sys.Root, "daemon.status", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.(*messages.DaemonStatusResponse)
+	}
+	if st := call(); st.Version != "v1" || len(st.Tree) != 0 {
+		t.Fatalf("status before any child = %v", st)
+	}
+	var starts atomic.Int32
+	sys.Root.Send(root, &supervisor.StartChild{Spec: supervisor.ChildSpec{Name: "a", Props: crasherProps(&starts)}})
+	select {
+	case <-gate.entered:
+	case <-time.After(actortest.DefaultTimeout):
+		t.Fatal("the root never logged the start")
+	}
+	st := call() // the root is held in its log call
+	if len(st.Tree) != 1 || st.Tree[0].Name != "a" || st.Tree[0].State != supervisor.StateRunning {
+		t.Fatalf("status while the root is busy = %v", st)
+	}
+}
+
+// The status process lives as long as the root.
+func TestStatusProcessGoesWithTheRoot(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	root, _, _ := newRoot(t, sys, supervisor.DefaultConfig())
+	if _, ok := sys.ProcessRegistry.Get(supervisor.StatusPID(root)); !ok {
+		t.Fatal("no status process after the spawn")
+	}
+	if err := sys.Root.StopFuture(root).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool {
+		_, ok := sys.ProcessRegistry.Get(supervisor.StatusPID(root))
+		return !ok
+	}, "status process removed")
+}
+
+// A child that reports a change and then answers a call: whoever got the
+// answer sees the change in daemon.status, even while the root is busy
+// (the report is applied to the snapshot as it is posted).
+func TestStatusShowsAReportBeforeItsAnswer(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	gate := &gateHandler{Handler: actortest.Logger(t).Handler(), msg: "supervisor started child",
+		entered: make(chan struct{}, 1), release: make(chan struct{})}
+	gate.disarmed.Store(true)
+	root := actortest.Spawn(t, sys, supervisor.Props(supervisor.DefaultConfig(), supervisor.Deps{
+		Info: supervisor.Info{Version: "v1", Started: time.Now()}, Control: &fakeControl{}, Logger: slog.New(gate),
+	}))
+	t.Cleanup(func() { close(gate.release) })
+	var starts, other atomic.Int32
+	pid := startChild(t, sys, root, supervisor.ChildSpec{Name: "mods", Props: reporterProps(&starts)})
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { got, _ := nested(t, sys, root, "mods"); return got != "" }, "first report")
+
+	gate.disarmed.Store(false) // the next start holds the root in its log call
+	sys.Root.Send(root, &supervisor.StartChild{Spec: supervisor.ChildSpec{Name: "other", Props: crasherProps(&other)}})
+	select {
+	case <-gate.entered:
+	case <-time.After(actortest.DefaultTimeout):
+		t.Fatal("the root never logged the start")
+	}
+	actortest.Request[*messages.PingResponse](t, sys, pid, &messages.StatusReport{
+		Changed: []*messages.ChildStatus{{Name: "y", State: "stopped"}},
+	})
+	st := actortest.Request[*messages.DaemonStatusResponse](t, sys, supervisor.StatusPID(root), &messages.DaemonStatusRequest{})
+	for _, c := range st.Tree {
+		if c.Name != "mods" {
+			continue
+		}
+		for _, n := range c.Children {
+			if n.Name == "y" && n.State == "stopped" {
+				return
+			}
+		}
+	}
+	t.Fatalf("the report is not in daemon.status after its answer: %v", st.Tree)
 }

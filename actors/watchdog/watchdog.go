@@ -89,6 +89,8 @@ type watchdog struct {
 	running bool
 	mods    map[string]*watched
 	rounds  uint64
+	// unexpected counts the targets requests answered with a wrong type.
+	unexpected uint64
 }
 
 // Receive is the watchdog's behaviour.
@@ -143,10 +145,21 @@ func (w *watchdog) onTick(ctx actor.Context, msg roundTick) {
 			ctx.Send(ctx.Self(), targetsErr{err: err})
 			return
 		}
-		if r, ok := res.(*modules.WatchTargetsResponse); ok {
-			w.onTargets(r)
+		r, ok := res.(*modules.WatchTargetsResponse)
+		if !ok {
+			w.onUnexpectedReply(res)
+			return
 		}
+		w.onTargets(r)
 	})
+}
+
+// onUnexpectedReply skips a round whose targets request was answered with
+// something else: logged, counted, and the next round is armed as usual.
+func (w *watchdog) onUnexpectedReply(res any) {
+	w.unexpected++
+	w.log.Warn("watchdog round skipped: unexpected reply", "type", fmt.Sprintf("%T", res), "unexpected_replies", w.unexpected)
+	w.arm()
 }
 
 // onTargets starts a round: the checks run on a goroutine with at most

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +187,23 @@ func TestHealthFailingRestarts(t *testing.T) {
 	os.Remove(flag)
 	actortest.ExpectMatch(t, e.bus, 10*time.Second, func(ev *messages.Event) bool { return ev.Topic == "module.web.crashed" })
 	actortest.ExpectMatch(t, e.bus, 10*time.Second, func(ev *messages.Event) bool { return ev.Topic == "module.web.started" })
+}
+
+// A targets request answered with an unexpected type skips that round
+// only: the watchdog logs it and asks again at the next interval.
+func TestUnexpectedTargetsReplyKeepsGoing(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	var asked atomic.Int32
+	mods := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*modules.WatchTargetsRequest); !ok {
+			return
+		}
+		if asked.Add(1) == 1 {
+			ctx.Respond(&messages.PingResponse{Name: "not the targets"})
+			return
+		}
+		ctx.Respond(&modules.WatchTargetsResponse{})
+	}))
+	actortest.Spawn(t, sys, Props(fastConfig(), Deps{Modules: mods, Logger: actortest.Logger(t)}))
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return asked.Load() >= 3 }, "rounds after a wrong reply")
 }

@@ -1,7 +1,8 @@
 // Command superbench measures superbotd as a user runs it: a real daemon
 // process on a Unix socket. It prints the figures the issues ask for:
-// daemon.status calls/s (1 and 16 clients) with latency percentiles, cold
-// start to system.ready, idle RSS, and graceful stop time. Latencies are
+// daemon.status and module.status calls/s (1 and 16 clients) with latency
+// percentiles, cold start to system.ready, idle RSS (also with 10 modules),
+// crash to replacement, and graceful stop time. Latencies are
 // timed with the CPU's time-stamp counter (runtime/tsc): time.Now moves in
 // 4 ms steps on this project's machines.
 //
@@ -47,6 +48,7 @@ func main() {
 	runs := flag.Int("starts", 5, "cold starts to time")
 	flag.DurationVar(&idleFor, "idle", 30*time.Second, "how long the long idle RSS reading lasts (0: skip it)")
 	flag.StringVar(&method, "method", "daemon.status", "the method the call figures use")
+	flag.StringVar(&module, "module", "heartbeat", "the module whose module.status is timed")
 	flag.StringVar(&autostart, "autostart", "", `override daemon.autostart, e.g. '[]' (default: the embedded config's)`)
 	flag.StringVar(&ipcExtra, "ipc", "", `extra [daemon.ipc] settings, e.g. 'require_token_on_socket = true'`)
 	cpuprofile := flag.String("cpuprofile", "", "write the clients' CPU profile (this process) to FILE; the daemon's: SUPERBOT_CPUPROFILE=FILE")
@@ -76,6 +78,7 @@ func startProfile(path string) error {
 var (
 	idleFor   time.Duration
 	method    = "daemon.status"
+	module    = "heartbeat"
 	autostart string
 	ipcExtra  string
 )
@@ -142,6 +145,9 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 			return err
 		}
 	}
+	if err := crashFigures(w, bin, filepath.Join(dir, "crash")); err != nil {
+		return err
+	}
 
 	work := filepath.Join(dir, "work")
 	d, _, err := startDaemon(bin, cfg, work)
@@ -150,48 +156,93 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	}
 	defer func() { _ = d.Process.Signal(syscall.SIGTERM); _ = d.Wait() }()
 	opts := client.Options{StateDir: filepath.Join(work, ".superbot")}
-	sock := filepath.Join(work, ".superbot", "superbot.sock")
+	return callFigures(w, dir, opts, filepath.Join(work, ".superbot", "superbot.sock"), calls, conc, dur)
+}
 
-	// One answer, to size the echo server's reply like the real one.
-	c, err := client.Dial(context.Background(), opts)
+// callFigures times method and module.status calls on the daemon at sock,
+// then the same client against bare echo servers answering as many bytes
+// (the floors), and prints each sequential rate's ratio to its floor.
+func callFigures(w io.Writer, dir string, opts client.Options, sock string, calls, conc int, dur time.Duration) error {
+	// One answer per method, to size the echo servers' replies like the real ones.
+	statusSize, err := sampleSize(opts, method, nil)
 	if err != nil {
 		return err
 	}
-	var sample json.RawMessage
-	if err := c.Call(context.Background(), method, nil, &sample); err != nil {
+	modParams := map[string]string{"module": module}
+	modSize, err := sampleSize(opts, "module.status", modParams)
+	if err != nil {
 		return err
 	}
-	_ = c.Close()
 
 	// Two clients: the Go client (runtime/client: what a Go program gets)
 	// and a bare line client (write a request, read a line: what the daemon
 	// itself can serve, like wrk for an HTTP server).
 	goClient := func() (caller, error) { return dialGo(opts) }
-	rawClient := func() (caller, error) { return dialRaw(sock, method) }
+	rawClient := func() (caller, error) { return dialRaw(sock, method, nil) }
+	var statusRate float64
 	for _, k := range []struct {
 		name string
 		dial func() (caller, error)
 	}{{"raw line client", rawClient}, {"Go client", goClient}} {
-		if err := sequential(w, method+", "+k.name, k.dial, calls); err != nil {
+		rate, err := sequential(w, method+", "+k.name, k.dial, calls)
+		if err != nil {
 			return err
+		}
+		if k.name == "raw line client" {
+			statusRate = rate
 		}
 		if err := concurrent(w, method+", "+k.name, k.dial, conc, dur); err != nil {
 			return err
 		}
 	}
+	modRate, err := sequential(w, "module.status "+module+", raw line client",
+		func() (caller, error) { return dialRaw(sock, "module.status", modParams) }, calls)
+	if err != nil {
+		return err
+	}
 
-	// The floor: the same raw client against a bare echo server process
+	// The floors: the same raw client against a bare echo server process
 	// that answers every line with a line as long as the daemon's answer.
-	echo, echoSock, err := startEcho(dir, len(sample)+40)
+	echo, echoSock, err := startEcho(dir, "status", statusSize+40)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = echo.Process.Kill(); _ = echo.Wait() }()
-	echoClient := func() (caller, error) { return dialRaw(echoSock, "echo") }
-	if err := sequential(w, "floor: bare Unix-socket echo, raw line client", echoClient, calls); err != nil {
+	echoClient := func() (caller, error) { return dialRaw(echoSock, "echo", nil) }
+	statusFloor, err := sequential(w, fmt.Sprintf("floor: bare Unix-socket echo (%d-byte answers), raw line client", statusSize+40), echoClient, calls)
+	if err != nil {
 		return err
 	}
-	return concurrent(w, "floor: bare Unix-socket echo, raw line client", echoClient, conc, dur)
+	if err := concurrent(w, "floor: bare Unix-socket echo, raw line client", echoClient, conc, dur); err != nil {
+		return err
+	}
+	modEcho, modSock, err := startEcho(dir, "module", modSize+40)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = modEcho.Process.Kill(); _ = modEcho.Wait() }()
+	modFloor, err := sequential(w, fmt.Sprintf("floor: bare Unix-socket echo (%d-byte answers), raw line client", modSize+40),
+		func() (caller, error) { return dialRaw(modSock, "echo", nil) }, calls)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "ratio: sequential %s / its echo floor = %.2f\n", method, statusRate/statusFloor)
+	fmt.Fprintf(w, "ratio: sequential module.status / its echo floor = %.2f\n", modRate/modFloor)
+	return nil
+}
+
+// sampleSize makes one call and returns the length of its result.
+func sampleSize(opts client.Options, method string, params any) (int, error) {
+	c, err := client.Dial(context.Background(), opts)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = c.Close() }()
+	var sample json.RawMessage
+	if err := c.Call(context.Background(), method, params, &sample); err != nil {
+		return 0, fmt.Errorf("%s: %w", method, err)
+	}
+	return len(sample), nil
 }
 
 // caller makes one call and checks its answer.
@@ -220,12 +271,19 @@ type rawCaller struct {
 	req []byte
 }
 
-func dialRaw(sock, method string) (caller, error) {
+func dialRaw(sock, method string, params any) (caller, error) {
+	req, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
+	if err != nil {
+		return nil, err
+	}
+	if params == nil {
+		req = []byte(`{"jsonrpc":"2.0","method":"` + method + `","id":1}`)
+	}
+	req = append(req, '\n')
 	nc, err := net.Dial("unix", sock)
 	if err != nil {
 		return nil, err
 	}
-	req := []byte(`{"jsonrpc":"2.0","method":"` + method + `","id":1}` + "\n")
 	return &rawCaller{nc: nc, r: bufio.NewReaderSize(nc, 64<<10), req: req}, nil
 }
 
@@ -247,16 +305,17 @@ func (r *rawCaller) call() error {
 
 func (r *rawCaller) close() { _ = r.nc.Close() }
 
-// sequential times calls one at a time on one connection.
-func sequential(w io.Writer, label string, dial func() (caller, error), calls int) error {
+// sequential times calls one at a time on one connection and returns the
+// calls per second.
+func sequential(w io.Writer, label string, dial func() (caller, error), calls int) (float64, error) {
 	c, err := dial()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer c.close()
 	for i := 0; i < 1000; i++ { // warm up
 		if err := c.call(); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	lat := make([]time.Duration, calls)
@@ -264,7 +323,7 @@ func sequential(w io.Writer, label string, dial func() (caller, error), calls in
 	for i := range lat {
 		s := tsc.Now()
 		if err := c.call(); err != nil {
-			return err
+			return 0, err
 		}
 		lat[i] = tsc.Since(s)
 	}
@@ -278,7 +337,7 @@ func sequential(w io.Writer, label string, dial func() (caller, error), calls in
 	p := tsc.Percentiles(lat, 50, 99, 99.9)
 	fmt.Fprintf(w, "%s, 1 client sequential: %d calls in %s = %.0f calls/s; p50 %s p99 %s p99.9 %s (%d same-CPU samples)\n",
 		label, calls, wall.Round(time.Millisecond), float64(calls)/wall.Seconds(), p[0], p[1], p[2], valid)
-	return nil
+	return float64(calls) / wall.Seconds(), nil
 }
 
 // concurrent runs conc connections calling in a loop for dur.
@@ -325,8 +384,8 @@ const echoEnv = "SUPERBENCH_ECHO"
 
 // startEcho runs this program again as a line server answering each line
 // with size bytes.
-func startEcho(dir string, size int) (*exec.Cmd, string, error) {
-	sock := filepath.Join(dir, "echo.sock")
+func startEcho(dir, name string, size int) (*exec.Cmd, string, error) {
+	sock := filepath.Join(dir, "echo-"+name+".sock")
 	self, err := os.Executable()
 	if err != nil {
 		return nil, "", err

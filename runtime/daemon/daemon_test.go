@@ -172,15 +172,27 @@ func TestDaemonLifecycle(t *testing.T) {
 	if st["version"] == "" || int(st["pid"].(float64)) != p.cmd.Process.Pid || st["config_source"] == "" {
 		t.Fatalf("status = %v", st)
 	}
-	names := map[string]string{}
-	for _, ch := range st["tree"].([]any) {
-		m := ch.(map[string]any)
-		names[m["name"].(string)] = m["state"].(string)
-	}
-	for _, want := range []string{"bus", "cache", "connector", "modules", "edge", "watchdog", "scheduler"} {
-		if names[want] != "running" {
-			t.Fatalf("%s not running in the tree: %v", want, names)
+	// The socket answers from startup step 6: the watchdog (7) and the
+	// scheduler (8) join the tree a little later.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		names := map[string]string{}
+		for _, ch := range st["tree"].([]any) {
+			m := ch.(map[string]any)
+			names[m["name"].(string)] = m["state"].(string)
 		}
+		missing := ""
+		for _, want := range []string{"bus", "cache", "connector", "modules", "edge", "watchdog", "scheduler"} {
+			if names[want] != "running" {
+				missing = want
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not running in the tree: %v", missing, names)
+		}
+		st = call(t, c, "daemon.status", nil)
 	}
 	// The scheduler reports its window once it runs; the socket answers
 	// from startup step 6, before the scheduler (step 8) has started.
