@@ -59,6 +59,8 @@ func (r *recorder) Receive(ctx actor.Context) {
 			ctx.Respond(&messages.SchedulerRunResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS, "module is already running")})
 		case "fail":
 			ctx.Respond(&messages.SchedulerRunResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INTERNAL, "backtest crashed")})
+		case "numbers":
+			ctx.Respond(&messages.PublishResponse{Sequence: 56})
 		default:
 			ctx.Respond(&messages.PingResponse{Name: r.method})
 		}

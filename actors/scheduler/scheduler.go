@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -553,7 +552,7 @@ func (a *schedulerActor) finish(ctx actor.Context, j *job, run *messages.JobRun,
 	} else {
 		fin.Status = statusOK
 		if res != nil {
-			if b, err := resultJSON.Marshal(res); err == nil {
+			if b, err := messages.AppendJSON(nil, res); err == nil {
 				if len(b) > maxResult {
 					b = b[:maxResult]
 				}
@@ -564,10 +563,6 @@ func (a *schedulerActor) finish(ctx actor.Context, j *job, run *messages.JobRun,
 	}
 	a.publish(ctx, topic, fin)
 }
-
-// resultJSON renders a run's response: proto names, zero values (and so a
-// nil error) left out.
-var resultJSON = protojson.MarshalOptions{UseProtoNames: true}
 
 // call sends method with params through the router, as the JSON-RPC edge
 // would; timeout > 0 overrides the method's deadline.

@@ -182,6 +182,27 @@ func TestJobsAcrossDST(t *testing.T) {
 	}
 }
 
+// TestJobResultIsTheAnswersJSON: a run's recorded result is the answer as
+// JSON-RPC clients see it: 64-bit integers are numbers, not strings.
+func TestJobResultIsTheAnswersJSON(t *testing.T) {
+	loc := mustLoc(t, "UTC")
+	start := time.Date(2026, 6, 1, 1, 0, 0, 0, loc)
+	cfg := withJobs(Config{Timezone: "UTC", History: 3}, map[string]JobConfig{
+		"publish": {Cron: "0 2 * * *", Action: "backtest.run"},
+	})
+	h := newHarness(t, start)
+	h.setMode("backtest.run", "numbers")
+	h.start(cfg)
+	h.advanceTo(time.Date(2026, 6, 1, 3, 0, 0, 0, loc))
+	if n := len(h.takeCalls()); n != 1 {
+		t.Fatalf("%d calls, want 1", n)
+	}
+	hist := h.job("publish").GetHistory()
+	if len(hist) != 1 || hist[0].GetResult() != `{"sequence":56}` {
+		t.Fatalf("history = %v, want one run with result {\"sequence\":56}", hist)
+	}
+}
+
 // TestJobRunsAndRecords: a job calls its action with its params through the
 // router, records the run and publishes started and finished.
 func TestJobRunsAndRecords(t *testing.T) {
