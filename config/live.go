@@ -198,3 +198,35 @@ func plain(v reflect.Value) any {
 	}
 	return fmt.Sprint(v.Interface())
 }
+
+// DiffKeys is Diff with each of this package's tables ("daemon",
+// "daemon.logging") replaced by its own keys that changed
+// ("daemon.shutdown_timeout", "daemon.logging.level"): the keys a reload
+// applies one by one.
+func DiffKeys(old, new *Config) []string {
+	var out []string
+	for _, key := range Diff(old, new) {
+		a, errA := old.Get(key)
+		b, errB := new.Get(key)
+		if errA != nil || errB != nil {
+			out = append(out, key) // an entry added or removed
+			continue
+		}
+		va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+		if va.Kind() != reflect.Struct || va.Type().PkgPath() != ownPkg {
+			out = append(out, key)
+			continue
+		}
+		for _, f := range structFields(va.Type()) {
+			fa, fb := va.FieldByIndex(f.index), vb.FieldByIndex(f.index)
+			if (fa.Kind() == reflect.Struct && fa.Type() != timeType) || isSectionMap(fa.Type()) {
+				continue
+			}
+			if !reflect.DeepEqual(fa.Interface(), fb.Interface()) {
+				out = append(out, joinKey(key, f.name))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -166,3 +166,15 @@ func fmtScalar(v any) string {
 	}
 	return ""
 }
+
+func TestDiffKeys(t *testing.T) {
+	old, next := Default(), Default()
+	next.Daemon.Logging.Level = "debug"
+	next.Daemon.ShutdownTimeout = time.Second
+	next.Daemon.Bus.QueueSize = 3
+	delete(next.Daemon.Modules, ModuleHeartbeat)
+	want := []string{"daemon.bus", "daemon.logging.level", "daemon.modules.heartbeat", "daemon.shutdown_timeout"}
+	if got := DiffKeys(old, next); !slices.Equal(got, want) {
+		t.Errorf("DiffKeys = %q, want %q", got, want)
+	}
+}

@@ -28,7 +28,7 @@ func components() []hook {
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
 		{name: "autostart", step: 9, start: autostart},
-		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", reload: reloadScheduler},
+		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", check: checkScheduler, reload: reloadScheduler},
 	}
 }
 
@@ -165,11 +165,17 @@ func startScheduler(d *Daemon) error {
 	return d.router.Add(scheduler.Routes(d.pids[scheduler.Kind])...)
 }
 
+// checkScheduler: every job's action must be a method the daemon serves.
+func checkScheduler(d *Daemon, next *config.Config) error {
+	return scheduler.ValidateActions(next.Daemon.Schedule, d.methods())
+}
+
 func reloadScheduler(d *Daemon, next *config.Config) string {
-	if err := scheduler.ValidateActions(next.Daemon.Schedule, d.methods()); err != nil {
-		return err.Error()
+	pid := d.pids[scheduler.Kind]
+	if pid == nil {
+		return "the scheduler is not running"
 	}
-	res, err := d.sys.Root.RequestFuture(d.pids[scheduler.Kind], &scheduler.Reload{Config: next.Daemon.Schedule}, 5*time.Second).Result()
+	res, err := d.sys.Root.RequestFuture(pid, &scheduler.Reload{Config: next.Daemon.Schedule}, 5*time.Second).Result()
 	if err != nil {
 		return "scheduler did not answer: " + err.Error()
 	}
