@@ -69,7 +69,7 @@ type Daemon struct {
 
 	state    atomic.Int32 // stateStarting, then stateRunning, then stateStopping
 	reloadMu sync.Mutex   // one reload at a time (SIGHUP and RPC may race)
-	stopReq  chan bool  // true: forced
+	stopReq  chan bool    // true: forced
 	stopOnce sync.Once
 	deadline atomic.Int64 // of the shutdown under way (unix ns), 0 before
 	forced   atomic.Bool

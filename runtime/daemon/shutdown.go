@@ -26,7 +26,7 @@ func (d *Daemon) Shutdown(reason string, force bool) {
 
 func (d *Daemon) shutdown(reason string, force bool) {
 	d.state.Store(stateStopping)
-	d.reloadMu.Lock() // a reload under way finishes first; later ones are refused
+	d.reloadMu.Lock()   // a reload under way finishes first; later ones are refused
 	d.reloadMu.Unlock() //nolint:staticcheck // an empty critical section: waiting is the point
 	begin := time.Now()
 	d.deadline.Store(begin.Add(d.Config().Daemon.ShutdownTimeout).UnixNano())
