@@ -131,12 +131,20 @@ func (c *Config) Value(key string) (any, error) {
 	}
 	switch {
 	case known == "" && at != "":
-		return nil, fmt.Errorf("unknown key %q: %s is a value, not a table: %w", key, at, ErrUnknownKey)
+		return nil, unknownKeyError(fmt.Sprintf("unknown key %q: %s is a value, not a table", key, at))
 	case at == "":
-		return nil, fmt.Errorf("unknown key %q (top-level tables: %s): %w", key, known, ErrUnknownKey)
+		return nil, unknownKeyError(fmt.Sprintf("unknown key %q (top-level tables: %s)", key, known))
 	}
-	return nil, fmt.Errorf("unknown key %q (%s has: %s): %w", key, at, known, ErrUnknownKey)
+	return nil, unknownKeyError(fmt.Sprintf("unknown key %q (%s has: %s)", key, at, known))
 }
+
+// unknownKeyError is Value's error: a message for people that is
+// ErrUnknownKey for errors.Is.
+type unknownKeyError string
+
+func (e unknownKeyError) Error() string { return string(e) }
+
+func (e unknownKeyError) Is(target error) bool { return target == ErrUnknownKey }
 
 // plain converts a config value into JSON types (see Value).
 func plain(v reflect.Value) any {

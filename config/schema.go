@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -246,17 +247,24 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("daemon.schedule.trading_module: the trading window starts %q, which is not in daemon.modules", s.TradingModule))
 		}
 	}
+	runsSim := false
 	for _, name := range slices.Sorted(maps.Keys(c.Daemon.Modules)) {
 		m := c.Daemon.Modules[name]
 		if m.Type != modules.TypeThread {
 			continue
 		}
+		runsSim = runsSim || cmp.Or(m.Module, name) == exchangesim.Name
 		switch id := cmp.Or(m.Module, name); {
 		case slices.Contains(ThreadModules, id):
 		case m.Module == "":
 			errs = append(errs, fmt.Errorf("daemon.modules.%s: no thread module is registered as %q: set module to one of %s", name, id, strings.Join(ThreadModules, ", ")))
 		default:
 			errs = append(errs, fmt.Errorf("daemon.modules.%s.module: no thread module is registered as %q (registered: %s)", name, id, strings.Join(ThreadModules, ", ")))
+		}
+	}
+	if c.Connector.Endpoint == connector.EndpointSim && c.Connector.BaseURL == "" && !runsSim {
+		if _, port, err := net.SplitHostPort(c.ExchangeSim.Listen); err == nil && port == "0" {
+			errs = append(errs, errors.New("exchange_sim.listen: no module runs the simulator, so the connector (endpoint sim) needs its fixed address here, or connector.base_url"))
 		}
 	}
 	return errors.Join(errs...)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,8 +25,10 @@ import (
 func components() []hook {
 	return []hook{
 		{name: cache.Kind, step: 3, start: startCache, stop: stopKind(cache.Kind)},
+		{name: "exchange-sim listener", step: 4, start: bindSim},
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
+		{name: localKind, step: 5, start: startLocal},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
 		{name: "autostart", step: 9, start: autostart},
 		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", check: checkScheduler, reload: reloadScheduler},
@@ -48,10 +51,73 @@ func startCache(d *Daemon) error {
 	return d.router.Add(cache.Routes(d.pids[cache.Kind])...)
 }
 
+// bindSim binds the simulator's port before the connector starts, when a
+// thread module runs the simulator: the connector then gets the bound
+// address (a free port by default), and module restarts keep it. A port
+// that cannot be bound (e.g. another daemon has it) is not a startup
+// error: the module fails with that reason when it starts, and the
+// connector is given no exchange rather than the other daemon's.
+func bindSim(d *Daemon) error {
+	if len(simModules(d.cfg)) == 0 {
+		return nil
+	}
+	ln, err := exchangesim.Listen(d.cfg.ExchangeSim.Listen)
+	if err != nil {
+		d.simErr = fmt.Errorf("exchange_sim.listen %s: %w (is another superbotd's simulator there? port 0 picks a free one)", d.cfg.ExchangeSim.Listen, err)
+		d.log.Error("exchange simulator port unavailable", "listen", d.cfg.ExchangeSim.Listen, "error", err)
+		return nil
+	}
+	d.simLn = ln
+	d.log.Info("exchange simulator port bound", "addr", ln.Addr())
+	return nil
+}
+
+// simModules lists the modules that run the simulator's thread module.
+func simModules(cfg *config.Config) []string {
+	var out []string
+	for name, m := range cfg.Daemon.Modules {
+		if m.Type == modules.TypeThread && (m.Module == exchangesim.Name || (m.Module == "" && name == exchangesim.Name)) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// noExchange is the connector's base address when the simulator could not
+// bind its port: nothing listens on port 0, so every request fails at once
+// (connection refused) instead of reaching another daemon's simulator.
+const noExchange = "127.0.0.1:0"
+
+// lendSim gives a starting simulator the daemon's listener.
+func (d *Daemon) lendSim() (net.Listener, error) {
+	if d.simLn == nil {
+		return nil, d.simErr
+	}
+	return d.simLn.Lend()
+}
+
+func closeSim(d *Daemon) {
+	if d.simLn != nil {
+		_ = d.simLn.Close()
+	}
+}
+
 func startConnector(d *Daemon) error {
 	cfg := d.cfg.Connector
-	if cfg.Endpoint == connector.EndpointSim {
-		// The simulator is the thread module exchange-sim; point at its listener.
+	if cfg.Endpoint == connector.EndpointSim && (d.simLn != nil || d.simErr != nil) {
+		// The simulator is a thread module: point at the port bound for it.
+		addr := noExchange
+		if d.simLn != nil {
+			addr = d.simLn.Addr()
+		}
+		if cfg.BaseURL == "" {
+			cfg.BaseURL = "http://" + addr
+		}
+		if cfg.WSBaseURL == "" {
+			cfg.WSBaseURL = "ws://" + addr
+		}
+	} else if cfg.Endpoint == connector.EndpointSim {
+		// No simulator module: a simulator someone runs at exchange_sim.listen.
 		if cfg.BaseURL == "" {
 			cfg.BaseURL = "http://" + d.cfg.ExchangeSim.Listen
 		}
@@ -74,7 +140,7 @@ func (d *Daemon) registry() *modules.Registry {
 	r := modules.NewRegistry()
 	simCfg := d.cfg.ExchangeSim
 	_ = r.Register(exchangesim.Name, func(env modules.ThreadEnv) *actor.Props {
-		return exchangesim.ModuleProps(simCfg, env.Logger)
+		return exchangesim.ModuleProps(simCfg, d.lendSim, env.Logger)
 	})
 	_ = r.Register(heartbeat.Name, heartbeat.Factory)
 	return r
@@ -119,6 +185,7 @@ func stopModules(d *Daemon) {
 		d.log.Warn("modules did not all stop in time", "error", err)
 	}
 	d.stopChild(modules.Kind, d.stepTimeout())
+	closeSim(d)
 }
 
 func startWatchdog(d *Daemon) error {

@@ -186,6 +186,14 @@ func (d *Daemon) applyLevel(_, next *config.Config) string {
 
 // coreRoutes are the daemon-wide methods answered by the root supervisor
 // and the bus.
+// monitoring.health is the local actor's (step 5): it adds the core
+// modules to the root's answer.
 func (d *Daemon) coreRoutes() []rpc.Route {
-	return append(supervisor.Routes(d.root), bus.Routes(d.pids[bus.Kind])...)
+	var out []rpc.Route
+	for _, rt := range supervisor.Routes(d.root) {
+		if rt.Method != "monitoring.health" {
+			out = append(out, rt)
+		}
+	}
+	return append(out, bus.Routes(d.pids[bus.Kind])...)
 }

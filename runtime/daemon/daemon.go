@@ -26,6 +26,7 @@ import (
 
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/config"
@@ -64,6 +65,8 @@ type Daemon struct {
 	pidfile   *pidfile.PIDFile
 	listeners *edge.Listeners
 	token     string
+	simLn     *exchangesim.Listener // the simulator's port, bound at step 4
+	simErr    error                 // why simLn could not be bound
 	hooks     []hook
 	ring      *logRing
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,28 +62,13 @@ type proc struct {
 	done chan error
 }
 
-// freePort returns a port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startDaemon runs superbotd in dir with the given extra config (the file
 // dir/conf/superbot.toml, which tests may rewrite; the simulated exchange
-// gets a free port in dir/conf/00-ports.toml).
+// takes a free port, its default).
 func startDaemon(t *testing.T, dir, extra string) *proc {
 	t.Helper()
 	conf := filepath.Join(dir, "conf")
 	if err := os.MkdirAll(conf, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ports := fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", freePort(t))
-	if err := os.WriteFile(filepath.Join(conf, "00-ports.toml"), []byte(ports), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {

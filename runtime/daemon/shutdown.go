@@ -114,6 +114,7 @@ func (d *Daemon) abort() {
 		d.sys.Shutdown()
 	}
 	d.listeners.Close()
+	closeSim(d)
 	if d.pidfile != nil {
 		_ = d.pidfile.Release()
 	}
