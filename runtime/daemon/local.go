@@ -121,4 +121,3 @@ func startLocal(d *Daemon) error {
 			Doc: "each core actor answers a ping, and the core modules (the simulator the connector uses) run"},
 	)
 }
-
