@@ -119,6 +119,18 @@ func (p *proc) client() *client.Client {
 	}
 }
 
+// waitReady waits until the daemon has logged system.ready.
+func (p *proc) waitReady() {
+	p.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.out.String(), "system.ready published") {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the daemon is not ready:\n%s", p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (p *proc) wait(timeout time.Duration) int {
 	p.t.Helper()
 	select {
@@ -336,6 +348,7 @@ func TestReloadKeepsRunningOnABadConfig(t *testing.T) {
 	dir := t.TempDir()
 	p := startDaemon(t, dir, "[daemon.logging]\nlevel = \"info\"\n")
 	c := p.client()
+	p.waitReady() // before, a reload is refused (TestReloadDuringStartup)
 	cfg := filepath.Join(dir, "conf", "superbot.toml")
 	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nlevel = \"loud\"\n"), 0o600); err != nil {
 		t.Fatal(err)
