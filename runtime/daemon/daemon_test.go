@@ -400,3 +400,37 @@ func nestedState(st map[string]any, parent, child string) string {
 	}
 	return ""
 }
+
+// TestCheckReportsModulesAndEnvironment: `superbotd -t` names a thread
+// module that is not registered, every dependency cycle, and environment
+// overrides that cannot apply.
+func TestCheckReportsModulesAndEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	body := "[daemon.modules.beat]\ntype = \"thread\"\nmodule = \"heartbeet\"\n" +
+		"[daemon.modules.a]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"b\", \"c\"]\n" +
+		"[daemon.modules.b]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n" +
+		"[daemon.modules.c]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "-t", "-c", cfg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SUPERBOT_DAEMON_STATE_DIR=/tmp/elsewhere", "SUPERBOT_CONNECTOR_SECRET_KEY=")
+	out, err := cmd.CombinedOutput()
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %d\n%s", exitCode(err), out)
+	}
+	for _, want := range []string{
+		`daemon.modules.beat.module: no thread module is registered as "heartbeet"`,
+		"dependency cycle: a -> b -> a",
+		"dependency cycle: a -> c -> a",
+		"daemon.state_dir: cannot be set from the environment",
+		"connector.secret_key: set but empty",
+		"config: 5 problems",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("-t output lacks %q:\n%s", want, out)
+		}
+	}
+}
