@@ -67,6 +67,12 @@ type proc struct {
 // takes a free port, its default).
 func startDaemon(t *testing.T, dir, extra string) *proc {
 	t.Helper()
+	return startDaemonEnv(t, dir, extra, nil)
+}
+
+// startDaemonEnv is startDaemon with env added to the daemon's environment.
+func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
+	t.Helper()
 	conf := filepath.Join(dir, "conf")
 	if err := os.MkdirAll(conf, 0o700); err != nil {
 		t.Fatal(err)
@@ -77,6 +83,9 @@ func startDaemon(t *testing.T, dir, extra string) *proc {
 	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "-c", conf)
 	p.cmd.Dir = dir
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

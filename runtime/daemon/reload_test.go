@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/superbot/superbot/messages"
 )
@@ -33,6 +35,39 @@ func newTestDaemon(t *testing.T, conf string) (*Daemon, func(conf string)) {
 	return d, write
 }
 
+// listenNotify points NOTIFY_SOCKET at a socket of the test's and returns
+// what arrives there (read at once, so that senders never block).
+func listenNotify(t *testing.T) <-chan string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NOTIFY_SOCKET", sock)
+	out := make(chan string, 100000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			select {
+			case out <- string(buf[:n]):
+			default: // far more than a test sends: drop
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.Close()
+		<-done
+	})
+	return out
+}
+
 const withJob = "[daemon.schedule.jobs.ping]\ncron = \"0 2 * * *\"\naction = \"daemon.status\"\n"
 
 // TestReloadDuringStartup: a reload before the daemon is ready is refused
@@ -40,6 +75,7 @@ const withJob = "[daemon.schedule.jobs.ping]\ncron = \"0 2 * * *\"\naction = \"d
 // Start wrote it, and to call the scheduler through a nil PID); once ready,
 // the same reload applies.
 func TestReloadDuringStartup(t *testing.T) {
+	notify := listenNotify(t)
 	d, write := newTestDaemon(t, "")
 	write(withJob) // the scheduler's section changed: reload would apply it
 
@@ -67,6 +103,16 @@ func TestReloadDuringStartup(t *testing.T) {
 		case r.GetError() != nil:
 			t.Fatalf("reload during start: %v", r)
 		}
+	}
+	// A refused reload tells systemd nothing (READY=1 before the start is
+	// done would end systemd's wait too early): Start's READY=1 comes first.
+	select {
+	case first := <-notify:
+		if first != "READY=1\nSTATUS=ready" {
+			t.Fatalf("first sd_notify message %q, want Start's READY=1", first)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sd_notify message")
 	}
 	if refused == 0 {
 		t.Log("no reload overlapped the startup (fast start); the check before Start still held")
