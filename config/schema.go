@@ -232,6 +232,7 @@ func KnownMethods() []string {
 			out = append(out, rt.Method)
 		}
 	}
+	out = append(out, "config.get") // the daemon's own (runtime/daemon)
 	sort.Strings(out)
 	return out
 }

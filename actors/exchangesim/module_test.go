@@ -2,7 +2,6 @@ package exchangesim
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,7 +30,7 @@ func TestListenerIsKeptAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	cfg := DefaultConfig()
 	cfg.TickInterval = 0
 	for round := range 2 {

@@ -97,6 +97,16 @@ func TestDaemonsSideBySideUseTheirOwnSimulator(t *testing.T) {
 		}
 	}
 
+	// A restarted simulator serves on the same address: the connector's.
+	call(t, a.client(), "module.restart", map[string]any{"module": "exchange-sim"})
+	moduleStatus(t, a, "exchange-sim", isRunning)
+	if got := directPrice(t, addrA); got != priceA {
+		t.Fatalf("after a restart the simulator at %s says %s, before %s", addrA, got, priceA)
+	}
+	if tk := call(t, a.client(), "market.ticker", map[string]any{"symbol": "ETHUSDT"}); tk["last_price"] == "" {
+		t.Fatalf("connector after the simulator's restart: %v", tk)
+	}
+
 	c := startDaemon(t, t.TempDir(), "[exchange_sim]\nlisten = \""+addrA+"\"\n")
 	cc := c.client()
 	st := moduleStatus(t, c, "exchange-sim", func(st map[string]any) bool { return st["state"] == "failed" })
