@@ -154,7 +154,7 @@ func plain(v reflect.Value) any {
 	t := v.Type()
 	switch {
 	case t == durationType:
-		return time.Duration(v.Int()).String()
+		return formatDuration(time.Duration(v.Int()))
 	case t == timeType:
 		return v.Interface().(time.Time).Format(time.RFC3339Nano)
 	case t.Implements(reflect.TypeFor[encoding.TextMarshaler]()) && t.Kind() != reflect.Struct:
@@ -237,4 +237,17 @@ func DiffKeys(old, new *Config) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// formatDuration writes d as a config file would: "1h", "5m", "1h30m",
+// not Duration.String's "1h0m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

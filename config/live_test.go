@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -67,6 +68,10 @@ func TestValue(t *testing.T) {
 		{key: "cache.backend", want: "memory"},
 		{key: "cache.max_size_mb", want: float64(64)},
 		{key: "daemon.shutdown_timeout", want: "10s"},
+		{key: "cache.max_ttl", want: "1h"},
+		{key: "connector.rotate_after", want: "23h"},
+		{key: "connector.idle_timeout", want: "5m"},
+		{key: "connector.retry.backoff", want: "100ms"},
 		{key: "daemon.logging.console", want: true},
 		{key: "daemon.ipc.auth_token", want: RedactedValue},
 		{key: "daemon.autostart", want: []any{"exchange-sim", "heartbeat"}},
@@ -130,41 +135,10 @@ func TestValue(t *testing.T) {
 
 func fmtAny(v any) string {
 	var b strings.Builder
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, e := range x {
-				b.WriteString(k + "=")
-				walk(e)
-				b.WriteString(" ")
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-				b.WriteString(" ")
-			}
-		default:
-			b.WriteString(strings.TrimSpace(strings.ReplaceAll(fmtScalar(x), "\n", " ")))
-		}
-	}
-	walk(v)
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 	return b.String()
-}
-
-func fmtScalar(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case bool:
-		if x {
-			return "true"
-		}
-		return "false"
-	case float64:
-		return time.Duration(x).String()
-	}
-	return ""
 }
 
 func TestDiffKeys(t *testing.T) {
