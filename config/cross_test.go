@@ -17,6 +17,8 @@ func TestCrossSectionProblems(t *testing.T) {
 		{"window module not configured", "[daemon.schedule]\ntrading_start = \"09:00\"\ntrading_stop = \"18:00\"\n",
 			[]string{`daemon.schedule.trading_module: the trading window starts "trading"`}},
 		{"sim on a fixed port", "[exchange_sim]\nlisten = \"127.0.0.1:18080\"\n", nil},
+		{"sim module disabled and a random port", "[daemon]\nautostart = [\"heartbeat\"]\n[daemon.modules.exchange-sim]\nenabled = false\n",
+			[]string{"exchange_sim.listen: no module runs the simulator"}},
 		{"no sim module and a random port", "[daemon]\nautostart = [\"heartbeat\"]\n[daemon.modules.exchange-sim]\ntype = \"exec\"\ncommand = [\"true\"]\n",
 			[]string{"exchange_sim.listen: no module runs the simulator"}},
 		{"unregistered thread module", "[daemon.modules.sim2]\ntype = \"thread\"\n[daemon.modules.beat]\ntype = \"thread\"\nmodule = \"heartbeet\"\n[daemon.modules.beat2]\ntype = \"thread\"\nmodule = \"heartbeat\"\n",

@@ -254,7 +254,7 @@ func (c Config) Validate() error {
 		if m.Type != modules.TypeThread {
 			continue
 		}
-		runsSim = runsSim || cmp.Or(m.Module, name) == exchangesim.Name
+		runsSim = runsSim || (m.Enabled && cmp.Or(m.Module, name) == exchangesim.Name)
 		switch id := cmp.Or(m.Module, name); {
 		case slices.Contains(ThreadModules, id):
 		case m.Module == "":

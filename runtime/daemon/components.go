@@ -72,11 +72,12 @@ func bindSim(d *Daemon) error {
 	return nil
 }
 
-// simModules lists the modules that run the simulator's thread module.
+// simModules lists the enabled modules that run the simulator's thread
+// module.
 func simModules(cfg *config.Config) []string {
 	var out []string
 	for name, m := range cfg.Daemon.Modules {
-		if m.Type == modules.TypeThread && (m.Module == exchangesim.Name || (m.Module == "" && name == exchangesim.Name)) {
+		if m.Enabled && m.Type == modules.TypeThread && (m.Module == exchangesim.Name || (m.Module == "" && name == exchangesim.Name)) {
 			out = append(out, name)
 		}
 	}
