@@ -95,7 +95,7 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 	d.live = live
 	d.mu.Unlock()
 	res.Applied = len(res.NotApplied) == 0
-	d.log.Info("config reloaded", "in_effect", res.InEffect, "not_applied", len(res.NotApplied))
+	d.log.Info("config reloaded", "in_effect", res.InEffect, "not_applied", res.NotApplied)
 	return res
 }
 
