@@ -292,6 +292,7 @@ func DefaultModules() modules.Config {
 	return modules.Config{
 		Modules:   map[string]modules.ModuleConfig{ModuleExchangeSim: sim, ModuleHeartbeat: hb},
 		Autostart: []string{ModuleExchangeSim, ModuleHeartbeat},
+		Resurrect: true,
 	}
 }
 

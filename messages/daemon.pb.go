@@ -598,7 +598,10 @@ type ReloadConfigResponse struct {
 	// NotApplied lists the changed keys that were not applied, each as
 	// "key: why" (e.g. a restart is needed); the config in effect keeps the
 	// old values there, so the next reload reports them again.
-	NotApplied    []string `protobuf:"bytes,5,rep,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
+	NotApplied []string `protobuf:"bytes,5,rep,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
+	// Actions says what the reload did, one line each, e.g.
+	// "daemon.modules.web: changed, restarted".
+	Actions       []string `protobuf:"bytes,6,rep,name=actions,proto3" json:"actions,omitempty"`
 	Error         *Error   `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -665,6 +668,13 @@ func (x *ReloadConfigResponse) GetInEffect() []string {
 func (x *ReloadConfigResponse) GetNotApplied() []string {
 	if x != nil {
 		return x.NotApplied
+	}
+	return nil
+}
+
+func (x *ReloadConfigResponse) GetActions() []string {
+	if x != nil {
+		return x.Actions
 	}
 	return nil
 }
@@ -1819,14 +1829,15 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\x12DaemonStopResponse\x12\x1a\n" +
 	"\bstopping\x18\x01 \x01(\bR\bstopping\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x15\n" +
-	"\x13ReloadConfigRequest\"\xce\x01\n" +
+	"\x13ReloadConfigRequest\"\xe8\x01\n" +
 	"\x14ReloadConfigResponse\x12\x18\n" +
 	"\aapplied\x18\x01 \x01(\bR\aapplied\x12\x18\n" +
 	"\achanged\x18\x02 \x03(\tR\achanged\x12\x1a\n" +
 	"\bproblems\x18\x03 \x03(\tR\bproblems\x12\x1b\n" +
 	"\tin_effect\x18\x04 \x03(\tR\binEffect\x12\x1f\n" +
 	"\vnot_applied\x18\x05 \x03(\tR\n" +
-	"notApplied\x12(\n" +
+	"notApplied\x12\x18\n" +
+	"\aactions\x18\x06 \x03(\tR\aactions\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"$\n" +
 	"\x10ConfigGetRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"}\n" +

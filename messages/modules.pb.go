@@ -26,7 +26,9 @@ const (
 // ModuleStartRequest is the module.start RPC. Params override the module's
 // config for this run (allowed keys: args, env, host, port, debug, workers).
 // Answered by ModuleStartResponse once the module (and its dependencies) is
-// running, or failed to start.
+// running, or failed to start, or at once with a conflict error (e.g. the
+// module is stopping). Module "all" starts every enabled module in
+// dependency order; its answer has one result per module.
 type ModuleStartRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Module        string                 `protobuf:"bytes,1,opt,name=module,proto3" json:"module,omitempty"`
@@ -79,10 +81,12 @@ func (x *ModuleStartRequest) GetParams() *structpb.Struct {
 	return nil
 }
 
-// ModuleStartResponse carries the module's status after the start.
+// ModuleStartResponse carries the module's status after the start; for
+// module "all", results instead.
 type ModuleStartResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *ModuleStatus          `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Results       []*ModuleResult        `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	Error         *Error                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -125,6 +129,13 @@ func (x *ModuleStartResponse) GetStatus() *ModuleStatus {
 	return nil
 }
 
+func (x *ModuleStartResponse) GetResults() []*ModuleResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 func (x *ModuleStartResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
@@ -132,8 +143,71 @@ func (x *ModuleStartResponse) GetError() *Error {
 	return nil
 }
 
+// ModuleResult is one module's outcome in a module.start or module.stop of
+// "all".
+type ModuleResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Module        string                 `protobuf:"bytes,1,opt,name=module,proto3" json:"module,omitempty"`
+	Status        *ModuleStatus          `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Error         *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModuleResult) Reset() {
+	*x = ModuleResult{}
+	mi := &file_superbot_v1_modules_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModuleResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModuleResult) ProtoMessage() {}
+
+func (x *ModuleResult) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_modules_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModuleResult.ProtoReflect.Descriptor instead.
+func (*ModuleResult) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ModuleResult) GetModule() string {
+	if x != nil {
+		return x.Module
+	}
+	return ""
+}
+
+func (x *ModuleResult) GetStatus() *ModuleStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *ModuleResult) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // ModuleStopRequest is the module.stop RPC. Answered by ModuleStopResponse
-// once the module is stopped (SIGTERM, stop_timeout, SIGKILL).
+// once the module is stopped (SIGTERM, stop_timeout, SIGKILL). Module "all"
+// stops every module in reverse dependency order.
 type ModuleStopRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Module        string                 `protobuf:"bytes,1,opt,name=module,proto3" json:"module,omitempty"`
@@ -143,7 +217,7 @@ type ModuleStopRequest struct {
 
 func (x *ModuleStopRequest) Reset() {
 	*x = ModuleStopRequest{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[2]
+	mi := &file_superbot_v1_modules_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +229,7 @@ func (x *ModuleStopRequest) String() string {
 func (*ModuleStopRequest) ProtoMessage() {}
 
 func (x *ModuleStopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[2]
+	mi := &file_superbot_v1_modules_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +242,7 @@ func (x *ModuleStopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleStopRequest.ProtoReflect.Descriptor instead.
 func (*ModuleStopRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{2}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ModuleStopRequest) GetModule() string {
@@ -178,10 +252,12 @@ func (x *ModuleStopRequest) GetModule() string {
 	return ""
 }
 
-// ModuleStopResponse carries the module's status after the stop.
+// ModuleStopResponse carries the module's status after the stop; for
+// module "all", results instead.
 type ModuleStopResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *ModuleStatus          `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Results       []*ModuleResult        `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	Error         *Error                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -189,7 +265,7 @@ type ModuleStopResponse struct {
 
 func (x *ModuleStopResponse) Reset() {
 	*x = ModuleStopResponse{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[3]
+	mi := &file_superbot_v1_modules_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -201,7 +277,7 @@ func (x *ModuleStopResponse) String() string {
 func (*ModuleStopResponse) ProtoMessage() {}
 
 func (x *ModuleStopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[3]
+	mi := &file_superbot_v1_modules_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -214,12 +290,19 @@ func (x *ModuleStopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleStopResponse.ProtoReflect.Descriptor instead.
 func (*ModuleStopResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{3}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ModuleStopResponse) GetStatus() *ModuleStatus {
 	if x != nil {
 		return x.Status
+	}
+	return nil
+}
+
+func (x *ModuleStopResponse) GetResults() []*ModuleResult {
+	if x != nil {
+		return x.Results
 	}
 	return nil
 }
@@ -242,7 +325,7 @@ type ModuleRestartRequest struct {
 
 func (x *ModuleRestartRequest) Reset() {
 	*x = ModuleRestartRequest{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[4]
+	mi := &file_superbot_v1_modules_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -254,7 +337,7 @@ func (x *ModuleRestartRequest) String() string {
 func (*ModuleRestartRequest) ProtoMessage() {}
 
 func (x *ModuleRestartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[4]
+	mi := &file_superbot_v1_modules_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -267,7 +350,7 @@ func (x *ModuleRestartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleRestartRequest.ProtoReflect.Descriptor instead.
 func (*ModuleRestartRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{4}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ModuleRestartRequest) GetModule() string {
@@ -288,7 +371,7 @@ type ModuleRestartResponse struct {
 
 func (x *ModuleRestartResponse) Reset() {
 	*x = ModuleRestartResponse{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[5]
+	mi := &file_superbot_v1_modules_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -300,7 +383,7 @@ func (x *ModuleRestartResponse) String() string {
 func (*ModuleRestartResponse) ProtoMessage() {}
 
 func (x *ModuleRestartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[5]
+	mi := &file_superbot_v1_modules_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -313,7 +396,7 @@ func (x *ModuleRestartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleRestartResponse.ProtoReflect.Descriptor instead.
 func (*ModuleRestartResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{5}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ModuleRestartResponse) GetStatus() *ModuleStatus {
@@ -341,7 +424,7 @@ type ModuleStatusRequest struct {
 
 func (x *ModuleStatusRequest) Reset() {
 	*x = ModuleStatusRequest{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[6]
+	mi := &file_superbot_v1_modules_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -353,7 +436,7 @@ func (x *ModuleStatusRequest) String() string {
 func (*ModuleStatusRequest) ProtoMessage() {}
 
 func (x *ModuleStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[6]
+	mi := &file_superbot_v1_modules_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -366,7 +449,7 @@ func (x *ModuleStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleStatusRequest.ProtoReflect.Descriptor instead.
 func (*ModuleStatusRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{6}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ModuleStatusRequest) GetModule() string {
@@ -387,7 +470,7 @@ type ModuleStatusResponse struct {
 
 func (x *ModuleStatusResponse) Reset() {
 	*x = ModuleStatusResponse{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[7]
+	mi := &file_superbot_v1_modules_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +482,7 @@ func (x *ModuleStatusResponse) String() string {
 func (*ModuleStatusResponse) ProtoMessage() {}
 
 func (x *ModuleStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[7]
+	mi := &file_superbot_v1_modules_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +495,7 @@ func (x *ModuleStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleStatusResponse.ProtoReflect.Descriptor instead.
 func (*ModuleStatusResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{7}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ModuleStatusResponse) GetStatus() *ModuleStatus {
@@ -438,7 +521,7 @@ type ModuleListRequest struct {
 
 func (x *ModuleListRequest) Reset() {
 	*x = ModuleListRequest{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[8]
+	mi := &file_superbot_v1_modules_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +533,7 @@ func (x *ModuleListRequest) String() string {
 func (*ModuleListRequest) ProtoMessage() {}
 
 func (x *ModuleListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[8]
+	mi := &file_superbot_v1_modules_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +546,7 @@ func (x *ModuleListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleListRequest.ProtoReflect.Descriptor instead.
 func (*ModuleListRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{8}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{9}
 }
 
 // ModuleListResponse lists every configured module, sorted by name.
@@ -477,7 +560,7 @@ type ModuleListResponse struct {
 
 func (x *ModuleListResponse) Reset() {
 	*x = ModuleListResponse{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[9]
+	mi := &file_superbot_v1_modules_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +572,7 @@ func (x *ModuleListResponse) String() string {
 func (*ModuleListResponse) ProtoMessage() {}
 
 func (x *ModuleListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[9]
+	mi := &file_superbot_v1_modules_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +585,7 @@ func (x *ModuleListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleListResponse.ProtoReflect.Descriptor instead.
 func (*ModuleListResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{9}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ModuleListResponse) GetModules() []*ModuleStatus {
@@ -531,7 +614,7 @@ type LogsTailRequest struct {
 
 func (x *LogsTailRequest) Reset() {
 	*x = LogsTailRequest{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[10]
+	mi := &file_superbot_v1_modules_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +626,7 @@ func (x *LogsTailRequest) String() string {
 func (*LogsTailRequest) ProtoMessage() {}
 
 func (x *LogsTailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[10]
+	mi := &file_superbot_v1_modules_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +639,7 @@ func (x *LogsTailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsTailRequest.ProtoReflect.Descriptor instead.
 func (*LogsTailRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{10}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LogsTailRequest) GetModule() string {
@@ -585,7 +668,7 @@ type LogsTailResponse struct {
 
 func (x *LogsTailResponse) Reset() {
 	*x = LogsTailResponse{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[11]
+	mi := &file_superbot_v1_modules_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +680,7 @@ func (x *LogsTailResponse) String() string {
 func (*LogsTailResponse) ProtoMessage() {}
 
 func (x *LogsTailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[11]
+	mi := &file_superbot_v1_modules_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +693,7 @@ func (x *LogsTailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsTailResponse.ProtoReflect.Descriptor instead.
 func (*LogsTailResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{11}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LogsTailResponse) GetModule() string {
@@ -649,7 +732,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[12]
+	mi := &file_superbot_v1_modules_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +744,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[12]
+	mi := &file_superbot_v1_modules_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +757,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{12}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LogLine) GetModule() string {
@@ -719,7 +802,7 @@ type ModuleExit struct {
 
 func (x *ModuleExit) Reset() {
 	*x = ModuleExit{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[13]
+	mi := &file_superbot_v1_modules_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +814,7 @@ func (x *ModuleExit) String() string {
 func (*ModuleExit) ProtoMessage() {}
 
 func (x *ModuleExit) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[13]
+	mi := &file_superbot_v1_modules_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +827,7 @@ func (x *ModuleExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleExit.ProtoReflect.Descriptor instead.
 func (*ModuleExit) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{13}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ModuleExit) GetCode() int32 {
@@ -805,7 +888,7 @@ type ModuleStatus struct {
 
 func (x *ModuleStatus) Reset() {
 	*x = ModuleStatus{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[14]
+	mi := &file_superbot_v1_modules_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +900,7 @@ func (x *ModuleStatus) String() string {
 func (*ModuleStatus) ProtoMessage() {}
 
 func (x *ModuleStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[14]
+	mi := &file_superbot_v1_modules_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +913,7 @@ func (x *ModuleStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleStatus.ProtoReflect.Descriptor instead.
 func (*ModuleStatus) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{14}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ModuleStatus) GetName() string {
@@ -956,7 +1039,7 @@ type ModuleEvent struct {
 
 func (x *ModuleEvent) Reset() {
 	*x = ModuleEvent{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[15]
+	mi := &file_superbot_v1_modules_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1051,7 @@ func (x *ModuleEvent) String() string {
 func (*ModuleEvent) ProtoMessage() {}
 
 func (x *ModuleEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[15]
+	mi := &file_superbot_v1_modules_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1064,7 @@ func (x *ModuleEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleEvent.ProtoReflect.Descriptor instead.
 func (*ModuleEvent) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{15}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ModuleEvent) GetModule() string {
@@ -1058,7 +1141,7 @@ type WatchdogAlert struct {
 
 func (x *WatchdogAlert) Reset() {
 	*x = WatchdogAlert{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[16]
+	mi := &file_superbot_v1_modules_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1153,7 @@ func (x *WatchdogAlert) String() string {
 func (*WatchdogAlert) ProtoMessage() {}
 
 func (x *WatchdogAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[16]
+	mi := &file_superbot_v1_modules_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1166,7 @@ func (x *WatchdogAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchdogAlert.ProtoReflect.Descriptor instead.
 func (*WatchdogAlert) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{16}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchdogAlert) GetModule() string {
@@ -1148,7 +1231,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_superbot_v1_modules_proto_msgTypes[17]
+	mi := &file_superbot_v1_modules_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1243,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_modules_proto_msgTypes[17]
+	mi := &file_superbot_v1_modules_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1256,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{17}
+	return file_superbot_v1_modules_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Heartbeat) GetModule() string {
@@ -1211,14 +1294,20 @@ const file_superbot_v1_modules_proto_rawDesc = "" +
 	"\x19superbot/v1/modules.proto\x12\vsuperbot.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18superbot/v1/common.proto\x1a\x18superbot/v1/daemon.proto\"]\n" +
 	"\x12ModuleStartRequest\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12/\n" +
-	"\x06params\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06params\"r\n" +
+	"\x06params\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06params\"\xa7\x01\n" +
 	"\x13ModuleStartResponse\x121\n" +
-	"\x06status\x18\x01 \x01(\v2\x19.superbot.v1.ModuleStatusR\x06status\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"+\n" +
+	"\x06status\x18\x01 \x01(\v2\x19.superbot.v1.ModuleStatusR\x06status\x123\n" +
+	"\aresults\x18\x02 \x03(\v2\x19.superbot.v1.ModuleResultR\aresults\x12(\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x83\x01\n" +
+	"\fModuleResult\x12\x16\n" +
+	"\x06module\x18\x01 \x01(\tR\x06module\x121\n" +
+	"\x06status\x18\x02 \x01(\v2\x19.superbot.v1.ModuleStatusR\x06status\x12(\n" +
+	"\x05error\x18\x03 \x01(\v2\x12.superbot.v1.ErrorR\x05error\"+\n" +
 	"\x11ModuleStopRequest\x12\x16\n" +
-	"\x06module\x18\x01 \x01(\tR\x06module\"q\n" +
+	"\x06module\x18\x01 \x01(\tR\x06module\"\xa6\x01\n" +
 	"\x12ModuleStopResponse\x121\n" +
-	"\x06status\x18\x01 \x01(\v2\x19.superbot.v1.ModuleStatusR\x06status\x12(\n" +
+	"\x06status\x18\x01 \x01(\v2\x19.superbot.v1.ModuleStatusR\x06status\x123\n" +
+	"\aresults\x18\x02 \x03(\v2\x19.superbot.v1.ModuleResultR\aresults\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\".\n" +
 	"\x14ModuleRestartRequest\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\"t\n" +
@@ -1308,55 +1397,60 @@ func file_superbot_v1_modules_proto_rawDescGZIP() []byte {
 	return file_superbot_v1_modules_proto_rawDescData
 }
 
-var file_superbot_v1_modules_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_superbot_v1_modules_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_superbot_v1_modules_proto_goTypes = []any{
 	(*ModuleStartRequest)(nil),    // 0: superbot.v1.ModuleStartRequest
 	(*ModuleStartResponse)(nil),   // 1: superbot.v1.ModuleStartResponse
-	(*ModuleStopRequest)(nil),     // 2: superbot.v1.ModuleStopRequest
-	(*ModuleStopResponse)(nil),    // 3: superbot.v1.ModuleStopResponse
-	(*ModuleRestartRequest)(nil),  // 4: superbot.v1.ModuleRestartRequest
-	(*ModuleRestartResponse)(nil), // 5: superbot.v1.ModuleRestartResponse
-	(*ModuleStatusRequest)(nil),   // 6: superbot.v1.ModuleStatusRequest
-	(*ModuleStatusResponse)(nil),  // 7: superbot.v1.ModuleStatusResponse
-	(*ModuleListRequest)(nil),     // 8: superbot.v1.ModuleListRequest
-	(*ModuleListResponse)(nil),    // 9: superbot.v1.ModuleListResponse
-	(*LogsTailRequest)(nil),       // 10: superbot.v1.LogsTailRequest
-	(*LogsTailResponse)(nil),      // 11: superbot.v1.LogsTailResponse
-	(*LogLine)(nil),               // 12: superbot.v1.LogLine
-	(*ModuleExit)(nil),            // 13: superbot.v1.ModuleExit
-	(*ModuleStatus)(nil),          // 14: superbot.v1.ModuleStatus
-	(*ModuleEvent)(nil),           // 15: superbot.v1.ModuleEvent
-	(*WatchdogAlert)(nil),         // 16: superbot.v1.WatchdogAlert
-	(*Heartbeat)(nil),             // 17: superbot.v1.Heartbeat
-	(*structpb.Struct)(nil),       // 18: google.protobuf.Struct
-	(*Error)(nil),                 // 19: superbot.v1.Error
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
-	(*Resources)(nil),             // 21: superbot.v1.Resources
+	(*ModuleResult)(nil),          // 2: superbot.v1.ModuleResult
+	(*ModuleStopRequest)(nil),     // 3: superbot.v1.ModuleStopRequest
+	(*ModuleStopResponse)(nil),    // 4: superbot.v1.ModuleStopResponse
+	(*ModuleRestartRequest)(nil),  // 5: superbot.v1.ModuleRestartRequest
+	(*ModuleRestartResponse)(nil), // 6: superbot.v1.ModuleRestartResponse
+	(*ModuleStatusRequest)(nil),   // 7: superbot.v1.ModuleStatusRequest
+	(*ModuleStatusResponse)(nil),  // 8: superbot.v1.ModuleStatusResponse
+	(*ModuleListRequest)(nil),     // 9: superbot.v1.ModuleListRequest
+	(*ModuleListResponse)(nil),    // 10: superbot.v1.ModuleListResponse
+	(*LogsTailRequest)(nil),       // 11: superbot.v1.LogsTailRequest
+	(*LogsTailResponse)(nil),      // 12: superbot.v1.LogsTailResponse
+	(*LogLine)(nil),               // 13: superbot.v1.LogLine
+	(*ModuleExit)(nil),            // 14: superbot.v1.ModuleExit
+	(*ModuleStatus)(nil),          // 15: superbot.v1.ModuleStatus
+	(*ModuleEvent)(nil),           // 16: superbot.v1.ModuleEvent
+	(*WatchdogAlert)(nil),         // 17: superbot.v1.WatchdogAlert
+	(*Heartbeat)(nil),             // 18: superbot.v1.Heartbeat
+	(*structpb.Struct)(nil),       // 19: google.protobuf.Struct
+	(*Error)(nil),                 // 20: superbot.v1.Error
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*Resources)(nil),             // 22: superbot.v1.Resources
 }
 var file_superbot_v1_modules_proto_depIdxs = []int32{
-	18, // 0: superbot.v1.ModuleStartRequest.params:type_name -> google.protobuf.Struct
-	14, // 1: superbot.v1.ModuleStartResponse.status:type_name -> superbot.v1.ModuleStatus
-	19, // 2: superbot.v1.ModuleStartResponse.error:type_name -> superbot.v1.Error
-	14, // 3: superbot.v1.ModuleStopResponse.status:type_name -> superbot.v1.ModuleStatus
-	19, // 4: superbot.v1.ModuleStopResponse.error:type_name -> superbot.v1.Error
-	14, // 5: superbot.v1.ModuleRestartResponse.status:type_name -> superbot.v1.ModuleStatus
-	19, // 6: superbot.v1.ModuleRestartResponse.error:type_name -> superbot.v1.Error
-	14, // 7: superbot.v1.ModuleStatusResponse.status:type_name -> superbot.v1.ModuleStatus
-	19, // 8: superbot.v1.ModuleStatusResponse.error:type_name -> superbot.v1.Error
-	14, // 9: superbot.v1.ModuleListResponse.modules:type_name -> superbot.v1.ModuleStatus
-	19, // 10: superbot.v1.ModuleListResponse.error:type_name -> superbot.v1.Error
-	12, // 11: superbot.v1.LogsTailResponse.lines:type_name -> superbot.v1.LogLine
-	19, // 12: superbot.v1.LogsTailResponse.error:type_name -> superbot.v1.Error
-	20, // 13: superbot.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	20, // 14: superbot.v1.ModuleExit.time:type_name -> google.protobuf.Timestamp
-	13, // 15: superbot.v1.ModuleStatus.last_exit:type_name -> superbot.v1.ModuleExit
-	21, // 16: superbot.v1.ModuleStatus.resources:type_name -> superbot.v1.Resources
-	20, // 17: superbot.v1.ModuleStatus.since:type_name -> google.protobuf.Timestamp
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	19, // 0: superbot.v1.ModuleStartRequest.params:type_name -> google.protobuf.Struct
+	15, // 1: superbot.v1.ModuleStartResponse.status:type_name -> superbot.v1.ModuleStatus
+	2,  // 2: superbot.v1.ModuleStartResponse.results:type_name -> superbot.v1.ModuleResult
+	20, // 3: superbot.v1.ModuleStartResponse.error:type_name -> superbot.v1.Error
+	15, // 4: superbot.v1.ModuleResult.status:type_name -> superbot.v1.ModuleStatus
+	20, // 5: superbot.v1.ModuleResult.error:type_name -> superbot.v1.Error
+	15, // 6: superbot.v1.ModuleStopResponse.status:type_name -> superbot.v1.ModuleStatus
+	2,  // 7: superbot.v1.ModuleStopResponse.results:type_name -> superbot.v1.ModuleResult
+	20, // 8: superbot.v1.ModuleStopResponse.error:type_name -> superbot.v1.Error
+	15, // 9: superbot.v1.ModuleRestartResponse.status:type_name -> superbot.v1.ModuleStatus
+	20, // 10: superbot.v1.ModuleRestartResponse.error:type_name -> superbot.v1.Error
+	15, // 11: superbot.v1.ModuleStatusResponse.status:type_name -> superbot.v1.ModuleStatus
+	20, // 12: superbot.v1.ModuleStatusResponse.error:type_name -> superbot.v1.Error
+	15, // 13: superbot.v1.ModuleListResponse.modules:type_name -> superbot.v1.ModuleStatus
+	20, // 14: superbot.v1.ModuleListResponse.error:type_name -> superbot.v1.Error
+	13, // 15: superbot.v1.LogsTailResponse.lines:type_name -> superbot.v1.LogLine
+	20, // 16: superbot.v1.LogsTailResponse.error:type_name -> superbot.v1.Error
+	21, // 17: superbot.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	21, // 18: superbot.v1.ModuleExit.time:type_name -> google.protobuf.Timestamp
+	14, // 19: superbot.v1.ModuleStatus.last_exit:type_name -> superbot.v1.ModuleExit
+	22, // 20: superbot.v1.ModuleStatus.resources:type_name -> superbot.v1.Resources
+	21, // 21: superbot.v1.ModuleStatus.since:type_name -> google.protobuf.Timestamp
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_superbot_v1_modules_proto_init() }
@@ -1372,7 +1466,7 @@ func file_superbot_v1_modules_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_modules_proto_rawDesc), len(file_superbot_v1_modules_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

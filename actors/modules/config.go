@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/superbot/superbot/actors/internal/restarts"
 )
 
 // Module types.
@@ -36,7 +38,19 @@ type Config struct {
 	// Autostart names the modules started when the daemon is up (step 9 of
 	// the startup sequence), in dependency order. Default [].
 	Autostart []string `toml:"autostart"`
+	// Resurrect starts again, at the next daemon start, the modules that
+	// were running when the daemon stopped or died (like pm2 resurrect);
+	// the set is kept in state_dir/modules.running. Default true.
+	Resurrect bool `toml:"resurrect"`
+	// Policy is every module's restart policy, from [daemon.supervisor]
+	// (max_restarts, within, cooldown); a module's own keys override it.
+	// The daemon fills it in; zero means DefaultPolicy.
+	Policy RestartPolicy `toml:"-"`
 }
+
+// RestartPolicy is a restart policy: Max restarts within Within, and a
+// failed module tried again after Cooldown (0: never).
+type RestartPolicy = restarts.Policy
 
 // ModuleConfig is one [daemon.modules.NAME] table. New entries start from
 // DefaultModuleConfig. Zero durations mean the default.
@@ -96,6 +110,60 @@ type ModuleConfig struct {
 	// MaxMemory is the RSS above which the watchdog restarts the module,
 	// e.g. "512MiB", "1GB"; "" means no limit. Default "".
 	MaxMemory string `toml:"max_memory"`
+	// MaxRestarts overrides daemon.supervisor.max_restarts for this module
+	// (crash restarts within Within before it is failed); 0 inherits it.
+	// Default 0. (No restarts at all is restart = "never".)
+	MaxRestarts int `toml:"max_restarts"`
+	// Within overrides daemon.supervisor.within, the sliding window of
+	// MaxRestarts; "0s" inherits it. Default "0s".
+	Within time.Duration `toml:"within"`
+	// Cooldown overrides daemon.supervisor.cooldown: how long the module
+	// stays failed after the restart cap before it is tried again; "never"
+	// never retries, "" inherits. Default "".
+	Cooldown string `toml:"cooldown"`
+}
+
+// CooldownNever is the Cooldown that never retries a failed module.
+const CooldownNever = "never"
+
+// parseCooldown reads a module's Cooldown: ok is false for "" (inherit);
+// "never" and "0s" are 0 (never).
+func parseCooldown(s string) (d time.Duration, ok bool, err error) {
+	switch s {
+	case "":
+		return 0, false, nil
+	case CooldownNever:
+		return 0, true, nil
+	}
+	d, err = time.ParseDuration(s)
+	if err == nil && d < 0 {
+		err = fmt.Errorf("must be >= 0, got %s", s)
+	}
+	return d, true, err
+}
+
+// policy is the restart policy of a module with config m under the
+// global policy global.
+func (m ModuleConfig) policy(global restarts.Policy) restarts.Policy {
+	p := global
+	if m.MaxRestarts > 0 {
+		p.Max = m.MaxRestarts
+	}
+	if m.Within > 0 {
+		p.Within = m.Within
+	}
+	if d, ok, err := parseCooldown(m.Cooldown); ok && err == nil {
+		p.Cooldown = d
+	}
+	return p
+}
+
+// globalPolicy is c.Policy, or DefaultPolicy when unset.
+func (c Config) globalPolicy() restarts.Policy {
+	if c.Policy == (restarts.Policy{}) {
+		return DefaultPolicy()
+	}
+	return c.Policy
 }
 
 // Backoff is the crash-restart delay: Initial after the first failure in
@@ -118,9 +186,9 @@ const (
 )
 
 // DefaultConfig returns no modules (a nil map: defaults.toml has no
-// [daemon.modules] table) and an empty autostart list.
+// [daemon.modules] table), an empty autostart list, and resurrect on.
 func DefaultConfig() Config {
-	return Config{Autostart: []string{}}
+	return Config{Autostart: []string{}, Resurrect: true}
 }
 
 // DefaultModuleConfig is the starting value of a new [daemon.modules.NAME]
@@ -182,8 +250,8 @@ func (c Config) Validate() error {
 		if !nameRE.MatchString(name) {
 			add(key, "module names are lower case letters, digits, '-' and '_'")
 		}
-		if name == "daemon" {
-			add(key, `"daemon" is reserved`)
+		if name == "daemon" || name == AllModules {
+			add(key, "%q is reserved", name)
 		}
 		for _, err := range m.validate(c.Modules) {
 			errs = append(errs, fmt.Errorf("%s.%w", key, err))
@@ -295,6 +363,21 @@ func (m ModuleConfig) validate(all map[string]ModuleConfig) []error {
 		if _, err := ParseBytes(m.MaxMemory); err != nil {
 			add("max_memory", "%v", err)
 		}
+	}
+	return append(errs, m.validatePolicy()...)
+}
+
+// validatePolicy checks the module's restart policy keys.
+func (m ModuleConfig) validatePolicy() []error {
+	var errs []error
+	if m.MaxRestarts < 0 {
+		errs = append(errs, fmt.Errorf("max_restarts: must be >= 0 (0 inherits daemon.supervisor.max_restarts), got %d", m.MaxRestarts))
+	}
+	if m.Within < 0 {
+		errs = append(errs, fmt.Errorf("within: must be >= 0 (0 inherits daemon.supervisor.within), got %s", m.Within))
+	}
+	if _, _, err := parseCooldown(m.Cooldown); err != nil {
+		errs = append(errs, fmt.Errorf(`cooldown: must be a duration such as "5m", or "never": %w`, err))
 	}
 	return errs
 }

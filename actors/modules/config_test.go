@@ -84,6 +84,7 @@ func TestConfigValidate(t *testing.T) {
 				m.StartPeriod = time.Minute
 				m.Backoff = Backoff{Initial: 5 * time.Second, Max: time.Second}
 				m.HealthcheckEndpoint = "health"
+				m.MaxRestarts, m.Within, m.Cooldown = -1, -time.Second, "soon"
 			}),
 			"Bad Name": mod(TypeThread, nil),
 		}}, want: []string{
@@ -93,7 +94,13 @@ func TestConfigValidate(t *testing.T) {
 			`modules.x.restart: must be always, on-failure or never, got "sometimes"`,
 			`modules.x.backoff.max: must be >= backoff.initial (5s), got 1s`,
 			`modules.x.max_memory: invalid size "lots"`,
+			`modules.x.max_restarts: must be >= 0`,
+			`modules.x.within: must be >= 0`,
+			`modules.x.cooldown: must be a duration such as "5m", or "never"`,
 		}},
+		{name: "reserved names", cfg: Config{Modules: map[string]ModuleConfig{
+			"all": mod(TypeThread, nil), "daemon": mod(TypeThread, nil),
+		}}, want: []string{`modules.all: "all" is reserved`, `modules.daemon: "daemon" is reserved`}},
 		{name: "disabled autostart", cfg: Config{
 			Modules:   map[string]ModuleConfig{"w": mod(TypeThread, func(m *ModuleConfig) { m.Enabled = false })},
 			Autostart: []string{"w"},

@@ -7,61 +7,87 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/superbot/superbot/messages"
 )
 
+// AllModules is the module name that module.start and module.stop take for
+// every module: started in dependency order, stopped in reverse.
+const AllModules = "all"
+
+// goal is what a waiter waits for.
+type goal int
+
+const (
+	goalUp   goal = iota + 1 // running (module.start, module.restart)
+	goalDown                 // stopped (module.stop)
+)
+
+// waiter is a caller waiting for a module to settle. Every waiter lives in
+// its record's list, and settle (called by setState, and after every
+// message) answers each one whose goal is reached or no longer reachable.
+type waiter struct {
+	goal goal
+	kind string     // waitStart, waitStop or waitRestart: the answer's type
+	to   *actor.PID // the caller (nil: fire and forget)
+	// done, if set, takes the answer instead of to (a batch).
+	done func(st *messages.ModuleStatus, e *messages.Error)
+}
+
+// Waiter kinds.
+const (
+	waitStart   = "start"
+	waitStop    = "stop"
+	waitRestart = "restart"
+)
+
 func (s *supervisor) onStartRequest(ctx actor.Context, req *messages.ModuleStartRequest) {
-	rec, errRes := s.lookup(req.Module)
-	if errRes != nil {
-		ctx.Respond(&messages.ModuleStartResponse{Error: errRes})
+	if req.Module == AllModules {
+		s.startAll(ctx.Sender(), req.GetParams())
 		return
 	}
-	if rec.state == StateRunning || rec.state == StateStarting || rec.state == StateStopping {
-		ctx.Respond(&messages.ModuleStartResponse{Status: s.moduleStatus(rec), Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS,
-			"module %q is already %s (use module.restart)", rec.name, rec.state)})
-		return
+	rec, e := s.lookup(req.Module)
+	if e == nil {
+		e = s.startOne(rec, req.GetParams(), &waiter{goal: goalUp, kind: waitStart, to: ctx.Sender()})
 	}
-	eff, err := applyParams(rec.cfg, req.GetParams())
-	if err == nil {
-		err = s.checkPort(rec.name, eff)
+	if e != nil {
+		ctx.Respond(&messages.ModuleStartResponse{Status: s.statusOf(rec), Error: e})
 	}
-	if err != nil {
-		ctx.Respond(&messages.ModuleStartResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module %q: %v", rec.name, err)})
-		return
-	}
-	rec.eff = eff
-	if e := s.requestStart(rec.name, &waiter{to: ctx.Sender(), kind: waitStart}); e != nil {
-		ctx.Respond(&messages.ModuleStartResponse{Error: e})
-		return
-	}
-	s.settle(ctx, rec)
 }
 
 func (s *supervisor) onStopRequest(ctx actor.Context, req *messages.ModuleStopRequest) {
-	rec, errRes := s.lookup(req.Module)
-	if errRes != nil {
-		ctx.Respond(&messages.ModuleStopResponse{Error: errRes})
+	if req.Module == AllModules {
+		s.stopAllModules(ctx.Sender())
 		return
 	}
-	s.requestStop(ctx, rec, &waiter{to: ctx.Sender(), kind: waitStop})
+	rec, e := s.lookup(req.Module)
+	if e != nil {
+		ctx.Respond(&messages.ModuleStopResponse{Error: e})
+		return
+	}
+	s.stopOne(rec, &waiter{goal: goalDown, kind: waitStop, to: ctx.Sender()})
 }
 
 func (s *supervisor) onRestartRequest(ctx actor.Context, req *messages.ModuleRestartRequest) {
-	rec, errRes := s.lookup(req.Module)
-	if errRes != nil {
-		ctx.Respond(&messages.ModuleRestartResponse{Error: errRes})
-		return
+	rec, e := s.lookup(req.Module)
+	if e == nil {
+		e = s.restartOne(rec, &waiter{goal: goalUp, kind: waitRestart, to: ctx.Sender()})
 	}
-	if s.shutting {
-		ctx.Respond(&messages.ModuleRestartResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "%v", ErrShuttingDown)})
-		return
+	if e != nil {
+		ctx.Respond(&messages.ModuleRestartResponse{Status: s.statusOf(rec), Error: e})
 	}
-	w := &waiter{to: ctx.Sender(), kind: waitRestart, stopping: true}
-	s.requestStop(ctx, rec, w)
 }
 
-// lookup finds a module or builds the NOT_FOUND / disabled error.
+// statusOf is rec's status, nil for no record.
+func (s *supervisor) statusOf(rec *record) *messages.ModuleStatus {
+	if rec == nil {
+		return nil
+	}
+	return s.moduleStatus(rec)
+}
+
+// lookup finds a module or builds the NOT_FOUND error.
 func (s *supervisor) lookup(name string) (*record, *messages.Error) {
 	rec := s.recs[name]
 	if rec == nil {
@@ -81,57 +107,153 @@ func (s *supervisor) names() []string {
 	return out
 }
 
+func precondition(format string, args ...any) *messages.Error {
+	return messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, format, args...)
+}
+
+func shuttingDown() *messages.Error {
+	return messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "%v", ErrShuttingDown)
+}
+
+// startOne handles module.start of one module: an error refuses it at
+// once; otherwise w waits in the record.
+func (s *supervisor) startOne(rec *record, params *structpb.Struct, w *waiter) *messages.Error {
+	switch {
+	case s.shutting:
+		return shuttingDown()
+	case rec.state == StateRunning && !rec.restart:
+		return messages.Errorf(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS, "module %q is already running (use module.restart)", rec.name)
+	case rec.state == StateStopping && !rec.restart:
+		return precondition("module %q is stopping", rec.name)
+	}
+	eff, err := applyParams(rec.cfg, params)
+	if err == nil {
+		err = s.checkPort(rec.name, eff)
+	}
+	if err != nil {
+		return messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "module %q: %v", rec.name, err)
+	}
+	if !s.onItsWay(rec) {
+		if e := s.checkStartable(rec.name); e != nil {
+			return e
+		}
+		rec.eff = eff
+		s.markStart(rec.name)
+	}
+	rec.waiters = append(rec.waiters, w)
+	s.settle(rec)
+	return nil
+}
+
+// onItsWay reports whether rec is wanted and starting or about to.
+func (s *supervisor) onItsWay(rec *record) bool {
+	return rec.want && (rec.pending || rec.restart || rec.state == StateStarting)
+}
+
+// stopOne handles module.stop of one module; w (if any) waits in the record.
+func (s *supervisor) stopOne(rec *record, w *waiter) {
+	s.unwant(rec, "a stop was requested")
+	stopTimer(&rec.cooldown)
+	if w != nil {
+		rec.waiters = append(rec.waiters, w)
+	}
+	switch rec.state {
+	case StateRunning, StateStarting:
+		s.sendStop(rec)
+	case StateBackoff:
+		stopTimer(&rec.backoff)
+		s.publish(rec, "stopped", 0, rec.lastExit, "stop requested")
+		s.setState(rec, StateStopped)
+		s.afterDown(rec)
+	}
+	s.settle(rec)
+}
+
+// restartOne handles module.restart: a stop (if it runs) and a start, the
+// failure count cleared. An error refuses it at once.
+func (s *supervisor) restartOne(rec *record, w *waiter) *messages.Error {
+	if s.shutting {
+		return shuttingDown()
+	}
+	switch rec.state {
+	case StateRunning, StateStarting, StateStopping:
+		if e := s.checkStartable(rec.name); e != nil {
+			return e
+		}
+		rec.want, rec.why, rec.restart, rec.pending = true, "", true, false
+		rec.window.Reset()
+		rec.capped = 0
+		if rec.state != StateStopping {
+			s.sendStop(rec)
+		}
+	default:
+		if e := s.checkStartable(rec.name); e != nil {
+			return e
+		}
+		s.markStart(rec.name)
+	}
+	rec.waiters = append(rec.waiters, w)
+	s.settle(rec)
+	return nil
+}
+
+// checkStartable refuses a start of name when it or a dependency is
+// disabled, or the daemon is shutting down.
+func (s *supervisor) checkStartable(name string) *messages.Error {
+	if s.shutting {
+		return shuttingDown()
+	}
+	for _, n := range s.closure(name) {
+		if s.recs[n].state == StateDisabled {
+			return precondition("module %q is disabled in the config", n)
+		}
+	}
+	return nil
+}
+
 // checkPort refuses a port another running module uses.
 func (s *supervisor) checkPort(name string, eff ModuleConfig) error {
 	if eff.Port == 0 || eff.Type == TypeThread {
 		return nil
 	}
 	for _, other := range s.recs {
-		if other.name != name && other.eff.Port == eff.Port && other.eff.Type != TypeThread && other.state != StateStopped &&
-			other.state != StateFailed && other.state != StateExited && other.state != StateDisabled {
+		if other.name != name && other.eff.Port == eff.Port && other.eff.Type != TypeThread && !isDown(other.state) {
 			return fmt.Errorf("port %d is in use by module %q", eff.Port, other.name)
 		}
 	}
 	return nil
 }
 
-// requestStart asks for name and its dependencies to run; w (if any) is
-// answered once name is running or cannot be.
-func (s *supervisor) requestStart(name string, w *waiter) *messages.Error {
-	if s.shutting {
-		return messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "%v", ErrShuttingDown)
+// requestStart asks for name and its dependencies to run (checkStartable
+// first). A start clears the failure count.
+func (s *supervisor) requestStart(name string) *messages.Error {
+	if e := s.checkStartable(name); e != nil {
+		return e
 	}
-	closure := s.closure(name)
-	for _, n := range closure {
-		if rec := s.recs[n]; rec.state == StateDisabled || rec.child == nil {
-			return messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, "module %q is disabled in the config", n)
-		}
-	}
-	for _, n := range closure {
+	s.markStart(name)
+	return nil
+}
+
+// markStart is requestStart once checkStartable passed.
+func (s *supervisor) markStart(name string) {
+	for _, n := range s.closure(name) {
 		rec := s.recs[n]
-		rec.want = true
+		stopTimer(&rec.cooldown)
+		if rec.want && (rec.state == StateRunning || s.onItsWay(rec)) {
+			continue
+		}
+		rec.want, rec.why = true, ""
 		switch rec.state {
 		case StateRunning, StateStarting:
-		case StateBackoff: // an explicit start does not wait
-			rec.backoff.Stop()
-			rec.backoff = nil
-			rec.failures = nil
-			s.restartChild(rec)
-			s.setState(rec, StateStopped)
-			rec.pending = true
-		case StateStopping:
-			rec.pending = true
+		case StateStopping: // start again once down
+			rec.restart = true
 		default:
-			rec.failures = nil // an explicit start clears the count
+			stopTimer(&rec.backoff) // an explicit start does not wait
+			rec.window.Reset()
+			rec.capped = 0
 			rec.pending = true
 		}
 	}
-	rec := s.recs[name]
-	if w != nil {
-		rec.waiters = append(rec.waiters, w)
-	}
-	s.advance()
-	return nil
 }
 
 // closure lists name and everything it depends on, in dependency order.
@@ -139,7 +261,7 @@ func (s *supervisor) closure(name string) []string {
 	need := map[string]bool{}
 	var visit func(string)
 	visit = func(n string) {
-		if need[n] {
+		if need[n] || s.recs[n] == nil {
 			return
 		}
 		need[n] = true
@@ -157,50 +279,26 @@ func (s *supervisor) closure(name string) []string {
 	return out
 }
 
-// requestStop stops one module (its dependents keep running).
-func (s *supervisor) requestStop(ctx actor.Context, rec *record, w *waiter) {
-	rec.want = false
-	if rec.pending {
-		rec.pending = false
-		s.answerStarts(rec, "stop requested")
-	}
-	if w != nil {
-		rec.waiters = append(rec.waiters, w)
-	}
-	switch rec.state {
-	case StateRunning, StateStarting:
-		s.setState(rec, StateStopping)
-		ctx.Send(rec.child, stopModule{inc: rec.inc})
-	case StateBackoff:
-		rec.backoff.Stop()
-		rec.backoff = nil
-		s.restartChild(rec)
-		s.setState(rec, StateStopped)
-		s.publish(rec, "stopped", 0, rec.lastExit, "stop requested")
-	}
-	s.settle(ctx, rec)
-}
-
 // advance starts pending modules whose dependencies run, gives up on those
-// whose dependencies can't, and during StopAll stops modules whose
+// whose dependencies won't, and during StopAll stops modules whose
 // dependents are all down.
 func (s *supervisor) advance() {
 	for _, n := range s.order {
 		rec := s.recs[n]
-		if !rec.pending || rec.state == StateStopping {
+		if !rec.pending || rec.state == StateStopping || rec.state == StateStarting || rec.state == StateRunning {
 			continue
 		}
 		ready := true
 		for _, d := range rec.cfg.DependsOn {
 			dep := s.recs[d]
 			switch {
-			case dep.state == StateRunning:
-			case dep.pending || dep.state == StateStarting || dep.state == StateBackoff || dep.state == StateStopping && dep.want:
-				ready = false
+			case dep.state == StateRunning && !dep.restart:
+			case dep.want:
+				ready = false // on its way
 			default:
 				ready = false
-				rec.pending = false
-				s.answerStarts(rec, fmt.Sprintf("dependency %q is %s", d, dep.state))
+				s.unwant(rec, fmt.Sprintf("dependency %q is %s", d, dep.state))
+				s.settle(rec)
 			}
 		}
 		if ready && rec.pending {
@@ -212,100 +310,112 @@ func (s *supervisor) advance() {
 	}
 }
 
-// settle answers the waiters of rec that its state now answers.
-func (s *supervisor) settle(ctx actor.Context, rec *record) {
-	keep := rec.waiters[:0]
-	for _, w := range rec.waiters {
-		if !s.answer(ctx, rec, w) {
-			keep = append(keep, w)
-		}
-	}
-	for i := len(keep); i < len(rec.waiters); i++ {
-		rec.waiters[i] = nil
-	}
-	rec.waiters = keep
-	s.advance()
-	s.checkAutostarts()
-}
-
-// answer replies to w if rec's state settles it.
-func (s *supervisor) answer(_ actor.Context, rec *record, w *waiter) bool {
-	down := rec.state == StateStopped || rec.state == StateFailed || rec.state == StateExited
-	switch {
-	case w.kind == waitStop:
-		if !down {
-			return false
-		}
-		s.reply(w.to, &messages.ModuleStopResponse{Status: s.moduleStatus(rec)})
-		return true
-	case w.stopping:
-		if !down {
-			return false
-		}
-		w.stopping = false
-		if e := s.requestStart(rec.name, nil); e != nil {
-			s.reply(w.to, &messages.ModuleRestartResponse{Status: s.moduleStatus(rec), Error: e})
-			return true
-		}
-		return s.answer(nil, rec, w)
-	case rec.state == StateRunning:
-		s.respondStart(w, s.moduleStatus(rec), nil)
-		return true
-	case rec.state == StateBackoff: // the attempt this start caused failed; the next waits out the backoff
-		s.respondStart(w, s.moduleStatus(rec), messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION,
-			"module %q did not start: %s (next try after its backoff)", rec.name, rec.lastErr))
-		return true
-	case rec.pending || rec.state == StateStarting || rec.state == StateStopping:
-		return false
-	default:
-		msg := fmt.Sprintf("module %q is %s", rec.name, rec.state)
-		if rec.lastErr != "" {
-			msg += ": " + rec.lastErr
-		}
-		s.respondStart(w, s.moduleStatus(rec), messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, "%s", msg))
-		return true
-	}
-}
-
-func (s *supervisor) respondStart(w *waiter, st *messages.ModuleStatus, e *messages.Error) {
-	if w.kind == waitRestart {
-		s.reply(w.to, &messages.ModuleRestartResponse{Status: st, Error: e})
+// settle answers every waiter of rec whose goal is reached or no longer
+// reachable. setState calls it on every transition, and afterMessage after
+// every message: no waiter outlives the state that decides it.
+func (s *supervisor) settle(rec *record) {
+	if len(rec.waiters) == 0 {
 		return
 	}
-	s.reply(w.to, &messages.ModuleStartResponse{Status: st, Error: e})
-}
-
-// answerStarts fails the start waiters of rec.
-func (s *supervisor) answerStarts(rec *record, why string) {
+	type answer struct {
+		w *waiter
+		e *messages.Error
+	}
+	var done []answer
 	keep := rec.waiters[:0]
 	for _, w := range rec.waiters {
-		if w.kind == waitStop || w.stopping {
+		if ok, e := s.verdict(rec, w); ok {
+			done = append(done, answer{w, e})
+		} else {
 			keep = append(keep, w)
-			continue
 		}
-		s.respondStart(w, s.moduleStatus(rec), messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, "module %q not started: %s", rec.name, why))
 	}
+	clear(rec.waiters[len(keep):])
 	rec.waiters = keep
+	if len(done) == 0 {
+		return
+	}
+	st := s.moduleStatus(rec)
+	for _, a := range done {
+		s.respond(a.w, st, a.e)
+	}
+}
+
+// verdict says whether w is answered by rec's state, and with which error.
+func (s *supervisor) verdict(rec *record, w *waiter) (bool, *messages.Error) {
+	if w.goal == goalDown {
+		switch {
+		case isDown(rec.state):
+			return true, nil
+		case rec.want && !rec.restart:
+			return true, precondition("module %q: the stop was overtaken by a later start", rec.name)
+		}
+		return false, nil
+	}
+	switch {
+	case rec.state == StateRunning && rec.want && !rec.restart:
+		return true, nil
+	case rec.want && (rec.pending || rec.restart || rec.state == StateStarting || rec.state == StateStopping):
+		return false, nil // on its way
+	case rec.state == StateBackoff:
+		return true, precondition("module %q did not start: %s (next try after its backoff)", rec.name, rec.lastErr)
+	case rec.state == StateFailed, rec.state == StateExited, rec.state == StateDisabled:
+		if rec.lastErr != "" {
+			return true, precondition("module %q is %s: %s", rec.name, rec.state, rec.lastErr)
+		}
+		return true, precondition("module %q is %s", rec.name, rec.state)
+	case !rec.want && s.shutting:
+		return true, shuttingDown()
+	case !rec.want:
+		return true, precondition("module %q not started: %s", rec.name, rec.why)
+	}
+	return true, precondition("module %q is %s", rec.name, rec.state)
+}
+
+// respond answers w.
+func (s *supervisor) respond(w *waiter, st *messages.ModuleStatus, e *messages.Error) {
+	switch {
+	case w.done != nil:
+		w.done(st, e)
+	case w.kind == waitStop:
+		s.reply(w.to, &messages.ModuleStopResponse{Status: st, Error: e})
+	case w.kind == waitRestart:
+		s.reply(w.to, &messages.ModuleRestartResponse{Status: st, Error: e})
+	default:
+		s.reply(w.to, &messages.ModuleStartResponse{Status: st, Error: e})
+	}
 }
 
 func (s *supervisor) onAutostart(ctx actor.Context) {
+	if !s.running.loaded {
+		s.running.deferred = append(s.running.deferred, ctx.Sender())
+		return
+	}
+	s.autostart(ctx.Sender())
+}
+
+// autostart starts daemon.autostart, and the running set of the last
+// daemon if resurrect is on, and answers to once all settled.
+func (s *supervisor) autostart(to *actor.PID) {
 	s.nextRun++
 	id := s.nextRun
-	run := &autostartRun{to: ctx.Sender(), names: append([]string(nil), s.cfg.Autostart...)}
+	run := &autostartRun{to: to, names: s.autostartNames()}
 	errs := map[string]string{}
 	for _, n := range run.names {
 		if _, e := s.lookup(n); e != nil {
 			errs[n] = e.Message
 			continue
 		}
-		if e := s.requestStart(n, nil); e != nil {
+		if e := s.requestStart(n); e != nil {
 			errs[n] = e.Message
 		}
 	}
 	run.errs = errs
-	run.timer = time.AfterFunc(s.autostartDeadline(), func() { s.root.Send(s.self, autostartExpired{id: id}) })
+	self, root := s.self, s.root
+	run.timer = time.AfterFunc(s.autostartDeadline(), func() { root.Send(self, autostartExpired{id: id}) })
 	s.autostarts[id] = run
-	s.finishAutostart(ctx, id, false)
+	s.advance()
+	s.finishAutostart(id, false)
 }
 
 // autostartDeadline bounds StartAutostart: per level of the longest
@@ -330,13 +440,13 @@ func (s *supervisor) autostartDeadline() time.Duration {
 
 func (s *supervisor) checkAutostarts() {
 	for id := range s.autostarts {
-		s.finishAutostart(nil, id, false)
+		s.finishAutostart(id, false)
 	}
 }
 
 // finishAutostart answers the run once every module settled (or expired).
-// It runs after every state change: until then it only looks.
-func (s *supervisor) finishAutostart(_ actor.Context, id uint64, expired bool) {
+// It runs after every message: until then it only looks.
+func (s *supervisor) finishAutostart(id uint64, expired bool) {
 	run := s.autostarts[id]
 	if run == nil {
 		return
@@ -381,11 +491,7 @@ func (s *supervisor) autostartSettled(run *autostartRun) bool {
 
 // autostartFailed reports whether rec settled without running.
 func autostartFailed(rec *record) bool {
-	switch rec.state {
-	case StateDisabled, StateFailed, StateExited:
-		return true
-	}
-	return rec.state == StateStopped && !rec.pending
+	return isDown(rec.state) && !rec.want
 }
 
 func (s *supervisor) onStopAll(ctx actor.Context) {
@@ -393,12 +499,9 @@ func (s *supervisor) onStopAll(ctx actor.Context) {
 	if ctx.Sender() != nil {
 		s.stopAll = append(s.stopAll, ctx.Sender())
 	}
-	for _, rec := range s.recs {
-		rec.want = false
-		if rec.pending {
-			rec.pending = false
-			s.answerStarts(rec, ErrShuttingDown.Error())
-		}
+	for _, rec := range s.all() {
+		s.unwant(rec, ErrShuttingDown.Error())
+		stopTimer(&rec.cooldown)
 	}
 	s.advanceStopAll()
 }
@@ -421,30 +524,28 @@ func (s *supervisor) advanceStopAll() {
 			continue
 		}
 		if rec.state == StateBackoff {
-			rec.backoff.Stop()
-			rec.backoff = nil
-			s.restartChild(rec)
-			s.setState(rec, StateStopped)
+			stopTimer(&rec.backoff)
 			s.publish(rec, "stopped", 0, rec.lastExit, ErrShuttingDown.Error())
+			s.setState(rec, StateStopped)
 			continue
 		}
-		s.setState(rec, StateStopping)
-		s.root.Send(rec.child, stopModule{inc: rec.inc})
+		s.sendStop(rec)
 	}
-	for _, rec := range s.recs { // a module in backoff went down at once above
+	for _, rec := range s.all() {
 		if !isDown(rec.state) {
 			return
 		}
 	}
 	waiters, root := s.stopAll, s.root
 	s.stopAll = nil
-	fileIO(func() { // after the PID files and log lines queued so far
+	answer := func() {
 		for _, to := range waiters {
-			if to != nil {
-				root.Send(to, &StopAllResult{})
-			}
+			root.Send(to, &StopAllResult{})
 		}
-	})
+	}
+	if len(waiters) > 0 && !fileIO(answer) { // after the PID files and log lines queued so far
+		answer()
+	}
 }
 
 func isDown(state string) bool {

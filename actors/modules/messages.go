@@ -3,8 +3,6 @@ package modules
 import (
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/superbot/superbot/messages"
 )
 
@@ -80,26 +78,53 @@ type ResourcesReport struct {
 	Health string
 }
 
-// Messages between the supervisor and a module actor.
+// ApplyConfig is sent by the daemon when a reload changed the modules'
+// config (like supervisorctl update). The supervisor adds the new modules
+// (starting those in the new autostart list), stops and forgets the removed
+// ones, and restarts the changed ones that run; a changed module that does
+// not run takes its new config at its next start. Answered by
+// *ApplyConfigResult once every module it touched has settled. Config must
+// have passed Validate.
+type ApplyConfig struct {
+	Config Config
+}
+
+// ApplyConfigResult answers ApplyConfig: what the supervisor did, by module
+// name, each list sorted.
+type ApplyConfigResult struct {
+	// Added, Removed and Changed are the modules whose definitions came,
+	// went or changed.
+	Added, Removed, Changed []string
+	// Started, Stopped and Restarted are the modules that were started
+	// (added and autostart), stopped (removed, or now disabled) and
+	// restarted (changed while running).
+	Started, Stopped, Restarted []string
+	// Problems says what did not go as asked, each "NAME: why".
+	Problems []string
+}
+
+// Messages between the supervisor and a module actor. Every command carries
+// the record's command number; the actor's reports carry the number of the
+// last command it received, and the supervisor drops reports about an older
+// command (they describe a run it has already moved past).
 type (
-	// startModule tells the module actor to launch with cfg. inc is the
-	// incarnation number its reports carry (see stateChanged).
+	// startModule tells the module actor to launch with cfg.
 	startModule struct {
 		cfg ModuleConfig
-		inc uint64
+		seq uint64
 	}
 	// stopModule tells it to stop (SIGTERM, stop_timeout, SIGKILL).
-	stopModule struct{ inc uint64 }
-	// crashModule tells it to crash now (watchdog restart).
+	stopModule struct{ seq uint64 }
+	// crashModule tells it to end its run as a crash (watchdog restart).
 	crashModule struct {
 		pid    int
 		reason string
 	}
-	// stateChanged is the module actor's report to the supervisor. A crash
-	// (a system message) may overtake a report sent just before it; inc
-	// tells the supervisor which reports are stale.
+	// stateChanged is the module actor's report to the supervisor. state
+	// stateCrashed is a run that ended unasked: the actor has killed what
+	// was left of it and waits for the supervisor's next command.
 	stateChanged struct {
-		inc    uint64
+		seq    uint64
 		name   string
 		state  string
 		pid    int
@@ -107,6 +132,11 @@ type (
 		reason string
 	}
 )
+
+// stateCrashed is a module actor's report of a run that ended unasked (the
+// process exited or failed its start). The supervisor never shows it: it
+// decides between a restart, the backoff state and failed.
+const stateCrashed = "crashed"
 
 // Self-messages of the module actor (from its goroutines and timers).
 type (
@@ -135,30 +165,15 @@ type (
 		name string
 		gen  uint64
 	}
+	cooldownDone struct {
+		name string
+		gen  uint64
+	}
 	autostartExpired struct{ id uint64 }
-)
-
-// crashError is the panic value of a crashing module actor: the supervisor
-// reads the exit from it (the Failure overtakes any message sent before).
-type crashError struct {
-	pid      int
-	exit     *messages.ModuleExit
-	reason   string
-	reported string // the last state this incarnation reported
-}
-
-func (e *crashError) Error() string { return "module crashed: " + e.reason }
-
-// waiter is an RPC caller waiting for a module to settle.
-type waiter struct {
-	to       *actor.PID
-	kind     string // waitStart, waitStop or waitRestart
-	stopping bool   // a restart still in its stop phase
-}
-
-// Waiter kinds.
-const (
-	waitStart   = "start"
-	waitStop    = "stop"
-	waitRestart = "restart"
+	// runningLoaded carries the running set saved by the last daemon
+	// (read off the actor goroutine at start).
+	runningLoaded struct {
+		names []string
+		err   error
+	}
 )

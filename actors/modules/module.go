@@ -64,7 +64,9 @@ func moduleProps(name string, deps Deps, sink *logSink, start launcher) *actor.P
 }
 
 // moduleActor owns one module: its process (or thread actor) and its state
-// machine. A crash is a panic with a *crashError; the supervisor restarts it.
+// machine. A run that ends unasked is reported to the supervisor as
+// stateCrashed (a message, not a panic); the actor then waits for the
+// supervisor's next command.
 type moduleActor struct {
 	name   string
 	deps   Deps
@@ -74,11 +76,12 @@ type moduleActor struct {
 	log    *slog.Logger
 	launch launcher
 
-	self *actor.PID
-	root *actor.RootContext
+	self   *actor.PID
+	parent *actor.PID
+	root   *actor.RootContext
 
 	cfg       ModuleConfig
-	inc       uint64 // incarnation, from the supervisor's messages
+	seq       uint64 // the last command's number, from the supervisor
 	state     string
 	gen       uint64
 	proc      *proc
@@ -124,7 +127,7 @@ func (a *moduleActor) Receive(ctx actor.Context) {
 	case stopExpired:
 		a.onStopExpired(msg)
 	case *actor.Terminated:
-		a.onThreadExited(ctx, msg)
+		a.onThreadExited(msg)
 	case *ThreadFailed:
 		a.onThreadFailed(ctx, msg)
 	default:
@@ -132,17 +135,18 @@ func (a *moduleActor) Receive(ctx actor.Context) {
 	}
 }
 
-// HandleFailure makes a failing thread module actor crash this module actor,
-// as a process crash does. It runs on this actor's goroutine.
-func (a *moduleActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
-	a.thread = nil // its Terminated is not an exit
-	a.state = StateStopped
-	sup.StopChildren(child)
-	sup.EscalateFailure(&crashError{reason: fmt.Sprintf("thread module failed: %v", reason)}, message)
+// HandleFailure ends the run of a failing thread module actor as a crash,
+// as a process exit does. It runs on this actor's goroutine.
+func (a *moduleActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	if a.thread == nil || !child.Equal(a.thread) {
+		sup.StopChildren(child) // a thread of an earlier run
+		return
+	}
+	a.crash(fmt.Sprintf("thread module failed: %v", reason), nil)
 }
 
 func (a *moduleActor) onStarted(ctx actor.Context) {
-	a.self, a.root = ctx.Self(), ctx.ActorSystem().Root
+	a.self, a.parent, a.root = ctx.Self(), ctx.Parent(), ctx.ActorSystem().Root
 	a.state = StateStopped
 	if a.carry.survivorChecked {
 		return
@@ -162,13 +166,13 @@ func (a *moduleActor) onStarted(ctx actor.Context) {
 }
 
 func (a *moduleActor) onStart(ctx actor.Context, msg startModule) {
-	a.inc = msg.inc
+	a.seq = msg.seq
 	if a.state == StateStarting || a.state == StateRunning || a.state == StateStopping {
 		return
 	}
 	a.cfg = msg.cfg
 	a.stopping = false
-	a.report(ctx, StateStarting, 0, nil, "")
+	a.report(StateStarting, 0, nil, "")
 	if a.survivor {
 		a.deferred = true
 		return
@@ -197,7 +201,7 @@ func (a *moduleActor) start(ctx actor.Context) {
 	}
 	args, err := argv(a.cfg)
 	if err != nil {
-		a.report(ctx, StateFailed, 0, nil, err.Error())
+		a.report(StateFailed, 0, nil, err.Error())
 		return
 	}
 	a.sink.note("starting: " + strings.Join(args, " "))
@@ -214,13 +218,14 @@ func (a *moduleActor) launchThread(ctx actor.Context) {
 	}
 	f, ok := a.deps.Registry.Lookup(id)
 	if !ok {
-		a.report(ctx, StateFailed, 0, nil, fmt.Sprintf("no thread module %q (registered: %s)", id, strings.Join(a.deps.Registry.Names(), ", ")))
+		a.report(StateFailed, 0, nil, fmt.Sprintf("no thread module %q (registered: %s)", id, strings.Join(a.deps.Registry.Names(), ", ")))
 		return
 	}
 	props := f(ThreadEnv{Name: a.name, Bus: a.deps.Bus, Logger: a.log, Params: threadParams(a.cfg), Node: a.deps.Node})
 	pid, err := ctx.SpawnNamed(props, "thread-"+strconv.FormatUint(a.gen, 10))
 	if err != nil {
-		panic(&crashError{reason: "spawn thread module: " + err.Error()})
+		a.crash("spawn thread module: "+err.Error(), nil)
+		return
 	}
 	a.thread = pid
 	a.sink.note("started thread module " + id)
@@ -249,19 +254,19 @@ func (a *moduleActor) armStart(gen uint64) {
 }
 
 func (a *moduleActor) onStop(ctx actor.Context, msg stopModule) {
-	a.inc = msg.inc
+	a.seq = msg.seq
 	a.stopping = true
 	switch {
 	case a.state != StateStarting && a.state != StateRunning:
-		a.report(ctx, a.stoppedState(), 0, nil, "")
+		a.report(a.stoppedState(), 0, nil, "")
 	case a.thread != nil:
-		a.report(ctx, StateStopping, 0, nil, "stop requested")
+		a.report(StateStopping, 0, nil, "stop requested")
 		ctx.Stop(a.thread)
 	case a.proc != nil:
 		a.beginStop(ctx)
 	case a.deferred:
 		a.deferred = false
-		a.report(ctx, StateStopped, 0, nil, "stop requested")
+		a.report(StateStopped, 0, nil, "stop requested")
 	default: // forking: onProcStarted stops it
 	}
 }
@@ -276,7 +281,7 @@ func (a *moduleActor) stoppedState() string {
 // beginStop sends SIGTERM to the group and arms the SIGKILL timer.
 func (a *moduleActor) beginStop(ctx actor.Context) {
 	a.stopTimers()
-	a.report(ctx, StateStopping, a.proc.pid, nil, "stop requested")
+	a.report(StateStopping, a.proc.pid, nil, "stop requested")
 	a.sink.note("stopping: SIGTERM to the process group")
 	a.proc.signalGroup(syscall.SIGTERM)
 	gen, self, root := a.gen, a.self, a.root
@@ -303,11 +308,12 @@ func (a *moduleActor) onProcStarted(ctx actor.Context, msg procStarted) {
 	if msg.err != nil {
 		a.sink.note("start failed: " + msg.err.Error())
 		a.crash("start: "+msg.err.Error(), nil)
+		return
 	}
 	a.proc = msg.p
 	a.carry.prev = msg.p
 	pf, pid, ticks, log := a.pf, msg.p.pid, msg.p.ticks, a.log
-	fileIO(func() {
+	a.file(func() {
 		if err := pf.write(pid, ticks); err != nil {
 			log.Warn("module pid file", "error", err)
 		}
@@ -317,7 +323,7 @@ func (a *moduleActor) onProcStarted(ctx actor.Context, msg procStarted) {
 		a.beginStop(ctx)
 		return
 	}
-	a.report(ctx, StateStarting, msg.p.pid, nil, "")
+	a.report(StateStarting, msg.p.pid, nil, "")
 	a.checkRunning(ctx)
 }
 
@@ -327,19 +333,19 @@ func (a *moduleActor) onProcExited(ctx actor.Context, msg procExited) {
 	}
 	p := a.proc
 	a.proc = nil
-	fileIO(a.pf.clear)
+	a.file(a.pf.clear)
 	p.signalGroup(syscall.SIGKILL) // stragglers of the group
 	a.sink.note("exited: " + p.exit.String())
 	if a.state == StateStopping {
 		a.stopTimers()
-		a.report(ctx, StateStopped, p.pid, p.exit.proto("stopped"), "")
+		a.report(StateStopped, p.pid, p.exit.proto("stopped"), "")
 		return
 	}
-	a.exited(ctx, p.pid, p.exit)
+	a.exited(p.pid, p.exit)
 }
 
 // exited handles an exit nobody asked for, following the restart policy.
-func (a *moduleActor) exited(ctx actor.Context, pid int, e exitInfo) {
+func (a *moduleActor) exited(pid int, e exitInfo) {
 	clean := e.code == 0 && e.signal == "" && e.err == nil
 	switch {
 	case a.cfg.Restart == RestartNever, a.cfg.Restart == RestartOnFailure && clean:
@@ -348,7 +354,7 @@ func (a *moduleActor) exited(ctx actor.Context, pid int, e exitInfo) {
 		if a.state == StateStarting {
 			reason = "exited during start"
 		}
-		a.report(ctx, StateExited, pid, e.proto(reason), reason+": "+e.String())
+		a.report(StateExited, pid, e.proto(reason), reason+": "+e.String())
 	default:
 		reason := e.String()
 		if a.state == StateStarting {
@@ -369,7 +375,7 @@ func (a *moduleActor) onSurvivorGone(ctx actor.Context, msg survivorGone) {
 	if msg.err != nil {
 		a.log.Error("module process left by an earlier daemon", "error", msg.err)
 	}
-	fileIO(a.pf.clear)
+	a.file(a.pf.clear)
 	if a.deferred {
 		a.start(ctx)
 	}
@@ -388,6 +394,7 @@ func (a *moduleActor) onHealthDone(ctx actor.Context, msg healthDone) {
 	}
 	if msg.err != nil {
 		a.crash("start: "+msg.err.Error(), nil)
+		return
 	}
 	a.healthOK = true
 	a.checkRunning(ctx)
@@ -400,17 +407,17 @@ func (a *moduleActor) onStopExpired(msg stopExpired) {
 	}
 }
 
-func (a *moduleActor) onThreadExited(ctx actor.Context, msg *actor.Terminated) {
+func (a *moduleActor) onThreadExited(msg *actor.Terminated) {
 	if a.thread == nil || !msg.Who.Equal(a.thread) {
 		return
 	}
 	a.thread = nil
 	if a.state == StateStopping {
 		a.stopTimers()
-		a.report(ctx, StateStopped, 0, &messages.ModuleExit{Reason: "stopped"}, "")
+		a.report(StateStopped, 0, &messages.ModuleExit{Reason: "stopped"}, "")
 		return
 	}
-	a.exited(ctx, 0, exitInfo{at: time.Now()})
+	a.exited(0, exitInfo{at: time.Now()})
 }
 
 // onThreadFailed: the thread module cannot run and a restart would not
@@ -424,7 +431,7 @@ func (a *moduleActor) onThreadFailed(ctx actor.Context, msg *ThreadFailed) {
 	ctx.Stop(pid)
 	a.stopTimers()
 	a.sink.note("failed: " + msg.Reason)
-	a.report(ctx, StateFailed, 0, nil, msg.Reason)
+	a.report(StateFailed, 0, nil, msg.Reason)
 }
 
 // checkRunning moves a starting module to running once it has stayed up
@@ -438,10 +445,12 @@ func (a *moduleActor) checkRunning(ctx actor.Context) {
 	if a.proc != nil {
 		pid = a.proc.pid
 	}
-	a.report(ctx, StateRunning, pid, nil, "")
+	a.report(StateRunning, pid, nil, "")
 }
 
-// crash panics: the supervisor restarts this actor (or marks it failed).
+// crash ends the current run as a crash: whatever is left of it is killed
+// (the next start waits until the process is gone) and the supervisor is
+// told, which decides between a restart, the backoff and failed.
 func (a *moduleActor) crash(reason string, exit *messages.ModuleExit) {
 	pid := 0
 	if a.proc != nil {
@@ -452,12 +461,42 @@ func (a *moduleActor) crash(reason string, exit *messages.ModuleExit) {
 
 func (a *moduleActor) crashPID(pid int, reason string, exit *messages.ModuleExit) {
 	a.sink.note("crashed: " + reason)
-	panic(&crashError{pid: pid, exit: exit, reason: reason, reported: a.state})
+	a.stopTimers()
+	a.gen++ // the reports of the ended run are stale
+	a.deferred = false
+	if p := a.proc; p != nil {
+		a.proc = nil // carry.prev keeps it: the next start waits for it to go
+		if p.alive() {
+			a.file(a.pf.clear)
+			p.signalGroup(syscall.SIGKILL)
+		}
+	}
+	if a.thread != nil {
+		a.stopThread(a.thread)
+		a.thread = nil // its Terminated is not an exit
+	}
+	if exit == nil {
+		exit = &messages.ModuleExit{Code: -1, Reason: reason}
+	}
+	a.report(stateCrashed, pid, exit, reason)
 }
 
-func (a *moduleActor) report(ctx actor.Context, state string, pid int, exit *messages.ModuleExit, reason string) {
+// stopThread stops a thread module actor (a child of this actor).
+func (a *moduleActor) stopThread(pid *actor.PID) {
+	a.root.Stop(pid)
+}
+
+// report tells the supervisor the actor's new state.
+func (a *moduleActor) report(state string, pid int, exit *messages.ModuleExit, reason string) {
 	a.state = state
-	ctx.Send(ctx.Parent(), stateChanged{inc: a.inc, name: a.name, state: state, pid: pid, exit: exit, reason: reason})
+	a.root.Send(a.parent, stateChanged{seq: a.seq, name: a.name, state: state, pid: pid, exit: exit, reason: reason})
+}
+
+// file hands op to the file goroutine; a full queue drops it (logged).
+func (a *moduleActor) file(op func()) {
+	if !fileIO(op) {
+		a.log.Warn("module file operation dropped: the file queue is full")
+	}
 }
 
 func (a *moduleActor) stopTimers() {
@@ -484,12 +523,12 @@ func (a *moduleActor) release(stopping bool) {
 	a.proc = nil
 	if p == nil || !p.alive() {
 		if stopping {
-			fileIO(a.pf.discard)
+			a.file(a.pf.discard)
 		}
 		return
 	}
 	if !stopping {
-		fileIO(a.pf.clear)
+		a.file(a.pf.clear)
 		p.signalGroup(syscall.SIGKILL)
 		return
 	}

@@ -18,7 +18,8 @@ type fakeLaunch struct {
 	exited  func(*proc)
 }
 
-// failureStrategy records module actor crashes and restarts the actor.
+// failureStrategy records module actor panics (there must be none) and
+// restarts the actor.
 type failureStrategy struct{ ch chan any }
 
 func (s failureStrategy) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
@@ -77,18 +78,21 @@ func (r *moduleRig) launch() fakeLaunch {
 	}
 }
 
-func (r *moduleRig) failure() *crashError {
+// crashed waits for the actor's crash report; a panic fails the test.
+func (r *moduleRig) crashed() stateChanged {
+	r.t.Helper()
+	c := r.expectState(stateCrashed)
+	r.noPanic()
+	return c
+}
+
+// noPanic fails the test if the module actor panicked.
+func (r *moduleRig) noPanic() {
 	r.t.Helper()
 	select {
 	case f := <-r.failures:
-		ce, ok := f.(*crashError)
-		if !ok {
-			r.t.Fatalf("failure %T: %v", f, f)
-		}
-		return ce
-	case <-time.After(5 * time.Second):
-		r.t.Fatal("no crash")
-		return nil
+		r.t.Fatalf("the module actor panicked: %v", f)
+	default:
 	}
 }
 
@@ -122,7 +126,7 @@ func testModule(f func(*ModuleConfig)) ModuleConfig {
 }
 
 func TestModuleActorInjected(t *testing.T) {
-	t.Run("exit crashes", func(t *testing.T) {
+	t.Run("exit is reported as a crash", func(t *testing.T) {
 		r := newModuleRig(t)
 		r.send(startModule{cfg: testModule(nil)})
 		l := r.launch()
@@ -133,8 +137,14 @@ func TestModuleActorInjected(t *testing.T) {
 		l.started(p, nil)
 		r.expectState(StateRunning)
 		l.exited(p)
-		ce := r.failure()
-		if ce.exit.GetCode() != 3 || ce.reason != "exit code 3" {
+		ce := r.crashed()
+		// The actor waits for the supervisor's next command, and obeys it.
+		r.send(startModule{cfg: testModule(nil), seq: 5})
+		r.launch()
+		if s := r.expectState(StateStarting); s.seq != 5 {
+			t.Fatalf("after the crash: %+v", s)
+		}
+		if ce.exit.GetCode() != 3 || ce.reason != "exit code 3" || ce.pid != 0 {
 			t.Fatalf("crash: %+v", ce)
 		}
 	})
@@ -145,7 +155,7 @@ func TestModuleActorInjected(t *testing.T) {
 		p := fakeProc(-1, "SIGKILL")
 		l.started(p, nil)
 		l.exited(p)
-		ce := r.failure()
+		ce := r.crashed()
 		if ce.exit.GetSignal() != "SIGKILL" || !strings.Contains(ce.reason, "during start") {
 			t.Fatalf("crash: %+v", ce)
 		}
@@ -168,7 +178,7 @@ func TestModuleActorInjected(t *testing.T) {
 		l := r.launch()
 		l.started(r.liveProc(), nil)
 		r.send(healthDone{gen: 1, err: errors.New("HTTP 503")})
-		if ce := r.failure(); !strings.Contains(ce.reason, "HTTP 503") {
+		if ce := r.crashed(); !strings.Contains(ce.reason, "HTTP 503") {
 			t.Fatalf("crash: %+v", ce)
 		}
 	})
@@ -198,11 +208,14 @@ func TestModuleActorInjected(t *testing.T) {
 		if s := r.expectState(StateStopped); s.exit.GetSignal() != "SIGTERM" {
 			t.Fatalf("stopped: %+v", s)
 		}
-		select {
-		case f := <-r.failures:
-			t.Fatalf("a requested stop crashed: %v", f)
-		case <-time.After(20 * time.Millisecond):
+		r.send(startModule{cfg: testModule(nil), seq: 2})
+		if l := r.launch(); strings.Join(l.argv, " ") != "/bin/prog arg" {
+			t.Fatalf("argv %v", l.argv)
 		}
+		if s := r.expectState(StateStarting); s.seq != 2 {
+			t.Fatalf("a requested stop crashed, or the report is not about the start: %+v", s)
+		}
+		r.noPanic()
 	})
 	t.Run("clean exit under on-failure", func(t *testing.T) {
 		r := newModuleRig(t)
@@ -221,7 +234,7 @@ func TestModuleActorInjected(t *testing.T) {
 		r.expectState(StateRunning)
 		l.exited(fakeProc(1, "")) // not the process it runs
 		r.send(crashModule{reason: "watchdog: test"})
-		if ce := r.failure(); ce.reason != "watchdog: test" {
+		if ce := r.crashed(); ce.reason != "watchdog: test" {
 			t.Fatalf("crash: %+v", ce)
 		}
 	})
@@ -229,7 +242,7 @@ func TestModuleActorInjected(t *testing.T) {
 		r := newModuleRig(t)
 		r.send(startModule{cfg: testModule(nil)})
 		r.launch().started(nil, errors.New("no such file"))
-		if ce := r.failure(); !strings.Contains(ce.reason, "no such file") {
+		if ce := r.crashed(); !strings.Contains(ce.reason, "no such file") {
 			t.Fatalf("crash: %+v", ce)
 		}
 	})

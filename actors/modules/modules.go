@@ -5,12 +5,14 @@
 //
 // A module actor owns its process: it starts it in its own process group
 // from a thread that lives as long as the daemon (with the parent-death
-// signal set), waits on it from a goroutine, and crashes when the process
-// exits unasked, fails to start or fails its start health check. The
-// supervisor restarts it at once or after the module's backoff, at most
-// MaxRestarts times within a sliding RestartWindow; beyond that the module
-// is failed and alert.module.failed goes on the bus, while the daemon and
-// every other module keep running. Every transition is a bus event
+// signal set), waits on it from a goroutine, and reports to the supervisor
+// when the process exits unasked, fails to start or fails its start health
+// check (a message, not a panic). The supervisor restarts it at once or
+// after the module's backoff, at most Policy.Max times within a sliding
+// Policy.Within (daemon.supervisor, or the module's own keys); beyond that
+// the module is failed and alert.module.failed goes on the bus, while the
+// daemon and every other module keep running. A failed module is tried
+// again after Policy.Cooldown. Every transition is a bus event
 // module.NAME.{starting,started,stopped,crashed,failed}.
 package modules
 
@@ -20,17 +22,42 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/superbot/superbot/actors/internal/restarts"
 )
 
 // Kind names the modules supervisor in the supervision tree.
 const Kind = "modules"
 
-// The restart cap: more than MaxRestarts failures within RestartWindow make
-// a module failed.
-const (
-	MaxRestarts   = 3
-	RestartWindow = 60 * time.Second
-)
+// DefaultCooldown is how long a module failed by the restart cap waits
+// before it is tried again, unless configured.
+const DefaultCooldown = 5 * time.Minute
+
+// DefaultPolicy is the modules' restart policy unless configured: 3
+// restarts within 60 s, tried again 5 minutes after failing.
+func DefaultPolicy() restarts.Policy {
+	p := restarts.DefaultPolicy()
+	p.Cooldown = DefaultCooldown
+	return p
+}
+
+// Clock is the supervisor's time: the restart window and the backoff and
+// cooldown timers. Tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc runs f on its own goroutine after d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending Clock.AfterFunc.
+type Timer interface{ Stop() bool }
+
+// realClock is the machine's clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // Errors of the modules supervisor.
 var (
@@ -57,6 +84,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Node is this daemon's cluster node name.
 	Node string
+	// Clock is the supervisor's time; nil is the machine's clock.
+	Clock Clock
 }
 
 // Props returns the modules supervisor's props. cfg must have passed
@@ -67,6 +96,9 @@ func Props(cfg Config, deps Deps) *actor.Props {
 	}
 	if deps.Registry == nil {
 		deps.Registry = NewRegistry()
+	}
+	if deps.Clock == nil {
+		deps.Clock = realClock{}
 	}
 	deps.Logger = deps.Logger.With("actor", Kind)
 	return actor.PropsFromProducer(func() actor.Actor { return newSupervisor(cfg, deps) })

@@ -20,9 +20,9 @@ const lifecycleTimeout = 2 * time.Minute
 func Routes(modulesPID, watchdogPID *actor.PID) []rpc.Route {
 	_ = watchdogPID
 	return []rpc.Route{
-		{Method: "module.start", Doc: "start a module (and its dependencies); params override args, env, host, port, debug, workers",
+		{Method: "module.start", Doc: "start a module (and its dependencies), or \"all\" enabled modules; params override args, env, host, port, debug, workers",
 			New: func() proto.Message { return &messages.ModuleStartRequest{} }, Target: modulesPID, Timeout: lifecycleTimeout},
-		{Method: "module.stop", Doc: "stop a module: SIGTERM, stop_timeout, SIGKILL",
+		{Method: "module.stop", Doc: "stop a module, or \"all\" in reverse dependency order: SIGTERM, stop_timeout, SIGKILL",
 			New: func() proto.Message { return &messages.ModuleStopRequest{} }, Target: modulesPID, Timeout: lifecycleTimeout},
 		{Method: "module.restart", Doc: "stop then start a module, clearing its failure count",
 			New: func() proto.Message { return &messages.ModuleRestartRequest{} }, Target: modulesPID, Timeout: lifecycleTimeout},

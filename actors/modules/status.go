@@ -59,7 +59,7 @@ func (s *supervisor) moduleStatus(rec *record) *messages.ModuleStatus {
 		State:          rec.state,
 		Pid:            int32(rec.pid),
 		Restarts:       rec.restarts,
-		RecentFailures: uint32(len(prune(rec.failures, time.Now()))),
+		RecentFailures: s.recentFailures(rec),
 		LastExit:       rec.lastExit,
 		Health:         rec.health,
 		Resources:      rec.res,

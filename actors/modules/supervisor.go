@@ -9,58 +9,66 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/internal/restarts"
 	"github.com/superbot/superbot/messages"
 )
 
-// restartWindow is RestartWindow; tests shorten it.
-var restartWindow = RestartWindow
-
-// record is the supervisor's view of one module. It survives the module
-// actor's restarts.
+// record is the supervisor's view of one module.
 type record struct {
 	name     string
 	cfg      ModuleConfig // as configured, defaults filled
 	eff      ModuleConfig // cfg with the last module.start params over it
-	child    *actor.PID   // nil for a disabled module
+	policy   restarts.Policy
+	child    *actor.PID // the module actor
 	sink     *logSink
 	state    string
 	pid      int
 	since    time.Time // of the state
 	upSince  time.Time // running since
 	restarts uint32
-	failures []time.Time
+	window   restarts.Window
+	capped   int // failures that made it failed (shown while failed)
 	lastExit *messages.ModuleExit
 	lastErr  string
 	health   string
 	res      *messages.Resources
 
-	inc        uint64 // the module actor's incarnation: bumped at each restart
-	want       bool   // someone asked for it to run
-	pending    bool   // a start waits for dependencies
-	waiters    []*waiter
-	backoffGen uint64
-	backoff    *time.Timer
+	seq     uint64 // the last command sent to the module actor
+	want    bool   // the last command asks for it to run
+	pending bool   // a start waits for dependencies
+	restart bool   // a restart is in its stop phase: start again once down
+	why     string // why it is not wanted (answers start waiters)
+	waiters []*waiter
+
+	backoffGen  uint64
+	backoff     Timer
+	cooldownGen uint64
+	cooldown    Timer
+	retiring    bool // removed by ApplyConfig: dropped once down
 }
 
 // supervisor is the modules supervisor actor.
 type supervisor struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	clock Clock
 
 	self  *actor.PID
 	root  *actor.RootContext
-	sup   actor.Supervisor // this actor's own context
-	order []string         // dependency order
+	order []string // dependency order
 	recs  map[string]*record
 	byID  map[string]*record // by child PID id
+	gone  []*record          // removed by ApplyConfig, stopping
 
 	reporter treeReporter // daemon.status: what the parent was told
 
 	shutting   bool
 	stopAll    []*actor.PID
 	autostarts map[uint64]*autostartRun
+	batches    []*batch
 	nextRun    uint64
+	running    runningSet
 }
 
 // autostartRun is one StartAutostart in progress.
@@ -72,12 +80,12 @@ type autostartRun struct {
 }
 
 func newSupervisor(cfg Config, deps Deps) *supervisor {
-	return &supervisor{cfg: cfg, deps: deps, log: deps.Logger}
+	return &supervisor{cfg: cfg, deps: deps, log: deps.Logger, clock: deps.Clock}
 }
 
 // Receive is the modules supervisor's behaviour.
 func (s *supervisor) Receive(ctx actor.Context) {
-	defer s.reportTree()
+	defer s.afterMessage()
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		s.onStarted(ctx)
@@ -86,9 +94,11 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *actor.Stopped:
 		s.closeSinks()
 	case stateChanged:
-		s.onStateChanged(ctx, msg)
+		s.onStateChanged(msg)
 	case backoffDone:
-		s.onBackoffDone(ctx, msg)
+		s.onBackoffDone(msg)
+	case cooldownDone:
+		s.onCooldownDone(msg)
 	case *messages.ModuleStartRequest:
 		s.onStartRequest(ctx, msg)
 	case *messages.ModuleStopRequest:
@@ -108,9 +118,13 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case StartAutostart, *StartAutostart:
 		s.onAutostart(ctx)
 	case autostartExpired:
-		s.finishAutostart(ctx, msg.id, true)
+		s.finishAutostart(msg.id, true)
+	case runningLoaded:
+		s.onRunningLoaded(msg)
 	case StopAll, *StopAll:
 		s.onStopAll(ctx)
+	case *ApplyConfig:
+		s.onApplyConfig(ctx, msg)
 	case *WatchTargetsRequest, WatchTargetsRequest:
 		ctx.Respond(s.watchTargets())
 	case *RestartModule:
@@ -124,69 +138,234 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	}
 }
 
-// HandleFailure is the supervision strategy for module actors: it runs on
-// this actor's goroutine when one crashes, and restarts it at once, after
-// its backoff, or (beyond the cap) idle and failed.
+// afterMessage runs after every message: it moves what waits on others
+// (dependencies, StopAll, batches), answers every waiter whose goal is
+// reached or no longer reachable, saves the running set and reports the
+// tree.
+func (s *supervisor) afterMessage() {
+	if s.recs == nil {
+		return // not started, or stopped
+	}
+	s.advance()
+	for _, rec := range s.recs {
+		s.settle(rec)
+	}
+	s.checkAutostarts()
+	s.checkBatches()
+	s.saveRunning()
+	s.reportTree()
+}
+
+// HandleFailure is the supervision strategy for module actors. A module
+// actor reports its process's exits as messages; a panic is a bug in it.
+// The actor is restarted and the run counts as a crash. It runs on this
+// actor's goroutine.
 func (s *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
-	defer s.reportTree()
+	defer s.afterMessage()
+	sup.RestartChildren(child)
 	rec := s.byID[child.Id]
 	if rec == nil {
-		sup.RestartChildren(child)
 		return
 	}
-	rec.inc++ // every restart below: reports of the crashed instance are stale
-	ce, ok := reason.(*crashError)
-	if !ok {
-		ce = &crashError{reason: fmt.Sprintf("module actor failed: %v", reason)}
+	s.log.Error("module actor failed", "module", rec.name, "reason", fmt.Sprint(reason))
+	rec.seq++ // the reports of the failed instance are stale
+	why := fmt.Sprintf("module actor failed: %v", reason)
+	s.onCrash(rec, rec.pid, &messages.ModuleExit{Code: -1, Reason: why}, why)
+}
+
+func (s *supervisor) onStarted(ctx actor.Context) {
+	s.self, s.root = ctx.Self(), ctx.ActorSystem().Root
+	s.reporter = treeReporter{parent: ctx.Parent()}
+	s.recs = map[string]*record{}
+	s.byID = map[string]*record{}
+	s.autostarts = map[uint64]*autostartRun{}
+	s.order = topoOrder(s.cfg.Modules)
+	for _, name := range s.order {
+		s.recs[name] = s.newRecord(ctx, name, s.cfg.Modules[name].withDefaults())
 	}
-	exit := ce.exit
-	if exit == nil {
-		exit = &messages.ModuleExit{Code: -1, Reason: ce.reason}
+	s.loadRunning()
+}
+
+// newRecord builds the record of a module and spawns its module actor.
+func (s *supervisor) newRecord(ctx actor.Context, name string, mc ModuleConfig) *record {
+	rec := &record{name: name, cfg: mc, eff: mc, state: StateStopped, since: s.clock.Now(), policy: mc.policy(s.cfg.globalPolicy())}
+	rec.sink = newLogSink(name, s.deps.LogDir, s.root, s.deps.Bus)
+	if !mc.Enabled {
+		rec.state = StateDisabled
 	}
-	now := time.Now()
-	s.catchUp(rec, ce)
-	rec.lastExit, rec.lastErr, rec.pid, rec.health = exit, ce.reason, 0, ""
-	s.log.Warn("module crashed", "module", rec.name, "reason", ce.reason, "pid", ce.pid)
-	if !rec.want || s.shutting {
-		sup.RestartChildren(child)
-		s.publish(rec, "crashed", ce.pid, exit, ce.reason)
+	actorName := name
+	for i := 1; rec.child == nil; i++ { // a removed module of that name may still be stopping
+		pid, err := ctx.SpawnNamed(moduleProps(name, s.deps, rec.sink, nil), actorName)
+		switch {
+		case err == nil:
+			rec.child = pid
+		case i > len(s.gone)+1:
+			panic(fmt.Errorf("modules: spawn %s: %w", name, err))
+		}
+		actorName = fmt.Sprintf("%s~%d", name, i)
+	}
+	s.byID[rec.child.Id] = rec
+	return rec
+}
+
+func (s *supervisor) release() {
+	for _, rec := range s.all() {
+		stopTimer(&rec.backoff)
+		stopTimer(&rec.cooldown)
+	}
+	for _, run := range s.autostarts {
+		run.timer.Stop()
+	}
+}
+
+func stopTimer(t *Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+func (s *supervisor) closeSinks() {
+	for _, rec := range s.all() {
+		rec.sink.close()
+	}
+	s.recs = nil
+}
+
+// all lists the records, those being removed included.
+func (s *supervisor) all() []*record {
+	out := slices.Clone(s.gone)
+	for _, rec := range s.recs {
+		out = append(out, rec)
+	}
+	return out
+}
+
+func (s *supervisor) onStateChanged(msg stateChanged) {
+	rec := s.byName(msg.name)
+	if rec == nil || msg.seq != rec.seq {
+		return // about a command the supervisor has moved past
+	}
+	switch msg.state {
+	case StateStarting:
+		s.onReportedStarting(rec, msg)
+	case StateRunning:
+		s.onReportedRunning(rec, msg)
+	case StateStopping:
+		s.setState(rec, StateStopping)
+	case StateStopped:
+		if !isDown(rec.state) {
+			rec.lastExit = orKeep(msg.exit, rec.lastExit)
+			s.publish(rec, "stopped", msg.pid, msg.exit, msg.reason)
+		}
+		rec.pid, rec.res = 0, nil
 		s.setState(rec, StateStopped)
-		s.settle(nil, rec)
+		s.afterDown(rec)
+	case StateExited:
+		s.onReportedExited(rec, msg)
+	case StateFailed:
+		if !isDown(rec.state) {
+			rec.pid = 0
+			s.fail(rec, msg.reason, false)
+		}
+	case stateCrashed:
+		s.onCrash(rec, msg.pid, msg.exit, msg.reason)
+	}
+}
+
+// byName finds a record, a removed one still stopping included.
+func (s *supervisor) byName(name string) *record {
+	if rec := s.recs[name]; rec != nil {
+		return rec
+	}
+	for _, rec := range s.gone {
+		if rec.name == name {
+			return rec
+		}
+	}
+	return nil
+}
+
+func (s *supervisor) onReportedStarting(rec *record, msg stateChanged) {
+	rec.pid = msg.pid
+	if msg.pid != 0 || rec.eff.Type == TypeThread {
+		s.publish(rec, "starting", msg.pid, nil, "")
+	}
+	if rec.state != StateStopping {
+		s.setState(rec, StateStarting)
+	}
+}
+
+func (s *supervisor) onReportedRunning(rec *record, msg stateChanged) {
+	rec.pid = msg.pid
+	rec.upSince = time.Now() // module.status's uptime is on the machine's clock
+	rec.health = ""
+	if healthURL(rec.eff) != "" {
+		rec.health = "ok"
+	}
+	s.publish(rec, "started", msg.pid, nil, "")
+	if rec.state != StateStopping { // a stop is on its way to the actor
+		s.setState(rec, StateRunning)
+	}
+}
+
+func (s *supervisor) onReportedExited(rec *record, msg stateChanged) {
+	rec.pid, rec.res = 0, nil
+	rec.lastExit = orKeep(msg.exit, rec.lastExit)
+	if msg.exit != nil && (msg.exit.Code != 0 || msg.exit.Signal != "") {
+		s.fail(rec, msg.reason, false) // restart = never
 		return
 	}
-	defer s.settle(nil, rec)
-	rec.failures = append(prune(rec.failures, now), now)
-	if len(rec.failures) > MaxRestarts {
-		sup.RestartChildren(child) // a fresh, idle actor: module.start starts it again
-		s.publish(rec, "crashed", ce.pid, exit, ce.reason)
-		s.fail(rec, fmt.Sprintf("%d failures within %s, last: %s", len(rec.failures), restartWindow, ce.reason))
+	s.publish(rec, "stopped", msg.pid, msg.exit, msg.reason)
+	if rec.restart || rec.state == StateStopping {
+		s.setState(rec, StateStopped)
+		s.afterDown(rec)
+		return
+	}
+	s.unwant(rec, "it exited: "+msg.reason)
+	s.setState(rec, StateExited)
+}
+
+// onCrash handles a run that ended unasked: down if nobody wants it,
+// otherwise a restart now, after the backoff, or (beyond the cap) failed.
+func (s *supervisor) onCrash(rec *record, pid int, exit *messages.ModuleExit, reason string) {
+	rec.lastExit, rec.lastErr, rec.pid, rec.health, rec.res = exit, reason, 0, "", nil
+	s.log.Warn("module crashed", "module", rec.name, "reason", reason, "pid", pid)
+	if !rec.want || s.shutting || rec.restart || rec.state == StateStopping {
+		s.publish(rec, "crashed", pid, exit, reason)
+		s.setState(rec, StateStopped)
+		s.afterDown(rec)
+		return
+	}
+	now := s.clock.Now()
+	if rec.window.Fail(rec.policy, now) {
+		s.publish(rec, "crashed", pid, exit, reason)
+		rec.capped = rec.policy.Max + 1
+		s.fail(rec, fmt.Sprintf("%d failures within %s, last: %s", rec.capped, rec.policy.Within, reason), true)
 		return
 	}
 	rec.restarts++
-	s.publish(rec, "crashed", ce.pid, exit, ce.reason)
-	d := backoffDelay(rec.eff.Backoff, len(rec.failures))
+	s.publish(rec, "crashed", pid, exit, reason)
+	d := backoffDelay(rec.eff.Backoff, rec.window.Count(rec.policy, now))
 	if d <= 0 {
-		sup.RestartChildren(child)
 		s.sendStart(rec)
 		return
 	}
-	s.setState(rec, StateBackoff)
 	rec.backoffGen++
 	gen, self, root, name := rec.backoffGen, s.self, s.root, rec.name
-	rec.backoff = time.AfterFunc(d, func() { root.Send(self, backoffDone{name: name, gen: gen}) })
+	rec.backoff = s.clock.AfterFunc(d, func() { root.Send(self, backoffDone{name: name, gen: gen}) })
+	s.setState(rec, StateBackoff) // after the timer: a waiter answered here may move the clock
 }
 
-// catchUp publishes the transitions whose reports the crash overtook (a
-// Failure is a system message: it is handled before the user messages
-// queued ahead of it), so that every process has its starting and started
-// events before crashed. The reports themselves arrive stale and are dropped.
-func (s *supervisor) catchUp(rec *record, ce *crashError) {
-	if ce.pid != 0 && rec.pid != ce.pid && (ce.reported == StateStarting || ce.reported == StateRunning) {
-		s.publish(rec, "starting", ce.pid, nil, "")
-		rec.pid = ce.pid
-	}
-	if ce.reported == StateRunning && rec.state != StateRunning {
-		s.publish(rec, "started", ce.pid, nil, "")
+// afterDown runs when a module reached stopped: a restart in its stop
+// phase starts it again; a removed module is dropped.
+func (s *supervisor) afterDown(rec *record) {
+	switch {
+	case rec.retiring:
+		s.drop(rec)
+	case rec.restart:
+		rec.restart = false
+		rec.pending = true
 	}
 }
 
@@ -203,109 +382,6 @@ func backoffDelay(b Backoff, failures int) time.Duration {
 	return d
 }
 
-// prune drops the failures that left the sliding window. It checks every
-// entry: a clock may step back a little between CPUs, so the list is not
-// always in order. A window <= 0 (tests only) keeps none.
-func prune(fs []time.Time, now time.Time) []time.Time {
-	var out []time.Time
-	for _, f := range fs {
-		if restartWindow > 0 && now.Sub(f) < restartWindow {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func (s *supervisor) onStarted(ctx actor.Context) {
-	s.self, s.root, s.sup = ctx.Self(), ctx.ActorSystem().Root, supervisorOf(ctx)
-	s.reporter = treeReporter{parent: ctx.Parent()}
-	s.recs = map[string]*record{}
-	s.byID = map[string]*record{}
-	s.autostarts = map[uint64]*autostartRun{}
-	s.order = topoOrder(s.cfg.Modules)
-	for _, name := range s.order {
-		mc := s.cfg.Modules[name].withDefaults()
-		rec := &record{name: name, cfg: mc, eff: mc, state: StateStopped, since: time.Now()}
-		rec.sink = newLogSink(name, s.deps.LogDir, s.root, s.deps.Bus)
-		if !mc.Enabled {
-			rec.state = StateDisabled
-		} else {
-			pid, err := ctx.SpawnNamed(moduleProps(name, s.deps, rec.sink, nil), name)
-			if err != nil {
-				panic(fmt.Errorf("modules: spawn %s: %w", name, err))
-			}
-			rec.child = pid
-			s.byID[pid.Id] = rec
-		}
-		s.recs[name] = rec
-	}
-}
-
-func (s *supervisor) release() {
-	for _, rec := range s.recs {
-		if rec.backoff != nil {
-			rec.backoff.Stop()
-		}
-	}
-	for _, run := range s.autostarts {
-		run.timer.Stop()
-	}
-}
-
-func (s *supervisor) closeSinks() {
-	for _, rec := range s.recs {
-		rec.sink.close()
-	}
-}
-
-func (s *supervisor) onStateChanged(ctx actor.Context, msg stateChanged) {
-	rec := s.recs[msg.name]
-	if rec == nil || msg.inc != rec.inc {
-		return // a report sent before a crash that was handled first
-	}
-	prev := rec.state
-	switch msg.state {
-	case StateStarting:
-		rec.pid = msg.pid
-		s.setState(rec, StateStarting)
-		if msg.pid != 0 || rec.eff.Type == TypeThread {
-			s.publish(rec, "starting", msg.pid, nil, "")
-		}
-	case StateRunning:
-		rec.pid = msg.pid
-		rec.upSince = time.Now()
-		rec.health = ""
-		if healthURL(rec.eff) != "" {
-			rec.health = "ok"
-		}
-		s.setState(rec, StateRunning)
-		s.publish(rec, "started", msg.pid, nil, "")
-	case StateStopping:
-		s.setState(rec, StateStopping)
-	case StateStopped:
-		if prev != StateStopped {
-			rec.lastExit = orKeep(msg.exit, rec.lastExit)
-			s.publish(rec, "stopped", msg.pid, msg.exit, msg.reason)
-		}
-		rec.pid, rec.res = 0, nil
-		s.setState(rec, StateStopped)
-	case StateExited:
-		rec.pid, rec.res = 0, nil
-		rec.lastExit = orKeep(msg.exit, rec.lastExit)
-		if msg.exit != nil && (msg.exit.Code != 0 || msg.exit.Signal != "") {
-			s.fail(rec, msg.reason)
-			break
-		}
-		rec.want = false
-		s.setState(rec, StateExited)
-		s.publish(rec, "stopped", msg.pid, msg.exit, msg.reason)
-	case StateFailed:
-		rec.pid = 0
-		s.fail(rec, msg.reason)
-	}
-	s.settle(ctx, rec)
-}
-
 func orKeep(x, old *messages.ModuleExit) *messages.ModuleExit {
 	if x != nil {
 		return x
@@ -313,48 +389,63 @@ func orKeep(x, old *messages.ModuleExit) *messages.ModuleExit {
 	return old
 }
 
-// fail marks a module failed and raises the alert.
-func (s *supervisor) fail(rec *record, reason string) {
-	rec.want, rec.pending = false, false
+// fail marks a module failed and raises the alert. retry (the restart cap)
+// tries it again after the policy's cooldown.
+func (s *supervisor) fail(rec *record, reason string, retry bool) {
 	rec.lastErr = reason
+	s.unwant(rec, reason)
+	stopTimer(&rec.backoff)
+	if retry && rec.policy.Cooldown > 0 && !rec.retiring { // armed before anyone hears of the failure
+		rec.cooldownGen++
+		gen, self, root, name := rec.cooldownGen, s.self, s.root, rec.name
+		rec.cooldown = s.clock.AfterFunc(rec.policy.Cooldown, func() { root.Send(self, cooldownDone{name: name, gen: gen}) })
+	}
 	s.setState(rec, StateFailed)
 	s.log.Error("module failed", "module", rec.name, "reason", reason)
 	s.publish(rec, "failed", 0, rec.lastExit, reason)
 	s.publishTopic("alert.module.failed", s.event(rec, StateFailed, 0, rec.lastExit, reason))
 }
 
-func (s *supervisor) onBackoffDone(ctx actor.Context, msg backoffDone) {
+// unwant records that nothing asks for rec to run any more, and why.
+func (s *supervisor) unwant(rec *record, why string) {
+	rec.want, rec.pending, rec.restart, rec.why = false, false, false, why
+}
+
+func (s *supervisor) onBackoffDone(msg backoffDone) {
 	rec := s.recs[msg.name]
 	if rec == nil || rec.state != StateBackoff || msg.gen != rec.backoffGen {
 		return
 	}
 	rec.backoff = nil
-	s.restartChild(rec)
 	s.sendStart(rec)
 }
 
-// supervisorOf returns the actor's own context as a Supervisor (protoactor's
-// actor context implements it).
-func supervisorOf(ctx actor.Context) actor.Supervisor {
-	sup, ok := ctx.(actor.Supervisor)
-	if !ok {
-		panic(fmt.Errorf("modules: context %T is not a supervisor", ctx))
+// onCooldownDone tries a module failed by the restart cap again.
+func (s *supervisor) onCooldownDone(msg cooldownDone) {
+	rec := s.recs[msg.name]
+	if rec == nil || rec.state != StateFailed || msg.gen != rec.cooldownGen || s.shutting {
+		return
 	}
-	return sup
+	rec.cooldown = nil
+	s.log.Info("module cooldown passed, starting it again", "module", rec.name)
+	if e := s.requestStart(rec.name); e != nil {
+		s.log.Warn("module not started after its cooldown", "module", rec.name, "error", e.Message)
+	}
 }
 
 // sendStart tells the module actor to start with the effective config.
 func (s *supervisor) sendStart(rec *record) {
 	rec.pending = false
+	rec.seq++
 	s.setState(rec, StateStarting)
-	s.root.Send(rec.child, startModule{cfg: rec.eff, inc: rec.inc})
+	s.root.Send(rec.child, startModule{cfg: rec.eff, seq: rec.seq})
 }
 
-// restartChild restarts a module actor that is not running; its next
-// incarnation reports under a new number.
-func (s *supervisor) restartChild(rec *record) {
-	rec.inc++
-	s.sup.RestartChildren(rec.child)
+// sendStop tells the module actor to stop.
+func (s *supervisor) sendStop(rec *record) {
+	rec.seq++
+	s.setState(rec, StateStopping)
+	s.root.Send(rec.child, stopModule{seq: rec.seq})
 }
 
 // reply sends a late answer; a request sent without a sender (fire and
@@ -366,22 +457,29 @@ func (s *supervisor) reply(to *actor.PID, msg any) {
 	}
 }
 
+// setState is the one way a record changes state; every change settles
+// the record's waiters.
 func (s *supervisor) setState(rec *record, state string) {
 	if rec.state != state {
 		rec.state = state
-		rec.since = time.Now()
+		rec.since = s.clock.Now()
 	}
+	s.settle(rec)
 }
 
 func (s *supervisor) onTerminated(msg *actor.Terminated) {
 	rec := s.byID[msg.Who.Id]
+	if rec != nil && rec.retiring {
+		delete(s.byID, msg.Who.Id)
+		rec.sink.close()
+		return
+	}
 	if rec == nil || s.shutting {
 		return
 	}
-	s.log.Error("module actor stopped unexpectedly", "module", rec.name)
 	delete(s.byID, msg.Who.Id)
-	rec.child = nil
-	s.fail(rec, "module actor stopped")
+	s.log.Error("module actor stopped unexpectedly", "module", rec.name)
+	s.fail(rec, "module actor stopped", false)
 }
 
 // publish puts module.NAME.what on the bus.
@@ -401,6 +499,15 @@ func (s *supervisor) event(rec *record, state string, pid int, exit *messages.Mo
 		ev.ExitCode, ev.Signal = exit.Code, exit.Signal
 	}
 	return ev
+}
+
+// recentFailures is module.status's recent_failures: the failures in the
+// window, or those that made the module failed.
+func (s *supervisor) recentFailures(rec *record) uint32 {
+	if rec.state == StateFailed && rec.capped > 0 {
+		return uint32(rec.capped)
+	}
+	return uint32(rec.window.Count(rec.policy, s.clock.Now()))
 }
 
 // dependents lists the modules that depend on name.

@@ -131,21 +131,6 @@ func TestRestartClearsFailedCount(t *testing.T) {
 	}
 }
 
-func TestSlidingWindow(t *testing.T) {
-	old := restartWindow
-	restartWindow = 200 * time.Millisecond
-	t.Cleanup(func() { restartWindow = old })
-	m := execModule(helper(t), "-exit", "1", "-after", "250ms")
-	m.Restart = RestartAlways
-	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"slow": m}})
-	h.start("slow")
-	// One failure every >= 250 ms never puts more than 1 in a 200 ms window.
-	actorEventually(t, func() bool { return h.status("slow").Restarts >= 6 }, "6 restarts")
-	if st := h.status("slow"); st.State == StateFailed {
-		t.Fatalf("failed inside the window rule: %v", st)
-	}
-}
-
 func TestBackoffState(t *testing.T) {
 	m := execModule(helper(t), "-exit", "1")
 	m.Restart = RestartAlways

@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -151,7 +154,7 @@ func startModules(d *Daemon) error {
 	cfg := d.cfg.Daemon
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: modules.Kind, Core: true,
-		Props: modules.Props(cfg.Config, modules.Deps{
+		Props: modules.Props(modulesConfig(cfg), modules.Deps{
 			Bus: d.busPID(), StateDir: cfg.StateDir, LogDir: cfg.LogDir,
 			SocketPath: d.SocketPath(), TokenPath: d.TokenPath(), Registry: d.registry(),
 			Logger: d.log.With("component", modules.Kind), Node: d.node(),
@@ -173,6 +176,70 @@ func startModules(d *Daemon) error {
 		}
 	}
 	return nil
+}
+
+// modulesConfig is the modules supervisor's config: the modules, under
+// the restart policy of [daemon.supervisor].
+func modulesConfig(c config.DaemonConfig) modules.Config {
+	mc := c.Config
+	mc.Policy = modules.RestartPolicy{Max: c.Supervisor.MaxRestarts, Within: c.Supervisor.Within, Cooldown: c.Supervisor.Cooldown}
+	return mc
+}
+
+// modulesReloadTimeout bounds a reload's wait for the modules it restarts,
+// starts and stops to settle (their start and stop timeouts).
+const modulesReloadTimeout = 2 * time.Minute
+
+// isModulesKey reports whether a changed config key is a module definition.
+func isModulesKey(key string) bool { return strings.HasPrefix(key, "daemon.modules.") }
+
+// reloadModules applies the changed module definitions and autostart of
+// next at once (like supervisorctl update): removed modules stop, changed
+// running ones restart, new autostart ones start. Its actions say what
+// happened to each module; a module that did not go as asked is not
+// applied, with the reason.
+func reloadModules(d *Daemon, next *config.Config) stepResult {
+	pid := d.pids[modules.Kind]
+	if pid == nil {
+		return noted("the modules supervisor is not running")
+	}
+	res, err := d.sys.Root.RequestFuture(pid, &modules.ApplyConfig{Config: modulesConfig(next.Daemon)}, modulesReloadTimeout).Result()
+	if err != nil {
+		return noted("the modules supervisor did not answer: " + err.Error())
+	}
+	r, ok := res.(*modules.ApplyConfigResult)
+	if !ok {
+		return noted(fmt.Sprintf("unexpected answer %T", res))
+	}
+	did := map[string][]string{}
+	note := func(names []string, what string) {
+		for _, n := range names {
+			did[n] = append(did[n], what)
+		}
+	}
+	note(r.Added, "added")
+	note(r.Removed, "removed")
+	note(r.Changed, "changed")
+	note(r.Started, "started")
+	note(r.Stopped, "stopped")
+	note(r.Restarted, "restarted")
+	out := stepResult{failed: map[string]string{}}
+	for _, n := range slices.Sorted(maps.Keys(did)) {
+		line := "daemon.modules." + n + ": " + strings.Join(did[n], ", ")
+		if slices.Equal(did[n], []string{"changed"}) {
+			line += " (not running: used at its next start)"
+		}
+		out.actions = append(out.actions, line)
+	}
+	if len(did) == 0 && len(r.Problems) > 0 { // refused as a whole
+		return noted(strings.Join(r.Problems, "; "))
+	}
+	for _, p := range r.Problems {
+		name, why, _ := strings.Cut(p, ": ")
+		out.failed["daemon.modules."+name] = why
+		out.actions = append(out.actions, "daemon.modules."+p)
+	}
+	return out
 }
 
 // stopModules is shutdown step 4: every module stops in reverse dependency
@@ -204,7 +271,7 @@ func startWatchdog(d *Daemon) error {
 // autostart is startup step 9: the autostart modules, in dependency order.
 // A module that does not start is logged; the daemon runs on.
 func autostart(d *Daemon) error {
-	if len(d.cfg.Daemon.Autostart) == 0 {
+	if len(d.cfg.Daemon.Autostart) == 0 && !d.cfg.Daemon.Resurrect {
 		return nil
 	}
 	res, err := d.sys.Root.RequestFuture(d.pids[modules.Kind], &modules.StartAutostart{}, 5*time.Minute).Result()

@@ -77,13 +77,19 @@ func (d *Daemon) Reload() *messages.ReloadConfigResponse {
 	}
 	res := &messages.ReloadConfigResponse{Changed: changed}
 	for _, step := range d.reloadSteps(changed) {
-		if note := step.apply(prev, next); note != "" {
-			for _, key := range step.keys {
-				res.NotApplied = append(res.NotApplied, key+": "+note)
+		r := step.apply(prev, next)
+		res.Actions = append(res.Actions, r.actions...)
+		for _, key := range step.keys {
+			why := r.note
+			if why == "" {
+				why = r.failed[key]
 			}
-			continue
+			if why != "" {
+				res.NotApplied = append(res.NotApplied, key+": "+why)
+				continue
+			}
+			res.InEffect = append(res.InEffect, key)
 		}
-		res.InEffect = append(res.InEffect, step.keys...)
 	}
 	live, err := prev.With(next, res.InEffect)
 	if err != nil { // a key DiffKeys gave that With cannot take: a bug
@@ -133,12 +139,25 @@ func (d *Daemon) checkReload(changed []string, next *config.Config) error {
 	return &probs
 }
 
-// reloadStep applies some changed keys at once; apply returns why they
-// were not applied, or "".
+// reloadStep applies some changed keys at once.
 type reloadStep struct {
 	keys  []string
-	apply func(prev, next *config.Config) string
+	apply func(prev, next *config.Config) stepResult
 }
+
+// stepResult is what a reloadStep did.
+type stepResult struct {
+	// note says why none of the step's keys was applied; "" when they were
+	// (but those in failed).
+	note string
+	// failed maps keys that were not applied to why.
+	failed map[string]string
+	// actions says what the step did, one line each.
+	actions []string
+}
+
+// noted is a stepResult of a step that applied all (note "") or nothing.
+func noted(note string) stepResult { return stepResult{note: note} }
 
 // reloadSteps groups the changed keys by what applies them: the daemon's
 // own keys, each component hook (one call for all its keys), and the rest,
@@ -151,11 +170,21 @@ func (d *Daemon) reloadSteps(changed []string) []reloadStep {
 		case "daemon.logging.level":
 			steps = append(steps, reloadStep{keys: []string{key}, apply: d.applyLevel})
 		case "daemon.shutdown_timeout": // read from the config in effect
-			steps = append(steps, reloadStep{keys: []string{key}, apply: func(_, _ *config.Config) string { return "" }})
+			steps = append(steps, reloadStep{keys: []string{key}, apply: func(_, _ *config.Config) stepResult { return stepResult{} }})
 		default:
 			continue
 		}
 		claimed[key] = true
+	}
+	var mods []string // module definitions and autostart: applied at once
+	for _, key := range changed {
+		if isModulesKey(key) || key == "daemon.autostart" {
+			mods = append(mods, key)
+			claimed[key] = true
+		}
+	}
+	if len(mods) > 0 {
+		steps = append(steps, reloadStep{keys: mods, apply: func(_, next *config.Config) stepResult { return reloadModules(d, next) }})
 	}
 	for _, h := range d.hooks {
 		keys := h.claim(changed)
@@ -165,23 +194,23 @@ func (d *Daemon) reloadSteps(changed []string) []reloadStep {
 		for _, k := range keys {
 			claimed[k] = true
 		}
-		steps = append(steps, reloadStep{keys: keys, apply: func(_, next *config.Config) string { return h.reload(d, next) }})
+		steps = append(steps, reloadStep{keys: keys, apply: func(_, next *config.Config) stepResult { return noted(h.reload(d, next)) }})
 	}
 	for _, key := range changed {
 		if !claimed[key] {
-			steps = append(steps, reloadStep{keys: []string{key}, apply: func(_, _ *config.Config) string { return "takes effect after a restart" }})
+			steps = append(steps, reloadStep{keys: []string{key}, apply: func(_, _ *config.Config) stepResult { return noted("takes effect after a restart") }})
 		}
 	}
 	return steps
 }
 
-func (d *Daemon) applyLevel(_, next *config.Config) string {
+func (d *Daemon) applyLevel(_, next *config.Config) stepResult {
 	lvl, err := logging.ParseLevel(next.Daemon.Logging.Level)
 	if err != nil {
-		return err.Error()
+		return noted(err.Error())
 	}
 	d.level.Set(lvl)
-	return ""
+	return stepResult{}
 }
 
 // coreRoutes are the daemon-wide methods answered by the root supervisor

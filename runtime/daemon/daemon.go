@@ -247,11 +247,15 @@ func (d *Daemon) Start() (err error) {
 	}
 
 	startup := time.Since(d.started)
-	// From here on the tree is complete: a reload may read d.pids.
+	// From here on the tree is complete: a reload may read d.pids. The
+	// switch and READY=1 are one step for Reload (reloadMu): systemd never
+	// hears RELOADING=1 before READY=1.
+	d.reloadMu.Lock()
 	d.state.CompareAndSwap(stateStarting, stateRunning)
 	d.publish("system.ready", &messages.SystemReady{Version: Version, Pid: int32(os.Getpid()), Node: d.node(), StartupMs: float64(startup.Microseconds()) / 1000})
 	d.log.Info("startup step 10: system.ready published", "startup", startup.Round(time.Microsecond).String(), "listen", strings.Join(d.listeners.Addrs(), ","))
 	_ = sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status("ready"))
+	d.reloadMu.Unlock()
 	// Start-up garbage (config parsing, price history, descriptors) is
 	// never needed again: hand it back to the OS now, not minutes later.
 	go debug.FreeOSMemory()
