@@ -313,6 +313,9 @@ func TestEnvSecretOverridesFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("SUPERBOT_DAEMON_IPC_AUTH_TOKEN", tt.env)
+			if tt.env == "" {
+				_ = os.Unsetenv("SUPERBOT_DAEMON_IPC_AUTH_TOKEN") // t.Setenv restores it
+			}
 			c, err := Load(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -322,6 +325,39 @@ func TestEnvSecretOverridesFile(t *testing.T) {
 			}
 			if c.Source() != tt.wantSource {
 				t.Errorf("Source() = %q, want %q", c.Source(), tt.wantSource)
+			}
+		})
+	}
+}
+
+// TestEnvOverrideProblems: a SUPERBOT_ variable shaped like a config key
+// that is not a secret's, or a secret's with a bad value, is a problem
+// naming the variable, not silently ignored.
+func TestEnvOverrideProblems(t *testing.T) {
+	tests := []struct {
+		name, env, value string
+		want             string // "" = loads
+	}{
+		{"secret", "SUPERBOT_CONNECTOR_API_KEY", "zq-value-zq", ""},
+		{"not a config variable", "SUPERBOT_SOCKET", "/tmp/x.sock", ""},
+		{"not overridable", "SUPERBOT_DAEMON_STATE_DIR", "/tmp/x",
+			"daemon.state_dir: cannot be set from the environment: only secrets can come from the environment (SUPERBOT_CACHE_REDIS_PASSWORD, SUPERBOT_CONNECTOR_API_KEY, SUPERBOT_CONNECTOR_SECRET_KEY, SUPERBOT_DAEMON_IPC_AUTH_TOKEN); set it in a config file (env SUPERBOT_DAEMON_STATE_DIR)"},
+		{"module key", "SUPERBOT_DAEMON_MODULES_EXCHANGE_SIM_PORT", "1", "daemon.modules.exchange-sim.port: cannot be set from the environment"},
+		{"no such key", "SUPERBOT_CONNECTOR_API_KYE", "zq-value-zq", "names no config key: only secrets can come from the environment (SUPERBOT_CACHE_REDIS_PASSWORD"},
+		{"empty secret", "SUPERBOT_CACHE_REDIS_PASSWORD", "", "cache.redis_password: set but empty"},
+		{"control characters", "SUPERBOT_DAEMON_IPC_AUTH_TOKEN", "0123456789abcdef0123\n", "daemon.ipc.auth_token: invalid value (a secret, not shown)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			_, err := Load(writeFiles(t, map[string]string{"a.toml": ""}))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected problems: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("want %q in: %v", tt.want, err)
+			case err != nil && tt.value != "" && strings.Contains(err.Error(), tt.value):
+				t.Fatalf("the value shows in: %v", err)
 			}
 		})
 	}

@@ -16,8 +16,18 @@ func TestCrossSectionProblems(t *testing.T) {
 			[]string{`daemon.schedule.jobs.nightly.action: unknown method "modul.restart"`}},
 		{"window module not configured", "[daemon.schedule]\ntrading_start = \"09:00\"\ntrading_stop = \"18:00\"\n",
 			[]string{`daemon.schedule.trading_module: the trading window starts "trading"`}},
-		{"sim on a random port", "[exchange_sim]\nlisten = \"127.0.0.1:0\"\n",
-			[]string{"exchange_sim.listen: the connector (endpoint sim) needs a fixed port"}},
+		{"sim on a fixed port", "[exchange_sim]\nlisten = \"127.0.0.1:18080\"\n", nil},
+		{"sim module disabled and a random port", "[daemon]\nautostart = [\"heartbeat\"]\n[daemon.modules.exchange-sim]\nenabled = false\n",
+			[]string{"exchange_sim.listen: no module runs the simulator"}},
+		{"no sim module and a random port", "[daemon]\nautostart = [\"heartbeat\"]\n[daemon.modules.exchange-sim]\ntype = \"exec\"\ncommand = [\"true\"]\n",
+			[]string{"exchange_sim.listen: no module runs the simulator"}},
+		{"unregistered thread module", "[daemon.modules.sim2]\ntype = \"thread\"\n[daemon.modules.beat]\ntype = \"thread\"\nmodule = \"heartbeet\"\n[daemon.modules.beat2]\ntype = \"thread\"\nmodule = \"heartbeat\"\n",
+			[]string{`daemon.modules.sim2: no thread module is registered as "sim2": set module to one of exchange-sim, heartbeat`,
+				`daemon.modules.beat.module: no thread module is registered as "heartbeet" (registered: exchange-sim, heartbeat)`}},
+		{"every dependency cycle", "[daemon.modules.a]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"b\", \"c\"]\n" +
+			"[daemon.modules.b]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n" +
+			"[daemon.modules.c]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n",
+			[]string{"daemon.modules.a.depends_on: dependency cycle: a -> b -> a", "daemon.modules.a.depends_on: dependency cycle: a -> c -> a"}},
 		{"job calling a scheduler method is fine", "[daemon.schedule.jobs.pause]\nat = \"02:00\"\naction = \"scheduler.pause\"\nparams = { name = \"pause\" }\n", nil},
 	}
 	for _, c := range cases {

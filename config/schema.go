@@ -1,11 +1,14 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/heartbeat"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/scheduler"
@@ -115,8 +119,17 @@ func Default() *Config {
 		},
 		Cache:       cache.DefaultConfig(),
 		Connector:   connector.DefaultConfig(),
-		ExchangeSim: exchangesim.DefaultConfig(),
+		ExchangeSim: DefaultExchangeSim(),
 	}
+}
+
+// DefaultExchangeSim is the simulator's defaults in the daemon: a free port
+// (127.0.0.1:0), so that two daemons on one machine never share one; the
+// daemon hands the bound address to the connector.
+func DefaultExchangeSim() exchangesim.Config {
+	c := exchangesim.DefaultConfig()
+	c.Listen = "127.0.0.1:0"
+	return c
 }
 
 // DefaultLoggingConfig returns the logging defaults.
@@ -187,6 +200,8 @@ func (c LoggingConfig) Validate() error {
 // tagged `secret:"true"` need no entry here.
 var secretPaths = []string{
 	"daemon.ipc.auth_token",
+	"exchange_sim.accounts[*].api_key",
+	"exchange_sim.accounts[*].secret_key",
 }
 
 // entryDefaults gives the starting value of a new entry in a map section
@@ -217,6 +232,7 @@ func KnownMethods() []string {
 			out = append(out, rt.Method)
 		}
 	}
+	out = append(out, "config.get") // the daemon's own (runtime/daemon)
 	sort.Strings(out)
 	return out
 }
@@ -232,18 +248,38 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("daemon.schedule.trading_module: the trading window starts %q, which is not in daemon.modules", s.TradingModule))
 		}
 	}
-	if c.Connector.Endpoint == connector.EndpointSim && c.Connector.BaseURL == "" {
+	runsSim := false
+	for _, name := range slices.Sorted(maps.Keys(c.Daemon.Modules)) {
+		m := c.Daemon.Modules[name]
+		if m.Type != modules.TypeThread {
+			continue
+		}
+		runsSim = runsSim || (m.Enabled && cmp.Or(m.Module, name) == exchangesim.Name)
+		switch id := cmp.Or(m.Module, name); {
+		case slices.Contains(ThreadModules, id):
+		case m.Module == "":
+			errs = append(errs, fmt.Errorf("daemon.modules.%s: no thread module is registered as %q: set module to one of %s", name, id, strings.Join(ThreadModules, ", ")))
+		default:
+			errs = append(errs, fmt.Errorf("daemon.modules.%s.module: no thread module is registered as %q (registered: %s)", name, id, strings.Join(ThreadModules, ", ")))
+		}
+	}
+	if c.Connector.Endpoint == connector.EndpointSim && c.Connector.BaseURL == "" && !runsSim {
 		if _, port, err := net.SplitHostPort(c.ExchangeSim.Listen); err == nil && port == "0" {
-			errs = append(errs, errors.New("exchange_sim.listen: the connector (endpoint sim) needs a fixed port here, or connector.base_url"))
+			errs = append(errs, errors.New("exchange_sim.listen: no module runs the simulator, so the connector (endpoint sim) needs its fixed address here, or connector.base_url"))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// ThreadModules names the thread modules superbotd registers (a thread
+// module's `module`, by default its name, must be one of them). The daemon
+// registers exactly these; a test holds the two together.
+var ThreadModules = []string{exchangesim.Name, heartbeat.Name}
+
 // The built-in modules of the embedded config.
 const (
 	ModuleExchangeSim = exchangesim.Name
-	ModuleHeartbeat   = "heartbeat"
+	ModuleHeartbeat   = heartbeat.Name
 )
 
 // DefaultModules are the embedded config's modules: the simulated exchange

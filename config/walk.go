@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -108,8 +110,13 @@ func isSecret(key string, tagged bool) bool {
 	return false
 }
 
-// matchKey matches a dotted key against a pattern where "*" is one segment.
+// listIndex matches a list index in a key path ("accounts[0]").
+var listIndex = regexp.MustCompile(`\[[0-9]+\]`)
+
+// matchKey matches a dotted key against a pattern where "*" is one segment
+// and "[*]" any list index.
 func matchKey(pattern, key string) bool {
+	key = listIndex.ReplaceAllString(key, "[*]")
 	ps, ks := strings.Split(pattern, "."), strings.Split(key, ".")
 	if len(ps) != len(ks) {
 		return false
@@ -143,6 +150,15 @@ func rewriteSecrets(v reflect.Value, key string, fn func(key string, leaf reflec
 		if !v.IsNil() {
 			rewriteSecrets(v.Elem(), key, fn)
 		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			fk := key + "[" + strconv.Itoa(i) + "]"
+			if isSecret(fk, false) {
+				fn(fk, v.Index(i))
+				continue
+			}
+			rewriteSecrets(v.Index(i), fk, fn)
+		}
 	case reflect.Map:
 		if v.Type().Key().Kind() != reflect.String {
 			return
@@ -167,17 +183,31 @@ func EnvName(key string) string {
 	return EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
 }
 
-// applyEnvSecrets sets every secret from its environment variable, when that
-// is set and not empty, and returns the names used.
+// applyEnvSecrets sets every secret from its environment variable and
+// returns the names used. A variable that names a config key (it starts
+// with SUPERBOT_ and a top-level table, e.g. SUPERBOT_DAEMON_) but is not a
+// secret's, or that holds a bad value (empty, control characters), is a
+// problem: an override the daemon would otherwise silently ignore.
 func applyEnvSecrets(cfg *Config, origins map[string]origin, probs *Problems) []string {
 	var used []string
+	secrets := map[string]string{} // env name -> key
 	rewriteSecrets(reflect.ValueOf(cfg).Elem(), "", func(key string, leaf reflect.Value) {
-		name := EnvName(key)
-		val, ok := os.LookupEnv(name)
-		if !ok || val == "" {
+		if strings.Contains(key, "[") { // a list item's secret has no variable
 			return
 		}
-		if leaf.Kind() != reflect.String {
+		name := EnvName(key)
+		secrets[name] = key
+		val, ok := os.LookupEnv(name)
+		switch {
+		case !ok:
+			return
+		case val == "":
+			probs.add(Problem{Key: key, File: "env " + name, Msg: "set but empty: give it a value, or unset it to use the files' value"})
+			return
+		case strings.ContainsFunc(val, unicode.IsControl):
+			probs.add(Problem{Key: key, File: "env " + name, Msg: "invalid value (a secret, not shown): it contains control characters such as a newline"})
+			return
+		case leaf.Kind() != reflect.String:
 			probs.add(Problem{Key: key, File: "env " + name, Msg: "only string secrets can come from the environment"})
 			return
 		}
@@ -185,7 +215,72 @@ func applyEnvSecrets(cfg *Config, origins map[string]origin, probs *Problems) []
 		origins[key] = origin{file: "env " + name}
 		used = append(used, name)
 	})
+	checkEnvNames(cfg, secrets, probs)
 	return used
+}
+
+// checkEnvNames reports every SUPERBOT_ variable that looks like a config
+// override (its name starts with a top-level table's) but is not a
+// secret's: a key that cannot come from the environment, or no key at all.
+func checkEnvNames(cfg *Config, secrets map[string]string, probs *Problems) {
+	var tables []string
+	leaves := map[string]string{} // env name -> key, for every key
+	v := reflect.ValueOf(cfg).Elem()
+	for _, f := range structFields(v.Type()) {
+		tables = append(tables, EnvName(f.name)+"_")
+		leafKeys(v.FieldByIndex(f.index), f.name, func(key string) { leaves[EnvName(key)] = key })
+	}
+	secretNames := make([]string, 0, len(secrets))
+	for name := range secrets {
+		secretNames = append(secretNames, name)
+	}
+	sort.Strings(secretNames)
+	hint := "only secrets can come from the environment (" + strings.Join(secretNames, ", ") + ")"
+	env := os.Environ()
+	sort.Strings(env)
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, ok := secrets[name]; ok || !hasAnyPrefix(name, tables) {
+			continue
+		}
+		if key, ok := leaves[name]; ok {
+			probs.add(Problem{Key: key, File: "env " + name, Msg: "cannot be set from the environment: " + hint + "; set it in a config file"})
+			continue
+		}
+		probs.add(Problem{File: "env " + name, Msg: "names no config key: " + hint})
+	}
+}
+
+// leafKeys calls fn with the key path of every value under v that is not a
+// table (lists count as values), map entries included.
+func leafKeys(v reflect.Value, key string, fn func(key string)) {
+	switch {
+	case v.Kind() == reflect.Struct && v.Type() != timeType && v.Type() != durationType:
+		fields := structFields(v.Type())
+		if len(fields) == 0 {
+			fn(key)
+		}
+		for _, f := range fields {
+			leafKeys(v.FieldByIndex(f.index), joinKey(key, f.name), fn)
+		}
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		for _, mk := range sortedMapKeys(v) {
+			leafKeys(v.MapIndex(mk), joinKey(key, mk.String()), fn)
+		}
+	case v.Kind() == reflect.Pointer && !v.IsNil():
+		leafKeys(v.Elem(), key, fn)
+	default:
+		fn(key)
+	}
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Redacted returns a deep copy of c with every set secret replaced by

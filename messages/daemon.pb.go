@@ -580,13 +580,29 @@ func (*ReloadConfigRequest) Descriptor() ([]byte, []int) {
 	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{8}
 }
 
-// ReloadConfigResponse lists the sections that changed, or why nothing did.
+// ReloadConfigResponse answers daemon.reload_config: what changed, what of
+// it is now in effect and what is not (and why), or why nothing was applied.
 type ReloadConfigResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Applied       bool                   `protobuf:"varint,1,opt,name=applied,proto3" json:"applied,omitempty"`
-	Changed       []string               `protobuf:"bytes,2,rep,name=changed,proto3" json:"changed,omitempty"`
-	Problems      []string               `protobuf:"bytes,3,rep,name=problems,proto3" json:"problems,omitempty"`
-	Error         *Error                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Applied is true when every changed key is now in effect.
+	Applied bool `protobuf:"varint,1,opt,name=applied,proto3" json:"applied,omitempty"`
+	// Changed lists the keys that differ between the config in effect and the
+	// files (sections such as "daemon.ipc", module entries, own keys).
+	Changed []string `protobuf:"bytes,2,rep,name=changed,proto3" json:"changed,omitempty"`
+	// Problems lists what is wrong with the new config when it is rejected
+	// (then nothing is applied and error is set).
+	Problems []string `protobuf:"bytes,3,rep,name=problems,proto3" json:"problems,omitempty"`
+	// InEffect lists the changed keys that were applied: the config in effect
+	// (config.get) now has the new values there.
+	InEffect []string `protobuf:"bytes,4,rep,name=in_effect,json=inEffect,proto3" json:"in_effect,omitempty"`
+	// NotApplied lists the changed keys that were not applied, each as
+	// "key: why" (e.g. a restart is needed); the config in effect keeps the
+	// old values there, so the next reload reports them again.
+	NotApplied []string `protobuf:"bytes,5,rep,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
+	// Actions says what the reload did, one line each, e.g.
+	// "daemon.modules.web: changed, restarted".
+	Actions       []string `protobuf:"bytes,6,rep,name=actions,proto3" json:"actions,omitempty"`
+	Error         *Error   `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -642,7 +658,137 @@ func (x *ReloadConfigResponse) GetProblems() []string {
 	return nil
 }
 
+func (x *ReloadConfigResponse) GetInEffect() []string {
+	if x != nil {
+		return x.InEffect
+	}
+	return nil
+}
+
+func (x *ReloadConfigResponse) GetNotApplied() []string {
+	if x != nil {
+		return x.NotApplied
+	}
+	return nil
+}
+
+func (x *ReloadConfigResponse) GetActions() []string {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
 func (x *ReloadConfigResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// ConfigGetRequest is the config.get RPC: the value at a dotted key path of
+// the config in effect (a section is a table), or the whole config when key
+// is empty. Answered by ConfigGetResponse; secrets are redacted.
+type ConfigGetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigGetRequest) Reset() {
+	*x = ConfigGetRequest{}
+	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigGetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigGetRequest) ProtoMessage() {}
+
+func (x *ConfigGetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigGetRequest.ProtoReflect.Descriptor instead.
+func (*ConfigGetRequest) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ConfigGetRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+// ConfigGetResponse carries the value at the key, as JSON would show it:
+// a string, number, boolean, list or table.
+type ConfigGetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         *structpb.Value        `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	Error         *Error                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigGetResponse) Reset() {
+	*x = ConfigGetResponse{}
+	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigGetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigGetResponse) ProtoMessage() {}
+
+func (x *ConfigGetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigGetResponse.ProtoReflect.Descriptor instead.
+func (*ConfigGetResponse) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ConfigGetResponse) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ConfigGetResponse) GetValue() *structpb.Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *ConfigGetResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -658,7 +804,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +816,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[10]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +829,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{10}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{12}
 }
 
 // ComponentHealth is one core actor's answer to a ping.
@@ -699,7 +845,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +857,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[11]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +870,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{11}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -767,7 +913,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +925,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[12]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +938,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{12}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HealthResponse) GetHealthy() bool {
@@ -831,7 +977,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +989,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[13]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +1002,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{13}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Resources) GetPid() int32 {
@@ -910,7 +1056,7 @@ type ResourcesRequest struct {
 
 func (x *ResourcesRequest) Reset() {
 	*x = ResourcesRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1068,7 @@ func (x *ResourcesRequest) String() string {
 func (*ResourcesRequest) ProtoMessage() {}
 
 func (x *ResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[14]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1081,7 @@ func (x *ResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{14}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{16}
 }
 
 // ResourcesResponse answers monitoring.resources.
@@ -949,7 +1095,7 @@ type ResourcesResponse struct {
 
 func (x *ResourcesResponse) Reset() {
 	*x = ResourcesResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1107,7 @@ func (x *ResourcesResponse) String() string {
 func (*ResourcesResponse) ProtoMessage() {}
 
 func (x *ResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[15]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1120,7 @@ func (x *ResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{15}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResourcesResponse) GetDaemon() *Resources {
@@ -1003,7 +1149,7 @@ type ChildRestarted struct {
 
 func (x *ChildRestarted) Reset() {
 	*x = ChildRestarted{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1161,7 @@ func (x *ChildRestarted) String() string {
 func (*ChildRestarted) ProtoMessage() {}
 
 func (x *ChildRestarted) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[16]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1174,7 @@ func (x *ChildRestarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRestarted.ProtoReflect.Descriptor instead.
 func (*ChildRestarted) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{16}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ChildRestarted) GetChild() string {
@@ -1064,7 +1210,7 @@ type ChildFailed struct {
 
 func (x *ChildFailed) Reset() {
 	*x = ChildFailed{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1222,7 @@ func (x *ChildFailed) String() string {
 func (*ChildFailed) ProtoMessage() {}
 
 func (x *ChildFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[17]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1235,7 @@ func (x *ChildFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildFailed.ProtoReflect.Descriptor instead.
 func (*ChildFailed) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{17}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ChildFailed) GetChild() string {
@@ -1126,7 +1272,7 @@ type SystemReady struct {
 
 func (x *SystemReady) Reset() {
 	*x = SystemReady{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1284,7 @@ func (x *SystemReady) String() string {
 func (*SystemReady) ProtoMessage() {}
 
 func (x *SystemReady) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[18]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1297,7 @@ func (x *SystemReady) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SystemReady.ProtoReflect.Descriptor instead.
 func (*SystemReady) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{18}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SystemReady) GetVersion() string {
@@ -1192,7 +1338,7 @@ type SystemShutdown struct {
 
 func (x *SystemShutdown) Reset() {
 	*x = SystemShutdown{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1350,7 @@ func (x *SystemShutdown) String() string {
 func (*SystemShutdown) ProtoMessage() {}
 
 func (x *SystemShutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[19]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1363,7 @@ func (x *SystemShutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SystemShutdown.ProtoReflect.Descriptor instead.
 func (*SystemShutdown) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{19}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SystemShutdown) GetReason() string {
@@ -1239,7 +1385,7 @@ type EventsPublishRequest struct {
 
 func (x *EventsPublishRequest) Reset() {
 	*x = EventsPublishRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1251,7 +1397,7 @@ func (x *EventsPublishRequest) String() string {
 func (*EventsPublishRequest) ProtoMessage() {}
 
 func (x *EventsPublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[20]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1410,7 @@ func (x *EventsPublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsPublishRequest.ProtoReflect.Descriptor instead.
 func (*EventsPublishRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{20}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EventsPublishRequest) GetTopic() string {
@@ -1300,7 +1446,7 @@ type EventsSubscribeRequest struct {
 
 func (x *EventsSubscribeRequest) Reset() {
 	*x = EventsSubscribeRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1458,7 @@ func (x *EventsSubscribeRequest) String() string {
 func (*EventsSubscribeRequest) ProtoMessage() {}
 
 func (x *EventsSubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[21]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1471,7 @@ func (x *EventsSubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsSubscribeRequest.ProtoReflect.Descriptor instead.
 func (*EventsSubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{21}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EventsSubscribeRequest) GetPattern() string {
@@ -1353,7 +1499,7 @@ type EventsSubscribeResponse struct {
 
 func (x *EventsSubscribeResponse) Reset() {
 	*x = EventsSubscribeResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1511,7 @@ func (x *EventsSubscribeResponse) String() string {
 func (*EventsSubscribeResponse) ProtoMessage() {}
 
 func (x *EventsSubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[22]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1524,7 @@ func (x *EventsSubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsSubscribeResponse.ProtoReflect.Descriptor instead.
 func (*EventsSubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{22}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EventsSubscribeResponse) GetSubscription() uint64 {
@@ -1405,7 +1551,7 @@ type EventsUnsubscribeRequest struct {
 
 func (x *EventsUnsubscribeRequest) Reset() {
 	*x = EventsUnsubscribeRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1563,7 @@ func (x *EventsUnsubscribeRequest) String() string {
 func (*EventsUnsubscribeRequest) ProtoMessage() {}
 
 func (x *EventsUnsubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[23]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1576,7 @@ func (x *EventsUnsubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsUnsubscribeRequest.ProtoReflect.Descriptor instead.
 func (*EventsUnsubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{23}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EventsUnsubscribeRequest) GetSubscription() uint64 {
@@ -1451,7 +1597,7 @@ type EventsUnsubscribeResponse struct {
 
 func (x *EventsUnsubscribeResponse) Reset() {
 	*x = EventsUnsubscribeResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1609,7 @@ func (x *EventsUnsubscribeResponse) String() string {
 func (*EventsUnsubscribeResponse) ProtoMessage() {}
 
 func (x *EventsUnsubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[24]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1622,7 @@ func (x *EventsUnsubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsUnsubscribeResponse.ProtoReflect.Descriptor instead.
 func (*EventsUnsubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{24}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EventsUnsubscribeResponse) GetRemoved() bool {
@@ -1503,7 +1649,7 @@ type MethodsResponse struct {
 
 func (x *MethodsResponse) Reset() {
 	*x = MethodsResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1661,7 @@ func (x *MethodsResponse) String() string {
 func (*MethodsResponse) ProtoMessage() {}
 
 func (x *MethodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[25]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1674,7 @@ func (x *MethodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MethodsResponse.ProtoReflect.Descriptor instead.
 func (*MethodsResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{25}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MethodsResponse) GetMethods() []string {
@@ -1547,7 +1693,7 @@ type MetricsRequest struct {
 
 func (x *MetricsRequest) Reset() {
 	*x = MetricsRequest{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1705,7 @@ func (x *MetricsRequest) String() string {
 func (*MetricsRequest) ProtoMessage() {}
 
 func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[26]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1718,7 @@ func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRequest.ProtoReflect.Descriptor instead.
 func (*MetricsRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{26}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{28}
 }
 
 // MetricsResponse holds each component's counters (bus stats, module
@@ -1589,7 +1735,7 @@ type MetricsResponse struct {
 
 func (x *MetricsResponse) Reset() {
 	*x = MetricsResponse{}
-	mi := &file_superbot_v1_daemon_proto_msgTypes[27]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1747,7 @@ func (x *MetricsResponse) String() string {
 func (*MetricsResponse) ProtoMessage() {}
 
 func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_daemon_proto_msgTypes[27]
+	mi := &file_superbot_v1_daemon_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +1760,7 @@ func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsResponse.ProtoReflect.Descriptor instead.
 func (*MetricsResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{27}
+	return file_superbot_v1_daemon_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MetricsResponse) GetDaemon() *Resources {
@@ -1683,11 +1829,21 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\x12DaemonStopResponse\x12\x1a\n" +
 	"\bstopping\x18\x01 \x01(\bR\bstopping\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x15\n" +
-	"\x13ReloadConfigRequest\"\x90\x01\n" +
+	"\x13ReloadConfigRequest\"\xe8\x01\n" +
 	"\x14ReloadConfigResponse\x12\x18\n" +
 	"\aapplied\x18\x01 \x01(\bR\aapplied\x12\x18\n" +
 	"\achanged\x18\x02 \x03(\tR\achanged\x12\x1a\n" +
-	"\bproblems\x18\x03 \x03(\tR\bproblems\x12(\n" +
+	"\bproblems\x18\x03 \x03(\tR\bproblems\x12\x1b\n" +
+	"\tin_effect\x18\x04 \x03(\tR\binEffect\x12\x1f\n" +
+	"\vnot_applied\x18\x05 \x03(\tR\n" +
+	"notApplied\x12\x18\n" +
+	"\aactions\x18\x06 \x03(\tR\aactions\x12(\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"$\n" +
+	"\x10ConfigGetRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\"}\n" +
+	"\x11ConfigGetResponse\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x0f\n" +
 	"\rHealthRequest\"t\n" +
 	"\x0fComponentHealth\x12\x12\n" +
@@ -1773,7 +1929,7 @@ func file_superbot_v1_daemon_proto_rawDescGZIP() []byte {
 	return file_superbot_v1_daemon_proto_rawDescData
 }
 
-var file_superbot_v1_daemon_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_superbot_v1_daemon_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_superbot_v1_daemon_proto_goTypes = []any{
 	(*ChildStatus)(nil),               // 0: superbot.v1.ChildStatus
 	(*TreeRequest)(nil),               // 1: superbot.v1.TreeRequest
@@ -1785,64 +1941,68 @@ var file_superbot_v1_daemon_proto_goTypes = []any{
 	(*DaemonStopResponse)(nil),        // 7: superbot.v1.DaemonStopResponse
 	(*ReloadConfigRequest)(nil),       // 8: superbot.v1.ReloadConfigRequest
 	(*ReloadConfigResponse)(nil),      // 9: superbot.v1.ReloadConfigResponse
-	(*HealthRequest)(nil),             // 10: superbot.v1.HealthRequest
-	(*ComponentHealth)(nil),           // 11: superbot.v1.ComponentHealth
-	(*HealthResponse)(nil),            // 12: superbot.v1.HealthResponse
-	(*Resources)(nil),                 // 13: superbot.v1.Resources
-	(*ResourcesRequest)(nil),          // 14: superbot.v1.ResourcesRequest
-	(*ResourcesResponse)(nil),         // 15: superbot.v1.ResourcesResponse
-	(*ChildRestarted)(nil),            // 16: superbot.v1.ChildRestarted
-	(*ChildFailed)(nil),               // 17: superbot.v1.ChildFailed
-	(*SystemReady)(nil),               // 18: superbot.v1.SystemReady
-	(*SystemShutdown)(nil),            // 19: superbot.v1.SystemShutdown
-	(*EventsPublishRequest)(nil),      // 20: superbot.v1.EventsPublishRequest
-	(*EventsSubscribeRequest)(nil),    // 21: superbot.v1.EventsSubscribeRequest
-	(*EventsSubscribeResponse)(nil),   // 22: superbot.v1.EventsSubscribeResponse
-	(*EventsUnsubscribeRequest)(nil),  // 23: superbot.v1.EventsUnsubscribeRequest
-	(*EventsUnsubscribeResponse)(nil), // 24: superbot.v1.EventsUnsubscribeResponse
-	(*MethodsResponse)(nil),           // 25: superbot.v1.MethodsResponse
-	(*MetricsRequest)(nil),            // 26: superbot.v1.MetricsRequest
-	(*MetricsResponse)(nil),           // 27: superbot.v1.MetricsResponse
-	nil,                               // 28: superbot.v1.DaemonStatusResponse.DetailsEntry
-	nil,                               // 29: superbot.v1.MetricsResponse.ComponentsEntry
-	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
-	(*Error)(nil),                     // 31: superbot.v1.Error
-	(*actor.PID)(nil),                 // 32: actor.PID
-	(*anypb.Any)(nil),                 // 33: google.protobuf.Any
-	(*structpb.Value)(nil),            // 34: google.protobuf.Value
+	(*ConfigGetRequest)(nil),          // 10: superbot.v1.ConfigGetRequest
+	(*ConfigGetResponse)(nil),         // 11: superbot.v1.ConfigGetResponse
+	(*HealthRequest)(nil),             // 12: superbot.v1.HealthRequest
+	(*ComponentHealth)(nil),           // 13: superbot.v1.ComponentHealth
+	(*HealthResponse)(nil),            // 14: superbot.v1.HealthResponse
+	(*Resources)(nil),                 // 15: superbot.v1.Resources
+	(*ResourcesRequest)(nil),          // 16: superbot.v1.ResourcesRequest
+	(*ResourcesResponse)(nil),         // 17: superbot.v1.ResourcesResponse
+	(*ChildRestarted)(nil),            // 18: superbot.v1.ChildRestarted
+	(*ChildFailed)(nil),               // 19: superbot.v1.ChildFailed
+	(*SystemReady)(nil),               // 20: superbot.v1.SystemReady
+	(*SystemShutdown)(nil),            // 21: superbot.v1.SystemShutdown
+	(*EventsPublishRequest)(nil),      // 22: superbot.v1.EventsPublishRequest
+	(*EventsSubscribeRequest)(nil),    // 23: superbot.v1.EventsSubscribeRequest
+	(*EventsSubscribeResponse)(nil),   // 24: superbot.v1.EventsSubscribeResponse
+	(*EventsUnsubscribeRequest)(nil),  // 25: superbot.v1.EventsUnsubscribeRequest
+	(*EventsUnsubscribeResponse)(nil), // 26: superbot.v1.EventsUnsubscribeResponse
+	(*MethodsResponse)(nil),           // 27: superbot.v1.MethodsResponse
+	(*MetricsRequest)(nil),            // 28: superbot.v1.MetricsRequest
+	(*MetricsResponse)(nil),           // 29: superbot.v1.MetricsResponse
+	nil,                               // 30: superbot.v1.DaemonStatusResponse.DetailsEntry
+	nil,                               // 31: superbot.v1.MetricsResponse.ComponentsEntry
+	(*timestamppb.Timestamp)(nil),     // 32: google.protobuf.Timestamp
+	(*Error)(nil),                     // 33: superbot.v1.Error
+	(*actor.PID)(nil),                 // 34: actor.PID
+	(*anypb.Any)(nil),                 // 35: google.protobuf.Any
+	(*structpb.Value)(nil),            // 36: google.protobuf.Value
 }
 var file_superbot_v1_daemon_proto_depIdxs = []int32{
-	30, // 0: superbot.v1.ChildStatus.since:type_name -> google.protobuf.Timestamp
+	32, // 0: superbot.v1.ChildStatus.since:type_name -> google.protobuf.Timestamp
 	0,  // 1: superbot.v1.ChildStatus.children:type_name -> superbot.v1.ChildStatus
 	0,  // 2: superbot.v1.TreeResponse.children:type_name -> superbot.v1.ChildStatus
-	31, // 3: superbot.v1.TreeResponse.error:type_name -> superbot.v1.Error
-	32, // 4: superbot.v1.StatusReport.from:type_name -> actor.PID
+	33, // 3: superbot.v1.TreeResponse.error:type_name -> superbot.v1.Error
+	34, // 4: superbot.v1.StatusReport.from:type_name -> actor.PID
 	0,  // 5: superbot.v1.StatusReport.tree:type_name -> superbot.v1.ChildStatus
 	0,  // 6: superbot.v1.StatusReport.changed:type_name -> superbot.v1.ChildStatus
-	33, // 7: superbot.v1.StatusReport.detail:type_name -> google.protobuf.Any
-	30, // 8: superbot.v1.DaemonStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	35, // 7: superbot.v1.StatusReport.detail:type_name -> google.protobuf.Any
+	32, // 8: superbot.v1.DaemonStatusResponse.started_at:type_name -> google.protobuf.Timestamp
 	0,  // 9: superbot.v1.DaemonStatusResponse.tree:type_name -> superbot.v1.ChildStatus
-	28, // 10: superbot.v1.DaemonStatusResponse.details:type_name -> superbot.v1.DaemonStatusResponse.DetailsEntry
-	31, // 11: superbot.v1.DaemonStatusResponse.error:type_name -> superbot.v1.Error
-	31, // 12: superbot.v1.DaemonStopResponse.error:type_name -> superbot.v1.Error
-	31, // 13: superbot.v1.ReloadConfigResponse.error:type_name -> superbot.v1.Error
-	11, // 14: superbot.v1.HealthResponse.components:type_name -> superbot.v1.ComponentHealth
-	31, // 15: superbot.v1.HealthResponse.error:type_name -> superbot.v1.Error
-	13, // 16: superbot.v1.ResourcesResponse.daemon:type_name -> superbot.v1.Resources
-	31, // 17: superbot.v1.ResourcesResponse.error:type_name -> superbot.v1.Error
-	34, // 18: superbot.v1.EventsPublishRequest.payload:type_name -> google.protobuf.Value
-	31, // 19: superbot.v1.EventsSubscribeResponse.error:type_name -> superbot.v1.Error
-	31, // 20: superbot.v1.EventsUnsubscribeResponse.error:type_name -> superbot.v1.Error
-	13, // 21: superbot.v1.MetricsResponse.daemon:type_name -> superbot.v1.Resources
-	29, // 22: superbot.v1.MetricsResponse.components:type_name -> superbot.v1.MetricsResponse.ComponentsEntry
-	31, // 23: superbot.v1.MetricsResponse.error:type_name -> superbot.v1.Error
-	33, // 24: superbot.v1.DaemonStatusResponse.DetailsEntry.value:type_name -> google.protobuf.Any
-	33, // 25: superbot.v1.MetricsResponse.ComponentsEntry.value:type_name -> google.protobuf.Any
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	30, // 10: superbot.v1.DaemonStatusResponse.details:type_name -> superbot.v1.DaemonStatusResponse.DetailsEntry
+	33, // 11: superbot.v1.DaemonStatusResponse.error:type_name -> superbot.v1.Error
+	33, // 12: superbot.v1.DaemonStopResponse.error:type_name -> superbot.v1.Error
+	33, // 13: superbot.v1.ReloadConfigResponse.error:type_name -> superbot.v1.Error
+	36, // 14: superbot.v1.ConfigGetResponse.value:type_name -> google.protobuf.Value
+	33, // 15: superbot.v1.ConfigGetResponse.error:type_name -> superbot.v1.Error
+	13, // 16: superbot.v1.HealthResponse.components:type_name -> superbot.v1.ComponentHealth
+	33, // 17: superbot.v1.HealthResponse.error:type_name -> superbot.v1.Error
+	15, // 18: superbot.v1.ResourcesResponse.daemon:type_name -> superbot.v1.Resources
+	33, // 19: superbot.v1.ResourcesResponse.error:type_name -> superbot.v1.Error
+	36, // 20: superbot.v1.EventsPublishRequest.payload:type_name -> google.protobuf.Value
+	33, // 21: superbot.v1.EventsSubscribeResponse.error:type_name -> superbot.v1.Error
+	33, // 22: superbot.v1.EventsUnsubscribeResponse.error:type_name -> superbot.v1.Error
+	15, // 23: superbot.v1.MetricsResponse.daemon:type_name -> superbot.v1.Resources
+	31, // 24: superbot.v1.MetricsResponse.components:type_name -> superbot.v1.MetricsResponse.ComponentsEntry
+	33, // 25: superbot.v1.MetricsResponse.error:type_name -> superbot.v1.Error
+	35, // 26: superbot.v1.DaemonStatusResponse.DetailsEntry.value:type_name -> google.protobuf.Any
+	35, // 27: superbot.v1.MetricsResponse.ComponentsEntry.value:type_name -> google.protobuf.Any
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_superbot_v1_daemon_proto_init() }
@@ -1857,7 +2017,7 @@ func file_superbot_v1_daemon_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_daemon_proto_rawDesc), len(file_superbot_v1_daemon_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

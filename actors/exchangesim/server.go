@@ -40,6 +40,11 @@ type Option func(*Exchange)
 // /api/v3/time (go-binance: NewSetServerTimeService) when it differs from the wall clock.
 func WithClock(now func() time.Time) Option { return func(e *Exchange) { e.clock = now } }
 
+// WithListener makes Start serve on ln instead of binding cfg.Listen (the
+// daemon binds the simulator's port before the connector starts, so that
+// the connector gets the bound address). Close closes ln.
+func WithListener(ln net.Listener) Option { return func(e *Exchange) { e.ln = ln } }
+
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option { return func(e *Exchange) { e.log = l } }
 
@@ -165,9 +170,12 @@ func (e *Exchange) Start() error {
 	if e.started || e.closed {
 		return ErrClosed
 	}
-	ln, err := net.Listen("tcp", e.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("exchangesim: listen %s: %w", e.cfg.Listen, err)
+	ln := e.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", e.cfg.Listen); err != nil {
+			return fmt.Errorf("exchangesim: listen %s: %w", e.cfg.Listen, err)
+		}
 	}
 	e.ln = ln
 	e.started = true

@@ -264,7 +264,7 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	if cyc := findCycle(c.Modules); cyc != nil {
+	for _, cyc := range findCycles(c.Modules) {
 		add("modules."+cyc[0]+".depends_on", "dependency cycle: %s", strings.Join(cyc, " -> "))
 	}
 	seen := map[string]bool{}
@@ -397,45 +397,43 @@ func checkEndpoint(m ModuleConfig) error {
 	return nil
 }
 
-// findCycle returns one dependency cycle (names, first repeated at the end).
-func findCycle(mods map[string]ModuleConfig) []string {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var stack []string
-	var visit func(string) []string
-	visit = func(n string) []string {
-		color[n] = grey
-		stack = append(stack, n)
-		for _, d := range mods[n].DependsOn {
-			if _, ok := mods[d]; !ok {
-				continue
-			}
-			switch color[d] {
-			case grey:
-				i := slices.Index(stack, d)
-				return append(slices.Clone(stack[i:]), d)
-			case white:
-				if c := visit(d); c != nil {
-					return c
+// maxCycles bounds how many dependency cycles findCycles lists (and so its
+// work on a pathological graph).
+const maxCycles = 50
+
+// findCycles returns every elementary dependency cycle (names, the first
+// repeated at the end), each starting at its smallest name, sorted; at
+// most maxCycles of them.
+func findCycles(mods map[string]ModuleConfig) [][]string {
+	names := sortedNames(mods)
+	var out [][]string
+	for _, start := range names {
+		onPath := map[string]bool{start: true}
+		path := []string{start}
+		var visit func(n string)
+		visit = func(n string) {
+			deps := slices.Clone(mods[n].DependsOn)
+			sort.Strings(deps)
+			for _, d := range slices.Compact(deps) {
+				if len(out) >= maxCycles {
+					return
+				}
+				switch _, known := mods[d]; {
+				case !known || d < start: // unknown, or its cycles were listed from d
+				case d == start:
+					out = append(out, append(slices.Clone(path), start))
+				case !onPath[d]:
+					onPath[d] = true
+					path = append(path, d)
+					visit(d)
+					path = path[:len(path)-1]
+					onPath[d] = false
 				}
 			}
 		}
-		stack = stack[:len(stack)-1]
-		color[n] = black
-		return nil
+		visit(start)
 	}
-	for _, n := range sortedNames(mods) {
-		if color[n] == white {
-			if c := visit(n); c != nil {
-				return c
-			}
-		}
-	}
-	return nil
+	return out
 }
 
 // ParseBytes parses a size such as "512MiB", "1GB", "64k" or "1048576"

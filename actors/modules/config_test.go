@@ -60,6 +60,18 @@ func TestConfigValidate(t *testing.T) {
 			"b": mod(TypeThread, func(m *ModuleConfig) { m.DependsOn = []string{"c"} }),
 			"c": mod(TypeThread, func(m *ModuleConfig) { m.DependsOn = []string{"a"} }),
 		}}, want: []string{`modules.a.depends_on: dependency cycle: a -> b -> c -> a`}},
+		{name: "every cycle", cfg: Config{Modules: map[string]ModuleConfig{
+			"a": mod(TypeThread, func(m *ModuleConfig) { m.DependsOn = []string{"b", "c"} }),
+			"b": mod(TypeThread, func(m *ModuleConfig) { m.DependsOn = []string{"a"} }),
+			"c": mod(TypeThread, func(m *ModuleConfig) { m.DependsOn = []string{"a"} }),
+			"d": mod(TypeThread, func(m *ModuleConfig) { m.DependsOn = []string{"d", "e"} }),
+			"e": mod(TypeThread, func(m *ModuleConfig) { m.DependsOn = []string{"d"} }),
+		}}, want: []string{
+			`modules.a.depends_on: dependency cycle: a -> b -> a`,
+			`modules.a.depends_on: dependency cycle: a -> c -> a`,
+			`modules.d.depends_on: dependency cycle: d -> d`,
+			`modules.d.depends_on: dependency cycle: d -> e -> d`,
+		}},
 		{name: "duplicate port", cfg: Config{Modules: map[string]ModuleConfig{
 			"web":  web,
 			"web2": web,

@@ -20,6 +20,15 @@ type AutostartResult struct {
 	Errors map[string]string
 }
 
+// ThreadFailed is sent by a thread module's actor to its parent (with
+// ctx.Request, so that the sender is known) when it cannot run and a
+// restart would not help, e.g. its configured port is taken: the module
+// becomes failed with Reason at once, without restarts. A panic instead is
+// a crash, restarted under the restart policy. No answer.
+type ThreadFailed struct {
+	Reason string
+}
+
 // StopAll is sent by the daemon at step 4 of its shutdown sequence: every
 // module is stopped in reverse dependency order. Answered by *StopAllResult
 // when all are stopped and their PID files removed; later starts are

@@ -128,6 +128,8 @@ func (a *moduleActor) Receive(ctx actor.Context) {
 		a.onStopExpired(msg)
 	case *actor.Terminated:
 		a.onThreadExited(msg)
+	case *ThreadFailed:
+		a.onThreadFailed(ctx, msg)
 	default:
 		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}
@@ -416,6 +418,20 @@ func (a *moduleActor) onThreadExited(msg *actor.Terminated) {
 		return
 	}
 	a.exited(0, exitInfo{at: time.Now()})
+}
+
+// onThreadFailed: the thread module cannot run and a restart would not
+// help: the module is failed at once, with the thread's reason.
+func (a *moduleActor) onThreadFailed(ctx actor.Context, msg *ThreadFailed) {
+	if a.thread == nil || !a.thread.Equal(ctx.Sender()) {
+		return
+	}
+	pid := a.thread
+	a.thread = nil // its Terminated is not an exit
+	ctx.Stop(pid)
+	a.stopTimers()
+	a.sink.note("failed: " + msg.Reason)
+	a.report(StateFailed, 0, nil, msg.Reason)
 }
 
 // checkRunning moves a starting module to running once it has stayed up

@@ -104,6 +104,10 @@ func init() {
 		{name: "daemon reload", method: "daemon.reload_config", summary: "reload the configuration (like SIGHUP)",
 			run: simple("daemon.reload_config", noParams, renderGeneric)},
 
+		{name: "config get", args: []argSpec{{name: "KEY", optional: true}}, method: "config.get",
+			summary: "the config in effect at KEY (e.g. cache.backend; a section is a table; no KEY: all), secrets redacted",
+			run:     simple("config.get", configKeyParams, renderConfigValue)},
+
 		{name: "module list", method: "module.list", summary: "every configured module and its state",
 			run: simple("module.list", noParams, renderModuleList)},
 		{name: "module status", args: name, method: "module.status", summary: "one module's state",
@@ -259,6 +263,25 @@ func simple(method string, params paramsFunc, render renderFunc) func(context.Co
 }
 
 func noParams([]string, flagSet) (any, error) { return nil, nil }
+
+func configKeyParams(args []string, _ flagSet) (any, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	return map[string]any{"key": args[0]}, nil
+}
+
+// renderConfigValue prints config.get's value alone: a scalar as is, a
+// table as key: value lines.
+func renderConfigValue(w io.Writer, res json.RawMessage) error {
+	var r struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(res, &r); err != nil || len(r.Value) == 0 {
+		return renderGeneric(w, res)
+	}
+	return renderGeneric(w, r.Value)
+}
 
 func moduleParams(args []string, _ flagSet) (any, error) {
 	return map[string]any{"module": args[0]}, nil

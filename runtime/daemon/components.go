@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -27,11 +28,13 @@ import (
 func components() []hook {
 	return []hook{
 		{name: cache.Kind, step: 3, start: startCache, stop: stopKind(cache.Kind)},
+		{name: "exchange-sim listener", step: 4, start: bindSim},
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
+		{name: localKind, step: 5, start: startLocal},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
 		{name: "autostart", step: 9, start: autostart},
-		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", reload: reloadScheduler},
+		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", check: checkScheduler, reload: reloadScheduler},
 	}
 }
 
@@ -51,10 +54,74 @@ func startCache(d *Daemon) error {
 	return d.router.Add(cache.Routes(d.pids[cache.Kind])...)
 }
 
+// bindSim binds the simulator's port before the connector starts, when a
+// thread module runs the simulator: the connector then gets the bound
+// address (a free port by default), and module restarts keep it. A port
+// that cannot be bound (e.g. another daemon has it) is not a startup
+// error: the module fails with that reason when it starts, and the
+// connector is given no exchange rather than the other daemon's.
+func bindSim(d *Daemon) error {
+	if len(simModules(d.cfg)) == 0 {
+		return nil
+	}
+	ln, err := exchangesim.Listen(d.cfg.ExchangeSim.Listen)
+	if err != nil {
+		d.simErr = fmt.Errorf("exchange_sim.listen %s: %w (is another superbotd's simulator there? port 0 picks a free one)", d.cfg.ExchangeSim.Listen, err)
+		d.log.Error("exchange simulator port unavailable", "listen", d.cfg.ExchangeSim.Listen, "error", err)
+		return nil
+	}
+	d.simLn = ln
+	d.log.Info("exchange simulator port bound", "addr", ln.Addr())
+	return nil
+}
+
+// simModules lists the enabled modules that run the simulator's thread
+// module.
+func simModules(cfg *config.Config) []string {
+	var out []string
+	for name, m := range cfg.Daemon.Modules {
+		if m.Enabled && m.Type == modules.TypeThread && (m.Module == exchangesim.Name || (m.Module == "" && name == exchangesim.Name)) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// noExchange is the connector's base address when the simulator could not
+// bind its port: nothing listens on port 0, so every request fails at once
+// (connection refused) instead of reaching another daemon's simulator.
+const noExchange = "127.0.0.1:0"
+
+// lendSim gives a starting simulator the daemon's listener.
+func (d *Daemon) lendSim() (net.Listener, error) {
+	if d.simLn == nil {
+		return nil, d.simErr
+	}
+	return d.simLn.Lend()
+}
+
+func closeSim(d *Daemon) {
+	if d.simLn != nil {
+		_ = d.simLn.Close()
+	}
+}
+
 func startConnector(d *Daemon) error {
 	cfg := d.cfg.Connector
-	if cfg.Endpoint == connector.EndpointSim {
-		// The simulator is the thread module exchange-sim; point at its listener.
+	if cfg.Endpoint == connector.EndpointSim && (d.simLn != nil || d.simErr != nil) {
+		// The simulator is a thread module: point at the port bound for it.
+		addr := noExchange
+		if d.simLn != nil {
+			addr = d.simLn.Addr()
+		}
+		if cfg.BaseURL == "" {
+			cfg.BaseURL = "http://" + addr
+		}
+		if cfg.WSBaseURL == "" {
+			cfg.WSBaseURL = "ws://" + addr
+		}
+	} else if cfg.Endpoint == connector.EndpointSim {
+		// No simulator module: a simulator someone runs at exchange_sim.listen.
 		if cfg.BaseURL == "" {
 			cfg.BaseURL = "http://" + d.cfg.ExchangeSim.Listen
 		}
@@ -77,7 +144,7 @@ func (d *Daemon) registry() *modules.Registry {
 	r := modules.NewRegistry()
 	simCfg := d.cfg.ExchangeSim
 	_ = r.Register(exchangesim.Name, func(env modules.ThreadEnv) *actor.Props {
-		return exchangesim.ModuleProps(simCfg, env.Logger)
+		return exchangesim.ModuleProps(simCfg, d.lendSim, env.Logger)
 	})
 	_ = r.Register(heartbeat.Name, heartbeat.Factory)
 	return r
@@ -126,22 +193,23 @@ const modulesReloadTimeout = 2 * time.Minute
 // isModulesKey reports whether a changed config key is a module definition.
 func isModulesKey(key string) bool { return strings.HasPrefix(key, "daemon.modules.") }
 
-// reloadModules applies the changed module definitions of next at once
-// (like supervisorctl update): removed modules stop, changed running ones
-// restart, new autostart ones start. It returns a line per module saying
-// what happened (for the answer's changed list) and the problems.
-func reloadModules(d *Daemon, next *config.Config) (done, problems []string) {
+// reloadModules applies the changed module definitions and autostart of
+// next at once (like supervisorctl update): removed modules stop, changed
+// running ones restart, new autostart ones start. Its actions say what
+// happened to each module; a module that did not go as asked is not
+// applied, with the reason.
+func reloadModules(d *Daemon, next *config.Config) stepResult {
 	pid := d.pids[modules.Kind]
 	if pid == nil {
-		return nil, []string{"daemon.modules: the modules supervisor is not running"}
+		return noted("the modules supervisor is not running")
 	}
 	res, err := d.sys.Root.RequestFuture(pid, &modules.ApplyConfig{Config: modulesConfig(next.Daemon)}, modulesReloadTimeout).Result()
 	if err != nil {
-		return nil, []string{"daemon.modules: " + err.Error()}
+		return noted("the modules supervisor did not answer: " + err.Error())
 	}
 	r, ok := res.(*modules.ApplyConfigResult)
 	if !ok {
-		return nil, []string{fmt.Sprintf("daemon.modules: unexpected answer %T", res)}
+		return noted(fmt.Sprintf("unexpected answer %T", res))
 	}
 	did := map[string][]string{}
 	note := func(names []string, what string) {
@@ -155,17 +223,23 @@ func reloadModules(d *Daemon, next *config.Config) (done, problems []string) {
 	note(r.Started, "started")
 	note(r.Stopped, "stopped")
 	note(r.Restarted, "restarted")
+	out := stepResult{failed: map[string]string{}}
 	for _, n := range slices.Sorted(maps.Keys(did)) {
 		line := "daemon.modules." + n + ": " + strings.Join(did[n], ", ")
 		if slices.Equal(did[n], []string{"changed"}) {
 			line += " (not running: used at its next start)"
 		}
-		done = append(done, line)
+		out.actions = append(out.actions, line)
+	}
+	if len(did) == 0 && len(r.Problems) > 0 { // refused as a whole
+		return noted(strings.Join(r.Problems, "; "))
 	}
 	for _, p := range r.Problems {
-		problems = append(problems, "daemon.modules."+p)
+		name, why, _ := strings.Cut(p, ": ")
+		out.failed["daemon.modules."+name] = why
+		out.actions = append(out.actions, "daemon.modules."+p)
 	}
-	return done, problems
+	return out
 }
 
 // stopModules is shutdown step 4: every module stops in reverse dependency
@@ -179,6 +253,7 @@ func stopModules(d *Daemon) {
 		d.log.Warn("modules did not all stop in time", "error", err)
 	}
 	d.stopChild(modules.Kind, d.stepTimeout())
+	closeSim(d)
 }
 
 func startWatchdog(d *Daemon) error {
@@ -225,11 +300,17 @@ func startScheduler(d *Daemon) error {
 	return d.router.Add(scheduler.Routes(d.pids[scheduler.Kind])...)
 }
 
+// checkScheduler: every job's action must be a method the daemon serves.
+func checkScheduler(d *Daemon, next *config.Config) error {
+	return scheduler.ValidateActions(next.Daemon.Schedule, d.methods())
+}
+
 func reloadScheduler(d *Daemon, next *config.Config) string {
-	if err := scheduler.ValidateActions(next.Daemon.Schedule, d.methods()); err != nil {
-		return err.Error()
+	pid := d.pids[scheduler.Kind]
+	if pid == nil {
+		return "the scheduler is not running"
 	}
-	res, err := d.sys.Root.RequestFuture(d.pids[scheduler.Kind], &scheduler.Reload{Config: next.Daemon.Schedule}, 5*time.Second).Result()
+	res, err := d.sys.Root.RequestFuture(pid, &scheduler.Reload{Config: next.Daemon.Schedule}, 5*time.Second).Result()
 	if err != nil {
 		return "scheduler did not answer: " + err.Error()
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/config"
@@ -64,11 +65,14 @@ type Daemon struct {
 	pidfile   *pidfile.PIDFile
 	listeners *edge.Listeners
 	token     string
+	simLn     *exchangesim.Listener // the simulator's port, bound at step 4
+	simErr    error                 // why simLn could not be bound
 	hooks     []hook
 	ring      *logRing
 
-	reloadMu sync.Mutex // one reload at a time (SIGHUP and RPC may race)
-	stopReq  chan bool  // true: forced
+	state    atomic.Int32 // stateStarting, then stateRunning, then stateStopping
+	reloadMu sync.Mutex   // one reload at a time (SIGHUP and RPC may race)
+	stopReq  chan bool    // true: forced
 	stopOnce sync.Once
 	deadline atomic.Int64 // of the shutdown under way (unix ns), 0 before
 	forced   atomic.Bool
@@ -85,10 +89,34 @@ type hook struct {
 	start func(d *Daemon) error
 	stop  func(d *Daemon)
 	// section is the config key whose changes reload applies (e.g.
-	// "daemon.schedule"); reload returns a note when a restart is needed.
+	// "daemon.schedule"; the keys under it too). check runs before anything
+	// of a reload is applied; an error rejects the whole reload. reload
+	// applies the section and returns why it could not ("" when it did).
 	section string
+	check   func(d *Daemon, next *config.Config) error
 	reload  func(d *Daemon, next *config.Config) string
 }
+
+// claim returns the changed keys that are h's section or under it.
+func (h hook) claim(changed []string) []string {
+	if h.section == "" {
+		return nil
+	}
+	var out []string
+	for _, k := range changed {
+		if k == h.section || strings.HasPrefix(k, h.section+".") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// The daemon's states, for what may run when (Reload).
+const (
+	stateStarting int32 = iota
+	stateRunning
+	stateStopping
+)
 
 // New loads the config and builds the logger; nothing is started yet.
 func New(opts Options) (*Daemon, error) {
@@ -219,9 +247,15 @@ func (d *Daemon) Start() (err error) {
 	}
 
 	startup := time.Since(d.started)
+	// From here on the tree is complete: a reload may read d.pids. The
+	// switch and READY=1 are one step for Reload (reloadMu): systemd never
+	// hears RELOADING=1 before READY=1.
+	d.reloadMu.Lock()
+	d.state.CompareAndSwap(stateStarting, stateRunning)
 	d.publish("system.ready", &messages.SystemReady{Version: Version, Pid: int32(os.Getpid()), Node: d.node(), StartupMs: float64(startup.Microseconds()) / 1000})
 	d.log.Info("startup step 10: system.ready published", "startup", startup.Round(time.Microsecond).String(), "listen", strings.Join(d.listeners.Addrs(), ","))
 	_ = sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status("ready"))
+	d.reloadMu.Unlock()
 	// Start-up garbage (config parsing, price history, descriptors) is
 	// never needed again: hand it back to the OS now, not minutes later.
 	go debug.FreeOSMemory()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,28 +62,19 @@ type proc struct {
 	done chan error
 }
 
-// freePort returns a port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startDaemon runs superbotd in dir with the given extra config (the file
 // dir/conf/superbot.toml, which tests may rewrite; the simulated exchange
-// gets a free port in dir/conf/00-ports.toml).
+// takes a free port, its default).
 func startDaemon(t *testing.T, dir, extra string) *proc {
+	t.Helper()
+	return startDaemonEnv(t, dir, extra, nil)
+}
+
+// startDaemonEnv is startDaemon with env added to the daemon's environment.
+func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
 	t.Helper()
 	conf := filepath.Join(dir, "conf")
 	if err := os.MkdirAll(conf, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ports := fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", freePort(t))
-	if err := os.WriteFile(filepath.Join(conf, "00-ports.toml"), []byte(ports), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {
@@ -93,6 +83,9 @@ func startDaemon(t *testing.T, dir, extra string) *proc {
 	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "-c", conf)
 	p.cmd.Dir = dir
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -130,6 +123,18 @@ func (p *proc) client() *client.Client {
 		}
 		if time.Now().After(deadline) {
 			p.t.Fatalf("daemon not reachable: %v\n%s", err, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitReady waits until the daemon has logged system.ready.
+func (p *proc) waitReady() {
+	p.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.out.String(), "system.ready published") {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the daemon is not ready:\n%s", p.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -364,6 +369,7 @@ func TestReloadKeepsRunningOnABadConfig(t *testing.T) {
 	dir := t.TempDir()
 	p := startDaemon(t, dir, "[daemon.logging]\nlevel = \"info\"\n")
 	c := p.client()
+	p.waitReady() // before, a reload is refused (TestReloadDuringStartup)
 	cfg := filepath.Join(dir, "conf", "superbot.toml")
 	if err := os.WriteFile(cfg, []byte("[daemon.logging]\nlevel = \"loud\"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -414,4 +420,38 @@ func nestedState(st map[string]any, parent, child string) string {
 		}
 	}
 	return ""
+}
+
+// TestCheckReportsModulesAndEnvironment: `superbotd -t` names a thread
+// module that is not registered, every dependency cycle, and environment
+// overrides that cannot apply.
+func TestCheckReportsModulesAndEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	body := "[daemon.modules.beat]\ntype = \"thread\"\nmodule = \"heartbeet\"\n" +
+		"[daemon.modules.a]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"b\", \"c\"]\n" +
+		"[daemon.modules.b]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n" +
+		"[daemon.modules.c]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "-t", "-c", cfg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SUPERBOT_DAEMON_STATE_DIR=/tmp/elsewhere", "SUPERBOT_CONNECTOR_SECRET_KEY=")
+	out, err := cmd.CombinedOutput()
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %d\n%s", exitCode(err), out)
+	}
+	for _, want := range []string{
+		`daemon.modules.beat.module: no thread module is registered as "heartbeet"`,
+		"dependency cycle: a -> b -> a",
+		"dependency cycle: a -> c -> a",
+		"daemon.state_dir: cannot be set from the environment",
+		"connector.secret_key: set but empty",
+		"config: 5 problems",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("-t output lacks %q:\n%s", want, out)
+		}
+	}
 }

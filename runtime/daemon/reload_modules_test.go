@@ -38,26 +38,32 @@ func TestReloadAppliesModules(t *testing.T) {
 	for _, n := range []string{"keep", "change", "gone"} {
 		waitRunning(n)
 	}
+	p.waitReady() // before, a reload is refused
 	next := auto(`"keep", "change", "new"`) + module("keep", "3600") + module("change", "3601") + module("new", "3600")
 	if err := os.WriteFile(filepath.Join(dir, "conf", "superbot.toml"), []byte(next), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	res := call(t, c, "daemon.reload_config", nil)
-	var changed []string
-	for _, x := range res["changed"].([]any) {
-		changed = append(changed, x.(string))
+	list := func(key string) []string {
+		var out []string
+		for _, x := range res[key].([]any) {
+			out = append(out, x.(string))
+		}
+		slices.Sort(out)
+		return out
 	}
-	want := []string{"daemon", "daemon.modules.change: changed, restarted", "daemon.modules.gone: removed, stopped", "daemon.modules.new: added, started"}
-	slices.Sort(changed)
-	// "daemon" is daemon.autostart: the new module in it is started by the
-	// modules' update; the list itself is read at the next start.
-	if !slices.Equal(changed, want) || fmt.Sprint(res["problems"]) != "[daemon: takes effect after a restart]" {
-		t.Fatalf("reload = %v\nwant changed %q", res, want)
+	// daemon.autostart goes with the modules' update: it decides which new
+	// modules start.
+	keys := []string{"daemon.autostart", "daemon.modules.change", "daemon.modules.gone", "daemon.modules.new"}
+	actions := []string{"daemon.modules.change: changed, restarted", "daemon.modules.gone: removed, stopped", "daemon.modules.new: added, started"}
+	if res["applied"] != true || !slices.Equal(list("changed"), keys) || !slices.Equal(list("in_effect"), keys) ||
+		!slices.Equal(list("actions"), actions) || len(list("not_applied")) != 0 {
+		t.Fatalf("reload = %v\nwant changed and in effect %q, actions %q", res, keys, actions)
 	}
 	waitRunning("new")
 	waitRunning("change")
-	list := call(t, c, "module.list", nil)
-	for _, m := range list["modules"].([]any) {
+	mods := call(t, c, "module.list", nil)
+	for _, m := range mods["modules"].([]any) {
 		if m.(map[string]any)["name"] == "gone" {
 			t.Fatalf("the removed module is listed: %v", m)
 		}

@@ -25,6 +25,9 @@ func (d *Daemon) Shutdown(reason string, force bool) {
 }
 
 func (d *Daemon) shutdown(reason string, force bool) {
+	d.state.Store(stateStopping)
+	d.reloadMu.Lock()   // a reload under way finishes first; later ones are refused
+	d.reloadMu.Unlock() //nolint:staticcheck // an empty critical section: waiting is the point
 	begin := time.Now()
 	d.deadline.Store(begin.Add(d.Config().Daemon.ShutdownTimeout).UnixNano())
 	d.forced.Store(force)
@@ -105,11 +108,13 @@ func (d *Daemon) stopHook(name string) {
 
 // abort undoes a failed start.
 func (d *Daemon) abort() {
+	d.state.Store(stateStopping)
 	if d.sys != nil && d.root != nil {
 		_ = d.sys.Root.StopFuture(d.root).Wait()
 		d.sys.Shutdown()
 	}
 	d.listeners.Close()
+	closeSim(d)
 	if d.pidfile != nil {
 		_ = d.pidfile.Release()
 	}
