@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -26,7 +27,9 @@ func runDaemonMode() {
 	helperBin := os.Getenv(daemonModeEnv)
 	sys := actor.NewActorSystem()
 	m := execModule(helperBin, "-ignore-term")
-	cfg := Config{Modules: map[string]ModuleConfig{"one": m, "two": m}}
+	childPIDFile := os.Getenv(daemonModeEnv + "_CHILD_PID_FILE")
+	family := execModule(helperBin, "-child", "-child-pid-file", childPIDFile)
+	cfg := Config{Modules: map[string]ModuleConfig{"one": m, "two": m, "family": family}}
 	pid := sys.Root.Spawn(Props(cfg, Deps{}))
 	start := func(name string) int32 {
 		res, err := sys.Root.RequestFuture(pid, &messages.ModuleStartRequest{Module: name}, 10*time.Second).Result()
@@ -50,6 +53,13 @@ func runDaemonMode() {
 	}
 	wg.Wait()
 	two := start("two")
+	start("family")
+	for { // the grandchild's pid, once the module has written it (off any actor)
+		if b, err := os.ReadFile(childPIDFile); err == nil && len(b) > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	fmt.Printf("PIDS %d %d\n", one, two)
 	select {}
 }
@@ -72,7 +82,8 @@ func waitGone(pid int, timeout time.Duration) bool {
 
 func TestNoModuleOutlivesAKilledDaemon(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), daemonModeEnv+"="+helper(t))
+	childPIDFile := filepath.Join(t.TempDir(), "grandchild.pid")
+	cmd.Env = append(os.Environ(), daemonModeEnv+"="+helper(t), daemonModeEnv+"_CHILD_PID_FILE="+childPIDFile)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,5 +111,16 @@ func TestNoModuleOutlivesAKilledDaemon(t *testing.T) {
 		if !waitGone(pid, 5*time.Second) {
 			t.Errorf("module pid %d outlived the killed daemon", pid)
 		}
+	}
+	// The grandchild (same process group, not the daemon's child) is
+	// ended by the module guard. The figure is 1 s; the bound leaves room
+	// for a vCPU that wakes late.
+	b, err := os.ReadFile(childPIDFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grandchild := atoi(string(b))
+	if !waitGone(grandchild, 5*time.Second) {
+		t.Errorf("grandchild pid %d outlived the killed daemon", grandchild)
 	}
 }
