@@ -167,6 +167,7 @@ func launch(argv, env []string, dir string, sink *logSink, started func(*proc, e
 			sink.note("no parent-death guard for this process: " + err.Error())
 		}
 		p.ticks, _ = startTicks(p.pid)
+		usage.watch(p.pid)
 		drained := make(chan struct{})
 		var open atomic.Int32
 		open.Store(2)
@@ -213,6 +214,7 @@ func wait(p *proc, drained <-chan struct{}, exited func(*proc)) {
 	}
 	t.Stop()
 	unguardGroup(p.pid)
+	usage.unwatch(p.pid)
 	close(p.done)
 	exited(p)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
 )
@@ -425,4 +427,40 @@ func threads(t *testing.T) int {
 	}
 	t.Fatal("no Threads: in /proc/self/status")
 	return 0
+}
+
+// TestListShowsTreeCPUAndRSS: module.list and module.status carry the CPU
+// and RSS of the module's whole process tree (here a leader holding 32 MiB
+// and a child burning CPU); a thread module shows 0.
+func TestListShowsTreeCPUAndRSS(t *testing.T) {
+	m := execModule("/bin/sh", "-c", "yes > /dev/null & exec "+helper(t)+" -leak 32")
+	reg := NewRegistry()
+	_ = reg.Register("idle", func(ThreadEnv) *actor.Props {
+		return actor.PropsFromFunc(func(actor.Context) {})
+	})
+	th := DefaultModuleConfig()
+	th.Type, th.Module, th.StartPeriod = TypeThread, "idle", 0
+	h := newHarnessWith(t, Config{Modules: map[string]ModuleConfig{"busy": m, "th": th}}, reg)
+	h.start("busy")
+	h.start("th")
+	const minRSS = 32 << 20
+	var st *messages.ModuleStatus
+	actorEventually(t, func() bool {
+		st = h.status("busy")
+		return st.CpuPercent > 10 && st.RssBytes >= minRSS
+	}, "busy's tree CPU > 10%% and RSS >= 32 MiB")
+	t.Logf("busy: cpu %.1f%%, rss %.1f MiB", st.CpuPercent, float64(st.RssBytes)/(1<<20))
+	list := request[*messages.ModuleListResponse](h, &messages.ModuleListRequest{})
+	for _, s := range list.Modules {
+		switch s.Name {
+		case "busy":
+			if s.RssBytes < minRSS {
+				t.Errorf("list: busy rss %d", s.RssBytes)
+			}
+		case "th":
+			if s.CpuPercent != 0 || s.RssBytes != 0 {
+				t.Errorf("list: thread module cpu %v rss %d", s.CpuPercent, s.RssBytes)
+			}
+		}
+	}
 }
