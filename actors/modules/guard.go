@@ -48,6 +48,7 @@ const guardWriteTimeout = time.Second
 
 func init() {
 	if os.Getenv(guardEnv) == "1" {
+		signal.Ignore(syscall.SIGINT, syscall.SIGHUP) // the daemon's terminal is not ours
 		os.Exit(runGuard(os.Stdin))
 	}
 }
@@ -55,7 +56,6 @@ func init() {
 // runGuard is the guard's main: it keeps the set of live module groups
 // that r announces, and when r ends (the daemon died), kills them all.
 func runGuard(r io.Reader) int {
-	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE) // the daemon's terminal is not ours
 	groups := map[int]bool{}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -90,8 +90,9 @@ type guardian struct {
 
 var theGuard = &guardian{groups: map[int]bool{}}
 
-// guard has the guard kill process group pgid if the daemon dies. It runs
-// on a fork thread, right after the start.
+// guardGroup has the guard kill process group pgid if the daemon dies. It
+// runs on a fork thread, right after the start; the first call starts the
+// guard.
 func guardGroup(pgid int) error {
 	return theGuard.update(pgid, true)
 }
