@@ -16,6 +16,10 @@ const (
 	EnvSocket    = "SUPERBOT_SOCKET"
 	EnvTokenPath = "SUPERBOT_TOKEN_PATH"
 	EnvNode      = "SUPERBOT_NODE"
+	// EnvDaemon names the daemon instance that started the module
+	// ("PID.STARTTICKS"): the module guard finds the module's descendants
+	// by it, even those that left the module's process group.
+	EnvDaemon = "SUPERBOT_DAEMON"
 )
 
 // argv returns the command line of a process module.
@@ -94,6 +98,7 @@ func environ(name string, m ModuleConfig, d Deps) []string {
 	add(EnvSocket, absPath(d.SocketPath))
 	add(EnvTokenPath, absPath(d.TokenPath))
 	add(EnvNode, d.Node)
+	add(EnvDaemon, daemonID())
 	switch m.Type {
 	case TypeUvicorn, TypeFlask, TypePython:
 		add("PYTHONUNBUFFERED", "1")

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,8 @@ import (
 )
 
 // The module guard is a small process that outlives the daemon just long
-// enough to end every module's process group when the daemon dies, however
-// it dies (kill -9 included).
+// enough to end every module's processes when the daemon dies, however it
+// dies (kill -9 included).
 //
 // The parent-death signal (sysProcAttr) reaches a module's own process
 // only; what it forked (uvicorn's workers, multiprocessing's resource
@@ -26,18 +27,19 @@ import (
 // close-on-exec, so no module holds it). The daemon writes "+PGID" when a
 // module's process starts (the module is the leader of its own group) and
 // "-PGID" once that group is gone. When the daemon dies, the kernel closes
-// its end; the guard reads EOF, SIGKILLs every group still listed, and
-// exits.
+// its end; the guard reads EOF, SIGKILLs every group still listed, then
+// every process whose environment names this daemon (EnvDaemon: a
+// descendant that left the module's group with setsid or setpgid still
+// carries it), and exits.
 //
 // Why one guard per daemon and not a supervisor process per module: a
 // module start pays nothing for it (one short write), a crashed module's
 // replacement no extra exec, and ten modules no ten extra processes. What
-// it does not cover: a descendant that leaves the module's process group
-// (setsid, setpgid) is not killed; uvicorn, multiprocessing, flask and
-// shells keep their children in the group.
+// it does not cover: a descendant that both leaves the module's process
+// group and drops SUPERBOT_DAEMON from its environment.
 
-// guardEnv set to "1" makes a process that links this package the module
-// guard (see init).
+// guardEnv, set to the daemon's id (daemonID), makes a process that links
+// this package the module guard of that daemon (see init).
 const guardEnv = "SUPERBOT_MODULE_GUARD"
 
 // guardName is the guard's argv[0], as ps shows it.
@@ -47,15 +49,16 @@ const guardName = "superbot-module-guard"
 const guardWriteTimeout = time.Second
 
 func init() {
-	if os.Getenv(guardEnv) == "1" {
+	if id := os.Getenv(guardEnv); id != "" {
 		signal.Ignore(syscall.SIGINT, syscall.SIGHUP) // the daemon's terminal is not ours
-		os.Exit(runGuard(os.Stdin))
+		os.Exit(runGuard(os.Stdin, id))
 	}
 }
 
 // runGuard is the guard's main: it keeps the set of live module groups
-// that r announces, and when r ends (the daemon died), kills them all.
-func runGuard(r io.Reader) int {
+// that r announces, and when r ends (the daemon died), kills them all and
+// then every process that carries EnvDaemon=daemon.
+func runGuard(r io.Reader, daemon string) int {
 	groups := map[int]bool{}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -77,7 +80,56 @@ func runGuard(r io.Reader) int {
 	for pgid := range groups {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
+	// A process may fork while the scan runs: scan until a pass finds
+	// nothing (bounded).
+	for range 10 {
+		if killMarked([]byte("\x00"+EnvDaemon+"="+daemon+"\x00")) == 0 {
+			break
+		}
+	}
 	return 0
+}
+
+// killMarked SIGKILLs every other process whose environment holds mark,
+// and returns how many it found.
+func killMarked(mark []byte) int {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return 0
+	}
+	names, _ := d.Readdirnames(-1)
+	_ = d.Close()
+	self, n := os.Getpid(), 0
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + name + "/environ")
+		if err != nil || !bytes.Contains(append([]byte{0}, env...), mark) {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+var (
+	daemonIDOnce sync.Once
+	daemonIDText string
+)
+
+// daemonID names this daemon process: its pid and start time (so a later
+// process with the same pid is another daemon).
+func daemonID() string {
+	daemonIDOnce.Do(func() {
+		pid := os.Getpid()
+		ticks, _ := startTicks(pid)
+		daemonIDText = strconv.Itoa(pid) + "." + strconv.FormatUint(ticks, 10)
+	})
+	return daemonIDText
 }
 
 // guardian is the daemon's side of the guard.
@@ -136,7 +188,7 @@ func (g *guardian) start() error {
 	}
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{guardName}
-	cmd.Env = []string{guardEnv + "=1"}
+	cmd.Env = []string{guardEnv + "=" + daemonID()}
 	cmd.Stdin = r
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // out of the daemon's group: a Ctrl-C there is not for it
 	err = cmd.Start()

@@ -23,7 +23,7 @@ func TestGuardKillsTheGroupsListedAtEOF(t *testing.T) {
 	kept, gone := start(), start()
 	r, w := io.Pipe()
 	done := make(chan int)
-	go func() { done <- runGuard(r) }()
+	go func() { done <- runGuard(r, "test-no-such-daemon") }()
 	fmt.Fprintf(w, "+%d\n+%d\nbad\n+x\n-%d\n", kept, gone, kept)
 	w.Close()
 	select {
