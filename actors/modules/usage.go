@@ -31,10 +31,13 @@ type usageSampler struct {
 	leaders map[int]bool
 	last    map[int]treeUsage // by leader
 	stop    chan struct{}     // closed to end the goroutine; nil when none runs
+}
 
-	// The sampler goroutine's own state.
-	prev   map[procKey]uint64 // CPU ticks of each tree process at the last sample
-	prevAt time.Time
+// lastSample is a sampler goroutine's own state (an ending goroutine may
+// still finish a sample while the next one starts).
+type lastSample struct {
+	ticks map[procKey]uint64 // CPU ticks of each tree process
+	at    time.Time
 }
 
 // procKey names a process across PID reuse.
@@ -79,19 +82,21 @@ func (u *usageSampler) usageOf(leader int) treeUsage {
 func (u *usageSampler) run(stop <-chan struct{}) {
 	t := time.NewTicker(usageInterval)
 	defer t.Stop()
-	u.sample()
+	var prev lastSample
+	u.sample(&prev)
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
-			u.sample()
+			u.sample(&prev)
 		}
 	}
 }
 
-// sample reads every process's stat once and sums each tree.
-func (u *usageSampler) sample() {
+// sample reads every process's stat once and sums each tree; prev is the
+// last sample, replaced by this one.
+func (u *usageSampler) sample(prev *lastSample) {
 	u.mu.Lock()
 	leaders := make([]int, 0, len(u.leaders))
 	for l := range u.leaders {
@@ -106,7 +111,7 @@ func (u *usageSampler) sample() {
 		children[p.ppid] = append(children[p.ppid], pid)
 		groups[p.pgrp] = append(groups[p.pgrp], pid)
 	}
-	secs := now.Sub(u.prevAt).Seconds()
+	secs := now.Sub(prev.at).Seconds()
 	next := map[procKey]uint64{}
 	out := make(map[int]treeUsage, len(leaders))
 	for _, l := range leaders {
@@ -117,18 +122,18 @@ func (u *usageSampler) sample() {
 			k := procKey{pid, p.start}
 			next[k] = p.ticks
 			tu.rssBytes += p.rss
-			if before, ok := u.prev[k]; ok && p.ticks >= before {
+			if before, ok := prev.ticks[k]; ok && p.ticks >= before {
 				ticks += p.ticks - before
-			} else if !ok && !u.prevAt.IsZero() {
+			} else if !ok && !prev.at.IsZero() {
 				ticks += p.ticks // started since the last sample
 			}
 		}
-		if !u.prevAt.IsZero() && secs > 0 {
+		if !prev.at.IsZero() && secs > 0 {
 			tu.cpuPercent = float64(ticks) / clockTicks / secs * 100
 		}
 		out[l] = tu
 	}
-	u.prev, u.prevAt = next, now
+	*prev = lastSample{ticks: next, at: now}
 	u.mu.Lock()
 	for l, tu := range out {
 		if u.leaders[l] {
