@@ -99,6 +99,7 @@ func BenchmarkBareExecLoop(b *testing.B) {
 		return cmd
 	}
 	cmd := start()
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	lat := make([]time.Duration, 0, b.N)
 	w, unpin := newStopwatch()
 	defer unpin()
@@ -111,8 +112,6 @@ func BenchmarkBareExecLoop(b *testing.B) {
 		lat = append(lat, w.elapsed(b))
 	}
 	b.StopTimer()
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
 	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(percentile(lat, 0.95).Microseconds())/1000, "p95-ms")
 }

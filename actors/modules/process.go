@@ -163,11 +163,7 @@ func launch(argv, env []string, dir string, sink *logSink, started func(*proc, e
 			return
 		}
 		p := &proc{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), done: make(chan struct{})}
-		if err := guardGroup(p.pid); err != nil {
-			sink.note("no parent-death guard for this process: " + err.Error())
-		}
 		p.ticks, _ = startTicks(p.pid)
-		usage.watch(p.pid)
 		drained := make(chan struct{})
 		var open atomic.Int32
 		open.Store(2)
@@ -179,7 +175,11 @@ func launch(argv, env []string, dir string, sink *logSink, started func(*proc, e
 		}
 		go pump(outR, "stdout")
 		go pump(errR, "stderr")
-		started(p, nil)             // first, so that the actor hears of the start before the exit
+		started(p, nil) // first, so that the actor hears of the start before the exit
+		if err := guardGroup(p.pid); err != nil {
+			sink.note("no parent-death guard for this process: " + err.Error())
+		}
+		usage.watch(p.pid)
 		go wait(p, drained, exited) // off the actor goroutine: blocks until the leader exits
 	})
 }

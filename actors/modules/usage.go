@@ -82,8 +82,7 @@ func (u *usageSampler) usageOf(leader int) treeUsage {
 func (u *usageSampler) run(stop <-chan struct{}) {
 	t := time.NewTicker(usageInterval)
 	defer t.Stop()
-	var prev lastSample
-	u.sample(&prev)
+	var prev lastSample // the first sample comes an interval after a start: a start pays nothing for it
 	for {
 		select {
 		case <-stop:
