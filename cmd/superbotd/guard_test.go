@@ -94,6 +94,12 @@ listen = "127.0.0.1:%d"
 	time.Sleep(200 * time.Millisecond) // let the workers' helpers start too
 	tree = processesWith(marker)
 	t.Logf("module tree before kill -9: %d processes %v", len(tree), tree)
+	if g := guardOf(cmd.Process.Pid); g == 0 {
+		t.Error("no superbot-module-guard child of the daemon")
+	} else {
+		t.Logf("the module guard (pid %d): RSS %d KiB, of which %d KiB its own (RssAnon; the rest is the daemon's binary, shared)",
+			g, statusKiB(g, "VmRSS:"), statusKiB(g, "RssAnon:"))
+	}
 
 	begin := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -152,4 +158,35 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// guardOf returns the pid of the daemon's module guard, or 0.
+func guardOf(daemon int) int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+		if !bytes.HasPrefix(cmdline, []byte("superbot-module-guard\x00")) {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join(d, "stat"))
+		if i := bytes.LastIndexByte(st, ')'); i >= 0 {
+			if f := bytes.Fields(st[i+1:]); len(f) > 1 && string(f[1]) == strconv.Itoa(daemon) {
+				pid, _ := strconv.Atoi(filepath.Base(d))
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// statusKiB is a field of a process's /proc/PID/status, in KiB.
+func statusKiB(pid int, field string) int {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if f := bytes.Fields(l); len(f) >= 2 && string(f[0]) == field {
+			n, _ := strconv.Atoi(string(f[1]))
+			return n
+		}
+	}
+	return 0
 }
