@@ -875,13 +875,21 @@ type ModuleStatus struct {
 	RecentFailures uint32      `protobuf:"varint,7,opt,name=recent_failures,json=recentFailures,proto3" json:"recent_failures,omitempty"`
 	LastExit       *ModuleExit `protobuf:"bytes,8,opt,name=last_exit,json=lastExit,proto3" json:"last_exit,omitempty"`
 	// Health is "", "ok" or the last failing check's error.
-	Health        string                 `protobuf:"bytes,9,opt,name=health,proto3" json:"health,omitempty"`
-	Resources     *Resources             `protobuf:"bytes,10,opt,name=resources,proto3" json:"resources,omitempty"`
-	Since         *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=since,proto3" json:"since,omitempty"`
-	DependsOn     []string               `protobuf:"bytes,12,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
-	Enabled       bool                   `protobuf:"varint,13,opt,name=enabled,proto3" json:"enabled,omitempty"`
-	LastError     string                 `protobuf:"bytes,14,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	Node          string                 `protobuf:"bytes,15,opt,name=node,proto3" json:"node,omitempty"`
+	Health    string                 `protobuf:"bytes,9,opt,name=health,proto3" json:"health,omitempty"`
+	Resources *Resources             `protobuf:"bytes,10,opt,name=resources,proto3" json:"resources,omitempty"`
+	Since     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=since,proto3" json:"since,omitempty"`
+	DependsOn []string               `protobuf:"bytes,12,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
+	Enabled   bool                   `protobuf:"varint,13,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	LastError string                 `protobuf:"bytes,14,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	Node      string                 `protobuf:"bytes,15,opt,name=node,proto3" json:"node,omitempty"`
+	// CpuPercent is the CPU the module's process tree (the process, its
+	// process group and their descendants) used over the last sampling
+	// interval, in percent of one CPU; 0 for a thread module or before the
+	// first interval.
+	CpuPercent float64 `protobuf:"fixed64,16,opt,name=cpu_percent,json=cpuPercent,proto3" json:"cpu_percent,omitempty"`
+	// RssBytes is the resident memory of the module's process tree, in
+	// bytes; 0 for a thread module.
+	RssBytes      uint64 `protobuf:"varint,17,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1019,6 +1027,20 @@ func (x *ModuleStatus) GetNode() string {
 		return x.Node
 	}
 	return ""
+}
+
+func (x *ModuleStatus) GetCpuPercent() float64 {
+	if x != nil {
+		return x.CpuPercent
+	}
+	return 0
+}
+
+func (x *ModuleStatus) GetRssBytes() uint64 {
+	if x != nil {
+		return x.RssBytes
+	}
+	return 0
 }
 
 // ModuleEvent is the payload of module.NAME.starting, .started, .stopped,
@@ -1340,7 +1362,7 @@ const file_superbot_v1_modules_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
 	"\x06signal\x18\x02 \x01(\tR\x06signal\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xec\x03\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xaa\x04\n" +
 	"\fModuleStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x14\n" +
@@ -1359,7 +1381,10 @@ const file_superbot_v1_modules_proto_rawDesc = "" +
 	"\aenabled\x18\r \x01(\bR\aenabled\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\x0e \x01(\tR\tlastError\x12\x12\n" +
-	"\x04node\x18\x0f \x01(\tR\x04node\"\xca\x01\n" +
+	"\x04node\x18\x0f \x01(\tR\x04node\x12\x1f\n" +
+	"\vcpu_percent\x18\x10 \x01(\x01R\n" +
+	"cpuPercent\x12\x1b\n" +
+	"\trss_bytes\x18\x11 \x01(\x04R\brssBytes\"\xca\x01\n" +
 	"\vModuleEvent\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +

@@ -84,6 +84,37 @@ func BenchmarkCrashToReplacement(b *testing.B) {
 	b.ReportMetric(float64(percentile(lat, 0.95).Microseconds())/1000, "p95-ms")
 }
 
+// BenchmarkBareExecLoop is the floor of BenchmarkCrashToReplacement: a
+// plain Go loop that SIGKILLs the helper, reaps it (cmd.Wait) and starts
+// the next one (exec.Cmd, own process group); the time from the kill until
+// the next cmd.Start has returned.
+func BenchmarkBareExecLoop(b *testing.B) {
+	bin := helper(b)
+	start := func() *exec.Cmd {
+		cmd := execCommand(bin)
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		return cmd
+	}
+	cmd := start()
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lat := make([]time.Duration, 0, b.N)
+	w, unpin := newStopwatch()
+	defer unpin()
+	b.ResetTimer()
+	for range b.N {
+		w.start()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		cmd = start()
+		lat = append(lat, w.elapsed(b))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.95).Microseconds())/1000, "p95-ms")
+}
+
 // BenchmarkStart100Exec: time until 100 exec modules (sleep, and the Go
 // helper) all run.
 func BenchmarkStart100Exec(b *testing.B) {

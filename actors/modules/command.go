@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,10 @@ const (
 	EnvSocket    = "SUPERBOT_SOCKET"
 	EnvTokenPath = "SUPERBOT_TOKEN_PATH"
 	EnvNode      = "SUPERBOT_NODE"
+	// EnvDaemon names the daemon instance that started the module
+	// ("PID.STARTTICKS"): the module guard finds the module's descendants
+	// by it, even those that left the module's process group.
+	EnvDaemon = "SUPERBOT_DAEMON"
 )
 
 // argv returns the command line of a process module.
@@ -64,15 +69,36 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// environ returns the daemon's environment plus the SUPERBOT_* variables,
-// the type's own (Flask debug, unbuffered Python) and the module's env.
+// inheritedEnv lists the variables a module inherits from the daemon's
+// environment: what a program (a Python app included) needs to find its
+// tools, its home and its locale. Everything else the daemon has (the
+// connector's keys, the cache's password, SUPERBOT_* settings) stays in the
+// daemon; a module gets more only through its own env.
+var inheritedEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM"}
+
+// inherited reports whether the daemon's variable key passes to modules:
+// inheritedEnv and the locale's LC_*.
+func inherited(key string) bool {
+	return strings.HasPrefix(key, "LC_") || slices.Contains(inheritedEnv, key)
+}
+
+// environ returns a module's environment: the daemon's inheritedEnv, the
+// SUPERBOT_* variables (absolute paths), the type's own (Flask debug,
+// unbuffered Python) and the module's env, in that order (a later
+// definition wins).
 func environ(name string, m ModuleConfig, d Deps) []string {
-	env := os.Environ()
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, ok := strings.Cut(kv, "="); ok && inherited(k) {
+			env = append(env, kv)
+		}
+	}
 	add := func(k, v string) { env = append(env, k+"="+v) }
 	add(EnvModule, name)
-	add(EnvSocket, d.SocketPath)
-	add(EnvTokenPath, d.TokenPath)
+	add(EnvSocket, absPath(d.SocketPath))
+	add(EnvTokenPath, absPath(d.TokenPath))
 	add(EnvNode, d.Node)
+	add(EnvDaemon, daemonID())
 	switch m.Type {
 	case TypeUvicorn, TypeFlask, TypePython:
 		add("PYTHONUNBUFFERED", "1")
@@ -90,6 +116,18 @@ func environ(name string, m ModuleConfig, d Deps) []string {
 		add(k, m.Env[k])
 	}
 	return env
+}
+
+// absPath makes p absolute against the daemon's working directory, so a
+// module with its own cwd finds the daemon's files; "" stays "".
+func absPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // threadParams turns args ("key=value" or "--key=value") and env into a

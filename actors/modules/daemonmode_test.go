@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -26,7 +27,11 @@ func runDaemonMode() {
 	helperBin := os.Getenv(daemonModeEnv)
 	sys := actor.NewActorSystem()
 	m := execModule(helperBin, "-ignore-term")
-	cfg := Config{Modules: map[string]ModuleConfig{"one": m, "two": m}}
+	childPIDFile := os.Getenv(daemonModeEnv + "_CHILD_PID_FILE")
+	family := execModule(helperBin, "-child", "-child-pid-file", childPIDFile)
+	escapeePIDFile := os.Getenv(daemonModeEnv + "_ESCAPEE_PID_FILE")
+	escape := execModule("/bin/sh", "-c", `setsid /bin/sh -c 'echo $$ > "$0"; exec sleep 300' "$0" & exec sleep 300`, escapeePIDFile)
+	cfg := Config{Modules: map[string]ModuleConfig{"one": m, "two": m, "family": family, "escape": escape}}
 	pid := sys.Root.Spawn(Props(cfg, Deps{}))
 	start := func(name string) int32 {
 		res, err := sys.Root.RequestFuture(pid, &messages.ModuleStartRequest{Module: name}, 10*time.Second).Result()
@@ -50,6 +55,16 @@ func runDaemonMode() {
 	}
 	wg.Wait()
 	two := start("two")
+	start("family")
+	start("escape")
+	for _, f := range []string{childPIDFile, escapeePIDFile} { // once the modules have written them (off any actor)
+		for {
+			if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	fmt.Printf("PIDS %d %d\n", one, two)
 	select {}
 }
@@ -72,7 +87,10 @@ func waitGone(pid int, timeout time.Duration) bool {
 
 func TestNoModuleOutlivesAKilledDaemon(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), daemonModeEnv+"="+helper(t))
+	tmp := t.TempDir()
+	childPIDFile, escapeePIDFile := filepath.Join(tmp, "grandchild.pid"), filepath.Join(tmp, "escapee.pid")
+	cmd.Env = append(os.Environ(), daemonModeEnv+"="+helper(t), daemonModeEnv+"_CHILD_PID_FILE="+childPIDFile,
+		daemonModeEnv+"_ESCAPEE_PID_FILE="+escapeePIDFile)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +117,21 @@ func TestNoModuleOutlivesAKilledDaemon(t *testing.T) {
 	for _, pid := range []int{one, two} {
 		if !waitGone(pid, 5*time.Second) {
 			t.Errorf("module pid %d outlived the killed daemon", pid)
+		}
+	}
+	// The grandchild (same process group, not the daemon's child) and the
+	// escapee (a descendant in a session of its own) are ended by the
+	// module guard. The figure is 1 s; the bound leaves room for a vCPU
+	// that wakes late.
+	for _, f := range []string{childPIDFile, escapeePIDFile} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := atoi(string(b))
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+		if !waitGone(pid, 5*time.Second) {
+			t.Errorf("%s: pid %d outlived the killed daemon", filepath.Base(f), pid)
 		}
 	}
 }

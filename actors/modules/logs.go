@@ -43,6 +43,9 @@ type logSink struct {
 	closed bool
 	ring   []*messages.LogLine // grows to ringLines, then wraps
 	head   int                 // the oldest line, once the ring wraps
+
+	pending     []byte // lines not yet written to the file, in order
+	flushQueued bool   // the file goroutine will write pending
 }
 
 func newLogSink(name, logDir string, root *actor.RootContext, bus *actor.PID) *logSink {
@@ -150,33 +153,56 @@ func (s *logSink) note(text string) {
 	s.record(streamDaemon, text, true)
 }
 
+// record adds one line to the ring, the file and the bus, all three in
+// the order of the calls: under s.mu, a line joins s.pending (the lines not
+// yet in the file, written in order by whichever comes first: a pump's
+// line, at once, or the file goroutine, for a line the daemon adds) and is
+// sent to the bus.
 func (s *logSink) record(stream, text string, async bool) {
 	if n := len(text); n > 0 && text[n-1] == '\r' {
 		text = text[:n-1]
 	}
 	l := &messages.LogLine{Module: s.name, Stream: stream, Line: text, Time: timestamppb.New(time.Now())}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.ring) < ringLines {
 		s.ring = append(s.ring, l)
 	} else {
 		s.ring[s.head] = l
 		s.head = (s.head + 1) % len(s.ring)
 	}
-	if s.file != nil && !async && !s.closed {
-		_, _ = s.file.Write([]byte(text + "\n"))
-	}
-	s.mu.Unlock()
-	if s.file != nil && async {
-		fileIO(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if !s.closed {
-				_, _ = s.file.Write([]byte(text + "\n"))
-			}
-		})
+	if s.file != nil && !s.closed {
+		s.pending = append(append(s.pending, text...), '\n')
+		switch {
+		case !async:
+			s.flushLocked()
+		case !s.flushQueued:
+			s.flushQueued = true
+			fileIO(s.flush)
+		}
 	}
 	if s.bus != nil {
 		s.root.Send(s.bus, messages.NewEvent(s.topic, s.name, l))
+	}
+}
+
+// flush writes the pending lines (on the file goroutine).
+func (s *logSink) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushQueued = false
+	s.flushLocked()
+}
+
+func (s *logSink) flushLocked() {
+	if len(s.pending) == 0 || s.closed {
+		return
+	}
+	_, _ = s.file.Write(s.pending)
+	if cap(s.pending) > readBufBytes {
+		s.pending = nil // a burst's buffer is not kept
+	} else {
+		s.pending = s.pending[:0]
 	}
 }
 
@@ -201,6 +227,9 @@ func (s *logSink) tail(n int) []*messages.LogLine {
 func (s *logSink) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.file != nil {
+		s.flushLocked()
+	}
 	s.closed = true
 	if s.file != nil {
 		_ = s.file.Close()

@@ -201,6 +201,7 @@ func (a *moduleActor) start(ctx actor.Context) {
 	}
 	args, err := argv(a.cfg)
 	if err != nil {
+		a.sink.note("start failed: " + err.Error())
 		a.report(StateFailed, 0, nil, err.Error())
 		return
 	}
@@ -218,7 +219,9 @@ func (a *moduleActor) launchThread(ctx actor.Context) {
 	}
 	f, ok := a.deps.Registry.Lookup(id)
 	if !ok {
-		a.report(StateFailed, 0, nil, fmt.Sprintf("no thread module %q (registered: %s)", id, strings.Join(a.deps.Registry.Names(), ", ")))
+		reason := fmt.Sprintf("no thread module %q (registered: %s)", id, strings.Join(a.deps.Registry.Names(), ", "))
+		a.sink.note("start failed: " + reason)
+		a.report(StateFailed, 0, nil, reason)
 		return
 	}
 	props := f(ThreadEnv{Name: a.name, Bus: a.deps.Bus, Logger: a.log, Params: threadParams(a.cfg), Node: a.deps.Node})

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -163,15 +164,35 @@ func launch(argv, env []string, dir string, sink *logSink, started func(*proc, e
 		}
 		p := &proc{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), done: make(chan struct{})}
 		p.ticks, _ = startTicks(p.pid)
-		go sink.pump(outR, "stdout")
-		go sink.pump(errR, "stderr")
-		started(p, nil)    // first, so that the actor hears of the start before the exit
-		go wait(p, exited) // off the actor goroutine: blocks until the leader exits
+		drained := make(chan struct{})
+		var open atomic.Int32
+		open.Store(2)
+		pump := func(r *os.File, stream string) {
+			sink.pump(r, stream)
+			if open.Add(-1) == 0 {
+				close(drained)
+			}
+		}
+		go pump(outR, "stdout")
+		go pump(errR, "stderr")
+		started(p, nil) // first, so that the actor hears of the start before the exit
+		if err := guardGroup(p.pid); err != nil {
+			sink.note("no parent-death guard for this process: " + err.Error())
+		}
+		usage.watch(p.pid)
+		go wait(p, drained, exited) // off the actor goroutine: blocks until the leader exits
 	})
 }
 
-// wait reaps the leader, records how it ended, and reports.
-func wait(p *proc, exited func(*proc)) {
+// drainTimeout bounds the wait for a module's output after its process
+// has exited: a descendant that left the process group may hold the pipes.
+const drainTimeout = 500 * time.Millisecond
+
+// wait reaps the leader, ends the rest of its process group, waits until
+// its output has been read to the end (drained closes; bounded by
+// drainTimeout), so that every line the process wrote is recorded before
+// its exit is reported (and before any replacement starts), and reports.
+func wait(p *proc, drained <-chan struct{}, exited func(*proc)) {
 	ws, err := reap(p.pid)
 	if err == nil {
 		_ = p.cmd.Process.Release() // reaped here: os/exec has nothing to wait for
@@ -185,6 +206,15 @@ func wait(p *proc, exited func(*proc)) {
 	} else if ws.Signaled() {
 		p.exit.signal = signalName(ws.Signal())
 	}
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL) // stragglers of the group; they hold the pipes too
+	t := time.NewTimer(drainTimeout)
+	select {
+	case <-drained:
+	case <-t.C:
+	}
+	t.Stop()
+	unguardGroup(p.pid)
+	usage.unwatch(p.pid)
 	close(p.done)
 	exited(p)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
 )
@@ -82,6 +84,72 @@ func TestEnvironment(t *testing.T) {
 		}
 		return false
 	}, "env line %q", want)
+}
+
+// TestEnvironmentKeepsDaemonSecrets: a module sees the allowlisted
+// variables and its own, never the daemon's secrets or settings.
+func TestEnvironmentKeepsDaemonSecrets(t *testing.T) {
+	secrets := []string{"SUPERBOT_CONNECTOR_SECRET_KEY", "SUPERBOT_CONNECTOR_API_KEY", "SUPERBOT_CACHE_REDIS_PASSWORD", "SOME_OTHER_TOKEN"}
+	for _, k := range secrets {
+		t.Setenv(k, "s3cr3t-"+k)
+	}
+	t.Setenv("LC_TIME", "C")
+	m := execModule("/bin/sh", "-c", `env; echo END; exec sleep 60`)
+	m.Env = map[string]string{"OWN": "mine"}
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"envy": m}})
+	if res := h.start("envy"); res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	var env []string
+	actorEventually(t, func() bool {
+		env = env[:0]
+		for _, l := range request[*messages.LogsTailResponse](h, &messages.LogsTailRequest{Module: "envy", Lines: 500}).Lines {
+			if l.Stream != "stdout" {
+				continue
+			}
+			if l.Line == "END" {
+				return true
+			}
+			env = append(env, l.Line)
+		}
+		return false
+	}, "the module's env")
+	for _, kv := range env {
+		if strings.Contains(kv, "s3cr3t") {
+			t.Errorf("the module sees %s", kv)
+		}
+	}
+	for _, want := range []string{"PATH=" + os.Getenv("PATH"), "LC_TIME=C", "OWN=mine", "SUPERBOT_MODULE=envy"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("env lacks %s: %q", want, env)
+		}
+	}
+}
+
+// TestSuperbotPathsAbsolute: with a relative socket and token path and the
+// module in another directory, the module gets absolute paths that name
+// the daemon's files.
+func TestSuperbotPathsAbsolute(t *testing.T) {
+	m := execModule("/bin/sh", "-c", `echo "S=$SUPERBOT_SOCKET T=$SUPERBOT_TOKEN_PATH"; exec sleep 60`)
+	m.Cwd = t.TempDir()
+	sys, bus := newSystemAndBus(t)
+	pid := actortest.Spawn(t, sys, Props(Config{Modules: map[string]ModuleConfig{"cb": m}}, Deps{
+		Bus: bus.PID, SocketPath: ".superbot/superbot.sock", TokenPath: ".superbot/token", Logger: actortest.Logger(t),
+	}))
+	t.Cleanup(func() { _, _ = actortest.TryRequest[*StopAllResult](sys, pid, &StopAll{}, 30*time.Second) })
+	if res := actortestRequest2[*messages.ModuleStartResponse](t, sys, pid, &messages.ModuleStartRequest{Module: "cb"}); res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	wd, _ := os.Getwd()
+	want := "S=" + filepath.Join(wd, ".superbot/superbot.sock") + " T=" + filepath.Join(wd, ".superbot/token")
+	actorEventually(t, func() bool {
+		for _, l := range actortestRequest2[*messages.LogsTailResponse](t, sys, pid, &messages.LogsTailRequest{Module: "cb"}).Lines {
+			if l.Line == want {
+				return true
+			}
+		}
+		return false
+	}, "line %q", want)
 }
 
 func TestCrashLoopFailsAfterThreeRestarts(t *testing.T) {
@@ -359,4 +427,40 @@ func threads(t *testing.T) int {
 	}
 	t.Fatal("no Threads: in /proc/self/status")
 	return 0
+}
+
+// TestListShowsTreeCPUAndRSS: module.list and module.status carry the CPU
+// and RSS of the module's whole process tree (here a leader holding 32 MiB
+// and a child burning CPU); a thread module shows 0.
+func TestListShowsTreeCPUAndRSS(t *testing.T) {
+	m := execModule("/bin/sh", "-c", "yes > /dev/null & exec "+helper(t)+" -leak 32")
+	reg := NewRegistry()
+	_ = reg.Register("idle", func(ThreadEnv) *actor.Props {
+		return actor.PropsFromFunc(func(actor.Context) {})
+	})
+	th := DefaultModuleConfig()
+	th.Type, th.Module, th.StartPeriod = TypeThread, "idle", 0
+	h := newHarnessWith(t, Config{Modules: map[string]ModuleConfig{"busy": m, "th": th}}, reg)
+	h.start("busy")
+	h.start("th")
+	const minRSS = 32 << 20
+	var st *messages.ModuleStatus
+	actorEventually(t, func() bool {
+		st = h.status("busy")
+		return st.CpuPercent > 10 && st.RssBytes >= minRSS
+	}, "busy's tree CPU > 10%% and RSS >= 32 MiB")
+	t.Logf("busy: cpu %.1f%%, rss %.1f MiB", st.CpuPercent, float64(st.RssBytes)/(1<<20))
+	list := request[*messages.ModuleListResponse](h, &messages.ModuleListRequest{})
+	for _, s := range list.Modules {
+		switch s.Name {
+		case "busy":
+			if s.RssBytes < minRSS {
+				t.Errorf("list: busy rss %d", s.RssBytes)
+			}
+		case "th":
+			if s.CpuPercent != 0 || s.RssBytes != 0 {
+				t.Errorf("list: thread module cpu %v rss %d", s.CpuPercent, s.RssBytes)
+			}
+		}
+	}
 }

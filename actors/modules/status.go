@@ -72,6 +72,10 @@ func (s *supervisor) moduleStatus(rec *record) *messages.ModuleStatus {
 	if rec.state == StateRunning {
 		st.UptimeSeconds = time.Since(rec.upSince).Seconds()
 	}
+	if rec.pid != 0 {
+		u := usage.usageOf(rec.pid)
+		st.CpuPercent, st.RssBytes = u.cpuPercent, u.rssBytes
+	}
 	return st
 }
 

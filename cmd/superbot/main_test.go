@@ -63,7 +63,9 @@ const moduleList = `{"modules":[
   "last_exit":null,"health":"ok","resources":null,"since":null,"depends_on":[],"enabled":true,"last_error":"","node":"node-a"},
  {"name":"webui","type":"process","state":"failed","pid":0,"uptime_seconds":0,"restarts":3,"recent_failures":3,
   "last_exit":{"code":1,"signal":"","reason":"crashed","time":null},"health":"","resources":null,"since":null,
-  "depends_on":["trading"],"enabled":true,"last_error":"port 8080 in use","node":"node-a"}]}`
+  "depends_on":["trading"],"enabled":true,"last_error":"port 8080 in use","node":"node-a"},
+ {"name":"ai","type":"uvicorn","state":"running","pid":4242,"uptime_seconds":5,"restarts":0,"health":"ok",
+  "cpu_percent":12.34,"rss_bytes":"73400320","node":"node-a"}]}`
 
 func TestUsageErrorsSendNothing(t *testing.T) {
 	srv := newServer(t)
@@ -278,9 +280,10 @@ func TestModuleTables(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, re := range []string{
-		`(?m)^NAME\s+TYPE\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+HEALTH\s+NODE\s+LAST ERROR$`,
-		`(?m)^trading\s+thread\s+running\s+-\s+1m1s\s+1\s+ok\s+node-a\s+-$`,
-		`(?m)^webui\s+process\s+failed\s+-\s+-\s+3\s+-\s+node-a\s+port 8080 in use$`,
+		`(?m)^NAME\s+TYPE\s+STATE\s+PID\s+CPU\s+RSS\s+UPTIME\s+RESTARTS\s+HEALTH\s+NODE\s+LAST ERROR$`,
+		`(?m)^trading\s+thread\s+running\s+-\s+-\s+-\s+1m1s\s+1\s+ok\s+node-a\s+-$`,
+		`(?m)^webui\s+process\s+failed\s+-\s+-\s+-\s+-\s+3\s+-\s+node-a\s+port 8080 in use$`,
+		`(?m)^ai\s+uvicorn\s+running\s+4242\s+12\.3%\s+70\.0 MiB\s+5s\s+0\s+ok\s+node-a\s+-$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("module list lacks %s:\n%s", re, out)

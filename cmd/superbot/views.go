@@ -96,6 +96,8 @@ type moduleStatus struct {
 	Type      string  `json:"type"`
 	State     string  `json:"state"`
 	PID       num     `json:"pid"`
+	CPU       float64 `json:"cpu_percent"`
+	RSS       num     `json:"rss_bytes"`
 	Uptime    float64 `json:"uptime_seconds"`
 	Restarts  num     `json:"restarts"`
 	Health    string  `json:"health"`
@@ -115,16 +117,26 @@ func renderModuleList(w io.Writer, res json.RawMessage) error {
 		return err
 	}
 	tw := newTable(w)
-	fprintln(tw, "NAME\tTYPE\tSTATE\tPID\tUPTIME\tRESTARTS\tHEALTH\tNODE\tLAST ERROR")
+	fprintln(tw, "NAME\tTYPE\tSTATE\tPID\tCPU\tRSS\tUPTIME\tRESTARTS\tHEALTH\tNODE\tLAST ERROR")
 	for _, m := range r.Modules {
-		pid := string(m.PID)
+		pid, cpu, rss := string(m.PID), "-", "-"
 		if pid == "0" {
 			pid = "-"
+		} else if pid != "" { // a process: its tree's CPU and RSS
+			cpu, rss = fmt.Sprintf("%.1f%%", m.CPU), humanBytes(orZero(string(m.RSS)))
 		}
-		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, orDash(m.Type), orDash(m.State), orDash(pid),
-			seconds(m.Uptime), orDash(string(m.Restarts)), orDash(m.Health), orDash(m.Node), oneLine(m.LastError))
+		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, orDash(m.Type), orDash(m.State), orDash(pid),
+			cpu, rss, seconds(m.Uptime), orDash(string(m.Restarts)), orDash(m.Health), orDash(m.Node), oneLine(m.LastError))
 	}
 	return tw.Flush()
+}
+
+// orZero is s, or "0" for "" (protojson leaves zero numbers out).
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
 }
 
 // renderModuleStatus prints the "status" of module.status, start, stop and

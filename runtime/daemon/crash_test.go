@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -183,8 +184,9 @@ env = { SUPERBOT_TEST_MARKER = %q }
 
 // TestNewDaemonKillsAKilledDaemonsModuleGroup: the parent-death signal
 // reaches a module's own process only; children it forked (uvicorn
-// workers) live on when a daemon is SIGKILLed. The next daemon kills that
-// process group before starting the module again.
+// workers) live on when a daemon is SIGKILLed and its module guard is
+// gone too (killed first here). The next daemon kills that process group
+// before starting the module again.
 func TestNewDaemonKillsAKilledDaemonsModuleGroup(t *testing.T) {
 	dir := t.TempDir()
 	marker := fmt.Sprintf("SUPERBOT_TEST_MARKER=group-%d-%d", os.Getpid(), time.Now().UnixNano())
@@ -213,6 +215,7 @@ env = { SUPERBOT_TEST_MARKER = %q }
 	first := startDaemon(t, dir, cfg)
 	first.client()
 	old := waitFor(3) // sh and its two sleeps
+	killGuardOf(t, first.cmd.Process.Pid)
 	_ = first.cmd.Process.Signal(syscall.SIGKILL)
 	first.wait(5 * time.Second)
 	left := waitFor(2) // sh died with the daemon; its children did not
@@ -243,4 +246,32 @@ env = { SUPERBOT_TEST_MARKER = %q }
 	_ = second.cmd.Process.Signal(syscall.SIGTERM)
 	second.wait(15 * time.Second)
 	waitFor(0)
+}
+
+// killGuardOf SIGKILLs the module guard of the daemon pid (its child named
+// superbot-module-guard) and waits until it is gone.
+func killGuardOf(t *testing.T, daemon int) {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+		st, _ := os.ReadFile(filepath.Join(d, "stat"))
+		i := bytes.LastIndexByte(st, ')')
+		if !bytes.HasPrefix(cmdline, []byte("superbot-module-guard\x00")) || i < 0 {
+			continue
+		}
+		if f := strings.Fields(string(st[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(daemon) {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				if b, err := os.ReadFile(filepath.Join(d, "stat")); err != nil || bytes.Contains(b, []byte(") Z ")) {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("module guard %d still alive", pid)
+				}
+			}
+		}
+	}
+	t.Fatalf("no module guard of daemon %d", daemon)
 }
