@@ -52,11 +52,11 @@ func TestTablesAsUsersExpect(t *testing.T) {
 			want:    []string{`(?m)^    published:\s+34$`, `(?m)^    hits:\s+3$`},
 			notWant: []string{"BusStatsResponse", "CacheStatsResponse", "type"}},
 		{name: "module list with numbers", method: "module.list", args: []string{"module", "list"},
-			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":77,"uptime_seconds":61,"restarts":2}]}`,
-			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+1m1s\s+2\s`}},
+			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":77,"cpu_percent":12.5,"rss_bytes":1048576,"uptime_seconds":61,"restarts":2}]}`,
+			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+12\.5%\s+1\.0 MiB\s+1m1s\s+2\s`}},
 		{name: "module list with strings", method: "module.list", args: []string{"module", "list"},
-			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":"77","uptime_seconds":61,"restarts":"2"}]}`,
-			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+1m1s\s+2\s`}},
+			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":"77","cpu_percent":12.5,"rss_bytes":"1048576","uptime_seconds":61,"restarts":"2"}]}`,
+			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+12\.5%\s+1\.0 MiB\s+1m1s\s+2\s`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
