@@ -76,6 +76,28 @@ func repoRoot(t *testing.T) string {
 // TestReadmeConfigExamples: every TOML block of the README loads strictly
 // (together, as the README composes them), and a block that names its file
 // shows that file's settings exactly.
+// TestReadmeSetUpTargets: the README's two set-up commands, the contract
+// with users and CI, are Makefile targets.
+func TestReadmeSetUpTargets(t *testing.T) {
+	root := repoRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"run", "test"} {
+		if !strings.Contains(string(readme), "make "+target) {
+			t.Errorf("README does not show 'make %s'", target)
+		}
+		if !regexp.MustCompile(`(?m)^` + target + `:`).Match(makefile) {
+			t.Errorf("Makefile has no %q target", target)
+		}
+	}
+}
+
 func TestReadmeConfigExamples(t *testing.T) {
 	root := repoRoot(t)
 	md, err := os.ReadFile(filepath.Join(root, "README.md"))
