@@ -29,6 +29,12 @@ type Config struct {
 	// socket (the owner's CLI and the modules). TCP connections have their
 	// own limit, so they never take the socket's room. Default 128.
 	MaxConnections int `toml:"max_connections"`
+	// MaxModuleConnections is how many of MaxConnections the daemon's
+	// modules (and what they start, see peer.go) may hold at once, so that
+	// the owner always has MaxConnections - MaxModuleConnections. At or
+	// above MaxConnections, modules get MaxConnections - 1 (the owner keeps
+	// one). Default 96.
+	MaxModuleConnections int `toml:"max_module_connections"`
 	// MaxTCPConnections is the number of concurrent TCP connections.
 	// Default 64.
 	MaxTCPConnections int `toml:"max_tcp_connections"`
@@ -62,16 +68,17 @@ const maxStreamQueueCap = 1 << 20
 // DefaultConfig returns the edge defaults.
 func DefaultConfig() Config {
 	return Config{
-		TCPAddr:           "127.0.0.1:9999",
-		MaxRequestBytes:   1 << 20,
-		MaxConnections:    128,
-		MaxTCPConnections: 64,
-		LoginTimeout:      5 * time.Second,
-		LoginBurst:        5,
-		LoginBackoff:      time.Second,
-		MaxStreamQueue:    65536,
-		IdleTimeout:       5 * time.Minute,
-		RequestTimeout:    5 * time.Second,
+		TCPAddr:              "127.0.0.1:9999",
+		MaxRequestBytes:      1 << 20,
+		MaxConnections:       128,
+		MaxModuleConnections: 96,
+		MaxTCPConnections:    64,
+		LoginTimeout:         5 * time.Second,
+		LoginBurst:           5,
+		LoginBackoff:         time.Second,
+		MaxStreamQueue:       65536,
+		IdleTimeout:          5 * time.Minute,
+		RequestTimeout:       5 * time.Second,
 	}
 }
 
@@ -86,8 +93,11 @@ func (c Config) Validate() error {
 	if c.MaxRequestBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max_request_bytes: must be >= 1024, got %d", c.MaxRequestBytes))
 	}
-	if c.MaxConnections < 1 {
-		errs = append(errs, fmt.Errorf("max_connections: must be >= 1, got %d", c.MaxConnections))
+	if c.MaxConnections < 2 {
+		errs = append(errs, fmt.Errorf("max_connections: must be >= 2 (the owner keeps room), got %d", c.MaxConnections))
+	}
+	if c.MaxModuleConnections < 1 {
+		errs = append(errs, fmt.Errorf("max_module_connections: must be >= 1, got %d", c.MaxModuleConnections))
 	}
 	if c.MaxTCPConnections < 1 {
 		errs = append(errs, fmt.Errorf("max_tcp_connections: must be >= 1, got %d", c.MaxTCPConnections))
@@ -112,4 +122,10 @@ func (c Config) Validate() error {
 	}
 
 	return errors.Join(errs...)
+}
+
+// moduleLimit is the number of socket connections modules may hold at once:
+// MaxModuleConnections, leaving the owner at least one.
+func (c Config) moduleLimit() int {
+	return max(1, min(c.MaxModuleConnections, c.MaxConnections-1))
 }

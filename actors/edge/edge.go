@@ -33,8 +33,13 @@ type Deps struct {
 	Listeners *Listeners
 	// Token is the RPC token, required on TCP and, when configured, on the
 	// Unix socket. It is never logged.
-	Token  string
-	Logger *slog.Logger
+	Token string
+	// ModuleMarker is the value of SUPERBOT_DAEMON this daemon gives its
+	// modules (modules.DaemonID). Set, the Unix socket counts module peers
+	// (peer.go) against MaxModuleConnections; empty, every peer counts as
+	// the owner.
+	ModuleMarker string
+	Logger       *slog.Logger
 }
 
 // StatsRequest asks the edge for its counters; it answers *Stats.
@@ -86,10 +91,12 @@ func (a *edgeActor) start(ctx actor.Context) {
 	}
 	if l := a.deps.Listeners; l != nil {
 		if l.Unix != nil {
-			a.srv.serve(l.Unix, a.cfg.RequireTokenOnSocket, a.cfg.MaxConnections)
+			a.srv.serve(&listener{ln: l.Unix, requireToken: a.cfg.RequireTokenOnSocket,
+				sem: make(chan struct{}, a.cfg.MaxConnections), rule: newModuleRule(a.deps.ModuleMarker),
+				modules: make(chan struct{}, a.cfg.moduleLimit())})
 		}
 		if l.TCP != nil {
-			a.srv.serve(l.TCP, true, a.cfg.MaxTCPConnections)
+			a.srv.serve(&listener{ln: l.TCP, requireToken: true, sem: make(chan struct{}, a.cfg.MaxTCPConnections)})
 		}
 		a.log.Info("edge listening", "addrs", l.Addrs())
 	}
@@ -127,70 +134,132 @@ type server struct {
 // deadliner is what both listener types offer to interrupt Accept.
 type deadliner interface{ SetDeadline(time.Time) error }
 
-// serve accepts on ln, at most limit connections at once: each listener has
-// its own limit, so that clients of one (TCP) never take the room of the
-// other's (the owner's Unix socket).
-func (s *server) serve(ln net.Listener, requireToken bool, limit int) {
-	if d, ok := ln.(deadliner); ok {
+// listener is one listener and its limits: each has its own, so that
+// clients of one (TCP) never take the room of the other's (the owner's Unix
+// socket). On the socket, modules (rule) have a smaller limit of their own
+// within it, so that the owner always has room too.
+type listener struct {
+	ln           net.Listener
+	requireToken bool
+	sem          chan struct{} // one per open connection
+	rule         *moduleRule   // nil: every peer counts as the owner
+	modules      chan struct{} // one per open module connection
+}
+
+// serve accepts on l until the listener closes or the server shuts down.
+func (s *server) serve(l *listener) {
+	if d, ok := l.ln.(deadliner); ok {
 		_ = d.SetDeadline(time.Time{}) // a restarted edge reuses the listener
 	}
 	s.wg.Add(1)
-	go s.acceptLoop(ln, requireToken, make(chan struct{}, limit))
+	go s.acceptLoop(l)
 }
 
-// acceptLoop runs on its own goroutine until the listener closes or the
-// server shuts down.
-func (s *server) acceptLoop(ln net.Listener, requireToken bool, sem chan struct{}) {
+// acceptLoop runs on its own goroutine. Where peers are told apart, the
+// /proc reads run on a goroutine per connection (at most cap(l.sem) at
+// once), so that a slow read holds up no other client.
+func (s *server) acceptLoop(l *listener) {
 	defer s.wg.Done()
+	pending := make(chan struct{}, cap(l.sem))
 	for {
-		nc, err := ln.Accept()
+		nc, err := l.ln.Accept()
 		if err != nil {
-			select {
-			case <-s.quit:
-				return
-			default:
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if s.acceptFailed(err) {
 				return
 			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn("edge accept failed", "error", err)
-			select {
-			case <-time.After(10 * time.Millisecond):
-			case <-s.quit:
-				return
-			}
+			continue
+		}
+		if l.rule == nil {
+			s.admit(l, nc, false)
 			continue
 		}
 		select {
-		case sem <- struct{}{}:
-		default:
-			s.rejected.Add(1)
-			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = nc.Write([]byte(`{"jsonrpc":"2.0","error":{"code":-32003,"message":"too many connections"},"id":null}` + "\n"))
+		case pending <- struct{}{}:
+		case <-s.quit:
 			_ = nc.Close()
-			continue
+			return
 		}
-		s.accepted.Add(1)
-		c := newConn(s, nc, requireToken)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.open.Add(1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			s.open.Add(-1)
-			<-sem
+			module := l.rule.isModule(peerPID(nc))
+			<-pending
+			s.admit(l, nc, module)
 		}()
 	}
+}
+
+// acceptFailed handles an Accept error: it reports whether the loop ends,
+// else waits a little before the next Accept.
+func (s *server) acceptFailed(err error) bool {
+	select {
+	case <-s.quit:
+		return true
+	default:
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	s.log.Warn("edge accept failed", "error", err)
+	select {
+	case <-time.After(10 * time.Millisecond):
+		return false
+	case <-s.quit:
+		return true
+	}
+}
+
+// admit serves nc if l has room for it (a module needs room among the
+// modules too), else answers -32003 and closes it.
+func (s *server) admit(l *listener, nc net.Conn, module bool) {
+	if module {
+		select {
+		case l.modules <- struct{}{}:
+		default:
+			s.refuse(nc)
+			return
+		}
+	}
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		if module {
+			<-l.modules
+		}
+		s.refuse(nc)
+		return
+	}
+	s.accepted.Add(1)
+	c := newConn(s, nc, l.requireToken)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.open.Add(1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		c.serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.open.Add(-1)
+		<-l.sem
+		if module {
+			<-l.modules
+		}
+	}()
+}
+
+// refuse answers a connection over its limit and closes it.
+func (s *server) refuse(nc net.Conn) {
+	s.rejected.Add(1)
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write([]byte(`{"jsonrpc":"2.0","error":{"code":-32003,"message":"too many connections"},"id":null}` + "\n"))
+	_ = nc.Close()
 }
 
 // shutdown stops accepting, closes every connection and waits (bounded)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,9 +24,17 @@ import (
 	"github.com/superbot/superbot/messages"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(moduleHelperEnv) != "" {
+		os.Exit(runModuleHelper())
+	}
+	goleak.VerifyTestMain(m)
+}
 
 const token = "s3cret-token"
+
+// testMarker is the fixture daemon's module marker (Deps.ModuleMarker).
+const testMarker = "4242.777"
 
 type fixture struct {
 	sys    *actor.ActorSystem
@@ -100,7 +109,7 @@ func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
 		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
 	)
 	cfg.RequestTimeout = 5 * time.Second
-	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, Logger: log}))
+	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, ModuleMarker: testMarker, Logger: log}))
 	return &fixture{sys: sys, socket: ls.SocketPath, tcp: ls.TCP.Addr().String(), bus: busPID, edge: edgePID}
 }
 

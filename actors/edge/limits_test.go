@@ -1,12 +1,17 @@
 package edge_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,4 +145,109 @@ func TestFailedLoginsAreSlowedPerSource(t *testing.T) {
 	sameJSON(t, owner.call(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":1}`), `{"jsonrpc":"2.0","result":1,"id":1}`)
 	c := dial(t, "tcp", f.tcp)
 	sameJSON(t, c.call(`{"jsonrpc":"2.0","method":"auth.login","params":["`+token+`"],"id":1}`), `{"jsonrpc":"2.0","result":{"ok":true},"id":1}`)
+}
+
+// moduleHelperEnv, set to a number N, makes the test binary a module of
+// the fixture daemon (runModuleHelper).
+const moduleHelperEnv = "EDGE_TEST_MODULE_CONNS"
+
+// runModuleHelper is a module process: it opens N connections to
+// $SUPERBOT_SOCKET, checks each answers, prints "held N", then opens one
+// more, prints the first line it gets ("extra: ..."), and holds everything
+// open until its stdin closes.
+func runModuleHelper() int {
+	n, err := strconv.Atoi(os.Getenv(moduleHelperEnv))
+	if err != nil {
+		fmt.Println("bad count:", err)
+		return 2
+	}
+	call := func() (net.Conn, string, error) {
+		c, err := net.Dial("unix", os.Getenv("SUPERBOT_SOCKET"))
+		if err != nil {
+			return nil, "", err
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = c.Write([]byte(`{"jsonrpc":"2.0","method":"sum","params":[2],"id":1}` + "\n"))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		return c, strings.TrimSpace(line), err
+	}
+	for i := range n {
+		c, line, err := call()
+		if err != nil || !strings.Contains(line, `"result":2`) {
+			fmt.Printf("connection %d: %q %v\n", i, line, err)
+			return 1
+		}
+		defer func() { _ = c.Close() }()
+	}
+	fmt.Println("held", n)
+	c, line, err := call()
+	if c != nil {
+		defer func() { _ = c.Close() }()
+	}
+	fmt.Printf("extra: %s %v\n", line, err)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// startModule runs the test binary as a module of the fixture's daemon
+// holding n connections (runModuleHelper); it returns its output lines.
+// The module ends when the test does.
+func startModule(t *testing.T, socket string, n int) *bufio.Scanner {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), moduleHelperEnv+"="+strconv.Itoa(n), "SUPERBOT_SOCKET="+socket, "SUPERBOT_DAEMON="+testMarker)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("module helper: %v", err)
+		}
+	})
+	return bufio.NewScanner(out)
+}
+
+// nextLine returns the module's next output line.
+func nextLine(t *testing.T, sc *bufio.Scanner) string {
+	t.Helper()
+	if !sc.Scan() {
+		t.Fatalf("module helper ended: %v", sc.Err())
+	}
+	return sc.Text()
+}
+
+// TestModulesLeaveTheOwnerRoom: a module process (SUPERBOT_DAEMON of this
+// daemon in its environment) holds at most MaxModuleConnections of the
+// socket's MaxConnections; the owner keeps the rest (it used to be locked
+// out with -32003 by a module holding them all).
+func TestModulesLeaveTheOwnerRoom(t *testing.T) {
+	cfg := edge.DefaultConfig()
+	cfg.MaxConnections = 5
+	cfg.MaxModuleConnections = 3
+	f := start(t, cfg)
+	mod := startModule(t, f.socket, 3)
+	if got := nextLine(t, mod); got != "held 3" {
+		t.Fatalf("module: %s", got)
+	}
+	if got := nextLine(t, mod); !strings.Contains(got, `"code":-32003`) {
+		t.Fatalf("the module's 4th connection, over max_module_connections: %s", got)
+	}
+	for i := range 2 {
+		owner := dial(t, "unix", f.socket)
+		sameJSON(t, owner.call(fmt.Sprintf(`{"jsonrpc":"2.0","method":"sum","params":[%d],"id":1}`, i)), fmt.Sprintf(`{"jsonrpc":"2.0","result":%d,"id":1}`, i))
+	}
+	// The owner's room is the rest, no more: the socket's limit still holds.
+	if got := dial(t, "unix", f.socket).read(); !strings.Contains(got, `"code":-32003`) {
+		t.Fatalf("the owner's 3rd connection, over max_connections: %s", got)
+	}
 }

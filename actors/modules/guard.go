@@ -132,6 +132,10 @@ func daemonID() string {
 	return daemonIDText
 }
 
+// DaemonID is the value of EnvDaemon this daemon gives its modules: the
+// edge tells module peers from the owner by it.
+func DaemonID() string { return daemonID() }
+
 // guardian is the daemon's side of the guard.
 type guardian struct {
 	mu     sync.Mutex

@@ -27,6 +27,7 @@ import (
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/config"
@@ -228,7 +229,8 @@ func (d *Daemon) Start() (err error) {
 		return fmt.Errorf("ipc: %w", err)
 	}
 	if err := d.startChild(supervisor.ChildSpec{Name: edge.Kind, Core: true, Props: edge.Props(cfg.IPC, edge.Deps{
-		Router: d.router, Bus: d.pids[bus.Kind], Listeners: d.listeners, Token: d.token, Logger: d.log.With("component", "edge"),
+		Router: d.router, Bus: d.pids[bus.Kind], Listeners: d.listeners, Token: d.token,
+		ModuleMarker: modules.DaemonID(), Logger: d.log.With("component", "edge"),
 	})}); err != nil {
 		return err
 	}
