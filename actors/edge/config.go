@@ -33,7 +33,7 @@ type Config struct {
 	// modules (and what they start, see peer.go) may hold at once, so that
 	// the owner always has MaxConnections - MaxModuleConnections. At or
 	// above MaxConnections, modules get MaxConnections - 1 (the owner keeps
-	// one). Default 96.
+	// one; with MaxConnections 1, modules get none). Default 96.
 	MaxModuleConnections int `toml:"max_module_connections"`
 	// MaxTCPConnections is the number of concurrent TCP connections.
 	// Default 64.
@@ -93,8 +93,8 @@ func (c Config) Validate() error {
 	if c.MaxRequestBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max_request_bytes: must be >= 1024, got %d", c.MaxRequestBytes))
 	}
-	if c.MaxConnections < 2 {
-		errs = append(errs, fmt.Errorf("max_connections: must be >= 2 (the owner keeps room), got %d", c.MaxConnections))
+	if c.MaxConnections < 1 {
+		errs = append(errs, fmt.Errorf("max_connections: must be >= 1, got %d", c.MaxConnections))
 	}
 	if c.MaxModuleConnections < 1 {
 		errs = append(errs, fmt.Errorf("max_module_connections: must be >= 1, got %d", c.MaxModuleConnections))
@@ -125,7 +125,8 @@ func (c Config) Validate() error {
 }
 
 // moduleLimit is the number of socket connections modules may hold at once:
-// MaxModuleConnections, leaving the owner at least one.
+// MaxModuleConnections, leaving the owner at least one (so none when
+// MaxConnections is 1).
 func (c Config) moduleLimit() int {
-	return max(1, min(c.MaxModuleConnections, c.MaxConnections-1))
+	return max(0, min(c.MaxModuleConnections, c.MaxConnections-1))
 }

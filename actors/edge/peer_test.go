@@ -89,3 +89,22 @@ func TestContainsMark(t *testing.T) {
 		}
 	}
 }
+
+// TestModuleLimit: modules never get the whole socket; zero modules is
+// refused by Validate.
+func TestModuleLimit(t *testing.T) {
+	c := DefaultConfig()
+	for _, x := range []struct{ conns, modules, want int }{{128, 96, 96}, {7, 96, 6}, {7, 6, 6}, {1, 96, 0}} {
+		c.MaxConnections, c.MaxModuleConnections = x.conns, x.modules
+		if got := c.moduleLimit(); got != x.want {
+			t.Errorf("max_connections %d, max_module_connections %d: modules get %d, want %d", x.conns, x.modules, got, x.want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("max_connections %d, max_module_connections %d: %v", x.conns, x.modules, err)
+		}
+	}
+	c.MaxModuleConnections = 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "max_module_connections: must be >= 1") {
+		t.Errorf("max_module_connections 0: %v", err)
+	}
+}
