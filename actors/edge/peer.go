@@ -42,7 +42,7 @@ const maxPeerDepth = 64
 
 // envChunk is the size of one read of a peer's environment, which is
 // scanned, never held whole.
-const envChunk = 32 << 10
+const envChunk = 4 << 10
 
 // moduleRule decides whether a socket peer is a module.
 type moduleRule struct {

@@ -108,3 +108,14 @@ func TestModuleLimit(t *testing.T) {
 		t.Errorf("max_module_connections 0: %v", err)
 	}
 }
+
+// BenchmarkModuleRule is the cost an owner's connection pays on accept:
+// this process's parent, read and walked up to PID 1.
+func BenchmarkModuleRule(b *testing.B) {
+	r := newModuleRule("99.123")
+	for b.Loop() {
+		if r.isModule(os.Getppid()) {
+			b.Fatal("the test's parent is a module")
+		}
+	}
+}
