@@ -7,40 +7,10 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// wsNode returns the path of node and the clients directory (with its node_modules), or
-// skips the test when either is missing; under CI=true a missing one fails the test.
-func wsNode(t *testing.T) (node, dir string) {
-	t.Helper()
-	dir, err := filepath.Abs("clients")
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err = exec.LookPath("node")
-	msg := ""
-	switch {
-	case err != nil:
-		msg = "node is not installed (apt-get install nodejs)"
-	default:
-		for _, pkg := range []string{"ccxt", "@binance/connector"} {
-			if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-				msg = "npm package " + pkg + " is not installed: run npm ci in " + dir
-			}
-		}
-	}
-	if msg != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return node, dir
-}
 
 // nodeCheck is one JSON line a client script prints.
 type nodeCheck struct {
@@ -55,7 +25,7 @@ type nodeCheck struct {
 // with an account's key, and returns the checks the script reported by name.
 func runNodeClient(t *testing.T, script string) (*Exchange, map[string]nodeCheck) {
 	t.Helper()
-	node, dir := wsNode(t)
+	node, dir := nodeClients(t)
 	cfg := testConfig()
 	cfg.TickInterval = 50 * time.Millisecond
 	cfg.PingInterval = time.Second
