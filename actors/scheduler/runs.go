@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/superbot/superbot/actors/rpc"
-	"github.com/superbot/superbot/messages"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
 )
 
 // fireDue starts the queued jobs whose run is due at now, at most
