@@ -70,18 +70,14 @@ func (a *schedulerActor) start(ctx actor.Context, j *job, trigger string, due, n
 	a.publish(ctx, TopicJobStarted, run)
 	a.log.Debug("job started", "job", j.spec.name, "run", run.Id, "action", run.Action, "trigger", trigger)
 	p, err := a.call(ctx, j.spec.cfg.Action, j.spec.params, j.spec.cfg.Timeout)
-	switch {
-	case err != nil:
+	if err != nil {
 		a.finish(ctx, j, run, nil, err)
-	case p.Future == nil:
-		res, err := p.Result()
-		a.finish(ctx, j, run, res, err)
-	default:
-		ctx.ReenterAfter(p.Future, func(res any, err error) {
-			m, err := rpc.Reply(res, err)
-			a.finish(ctx, j, run, m, err)
-		})
+		return run, nil
 	}
+	ctx.ReenterAfter(p.Future, func(res any, err error) {
+		m, err := rpc.Reply(res, err)
+		a.finish(ctx, j, run, m, err)
+	})
 	return run, nil
 }
 

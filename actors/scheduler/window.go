@@ -124,14 +124,11 @@ func (a *schedulerActor) evalWindow(ctx actor.Context, now time.Time, catchUp bo
 		a.log.Warn("trading window action failed", "method", method, "module", a.c.module, "error", err)
 	}
 	p, err := a.call(ctx, method, params, 0)
-	switch {
-	case err != nil:
+	if err != nil {
 		done(nil, err)
-	case p.Future == nil:
-		done(p.Result())
-	default:
-		ctx.ReenterAfter(p.Future, func(res any, err error) { done(rpc.Reply(res, err)) })
+		return
 	}
+	ctx.ReenterAfter(p.Future, func(res any, err error) { done(rpc.Reply(res, err)) })
 }
 
 func (a *schedulerActor) windowText() string {
