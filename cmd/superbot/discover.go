@@ -9,8 +9,27 @@ import (
 
 // openRPC is the part of an OpenRPC document (rpc.discover) the CLI shows.
 type openRPC struct {
-	OpenRPC string      `json:"openrpc"`
-	Methods []rpcMethod `json:"methods"`
+	OpenRPC    string      `json:"openrpc"`
+	Methods    []rpcMethod `json:"methods"`
+	Components struct {
+		Errors map[string]rpcError `json:"errors"`
+	} `json:"components"`
+}
+
+// rpcError is an error object, given inline or as a "$ref" into
+// components.errors (the daemon refers to its one error table).
+type rpcError struct {
+	Ref     string `json:"$ref"`
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// resolve returns e, or the components.errors entry its "$ref" names.
+func (d *openRPC) resolve(e rpcError) rpcError {
+	if e.Ref == "" {
+		return e
+	}
+	return d.Components.Errors[e.Ref[strings.LastIndex(e.Ref, "/")+1:]]
 }
 
 type rpcMethod struct {
@@ -25,10 +44,7 @@ type rpcMethod struct {
 		Name   string          `json:"name"`
 		Schema json.RawMessage `json:"schema"`
 	} `json:"result"`
-	Errors []struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"errors"`
+	Errors []rpcError `json:"errors"`
 }
 
 // renderDiscover prints one line per method with its params ("name type",
@@ -65,6 +81,7 @@ func renderDiscover(w io.Writer, res json.RawMessage, method string) error {
 			fprintf(tw, "result:\t%s\n", schemaType(m.Result.Schema))
 		}
 		for _, e := range m.Errors {
+			e = doc.resolve(e)
 			fprintf(tw, "error:\t%d %s\n", e.Code, oneLine(e.Message))
 		}
 		return tw.Flush()
@@ -105,8 +122,9 @@ func schemaType(raw json.RawMessage) string {
 		return one
 	case json.Unmarshal(s.Type, &many) == nil && len(many) > 0:
 		return strings.Join(many, "|")
-	case s.Ref != "":
-		return s.Ref[strings.LastIndex(s.Ref, "/")+1:]
+	case s.Ref != "": // "#/components/schemas/superbot.v1.LogsTailResponse.result"
+		name := strings.TrimSuffix(s.Ref[strings.LastIndex(s.Ref, "/")+1:], ".result")
+		return name[strings.LastIndex(name, ".")+1:]
 	case s.Title != "":
 		return s.Title
 	}

@@ -270,9 +270,10 @@ func TestDiscover(t *testing.T) {
 	srv := newServer(t)
 	srv.HandleResult("rpc.discover", json.RawMessage(`{"openrpc":"1.2.6","info":{"title":"superbotd","version":"v1"},"methods":[
 	  {"name":"logs.tail","params":[{"name":"module","required":true,"schema":{"type":"string"}},{"name":"lines","schema":{"type":"integer"}}],
-	   "result":{"name":"LogsTailResponse","schema":{"$ref":"#/components/schemas/LogsTailResponse"}},"errors":[{"code":-32004,"message":"not found"}]},
+	   "result":{"name":"LogsTailResponse","schema":{"$ref":"#/components/schemas/superbot.v1.LogsTailResponse.result"}},"errors":[{"$ref":"#/components/errors/NotFound"}]},
 	  {"name":"rpc.methods","params":[],"result":{"name":"r","schema":{"type":"object","title":"RpcMethodsResponse"}}},
-	  {"name":"x.list","params":[{"name":"names","required":false,"schema":{"type":"array","items":{"type":"string"}}}]}]}`))
+	  {"name":"x.list","params":[{"name":"names","required":false,"schema":{"type":"array","items":{"type":"string"}}}]}],
+	  "components":{"errors":{"NotFound":{"code":-32004,"message":"not found"}}}}`))
 	code, out, errs := cli(t, srv, "discover")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
