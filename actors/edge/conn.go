@@ -41,6 +41,7 @@ type conn struct {
 	requireToken bool
 	authed       bool
 	failedLogins int
+	module       bool      // a Unix peer that is one of the daemon's modules (peer.go)
 	loginBy      time.Time // when a connection that must log in is closed if it has not
 
 	wmu     sync.Mutex
@@ -364,7 +365,7 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 		return nil, err
 	}
 	token := m.(*messages.AuthLoginRequest).Token
-	source := sourceOf(c.nc.RemoteAddr())
+	source := sourceOf(c.nc.RemoteAddr(), c.module)
 	wait, ok := c.s.logins.reserve(source, time.Now())
 	if !ok {
 		c.s.refused.warn("remote", source, "reason", "too many failed logins")
@@ -376,7 +377,7 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 	if !c.s.checkToken(token) {
 		c.failedLogins++
 		c.s.refused.warn("remote", source, "failures", c.failedLogins)
-		if c.failedLogins >= 5 {
+		if c.failedLogins >= c.s.cfg.LoginBurst {
 			defer c.close()
 		}
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAUTHENTICATED, "unauthorized: bad token")

@@ -235,6 +235,7 @@ func (s *server) admit(l *listener, nc net.Conn, module bool) {
 	}
 	s.accepted.Add(1)
 	c := newConn(s, nc, l.requireToken)
+	c.module = module
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()

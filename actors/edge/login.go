@@ -37,13 +37,17 @@ func newLoginLimiter(cfg Config) *loginLimiter {
 		sources: map[string]*loginBucket{}}
 }
 
-// sourceOf is the address logins are counted by: the IP of a TCP peer; all
-// Unix-socket peers are one source.
-func sourceOf(addr net.Addr) string {
+// sourceOf is the address logins are counted by: the IP of a TCP peer; on
+// the Unix socket, modules (peer.go) are one source and the owner another,
+// so that a module failing its logins never slows the owner's.
+func sourceOf(addr net.Addr, module bool) string {
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		return ta.IP.String()
 	}
-	return "unix"
+	if module {
+		return "unix:module"
+	}
+	return "unix:owner"
 }
 
 // reserve takes a turn for one login from source. It returns how long the
