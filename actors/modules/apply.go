@@ -134,6 +134,8 @@ func (s *supervisor) changeModule(rec *record, mc ModuleConfig, global restarts.
 // drop forgets a removed module once it is down: its actor is stopped and
 // its log closed when the actor has gone.
 func (s *supervisor) drop(rec *record) {
+	s.unwant(rec, "removed from the config") // a start still waiting (pending) is answered now
+	s.settle(rec)
 	s.gone = slices.DeleteFunc(s.gone, func(r *record) bool { return r == rec })
 	stopTimer(&rec.backoff)
 	stopTimer(&rec.cooldown)

@@ -505,3 +505,28 @@ func TestApplyConfigRemovesAModuleInBackoff(t *testing.T) {
 		return !ok
 	}, "the removed module's actor stopped")
 }
+
+// TestApplyConfigAnswersAPendingStart: a start waiting for its dependency
+// is answered when a reload removes the module (it was dropped unanswered,
+// and the caller waited for its own deadline).
+func TestApplyConfigAnswersAPendingStart(t *testing.T) {
+	api := execModule(helper(t))
+	api.DependsOn = []string{"db"}
+	db := execModule(helper(t))
+	db.StartPeriod = time.Hour // db stays "starting": api's start waits for it
+	db.StartTimeout = 2 * time.Hour
+	h := newHarness(t, Config{Modules: map[string]ModuleConfig{"api": api, "db": db}})
+	start := h.sys.Root.RequestFuture(h.pid, &messages.ModuleStartRequest{Module: "api"}, time.Minute)
+	h.waitState("db", StateStarting, 10*time.Second)
+	res := request2[*ApplyConfigResult](h, &ApplyConfig{Config: Config{Modules: map[string]ModuleConfig{"db": db}}})
+	if fmt.Sprint(res.Removed) != "[api]" {
+		t.Fatalf("apply: %+v", res)
+	}
+	r, err := start.Result()
+	if err != nil {
+		t.Fatalf("the pending start was not answered: %v", err)
+	}
+	if e := r.(*messages.ModuleStartResponse).GetError(); e == nil || !strings.Contains(e.Message, "removed") {
+		t.Fatalf("pending start answered %v, want an error saying it was removed", r)
+	}
+}
