@@ -124,7 +124,12 @@ func (s *supervisor) stopAllModules(to *actor.PID) {
 		all := true
 		for _, n := range order {
 			rec := s.recs[n]
-			if issued[n] || rec == nil {
+			if issued[n] {
+				continue
+			}
+			if rec == nil { // removed by a reload meanwhile
+				issued[n] = true
+				b.set(n, nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "module %q was removed from the config", n))
 				continue
 			}
 			if !s.dependentsDown(n) {
