@@ -337,7 +337,6 @@ func (a *moduleActor) onProcExited(ctx actor.Context, msg procExited) {
 	p := a.proc
 	a.proc = nil
 	a.file(a.pf.clear)
-	p.signalGroup(syscall.SIGKILL) // stragglers of the group
 	a.sink.note("exited: " + p.exit.String())
 	if a.state == StateStopping {
 		a.stopTimers()
