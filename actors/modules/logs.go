@@ -177,8 +177,7 @@ func (s *logSink) record(stream, text string, async bool) {
 		case !async:
 			s.flushLocked()
 		case !s.flushQueued:
-			s.flushQueued = true
-			fileIO(s.flush)
+			s.flushQueued = fileIO(s.flush) // a full queue: the next line tries again
 		}
 	}
 	if s.bus != nil {
