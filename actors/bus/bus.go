@@ -150,7 +150,9 @@ func (a *busActor) Receive(ctx actor.Context) {
 		ctx.Respond(&messages.PingResponse{Name: Kind})
 	case *actor.Terminated:
 		a.removeSubscriber(ctx, pidKey(msg.Who))
-	case *actor.Stopping, *actor.Stopped:
+	case *actor.Stopped: // not on a restart: that keeps the table
+		a.retireCredits(ctx)
+	case *actor.Stopping:
 	default:
 		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}
@@ -419,6 +421,16 @@ func (a *busActor) forget(ctx actor.Context, s *subscriber) {
 	ctx.Unwatch(s.pid)
 	if s.credit != nil {
 		retireCredit(ctx.ActorSystem(), s.pid, s.credit)
+	}
+}
+
+// retireCredits drops every subscriber's credit: the bus stopped, and
+// nothing reads them any more.
+func (a *busActor) retireCredits(ctx actor.Context) {
+	for _, s := range a.subscribers {
+		if s.credit != nil {
+			retireCredit(ctx.ActorSystem(), s.pid, s.credit)
+		}
 	}
 }
 

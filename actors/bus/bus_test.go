@@ -365,6 +365,23 @@ func TestRPCPublishCannotForgeDaemonTopics(t *testing.T) {
 // go when their last subscription does, whether they unsubscribe or die;
 // a subscriber that subscribes again gets a fresh credit and its acks
 // still reopen its window.
+// TestStoppedBusDropsItsCredits: a bus that stops leaves no ack credit
+// behind (they were kept, with their actor system, for good).
+func TestStoppedBusDropsItsCredits(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	b := spawnBus(t, sys, bus.DefaultConfig())
+	for range 3 {
+		subscribe(t, sys, b, actortest.NewProbe(t, sys).PID, "a.>", 0)
+	}
+	if got := bus.CreditsOf(sys); got != 3 {
+		t.Fatalf("%d credits for 3 subscribers", got)
+	}
+	if err := sys.Root.StopFuture(b).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Eventually(t, actortest.DefaultTimeout, func() bool { return bus.CreditsOf(sys) == 0 }, "the stopped bus's credits dropped")
+}
+
 func TestUnsubscribeForgetsTheAckCredit(t *testing.T) {
 	sys := actortest.NewSystem(t)
 	b := spawnBus(t, sys, bus.DefaultConfig())
