@@ -103,6 +103,12 @@ func (o Options) SocketPath() string { return o.Locate().Socket }
 // ("option", "env SUPERBOT_TOKEN", or the file path); both are empty when
 // there is no token.
 func (o Options) ResolveToken() (token, source string) {
+	return o.resolveToken(o.Locate)
+}
+
+// resolveToken is ResolveToken with the search for the state directory
+// given: it runs only when no option or variable holds the token.
+func (o Options) resolveToken(locate func() Location) (token, source string) {
 	if o.Token != "" {
 		return o.Token, "option"
 	}
@@ -111,7 +117,7 @@ func (o Options) ResolveToken() (token, source string) {
 			return t, "env " + env
 		}
 	}
-	path := o.Locate().TokenFile
+	path := locate().TokenFile
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", ""
@@ -193,8 +199,8 @@ type request struct {
 // then refuses each call with CodeUnauthorized.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
-	token, _ := opts.ResolveToken()
 	loc := opts.Locate()
+	token, _ := opts.resolveToken(func() Location { return loc })
 	network, address := "unix", loc.Socket
 	if opts.Addr != "" {
 		network, address = "tcp", opts.Addr
