@@ -4225,6 +4225,121 @@ func (x *MarketUnsubscribeResponse) GetError() *Error {
 	return nil
 }
 
+// JournalBackupRequest is journal.backup: a consistent copy of the trading
+// journal (VACUUM INTO, WAL included) written to path, which must not exist.
+type JournalBackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JournalBackupRequest) Reset() {
+	*x = JournalBackupRequest{}
+	mi := &file_superbot_v1_trading_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JournalBackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JournalBackupRequest) ProtoMessage() {}
+
+func (x *JournalBackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_trading_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JournalBackupRequest.ProtoReflect.Descriptor instead.
+func (*JournalBackupRequest) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *JournalBackupRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// JournalBackupResponse names the copy and its size.
+type JournalBackupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Bytes         int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	SchemaVersion int32                  `protobuf:"varint,3,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
+	Error         *Error                 `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JournalBackupResponse) Reset() {
+	*x = JournalBackupResponse{}
+	mi := &file_superbot_v1_trading_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JournalBackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JournalBackupResponse) ProtoMessage() {}
+
+func (x *JournalBackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_trading_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JournalBackupResponse.ProtoReflect.Descriptor instead.
+func (*JournalBackupResponse) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *JournalBackupResponse) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *JournalBackupResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *JournalBackupResponse) GetSchemaVersion() int32 {
+	if x != nil {
+		return x.SchemaVersion
+	}
+	return 0
+}
+
+func (x *JournalBackupResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_superbot_v1_trading_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_trading_proto_rawDesc = "" +
@@ -4559,6 +4674,13 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\binterval\x18\x03 \x01(\tR\binterval\"a\n" +
 	"\x19MarketUnsubscribeResponse\x12\x1a\n" +
 	"\brefcount\x18\x01 \x01(\rR\brefcount\x12(\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"*\n" +
+	"\x14JournalBackupRequest\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\"\x92\x01\n" +
+	"\x15JournalBackupResponse\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12%\n" +
+	"\x0eschema_version\x18\x03 \x01(\x05R\rschemaVersion\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error*\x96\x03\n" +
 	"\x10TradeOrderStatus\x12\"\n" +
 	"\x1eTRADE_ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
@@ -4588,7 +4710,7 @@ func file_superbot_v1_trading_proto_rawDescGZIP() []byte {
 }
 
 var file_superbot_v1_trading_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_superbot_v1_trading_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_superbot_v1_trading_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_superbot_v1_trading_proto_goTypes = []any{
 	(TradeOrderStatus)(0),                // 0: superbot.v1.TradeOrderStatus
 	(*TradeOrder)(nil),                   // 1: superbot.v1.TradeOrder
@@ -4652,73 +4774,76 @@ var file_superbot_v1_trading_proto_goTypes = []any{
 	(*MarketSubscribeResponse)(nil),      // 59: superbot.v1.MarketSubscribeResponse
 	(*MarketUnsubscribeRequest)(nil),     // 60: superbot.v1.MarketUnsubscribeRequest
 	(*MarketUnsubscribeResponse)(nil),    // 61: superbot.v1.MarketUnsubscribeResponse
-	(*Error)(nil),                        // 62: superbot.v1.Error
-	(*Order)(nil),                        // 63: superbot.v1.Order
-	(*actor.PID)(nil),                    // 64: actor.PID
-	(StreamKind)(0),                      // 65: superbot.v1.StreamKind
+	(*JournalBackupRequest)(nil),         // 62: superbot.v1.JournalBackupRequest
+	(*JournalBackupResponse)(nil),        // 63: superbot.v1.JournalBackupResponse
+	(*Error)(nil),                        // 64: superbot.v1.Error
+	(*Order)(nil),                        // 65: superbot.v1.Order
+	(*actor.PID)(nil),                    // 66: actor.PID
+	(StreamKind)(0),                      // 67: superbot.v1.StreamKind
 }
 var file_superbot_v1_trading_proto_depIdxs = []int32{
 	0,  // 0: superbot.v1.TradeOrder.status:type_name -> superbot.v1.TradeOrderStatus
 	1,  // 1: superbot.v1.PlaceTradeOrderResponse.order:type_name -> superbot.v1.TradeOrder
-	62, // 2: superbot.v1.PlaceTradeOrderResponse.error:type_name -> superbot.v1.Error
+	64, // 2: superbot.v1.PlaceTradeOrderResponse.error:type_name -> superbot.v1.Error
 	1,  // 3: superbot.v1.CancelTradeOrderResponse.order:type_name -> superbot.v1.TradeOrder
-	62, // 4: superbot.v1.CancelTradeOrderResponse.error:type_name -> superbot.v1.Error
+	64, // 4: superbot.v1.CancelTradeOrderResponse.error:type_name -> superbot.v1.Error
 	1,  // 5: superbot.v1.CancelAllTradeOrdersResponse.orders:type_name -> superbot.v1.TradeOrder
-	62, // 6: superbot.v1.CancelAllTradeOrdersResponse.error:type_name -> superbot.v1.Error
+	64, // 6: superbot.v1.CancelAllTradeOrdersResponse.error:type_name -> superbot.v1.Error
 	1,  // 7: superbot.v1.TradeOrdersResponse.orders:type_name -> superbot.v1.TradeOrder
-	62, // 8: superbot.v1.TradeOrdersResponse.error:type_name -> superbot.v1.Error
+	64, // 8: superbot.v1.TradeOrdersResponse.error:type_name -> superbot.v1.Error
 	2,  // 9: superbot.v1.TradeFillsResponse.fills:type_name -> superbot.v1.TradeFill
-	62, // 10: superbot.v1.TradeFillsResponse.error:type_name -> superbot.v1.Error
+	64, // 10: superbot.v1.TradeFillsResponse.error:type_name -> superbot.v1.Error
 	3,  // 11: superbot.v1.PositionsResponse.positions:type_name -> superbot.v1.Position
 	3,  // 12: superbot.v1.PositionsResponse.account:type_name -> superbot.v1.Position
-	62, // 13: superbot.v1.PositionsResponse.error:type_name -> superbot.v1.Error
+	64, // 13: superbot.v1.PositionsResponse.error:type_name -> superbot.v1.Error
 	4,  // 14: superbot.v1.BalanceResponse.balances:type_name -> superbot.v1.AssetBalance
 	5,  // 15: superbot.v1.BalanceResponse.strategies:type_name -> superbot.v1.StrategyBook
-	62, // 16: superbot.v1.BalanceResponse.error:type_name -> superbot.v1.Error
+	64, // 16: superbot.v1.BalanceResponse.error:type_name -> superbot.v1.Error
 	5,  // 17: superbot.v1.PnlResponse.strategies:type_name -> superbot.v1.StrategyBook
 	5,  // 18: superbot.v1.PnlResponse.account:type_name -> superbot.v1.StrategyBook
-	62, // 19: superbot.v1.PnlResponse.error:type_name -> superbot.v1.Error
+	64, // 19: superbot.v1.PnlResponse.error:type_name -> superbot.v1.Error
 	26, // 20: superbot.v1.TradingHaltResponse.state:type_name -> superbot.v1.TradingState
 	1,  // 21: superbot.v1.TradingHaltResponse.canceled:type_name -> superbot.v1.TradeOrder
 	1,  // 22: superbot.v1.TradingHaltResponse.flattening:type_name -> superbot.v1.TradeOrder
-	62, // 23: superbot.v1.TradingHaltResponse.error:type_name -> superbot.v1.Error
+	64, // 23: superbot.v1.TradingHaltResponse.error:type_name -> superbot.v1.Error
 	26, // 24: superbot.v1.TradingResumeResponse.state:type_name -> superbot.v1.TradingState
-	62, // 25: superbot.v1.TradingResumeResponse.error:type_name -> superbot.v1.Error
+	64, // 25: superbot.v1.TradingResumeResponse.error:type_name -> superbot.v1.Error
 	4,  // 26: superbot.v1.ReconcileReport.balances:type_name -> superbot.v1.AssetBalance
 	28, // 27: superbot.v1.ReconcileResponse.report:type_name -> superbot.v1.ReconcileReport
 	26, // 28: superbot.v1.ReconcileResponse.state:type_name -> superbot.v1.TradingState
-	62, // 29: superbot.v1.ReconcileResponse.error:type_name -> superbot.v1.Error
+	64, // 29: superbot.v1.ReconcileResponse.error:type_name -> superbot.v1.Error
 	30, // 30: superbot.v1.StrategiesResponse.strategies:type_name -> superbot.v1.StrategyInfo
-	62, // 31: superbot.v1.StrategiesResponse.error:type_name -> superbot.v1.Error
+	64, // 31: superbot.v1.StrategiesResponse.error:type_name -> superbot.v1.Error
 	30, // 32: superbot.v1.StrategyStartResponse.strategy:type_name -> superbot.v1.StrategyInfo
-	62, // 33: superbot.v1.StrategyStartResponse.error:type_name -> superbot.v1.Error
+	64, // 33: superbot.v1.StrategyStartResponse.error:type_name -> superbot.v1.Error
 	30, // 34: superbot.v1.StrategyStopResponse.strategy:type_name -> superbot.v1.StrategyInfo
-	62, // 35: superbot.v1.StrategyStopResponse.error:type_name -> superbot.v1.Error
+	64, // 35: superbot.v1.StrategyStopResponse.error:type_name -> superbot.v1.Error
 	30, // 36: superbot.v1.StrategyPauseResponse.strategy:type_name -> superbot.v1.StrategyInfo
-	62, // 37: superbot.v1.StrategyPauseResponse.error:type_name -> superbot.v1.Error
-	62, // 38: superbot.v1.SaveStrategyStateResponse.error:type_name -> superbot.v1.Error
-	62, // 39: superbot.v1.LoadStrategyStateResponse.error:type_name -> superbot.v1.Error
+	64, // 37: superbot.v1.StrategyPauseResponse.error:type_name -> superbot.v1.Error
+	64, // 38: superbot.v1.SaveStrategyStateResponse.error:type_name -> superbot.v1.Error
+	64, // 39: superbot.v1.LoadStrategyStateResponse.error:type_name -> superbot.v1.Error
 	1,  // 40: superbot.v1.OrderEvent.order:type_name -> superbot.v1.TradeOrder
 	2,  // 41: superbot.v1.FillEvent.fill:type_name -> superbot.v1.TradeFill
 	3,  // 42: superbot.v1.FillEvent.position:type_name -> superbot.v1.Position
 	3,  // 43: superbot.v1.PositionEvent.position:type_name -> superbot.v1.Position
 	4,  // 44: superbot.v1.AccountResponse.balances:type_name -> superbot.v1.AssetBalance
-	62, // 45: superbot.v1.AccountResponse.error:type_name -> superbot.v1.Error
-	63, // 46: superbot.v1.OpenOrdersResponse.orders:type_name -> superbot.v1.Order
-	62, // 47: superbot.v1.OpenOrdersResponse.error:type_name -> superbot.v1.Error
+	64, // 45: superbot.v1.AccountResponse.error:type_name -> superbot.v1.Error
+	65, // 46: superbot.v1.OpenOrdersResponse.orders:type_name -> superbot.v1.Order
+	64, // 47: superbot.v1.OpenOrdersResponse.error:type_name -> superbot.v1.Error
 	52, // 48: superbot.v1.MyTradesResponse.trades:type_name -> superbot.v1.ExchangeTrade
-	62, // 49: superbot.v1.MyTradesResponse.error:type_name -> superbot.v1.Error
-	64, // 50: superbot.v1.SubscribeUserDataRequest.subscriber:type_name -> actor.PID
-	62, // 51: superbot.v1.SubscribeUserDataResponse.error:type_name -> superbot.v1.Error
-	65, // 52: superbot.v1.MarketSubscribeRequest.kind:type_name -> superbot.v1.StreamKind
-	62, // 53: superbot.v1.MarketSubscribeResponse.error:type_name -> superbot.v1.Error
-	65, // 54: superbot.v1.MarketUnsubscribeRequest.kind:type_name -> superbot.v1.StreamKind
-	62, // 55: superbot.v1.MarketUnsubscribeResponse.error:type_name -> superbot.v1.Error
-	56, // [56:56] is the sub-list for method output_type
-	56, // [56:56] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	64, // 49: superbot.v1.MyTradesResponse.error:type_name -> superbot.v1.Error
+	66, // 50: superbot.v1.SubscribeUserDataRequest.subscriber:type_name -> actor.PID
+	64, // 51: superbot.v1.SubscribeUserDataResponse.error:type_name -> superbot.v1.Error
+	67, // 52: superbot.v1.MarketSubscribeRequest.kind:type_name -> superbot.v1.StreamKind
+	64, // 53: superbot.v1.MarketSubscribeResponse.error:type_name -> superbot.v1.Error
+	67, // 54: superbot.v1.MarketUnsubscribeRequest.kind:type_name -> superbot.v1.StreamKind
+	64, // 55: superbot.v1.MarketUnsubscribeResponse.error:type_name -> superbot.v1.Error
+	64, // 56: superbot.v1.JournalBackupResponse.error:type_name -> superbot.v1.Error
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_superbot_v1_trading_proto_init() }
@@ -4734,7 +4859,7 @@ func file_superbot_v1_trading_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_trading_proto_rawDesc), len(file_superbot_v1_trading_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   61,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
