@@ -1,0 +1,111 @@
+package orders
+
+import (
+	"time"
+)
+
+// Modes of trading.
+const (
+	// ModePaper fills orders with the paper matcher on live market data.
+	ModePaper = "paper"
+	// ModeLive sends orders to the exchange through the connector.
+	ModeLive = "live"
+)
+
+// What to do with open orders only the exchange knows, at reconciliation.
+const (
+	ExternalAdopt  = "adopt"
+	ExternalCancel = "cancel"
+)
+
+// Config is the order-management configuration: the [trading] table but
+// its strategies (the daemon fills Books from [trading.strategies.NAME]).
+type Config struct {
+	// Mode is "paper" or "live". Default "paper".
+	Mode string `toml:"mode"`
+	// Journal is the SQLite journal's path; relative paths are under the
+	// state directory. Default "journal.db" (.superbot/journal.db).
+	Journal string `toml:"journal"`
+	// ClientIDPrefix starts every client order id. Default "sb".
+	ClientIDPrefix string `toml:"client_id_prefix"`
+	// LostAfter is how many "order does not exist" answers turn an order of
+	// unknown outcome into LOST (still watched). Default 5.
+	LostAfter int `toml:"lost_after"`
+	// InFlightCheck is how often orders of unknown outcome are queried.
+	// Default "2s".
+	InFlightCheck time.Duration `toml:"in_flight_check"`
+	// OpenOrdersCheck is how often the exchange's open orders are compared
+	// with the journal's. Default "30s".
+	OpenOrdersCheck time.Duration `toml:"open_orders_check"`
+	// External is what reconciliation does with open orders only the
+	// exchange knows: "adopt" (strategy "external") or "cancel". Default "adopt".
+	External string `toml:"external"`
+	// CancelOrdersOnStop cancels open orders at daemon stop. Default false.
+	CancelOrdersOnStop bool `toml:"cancel_orders_on_stop"`
+	// ClosePositionsOnStop closes positions with market orders at daemon
+	// stop. Default false.
+	ClosePositionsOnStop bool `toml:"close_positions_on_stop"`
+	// HaltCancelsOrders makes trading.halt cancel open orders. Default false.
+	HaltCancelsOrders bool `toml:"halt_cancels_orders"`
+	// Risk are the checks every order passes before it is journaled.
+	Risk RiskConfig `toml:"risk"`
+	// Paper is the paper account and matcher ([trading.paper]).
+	Paper PaperConfig `toml:"paper"`
+	// Books are the strategies' allocations and limits, by strategy name.
+	// Filled by the daemon from [trading.strategies]; not a TOML key.
+	Books map[string]BookConfig `toml:"-"`
+}
+
+// RiskConfig is [trading.risk]. Zero disables a check.
+type RiskConfig struct {
+	// MaxOrderNotional caps one order's price * quantity, in the quote
+	// asset. Default 10000.
+	MaxOrderNotional float64 `toml:"max_order_notional"`
+	// MaxPositionNotional caps one symbol's position per strategy, in the
+	// quote asset. Default 50000.
+	MaxPositionNotional float64 `toml:"max_position_notional"`
+	// MaxOpenOrders caps open orders per strategy. Default 200.
+	MaxOpenOrders int `toml:"max_open_orders"`
+	// PriceBand refuses a limit price further than this fraction from the
+	// last price (fat finger). Default 0.1 (10 %).
+	PriceBand float64 `toml:"price_band"`
+	// DailyLossLimit halts the account when its loss since 00:00 UTC
+	// exceeds it, in the quote asset. Default 0 (off).
+	DailyLossLimit float64 `toml:"daily_loss_limit"`
+	// OrderRate caps new orders per second, per strategy. Default 50.
+	OrderRate float64 `toml:"order_rate"`
+}
+
+// PaperConfig is [trading.paper].
+type PaperConfig struct {
+	// Balances are the paper account's starting balances, e.g.
+	// {USDT = "10000"}. Default 10000 USDT.
+	Balances map[string]string `toml:"balances"`
+	// MakerFee and TakerFee are fractions of the quote amount. Default 0.001.
+	MakerFee float64 `toml:"maker_fee"`
+	TakerFee float64 `toml:"taker_fee"`
+	// SlippageCap is the furthest a market order walks the book, as a
+	// fraction of the best price; the rest expires. Default 0.01.
+	SlippageCap float64 `toml:"slippage_cap"`
+}
+
+// BookConfig is one strategy's share of the account.
+type BookConfig struct {
+	// Allocation is the most capital the strategy may use.
+	Allocation float64
+	// QuoteAsset is the allocation's asset ("USDT").
+	QuoteAsset string
+	// DailyLossLimit halts the strategy when its loss since 00:00 UTC
+	// exceeds it (0: off).
+	DailyLossLimit float64
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		Mode: ModePaper, Journal: "journal.db", ClientIDPrefix: "sb", LostAfter: 5,
+		InFlightCheck: 2 * time.Second, OpenOrdersCheck: 30 * time.Second, External: ExternalAdopt,
+		Risk: RiskConfig{MaxOrderNotional: 10000, MaxPositionNotional: 50000, MaxOpenOrders: 200, PriceBand: 0.1, OrderRate: 50},
+		Paper: PaperConfig{Balances: map[string]string{"USDT": "10000"}, MakerFee: 0.001, TakerFee: 0.001, SlippageCap: 0.01},
+	}
+}
