@@ -148,8 +148,11 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setWeight(used)
-	if e.faults.takeDrop(r.Method, r.URL.Path) {
+	if drop, ae := e.faults.takeAfter(r.Method, r.URL.Path); drop {
 		dropConn(w)
+		return
+	} else if ae != nil {
+		writeErr(w, ae)
 		return
 	}
 	writeJSON(w, 200, res)
