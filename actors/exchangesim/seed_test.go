@@ -65,9 +65,24 @@ func TestFaultAfterHTTPStatus(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("inject: %d %s", status, body)
 	}
+	if n := ex.RateLimitAnswers(); n != 0 {
+		t.Fatalf("RateLimitAnswers = %d before any 429", n)
+	}
 	r := rawDo(t, ex, "GET", "/api/v3/ping", "", nil)
 	if r.status != 429 || r.header.Get("Retry-After") != "3" || r.header.Get("X-MBX-USED-WEIGHT-1M") == "" {
 		t.Fatalf("got %d %v %s", r.status, r.header, r.raw)
+	}
+	if err := ex.InjectFault(Fault{Kind: FaultBan, Route: "GET /api/v3/ping"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := rawDo(t, ex, "GET", "/api/v3/ping", "", nil); r.status != 418 {
+		t.Fatalf("ban: %d", r.status)
+	}
+	if r := rawDo(t, ex, "GET", "/api/v3/ping", "", nil); r.status != 200 {
+		t.Fatalf("ping: %d", r.status)
+	}
+	if n := ex.RateLimitAnswers(); n != 2 {
+		t.Fatalf("RateLimitAnswers = %d, want 2 (one 429, one 418)", n)
 	}
 	if status, body := adminDo(t, ex, "POST", "/admin/faults", `{"kind":"error_after","status":404}`); status != 400 || !strings.Contains(body, "5xx") {
 		t.Fatalf("bad status accepted: %d %s", status, body)
