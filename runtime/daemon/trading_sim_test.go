@@ -160,7 +160,6 @@ func first(v []string, n int) []string { return v[:min(n, len(v))] }
 // The exchange must be quiescent (no steps, no orders) while it runs.
 func align(t *testing.T, c *client.Client, ex *exchangesim.Exchange) alignment {
 	t.Helper()
-	var a alignment
 	exOrders, err := ex.AccountOrders(exchangesim.DefaultAPIKey)
 	if err != nil {
 		t.Fatal(err)
@@ -186,9 +185,16 @@ func align(t *testing.T, c *client.Client, ex *exchangesim.Exchange) alignment {
 	if err := rpcCall(ctx, c, "trading.positions", map[string]any{}, &pos); err != nil {
 		t.Fatalf("trading.positions: %v", err)
 	}
-	a.exOrders, a.jOrders, a.exTrades, a.jFills = len(exOrders), len(orders.GetOrders()), len(exTrades), len(fills.GetFills())
+	return compareBooks(exOrders, exTrades, orders.GetOrders(), fills.GetFills(), pos.GetAccount())
+}
+
+// compareBooks compares the exchange's orders and trades with the journal's orders,
+// fills and account positions.
+func compareBooks(exOrders []exchangesim.AccountOrder, exTrades []exchangesim.AccountTrade, orders []*messages.TradeOrder,
+	fills []*messages.TradeFill, account []*messages.Position) alignment {
+	a := alignment{exOrders: len(exOrders), jOrders: len(orders), exTrades: len(exTrades), jFills: len(fills)}
 	journal := map[string]*messages.TradeOrder{}
-	for _, o := range orders.GetOrders() {
+	for _, o := range orders {
 		journal[o.GetClientOrderId()] = o
 	}
 	seen := map[string]int{}
@@ -205,7 +211,7 @@ func align(t *testing.T, c *client.Client, ex *exchangesim.Exchange) alignment {
 			a.statusDiff = append(a.statusDiff, fmt.Sprintf("%s exchange %s #%d journal %s #%d", o.ClientOrderID, o.Status, o.OrderID, j.GetStatus(), j.GetExchangeOrderId()))
 		}
 	}
-	alignFills(&a, exTrades, fills.GetFills(), pos.GetAccount())
+	alignFills(&a, exTrades, fills, account)
 	return a
 }
 
