@@ -32,6 +32,11 @@ type Seed struct {
 	// Trades is how many fills the FilledOrders get in all (each at least one).
 	// 0..1000000.
 	Trades int `json:"trades"`
+	// FillOpen is how many fills to spread over the account's orders of Symbol that
+	// are resting before this seed (those a daemon placed and journaled), as maker
+	// fills at their own price; each such order ends FILLED. 0..1000000; each order
+	// must have at least as many quantity steps left as fills it gets.
+	FillOpen int `json:"fill_open"`
 	// ClientIDPrefix starts the client order ids: PREFIX-o-N for the open orders and
 	// PREFIX-f-N for the filled ones (N from 1). Default "seed".
 	ClientIDPrefix string `json:"client_id_prefix"`
@@ -42,7 +47,9 @@ type SeedResult struct {
 	// OpenOrders and FilledOrders are the orders created.
 	OpenOrders   int `json:"open_orders"`
 	FilledOrders int `json:"filled_orders"`
-	// Trades is the number of fills; their ids run from FirstTradeID to LastTradeID
+	// Filled is how many resting orders FillOpen filled.
+	Filled int `json:"filled"`
+	// Trades is the number of fills (FillOpen's included); their ids run from FirstTradeID to LastTradeID
 	// (other trades of the symbol may lie between them only if the market stepped).
 	Trades       int   `json:"trades"`
 	FirstTradeID int64 `json:"first_trade_id"`
@@ -62,6 +69,9 @@ func (s *Seed) validate() error {
 	}
 	if s.Trades < 0 || s.Trades > maxSeedTrades {
 		errs = append(errs, fmt.Errorf("trades must be in [0, %d]", maxSeedTrades))
+	}
+	if s.FillOpen < 0 || s.FillOpen > maxSeedTrades {
+		errs = append(errs, fmt.Errorf("fill_open must be in [0, %d]", maxSeedTrades))
 	}
 	if s.Trades < s.FilledOrders || (s.FilledOrders == 0) != (s.Trades == 0) {
 		errs = append(errs, errors.New("trades must be >= filled_orders, and both 0 or both > 0"))
@@ -101,7 +111,21 @@ func (e *Exchange) Seed(s Seed) (SeedResult, error) {
 			return res, fmt.Errorf("exchangesim: seed: client ids %s-%s-N are in use", s.ClientIDPrefix, kind)
 		}
 	}
+	var resting []*order
+	for _, o := range m.open {
+		if o.acct == a && o.isOpen() {
+			resting = append(resting, o)
+		}
+	}
+	if err := checkFillOpen(resting, m, s.FillOpen); err != nil {
+		return res, fmt.Errorf("exchangesim: seed: %w", err)
+	}
 	now := e.nowMs()
+	res.FirstTradeID = m.nextTrade
+	if s.FillOpen > 0 {
+		res.Filled, res.Trades = len(resting), s.FillOpen
+		e.fillResting(resting, m, s.FillOpen, now)
+	}
 	last := m.price(m.px)
 	low := last.Div(decimal.NewFromInt(2)).Div(m.tickSz).Floor().Mul(m.tickSz)
 	for i := range s.OpenOrders {
@@ -109,7 +133,6 @@ func (e *Exchange) Seed(s Seed) (SeedResult, error) {
 		m.open = append(m.open, o)
 	}
 	res.OpenOrders = s.OpenOrders
-	res.FirstTradeID = m.nextTrade
 	for i := range s.FilledOrders {
 		n := s.Trades / s.FilledOrders
 		if i < s.Trades%s.FilledOrders {
@@ -128,6 +151,50 @@ func (e *Exchange) Seed(s Seed) (SeedResult, error) {
 	res.LastTradeID = m.nextTrade - 1
 	a.updateTime = now
 	return res, nil
+}
+
+// share is how many of n fills the i-th of k orders gets.
+func share(n, k, i int) int {
+	if i < n%k {
+		return n/k + 1
+	}
+	return n / k
+}
+
+// checkFillOpen reports whether n fills can be spread over the resting orders.
+func checkFillOpen(resting []*order, m *market, n int) error {
+	if n == 0 {
+		return nil
+	}
+	if len(resting) == 0 {
+		return errors.New("fill_open: the account has no resting order on the symbol")
+	}
+	for i, o := range resting {
+		steps := o.origQty.Sub(o.executed).Div(m.step).IntPart()
+		if k := share(n, len(resting), i); int64(k) > steps {
+			return fmt.Errorf("fill_open: order %q has %d quantity steps left, fewer than its %d fills", o.clientID, steps, k)
+		}
+	}
+	return nil
+}
+
+// fillResting fills each resting order completely with its share of n maker fills.
+// The caller holds e.mu.
+func (e *Exchange) fillResting(resting []*order, m *market, n int, now int64) {
+	for i, o := range resting {
+		k := share(n, len(resting), i)
+		steps := o.origQty.Sub(o.executed).Div(m.step).IntPart()
+		part := m.step.Mul(decimal.NewFromInt(steps / int64(k)))
+		for j := range k {
+			q := part
+			if j == k-1 {
+				q = o.origQty.Sub(o.executed)
+			}
+			e.fill(o, o.price, q, true, now)
+		}
+		e.release(o)
+	}
+	m.removeClosed()
 }
 
 // seedOrder creates a resting BUY LIMIT order of parts × the smallest quantity worth

@@ -191,3 +191,43 @@ func TestAdminSeedAndOrders(t *testing.T) {
 		t.Fatalf("unknown key: %d", status)
 	}
 }
+
+func TestSeedFillOpen(t *testing.T) {
+	ex := startExchange(t, testConfig())
+	c, key, _ := newAccount(t, ex, map[string]string{"USDT": "1000"})
+	if _, err := ex.Seed(Seed{APIKey: key, Symbol: "BTCUSDT", FillOpen: 5}); err == nil || !strings.Contains(err.Error(), "no resting order") {
+		t.Fatalf("fill_open without orders: %v", err)
+	}
+	for _, id := range []string{"j1", "j2", "j3"} {
+		if _, err := c.NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+			TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.0001").Price("60000").NewClientOrderID(id).Do(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 0.0001 is 10 steps: 31 fills would give one order 11.
+	if _, err := ex.Seed(Seed{APIKey: key, Symbol: "BTCUSDT", FillOpen: 31}); err == nil || !strings.Contains(err.Error(), "fewer than its 11 fills") {
+		t.Fatalf("too many fills: %v", err)
+	}
+	res, err := ex.Seed(Seed{APIKey: key, Symbol: "BTCUSDT", FillOpen: 10, OpenOrders: 2})
+	if err != nil || res.Filled != 3 || res.Trades != 10 || res.OpenOrders != 2 {
+		t.Fatalf("seed: %+v %v", res, err)
+	}
+	for id, want := range map[string]int{"j1": 4, "j2": 3, "j3": 3} {
+		o, err := c.NewGetOrderService().Symbol("BTCUSDT").OrigClientOrderID(id).Do(ctx(t))
+		if err != nil || o.Status != binance.OrderStatusTypeFilled || o.ExecutedQuantity != "0.00010000" {
+			t.Fatalf("%s: %+v %v", id, o, err)
+		}
+		trades, err := c.NewListTradesService().Symbol("BTCUSDT").OrderId(o.OrderID).Do(ctx(t))
+		if err != nil || len(trades) != want {
+			t.Fatalf("%s: %d trades, want %d (%v)", id, len(trades), want, err)
+		}
+	}
+	open, err := c.NewListOpenOrdersService().Symbol("BTCUSDT").Do(ctx(t))
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open after seed: %d %v (the new seeded orders only)", len(open), err)
+	}
+	b := balances(t, c)
+	if !b["USDT"][0].Equal(d("982")) || !b["BTC"][0].Equal(d("0.0002997")) {
+		t.Fatalf("balances %v: 3 x 6 USDT paid, 0.0003 BTC less 0.1%% maker fees", b)
+	}
+}
