@@ -6,7 +6,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/messages"
 )
 
 // The reconcile figure's exchange state.
@@ -16,25 +19,31 @@ const (
 	reconcileTrades = 10000
 )
 
-// reconcileFigure seeds the exchange with reconcileOpen resting orders and
-// reconcileTrades fills of reconcileFilled orders, none of which the daemon's
-// (fresh) journal knows (client ids "ext-...": adopted as strategy "external"),
-// starts the daemon live and reports the wall time from the process start to the
-// gate open with a report "ok", the daemon's own reconcile time, its requests
-// and weight, and the 429/418 the simulator sent.
+// reconcileFigure: a daemon places reconcileFilled resting orders and stops; while it
+// is down the exchange fills them with reconcileTrades fills and gains
+// reconcileOpen resting orders the journal does not know (client ids "ext-...":
+// adopted as strategy "external"). The daemon starts again; the figure is the wall
+// time from its process start to the gate open with a report "ok", beside the
+// daemon's own reconcile time, its requests and weight, and the 429/418 the
+// simulator sent.
 func reconcileFigure(w io.Writer, bin, dir string) error {
 	ex, err := newSim(nil, 0)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = ex.Close() }()
+	cfg := daemonConfig(ex, "live", "")
+	px := decimal.RequireFromString(ex.Price("BTCUSDT")).Mul(decimal.NewFromFloat(0.99)).Round(2).String()
+	if err := placeResting(bin, dir, cfg, reconcileFilled, px); err != nil {
+		return err
+	}
 	seeded, err := ex.Seed(exchangesim.Seed{APIKey: exchangesim.DefaultAPIKey, Symbol: "BTCUSDT", OpenOrders: reconcileOpen,
-		FilledOrders: reconcileFilled, Trades: reconcileTrades, ClientIDPrefix: "ext"})
+		FillOpen: reconcileTrades, ClientIDPrefix: "ext"})
 	if err != nil {
 		return err
 	}
 	limitedBefore := ex.RateLimitAnswers()
-	d, err := startDaemon(bin, dir, daemonConfig(ex, "live", ""))
+	d, err := startDaemon(bin, dir, cfg)
 	if err != nil {
 		return err
 	}
@@ -51,8 +60,8 @@ func reconcileFigure(w io.Writer, bin, dir string) error {
 	wall := time.Since(d.started)
 	limited := ex.RateLimitAnswers() - limitedBefore
 	rep := res.GetReport()
-	fmt.Fprintf(w, "reconcile: exchange seeded with %d open orders and %d missed fills (%d filled orders), journal empty\n",
-		seeded.OpenOrders, seeded.Trades, seeded.FilledOrders)
+	fmt.Fprintf(w, "reconcile: while the daemon was down: %d missed fills completed its %d resting orders; %d open orders it does not know appeared\n",
+		seeded.Trades, seeded.Filled, seeded.OpenOrders)
 	fmt.Fprintf(w, "reconcile: process start to gate open: %s (daemon's report: %d ms, %d requests, weight %d); 429/418 from the simulator: %d\n",
 		wall.Round(time.Millisecond), rep.GetFinishedMs()-rep.GetStartedMs(), rep.GetRequests(), rep.GetWeight(), limited)
 	fmt.Fprintf(w, "reconcile: open orders seen %d, adopted %d, fills recorded %d, orders resolved %d\n",
@@ -60,6 +69,9 @@ func reconcileFigure(w io.Writer, bin, dir string) error {
 	var errs []error
 	if limited != 0 {
 		errs = append(errs, fmt.Errorf("the simulator answered %d 429/418", limited))
+	}
+	if seeded.Filled != reconcileFilled {
+		errs = append(errs, fmt.Errorf("%d of the daemon's %d orders were resting at the seed", seeded.Filled, reconcileFilled))
 	}
 	if rep.GetOrdersAdopted() != reconcileOpen || rep.GetFillsRecorded() != reconcileTrades {
 		errs = append(errs, fmt.Errorf("adopted %d of %d open orders, recorded %d of %d fills",
@@ -69,4 +81,34 @@ func reconcileFigure(w io.Writer, bin, dir string) error {
 		errs = append(errs, fmt.Errorf("reconciled in %s, the issue asks <= 3 s", wall.Round(time.Millisecond)))
 	}
 	return errors.Join(errs...)
+}
+
+// placeResting runs a daemon on cfg that places n resting BUY LIMIT orders of BTCUSDT
+// (0.001, 100 quantity steps each, 1 % under the price), then stops it gracefully.
+func placeResting(bin, dir, cfg string, n int, price string) error {
+	d, err := startDaemon(bin, dir, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	c, err := d.dial()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	if _, err := waitOpen(c, 60*time.Second); err != nil {
+		return err
+	}
+	for i := range n {
+		var res messages.PlaceTradeOrderResponse
+		err := rpcCall(c, "trading.order.place", map[string]any{"strategy": "recon", "symbol": "BTCUSDT", "side": "BUY",
+			"type": "LIMIT", "time_in_force": "GTC", "quantity": "0.001", "price": price}, &res)
+		if err != nil {
+			return fmt.Errorf("order %d: %w", i, err)
+		}
+		if st := res.GetOrder().GetStatus(); st != messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW {
+			return fmt.Errorf("order %d: %s %s", i, st, res.GetOrder().GetReason())
+		}
+	}
+	return nil
 }
