@@ -33,6 +33,11 @@ func TestCompareBooksFindsEachDifference(t *testing.T) {
 	if a := compareBooks(exOrders, exTrades, orders, fills, account); !a.ok() {
 		t.Fatalf("aligned books differ:\n%s", a)
 	}
+	inFlight := append(orders, &messages.TradeOrder{ClientOrderId: "u", Status: messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNKNOWN},
+		&messages.TradeOrder{ClientOrderId: "n", Status: messages.TradeOrderStatus_TRADE_ORDER_STATUS_NOT_SENT})
+	if a := compareBooks(exOrders, exTrades, inFlight, fills, account); !a.ok() || a.unresolved != 1 {
+		t.Fatalf("an UNKNOWN and a NOT_SENT order only the journal has: unresolved %d, want 1, ok:\n%s", a.unresolved, a)
+	}
 	tests := []struct {
 		name  string
 		edit  func()
@@ -50,6 +55,10 @@ func TestCompareBooksFindsEachDifference(t *testing.T) {
 			func(a alignment) int { return len(a.statusDiff) }},
 		{"fill missing", func() { fills = fills[:1] }, func(a alignment) int { return len(a.fillsMissing) }},
 		{"fill extra", func() { fills = append(fills, &messages.TradeFill{Symbol: "ETHUSDT", TradeId: 99}) }, func(a alignment) int { return len(a.fillsExtra) }},
+		{"phantom", func() {
+			orders = append(orders, &messages.TradeOrder{ClientOrderId: "z", Status: open, ExchangeOrderId: 9})
+		},
+			func(a alignment) int { return len(a.phantoms) }},
 		{"position", func() { account = []*messages.Position{{Symbol: "BTCUSDT", Quantity: "0.001"}} }, func(a alignment) int { return len(a.positionDiff) }},
 	}
 	for _, tt := range tests {

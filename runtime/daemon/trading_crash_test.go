@@ -66,7 +66,13 @@ const (
 	reconcileWithin  = 60 * time.Second
 )
 
-// crashRow is one round of the summary table.
+// crashRow is one round of the summary table: ok/refus/lost are the placement
+// answers (lost: the call the kill cut), retry the intents sent again, then what the
+// comparison after the next restart found (dup: client ids twice on the exchange,
+// miss: exchange orders missing from the journal, diff: status differs, phant:
+// journal orders the exchange lacks, unres: journal orders in flight the exchange
+// never got, fdiff: fills missing or extra, pos: positions differing), and the
+// daemon's reconcile time.
 type crashRow struct {
 	round                       int
 	killAt                      string
@@ -75,7 +81,7 @@ type crashRow struct {
 	exOrders, jOrders           int
 	dups, missing, diff         int
 	exTrades, jFills, fillsDiff int
-	posDiff                     int
+	posDiff, phantoms, unres    int
 	reconcileMs                 int64
 }
 
@@ -106,6 +112,7 @@ type crashRun struct {
 
 	mu       sync.Mutex
 	pending  map[string]intent // harness ids without an answer: sent again next round
+	refusals map[string]int    // the daemon's refusals, by message (guarded by the round's tally lock)
 	answered map[string]answer // harness id -> its intent and answer
 }
 
@@ -115,7 +122,7 @@ func runCrash(t *testing.T, rounds int) {
 	ex := liveSim(t)
 	dir := t.TempDir()
 	cfg := liveConfig(ex, "")
-	r := &crashRun{t: t, ex: ex, rng: rand.New(rand.NewPCG(seed, 0x5eed)), pending: map[string]intent{}, answered: map[string]answer{}}
+	r := &crashRun{t: t, ex: ex, rng: rand.New(rand.NewPCG(seed, 0x5eed)), pending: map[string]intent{}, refusals: map[string]int{}, answered: map[string]answer{}}
 	var rows []crashRow
 	var prev *crashRow
 	for round := 1; round <= rounds; round++ {
@@ -139,6 +146,9 @@ func runCrash(t *testing.T, rounds int) {
 	c := p.client()
 	r.check(c, prev)
 	printCrashTable(t, rows, seed)
+	for msg, n := range r.refusals {
+		t.Logf("refused %d times: %s", n, msg)
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait(60 * time.Second)
 }
@@ -154,6 +164,7 @@ func (r *crashRun) check(c *client.Client, prev *crashRow) {
 		prev.exOrders, prev.jOrders, prev.exTrades, prev.jFills = a.exOrders, a.jOrders, a.exTrades, a.jFills
 		prev.dups, prev.missing, prev.diff = len(a.duplicates), len(a.missing), len(a.statusDiff)
 		prev.fillsDiff, prev.posDiff = len(a.fillsMissing)+len(a.fillsExtra), len(a.positionDiff)
+		prev.phantoms, prev.unres = len(a.phantoms), a.unresolved
 		rep := res.GetReport()
 		prev.reconcileMs = rep.GetFinishedMs() - rep.GetStartedMs()
 	}
@@ -215,7 +226,14 @@ func (r *crashRun) placeAndKill(p *proc, c *client.Client, round int, row *crash
 	var wg sync.WaitGroup
 	var counts [3]int // answered, refused, unknown
 	var cmu sync.Mutex
-	tally := func(k int) { cmu.Lock(); counts[k]++; cmu.Unlock() }
+	tally := func(k int, refusal string) {
+		cmu.Lock()
+		defer cmu.Unlock()
+		counts[k]++
+		if refusal != "" {
+			r.refusals[refusal]++
+		}
+	}
 	plans := make([][]intent, placers)
 	for i, in := range retry {
 		plans[i%placers] = append(plans[i%placers], in)
@@ -273,28 +291,37 @@ func (r *crashRun) newIntent(id string) intent {
 	return in
 }
 
-// placer sends its intents one after the other until the daemon dies or stop closes.
-func (r *crashRun) placer(c *client.Client, plan []intent, stop <-chan struct{}, tally func(int)) {
-	for _, in := range plan {
+// placer sends its intents one after the other until the daemon dies or stop
+// closes; the rest of its plan waits for the next round.
+func (r *crashRun) placer(c *client.Client, plan []intent, stop <-chan struct{}, tally func(kind int, refusal string)) {
+	for i, in := range plan {
 		select {
 		case <-stop:
-			r.remember(in, nil)
-			continue
+			r.postpone(plan[i:])
+			return
 		default:
 		}
 		var res messages.PlaceTradeOrderResponse
 		err := rpcCall(context.Background(), c, "trading.order.place", in.params(), &res)
 		switch {
 		case err == nil:
-			tally(0)
+			tally(0, "")
 			r.remember(in, res.GetOrder())
 		case isRPCError(err):
-			tally(1) // a definitive refusal (gate, risk): sent again next round all the same
+			tally(1, err.Error()) // a definitive refusal (gate, risk): sent again next round all the same
 			r.remember(in, nil)
-		default:
-			tally(2)
-			r.remember(in, nil)
+		default: // the kill: this answer is lost, the rest is not sent
+			tally(2, "")
+			r.postpone(plan[i:])
+			return
 		}
+	}
+}
+
+// postpone puts intents on the retry list.
+func (r *crashRun) postpone(plan []intent) {
+	for _, in := range plan {
+		r.remember(in, nil)
 	}
 }
 
@@ -330,13 +357,14 @@ func (r *crashRun) stepper(stop <-chan struct{}) {
 func printCrashTable(t *testing.T, rows []crashRow, seed uint64) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "crash harness summary (seed %d); counts after the restart that follows each kill\n", seed)
-	fmt.Fprintf(&b, "%5s %-16s %5s %5s %5s %5s %-22s %6s %6s %4s %4s %4s %6s %6s %5s %4s %6s\n",
-		"round", "kill", "ok", "refus", "lost", "retry", "fault", "ex_ord", "j_ord", "dup", "miss", "diff", "ex_tr", "j_fill", "fdiff", "pos", "rec_ms")
+	fmt.Fprintf(&b, "%5s %-16s %5s %5s %5s %5s %-22s %6s %6s %4s %4s %4s %5s %5s %6s %6s %5s %4s %6s\n",
+		"round", "kill", "ok", "refus", "lost", "retry", "fault", "ex_ord", "j_ord", "dup", "miss", "diff", "phant", "unres",
+		"ex_tr", "j_fill", "fdiff", "pos", "rec_ms")
 	var tot crashRow
 	for _, w := range rows {
-		fmt.Fprintf(&b, "%5d %-16s %5d %5d %5d %5s %-22s %6d %6d %4d %4d %4d %6d %6d %5d %4d %6d\n",
+		fmt.Fprintf(&b, "%5d %-16s %5d %5d %5d %5s %-22s %6d %6d %4d %4d %4d %5d %5d %6d %6d %5d %4d %6d\n",
 			w.round, w.killAt, w.answered, w.refused, w.unknown, w.retried, w.fault, w.exOrders, w.jOrders,
-			w.dups, w.missing, w.diff, w.exTrades, w.jFills, w.fillsDiff, w.posDiff, w.reconcileMs)
+			w.dups, w.missing, w.diff, w.phantoms, w.unres, w.exTrades, w.jFills, w.fillsDiff, w.posDiff, w.reconcileMs)
 		tot.answered += w.answered
 		tot.refused += w.refused
 		tot.unknown += w.unknown
@@ -345,8 +373,9 @@ func printCrashTable(t *testing.T, rows []crashRow, seed uint64) {
 		tot.diff += w.diff
 		tot.fillsDiff += w.fillsDiff
 		tot.posDiff += w.posDiff
+		tot.phantoms += w.phantoms
 	}
-	fmt.Fprintf(&b, "total: %d kills; answered %d, refused %d, unanswered %d; duplicates %d, missing from journal %d, status diffs %d, fill diffs %d, position diffs %d\n",
-		len(rows), tot.answered, tot.refused, tot.unknown, tot.dups, tot.missing, tot.diff, tot.fillsDiff, tot.posDiff)
+	fmt.Fprintf(&b, "total: %d kills; answered %d, refused %d, unanswered %d; duplicates %d, missing from journal %d, status diffs %d, fill diffs %d, position diffs %d, phantom orders %d\n",
+		len(rows), tot.answered, tot.refused, tot.unknown, tot.dups, tot.missing, tot.diff, tot.fillsDiff, tot.posDiff, tot.phantoms)
 	t.Log("\n" + b.String())
 }

@@ -134,10 +134,12 @@ type alignment struct {
 	fillsMissing      []string // exchange trades the journal did not record
 	fillsExtra        []string // journal fills the exchange does not have
 	positionDiff      []string // symbols whose journal position differs from the exchange's
+	phantoms          []string // journal orders the exchange should hold (a status it gave) but does not
+	unresolved        int      // journal orders in flight (INTENT, SENT, UNKNOWN, LOST) the exchange does not hold
 }
 
 func (a alignment) ok() bool {
-	return len(a.duplicates)+len(a.missing)+len(a.statusDiff)+len(a.fillsMissing)+len(a.fillsExtra)+len(a.positionDiff) == 0
+	return len(a.duplicates)+len(a.missing)+len(a.statusDiff)+len(a.fillsMissing)+len(a.fillsExtra)+len(a.positionDiff)+len(a.phantoms) == 0
 }
 
 func (a alignment) String() string {
@@ -146,7 +148,8 @@ func (a alignment) String() string {
 		name string
 		v    []string
 	}{{"duplicates", a.duplicates}, {"missing from the journal", a.missing}, {"status differs", a.statusDiff},
-		{"fills missing", a.fillsMissing}, {"fills extra", a.fillsExtra}, {"positions differ", a.positionDiff}} {
+		{"fills missing", a.fillsMissing}, {"fills extra", a.fillsExtra}, {"positions differ", a.positionDiff},
+		{"journal orders the exchange lacks", a.phantoms}} {
 		if len(l.v) > 0 {
 			fmt.Fprintf(&b, "%s (%d): %s\n", l.name, len(l.v), strings.Join(first(l.v, 10), "; "))
 		}
@@ -209,6 +212,19 @@ func compareBooks(exOrders []exchangesim.AccountOrder, exTrades []exchangesim.Ac
 			a.missing = append(a.missing, o.ClientOrderID)
 		case j.GetStatus() != exchangeStatus[o.Status] || j.GetExchangeOrderId() != o.OrderID:
 			a.statusDiff = append(a.statusDiff, fmt.Sprintf("%s exchange %s #%d journal %s #%d", o.ClientOrderID, o.Status, o.OrderID, j.GetStatus(), j.GetExchangeOrderId()))
+		}
+	}
+	for _, o := range orders {
+		if seen[o.GetClientOrderId()] > 0 {
+			continue
+		}
+		switch o.GetStatus() {
+		case messages.TradeOrderStatus_TRADE_ORDER_STATUS_INTENT, messages.TradeOrderStatus_TRADE_ORDER_STATUS_SENT,
+			messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNKNOWN, messages.TradeOrderStatus_TRADE_ORDER_STATUS_LOST:
+			a.unresolved++
+		case messages.TradeOrderStatus_TRADE_ORDER_STATUS_REJECTED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_NOT_SENT:
+		default:
+			a.phantoms = append(a.phantoms, fmt.Sprintf("%s %s", o.GetClientOrderId(), o.GetStatus()))
 		}
 	}
 	alignFills(&a, exTrades, fills, account)
