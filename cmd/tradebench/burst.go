@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/superbot/superbot/messages"
 	"github.com/superbot/superbot/runtime/client"
 )
@@ -19,10 +21,10 @@ const (
 	burstEach       = 40
 )
 
-// burstFigure sends burstEach MARKET orders from each of burstStrategies JSON-RPC
+// burstFigure sends burstEach marketable LIMIT IOC orders from each of burstStrategies JSON-RPC
 // clients at once (each client names its own strategy), live against a simulator
-// with Binance's default limits (MARKET orders fill, so the ORDERS count of
-// unfilled orders stays low), and reports how long until every answer, how many
+// with Binance's default limits (the orders fill, so the ORDERS count of unfilled
+// orders stays low), and reports how long until every answer, how many
 // orders per second were journaled, what the answers were, whether the journal
 // holds them all, and how many 429/418 the simulator sent.
 func burstFigure(w io.Writer, bin, dir string) error {
@@ -51,6 +53,13 @@ func burstFigure(w io.Writer, bin, dir string) error {
 		}
 		defer func() { _ = clients[i].Close() }()
 	}
+	qtys := map[string]string{"BTCUSDT": "0.001", "ETHUSDT": "0.01"}
+	prices := map[string]string{} // marketable: 1 % through the (still) price, so each order fills at once
+	for _, sym := range []string{"BTCUSDT", "ETHUSDT"} {
+		px := decimal.RequireFromString(ex.Price(sym))
+		prices[sym+"BUY"] = px.Mul(decimal.NewFromFloat(1.01)).Round(2).String()
+		prices[sym+"SELL"] = px.Mul(decimal.NewFromFloat(0.99)).Round(2).String()
+	}
 	limitedBefore := ex.RateLimitAnswers()
 	var mu sync.Mutex
 	outcomes := map[string]int{}
@@ -63,10 +72,9 @@ func burstFigure(w io.Writer, bin, dir string) error {
 			for j := range burstEach {
 				side := []string{"BUY", "SELL"}[j%2]
 				sym := []string{"BTCUSDT", "ETHUSDT"}[(i+j)%2]
-				qty := map[string]string{"BTCUSDT": "0.001", "ETHUSDT": "0.01"}[sym]
 				var res messages.PlaceTradeOrderResponse
 				err := rpcCall(cl, "trading.order.place", map[string]any{"strategy": fmt.Sprintf("burst%02d", i),
-					"symbol": sym, "side": side, "type": "MARKET", "quantity": qty}, &res)
+					"symbol": sym, "side": side, "type": "LIMIT", "time_in_force": "IOC", "quantity": qtys[sym], "price": prices[sym+side]}, &res)
 				key := res.GetOrder().GetStatus().String()
 				if err != nil {
 					key = "rpc error: " + firstLine(err.Error())
@@ -93,7 +101,7 @@ func burstFigure(w io.Writer, bin, dir string) error {
 		}
 	}
 	total := burstStrategies * burstEach
-	fmt.Fprintf(w, "burst: %d MARKET orders from %d strategies (one JSON-RPC client each), live on the simulator (ORDERS limit 50/10s unfilled, weight 6000/min)\n", total, burstStrategies)
+	fmt.Fprintf(w, "burst: %d marketable LIMIT IOC orders from %d strategies (one JSON-RPC client each), live on the simulator (ORDERS limit 50/10s unfilled, weight 6000/min)\n", total, burstStrategies)
 	fmt.Fprintf(w, "burst: all answered in %s: %.0f orders/s placed and journaled end to end; journaled %d/%d; 429/418 from the simulator: %d\n",
 		took.Round(time.Millisecond), float64(total)/took.Seconds(), journaled, total, limited)
 	keys := make([]string, 0, len(outcomes))

@@ -66,7 +66,10 @@ func run(w io.Writer, only string, rssFor, rssEvery time.Duration) error {
 		run  func() error
 	}{
 		{"burst", func() error { return burstFigure(w, bin, filepath.Join(dir, "burst")) }},
-		{"reconcile", func() error { return reconcileFigure(w, bin, filepath.Join(dir, "reconcile")) }},
+		{"reconcile", func() error {
+			return errors.Join(reconcileFigure(w, bin, filepath.Join(dir, "reconcile"), true),
+				reconcileFigure(w, bin, filepath.Join(dir, "reconcile-fresh"), false))
+		}},
 		{"rss", func() error { return rssFigure(w, bin, filepath.Join(dir, "rss"), rssFor, rssEvery) }},
 	}
 	var errs []error
@@ -197,7 +200,7 @@ func rpcCall(c *client.Client, method string, params any, res proto.Message) err
 	return nil
 }
 
-// waitOpen polls trading.reconcile until the gate is open with a report "ok".
+// waitOpen polls trading.reconcile until the gate is open (live mode: after a report "ok").
 func waitOpen(c *client.Client, within time.Duration) (*messages.ReconcileResponse, error) {
 	deadline := time.Now().Add(within)
 	for {
@@ -206,7 +209,8 @@ func waitOpen(c *client.Client, within time.Duration) (*messages.ReconcileRespon
 		if err == nil && res.GetState().GetGate() == "halted" {
 			return nil, fmt.Errorf("trading halted: %s %v", res.GetState().GetHaltedReason(), res.GetReport().GetMismatches())
 		}
-		if err == nil && res.GetState().GetGate() == "open" && res.GetReport().GetResult() == "ok" {
+		reconciled := res.GetReport().GetResult() == "ok" || res.GetState().GetMode() == "paper" // paper mode does not reconcile
+		if err == nil && res.GetState().GetGate() == "open" && reconciled {
 			return &res, nil
 		}
 		if time.Now().After(deadline) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/messages"
+	"github.com/superbot/superbot/runtime/client"
 )
 
 // The reconcile figure's exchange state.
@@ -26,7 +27,10 @@ const (
 // time from its process start to the gate open with a report "ok", beside the
 // daemon's own reconcile time, its requests and weight, and the 429/418 the
 // simulator sent.
-func reconcileFigure(w io.Writer, bin, dir string) error {
+//
+// traded says whether the journal holds a trade of the symbol from before (a daemon
+// that traded); without one the daemon must still find all the fills of its orders.
+func reconcileFigure(w io.Writer, bin, dir string, traded bool) error {
 	ex, err := newSim(nil, 0)
 	if err != nil {
 		return err
@@ -34,7 +38,7 @@ func reconcileFigure(w io.Writer, bin, dir string) error {
 	defer func() { _ = ex.Close() }()
 	cfg := daemonConfig(ex, "live", "")
 	px := decimal.RequireFromString(ex.Price("BTCUSDT")).Mul(decimal.NewFromFloat(0.99)).Round(2).String()
-	if err := placeResting(bin, dir, cfg, reconcileFilled, px); err != nil {
+	if err := placeResting(bin, dir, cfg, reconcileFilled, px, traded); err != nil {
 		return err
 	}
 	seeded, err := ex.Seed(exchangesim.Seed{APIKey: exchangesim.DefaultAPIKey, Symbol: "BTCUSDT", OpenOrders: reconcileOpen,
@@ -60,11 +64,15 @@ func reconcileFigure(w io.Writer, bin, dir string) error {
 	wall := time.Since(d.started)
 	limited := ex.RateLimitAnswers() - limitedBefore
 	rep := res.GetReport()
-	fmt.Fprintf(w, "reconcile: while the daemon was down: %d missed fills completed its %d resting orders; %d open orders it does not know appeared\n",
-		seeded.Trades, seeded.Filled, seeded.OpenOrders)
-	fmt.Fprintf(w, "reconcile: process start to gate open: %s (daemon's report: %d ms, %d requests, weight %d); 429/418 from the simulator: %d\n",
+	variant := "journal with an earlier trade of the symbol"
+	if !traded {
+		variant = "journal without a trade of the symbol"
+	}
+	fmt.Fprintf(w, "reconcile (%s): while the daemon was down: %d missed fills completed its %d resting orders; %d open orders it does not know appeared\n",
+		variant, seeded.Trades, seeded.Filled, seeded.OpenOrders)
+	fmt.Fprintf(w, "reconcile:   process start to gate open: %s (daemon's report: %d ms, %d requests, weight %d); 429/418 from the simulator: %d\n",
 		wall.Round(time.Millisecond), rep.GetFinishedMs()-rep.GetStartedMs(), rep.GetRequests(), rep.GetWeight(), limited)
-	fmt.Fprintf(w, "reconcile: open orders seen %d, adopted %d, fills recorded %d, orders resolved %d\n",
+	fmt.Fprintf(w, "reconcile:   open orders seen %d, adopted %d, fills recorded %d, orders resolved %d\n",
 		rep.GetOpenOrdersSeen(), rep.GetOrdersAdopted(), rep.GetFillsRecorded(), rep.GetOrdersResolved())
 	var errs []error
 	if limited != 0 {
@@ -80,12 +88,16 @@ func reconcileFigure(w io.Writer, bin, dir string) error {
 	if wall > 3*time.Second {
 		errs = append(errs, fmt.Errorf("reconciled in %s, the issue asks <= 3 s", wall.Round(time.Millisecond)))
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", variant, errors.Join(errs...))
+	}
+	return nil
 }
 
-// placeResting runs a daemon on cfg that places n resting BUY LIMIT orders of BTCUSDT
-// (0.001, 100 quantity steps each, 1 % under the price), then stops it gracefully.
-func placeResting(bin, dir, cfg string, n int, price string) error {
+// placeResting runs a daemon on cfg that buys 0.001 BTCUSDT (filled at once) and
+// places n resting BUY LIMIT orders of BTCUSDT at price (0.001, 100 quantity steps
+// each), then stops it gracefully.
+func placeResting(bin, dir, cfg string, n int, price string, traded bool) error {
 	d, err := startDaemon(bin, dir, cfg)
 	if err != nil {
 		return err
@@ -99,6 +111,13 @@ func placeResting(bin, dir, cfg string, n int, price string) error {
 	if _, err := waitOpen(c, 60*time.Second); err != nil {
 		return err
 	}
+	// One marketable order first: the journal has a trade of BTCUSDT, as a daemon
+	// that traded before has (trades are fetched from the journal's last one on).
+	if traded {
+		if err := buyThrough(c, price); err != nil {
+			return err
+		}
+	}
 	for i := range n {
 		var res messages.PlaceTradeOrderResponse
 		err := rpcCall(c, "trading.order.place", map[string]any{"strategy": "recon", "symbol": "BTCUSDT", "side": "BUY",
@@ -109,6 +128,20 @@ func placeResting(bin, dir, cfg string, n int, price string) error {
 		if st := res.GetOrder().GetStatus(); st != messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW {
 			return fmt.Errorf("order %d: %s %s", i, st, res.GetOrder().GetReason())
 		}
+	}
+	return nil
+}
+
+// buyThrough buys 0.001 BTCUSDT with a LIMIT IOC 3 % above price (filled at once).
+func buyThrough(c *client.Client, price string) error {
+	var res messages.PlaceTradeOrderResponse
+	through := decimal.RequireFromString(price).Mul(decimal.NewFromFloat(1.03)).Round(2).String()
+	if err := rpcCall(c, "trading.order.place", map[string]any{"strategy": "recon", "symbol": "BTCUSDT", "side": "BUY",
+		"type": "LIMIT", "time_in_force": "IOC", "quantity": "0.001", "price": through}, &res); err != nil {
+		return fmt.Errorf("first order: %w", err)
+	}
+	if st := res.GetOrder().GetStatus(); st != messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED {
+		return fmt.Errorf("first order: %s %s", st, res.GetOrder().GetReason())
 	}
 	return nil
 }
