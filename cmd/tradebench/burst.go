@@ -90,15 +90,9 @@ func burstFigure(w io.Writer, bin, dir string) error {
 	wg.Wait()
 	took := time.Since(start)
 	limited := ex.RateLimitAnswers() - limitedBefore
-	var orders messages.TradeOrdersResponse
-	if err := rpcCall(c, "trading.orders", map[string]any{"limit": 10000}, &orders); err != nil {
+	journaled, final, err := burstJournal(c)
+	if err != nil {
 		return err
-	}
-	journaled := 0
-	for _, o := range orders.GetOrders() {
-		if strings.HasPrefix(o.GetStrategy(), "burst") {
-			journaled++
-		}
 	}
 	total := burstStrategies * burstEach
 	fmt.Fprintf(w, "burst: %d marketable LIMIT IOC orders from %d strategies (one JSON-RPC client each), live on the simulator (ORDERS limit 50/10s unfilled, weight 6000/min)\n", total, burstStrategies)
@@ -112,6 +106,7 @@ func burstFigure(w io.Writer, bin, dir string) error {
 	for _, k := range keys {
 		fmt.Fprintf(w, "burst:   %5d %s\n", outcomes[k], k)
 	}
+	fmt.Fprintf(w, "burst: journal statuses 5 s later: %v\n", final)
 	fmt.Fprintf(w, "burst: journal commits/s with group commit: see BenchmarkJournalGroupCommit (actors/orders/journal); not observable over RPC\n")
 	var errs []error
 	if journaled != total {
@@ -131,4 +126,27 @@ func burstFigure(w io.Writer, bin, dir string) error {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// burstJournal counts the burst's orders in the journal and their statuses, once
+// none is NEW any more (IOC orders end FILLED or EXPIRED) or after 5 s.
+func burstJournal(c *client.Client) (int, map[string]int, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var orders messages.TradeOrdersResponse
+		if err := rpcCall(c, "trading.orders", map[string]any{"limit": 10000}, &orders); err != nil {
+			return 0, nil, err
+		}
+		n, statuses := 0, map[string]int{}
+		for _, o := range orders.GetOrders() {
+			if strings.HasPrefix(o.GetStrategy(), "burst") {
+				n++
+				statuses[strings.TrimPrefix(o.GetStatus().String(), "TRADE_ORDER_STATUS_")]++
+			}
+		}
+		if statuses["NEW"] == 0 || time.Now().After(deadline) {
+			return n, statuses, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

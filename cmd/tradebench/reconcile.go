@@ -132,7 +132,8 @@ func placeResting(bin, dir, cfg string, n int, price string, traded bool) error 
 	return nil
 }
 
-// buyThrough buys 0.001 BTCUSDT with a LIMIT IOC 3 % above price (filled at once).
+// buyThrough buys 0.001 BTCUSDT with a LIMIT IOC 3 % above price and waits until the
+// journal says FILLED (the answer may come before the fill is applied).
 func buyThrough(c *client.Client, price string) error {
 	var res messages.PlaceTradeOrderResponse
 	through := decimal.RequireFromString(price).Mul(decimal.NewFromFloat(1.03)).Round(2).String()
@@ -140,8 +141,19 @@ func buyThrough(c *client.Client, price string) error {
 		"type": "LIMIT", "time_in_force": "IOC", "quantity": "0.001", "price": through}, &res); err != nil {
 		return fmt.Errorf("first order: %w", err)
 	}
-	if st := res.GetOrder().GetStatus(); st != messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED {
-		return fmt.Errorf("first order: %s %s", st, res.GetOrder().GetReason())
+	id := res.GetOrder().GetClientOrderId()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var orders messages.TradeOrdersResponse
+		if err := rpcCall(c, "trading.orders", map[string]any{"strategy": "recon"}, &orders); err != nil {
+			return err
+		}
+		for _, o := range orders.GetOrders() {
+			if o.GetClientOrderId() == id && o.GetStatus() == messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("first order %s not FILLED in the journal within 10 s (answered %s)", id, res.GetOrder().GetStatus())
+		}
 	}
-	return nil
 }
