@@ -106,7 +106,7 @@ func burstFigure(w io.Writer, bin, dir string) error {
 	for _, k := range keys {
 		fmt.Fprintf(w, "burst:   %5d %s\n", outcomes[k], k)
 	}
-	fmt.Fprintf(w, "burst: journal statuses 5 s later: %v\n", final)
+	fmt.Fprintf(w, "burst: journal statuses once settled (at most 5 s): %v\n", final)
 	fmt.Fprintf(w, "burst: journal commits/s with group commit: see BenchmarkJournalGroupCommit (actors/orders/journal); not observable over RPC\n")
 	var errs []error
 	if journaled != total {
