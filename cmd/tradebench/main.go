@@ -138,6 +138,7 @@ type daemon struct {
 	dir     string
 	out     *strings.Builder
 	started time.Time
+	up      time.Duration // from started to the first daemon.status answered
 }
 
 // startDaemon writes cfg to dir and starts bin on it; it returns once the socket answers.
@@ -162,6 +163,7 @@ func startDaemon(bin, dir, cfg string) (*daemon, error) {
 			err = c.Call(context.Background(), "daemon.status", nil, nil)
 			_ = c.Close()
 			if err == nil {
+				d.up = time.Since(d.started)
 				return d, nil
 			}
 		}

@@ -70,8 +70,8 @@ func reconcileFigure(w io.Writer, bin, dir string, traded bool) error {
 	}
 	fmt.Fprintf(w, "reconcile (%s): while the daemon was down: %d missed fills completed its %d resting orders; %d open orders it does not know appeared\n",
 		variant, seeded.Trades, seeded.Filled, seeded.OpenOrders)
-	fmt.Fprintf(w, "reconcile:   process start to gate open: %s (daemon's report: %d ms, %d requests, weight %d); 429/418 from the simulator: %d\n",
-		wall.Round(time.Millisecond), rep.GetFinishedMs()-rep.GetStartedMs(), rep.GetRequests(), rep.GetWeight(), limited)
+	fmt.Fprintf(w, "reconcile:   process start to gate open: %s (socket answering after %s; daemon's report: %d ms, %d requests, weight %d); 429/418 from the simulator: %d\n",
+		wall.Round(time.Millisecond), d.up.Round(time.Millisecond), rep.GetFinishedMs()-rep.GetStartedMs(), rep.GetRequests(), rep.GetWeight(), limited)
 	fmt.Fprintf(w, "reconcile:   open orders seen %d, adopted %d, fills recorded %d, orders resolved %d\n",
 		rep.GetOpenOrdersSeen(), rep.GetOrdersAdopted(), rep.GetFillsRecorded(), rep.GetOrdersResolved())
 	var errs []error
