@@ -42,6 +42,7 @@ func main() {
 	only := flag.String("only", "", "run one figure: burst, reconcile or rss (default: all)")
 	rssFor := flag.Duration("rss-for", 3*time.Minute, "how long the RSS run samples (the issue's figure: 1h)")
 	rssEvery := flag.Duration("rss-every", 5*time.Second, "RSS sampling interval")
+	flag.BoolVar(&keep, "keep", false, "keep the work directory (daemon logs and journals) and print its path")
 	flag.Parse()
 	if err := run(os.Stdout, *only, *rssFor, *rssEvery); err != nil {
 		fmt.Fprintln(os.Stderr, "tradebench:", err)
@@ -49,12 +50,19 @@ func main() {
 	}
 }
 
+// keep leaves the work directory in place (-keep).
+var keep bool
+
 func run(w io.Writer, only string, rssFor, rssEvery time.Duration) error {
 	dir, err := os.MkdirTemp("", "tradebench")
 	if err != nil {
 		return err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
+	if keep {
+		fmt.Fprintf(w, "work directory: %s\n", dir)
+	} else {
+		defer func() { _ = os.RemoveAll(dir) }()
+	}
 	bin := filepath.Join(dir, "superbotd")
 	build := exec.Command("go", "build", "-ldflags", "-s -w", "-o", bin, "./cmd/superbotd") // as `make build`
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
