@@ -224,7 +224,7 @@ func waitOpen(c *client.Client, within time.Duration) (*messages.ReconcileRespon
 			return &res, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("gate not open within %s: %v %v", within, err, &res)
+			return nil, fmt.Errorf("gate not open within %s (last answer %v): %w", within, &res, err)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

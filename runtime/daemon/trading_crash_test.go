@@ -272,8 +272,8 @@ func (r *crashRun) newIntent(id string) intent {
 		in.id = id
 	}
 	px := decimal.RequireFromString(r.ex.Price(in.symbol))
-	switch k := r.rng.IntN(3); {
-	case k == 0:
+	switch k := r.rng.IntN(3); k {
+	case 0:
 		in.typ = "MARKET"
 	default:
 		in.typ = "LIMIT"
