@@ -224,7 +224,10 @@ func waitOpen(c *client.Client, within time.Duration) (*messages.ReconcileRespon
 			return &res, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("gate not open within %s (last answer %v): %w", within, &res, err)
+			if err != nil {
+				return nil, fmt.Errorf("gate not open within %s: %w", within, err)
+			}
+			return nil, fmt.Errorf("gate not open within %s: last answer %v", within, &res)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
