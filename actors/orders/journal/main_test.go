@@ -1,0 +1,13 @@
+package journal
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain runs the crash test's child when asked to, and checks that no
+// test leaks a goroutine (a writer or a database/sql opener left running).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

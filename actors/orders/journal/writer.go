@@ -1,0 +1,268 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/superbot/superbot/messages"
+)
+
+// Write queues ops. They commit in one transaction together with whatever
+// else is queued (group commit: a burst costs one fsync), all or nothing
+// for this call. done runs on the writer goroutine after the commit (nil)
+// or the rollback (the error); it must not block. Ops that fail validation
+// fail this call's done with an ErrInvalid error and change nothing; other
+// calls in the same transaction are not affected. After Close, done gets
+// ErrClosed. A nil done is allowed. Write never blocks on I/O.
+func (j *Journal) Write(ops []Op, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		done(ErrClosed)
+		return
+	}
+	j.queue = append(j.queue, request{ops: ops, done: done})
+	j.mu.Unlock()
+	j.signal()
+}
+
+// signal wakes the writer without blocking.
+func (j *Journal) signal() {
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the writer goroutine: it commits what is queued, batch after
+// batch, until Close and an empty queue.
+func (j *Journal) run() {
+	defer close(j.stopped)
+	for {
+		batch, closed := j.take()
+		if len(batch) > 0 {
+			j.commit(batch)
+			continue
+		}
+		if closed {
+			return
+		}
+		<-j.wake
+	}
+}
+
+// take pops queued requests, up to maxBatch ops (at least one request).
+func (j *Journal) take() ([]request, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n, ops := 0, 0
+	for n < len(j.queue) && (n == 0 || ops+len(j.queue[n].ops) <= j.maxBatch) {
+		ops += len(j.queue[n].ops)
+		n++
+	}
+	batch := make([]request, n)
+	copy(batch, j.queue[:n])
+	clear(j.queue[:n]) // drop references held by the backing array
+	j.queue = j.queue[n:]
+	if len(j.queue) == 0 {
+		j.queue = nil
+	}
+	return batch, j.closed
+}
+
+// commit writes one batch in one transaction, each request inside its own
+// savepoint so that a failing request rolls back alone, then runs the
+// dones.
+func (j *Journal) commit(batch []request) {
+	errs := make([]error, len(batch))
+	live := 0
+	for i, r := range batch {
+		if errs[i] = validate(r.ops); errs[i] == nil {
+			live++
+		}
+	}
+	if live > 0 {
+		if err := j.transact(batch, errs); err != nil {
+			j.log.Error("journal commit failed", "requests", live, "err", err)
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
+		} else {
+			j.commits.Add(1)
+		}
+	}
+	for i, r := range batch {
+		if errs[i] != nil {
+			j.failed.Add(1)
+		} else {
+			j.writes.Add(1)
+			j.ops.Add(uint64(len(r.ops)))
+		}
+		r.done(errs[i])
+	}
+}
+
+// transact runs the batch's valid requests in one transaction, recording a
+// request's own failure in errs; the returned error fails the whole batch.
+func (j *Journal) transact(batch []request, errs []error) error {
+	ctx := context.Background()
+	tx, err := j.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal: begin: %w", err)
+	}
+	w := &txWriter{ctx: ctx, tx: tx}
+	for i, r := range batch {
+		if errs[i] != nil {
+			continue
+		}
+		reqErr, txErr := w.request(r.ops)
+		if txErr != nil {
+			_ = tx.Rollback()
+			return txErr
+		}
+		if errs[i] = reqErr; reqErr != nil {
+			j.log.Warn("journal write refused", "ops", len(r.ops), "err", reqErr)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("journal: commit: %w", err)
+	}
+	return nil
+}
+
+// txWriter applies ops inside one transaction.
+type txWriter struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+// request applies one Write's ops in a savepoint: all or none of them. The
+// first error is the request's own; the second, when the savepoint could
+// not be rolled back, fails the whole transaction.
+func (w *txWriter) request(ops []Op) (error, error) { //nolint:revive,staticcheck // two distinct errors
+	if _, err := w.tx.ExecContext(w.ctx, `SAVEPOINT req`); err != nil {
+		return nil, fmt.Errorf("journal: savepoint: %w", err)
+	}
+	for i, op := range ops {
+		if err := w.apply(op); err != nil {
+			if _, rerr := w.tx.ExecContext(w.ctx, `ROLLBACK TO req`); rerr != nil {
+				return nil, fmt.Errorf("journal: rollback to savepoint: %w", rerr)
+			}
+			if _, rerr := w.tx.ExecContext(w.ctx, `RELEASE req`); rerr != nil {
+				return nil, fmt.Errorf("journal: release savepoint: %w", rerr)
+			}
+			return fmt.Errorf("journal: op %d: %w", i, err), nil
+		}
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `RELEASE req`); err != nil {
+		return nil, fmt.Errorf("journal: release savepoint: %w", err)
+	}
+	return nil, nil
+}
+
+func (w *txWriter) apply(op Op) error {
+	switch o := op.(type) {
+	case *PutOrder:
+		return w.putOrder(o.Order)
+	case PutOrder:
+		return w.putOrder(o.Order)
+	case *AddFill:
+		return w.addFill(o.Fill)
+	case AddFill:
+		return w.addFill(o.Fill)
+	case *PutState:
+		return w.putState(*o)
+	case PutState:
+		return w.putState(o)
+	case *PutMeta:
+		return w.putMeta(*o)
+	case PutMeta:
+		return w.putMeta(o)
+	default:
+		return fmt.Errorf("%w: unknown op %T", ErrInvalid, op)
+	}
+}
+
+const upsertOrderSQL = `INSERT INTO orders (client_order_id, strategy, symbol, side, type,
+	quantity, price, time_in_force, status, exchange_order_id, executed_qty,
+	cumulative_quote_qty, avg_price, created_ms, updated_ms, reason, mode, not_found)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (client_order_id) DO UPDATE SET strategy = excluded.strategy,
+	symbol = excluded.symbol, side = excluded.side, type = excluded.type,
+	quantity = excluded.quantity, price = excluded.price,
+	time_in_force = excluded.time_in_force, status = excluded.status,
+	exchange_order_id = excluded.exchange_order_id, executed_qty = excluded.executed_qty,
+	cumulative_quote_qty = excluded.cumulative_quote_qty, avg_price = excluded.avg_price,
+	created_ms = CASE WHEN orders.created_ms = 0 THEN excluded.created_ms ELSE orders.created_ms END,
+	updated_ms = excluded.updated_ms, reason = excluded.reason, mode = excluded.mode,
+	not_found = excluded.not_found`
+
+func (w *txWriter) putOrder(o *messages.TradeOrder) error {
+	status, _ := statusName(o.GetStatus())
+	var prevStatus, prevReason, prevExec string
+	err := w.tx.QueryRowContext(w.ctx,
+		`SELECT status, reason, executed_qty FROM orders WHERE client_order_id = ?`,
+		o.GetClientOrderId()).Scan(&prevStatus, &prevReason, &prevExec)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = w.tx.ExecContext(w.ctx, upsertOrderSQL, o.GetClientOrderId(), o.GetStrategy(),
+		o.GetSymbol(), o.GetSide(), o.GetType(), o.GetQuantity(), o.GetPrice(),
+		o.GetTimeInForce(), status, o.GetExchangeOrderId(), o.GetExecutedQty(),
+		o.GetCumulativeQuoteQty(), o.GetAvgPrice(), o.GetCreatedMs(), o.GetUpdatedMs(),
+		o.GetReason(), o.GetMode(), int64(o.GetNotFound()))
+	if err != nil {
+		return err
+	}
+	if exists && prevStatus == status && prevReason == o.GetReason() && prevExec == o.GetExecutedQty() {
+		return nil
+	}
+	at := o.GetUpdatedMs()
+	if at == 0 {
+		at = o.GetCreatedMs()
+	}
+	_, err = w.tx.ExecContext(w.ctx, `INSERT INTO order_events
+		(client_order_id, status, time_ms, reason, executed_qty) VALUES (?, ?, ?, ?, ?)`,
+		o.GetClientOrderId(), status, at, o.GetReason(), o.GetExecutedQty())
+	return err
+}
+
+func (w *txWriter) addFill(f *messages.TradeFill) error {
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO fills (client_order_id, strategy,
+		symbol, side, price, quantity, quote_qty, fee, fee_asset, trade_id, time_ms,
+		maker, seq)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		COALESCE((SELECT MAX(seq) FROM fills WHERE client_order_id = ?), 0) + 1
+	WHERE ? = 0 OR NOT EXISTS (SELECT 1 FROM fills WHERE symbol = ? AND trade_id = ?)`,
+		f.GetClientOrderId(), f.GetStrategy(), f.GetSymbol(), f.GetSide(), f.GetPrice(),
+		f.GetQuantity(), f.GetQuoteQty(), f.GetFee(), f.GetFeeAsset(), f.GetTradeId(),
+		f.GetTimeMs(), f.GetMaker(), f.GetClientOrderId(),
+		f.GetTradeId(), f.GetSymbol(), f.GetTradeId())
+	return err
+}
+
+func (w *txWriter) putState(s PutState) error {
+	state := s.State
+	if state == nil {
+		state = []byte{}
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO strategy_state (strategy, state, saved_ms)
+		VALUES (?, ?, ?) ON CONFLICT (strategy) DO UPDATE SET state = excluded.state,
+		saved_ms = excluded.saved_ms`, s.Strategy, state, s.SavedMs)
+	return err
+}
+
+func (w *txWriter) putMeta(m PutMeta) error {
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, m.Key, m.Value)
+	return err
+}
