@@ -214,7 +214,7 @@ func TestPlanOf(t *testing.T) {
 			want:       summary{Fills: []string{"sb-s1-1:501:s1:1"}},
 			mismatches: []string{`"sb-s1-1": it has new trades, but the exchange says it does not exist`}},
 		{name: "journal lists an order twice", in: Input{
-			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-1", stNew, 11, "0")},
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-1", stNew, 11, "0")},
 			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "NEW", "0")}},
 			mismatches: []string{`journal order "sb-s1-1": listed twice`}},
 	}
