@@ -43,12 +43,15 @@ func dec(s string) float64 {
 	return v
 }
 
-// fmtDec formats a float as the shortest decimal string ("0" for zero).
+// fmtDec formats a float as a decimal string of at most 10 decimals,
+// without trailing zeros (float noise such as 0.060000000000000005 goes).
 func fmtDec(v float64) string {
-	if v == 0 || math.Abs(v) < 1e-12 {
+	s := strconv.FormatFloat(v, 'f', 10, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" || s == "" {
 		return "0"
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return s
 }
 
 // position is one strategy's book for one symbol.

@@ -141,6 +141,9 @@ func (a *orderActor) onEvent(ctx actor.Context, ev *messages.Event) {
 			a.applyPaper(ctx, u, f)
 		}
 	case *messages.BookUpdate:
+		if a.books.last[m.GetSymbol()] == 0 && len(m.GetBids()) > 0 && len(m.GetAsks()) > 0 {
+			a.books.last[m.GetSymbol()] = (dec(m.GetBids()[0].GetPrice()) + dec(m.GetAsks()[0].GetPrice())) / 2
+		}
 		if a.match != nil {
 			u, f := a.match.OnBook(m.GetSymbol(), levels(m.GetBids()), levels(m.GetAsks()), now)
 			a.applyPaper(ctx, u, f)
