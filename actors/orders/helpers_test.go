@@ -36,7 +36,8 @@ type fakeExchange struct {
 	place func(*messages.PlaceOrderRequest) *messages.OrderResult
 	// get decides a GetOrderRequest's answer.
 	get  func(*messages.GetOrderRequest) *messages.OrderResult
-	open []*messages.Order
+	open        []*messages.Order
+	openQueries int
 }
 
 func newFakeExchange() *fakeExchange {
@@ -83,6 +84,7 @@ func (fx *fakeExchange) reply(msg any) any {
 		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED,
 			Order: &messages.Order{Symbol: m.GetSymbol(), ClientOrderId: m.GetClientOrderId(), Status: "CANCELED"}}
 	case *messages.OpenOrdersRequest:
+		fx.openQueries++
 		return &messages.OpenOrdersResponse{Orders: fx.open}
 	case *messages.AccountRequest:
 		return &messages.AccountResponse{Balances: []*messages.AssetBalance{{Asset: "USDT", Free: "1000", Locked: "0"}}}
@@ -120,11 +122,20 @@ func testCfg(mode string) Config {
 
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
+	return newFixtureWith(t, cfg, nil)
+}
+
+// newFixtureWith lets script set up the exchange before the actor starts.
+func newFixtureWith(t *testing.T, cfg Config, script func(*fakeExchange)) *fixture {
+	t.Helper()
 	if err := Validate(cfg); err != nil {
 		t.Fatal(err)
 	}
 	sys := actortest.NewSystem(t)
 	f := &fixture{t: t, sys: sys, dir: t.TempDir(), cfg: cfg, clock: newClock(), fx: newFakeExchange()}
+	if script != nil {
+		script(f.fx)
+	}
 	f.conn = actortest.NewReplyingProbe(t, sys, f.fx.reply)
 	f.bus = actortest.NewProbe(t, sys)
 	f.start()

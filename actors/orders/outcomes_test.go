@@ -1,0 +1,90 @@
+package orders
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/messages"
+)
+
+func trade(id, status string, tradeID int64, qty, cum string) *messages.ExecutionReport {
+	return &messages.ExecutionReport{Symbol: "BTCUSDT", ClientOrderId: id, OrderId: 7, Side: "BUY", Type: "LIMIT", ExecutionType: "TRADE",
+		Status: status, CumulativeFilledQty: cum, LastFilledQty: qty, LastFilledPrice: "50000", Commission: "0.01", CommissionAsset: "USDT",
+		TradeId: tradeID, TransactionTimeMs: 1}
+}
+
+// Execution reports move the order and record each fill once, however
+// often the stream repeats a trade.
+func TestExecutionReportsRecordFillsOnce(t *testing.T) {
+	f := newFixture(t, testCfg(ModeLive))
+	id := f.place(limitBuy("s1", "")).GetOrder().GetClientOrderId()
+	f.sys.Root.Send(f.pid, trade(id, "PARTIALLY_FILLED", 11, "0.004", "0.004"))
+	f.sys.Root.Send(f.pid, trade(id, "PARTIALLY_FILLED", 11, "0.004", "0.004"))
+	f.sys.Root.Send(f.pid, trade(id, "FILLED", 12, "0.006", "0.01"))
+	f.sys.Root.Send(f.pid, trade(id, "PARTIALLY_FILLED", 11, "0.004", "0.004")) // late duplicate
+	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("filled")) == 1 }, "order filled")
+	fills := actortest.Request[*messages.TradeFillsResponse](t, f.sys, f.pid, &messages.TradeFillsRequest{}).GetFills()
+	if len(fills) != 2 {
+		t.Fatalf("fills = %v", fills)
+	}
+	p := f.positions("s1").GetPositions()
+	if len(p) != 1 || p[0].GetQuantity() != "0.01" || p[0].GetFees() != "0.02" {
+		t.Fatalf("position = %v", p)
+	}
+	if o := f.orders("filled")[0]; o.GetExecutedQty() != "0.01" {
+		t.Fatalf("order = %v", o)
+	}
+}
+
+// An exchange order with our prefix that the journal does not know is a
+// lost record: trading halts with a report and an alert, and stays halted
+// until a reconciliation passes.
+func TestReconcileMismatchHaltsUntilARunPasses(t *testing.T) {
+	f := newFixtureWith(t, testCfg(ModeLive), func(fx *fakeExchange) {
+		fx.open = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 3, ClientOrderId: "sb-ghost-9", Side: "BUY", Type: "LIMIT",
+			Price: "1", OrigQty: "1", ExecutedQty: "0", Status: "NEW"}}
+	})
+	g := actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{})
+	if g.GetState().GetGate() != gateHalted || g.GetReport().GetResult() != "halted" || len(g.GetReport().GetMismatches()) == 0 {
+		t.Fatalf("reconcile = %v", g)
+	}
+	actortest.ExpectMatch[*messages.Event](t, f.bus, 5*time.Second, func(e *messages.Event) bool { return e.GetTopic() == "alert.risk.reconcile" })
+	if r := f.place(limitBuy("s1", "")); !strings.Contains(r.GetError().GetMessage(), "halted") {
+		t.Fatalf("placed while halted: %v", r)
+	}
+	if r := actortest.Request[*messages.TradingResumeResponse](t, f.sys, f.pid, &messages.TradingResumeRequest{}); r.GetError() == nil {
+		t.Fatal("resume lifted a reconciliation halt without a passing run")
+	}
+	f.fx.mu.Lock()
+	f.fx.open = nil
+	f.fx.mu.Unlock()
+	actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{Run: true})
+	actortest.Eventually(t, 5*time.Second, func() bool { return f.gate().GetGate() == gateOpen }, "gate open after a passing run")
+}
+
+// An order only the exchange knows, without our prefix, is adopted as
+// "external"; a user data stream reconnect reconciles again.
+func TestReconcileAdoptsExternalOrdersAndRunsAfterAReconnect(t *testing.T) {
+	f := newFixtureWith(t, testCfg(ModeLive), func(fx *fakeExchange) {
+		fx.open = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 3, ClientOrderId: "web_abc", Side: "BUY", Type: "LIMIT",
+			Price: "1", OrigQty: "1", ExecutedQty: "0", Status: "NEW"}}
+	})
+	if g := f.gate(); g.GetGate() != gateOpen {
+		t.Fatalf("gate = %v", g)
+	}
+	o := f.orders("open")
+	if len(o) != 1 || o[0].GetStrategy() != "external" {
+		t.Fatalf("open orders = %v", o)
+	}
+	f.fx.mu.Lock()
+	before := f.fx.openQueries
+	f.fx.mu.Unlock()
+	f.sys.Root.Send(f.pid, &messages.UserDataStreamState{Up: true, Reconnects: 1})
+	actortest.Eventually(t, 5*time.Second, func() bool {
+		f.fx.mu.Lock()
+		defer f.fx.mu.Unlock()
+		return f.fx.openQueries > before
+	}, "reconciled after the reconnect")
+}
