@@ -16,9 +16,14 @@
 // Market data: identical concurrent requests are coalesced into one upstream
 // call, and answers go through the cache actor with the TTL class of their
 // kind ("ticker", "orderbook", "klines"). Idempotent GETs retry with backoff
-// and jitter. Orders are never retried blindly: a timeout or 5xx is an
-// unknown outcome, resolved by querying the client order ID (found: adopt;
-// -2013: resend once with the same ID).
+// and jitter. Orders are never retried blindly: a timeout, a 5xx or a
+// 429/418 after the request left is an unknown outcome, resolved by querying
+// the client order ID (found: adopt; -2013: answered UNKNOWN, never resent:
+// the order actor keeps resolving it). A placement that a ban in force keeps
+// from leaving in time is NOT_SENT.
+//
+// Account access (balances, open orders, the account's trades) serves the
+// order actor's reconciliation: signed GETs at order priority.
 //
 // Streams are reference counted per subscriber PID, reconnect with backoff,
 // reconnect when stale or before Binance's 24 h cut, and publish on the bus:
@@ -144,6 +149,12 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onGetOrder(ctx, msg)
 	case *messages.CancelOrderRequest:
 		a.onCancelOrder(ctx, msg)
+	case *messages.AccountRequest:
+		a.onAccount(ctx, msg)
+	case *messages.OpenOrdersRequest:
+		a.onOpenOrders(ctx, msg)
+	case *messages.MyTradesRequest:
+		a.onMyTrades(ctx, msg)
 	case *messages.SubscribeStreamRequest:
 		ctx.Respond(a.onSubscribe(ctx, msg))
 	case *messages.UnsubscribeStreamRequest:
