@@ -37,6 +37,10 @@ type Config struct {
 	// WSBaseURL overrides the WebSocket base URL (without "/ws"); empty means
 	// the endpoint's. Default "".
 	WSBaseURL string `toml:"ws_base_url"`
+	// WSAPIURL overrides the WebSocket API URL (the user data stream);
+	// empty means ws_base_url + "/ws-api/v3" when ws_base_url is set, else
+	// the endpoint's. Default "".
+	WSAPIURL string `toml:"ws_api_url"`
 	// APIKey is the exchange API key. Secret: SUPERBOT_CONNECTOR_API_KEY.
 	// Empty with endpoint "sim" means the simulator's "sim-api-key".
 	APIKey string `toml:"api_key" secret:"true"`
@@ -128,7 +132,7 @@ func (c Config) Validate() error {
 	default:
 		add("endpoint", "must be sim, testnet or production, got %q", c.Endpoint)
 	}
-	for _, u := range []struct{ key, v string }{{"base_url", c.BaseURL}, {"ws_base_url", c.WSBaseURL}} {
+	for _, u := range []struct{ key, v string }{{"base_url", c.BaseURL}, {"ws_base_url", c.WSBaseURL}, {"ws_api_url", c.WSAPIURL}} {
 		if u.v == "" {
 			continue
 		}
@@ -138,7 +142,7 @@ func (c Config) Validate() error {
 			continue
 		}
 		want := []string{"http", "https"}
-		if u.key == "ws_base_url" {
+		if u.key != "base_url" {
 			want = []string{"ws", "wss"}
 		}
 		if p.Scheme != want[0] && p.Scheme != want[1] {
@@ -220,6 +224,21 @@ func (c Config) wsURL() string {
 		return "wss://stream.binance.com:9443"
 	}
 	return "ws://" + simListen
+}
+
+// wsAPIURL is the WebSocket API URL in effect (the user data stream).
+func (c Config) wsAPIURL() string {
+	switch {
+	case c.WSAPIURL != "":
+		return c.WSAPIURL
+	case c.WSBaseURL != "":
+		return c.WSBaseURL + "/ws-api/v3"
+	case c.Endpoint == EndpointTestnet:
+		return "wss://ws-api.testnet.binance.vision/ws-api/v3"
+	case c.Endpoint == EndpointProduction:
+		return "wss://ws-api.binance.com:443/ws-api/v3"
+	}
+	return "ws://" + simListen + "/ws-api/v3"
 }
 
 // keys returns the API credentials in effect.

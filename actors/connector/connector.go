@@ -111,6 +111,8 @@ type connectorActor struct {
 
 	streams  map[streamKey]*stream
 	watching map[string]int // subscriber PID key -> references
+	ud       *userData      // the user data stream (nil: no subscriber)
+	offsetMs *atomic.Int64  // a.offset for the user data runner's signatures
 
 	health      string
 	healthWhy   string
@@ -155,6 +157,8 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onOpenOrders(ctx, msg)
 	case *messages.MyTradesRequest:
 		a.onMyTrades(ctx, msg)
+	case *messages.SubscribeUserDataRequest:
+		a.onSubscribeUserData(ctx, msg)
 	case *messages.SubscribeStreamRequest:
 		ctx.Respond(a.onSubscribe(ctx, msg))
 	case *messages.UnsubscribeStreamRequest:
@@ -169,6 +173,10 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onStreamState(ctx, msg)
 	case *streamData:
 		a.onStreamData(ctx, msg)
+	case *userDataState:
+		a.onUserDataState(ctx, msg)
+	case *userDataReport:
+		a.onUserDataReport(ctx, msg)
 	case *messages.CacheSetResponse, *actor.Stopped:
 		// cache writes are fire-and-forget; Stopping released everything
 	default:
@@ -184,6 +192,7 @@ func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.orders = map[string]*orderOp{}
 	a.streams = map[streamKey]*stream{}
 	a.watching = map[string]int{}
+	a.offsetMs = new(atomic.Int64)
 	a.budget = newBudget(a.cfg)
 	a.health = "down"
 	a.healthWhy = "starting"
@@ -227,6 +236,10 @@ func (a *connectorActor) release() {
 		close(st.stop)
 	}
 	a.streams = map[streamKey]*stream{}
+	if a.ud != nil {
+		close(a.ud.stop)
+		a.ud = nil
+	}
 	a.transport.close()
 	a.cancel = nil
 }

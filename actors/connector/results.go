@@ -113,6 +113,7 @@ func (a *connectorActor) onTimeResult(ctx actor.Context, j *job, r *jobResult, f
 	// The exchange read its clock about half-way through the round trip.
 	mid := time.Now().Add(-r.rtt / 2)
 	a.offset = mid.Sub(time.UnixMilli(r.server))
+	a.offsetMs.Store(a.offset.Milliseconds())
 	a.log.Debug("clock synced", "offset", a.offset, "rtt", r.rtt)
 }
 
@@ -223,6 +224,9 @@ func (a *connectorActor) updateHealth(ctx actor.Context) {
 				h, why = "degraded", "stream "+st.topic+" reconnecting"
 				break
 			}
+		}
+		if ud := a.ud; h == "up" && ud != nil && !ud.connected && ud.downs > 0 && !ud.rotating {
+			h, why = "degraded", "user data stream reconnecting"
 		}
 	}
 	if h == a.health {

@@ -103,10 +103,7 @@ func (a *connectorActor) onSubscribe(ctx actor.Context, m *messages.SubscribeStr
 	pk := pidKey(m.GetSubscriber())
 	if st.subs[pk] == nil {
 		st.subs[pk] = m.GetSubscriber()
-		if a.watching[pk] == 0 {
-			ctx.Watch(m.GetSubscriber())
-		}
-		a.watching[pk]++
+		a.watch(ctx, m.GetSubscriber())
 	}
 	return &messages.SubscribeStreamResponse{Topic: topic, Refcount: uint32(len(st.subs))}
 }
@@ -134,11 +131,8 @@ func (a *connectorActor) dropRef(ctx actor.Context, st *stream, sub *actor.PID, 
 		return
 	}
 	delete(st.subs, pk)
-	if a.watching[pk]--; a.watching[pk] <= 0 {
-		delete(a.watching, pk)
-		if unwatch {
-			ctx.Unwatch(sub)
-		}
+	if unwatch {
+		a.unwatch(ctx, sub)
 	}
 	if len(st.subs) == 0 {
 		close(st.stop)
@@ -153,7 +147,26 @@ func (a *connectorActor) onSubscriberGone(ctx actor.Context, who *actor.PID) {
 	for _, st := range a.streams {
 		a.dropRef(ctx, st, who, false)
 	}
+	a.dropUserDataSub(who)
 	delete(a.watching, pidKey(who))
+}
+
+// watch counts one more reference held by sub, watching it from the first.
+func (a *connectorActor) watch(ctx actor.Context, sub *actor.PID) {
+	pk := pidKey(sub)
+	if a.watching[pk] == 0 {
+		ctx.Watch(sub)
+	}
+	a.watching[pk]++
+}
+
+// unwatch counts one reference less, unwatching sub after the last.
+func (a *connectorActor) unwatch(ctx actor.Context, sub *actor.PID) {
+	pk := pidKey(sub)
+	if a.watching[pk]--; a.watching[pk] <= 0 {
+		delete(a.watching, pk)
+		ctx.Unwatch(sub)
+	}
 }
 
 func (a *connectorActor) onStreamState(ctx actor.Context, m *streamState) {
