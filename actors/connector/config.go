@@ -83,6 +83,10 @@ type Config struct {
 	ReconnectBackoff time.Duration `toml:"reconnect_backoff"`
 	// ReconnectMaxBackoff caps the redial delay. Default "30s".
 	ReconnectMaxBackoff time.Duration `toml:"reconnect_max_backoff"`
+	// Streams are market streams the daemon keeps open from the start (as
+	// market.subscribe does): "price:SYMBOL", "book:SYMBOL",
+	// "kline:SYMBOL:INTERVAL"; at most 200. Default [].
+	Streams []string `toml:"streams"`
 	// TimeSyncInterval re-syncs the exchange clock offset this often (and on
 	// every -1021). Default "10m".
 	TimeSyncInterval time.Duration `toml:"time_sync_interval"`
@@ -118,6 +122,7 @@ func DefaultConfig() Config {
 		ReconnectBackoff:    100 * time.Millisecond,
 		ReconnectMaxBackoff: 30 * time.Second,
 		TimeSyncInterval:    10 * time.Minute,
+		Streams:             []string{},
 	}
 }
 
@@ -195,6 +200,7 @@ func (c Config) Validate() error {
 		add("reconnect_max_backoff", "must be >= reconnect_backoff (%s), got %s", c.ReconnectBackoff, c.ReconnectMaxBackoff)
 	}
 	positive("time_sync_interval", c.TimeSyncInterval)
+	errs = append(errs, validateStreams(c.Streams)...)
 	return errors.Join(errs...)
 }
 

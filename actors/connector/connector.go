@@ -159,6 +159,10 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onMyTrades(ctx, msg)
 	case *messages.SubscribeUserDataRequest:
 		a.onSubscribeUserData(ctx, msg)
+	case *messages.MarketSubscribeRequest:
+		ctx.Respond(a.onMarketSubscribe(ctx, msg))
+	case *messages.MarketUnsubscribeRequest:
+		ctx.Respond(a.onMarketUnsubscribe(ctx, msg))
 	case *messages.SubscribeStreamRequest:
 		ctx.Respond(a.onSubscribe(ctx, msg))
 	case *messages.UnsubscribeStreamRequest:
@@ -214,6 +218,7 @@ func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.enqueue(ctx, a.newJob(jobExchangeInfo, prioSystem))
 	a.after(a.cfg.TimeSyncInterval, timerTimeSync, nil)
 	a.after(time.Second, timerSweep, nil)
+	a.openConfigStreams(ctx)
 	a.log.Info("connector started", "endpoint", a.cfg.Endpoint, "rest", a.cfg.restURL(), "ws", a.cfg.wsURL(), "io_workers", a.cfg.IOWorkers)
 }
 
