@@ -16,9 +16,14 @@
 // Market data: identical concurrent requests are coalesced into one upstream
 // call, and answers go through the cache actor with the TTL class of their
 // kind ("ticker", "orderbook", "klines"). Idempotent GETs retry with backoff
-// and jitter. Orders are never retried blindly: a timeout or 5xx is an
-// unknown outcome, resolved by querying the client order ID (found: adopt;
-// -2013: resend once with the same ID).
+// and jitter. Orders are never retried blindly: a timeout, a 5xx or a
+// 429/418 after the request left is an unknown outcome, resolved by querying
+// the client order ID (found: adopt; -2013: answered UNKNOWN, never resent:
+// the order actor keeps resolving it). A placement that a ban in force keeps
+// from leaving in time is NOT_SENT.
+//
+// Account access (balances, open orders, the account's trades) serves the
+// order actor's reconciliation: signed GETs at order priority.
 //
 // Streams are reference counted per subscriber PID, reconnect with backoff,
 // reconnect when stale or before Binance's 24 h cut, and publish on the bus:
@@ -106,6 +111,8 @@ type connectorActor struct {
 
 	streams  map[streamKey]*stream
 	watching map[string]int // subscriber PID key -> references
+	ud       *userData      // the user data stream (nil: no subscriber)
+	offsetMs *atomic.Int64  // a.offset for the user data runner's signatures
 
 	health      string
 	healthWhy   string
@@ -144,6 +151,18 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onGetOrder(ctx, msg)
 	case *messages.CancelOrderRequest:
 		a.onCancelOrder(ctx, msg)
+	case *messages.AccountRequest:
+		a.onAccount(ctx, msg)
+	case *messages.OpenOrdersRequest:
+		a.onOpenOrders(ctx, msg)
+	case *messages.MyTradesRequest:
+		a.onMyTrades(ctx, msg)
+	case *messages.SubscribeUserDataRequest:
+		a.onSubscribeUserData(ctx, msg)
+	case *messages.MarketSubscribeRequest:
+		ctx.Respond(a.onMarketSubscribe(ctx, msg))
+	case *messages.MarketUnsubscribeRequest:
+		ctx.Respond(a.onMarketUnsubscribe(ctx, msg))
 	case *messages.SubscribeStreamRequest:
 		ctx.Respond(a.onSubscribe(ctx, msg))
 	case *messages.UnsubscribeStreamRequest:
@@ -158,6 +177,10 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onStreamState(ctx, msg)
 	case *streamData:
 		a.onStreamData(ctx, msg)
+	case *userDataState:
+		a.onUserDataState(ctx, msg)
+	case *userDataReport:
+		a.onUserDataReport(ctx, msg)
 	case *messages.CacheSetResponse, *actor.Stopped:
 		// cache writes are fire-and-forget; Stopping released everything
 	default:
@@ -173,6 +196,7 @@ func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.orders = map[string]*orderOp{}
 	a.streams = map[streamKey]*stream{}
 	a.watching = map[string]int{}
+	a.offsetMs = new(atomic.Int64)
 	a.budget = newBudget(a.cfg)
 	a.health = "down"
 	a.healthWhy = "starting"
@@ -194,6 +218,7 @@ func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.enqueue(ctx, a.newJob(jobExchangeInfo, prioSystem))
 	a.after(a.cfg.TimeSyncInterval, timerTimeSync, nil)
 	a.after(time.Second, timerSweep, nil)
+	a.openConfigStreams(ctx)
 	a.log.Info("connector started", "endpoint", a.cfg.Endpoint, "rest", a.cfg.restURL(), "ws", a.cfg.wsURL(), "io_workers", a.cfg.IOWorkers)
 }
 
@@ -216,6 +241,10 @@ func (a *connectorActor) release() {
 		close(st.stop)
 	}
 	a.streams = map[streamKey]*stream{}
+	if a.ud != nil {
+		close(a.ud.stop)
+		a.ud = nil
+	}
 	a.transport.close()
 	a.cancel = nil
 }

@@ -130,10 +130,7 @@ func call(ctx context.Context, cl *binance.Client, j *job) (proto.Message, int64
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		return &messages.Order{Symbol: o.Symbol, OrderId: o.OrderID, ClientOrderId: o.ClientOrderID, Side: string(o.Side),
-			Type: string(o.Type), TimeInForce: string(o.TimeInForce), Price: o.Price, OrigQty: o.OrigQuantity,
-			ExecutedQty: o.ExecutedQuantity, CumulativeQuoteQty: o.CummulativeQuoteQuantity, Status: string(o.Status),
-			TimeMs: o.Time, UpdateTimeMs: o.UpdateTime}, 0, 0, nil
+		return orderProto(o), 0, 0, nil
 	case jobCancel:
 		s := cl.NewCancelOrderService().Symbol(j.symbol)
 		if j.clientOrderID != "" {
@@ -149,6 +146,9 @@ func call(ctx context.Context, cl *binance.Client, j *job) (proto.Message, int64
 			Type: string(o.Type), TimeInForce: string(o.TimeInForce), Price: o.Price, OrigQty: o.OrigQuantity,
 			ExecutedQty: o.ExecutedQuantity, CumulativeQuoteQty: o.CummulativeQuoteQuantity, Status: string(o.Status),
 			TimeMs: o.TransactTime, UpdateTimeMs: o.TransactTime}, 0, 0, nil
+	case jobAccount, jobOpenOrders, jobMyTrades:
+		v, err := callAccount(ctx, cl, j)
+		return v, 0, 0, err
 	}
 	return nil, 0, 0, errors.New("unknown job kind " + strconv.Itoa(int(j.kind)))
 }
