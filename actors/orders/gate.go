@@ -287,7 +287,7 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 		case isOpen(o.GetStatus()):
 			a.orders[id] = &tracked{o: clone(o), tradeIDs: map[int64]bool{}}
 		}
-		if t := a.orders[id]; t != nil && !isOpen(t.o.GetStatus()) && t.writes == 0 {
+		if t := a.orders[id]; t != nil && t.settled() {
 			delete(a.orders, id)
 		}
 	}
@@ -317,6 +317,11 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 		}
 		a.recordFill(t, f)
 		fills = append(fills, f)
+	}
+	for _, f := range fills {
+		if t := a.orders[f.GetClientOrderId()]; t != nil && t.settled() {
+			delete(a.orders, f.GetClientOrderId())
+		}
 	}
 	return ops, fills
 }

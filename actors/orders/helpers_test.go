@@ -35,7 +35,7 @@ type fakeExchange struct {
 	// place decides a PlaceOrderRequest's answer (nil: no answer at all).
 	place func(*messages.PlaceOrderRequest) *messages.OrderResult
 	// get decides a GetOrderRequest's answer.
-	get  func(*messages.GetOrderRequest) *messages.OrderResult
+	get         func(*messages.GetOrderRequest) *messages.OrderResult
 	open        []*messages.Order
 	openQueries int
 }

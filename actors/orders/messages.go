@@ -67,6 +67,7 @@ type loaded struct {
 	books         *books
 	lastTrade     map[string]int64
 	tradeIDs      map[string]map[int64]bool
+	filled        map[string]float64
 	seqs          map[string]uint64
 	halt          string
 	strategyHalts map[string]string
@@ -82,7 +83,7 @@ func load(path string, cfg Config, log *slog.Logger) *loaded {
 		return &loaded{err: err}
 	}
 	l := &loaded{j: j, books: newBooks(), lastTrade: map[string]int64{}, tradeIDs: map[string]map[int64]bool{},
-		seqs: map[string]uint64{}, strategyHalts: map[string]string{}, paperBal: map[string]float64{}}
+		filled: map[string]float64{}, seqs: map[string]uint64{}, strategyHalts: map[string]string{}, paperBal: map[string]float64{}}
 	fail := func(err error) *loaded { return &loaded{j: j, err: err} }
 	if l.open, err = j.OpenOrders(); err != nil {
 		return fail(err)
@@ -102,6 +103,9 @@ func load(path string, cfg Config, log *slog.Logger) *loaded {
 	for _, f := range fills {
 		l.books.applyFill(f)
 		applyBalance(l.paperBal, f)
+		if open[f.GetClientOrderId()] {
+			l.filled[f.GetClientOrderId()] += dec(f.GetQuantity())
+		}
 		if id := f.GetTradeId(); id > 0 {
 			if id > l.lastTrade[f.GetSymbol()] {
 				l.lastTrade[f.GetSymbol()] = id

@@ -78,7 +78,16 @@ type tracked struct {
 	writes int
 	// tradeIDs are the exchange trade ids recorded for the order.
 	tradeIDs map[int64]bool
+	// filled sums the quantities of the fills recorded for the order: a
+	// closed order stays in memory until they make up its executed
+	// quantity (its trade reports may come after its final status).
+	filled   float64
 	querying bool
+}
+
+// settled reports a closed order whose fills are all recorded.
+func (t *tracked) settled() bool {
+	return !isOpen(t.o.GetStatus()) && t.writes == 0 && !t.busy && t.filled >= dec(t.o.GetExecutedQty())*(1-1e-9)
 }
 
 type orderActor struct {
@@ -142,6 +151,7 @@ func (a *orderActor) Receive(ctx actor.Context) {
 		a.onStarted(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		a.release()
+	case *actor.Stopped:
 	case *loaded:
 		a.onLoaded(ctx, msg)
 	case *writeDone:
@@ -264,7 +274,7 @@ func (a *orderActor) onLoaded(ctx actor.Context, l *loaded) {
 	a.seqs, a.books, a.lastTrade = l.seqs, l.books, l.lastTrade
 	a.gate.manual, a.gate.strategies = l.halt, l.strategyHalts
 	for _, o := range l.open {
-		a.orders[o.GetClientOrderId()] = &tracked{o: o, tradeIDs: l.tradeIDs[o.GetClientOrderId()]}
+		a.orders[o.GetClientOrderId()] = &tracked{o: o, tradeIDs: l.tradeIDs[o.GetClientOrderId()], filled: l.filled[o.GetClientOrderId()]}
 	}
 	a.log.Info("journal loaded", "path", a.journalPath(), "open_orders", len(l.open), "fills", l.fills,
 		"schema_version", a.j.SchemaVersion(), "halted", a.gate.manual)

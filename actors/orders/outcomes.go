@@ -47,6 +47,7 @@ func (a *orderActor) onExecutionReport(ctx actor.Context, r *messages.ExecutionR
 
 // recordFill books a fill in memory (the journal write follows).
 func (a *orderActor) recordFill(t *tracked, f *messages.TradeFill) {
+	t.filled += dec(f.GetQuantity())
 	if f.GetTradeId() > 0 {
 		if t.tradeIDs == nil {
 			t.tradeIDs = map[int64]bool{}

@@ -255,7 +255,7 @@ func (a *orderActor) committed(ctx actor.Context, t *tracked, snap *messages.Tra
 		a.publish(ctx, fmt.Sprintf("fill.%s.%s", f.GetStrategy(), f.GetSymbol()), &messages.FillEvent{Fill: f, Position: pv})
 		a.publish(ctx, fmt.Sprintf("position.%s.%s", f.GetStrategy(), f.GetSymbol()), &messages.PositionEvent{Position: pv})
 	}
-	if !isOpen(t.o.GetStatus()) && t.writes == 0 && !t.busy && a.orders[t.o.GetClientOrderId()] == t {
+	if t.settled() && a.orders[t.o.GetClientOrderId()] == t {
 		delete(a.orders, t.o.GetClientOrderId())
 	}
 }
