@@ -77,8 +77,9 @@ type Journal struct {
 	maxBatch int
 	version  int
 
-	wdb *sql.DB // one connection, used by the writer goroutine (and Checkpoint)
-	rdb *sql.DB // read-only pool
+	wdb   *sql.DB // one connection, used by the writer goroutine (and Checkpoint)
+	stmts statements
+	rdb   *sql.DB // read-only pool
 
 	mu      sync.Mutex
 	queue   []request
@@ -171,6 +172,14 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
+// dsnBackup is the data source of Backup's connection: it only reads the
+// journal (and writes the copy).
+func dsnBackup(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs))
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
 // openWriter opens the writer's connection, checks the version, switches
 // to WAL and migrates.
 func (j *Journal) openWriter() error {
@@ -206,6 +215,9 @@ func (j *Journal) openWriter() error {
 	if v < CurrentSchema {
 		j.log.Info("journal migrated", "path", j.path, "from_version", v, "to_version", CurrentSchema)
 	}
+	if err := j.stmts.prepare(ctx, db); err != nil {
+		return fail(err)
+	}
 	j.wdb, j.version = db, CurrentSchema
 	return nil
 }
@@ -233,6 +245,7 @@ func (j *Journal) Close() error {
 		<-j.stopped
 		errs := []error{j.rdb.Close()}
 		errs = append(errs, j.checkpoint())
+		j.stmts.close()
 		errs = append(errs, j.wdb.Close())
 		j.closeErr = errors.Join(errs...)
 	})
@@ -264,6 +277,21 @@ func (j *Journal) checkpoint() error {
 	return nil
 }
 
+// vacuumInto copies the journal to dst through a connection of its own:
+// the read pool's connections are query_only, which VACUUM INTO honours.
+// It reads one snapshot, so writes go on meanwhile.
+func (j *Journal) vacuumInto(dst string) error {
+	db, err := sql.Open("sqlite", dsnBackup(j.path))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, dst)
+	return err
+}
+
 // Backup writes a consistent copy of the journal (what is committed,
 // including what is still in the WAL) to dst, which must not exist, and
 // returns its size. Writes go on meanwhile. The copy is 0600 and a plain
@@ -288,9 +316,7 @@ func (j *Journal) Backup(dst string) (int64, error) {
 		return 0, fmt.Errorf("journal: backup: %w", err)
 	}
 	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if _, err := j.rdb.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+	if err := j.vacuumInto(dst); err != nil {
 		_ = os.Remove(dst)
 		return 0, fmt.Errorf("journal: backup: %w", err)
 	}

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -368,5 +369,70 @@ func TestCloseCommitsQueuedWritesAndReopens(t *testing.T) {
 	}
 	if len(got) != n {
 		t.Fatalf("%d orders after reopen, want %d", len(got), n)
+	}
+}
+
+// TestFailingStatementRollsBackItsWriteOnly makes SQLite itself refuse an
+// op (a trigger added behind the journal's back): the Write holding it
+// fails whole, with its other ops rolled back, while Writes sharing the
+// transaction commit.
+func TestFailingStatementRollsBackItsWriteOnly(t *testing.T) {
+	j, path := openTemp(t)
+	db := rawDB(t, path)
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER boom BEFORE INSERT ON meta WHEN new.key = 'boom'
+		BEGIN SELECT RAISE(ABORT, 'boom refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := db.Conn(ctx) // hold the write lock so all three share one commit
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	before := j.Stats().Commits
+	ch := make([]chan error, 3)
+	writes := [][]Op{
+		{PutMeta{Key: "before", Value: "1"}},
+		{PutOrder{order("multi", "s1", "BTCUSDT", stNew, 1)}, PutMeta{Key: "multi", Value: "1"}, PutMeta{Key: "boom"}},
+		{PutMeta{Key: "boom"}},
+	}
+	for i, ops := range writes {
+		ch[i] = make(chan error, 1)
+		j.Write(ops, func(err error) { ch[i] <- err })
+	}
+	j.Write([]Op{PutMeta{Key: "after", Value: "1"}}, nil)
+	last := make(chan error, 1)
+	j.Write([]Op{PutMeta{Key: "last", Value: "1"}}, func(err error) { last <- err })
+	if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ch[0]; err != nil {
+		t.Fatalf("good write: %v", err)
+	}
+	for _, i := range []int{1, 2} {
+		if err := <-ch[i]; err == nil || !strings.Contains(err.Error(), "boom refused") {
+			t.Fatalf("write %d: %v, want the trigger's refusal", i, err)
+		}
+	}
+	if err := <-last; err != nil {
+		t.Fatalf("later write: %v", err)
+	}
+	for key, want := range map[string]bool{"before": true, "after": true, "last": true, "multi": false, "boom": false} {
+		if _, ok, err := j.Meta(key); ok != want || err != nil {
+			t.Errorf("meta %q present %v (%v), want %v", key, ok, err, want)
+		}
+	}
+	if o, err := j.Order("multi"); o != nil || err != nil {
+		t.Fatalf("the refused write's order was committed: %v, %v", o, err)
+	}
+	if events, _ := j.OrderEvents("multi"); len(events) != 0 {
+		t.Fatalf("the refused write's order events were committed: %v", events)
+	}
+	if c := j.Stats().Commits - before; c > 2 {
+		t.Fatalf("%d commits; the writes queued behind the lock should share at most 2", c)
 	}
 }

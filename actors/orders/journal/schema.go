@@ -80,7 +80,9 @@ func migrateV1(ctx context.Context, tx *sql.Tx) error {
 }
 
 // migrateV2 adds the order history (order_events, seeded with each order's
-// current status) and the orders' not_found counter.
+// current status and appended by triggers when an order is inserted or its
+// status, reason or executed quantity changes) and the orders' not_found
+// counter.
 func migrateV2(ctx context.Context, tx *sql.Tx) error {
 	return execAll(ctx, tx,
 		`ALTER TABLE orders ADD COLUMN not_found INTEGER NOT NULL DEFAULT 0`,
@@ -96,6 +98,20 @@ func migrateV2(ctx context.Context, tx *sql.Tx) error {
 		`INSERT INTO order_events (client_order_id, status, time_ms, reason, executed_qty)
 			SELECT client_order_id, status, updated_ms, reason, executed_qty
 			FROM orders ORDER BY created_ms, rowid`,
+		`CREATE TRIGGER orders_event_insert AFTER INSERT ON orders BEGIN
+			INSERT INTO order_events (client_order_id, status, time_ms, reason, executed_qty)
+			VALUES (new.client_order_id, new.status,
+				CASE WHEN new.updated_ms = 0 THEN new.created_ms ELSE new.updated_ms END,
+				new.reason, new.executed_qty);
+		END`,
+		`CREATE TRIGGER orders_event_update AFTER UPDATE ON orders
+		WHEN old.status IS NOT new.status OR old.reason IS NOT new.reason
+			OR old.executed_qty IS NOT new.executed_qty BEGIN
+			INSERT INTO order_events (client_order_id, status, time_ms, reason, executed_qty)
+			VALUES (new.client_order_id, new.status,
+				CASE WHEN new.updated_ms = 0 THEN new.created_ms ELSE new.updated_ms END,
+				new.reason, new.executed_qty);
+		END`,
 	)
 }
 

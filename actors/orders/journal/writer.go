@@ -3,7 +3,6 @@ package journal
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/superbot/superbot/messages"
@@ -117,7 +116,7 @@ func (j *Journal) transact(batch []request, errs []error) error {
 	if err != nil {
 		return fmt.Errorf("journal: begin: %w", err)
 	}
-	w := &txWriter{ctx: ctx, tx: tx}
+	w := &txWriter{ctx: ctx, tx: tx, prepared: &j.stmts}
 	for i, r := range batch {
 		if errs[i] != nil {
 			continue
@@ -138,31 +137,115 @@ func (j *Journal) transact(batch []request, errs []error) error {
 	return nil
 }
 
-// txWriter applies ops inside one transaction.
-type txWriter struct {
-	ctx context.Context
-	tx  *sql.Tx
+// Statements the writer runs, prepared once on its connection.
+const (
+	stmtOrder = iota
+	stmtFill
+	stmtState
+	stmtMeta
+	stmtSavepoint
+	stmtRelease
+	stmtRollbackTo
+	stmtCount
+)
+
+// statements is the writer's prepared statements, by stmt* index.
+type statements [stmtCount]*sql.Stmt
+
+var stmtSQL = [stmtCount]string{
+	stmtOrder: `INSERT INTO orders (client_order_id, strategy, symbol, side, type,
+	quantity, price, time_in_force, status, exchange_order_id, executed_qty,
+	cumulative_quote_qty, avg_price, created_ms, updated_ms, reason, mode, not_found)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (client_order_id) DO UPDATE SET strategy = excluded.strategy,
+	symbol = excluded.symbol, side = excluded.side, type = excluded.type,
+	quantity = excluded.quantity, price = excluded.price,
+	time_in_force = excluded.time_in_force, status = excluded.status,
+	exchange_order_id = excluded.exchange_order_id, executed_qty = excluded.executed_qty,
+	cumulative_quote_qty = excluded.cumulative_quote_qty, avg_price = excluded.avg_price,
+	created_ms = CASE WHEN orders.created_ms = 0 THEN excluded.created_ms ELSE orders.created_ms END,
+	updated_ms = excluded.updated_ms, reason = excluded.reason, mode = excluded.mode,
+	not_found = excluded.not_found`,
+	// seq numbers an order's fills; (symbol, trade_id) makes a fill with a
+	// trade id idempotent.
+	stmtFill: `INSERT INTO fills (client_order_id, strategy, symbol, side, price, quantity,
+	quote_qty, fee, fee_asset, trade_id, time_ms, maker, seq)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+	COALESCE((SELECT MAX(seq) FROM fills WHERE client_order_id = ?1), 0) + 1
+WHERE ?10 = 0 OR NOT EXISTS (SELECT 1 FROM fills WHERE symbol = ?3 AND trade_id = ?10)`,
+	stmtState: `INSERT INTO strategy_state (strategy, state, saved_ms) VALUES (?, ?, ?)
+ON CONFLICT (strategy) DO UPDATE SET state = excluded.state, saved_ms = excluded.saved_ms`,
+	stmtMeta: `INSERT INTO meta (key, value) VALUES (?, ?)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+	stmtSavepoint:  `SAVEPOINT req`,
+	stmtRelease:    `RELEASE req`,
+	stmtRollbackTo: `ROLLBACK TO req`,
 }
 
-// request applies one Write's ops in a savepoint: all or none of them. The
-// first error is the request's own; the second, when the savepoint could
-// not be rolled back, fails the whole transaction.
+// prepare prepares the writer's statements on db.
+func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
+	for i, q := range stmtSQL {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			s.close()
+			return fmt.Errorf("prepare: %w", err)
+		}
+		s[i] = st
+	}
+	return nil
+}
+
+func (s *statements) close() {
+	for i, st := range s {
+		if st != nil {
+			_ = st.Close()
+			s[i] = nil
+		}
+	}
+}
+
+// txWriter applies ops inside one transaction.
+type txWriter struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	prepared *statements
+	bound    statements // prepared, bound to tx on first use
+}
+
+func (w *txWriter) exec(k int, args ...any) error {
+	if w.bound[k] == nil {
+		w.bound[k] = w.tx.StmtContext(w.ctx, w.prepared[k])
+	}
+	_, err := w.bound[k].ExecContext(w.ctx, args...)
+	return err
+}
+
+// request applies one Write's ops, all or none of them. One op is one
+// statement, which SQLite applies atomically; several run in a savepoint.
+// The first error is the request's own; the second, when the savepoint
+// could not be rolled back, fails the whole transaction.
 func (w *txWriter) request(ops []Op) (error, error) { //nolint:revive,staticcheck // two distinct errors
-	if _, err := w.tx.ExecContext(w.ctx, `SAVEPOINT req`); err != nil {
+	if len(ops) == 1 {
+		if err := w.apply(ops[0]); err != nil {
+			return fmt.Errorf("journal: op 0: %w", err), nil
+		}
+		return nil, nil
+	}
+	if err := w.exec(stmtSavepoint); err != nil {
 		return nil, fmt.Errorf("journal: savepoint: %w", err)
 	}
 	for i, op := range ops {
 		if err := w.apply(op); err != nil {
-			if _, rerr := w.tx.ExecContext(w.ctx, `ROLLBACK TO req`); rerr != nil {
+			if rerr := w.exec(stmtRollbackTo); rerr != nil {
 				return nil, fmt.Errorf("journal: rollback to savepoint: %w", rerr)
 			}
-			if _, rerr := w.tx.ExecContext(w.ctx, `RELEASE req`); rerr != nil {
+			if rerr := w.exec(stmtRelease); rerr != nil {
 				return nil, fmt.Errorf("journal: release savepoint: %w", rerr)
 			}
 			return fmt.Errorf("journal: op %d: %w", i, err), nil
 		}
 	}
-	if _, err := w.tx.ExecContext(w.ctx, `RELEASE req`); err != nil {
+	if err := w.exec(stmtRelease); err != nil {
 		return nil, fmt.Errorf("journal: release savepoint: %w", err)
 	}
 	return nil, nil
@@ -183,71 +266,29 @@ func (w *txWriter) apply(op Op) error {
 	case PutState:
 		return w.putState(o)
 	case *PutMeta:
-		return w.putMeta(*o)
+		return w.exec(stmtMeta, o.Key, o.Value)
 	case PutMeta:
-		return w.putMeta(o)
+		return w.exec(stmtMeta, o.Key, o.Value)
 	default:
 		return fmt.Errorf("%w: unknown op %T", ErrInvalid, op)
 	}
 }
 
-const upsertOrderSQL = `INSERT INTO orders (client_order_id, strategy, symbol, side, type,
-	quantity, price, time_in_force, status, exchange_order_id, executed_qty,
-	cumulative_quote_qty, avg_price, created_ms, updated_ms, reason, mode, not_found)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (client_order_id) DO UPDATE SET strategy = excluded.strategy,
-	symbol = excluded.symbol, side = excluded.side, type = excluded.type,
-	quantity = excluded.quantity, price = excluded.price,
-	time_in_force = excluded.time_in_force, status = excluded.status,
-	exchange_order_id = excluded.exchange_order_id, executed_qty = excluded.executed_qty,
-	cumulative_quote_qty = excluded.cumulative_quote_qty, avg_price = excluded.avg_price,
-	created_ms = CASE WHEN orders.created_ms = 0 THEN excluded.created_ms ELSE orders.created_ms END,
-	updated_ms = excluded.updated_ms, reason = excluded.reason, mode = excluded.mode,
-	not_found = excluded.not_found`
-
+// putOrder upserts the order; the orders_event_* triggers append its
+// order_events row.
 func (w *txWriter) putOrder(o *messages.TradeOrder) error {
 	status, _ := statusName(o.GetStatus())
-	var prevStatus, prevReason, prevExec string
-	err := w.tx.QueryRowContext(w.ctx,
-		`SELECT status, reason, executed_qty FROM orders WHERE client_order_id = ?`,
-		o.GetClientOrderId()).Scan(&prevStatus, &prevReason, &prevExec)
-	exists := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	_, err = w.tx.ExecContext(w.ctx, upsertOrderSQL, o.GetClientOrderId(), o.GetStrategy(),
+	return w.exec(stmtOrder, o.GetClientOrderId(), o.GetStrategy(),
 		o.GetSymbol(), o.GetSide(), o.GetType(), o.GetQuantity(), o.GetPrice(),
 		o.GetTimeInForce(), status, o.GetExchangeOrderId(), o.GetExecutedQty(),
 		o.GetCumulativeQuoteQty(), o.GetAvgPrice(), o.GetCreatedMs(), o.GetUpdatedMs(),
 		o.GetReason(), o.GetMode(), int64(o.GetNotFound()))
-	if err != nil {
-		return err
-	}
-	if exists && prevStatus == status && prevReason == o.GetReason() && prevExec == o.GetExecutedQty() {
-		return nil
-	}
-	at := o.GetUpdatedMs()
-	if at == 0 {
-		at = o.GetCreatedMs()
-	}
-	_, err = w.tx.ExecContext(w.ctx, `INSERT INTO order_events
-		(client_order_id, status, time_ms, reason, executed_qty) VALUES (?, ?, ?, ?, ?)`,
-		o.GetClientOrderId(), status, at, o.GetReason(), o.GetExecutedQty())
-	return err
 }
 
 func (w *txWriter) addFill(f *messages.TradeFill) error {
-	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO fills (client_order_id, strategy,
-		symbol, side, price, quantity, quote_qty, fee, fee_asset, trade_id, time_ms,
-		maker, seq)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		COALESCE((SELECT MAX(seq) FROM fills WHERE client_order_id = ?), 0) + 1
-	WHERE ? = 0 OR NOT EXISTS (SELECT 1 FROM fills WHERE symbol = ? AND trade_id = ?)`,
-		f.GetClientOrderId(), f.GetStrategy(), f.GetSymbol(), f.GetSide(), f.GetPrice(),
-		f.GetQuantity(), f.GetQuoteQty(), f.GetFee(), f.GetFeeAsset(), f.GetTradeId(),
-		f.GetTimeMs(), f.GetMaker(), f.GetClientOrderId(),
-		f.GetTradeId(), f.GetSymbol(), f.GetTradeId())
-	return err
+	return w.exec(stmtFill, f.GetClientOrderId(), f.GetStrategy(), f.GetSymbol(),
+		f.GetSide(), f.GetPrice(), f.GetQuantity(), f.GetQuoteQty(), f.GetFee(),
+		f.GetFeeAsset(), f.GetTradeId(), f.GetTimeMs(), f.GetMaker())
 }
 
 func (w *txWriter) putState(s PutState) error {
@@ -255,14 +296,5 @@ func (w *txWriter) putState(s PutState) error {
 	if state == nil {
 		state = []byte{}
 	}
-	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO strategy_state (strategy, state, saved_ms)
-		VALUES (?, ?, ?) ON CONFLICT (strategy) DO UPDATE SET state = excluded.state,
-		saved_ms = excluded.saved_ms`, s.Strategy, state, s.SavedMs)
-	return err
-}
-
-func (w *txWriter) putMeta(m PutMeta) error {
-	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, m.Key, m.Value)
-	return err
+	return w.exec(stmtState, s.Strategy, state, s.SavedMs)
 }
