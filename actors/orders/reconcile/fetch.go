@@ -127,7 +127,12 @@ func (r *runner) onTradeOrder(k orderKey, res any) error {
 	if o.GetOrderId() != k.id || o.GetSymbol() != k.symbol {
 		return fmt.Errorf("the answer is %s order %d", o.GetSymbol(), o.GetOrderId())
 	}
-	r.in.TradeOrders[k.id] = o
+	key := k.id
+	if r.in.TradeOrders[key] != nil { // the same id on another symbol
+		r.spareKey--
+		key = r.spareKey
+	}
+	r.in.TradeOrders[key] = o
 	return nil
 }
 

@@ -54,7 +54,10 @@ type Input struct {
 	// client order id (the key); an absent key means "order does not exist".
 	Queried map[string]*messages.Order
 	// TradeOrders are the orders of trades the journal cannot place,
-	// queried by exchange order id (the key).
+	// queried by exchange order id (the key). Order ids are unique per
+	// symbol only: the planner places each order by its own symbol and
+	// order id, never by the key, so two symbols' orders of one id may sit
+	// under any two distinct keys.
 	TradeOrders map[int64]*messages.Order
 	// Balances are the account's balances, copied into the report.
 	Balances []*messages.AssetBalance

@@ -97,6 +97,7 @@ type runner struct {
 	inFlight  int
 	requests  uint32
 	weight    uint64
+	spareKey  int64 // last key (< 0) of a TradeOrders entry whose order id was taken
 	// orderQueriesOn: the open orders, every page of trades and the client
 	// id queries are in; the order id queries need all of them.
 	orderQueriesOn bool
