@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/messages"
 )
@@ -65,12 +66,16 @@ func (r *runner) onTrades(sym string, from int64, res any) error {
 	}
 	last := from - 1
 	for _, t := range page {
+		if t.GetSymbol() == "" { // the symbol asked for
+			t = proto.CloneOf(t)
+			t.Symbol = sym
+		}
 		if t.GetSymbol() != sym || t.GetId() < from {
 			return fmt.Errorf("trade %s %d answers a request for %s from %d", t.GetSymbol(), t.GetId(), sym, from)
 		}
 		last = max(last, t.GetId())
+		r.in.Trades = append(r.in.Trades, t)
 	}
-	r.in.Trades = append(r.in.Trades, page...)
 	if len(page) < TradesPageLimit {
 		return nil
 	}

@@ -117,9 +117,6 @@ type orderKey struct {
 	id     int64
 }
 
-// filled sums the new fills of one order.
-type filled struct{ qty, quote decimal.Decimal }
-
 // planner holds the indexes of one PlanOf call.
 type planner struct {
 	in       Input
@@ -127,7 +124,7 @@ type planner struct {
 	views    map[string]*messages.Order      // the exchange's view, by client order id
 	open     map[string]bool                 // client ids open on the exchange
 	owners   map[orderKey]string             // exchange order -> client order id
-	newFills map[string]*filled              // by client order id
+	traded   map[string]bool                 // client ids with new trades
 	badOrder map[string]bool                 // client ids named by a mismatch
 	plan     Plan
 	resolved uint32
@@ -137,7 +134,7 @@ func newPlanner(in Input) *planner {
 	p := &planner{in: in, journal: make(map[string]*messages.TradeOrder, len(in.Journal)),
 		views: make(map[string]*messages.Order, len(in.ExchangeOpen)+len(in.Queried)+len(in.TradeOrders)),
 		open:  make(map[string]bool, len(in.ExchangeOpen)), owners: make(map[orderKey]string),
-		newFills: make(map[string]*filled), badOrder: make(map[string]bool)}
+		traded: make(map[string]bool), badOrder: make(map[string]bool)}
 	for _, j := range in.Journal {
 		if _, dup := p.journal[j.GetClientOrderId()]; dup {
 			p.mismatch(j.GetClientOrderId(), "journal order %q: listed twice", j.GetClientOrderId())
@@ -225,17 +222,12 @@ func (p *planner) trade(t *messages.ExchangeTrade) {
 		return
 	}
 	qty, ok1 := parseDec(t.GetQty())
-	quote, ok2 := parseDec(t.GetQuoteQty())
+	_, ok2 := parseDec(t.GetQuoteQty())
 	if !ok1 || !ok2 || !qty.IsPositive() {
 		p.mismatch(cid, "trade %d of %s order %d: unreadable quantity %q / quote %q", t.GetId(), t.GetSymbol(), t.GetOrderId(), t.GetQty(), t.GetQuoteQty())
 		return
 	}
-	f := p.newFills[cid]
-	if f == nil {
-		f = &filled{}
-		p.newFills[cid] = f
-	}
-	f.qty, f.quote = f.qty.Add(qty), f.quote.Add(quote)
+	p.traded[cid] = true
 	side := "SELL"
 	if t.GetIsBuyer() {
 		side = "BUY"

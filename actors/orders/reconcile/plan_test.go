@@ -124,11 +124,11 @@ func TestPlanOf(t *testing.T) {
 			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.5")},
 			Trades:       []*messages.ExchangeTrade{tr(500, 11, "0.2"), tr(501, 11, "0.3"), tr(501, 11, "0.3")}},
 			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.5:11:nf0"}}},
-		{name: "fills newer than the order's view", in: Input{
+		{name: "the view has fills the trades have not yet", in: Input{
 			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
-			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "NEW", "0")},
-			Trades:       []*messages.ExchangeTrade{tr(501, 11, "1")}},
-			want: summary{Fills: []string{"sb-s1-1:501:s1:1"}, Updates: []string{"sb-s1-1:FILLED:1:11:nf0"}}},
+			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7")},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
+			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.7:11:nf0"}}},
 		{name: "old intent not found is closed", in: Input{
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stIntent, 0, "")}},
 			want: summary{Close: []string{"sb-s1-1:NOT_SENT"}}},

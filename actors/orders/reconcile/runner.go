@@ -98,10 +98,8 @@ type runner struct {
 	requests  uint32
 	weight    uint64
 	spareKey  int64 // last key (< 0) of a TradeOrders entry whose order id was taken
-	// orderQueriesOn: the open orders, every page of trades and the client
-	// id queries are in; the order id queries need all of them.
-	orderQueriesOn bool
-	done           bool
+	phase     phase
+	done      bool
 }
 
 // Receive starts the run; answers come back as continuations.
@@ -114,13 +112,26 @@ func (r *runner) Receive(ctx actor.Context) {
 	}
 }
 
+// phase is a step of a run; each starts once the one before is answered.
+type phase int
+
+const (
+	// phaseTrades: the balances and every page of trades.
+	phaseTrades phase = iota
+	// phaseOpen: the open orders, then the journal orders not among them,
+	// by client order id. After the trades, so that an order's view is
+	// never older than its trades.
+	phaseOpen
+	// phaseOrders: the orders of trades nothing else placed, by order id.
+	phaseOrders
+)
+
 func (r *runner) start(ctx actor.Context) {
 	r.in = Input{Journal: r.req.Journal, LastTradeIDs: r.req.LastTradeIDs, External: r.req.External,
 		Prefix: r.req.Prefix, NowMs: r.req.NowMs, RecvWindowMs: r.req.RecvWindowMs,
 		Queried: map[string]*messages.Order{}, TradeOrders: map[int64]*messages.Order{}}
-	r.queue = append(r.queue,
-		&call{what: "open orders", msg: &messages.OpenOrdersRequest{}, weight: weightOpenOrdersAll, answer: r.onOpenOrders},
-		&call{what: "account", msg: &messages.AccountRequest{}, weight: weightAccount, answer: r.onAccount})
+	r.phase = phaseTrades
+	r.queue = append(r.queue, &call{what: "account", msg: &messages.AccountRequest{}, weight: weightAccount, answer: r.onAccount})
 	for _, sym := range r.tradeSymbols() {
 		from := int64(0) // no trade of sym in the journal: the most recent page
 		if last, ok := r.req.LastTradeIDs[sym]; ok {
@@ -152,27 +163,33 @@ func (r *runner) tradeSymbols() []string {
 	return out
 }
 
-// pump sends queued calls while fewer than MaxInFlight are unanswered, and
-// finishes the run when nothing is left.
+// pump sends queued calls while fewer than MaxInFlight are unanswered,
+// moves to the next phase when one is answered, and finishes the run
+// after the last.
 func (r *runner) pump(ctx actor.Context) {
-	for len(r.queue) > 0 && r.inFlight < MaxInFlight {
-		c := r.queue[0]
-		r.queue[0] = nil
-		r.queue = r.queue[1:]
-		r.send(ctx, c)
-	}
-	if r.inFlight > 0 || len(r.queue) > 0 {
-		return
-	}
-	if !r.orderQueriesOn {
-		r.orderQueriesOn = true
-		r.queueOrderQueries()
-		if len(r.queue) > 0 {
-			r.pump(ctx)
+	for {
+		for len(r.queue) > 0 && r.inFlight < MaxInFlight {
+			c := r.queue[0]
+			r.queue[0] = nil
+			r.queue = r.queue[1:]
+			r.send(ctx, c)
+		}
+		if r.inFlight > 0 || len(r.queue) > 0 {
+			return
+		}
+		switch r.phase {
+		case phaseTrades:
+			r.phase = phaseOpen
+			r.queue = append(r.queue, &call{what: "open orders", msg: &messages.OpenOrdersRequest{},
+				weight: weightOpenOrdersAll, answer: r.onOpenOrders})
+		case phaseOpen:
+			r.phase = phaseOrders
+			r.queueOrderQueries()
+		default:
+			r.finish(ctx)
 			return
 		}
 	}
-	r.finish(ctx)
 }
 
 func (r *runner) send(ctx actor.Context, c *call) {

@@ -26,6 +26,7 @@ type fakeExchange struct {
 	orders   []*messages.Order                    // every order GetOrderRequest finds
 	fail     map[string]*messages.Error           // by request kind: open, account, trades, order
 	silent   map[string]bool                      // request kinds never answered
+	raw      bool                                 // answer every trade to every MyTradesRequest
 	hold     bool                                 // keep requests until release
 	held     []heldRequest
 	maxHeld  int
@@ -97,6 +98,9 @@ func (f *fakeExchange) answer(msg any) (kind, line string, answer any) {
 // page is Binance's myTrades window: from_id 0 is the most recent page.
 func (f *fakeExchange) page(m *messages.MyTradesRequest) []*messages.ExchangeTrade {
 	all, limit := f.trades[m.GetSymbol()], int(m.GetLimit())
+	if f.raw {
+		return all
+	}
 	if m.GetFromId() == 0 {
 		return all[max(0, len(all)-limit):]
 	}
@@ -185,6 +189,7 @@ func TestRunnerFetchesPagesAndPlans(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
+	checkPhases(t, log)
 	slices.Sort(log)
 	want := []string{"account", "open",
 		`order BTCUSDT cid "" id 1000`, `order BTCUSDT cid "" id 1001`, `order BTCUSDT cid "" id 1002`,
@@ -245,13 +250,26 @@ func TestRunnerFailsOnAnErrorAnswer(t *testing.T) {
 }
 
 func TestRunnerFailsWhenAnAnswerIsLost(t *testing.T) {
-	f := &fakeExchange{silent: map[string]bool{"trades": true}}
-	res, log := runWith(t, f, Request{LastTradeIDs: map[string]int64{sym: 100}, RequestTimeout: 300 * time.Millisecond})
-	if !errors.Is(res.Err, ErrNoAnswer) || !strings.Contains(res.Err.Error(), "my trades BTCUSDT from 101") {
-		t.Fatalf("err = %v", res.Err)
+	tests := []struct {
+		silent, want string
+		requests     int
+	}{
+		{"trades", "reconcile: my trades BTCUSDT from 101: no answer", 2},
+		{"open", "reconcile: open orders: no answer", 3},
+		{"order", `reconcile: order BTCUSDT client id "sb-s1-1": no answer`, 4},
 	}
-	if len(log) != 3 {
-		t.Errorf("requests: %q", log)
+	for _, tc := range tests {
+		t.Run(tc.silent, func(t *testing.T) {
+			f := &fakeExchange{silent: map[string]bool{tc.silent: true}}
+			res, log := runWith(t, f, Request{Journal: []*messages.TradeOrder{jo("sb-s1-1", stSent, 0, "")},
+				LastTradeIDs: map[string]int64{sym: 100}, RequestTimeout: 300 * time.Millisecond})
+			if !errors.Is(res.Err, ErrNoAnswer) || !strings.HasPrefix(res.Err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", res.Err, tc.want)
+			}
+			if len(log) != tc.requests {
+				t.Errorf("requests: %q", log)
+			}
+		})
 	}
 }
 
@@ -281,5 +299,60 @@ func TestRunnerKeepsAtMostEightInFlight(t *testing.T) {
 	defer f.mu.Unlock()
 	if f.maxHeld != MaxInFlight || len(f.log) != 2+30*2+30*5 || len(res.Plan.Fills) != 30*1500 {
 		t.Errorf("max held %d, requests %d, fills %d", f.maxHeld, len(f.log), len(res.Plan.Fills))
+	}
+}
+
+// checkPhases holds the requests to the run's order: every page of trades
+// before the open orders, the queries by client id after them and the
+// queries by order id last.
+func checkPhases(t *testing.T, log []string) {
+	t.Helper()
+	rank := func(line string) int {
+		switch {
+		case line == "account" || strings.HasPrefix(line, "trades "):
+			return 0
+		case line == "open":
+			return 1
+		case strings.Contains(line, ` id 0`):
+			return 2
+		}
+		return 3
+	}
+	for i := 1; i < len(log); i++ {
+		if rank(log[i]) < rank(log[i-1]) {
+			t.Fatalf("request %d %q after %q:\n%s", i, log[i], log[i-1], strings.Join(log, "\n"))
+		}
+	}
+}
+
+func TestRunnerChecksTradePages(t *testing.T) {
+	noSymbol := tr(101, 11, "1")
+	noSymbol.Symbol = ""
+	tests := []struct {
+		name  string
+		trade *messages.ExchangeTrade
+		want  string // "" : the run succeeds
+	}{
+		{"a trade without its symbol is the symbol asked for", noSymbol, ""},
+		{"a trade of another symbol", &messages.ExchangeTrade{Symbol: "ETHUSDT", Id: 101, OrderId: 11, Qty: "1"},
+			"reconcile: my trades BTCUSDT from 101: trade ETHUSDT 101 answers a request for BTCUSDT from 101"},
+		{"a trade older than asked", tr(100, 11, "1"),
+			"reconcile: my trades BTCUSDT from 101: trade BTCUSDT 100 answers a request for BTCUSDT from 101"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeExchange{raw: true, trades: map[string][]*messages.ExchangeTrade{sym: {tc.trade}},
+				orders: []*messages.Order{ex("sb-s1-1", 11, "FILLED", "1")}}
+			res, _ := runWith(t, f, Request{Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
+				LastTradeIDs: map[string]int64{sym: 100}, Prefix: "sb-", NowMs: testNow})
+			switch {
+			case tc.want == "" && res.Err != nil:
+				t.Fatal(res.Err)
+			case tc.want == "" && (len(res.Plan.Fills) != 1 || res.Plan.Fills[0].GetSymbol() != sym):
+				t.Fatalf("fills: %v", res.Plan.Fills)
+			case tc.want != "" && (res.Err == nil || res.Err.Error() != tc.want):
+				t.Fatalf("err = %v, want %q", res.Err, tc.want)
+			}
+		})
 	}
 }
