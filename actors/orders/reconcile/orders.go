@@ -100,7 +100,7 @@ func (p *planner) exchangeOnly() {
 	seen := make(map[string]bool, len(p.in.ExchangeOpen))
 	for _, o := range p.in.ExchangeOpen {
 		cid := o.GetClientOrderId()
-		if p.journal[cid] != nil || seen[cid] {
+		if p.journal[cid] != nil || seen[cid] || p.badOrder[cid] {
 			continue
 		}
 		seen[cid] = true

@@ -213,6 +213,9 @@ func TestPlanOf(t *testing.T) {
 			Trades:  []*messages.ExchangeTrade{tr(501, 11, "1")}},
 			want:       summary{Fills: []string{"sb-s1-1:501:s1:1"}},
 			mismatches: []string{`"sb-s1-1": it has new trades, but the exchange says it does not exist`}},
+		{name: "exchange order of another client id", in: Input{
+			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")}, ExchangeOpen: []*messages.Order{ex("web_x", 11, "NEW", "0")}},
+			mismatches: []string{`BTCUSDT order 11: client id "web_x" on the exchange, "sb-s1-1" in the journal`}},
 		{name: "journal lists an order twice", in: Input{
 			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-1", stNew, 11, "0")},
 			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "NEW", "0")}},

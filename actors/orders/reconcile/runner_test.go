@@ -274,12 +274,13 @@ func TestRunnerFailsWhenAnAnswerIsLost(t *testing.T) {
 }
 
 func TestRunnerKeepsAtMostEightInFlight(t *testing.T) {
+	const symbols = 12
 	f := &fakeExchange{hold: true, trades: map[string][]*messages.ExchangeTrade{}}
 	req := Request{LastTradeIDs: map[string]int64{}, NowMs: testNow}
-	for i := range 30 {
+	for i := range symbols {
 		s := fmt.Sprintf("S%02dUSDT", i)
 		req.LastTradeIDs[s] = 10
-		f.trades[s] = extTrades(s, 11, 1500) // two pages each
+		f.trades[s] = extTrades(s, 11, TradesPageLimit+1) // two pages each
 		f.orders = append(f.orders, extOrders(s)...)
 	}
 	sys := actortest.NewSystem(t)
@@ -297,7 +298,7 @@ func TestRunnerKeepsAtMostEightInFlight(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.maxHeld != MaxInFlight || len(f.log) != 2+30*2+30*5 || len(res.Plan.Fills) != 30*1500 {
+	if f.maxHeld != MaxInFlight || len(f.log) != 2+symbols*2+symbols*5 || len(res.Plan.Fills) != symbols*(TradesPageLimit+1) {
 		t.Errorf("max held %d, requests %d, fills %d", f.maxHeld, len(f.log), len(res.Plan.Fills))
 	}
 }
