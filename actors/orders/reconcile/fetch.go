@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/messages"
@@ -14,7 +13,7 @@ import (
 
 // onOpenOrders stores the exchange's open orders and queries, by client
 // order id, the journal orders not among them.
-func (r *runner) onOpenOrders(_ actor.Context, res any) error {
+func (r *runner) onOpenOrders(res any) error {
 	m, err := reply[*messages.OpenOrdersResponse](res)
 	if err != nil {
 		return err
@@ -32,12 +31,12 @@ func (r *runner) onOpenOrders(_ actor.Context, res any) error {
 		open[cid] = true // query each client id once
 		r.queue = append(r.queue, &call{what: fmt.Sprintf("order %s client id %q", j.GetSymbol(), cid),
 			msg: &messages.GetOrderRequest{Symbol: j.GetSymbol(), ClientOrderId: cid}, weight: weightGetOrder,
-			answer: func(_ actor.Context, res any) error { return r.onQueried(cid, res) }})
+			answer: func(res any) error { return r.onQueried(cid, res) }})
 	}
 	return nil
 }
 
-func (r *runner) onAccount(_ actor.Context, res any) error {
+func (r *runner) onAccount(res any) error {
 	m, err := reply[*messages.AccountResponse](res)
 	if err != nil {
 		return err
@@ -51,7 +50,7 @@ func (r *runner) onAccount(_ actor.Context, res any) error {
 func (r *runner) tradesCall(sym string, from int64) *call {
 	return &call{what: fmt.Sprintf("my trades %s from %d", sym, from),
 		msg: &messages.MyTradesRequest{Symbol: sym, FromId: from, Limit: TradesPageLimit}, weight: weightMyTrades,
-		answer: func(_ actor.Context, res any) error { return r.onTrades(sym, from, res) }}
+		answer: func(res any) error { return r.onTrades(sym, from, res) }}
 }
 
 // onTrades keeps a page of trades and asks for the next one after a full page.
@@ -119,7 +118,7 @@ func (r *runner) queueOrderQueries() {
 	for _, k := range keys {
 		r.queue = append(r.queue, &call{what: fmt.Sprintf("order %s id %d", k.symbol, k.id),
 			msg: &messages.GetOrderRequest{Symbol: k.symbol, OrderId: k.id}, weight: weightGetOrder,
-			answer: func(_ actor.Context, res any) error { return r.onTradeOrder(k, res) }})
+			answer: func(res any) error { return r.onTradeOrder(k, res) }})
 	}
 }
 

@@ -85,8 +85,22 @@ type call struct {
 	msg    proto.Message
 	weight uint64
 	// answer handles the reply; it returns an error to fail the run.
-	answer func(ctx actor.Context, res any) error
+	answer func(res any) error
 }
+
+// phase is a step of a run; each starts once the one before is answered.
+type phase int
+
+const (
+	// phaseTrades: the balances and every page of trades.
+	phaseTrades phase = iota
+	// phaseOpen: the open orders, then the journal orders not among them,
+	// by client order id. After the trades, so that an order's view is
+	// never older than its trades.
+	phaseOpen
+	// phaseOrders: the orders of trades nothing else placed, by order id.
+	phaseOrders
+)
 
 // runner is one reconciliation run.
 type runner struct {
@@ -111,20 +125,6 @@ func (r *runner) Receive(ctx actor.Context) {
 		r.done = true // answers still due to this one are dropped
 	}
 }
-
-// phase is a step of a run; each starts once the one before is answered.
-type phase int
-
-const (
-	// phaseTrades: the balances and every page of trades.
-	phaseTrades phase = iota
-	// phaseOpen: the open orders, then the journal orders not among them,
-	// by client order id. After the trades, so that an order's view is
-	// never older than its trades.
-	phaseOpen
-	// phaseOrders: the orders of trades nothing else placed, by order id.
-	phaseOrders
-)
 
 func (r *runner) start(ctx actor.Context) {
 	r.in = Input{Journal: r.req.Journal, LastTradeIDs: r.req.LastTradeIDs, External: r.req.External,
@@ -216,7 +216,7 @@ func (r *runner) answered(ctx actor.Context, c *call, res any, err error) {
 	case err != nil:
 		err = fmt.Errorf("reconcile: %s: %w", c.what, err)
 	default:
-		if e := c.answer(ctx, res); e != nil {
+		if e := c.answer(res); e != nil {
 			err = fmt.Errorf("reconcile: %s: %w", c.what, e)
 		}
 	}
