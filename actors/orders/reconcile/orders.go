@@ -33,7 +33,7 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 		p.mismatch(cid, "order %q: journal exchange id %d, exchange id %d", cid, j.GetExchangeOrderId(), v.GetOrderId())
 		return
 	}
-	status, ok := statusOf(v.GetStatus())
+	status, ok := statusOf(v)
 	if !ok {
 		p.mismatch(cid, "order %q: unknown exchange status %q", cid, v.GetStatus())
 		return
@@ -104,7 +104,7 @@ func (p *planner) exchangeOnly() {
 			continue
 		}
 		seen[cid] = true
-		status, ok := statusOf(o.GetStatus())
+		status, ok := statusOf(o)
 		switch {
 		case cid == "":
 			p.mismatch("", "%s order %d: open on the exchange without a client order id", o.GetSymbol(), o.GetOrderId())
@@ -133,10 +133,16 @@ func (p *planner) adopted(o *messages.Order, status messages.TradeOrderStatus) *
 		CreatedMs: o.GetTimeMs(), UpdatedMs: p.in.NowMs, Reason: reasonAdopted, Mode: "live"}
 }
 
-// statusOf maps a Binance order status to the journal's.
-func statusOf(s string) (messages.TradeOrderStatus, bool) {
-	switch s {
-	case "NEW", "PENDING_NEW", "PENDING_CANCEL":
+// statusOf maps an exchange order's Binance status to the journal's (a
+// pending order that executed some is PARTIALLY_FILLED).
+func statusOf(o *messages.Order) (messages.TradeOrderStatus, bool) {
+	switch o.GetStatus() {
+	case "PENDING_NEW", "PENDING_CANCEL":
+		if d, ok := parseDec(orZero(o.GetExecutedQty())); ok && d.IsPositive() {
+			return messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED, true
+		}
+		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW, true
+	case "NEW":
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW, true
 	case "PARTIALLY_FILLED":
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED, true

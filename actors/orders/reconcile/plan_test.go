@@ -150,6 +150,9 @@ func TestPlanOf(t *testing.T) {
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stUnknown, 0, "")},
 			Queried: map[string]*messages.Order{"sb-s1-1": ex("sb-s1-1", 11, "EXPIRED", "0")}},
 			want: summary{Updates: []string{"sb-s1-1:EXPIRED:0:11:nf0"}}},
+		{name: "pending cancel of a partly filled order", in: Input{
+			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")}, ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PENDING_CANCEL", "0.5")}},
+			want: summary{Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.5:11:nf0"}}},
 		{name: "sent not found stays unknown", in: Input{
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stSent, 0, "")}},
 			want: summary{Updates: []string{"sb-s1-1:UNKNOWN:0:0:nf1"}}},
