@@ -6,14 +6,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/messages"
 )
 
 // onOpenOrders stores the exchange's open orders and queries, by client
 // order id, the journal orders not among them.
-func (r *runner) onOpenOrders(_ actor.Context, res any) error {
+func (r *runner) onOpenOrders(res any) error {
 	m, err := reply[*messages.OpenOrdersResponse](res)
 	if err != nil {
 		return err
@@ -31,12 +31,12 @@ func (r *runner) onOpenOrders(_ actor.Context, res any) error {
 		open[cid] = true // query each client id once
 		r.queue = append(r.queue, &call{what: fmt.Sprintf("order %s client id %q", j.GetSymbol(), cid),
 			msg: &messages.GetOrderRequest{Symbol: j.GetSymbol(), ClientOrderId: cid}, weight: weightGetOrder,
-			answer: func(_ actor.Context, res any) error { return r.onQueried(cid, res) }})
+			answer: func(res any) error { return r.onQueried(cid, res) }})
 	}
 	return nil
 }
 
-func (r *runner) onAccount(_ actor.Context, res any) error {
+func (r *runner) onAccount(res any) error {
 	m, err := reply[*messages.AccountResponse](res)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func (r *runner) onAccount(_ actor.Context, res any) error {
 func (r *runner) tradesCall(sym string, from int64) *call {
 	return &call{what: fmt.Sprintf("my trades %s from %d", sym, from),
 		msg: &messages.MyTradesRequest{Symbol: sym, FromId: from, Limit: TradesPageLimit}, weight: weightMyTrades,
-		answer: func(_ actor.Context, res any) error { return r.onTrades(sym, from, res) }}
+		answer: func(res any) error { return r.onTrades(sym, from, res) }}
 }
 
 // onTrades keeps a page of trades and asks for the next one after a full page.
@@ -65,12 +65,16 @@ func (r *runner) onTrades(sym string, from int64, res any) error {
 	}
 	last := from - 1
 	for _, t := range page {
+		if t.GetSymbol() == "" { // the symbol asked for
+			t = proto.CloneOf(t)
+			t.Symbol = sym
+		}
 		if t.GetSymbol() != sym || t.GetId() < from {
 			return fmt.Errorf("trade %s %d answers a request for %s from %d", t.GetSymbol(), t.GetId(), sym, from)
 		}
 		last = max(last, t.GetId())
+		r.in.Trades = append(r.in.Trades, t)
 	}
-	r.in.Trades = append(r.in.Trades, page...)
 	if len(page) < TradesPageLimit {
 		return nil
 	}
@@ -114,7 +118,7 @@ func (r *runner) queueOrderQueries() {
 	for _, k := range keys {
 		r.queue = append(r.queue, &call{what: fmt.Sprintf("order %s id %d", k.symbol, k.id),
 			msg: &messages.GetOrderRequest{Symbol: k.symbol, OrderId: k.id}, weight: weightGetOrder,
-			answer: func(_ actor.Context, res any) error { return r.onTradeOrder(k, res) }})
+			answer: func(res any) error { return r.onTradeOrder(k, res) }})
 	}
 }
 
@@ -127,7 +131,12 @@ func (r *runner) onTradeOrder(k orderKey, res any) error {
 	if o.GetOrderId() != k.id || o.GetSymbol() != k.symbol {
 		return fmt.Errorf("the answer is %s order %d", o.GetSymbol(), o.GetOrderId())
 	}
-	r.in.TradeOrders[k.id] = o
+	key := k.id
+	if r.in.TradeOrders[key] != nil { // the same id on another symbol
+		r.spareKey--
+		key = r.spareKey
+	}
+	r.in.TradeOrders[key] = o
 	return nil
 }
 

@@ -33,7 +33,7 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 		p.mismatch(cid, "order %q: journal exchange id %d, exchange id %d", cid, j.GetExchangeOrderId(), v.GetOrderId())
 		return
 	}
-	status, ok := statusOf(v.GetStatus())
+	status, ok := statusOf(v)
 	if !ok {
 		p.mismatch(cid, "order %q: unknown exchange status %q", cid, v.GetStatus())
 		return
@@ -41,23 +41,19 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 	exQty, ok1 := parseDec(orZero(v.GetExecutedQty()))
 	_, ok2 := parseDec(orZero(v.GetCumulativeQuoteQty()))
 	jQty, ok3 := parseDec(orZero(j.GetExecutedQty()))
-	jQuote, ok4 := parseDec(orZero(j.GetCumulativeQuoteQty()))
-	if !ok1 || !ok2 || !ok3 || !ok4 {
-		p.mismatch(cid, "order %q: unreadable executed quantity (journal %q/%q, exchange %q/%q)", cid,
-			j.GetExecutedQty(), j.GetCumulativeQuoteQty(), v.GetExecutedQty(), v.GetCumulativeQuoteQty())
+	if !ok1 || !ok2 || !ok3 {
+		p.mismatch(cid, "order %q: unreadable executed quantity (journal %q, exchange %q/%q)", cid,
+			j.GetExecutedQty(), v.GetExecutedQty(), v.GetCumulativeQuoteQty())
 		return
 	}
 	if jQty.GreaterThan(exQty) {
 		p.mismatch(cid, "order %q: the journal has %s executed, the exchange %s", cid, jQty, exQty)
 		return
 	}
+	// The view was fetched after the trades: it is the newest word on the
+	// order. Fills it counts that are not among the trades came after them
+	// (the user data stream and the next run record those).
 	executed, quote := v.GetExecutedQty(), v.GetCumulativeQuoteQty()
-	if f := p.newFills[cid]; f != nil && jQty.Add(f.qty).GreaterThan(exQty) {
-		// Trades fetched after the order: they are newer than its view.
-		qty := jQty.Add(f.qty)
-		executed, quote = qty.String(), jQuote.Add(f.quote).String()
-		status = statusAfterFills(status, qty, dec(v.GetOrigQty()))
-	}
 	u := clone(j)
 	u.Status, u.ExchangeOrderId, u.ExecutedQty, u.CumulativeQuoteQty = status, v.GetOrderId(), executed, quote
 	u.AvgPrice, u.NotFound = avgPrice(dec(executed), dec(quote)), 0
@@ -72,7 +68,7 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 // notFound handles a journal order the exchange does not know.
 func (p *planner) notFound(j *messages.TradeOrder) {
 	cid := j.GetClientOrderId()
-	if p.newFills[cid] != nil {
+	if p.traded[cid] {
 		p.mismatch(cid, "order %q: it has new trades, but the exchange says it does not exist", cid)
 		return
 	}
@@ -104,11 +100,11 @@ func (p *planner) exchangeOnly() {
 	seen := make(map[string]bool, len(p.in.ExchangeOpen))
 	for _, o := range p.in.ExchangeOpen {
 		cid := o.GetClientOrderId()
-		if p.journal[cid] != nil || seen[cid] {
+		if p.journal[cid] != nil || seen[cid] || p.badOrder[cid] {
 			continue
 		}
 		seen[cid] = true
-		status, ok := statusOf(o.GetStatus())
+		status, ok := statusOf(o)
 		switch {
 		case cid == "":
 			p.mismatch("", "%s order %d: open on the exchange without a client order id", o.GetSymbol(), o.GetOrderId())
@@ -137,10 +133,16 @@ func (p *planner) adopted(o *messages.Order, status messages.TradeOrderStatus) *
 		CreatedMs: o.GetTimeMs(), UpdatedMs: p.in.NowMs, Reason: reasonAdopted, Mode: "live"}
 }
 
-// statusOf maps a Binance order status to the journal's.
-func statusOf(s string) (messages.TradeOrderStatus, bool) {
-	switch s {
-	case "NEW", "PENDING_NEW", "PENDING_CANCEL":
+// statusOf maps an exchange order's Binance status to the journal's (a
+// pending order that executed some is PARTIALLY_FILLED).
+func statusOf(o *messages.Order) (messages.TradeOrderStatus, bool) {
+	switch o.GetStatus() {
+	case "PENDING_NEW", "PENDING_CANCEL":
+		if d, ok := parseDec(orZero(o.GetExecutedQty())); ok && d.IsPositive() {
+			return messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED, true
+		}
+		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW, true
+	case "NEW":
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW, true
 	case "PARTIALLY_FILLED":
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED, true
@@ -154,18 +156,6 @@ func statusOf(s string) (messages.TradeOrderStatus, bool) {
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED, true
 	}
 	return messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNSPECIFIED, false
-}
-
-// statusAfterFills moves an open status on when fills newer than the
-// order's view executed more of it.
-func statusAfterFills(s messages.TradeOrderStatus, executed, orig decimal.Decimal) messages.TradeOrderStatus {
-	if s != messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW && s != messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED {
-		return s
-	}
-	if orig.IsPositive() && executed.GreaterThanOrEqual(orig) {
-		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED
-	}
-	return messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED
 }
 
 // changed reports whether reconciliation learned anything about j.

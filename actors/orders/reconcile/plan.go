@@ -10,6 +10,7 @@ package reconcile
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -54,7 +55,10 @@ type Input struct {
 	// client order id (the key); an absent key means "order does not exist".
 	Queried map[string]*messages.Order
 	// TradeOrders are the orders of trades the journal cannot place,
-	// queried by exchange order id (the key).
+	// queried by exchange order id (the key). Order ids are unique per
+	// symbol only: the planner places each order by its own symbol and
+	// order id, never by the key, so two symbols' orders of one id may sit
+	// under any two distinct keys.
 	TradeOrders map[int64]*messages.Order
 	// Balances are the account's balances, copied into the report.
 	Balances []*messages.AssetBalance
@@ -114,17 +118,13 @@ type orderKey struct {
 	id     int64
 }
 
-// filled sums the new fills of one order.
-type filled struct{ qty, quote decimal.Decimal }
-
 // planner holds the indexes of one PlanOf call.
 type planner struct {
 	in       Input
 	journal  map[string]*messages.TradeOrder // by client order id
 	views    map[string]*messages.Order      // the exchange's view, by client order id
-	open     map[string]bool                 // client ids open on the exchange
 	owners   map[orderKey]string             // exchange order -> client order id
-	newFills map[string]*filled              // by client order id
+	traded   map[string]bool                 // client ids with new trades
 	badOrder map[string]bool                 // client ids named by a mismatch
 	plan     Plan
 	resolved uint32
@@ -132,9 +132,8 @@ type planner struct {
 
 func newPlanner(in Input) *planner {
 	p := &planner{in: in, journal: make(map[string]*messages.TradeOrder, len(in.Journal)),
-		views: make(map[string]*messages.Order, len(in.ExchangeOpen)+len(in.Queried)+len(in.TradeOrders)),
-		open:  make(map[string]bool, len(in.ExchangeOpen)), owners: make(map[orderKey]string),
-		newFills: make(map[string]*filled), badOrder: make(map[string]bool)}
+		views:  make(map[string]*messages.Order, len(in.ExchangeOpen)+len(in.Queried)+len(in.TradeOrders)),
+		owners: make(map[orderKey]string), traded: make(map[string]bool), badOrder: make(map[string]bool)}
 	for _, j := range in.Journal {
 		if _, dup := p.journal[j.GetClientOrderId()]; dup {
 			p.mismatch(j.GetClientOrderId(), "journal order %q: listed twice", j.GetClientOrderId())
@@ -146,27 +145,31 @@ func newPlanner(in Input) *planner {
 		}
 	}
 	// Least to most authoritative: a later view of one client id wins.
-	for _, o := range in.TradeOrders {
-		p.addView(o.GetClientOrderId(), o)
+	for _, id := range slices.Sorted(maps.Keys(in.TradeOrders)) {
+		p.addView(in.TradeOrders[id].GetClientOrderId(), in.TradeOrders[id])
 	}
-	for cid, o := range in.Queried {
-		p.addView(cid, o)
+	for _, cid := range slices.Sorted(maps.Keys(in.Queried)) {
+		p.addView(cid, in.Queried[cid])
 	}
 	for _, o := range in.ExchangeOpen {
 		p.addView(o.GetClientOrderId(), o)
-		p.open[o.GetClientOrderId()] = true
 	}
 	return p
 }
 
+// addView records the exchange's view of the order cid.
 func (p *planner) addView(cid string, o *messages.Order) {
 	if o == nil {
 		return
 	}
 	p.views[cid] = o
 	k := orderKey{o.GetSymbol(), o.GetOrderId()}
-	if _, known := p.owners[k]; !known {
+	switch prev, known := p.owners[k]; {
+	case !known:
 		p.owners[k] = cid
+	case prev != cid:
+		p.mismatch(prev, "%s order %d: client id %q on the exchange, %q in the journal", k.symbol, k.id, cid, prev)
+		p.badOrder[cid] = true
 	}
 }
 
@@ -208,7 +211,7 @@ func (p *planner) recordTrades() {
 
 func (p *planner) trade(t *messages.ExchangeTrade) {
 	cid, known := p.owners[orderKey{t.GetSymbol(), t.GetOrderId()}]
-	if !known {
+	if !known { // named by its order, once (no client id can start with '#')
 		p.mismatch(fmt.Sprintf("#%s/%d", t.GetSymbol(), t.GetOrderId()),
 			"trade %d of %s order %d: the order is unknown to the journal and the exchange", t.GetId(), t.GetSymbol(), t.GetOrderId())
 		return
@@ -222,17 +225,12 @@ func (p *planner) trade(t *messages.ExchangeTrade) {
 		return
 	}
 	qty, ok1 := parseDec(t.GetQty())
-	quote, ok2 := parseDec(t.GetQuoteQty())
+	_, ok2 := parseDec(t.GetQuoteQty())
 	if !ok1 || !ok2 || !qty.IsPositive() {
 		p.mismatch(cid, "trade %d of %s order %d: unreadable quantity %q / quote %q", t.GetId(), t.GetSymbol(), t.GetOrderId(), t.GetQty(), t.GetQuoteQty())
 		return
 	}
-	f := p.newFills[cid]
-	if f == nil {
-		f = &filled{}
-		p.newFills[cid] = f
-	}
-	f.qty, f.quote = f.qty.Add(qty), f.quote.Add(quote)
+	p.traded[cid] = true
 	side := "SELL"
 	if t.GetIsBuyer() {
 		side = "BUY"

@@ -124,11 +124,11 @@ func TestPlanOf(t *testing.T) {
 			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.5")},
 			Trades:       []*messages.ExchangeTrade{tr(500, 11, "0.2"), tr(501, 11, "0.3"), tr(501, 11, "0.3")}},
 			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.5:11:nf0"}}},
-		{name: "fills newer than the order's view", in: Input{
+		{name: "the view has fills the trades have not yet", in: Input{
 			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
-			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "NEW", "0")},
-			Trades:       []*messages.ExchangeTrade{tr(501, 11, "1")}},
-			want: summary{Fills: []string{"sb-s1-1:501:s1:1"}, Updates: []string{"sb-s1-1:FILLED:1:11:nf0"}}},
+			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7")},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
+			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.7:11:nf0"}}},
 		{name: "old intent not found is closed", in: Input{
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stIntent, 0, "")}},
 			want: summary{Close: []string{"sb-s1-1:NOT_SENT"}}},
@@ -150,6 +150,9 @@ func TestPlanOf(t *testing.T) {
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stUnknown, 0, "")},
 			Queried: map[string]*messages.Order{"sb-s1-1": ex("sb-s1-1", 11, "EXPIRED", "0")}},
 			want: summary{Updates: []string{"sb-s1-1:EXPIRED:0:11:nf0"}}},
+		{name: "pending cancel of a partly filled order", in: Input{
+			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")}, ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PENDING_CANCEL", "0.5")}},
+			want: summary{Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.5:11:nf0"}}},
 		{name: "sent not found stays unknown", in: Input{
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stSent, 0, "")}},
 			want: summary{Updates: []string{"sb-s1-1:UNKNOWN:0:0:nf1"}}},
@@ -213,6 +216,9 @@ func TestPlanOf(t *testing.T) {
 			Trades:  []*messages.ExchangeTrade{tr(501, 11, "1")}},
 			want:       summary{Fills: []string{"sb-s1-1:501:s1:1"}},
 			mismatches: []string{`"sb-s1-1": it has new trades, but the exchange says it does not exist`}},
+		{name: "exchange order of another client id", in: Input{
+			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")}, ExchangeOpen: []*messages.Order{ex("web_x", 11, "NEW", "0")}},
+			mismatches: []string{`BTCUSDT order 11: client id "web_x" on the exchange, "sb-s1-1" in the journal`}},
 		{name: "journal lists an order twice", in: Input{
 			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-1", stNew, 11, "0")},
 			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "NEW", "0")}},

@@ -85,8 +85,22 @@ type call struct {
 	msg    proto.Message
 	weight uint64
 	// answer handles the reply; it returns an error to fail the run.
-	answer func(ctx actor.Context, res any) error
+	answer func(res any) error
 }
+
+// phase is a step of a run; each starts once the one before is answered.
+type phase int
+
+const (
+	// phaseTrades: the balances and every page of trades.
+	phaseTrades phase = iota
+	// phaseOpen: the open orders, then the journal orders not among them,
+	// by client order id. After the trades, so that an order's view is
+	// never older than its trades.
+	phaseOpen
+	// phaseOrders: the orders of trades nothing else placed, by order id.
+	phaseOrders
+)
 
 // runner is one reconciliation run.
 type runner struct {
@@ -97,10 +111,9 @@ type runner struct {
 	inFlight  int
 	requests  uint32
 	weight    uint64
-	// orderQueriesOn: the open orders, every page of trades and the client
-	// id queries are in; the order id queries need all of them.
-	orderQueriesOn bool
-	done           bool
+	spareKey  int64 // last key (< 0) of a TradeOrders entry whose order id was taken
+	phase     phase
+	done      bool
 }
 
 // Receive starts the run; answers come back as continuations.
@@ -117,9 +130,8 @@ func (r *runner) start(ctx actor.Context) {
 	r.in = Input{Journal: r.req.Journal, LastTradeIDs: r.req.LastTradeIDs, External: r.req.External,
 		Prefix: r.req.Prefix, NowMs: r.req.NowMs, RecvWindowMs: r.req.RecvWindowMs,
 		Queried: map[string]*messages.Order{}, TradeOrders: map[int64]*messages.Order{}}
-	r.queue = append(r.queue,
-		&call{what: "open orders", msg: &messages.OpenOrdersRequest{}, weight: weightOpenOrdersAll, answer: r.onOpenOrders},
-		&call{what: "account", msg: &messages.AccountRequest{}, weight: weightAccount, answer: r.onAccount})
+	r.phase = phaseTrades
+	r.queue = append(r.queue, &call{what: "account", msg: &messages.AccountRequest{}, weight: weightAccount, answer: r.onAccount})
 	for _, sym := range r.tradeSymbols() {
 		from := int64(0) // no trade of sym in the journal: the most recent page
 		if last, ok := r.req.LastTradeIDs[sym]; ok {
@@ -151,27 +163,33 @@ func (r *runner) tradeSymbols() []string {
 	return out
 }
 
-// pump sends queued calls while fewer than MaxInFlight are unanswered, and
-// finishes the run when nothing is left.
+// pump sends queued calls while fewer than MaxInFlight are unanswered,
+// moves to the next phase when one is answered, and finishes the run
+// after the last.
 func (r *runner) pump(ctx actor.Context) {
-	for len(r.queue) > 0 && r.inFlight < MaxInFlight {
-		c := r.queue[0]
-		r.queue[0] = nil
-		r.queue = r.queue[1:]
-		r.send(ctx, c)
-	}
-	if r.inFlight > 0 || len(r.queue) > 0 {
-		return
-	}
-	if !r.orderQueriesOn {
-		r.orderQueriesOn = true
-		r.queueOrderQueries()
-		if len(r.queue) > 0 {
-			r.pump(ctx)
+	for {
+		for len(r.queue) > 0 && r.inFlight < MaxInFlight {
+			c := r.queue[0]
+			r.queue[0] = nil
+			r.queue = r.queue[1:]
+			r.send(ctx, c)
+		}
+		if r.inFlight > 0 || len(r.queue) > 0 {
+			return
+		}
+		switch r.phase {
+		case phaseTrades:
+			r.phase = phaseOpen
+			r.queue = append(r.queue, &call{what: "open orders", msg: &messages.OpenOrdersRequest{},
+				weight: weightOpenOrdersAll, answer: r.onOpenOrders})
+		case phaseOpen:
+			r.phase = phaseOrders
+			r.queueOrderQueries()
+		default:
+			r.finish(ctx)
 			return
 		}
 	}
-	r.finish(ctx)
 }
 
 func (r *runner) send(ctx actor.Context, c *call) {
@@ -198,7 +216,7 @@ func (r *runner) answered(ctx actor.Context, c *call, res any, err error) {
 	case err != nil:
 		err = fmt.Errorf("reconcile: %s: %w", c.what, err)
 	default:
-		if e := c.answer(ctx, res); e != nil {
+		if e := c.answer(res); e != nil {
 			err = fmt.Errorf("reconcile: %s: %w", c.what, e)
 		}
 	}
