@@ -67,7 +67,8 @@ func (m *Matcher) symbol(name string) *symbolState {
 }
 
 // submitMarket fills a MARKET order as taker within the slippage cap.
-func (m *Matcher) submitMarket(s *symbolState, r *resting, nowMs int64) (Update, []Fill) {
+func (m *Matcher) submitMarket(s *symbolState, o Order, nowMs int64) (Update, []Fill) {
+	r := &resting{order: o, buy: o.Side == SideBuy} // never rests: stays on the stack
 	var fills []Fill
 	switch {
 	case s.hasBook:

@@ -158,11 +158,10 @@ func (m *Matcher) Submit(o Order, nowMs int64) (Update, []Fill) {
 		return Update{OrderID: o.ID, Status: StatusRejected, Reason: reason}, nil
 	}
 	s := m.symbol(o.Symbol)
-	r := &resting{order: o, buy: o.Side == SideBuy}
 	if o.Type == TypeMarket {
-		return m.submitMarket(s, r, nowMs)
+		return m.submitMarket(s, o, nowMs)
 	}
-	return m.submitLimit(s, r, nowMs)
+	return m.submitLimit(s, &resting{order: o, buy: o.Side == SideBuy}, nowMs)
 }
 
 // Cancel cancels an open order. It returns false, and changes nothing, for
