@@ -249,6 +249,9 @@ func (m *Matcher) check(o Order) string {
 	if !positive(o.Price) {
 		return fmt.Sprintf("invalid price %v", o.Price)
 	}
+	if math.IsInf(o.Price*o.Qty, 1) {
+		return "price * quantity overflows"
+	}
 	return ""
 }
 
