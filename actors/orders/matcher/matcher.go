@@ -157,11 +157,10 @@ func (m *Matcher) Submit(o Order, nowMs int64) (Update, []Fill) {
 	if reason := m.check(o); reason != "" {
 		return Update{OrderID: o.ID, Status: StatusRejected, Reason: reason}, nil
 	}
-	s := m.symbol(o.Symbol)
 	if o.Type == TypeMarket {
-		return m.submitMarket(s, o, nowMs)
+		return m.submitMarket(m.lookup(o.Symbol), o, nowMs)
 	}
-	return m.submitLimit(s, &resting{order: o, buy: o.Side == SideBuy}, nowMs)
+	return m.submitLimit(m.symbol(o.Symbol), &resting{order: o, buy: o.Side == SideBuy}, nowMs)
 }
 
 // Cancel cancels an open order. It returns false, and changes nothing, for

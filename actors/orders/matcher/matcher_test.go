@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -213,5 +214,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if err := testCfg.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRejectedMarketOrderKeepsNoState(t *testing.T) {
+	m := newMatcher(t)
+	for i := range 3 {
+		sym := fmt.Sprint("NOPE", i)
+		if u, _ := m.Submit(Order{ID: "a", Symbol: sym, Side: SideBuy, Type: TypeMarket, Qty: 1}, 1); u.Reason != "no market data for "+sym {
+			t.Fatalf("got %+v", u)
+		}
+	}
+	if len(m.symbols) != 0 {
+		t.Fatalf("symbols kept for orders that never had data: %d", len(m.symbols))
 	}
 }
