@@ -92,6 +92,7 @@ type harness struct {
 	nextID int
 	trade  int64
 	now    int64
+	record []string // what every call returned, when not nil
 }
 
 func newHarness(t *testing.T) *harness {
@@ -202,6 +203,9 @@ func (h *harness) book(r *byteReader, symbol string) {
 // of an arriving order.
 func (h *harness) check(ups []Update, fills []Fill, extra func(Fill)) {
 	t := h.t
+	if h.record != nil {
+		h.record = append(h.record, fmt.Sprintf("%+v %+v", ups, fills))
+	}
 	for _, f := range fills {
 		md := h.orders[f.OrderID]
 		if md == nil || md.closed {
@@ -293,6 +297,36 @@ func (h *harness) checkOpen() {
 		md := h.orders[o.ID]
 		if md == nil || md.closed || !approxEq(o.Executed, md.filled) {
 			h.t.Fatalf("open order %+v: model %+v", o, md)
+		}
+	}
+}
+
+// TestDeterministic runs one long random sequence twice: the matcher must
+// return the same updates and fills, in the same order, both times.
+func TestDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	data := make([]byte, 6000)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	run := func() []string {
+		h := newHarness(t)
+		h.record = []string{}
+		for r := (&byteReader{data: data}); r.more(); {
+			h.step(r)
+		}
+		for _, o := range h.m.Open() {
+			h.record = append(h.record, fmt.Sprintf("%+v", o))
+		}
+		return h.record
+	}
+	a, b := run(), run()
+	if len(a) < 1000 {
+		t.Fatalf("only %d calls recorded", len(a))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("call %d differs:\n%s\n%s", i, a[i], b[i])
 		}
 	}
 }
