@@ -152,7 +152,8 @@ func New(cfg Config) (*Matcher, error) {
 }
 
 // Submit places an order: it fills what crosses now (as taker) and rests a
-// GTC remainder. The Update is the order's state after the call.
+// GTC remainder. The Update is the order's state after the call. An order
+// reusing the id of an open order is REJECTED; the open order is unchanged.
 func (m *Matcher) Submit(o Order, nowMs int64) (Update, []Fill) {
 	if reason := m.check(o); reason != "" {
 		return Update{OrderID: o.ID, Status: StatusRejected, Reason: reason}, nil
