@@ -31,6 +31,22 @@ func BenchmarkOnBarNoOrders(b *testing.B) {
 	reportBars(b)
 }
 
+// BenchmarkOnBarNoOrdersManySymbols feeds 20 symbols in turn, so every
+// bar looks its symbol up in the map.
+func BenchmarkOnBarNoOrdersManySymbols(b *testing.B) {
+	m := newMatcher(b)
+	var symbols [20]string
+	for i := range symbols {
+		symbols[i] = fmt.Sprintf("SYM%dUSDT", i)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		x := bars[i&1023]
+		m.OnBar(symbols[i%20], x[0], x[1], x[2], x[3], x[4], int64(i))
+	}
+	reportBars(b)
+}
+
 // BenchmarkOnBarRestingOrders drives bars over 10 resting orders (5 buys
 // below the bars' range, 5 sells above): "untouched" never fills them;
 // "filling" fills the best buy on every bar and places it again (the
