@@ -54,22 +54,35 @@ type symbolState struct {
 
 // symbol returns the state of a symbol, creating it on first use.
 func (m *Matcher) symbol(name string) *symbolState {
+	s := m.lookup(name)
+	if s == nil {
+		s = &symbolState{name: name}
+		m.symbols[name] = s
+		m.cached = s
+	}
+	return s
+}
+
+// lookup returns the state of a symbol, nil when the matcher knows nothing
+// of it.
+func (m *Matcher) lookup(name string) *symbolState {
 	if c := m.cached; c != nil && c.name == name {
 		return c
 	}
 	s := m.symbols[name]
-	if s == nil {
-		s = &symbolState{name: name}
-		m.symbols[name] = s
+	if s != nil {
+		m.cached = s
 	}
-	m.cached = s
 	return s
 }
 
 // submitMarket fills a MARKET order as taker within the slippage cap.
-func (m *Matcher) submitMarket(s *symbolState, r *resting, nowMs int64) (Update, []Fill) {
+func (m *Matcher) submitMarket(s *symbolState, o Order, nowMs int64) (Update, []Fill) {
+	r := &resting{order: o, buy: o.Side == SideBuy} // never rests: stays on the stack
 	var fills []Fill
 	switch {
+	case s == nil:
+		return r.update(StatusRejected, fmt.Sprintf("no market data for %s", o.Symbol)), nil
 	case s.hasBook:
 		levels := s.opposite(r.buy)
 		if len(*levels) > 0 {

@@ -152,17 +152,16 @@ func New(cfg Config) (*Matcher, error) {
 }
 
 // Submit places an order: it fills what crosses now (as taker) and rests a
-// GTC remainder. The Update is the order's state after the call.
+// GTC remainder. The Update is the order's state after the call. An order
+// reusing the id of an open order is REJECTED; the open order is unchanged.
 func (m *Matcher) Submit(o Order, nowMs int64) (Update, []Fill) {
 	if reason := m.check(o); reason != "" {
 		return Update{OrderID: o.ID, Status: StatusRejected, Reason: reason}, nil
 	}
-	s := m.symbol(o.Symbol)
-	r := &resting{order: o, buy: o.Side == SideBuy}
 	if o.Type == TypeMarket {
-		return m.submitMarket(s, r, nowMs)
+		return m.submitMarket(m.lookup(o.Symbol), o, nowMs)
 	}
-	return m.submitLimit(s, r, nowMs)
+	return m.submitLimit(m.symbol(o.Symbol), &resting{order: o, buy: o.Side == SideBuy}, nowMs)
 }
 
 // Cancel cancels an open order. It returns false, and changes nothing, for
@@ -249,6 +248,9 @@ func (m *Matcher) check(o Order) string {
 	}
 	if !positive(o.Price) {
 		return fmt.Sprintf("invalid price %v", o.Price)
+	}
+	if math.IsInf(o.Price*o.Qty, 1) {
+		return "price * quantity overflows"
 	}
 	return ""
 }

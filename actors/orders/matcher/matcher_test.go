@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -91,6 +92,11 @@ func TestSubmit(t *testing.T) {
 			m.OnTrade(sym, 100, 0.1, 1)
 			return m
 		}, market("a", SideBuy, 3), StatusFilled, 3, []pq{{100, 3, false}}, "", false, 0},
+		{"market after a bar fills at its close", func(t testing.TB) *Matcher {
+			m := newMatcher(t)
+			m.OnBar(sym, 100, 103, 99, 102, 10, 1)
+			return m
+		}, market("a", SideSell, 2), StatusFilled, 2, []pq{{102, 2, false}}, "", false, 0},
 		{"market without data is rejected", newMatcher, market("a", SideBuy, 1), StatusRejected, 0,
 			nil, "no market data for BTCUSDT", false, 0},
 		{"limit buy below the book rests", withBook, limit("a", SideBuy, GTC, 99.5, 1), StatusNew, 0,
@@ -178,6 +184,7 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 		{"zero price", func(o *Order) { o.Price = 0 }, "invalid price"},
 		{"NaN price", func(o *Order) { o.Price = math.NaN() }, "invalid price"},
 		{"infinite price", func(o *Order) { o.Price = math.Inf(1) }, "invalid price"},
+		{"overflowing notional", func(o *Order) { o.Price, o.Qty = 1e300, 1e300 }, "price * quantity overflows"},
 		{"duplicate open id", func(o *Order) { o.ID = "open" }, `duplicate order id "open"`},
 	}
 	for _, tc := range tests {
@@ -207,5 +214,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if err := testCfg.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRejectedMarketOrderKeepsNoState(t *testing.T) {
+	m := newMatcher(t)
+	for i := range 3 {
+		sym := fmt.Sprint("NOPE", i)
+		if u, _ := m.Submit(Order{ID: "a", Symbol: sym, Side: SideBuy, Type: TypeMarket, Qty: 1}, 1); u.Reason != "no market data for "+sym {
+			t.Fatalf("got %+v", u)
+		}
+	}
+	if len(m.symbols) != 0 {
+		t.Fatalf("symbols kept for orders that never had data: %d", len(m.symbols))
 	}
 }

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -206,14 +207,19 @@ func TestRestoreAndOpen(t *testing.T) {
 		{"executed all", limit("x", SideBuy, GTC, 1, 1), 1, 1},
 		{"negative executed", limit("x", SideBuy, GTC, 1, 1), -1, 0},
 		{"bad price", limit("x", SideBuy, GTC, 0, 1), 0, 0},
+		{"NaN quote", limit("x", SideBuy, GTC, 1, 1), 0, math.NaN()},
+		{"duplicate open id", limit("keep", SideBuy, GTC, 1, 1), 0, 0},
+	}
+	if err := m.Restore(limit("keep", SideBuy, GTC, 1, 1), 0, 0); err != nil {
+		t.Fatal(err)
 	}
 	for _, b := range bad {
 		if err := m.Restore(b.o, b.executed, b.quot); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Restore %s = %v, want ErrInvalid", b.name, err)
 		}
 	}
-	if len(m.Open()) != 0 {
-		t.Fatalf("a refused Restore rested an order: %+v", m.Open())
+	if open := m.Open(); len(open) != 1 || open[0].ID != "keep" {
+		t.Fatalf("a refused Restore rested an order: %+v", open)
 	}
 }
 
