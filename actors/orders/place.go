@@ -100,6 +100,7 @@ func (a *orderActor) admit(ctx actor.Context, req *messages.PlaceTradeOrderReque
 		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
 		return
 	}
+	a.ensureMarket(ctx, req.GetSymbol()) // the last price the risk checks need
 	if e := a.riskCheck(ctx, req); e != nil {
 		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
 		return
@@ -128,7 +129,6 @@ func (a *orderActor) journalIntent(ctx actor.Context, req *messages.PlaceTradeOr
 	}
 	a.orders[id] = t
 	a.noteOrder(now, req.GetStrategy())
-	a.ensureMarket(ctx, o.GetSymbol())
 	ops = append(ops, journal.PutOrder{Order: clone(o)})
 	t.writes++
 	a.write(ops, func(ctx actor.Context, err error) {
