@@ -50,7 +50,7 @@ func (a *orderActor) settle() {
 	switch {
 	case a.gate.reason() != "":
 		s = gateHalted
-	case !a.loaded || a.cfg.Mode == ModeLive && (!a.reconciled || a.reconciler != nil):
+	case !a.loaded || a.cfg.Mode == ModeLive && (!a.reconciled || a.gating):
 		s = gateReconciling
 	}
 	if s != a.gate.state {
@@ -165,7 +165,7 @@ func (a *orderActor) onReconcileRequest(ctx actor.Context, m *messages.Reconcile
 			ctx.Respond(&messages.ReconcileResponse{State: a.state(), Error: precondition("reconciliation is for live mode; this is %s", a.cfg.Mode)})
 			return
 		}
-		a.runReconcile(ctx)
+		a.runReconcile(ctx, false)
 	}
 	ctx.Respond(&messages.ReconcileResponse{Report: a.report, State: a.state()})
 }
@@ -174,15 +174,25 @@ func (a *orderActor) onReconcileRequest(ctx actor.Context, m *messages.Reconcile
 func (a *orderActor) onStreamState(ctx actor.Context, m *messages.UserDataStreamState) {
 	a.log.Info("user data stream", "up", m.GetUp(), "reconnects", m.GetReconnects(), "reason", m.GetReason())
 	if m.GetUp() && m.GetReconnects() > 0 {
-		a.runReconcile(ctx)
+		a.runReconcile(ctx, true)
 	}
 }
 
-// runReconcile spawns the reconciliation runner (one at a time).
-func (a *orderActor) runReconcile(ctx actor.Context) {
-	if a.reconciler != nil || !a.loaded || a.cfg.Mode != ModeLive {
+// runReconcile spawns the reconciliation runner (one at a time). A gating
+// run (at start, after a user data stream reconnect) closes the gate until
+// it passes; others (an unknown order seen) run while trading goes on.
+func (a *orderActor) runReconcile(ctx actor.Context, gating bool) {
+	if !a.loaded || a.cfg.Mode != ModeLive {
 		return
 	}
+	if a.reconciler != nil {
+		if gating { // the run under way may predate the reconnect
+			a.gating, a.rerun = true, true
+			a.settle()
+		}
+		return
+	}
+	a.gating = gating
 	var open []*messages.TradeOrder
 	symbols := map[string]bool{}
 	for _, t := range a.orders {
@@ -227,10 +237,17 @@ func (a *orderActor) onTerminated(m *actor.Terminated) {
 // run) halt trading with the report kept for trading.reconcile.
 func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 	a.reconciler = nil
+	defer func() {
+		if a.rerun {
+			a.rerun = false
+			a.runReconcile(ctx, true)
+		}
+	}()
 	started := a.report.GetStartedMs()
 	if r.Err != nil {
 		a.report = &messages.ReconcileReport{StartedMs: started, FinishedMs: a.nowMs(), Result: "halted",
 			Mismatches: []string{"reconciliation failed: " + r.Err.Error()}}
+		a.gating = false
 		a.haltReconcile(ctx, "reconciliation failed: "+r.Err.Error())
 		return
 	}
@@ -262,7 +279,7 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 		default:
 			a.gate.reconcile = ""
 		}
-		a.reconciled = true
+		a.reconciled, a.gating = true, false
 		a.settle()
 		a.publishFills(ctx, fills)
 	})
@@ -288,7 +305,7 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 			a.orders[id] = &tracked{o: clone(o), tradeIDs: map[int64]bool{}}
 		}
 		if t := a.orders[id]; t != nil && t.settled() {
-			delete(a.orders, id)
+			a.forget(t)
 		}
 	}
 	for _, o := range plan.Updates {
@@ -320,7 +337,7 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 	}
 	for _, f := range fills {
 		if t := a.orders[f.GetClientOrderId()]; t != nil && t.settled() {
-			delete(a.orders, f.GetClientOrderId())
+			a.forget(t)
 		}
 	}
 	return ops, fills

@@ -28,6 +28,9 @@ func startLiveSim(t testing.TB) *liveSim {
 	t.Helper()
 	scfg := exchangesim.DefaultConfig()
 	scfg.Listen, scfg.TickInterval, scfg.Backfill, scfg.PingInterval = "127.0.0.1:0", 0, 10*time.Minute, 200*time.Millisecond
+	if _, bench := t.(*testing.B); bench {
+		scfg.OrderLimit10s = 1_000_000
+	}
 	ex, err := exchangesim.New(scfg)
 	if err != nil {
 		t.Fatal(err)

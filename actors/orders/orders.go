@@ -102,8 +102,11 @@ type orderActor struct {
 	// reads counts goroutines reading the journal; Close waits for them.
 	reads sync.WaitGroup
 
-	loaded  bool
-	orders  map[string]*tracked
+	loaded bool
+	orders map[string]*tracked
+	// closed remembers the last settled orders: the user data stream's
+	// reports of them often come after the REST answer closed them.
+	closed  closedSet
 	lookups map[string][]pendingPlace
 	seqs    map[string]uint64
 	books   *books
@@ -115,6 +118,8 @@ type orderActor struct {
 	report     *messages.ReconcileReport
 	reconciler *actor.PID
 	reconciled bool // a reconciliation finished (live)
+	gating     bool // the run under way keeps the gate closed
+	rerun      bool // a gating run is due after the one under way
 	riskHalts  []*messages.RiskEvent
 	stopWaiter func(actor.Context, *stopped)
 	stopTimer  *time.Timer
@@ -285,7 +290,7 @@ func (a *orderActor) onLoaded(ctx actor.Context, l *loaded) {
 	}
 	a.every(a.cfg.OpenOrdersCheck, tickOpenOrders)
 	ctx.Request(a.deps.Connector, &messages.SubscribeUserDataRequest{Subscriber: ctx.Self()})
-	a.runReconcile(ctx)
+	a.runReconcile(ctx, true)
 }
 
 // every sends a tick of kind to self every d, until release.
@@ -342,4 +347,36 @@ func (a *orderActor) publish(ctx actor.Context, topic string, payload proto.Mess
 		return
 	}
 	ctx.Send(a.deps.Bus, messages.NewEvent(topic, Kind, payload))
+}
+
+// closedRemembered is how many settled client ids closedSet keeps.
+const closedRemembered = 4096
+
+// closedSet is a bounded set of recently settled client order ids.
+type closedSet struct {
+	ids  map[string]bool
+	ring []string
+	next int
+}
+
+func (c *closedSet) add(id string) {
+	if c.ids == nil {
+		c.ids, c.ring = map[string]bool{}, make([]string, closedRemembered)
+	}
+	if old := c.ring[c.next]; old != "" {
+		delete(c.ids, old)
+	}
+	c.ring[c.next], c.ids[id] = id, true
+	c.next = (c.next + 1) % closedRemembered
+}
+
+func (c *closedSet) has(id string) bool { return c.ids[id] }
+
+// forget drops a settled order from memory (the journal answers for it).
+func (a *orderActor) forget(t *tracked) {
+	id := t.o.GetClientOrderId()
+	if a.orders[id] == t {
+		delete(a.orders, id)
+		a.closed.add(id)
+	}
 }

@@ -24,9 +24,12 @@ func (a *orderActor) onExecutionReport(ctx actor.Context, r *messages.ExecutionR
 	}
 	t := a.orders[id]
 	if t == nil {
+		if a.closed.has(id) {
+			return // a late report of an order closed and settled
+		}
 		if r.GetExecutionType() == "TRADE" || r.GetExecutionType() == "NEW" {
 			a.log.Warn("execution report of an order not open in the journal, reconciling", "client_order_id", id, "symbol", r.GetSymbol())
-			a.runReconcile(ctx)
+			a.runReconcile(ctx, false)
 		}
 		return
 	}
@@ -163,7 +166,7 @@ func (a *orderActor) checkOpenOrders(ctx actor.Context) {
 		}
 		if unknown > 0 {
 			a.log.Warn("exchange lists open orders the journal does not hold, reconciling", "count", unknown)
-			a.runReconcile(ctx)
+			a.runReconcile(ctx, false)
 		}
 	})
 }

@@ -255,8 +255,8 @@ func (a *orderActor) committed(ctx actor.Context, t *tracked, snap *messages.Tra
 		a.publish(ctx, fmt.Sprintf("fill.%s.%s", f.GetStrategy(), f.GetSymbol()), &messages.FillEvent{Fill: f, Position: pv})
 		a.publish(ctx, fmt.Sprintf("position.%s.%s", f.GetStrategy(), f.GetSymbol()), &messages.PositionEvent{Position: pv})
 	}
-	if t.settled() && a.orders[t.o.GetClientOrderId()] == t {
-		delete(a.orders, t.o.GetClientOrderId())
+	if t.settled() {
+		a.forget(t)
 	}
 }
 
