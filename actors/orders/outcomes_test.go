@@ -88,3 +88,40 @@ func TestReconcileAdoptsExternalOrdersAndRunsAfterAReconnect(t *testing.T) {
 		return f.fx.openQueries > before
 	}, "reconciled after the reconnect")
 }
+
+// An order whose outcome was unknown when the actor stopped is resolved by
+// the reconciliation at the next start, never placed again; the client id
+// sequence goes on where it was.
+func TestRestartResolvesAnUnknownOrderWithoutResending(t *testing.T) {
+	cfg := testCfg(ModeLive)
+	cfg.InFlightCheck = time.Hour
+	f := newFixture(t, cfg)
+	f.fx.place = func(*messages.PlaceOrderRequest) *messages.OrderResult {
+		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN}
+	}
+	o := f.place(limitBuy("s1", "")).GetOrder()
+	if o.GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNKNOWN {
+		t.Fatalf("order = %v", o)
+	}
+	f.fx.mu.Lock()
+	f.fx.open = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 41, ClientOrderId: o.GetClientOrderId(), Side: "BUY", Type: "LIMIT",
+		Price: "50000", OrigQty: "0.01", ExecutedQty: "0", Status: "NEW"}}
+	f.fx.place = func(m *messages.PlaceOrderRequest) *messages.OrderResult {
+		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED, Order: exchangeOrder(m, "NEW", 42)}
+	}
+	f.fx.mu.Unlock()
+	f.restart()
+	if g := f.gate(); g.GetGate() != gateOpen {
+		t.Fatalf("gate = %v", g)
+	}
+	got := f.orders("new")
+	if len(got) != 1 || got[0].GetExchangeOrderId() != 41 {
+		t.Fatalf("open orders after restart = %v", got)
+	}
+	if n := f.fx.count(f.fx.places, o.GetClientOrderId()); n != 1 {
+		t.Fatalf("PlaceOrder sent %d times", n)
+	}
+	if next := f.place(limitBuy("s1", "")).GetOrder(); next.GetClientOrderId() != "sb-s1-2" {
+		t.Fatalf("next id = %s", next.GetClientOrderId())
+	}
+}
