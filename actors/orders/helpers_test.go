@@ -23,7 +23,6 @@ func newClock() *testClock {
 }
 
 func (c *testClock) now() time.Time      { return time.UnixMilli(c.ms.Load()) }
-func (c *testClock) add(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 
 // fakeExchange is a scripted connector: place answers what place says (or
 // ACCEPTED as NEW), get answers per client id, and it counts every request.
