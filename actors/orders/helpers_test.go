@@ -22,7 +22,7 @@ func newClock() *testClock {
 	return c
 }
 
-func (c *testClock) now() time.Time      { return time.UnixMilli(c.ms.Load()) }
+func (c *testClock) now() time.Time { return time.UnixMilli(c.ms.Load()) }
 
 // fakeExchange is a scripted connector: place answers what place says (or
 // ACCEPTED as NEW), get answers per client id, and it counts every request.
