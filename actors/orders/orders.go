@@ -216,6 +216,8 @@ func (a *orderActor) receiveMore(ctx actor.Context, msg any) {
 		a.onStoppedStep(ctx, msg)
 	case *actor.Terminated:
 		a.onTerminated(msg)
+	case *messages.OrderResult: // a reconciliation's cancel of an exchange-only order
+		a.log.Info("external order cancel answered", "client_order_id", msg.GetOrder().GetClientOrderId(), "err", msg.GetError().GetMessage())
 	case *messages.SubscribeResponse, *messages.SubscribeStreamResponse, *messages.SubscribeUserDataResponse:
 		if r, ok := msg.(messages.Responder); ok && r.GetError() != nil {
 			a.log.Warn("subscription refused", "type", fmt.Sprintf("%T", msg), "err", r.GetError().GetMessage())

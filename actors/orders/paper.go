@@ -136,6 +136,7 @@ func (a *orderActor) onEvent(ctx actor.Context, ev *messages.Event) {
 			return
 		}
 		a.books.last[m.GetSymbol()] = price
+		a.checkLossAt(ctx, m.GetSymbol())
 		if a.match != nil {
 			u, f := a.match.OnTrade(m.GetSymbol(), price, dec(m.GetQuantity()), now)
 			a.applyPaper(ctx, u, f)

@@ -171,3 +171,14 @@ func (a *orderActor) flushRiskHalts(ctx actor.Context) {
 	a.riskHalts = nil
 	a.write(a.haltOps(), func(actor.Context, error) {})
 }
+
+// checkLossAt checks the daily loss limits of the strategies holding
+// symbol after its price moved (the unrealised part of the loss).
+func (a *orderActor) checkLossAt(ctx actor.Context, symbol string) {
+	for name, m := range a.books.pos {
+		if p := m[symbol]; p != nil && p.qty != 0 {
+			a.checkDailyLoss(name, symbol)
+		}
+	}
+	a.flushRiskHalts(ctx)
+}

@@ -129,3 +129,23 @@ func TestHaltIsPersistedAcrossARestart(t *testing.T) {
 		t.Fatal(r.GetError())
 	}
 }
+
+// The unrealised part counts: a price drop alone halts the strategy.
+func TestDailyLossCountsUnrealisedPnL(t *testing.T) {
+	cfg := testCfg(ModePaper)
+	cfg.Books = map[string]BookConfig{"s1": {Allocation: 100000, QuoteAsset: "USDT", DailyLossLimit: 50}}
+	f := newFixture(t, cfg)
+	f.event("book.BTCUSDT.update", book("49990", "50010"))
+	if r := f.place(buy("s1", "MARKET", "0.01", "")); r.GetError() != nil {
+		t.Fatal(r.GetError())
+	}
+	f.event("price.BTCUSDT.update", &messages.PriceUpdate{Symbol: "BTCUSDT", Price: "49900", Quantity: "1"})
+	if r := f.place(buy("s1", "LIMIT", "0.001", "49000")); r.GetError() != nil {
+		t.Fatalf("a loss of 1 halted: %v", r.GetError())
+	}
+	f.event("price.BTCUSDT.update", &messages.PriceUpdate{Symbol: "BTCUSDT", Price: "40000", Quantity: "1"})
+	actortest.ExpectMatch[*messages.Event](t, f.bus, 5*time.Second, func(e *messages.Event) bool { return e.GetTopic() == "alert.risk.daily_loss" })
+	if r := f.place(buy("s1", "LIMIT", "0.001", "40000")); !strings.Contains(r.GetError().GetMessage(), "daily loss") {
+		t.Fatalf("after the drop: %v", r)
+	}
+}
