@@ -286,6 +286,13 @@ func (a *orderActor) onLoaded(ctx actor.Context, l *loaded) {
 	a.log.Info("journal loaded", "path", a.journalPath(), "open_orders", len(l.open), "fills", l.fills,
 		"schema_version", a.j.SchemaVersion(), "halted", a.gate.manual)
 	a.every(a.cfg.InFlightCheck, tickInFlight)
+	for _, m := range a.books.pos { // last prices for the unrealised PnL
+		for sym, p := range m {
+			if p.qty != 0 {
+				a.ensureMarket(ctx, sym)
+			}
+		}
+	}
 	if a.cfg.Mode == ModePaper {
 		a.startPaper(ctx, l)
 		return

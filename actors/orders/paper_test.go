@@ -1,9 +1,12 @@
 package orders
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
@@ -94,4 +97,38 @@ func TestPaperRestartRestoresOrdersBooksAndSequences(t *testing.T) {
 		}
 		return false
 	}, "restored order filled")
+}
+
+// A burst of placements from many strategies is admitted without waiting
+// for each commit: every one is answered, journaled once, with its own id.
+func TestBurstOfPlacements(t *testing.T) {
+	cfg := testCfg(ModePaper)
+	cfg.Risk = RiskConfig{}
+	f := newFixture(t, cfg)
+	f.event("book.BTCUSDT.update", book("49990", "50010"))
+	const n = 300
+	futures := make([]*actor.Future, n)
+	for i := range n {
+		req := &messages.PlaceTradeOrderRequest{Strategy: fmt.Sprintf("s%d", i%10), Symbol: "BTCUSDT", Side: "BUY", Type: "LIMIT", Quantity: "0.001", Price: "40000"}
+		futures[i] = f.sys.Root.RequestFuture(f.pid, req, 20*time.Second)
+	}
+	ids := map[string]bool{}
+	for _, fu := range futures {
+		res, err := fu.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.(*messages.PlaceTradeOrderResponse)
+		if r.GetError() != nil || r.GetOrder().GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW {
+			t.Fatalf("answer = %v", r)
+		}
+		ids[r.GetOrder().GetClientOrderId()] = true
+	}
+	if len(ids) != n {
+		t.Fatalf("%d distinct ids for %d orders", len(ids), n)
+	}
+	r := actortest.Request[*messages.TradeOrdersResponse](t, f.sys, f.pid, &messages.TradeOrdersRequest{Status: "open", Limit: 1000})
+	if len(r.GetOrders()) != n {
+		t.Fatalf("journal holds %d open orders, want %d", len(r.GetOrders()), n)
+	}
 }
