@@ -151,3 +151,41 @@ func TestLiveAgainstTheSimulator(t *testing.T) {
 		t.Fatalf("the exchange holds %d orders drop-1, want exactly 1", n)
 	}
 }
+
+// A restart against the real exchange: the journal's resting order is
+// still open after the reconciliation, an order placed on the exchange by
+// someone else while the actor was down is adopted as "external", and
+// the gate opens with no mismatch.
+func TestLiveRestartReconciles(t *testing.T) {
+	ls := startLiveSim(t)
+	dir := t.TempDir()
+	pid := ls.startOrders(t, liveCfg(), dir)
+	tk := actortest.Request[*messages.TickerResponse](t, ls.sys, ls.conn, &messages.TickerRequest{Symbol: "BTCUSDT"})
+	low := fmtDec(float64(int64(dec(tk.GetLastPrice()) * 0.9)))
+	r := actortest.Request[*messages.PlaceTradeOrderResponse](t, ls.sys, pid, &messages.PlaceTradeOrderRequest{Strategy: "live",
+		Symbol: "BTCUSDT", Side: "BUY", Type: "LIMIT", Quantity: "0.001", Price: low})
+	if r.GetError() != nil {
+		t.Fatal(r.GetError())
+	}
+	if err := ls.sys.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls.direct(t).NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+		TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.001").Price(low).NewClientOrderID("web-1").Do(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pid = ls.startOrders(t, liveCfg(), dir)
+	rec := actortest.Request[*messages.ReconcileResponse](t, ls.sys, pid, &messages.ReconcileRequest{})
+	if rec.GetReport().GetResult() != "ok" || rec.GetReport().GetOrdersAdopted() != 1 {
+		t.Fatalf("report = %v", rec.GetReport())
+	}
+	open := actortest.Request[*messages.TradeOrdersResponse](t, ls.sys, pid, &messages.TradeOrdersRequest{Status: "open"}).GetOrders()
+	byID := map[string]*messages.TradeOrder{}
+	for _, o := range open {
+		byID[o.GetClientOrderId()] = o
+	}
+	if len(open) != 2 || byID[r.GetOrder().GetClientOrderId()].GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW ||
+		byID["web-1"].GetStrategy() != "external" {
+		t.Fatalf("open orders after restart = %v", open)
+	}
+}
