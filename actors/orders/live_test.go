@@ -189,3 +189,44 @@ func TestLiveRestartReconciles(t *testing.T) {
 		t.Fatalf("open orders after restart = %v", open)
 	}
 }
+
+// Faults on the placement itself: the outcome is unknown, resolved by
+// queries (the exchange never created the order: LOST), and the order is
+// never sent twice: the exchange holds none with its id.
+func TestLiveFaultsLeaveUnknownThenLost(t *testing.T) {
+	for _, fault := range []exchangesim.Fault{
+		{Kind: exchangesim.FaultError, Route: "POST /api/v3/order", Status: 503},
+		{Kind: exchangesim.FaultRateLimit, Route: "POST /api/v3/order"},
+	} {
+		t.Run(string(fault.Kind), func(t *testing.T) {
+			ls := startLiveSim(t)
+			cfg := liveCfg()
+			cfg.LostAfter = 2
+			pid := ls.startOrders(t, cfg, t.TempDir())
+			tk := actortest.Request[*messages.TickerResponse](t, ls.sys, ls.conn, &messages.TickerRequest{Symbol: "BTCUSDT"})
+			low := fmtDec(float64(int64(dec(tk.GetLastPrice()) * 0.9)))
+			if err := ls.ex.InjectFault(fault); err != nil {
+				t.Fatal(err)
+			}
+			id := "fault-" + string(fault.Kind)
+			r := actortest.Request[*messages.PlaceTradeOrderResponse](t, ls.sys, pid, &messages.PlaceTradeOrderRequest{Strategy: "live",
+				Symbol: "BTCUSDT", Side: "BUY", Type: "LIMIT", Quantity: "0.001", Price: low, ClientOrderId: id})
+			if s := r.GetOrder().GetStatus(); s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW || s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_REJECTED {
+				t.Fatalf("answer = %v, want an unknown outcome", r)
+			}
+			actortest.Eventually(t, 20*time.Second, func() bool {
+				o := actortest.Request[*messages.TradeOrdersResponse](t, ls.sys, pid, &messages.TradeOrdersRequest{Status: "lost"}).GetOrders()
+				return len(o) == 1 && o[0].GetClientOrderId() == id
+			}, "order LOST after not-found queries")
+			all, err := ls.direct(t).NewListOrdersService().Symbol("BTCUSDT").Do(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range all {
+				if o.ClientOrderID == id {
+					t.Fatalf("the exchange holds order %s: it was sent again", id)
+				}
+			}
+		})
+	}
+}
