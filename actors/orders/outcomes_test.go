@@ -125,3 +125,37 @@ func TestRestartResolvesAnUnknownOrderWithoutResending(t *testing.T) {
 		t.Fatalf("next id = %s", next.GetClientOrderId())
 	}
 }
+
+// external = "cancel": an order only the exchange knows is canceled, not
+// adopted.
+func TestReconcileCancelsExternalOrdersWhenConfigured(t *testing.T) {
+	cfg := testCfg(ModeLive)
+	cfg.External = ExternalCancel
+	f := newFixtureWith(t, cfg, func(fx *fakeExchange) {
+		fx.open = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 3, ClientOrderId: "web_abc", Side: "BUY", Type: "LIMIT",
+			Price: "1", OrigQty: "1", ExecutedQty: "0", Status: "NEW"}}
+	})
+	actortest.Eventually(t, 5*time.Second, func() bool { return f.fx.count(f.fx.cancels, "web_abc") == 1 }, "external order canceled")
+	if o := f.orders("open"); len(o) != 0 {
+		t.Fatalf("adopted anyway: %v", o)
+	}
+}
+
+// The periodic open-orders check notices an order that appeared on the
+// exchange behind the actor's back and reconciles (it is adopted).
+func TestOpenOrdersCheckFindsNewExchangeOrders(t *testing.T) {
+	cfg := testCfg(ModeLive)
+	cfg.OpenOrdersCheck = time.Second
+	f := newFixture(t, cfg)
+	f.fx.mu.Lock()
+	f.fx.open = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 4, ClientOrderId: "app_1", Side: "SELL", Type: "LIMIT",
+		Price: "90000", OrigQty: "1", ExecutedQty: "0", Status: "NEW"}}
+	f.fx.mu.Unlock()
+	actortest.Eventually(t, 10*time.Second, func() bool {
+		o := f.orders("open")
+		return len(o) == 1 && o[0].GetClientOrderId() == "app_1" && o[0].GetStrategy() == "external"
+	}, "order adopted after the periodic check")
+	if g := f.gate(); g.GetGate() != gateOpen {
+		t.Fatalf("gate = %v", g)
+	}
+}
