@@ -297,6 +297,10 @@ func (a *orderActor) onLoaded(ctx actor.Context, l *loaded) {
 		a.startPaper(ctx, l)
 		return
 	}
+	if a.deps.Connector == nil {
+		a.haltReconcile(ctx, "live mode without a connector")
+		return
+	}
 	a.every(a.cfg.OpenOrdersCheck, tickOpenOrders)
 	ctx.Request(a.deps.Connector, &messages.SubscribeUserDataRequest{Subscriber: ctx.Self()})
 	a.runReconcile(ctx, true)

@@ -128,7 +128,9 @@ func (a *orderActor) rateOf(strategy string, nowMs int64) float64 {
 
 // noteOrder records an admitted order for the order rate.
 func (a *orderActor) noteOrder(nowMs int64, strategy string) {
-	a.rate[strategy] = append(a.rate[strategy], nowMs)
+	if a.cfg.Risk.OrderRate > 0 {
+		a.rate[strategy] = append(a.rate[strategy], nowMs)
+	}
 }
 
 // checkDailyLoss halts a strategy (or the account) whose loss since 00:00
