@@ -72,7 +72,7 @@ func (a *orderActor) onTick(ctx actor.Context, m *tick) {
 	switch m.kind {
 	case tickInFlight:
 		a.ticks++
-		if a.cfg.Mode == ModeLive {
+		if a.cfg.Mode == ModeLive && a.deps.Connector != nil {
 			a.checkInFlight(ctx)
 		}
 	case tickOpenOrders:
