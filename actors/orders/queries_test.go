@@ -90,3 +90,35 @@ func TestRoutesCoverTheTradingMethods(t *testing.T) {
 		}
 	}
 }
+
+func TestReadsFilterAndSum(t *testing.T) {
+	cfg := testCfg(ModePaper)
+	cfg.Books = map[string]BookConfig{"s1": {Allocation: 1000, QuoteAsset: "USDT"}}
+	f := newFixture(t, cfg)
+	f.event("book.BTCUSDT.update", book("49990", "50010"))
+	f.place(buy("s1", "MARKET", "0.01", ""))
+	f.place(buy("s2", "LIMIT", "0.01", "49000"))
+	bad := actortest.Request[*messages.TradeOrdersResponse](t, f.sys, f.pid, &messages.TradeOrdersRequest{Status: "bogus"})
+	if bad.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
+		t.Fatalf("bogus status = %v", bad)
+	}
+	s2 := actortest.Request[*messages.TradeOrdersResponse](t, f.sys, f.pid, &messages.TradeOrdersRequest{Strategy: "s2"}).GetOrders()
+	if len(s2) != 1 || s2[0].GetStrategy() != "s2" {
+		t.Fatalf("orders of s2 = %v", s2)
+	}
+	pnl := actortest.Request[*messages.PnlResponse](t, f.sys, f.pid, &messages.PnlRequest{})
+	var s1 *messages.StrategyBook
+	for _, b := range pnl.GetStrategies() {
+		if b.GetStrategy() == "s1" {
+			s1 = b
+		}
+	}
+	// 0.01 bought at 50010, valued at the mid 50000; fee 0.5001.
+	if s1 == nil || s1.GetAllocation() != "1000" || s1.GetUsed() != "500" || s1.GetAvailable() != "500" || s1.GetFees() != "0.5001" ||
+		s1.GetUnrealizedPnl() != "-0.1" {
+		t.Fatalf("s1 book = %v", s1)
+	}
+	if pnl.GetAccount().GetFees() != "0.5001" {
+		t.Fatalf("account = %v", pnl.GetAccount())
+	}
+}
