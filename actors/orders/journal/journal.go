@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -111,7 +110,7 @@ func Open(path string, opts Options) (*Journal, error) {
 		opts.MaxBatch = DefaultMaxBatch
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: empty path", ErrInvalid)
@@ -285,7 +284,7 @@ func (j *Journal) vacuumInto(dst string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, dst)

@@ -436,3 +436,32 @@ func TestFailingStatementRollsBackItsWriteOnly(t *testing.T) {
 		t.Fatalf("%d commits; the writes queued behind the lock should share at most 2", c)
 	}
 }
+
+// TestWriteCopiesItsOps changes the messages right after Write returns, as
+// the orders actor may: the journal commits what was passed (and -race sees
+// no sharing with the writer goroutine).
+func TestWriteCopiesItsOps(t *testing.T) {
+	j, _ := openTemp(t)
+	o := order("copy", "s1", "BTCUSDT", stIntent, 1)
+	f := fill("copy", "BTCUSDT", 1, 1)
+	st := PutState{Strategy: "s1", State: []byte("before"), SavedMs: 1}
+	done := make(chan error, 1)
+	j.Write([]Op{&PutOrder{o}, AddFill{f}, &st}, func(err error) { done <- err })
+	o.Status, o.Price = stFilled, "1"
+	f.Price = "1"
+	copy(st.State, "AFTER!")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, err := j.Order("copy")
+	if err != nil || got.Status != stIntent || got.Price != "50000.01" {
+		t.Fatalf("order: %v, %v", got, err)
+	}
+	fills, err := j.Fills(FillFilter{})
+	if err != nil || len(fills) != 1 || fills[0].Price != "50000.01" {
+		t.Fatalf("fills: %v, %v", fills, err)
+	}
+	if s, _, err := j.State("s1"); err != nil || string(s) != "before" {
+		t.Fatalf("state: %q, %v", s, err)
+	}
+}
