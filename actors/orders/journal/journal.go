@@ -156,12 +156,16 @@ func createFile(path string) error {
 // dsn is the modernc.org/sqlite data source for path. Writer and readers
 // both wait busyTimeoutMs for locks; the writer commits with fsync
 // (synchronous=FULL) and begins transactions IMMEDIATE; readers cannot
-// write (query_only). journal_mode=WAL is set once by openWriter, after the
-// version check, so a refused file is not converted.
+// write (query_only); temporary data stays in memory. journal_mode=WAL
+// is set once by openWriter, after the version check, so a refused file is
+// not converted.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs))
 	q.Add("_pragma", "foreign_keys(1)")
+	// Statement journals (every upsert has one) stay in memory instead of
+	// a temporary file written with syscalls.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

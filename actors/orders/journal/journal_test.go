@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -463,5 +464,35 @@ func TestWriteCopiesItsOps(t *testing.T) {
 	}
 	if s, _, err := j.State("s1"); err != nil || string(s) != "before" {
 		t.Fatalf("state: %q, %v", s, err)
+	}
+}
+
+// TestConnectionSettings checks what durability rests on: WAL, a commit
+// fsynced (synchronous=FULL), foreign keys, a busy timeout, and readers
+// that cannot write.
+func TestConnectionSettings(t *testing.T) {
+	j, _ := openTemp(t)
+	for _, db := range []struct {
+		name string
+		q    func(string, ...any) *sql.Row
+	}{{"writer", j.wdb.QueryRow}, {"reader", j.rdb.QueryRow}} {
+		want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": fmt.Sprint(busyTimeoutMs)}
+		if db.name == "writer" {
+			want["synchronous"] = "2" // FULL
+		} else {
+			want["query_only"] = "1"
+		}
+		for pragma, v := range want {
+			var got string
+			if err := db.q("PRAGMA " + pragma).Scan(&got); err != nil || got != v {
+				t.Errorf("%s: PRAGMA %s = %q (%v), want %q", db.name, pragma, got, err, v)
+			}
+		}
+	}
+	if _, err := j.rdb.Exec(`INSERT INTO meta (key, value) VALUES ('x', 'y')`); err == nil {
+		t.Fatal("the read pool wrote")
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "j.db"), Options{MaxBatch: -1}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("negative MaxBatch: %v", err)
 	}
 }
