@@ -496,3 +496,29 @@ func TestConnectionSettings(t *testing.T) {
 		t.Fatalf("negative MaxBatch: %v", err)
 	}
 }
+
+// TestOddPath opens, writes and backs up a journal whose path holds URI
+// characters (the driver takes a file: URI).
+func TestOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a b?c#d%20e")
+	j, err := Open(filepath.Join(dir, "j?.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	mustWrite(t, j, PutMeta{Key: "k", Value: "v"})
+	if _, err := os.Stat(filepath.Join(dir, "j?.db-wal")); err != nil {
+		t.Fatalf("journal not where asked: %v", err)
+	}
+	if _, err := j.Backup(filepath.Join(dir, "b#?.db")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(filepath.Join(dir, "b#?.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if v, ok, err := b.Meta("k"); v != "v" || !ok || err != nil {
+		t.Fatalf("backup meta: %v %v %v", v, ok, err)
+	}
+}
