@@ -7,6 +7,19 @@
 // names, decimals as TEXT, times as INTEGER Unix milliseconds, statuses as
 // their names ("NEW", "FILLED"). It runs in WAL mode with synchronous=FULL:
 // a commit is fsynced before Write's done runs.
+//
+// Tables (schema version in PRAGMA user_version, see CurrentSchema):
+//
+//	orders          one row per client_order_id, its latest state
+//	order_events    each order's history (status, time_ms, reason,
+//	                executed_qty), appended by triggers on orders
+//	fills           executions; unique per (symbol, trade_id) when
+//	                trade_id > 0, numbered per order by seq
+//	strategy_state  each strategy's saved state (BLOB) and saved_ms
+//	meta            key/value pairs (id sequences, halt flag, ...)
+//
+// For example: sqlite3 -readonly .superbot/journal.db
+// "SELECT client_order_id, status, executed_qty FROM orders".
 package journal
 
 import (
