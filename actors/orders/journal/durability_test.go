@@ -66,7 +66,7 @@ func TestCrashKeepsAckedWrites(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.db")
 	var acked []string
 	for round := range 3 {
-		acked = append(acked, crashRound(t, path, fmt.Sprintf("r%d", round), 200+round*150)...)
+		acked = append(acked, crashRound(t, path, fmt.Sprintf("r%d", round), 150+round*50)...)
 		j, err := Open(path, Options{})
 		if err != nil {
 			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)

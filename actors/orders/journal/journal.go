@@ -7,6 +7,19 @@
 // names, decimals as TEXT, times as INTEGER Unix milliseconds, statuses as
 // their names ("NEW", "FILLED"). It runs in WAL mode with synchronous=FULL:
 // a commit is fsynced before Write's done runs.
+//
+// Tables (schema version in PRAGMA user_version, see CurrentSchema):
+//
+//	orders          one row per client_order_id, its latest state
+//	order_events    each order's history (status, time_ms, reason,
+//	                executed_qty), appended by triggers on orders
+//	fills           executions; unique per (symbol, trade_id) when
+//	                trade_id > 0, numbered per order by seq
+//	strategy_state  each strategy's saved state (BLOB) and saved_ms
+//	meta            key/value pairs (id sequences, halt flag, ...)
+//
+// For example: sqlite3 -readonly .superbot/journal.db
+// "SELECT client_order_id, status, executed_qty FROM orders".
 package journal
 
 import (
@@ -14,7 +27,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -111,7 +123,7 @@ func Open(path string, opts Options) (*Journal, error) {
 		opts.MaxBatch = DefaultMaxBatch
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: empty path", ErrInvalid)
@@ -157,12 +169,16 @@ func createFile(path string) error {
 // dsn is the modernc.org/sqlite data source for path. Writer and readers
 // both wait busyTimeoutMs for locks; the writer commits with fsync
 // (synchronous=FULL) and begins transactions IMMEDIATE; readers cannot
-// write (query_only). journal_mode=WAL is set once by openWriter, after the
-// version check, so a refused file is not converted.
+// write (query_only); temporary data stays in memory. journal_mode=WAL
+// is set once by openWriter, after the version check, so a refused file is
+// not converted.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs))
 	q.Add("_pragma", "foreign_keys(1)")
+	// Statement journals (every upsert has one) stay in memory instead of
+	// a temporary file written with syscalls.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -285,7 +301,7 @@ func (j *Journal) vacuumInto(dst string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, dst)

@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -434,5 +435,90 @@ func TestFailingStatementRollsBackItsWriteOnly(t *testing.T) {
 	}
 	if c := j.Stats().Commits - before; c > 2 {
 		t.Fatalf("%d commits; the writes queued behind the lock should share at most 2", c)
+	}
+}
+
+// TestWriteCopiesItsOps changes the messages right after Write returns, as
+// the orders actor may: the journal commits what was passed (and -race sees
+// no sharing with the writer goroutine).
+func TestWriteCopiesItsOps(t *testing.T) {
+	j, _ := openTemp(t)
+	o := order("copy", "s1", "BTCUSDT", stIntent, 1)
+	f := fill("copy", "BTCUSDT", 1, 1)
+	st := PutState{Strategy: "s1", State: []byte("before"), SavedMs: 1}
+	done := make(chan error, 1)
+	j.Write([]Op{&PutOrder{o}, AddFill{f}, &st}, func(err error) { done <- err })
+	o.Status, o.Price = stFilled, "1"
+	f.Price = "1"
+	copy(st.State, "AFTER!")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, err := j.Order("copy")
+	if err != nil || got.Status != stIntent || got.Price != "50000.01" {
+		t.Fatalf("order: %v, %v", got, err)
+	}
+	fills, err := j.Fills(FillFilter{})
+	if err != nil || len(fills) != 1 || fills[0].Price != "50000.01" {
+		t.Fatalf("fills: %v, %v", fills, err)
+	}
+	if s, _, err := j.State("s1"); err != nil || string(s) != "before" {
+		t.Fatalf("state: %q, %v", s, err)
+	}
+}
+
+// TestConnectionSettings checks what durability rests on: WAL, a commit
+// fsynced (synchronous=FULL), foreign keys, a busy timeout, and readers
+// that cannot write.
+func TestConnectionSettings(t *testing.T) {
+	j, _ := openTemp(t)
+	for _, db := range []struct {
+		name string
+		q    func(string, ...any) *sql.Row
+	}{{"writer", j.wdb.QueryRow}, {"reader", j.rdb.QueryRow}} {
+		want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": fmt.Sprint(busyTimeoutMs)}
+		if db.name == "writer" {
+			want["synchronous"] = "2" // FULL
+		} else {
+			want["query_only"] = "1"
+		}
+		for pragma, v := range want {
+			var got string
+			if err := db.q("PRAGMA " + pragma).Scan(&got); err != nil || got != v {
+				t.Errorf("%s: PRAGMA %s = %q (%v), want %q", db.name, pragma, got, err, v)
+			}
+		}
+	}
+	if _, err := j.rdb.Exec(`INSERT INTO meta (key, value) VALUES ('x', 'y')`); err == nil {
+		t.Fatal("the read pool wrote")
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "j.db"), Options{MaxBatch: -1}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("negative MaxBatch: %v", err)
+	}
+}
+
+// TestOddPath opens, writes and backs up a journal whose path holds URI
+// characters (the driver takes a file: URI).
+func TestOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a b?c#d%20e")
+	j, err := Open(filepath.Join(dir, "j?.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	mustWrite(t, j, PutMeta{Key: "k", Value: "v"})
+	if _, err := os.Stat(filepath.Join(dir, "j?.db-wal")); err != nil {
+		t.Fatalf("journal not where asked: %v", err)
+	}
+	if _, err := j.Backup(filepath.Join(dir, "b#?.db")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(filepath.Join(dir, "b#?.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if v, ok, err := b.Meta("k"); v != "v" || !ok || err != nil {
+		t.Fatalf("backup meta: %v %v %v", v, ok, err)
 	}
 }

@@ -125,7 +125,7 @@ func (j *Journal) queryOrders(q string, args ...any) ([]*messages.TradeOrder, er
 	if err != nil {
 		return nil, j.readErr("orders", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []*messages.TradeOrder
 	for rows.Next() {
 		o := &messages.TradeOrder{}
@@ -156,7 +156,7 @@ func (j *Journal) OrderEvents(clientID string) ([]Event, error) {
 	if err != nil {
 		return nil, j.readErr("order events", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []Event
 	for rows.Next() {
 		var e Event
@@ -208,7 +208,7 @@ func (j *Journal) Fills(f FillFilter) ([]*messages.TradeFill, error) {
 	if err != nil {
 		return nil, j.readErr("fills", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []*messages.TradeFill
 	for rows.Next() {
 		x := &messages.TradeFill{}
@@ -233,7 +233,7 @@ func (j *Journal) LastTradeIDs() (map[string]int64, error) {
 	if err != nil {
 		return nil, j.readErr("last trade ids", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := map[string]int64{}
 	for rows.Next() {
 		var sym string

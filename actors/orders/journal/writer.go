@@ -1,9 +1,12 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/messages"
 )
@@ -11,23 +14,60 @@ import (
 // Write queues ops. They commit in one transaction together with whatever
 // else is queued (group commit: a burst costs one fsync), all or nothing
 // for this call. done runs on the writer goroutine after the commit (nil)
-// or the rollback (the error); it must not block. Ops that fail validation
-// fail this call's done with an ErrInvalid error and change nothing; other
-// calls in the same transaction are not affected. After Close, done gets
-// ErrClosed. A nil done is allowed. Write never blocks on I/O.
+// or the rollback (the error); it must not block. Write copies the ops'
+// messages, so the caller may change them once Write returns. Write never
+// blocks on I/O. A nil done is allowed.
+//
+// Ops that fail validation (ErrInvalid) and any Write after Close
+// (ErrClosed) are refused at once: done runs on the caller's goroutine
+// before Write returns, and nothing changes.
 func (j *Journal) Write(ops []Op, done func(error)) {
 	if done == nil {
 		done = func(error) {}
 	}
+	if err := validate(ops); err != nil {
+		j.failed.Add(1)
+		done(err)
+		return
+	}
+	r := request{ops: copyOps(ops), done: done}
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
+		j.failed.Add(1)
 		done(ErrClosed)
 		return
 	}
-	j.queue = append(j.queue, request{ops: ops, done: done})
+	j.queue = append(j.queue, r)
 	j.mu.Unlock()
 	j.signal()
+}
+
+// copyOps returns validated ops as values holding copies of the caller's
+// messages and bytes: the writer reads them on its own goroutine.
+func copyOps(ops []Op) []Op {
+	out := make([]Op, len(ops))
+	for i, op := range ops {
+		switch o := op.(type) {
+		case *PutOrder:
+			out[i] = PutOrder{Order: proto.Clone(o.Order).(*messages.TradeOrder)}
+		case PutOrder:
+			out[i] = PutOrder{Order: proto.Clone(o.Order).(*messages.TradeOrder)}
+		case *AddFill:
+			out[i] = AddFill{Fill: proto.Clone(o.Fill).(*messages.TradeFill)}
+		case AddFill:
+			out[i] = AddFill{Fill: proto.Clone(o.Fill).(*messages.TradeFill)}
+		case *PutState:
+			out[i] = PutState{Strategy: o.Strategy, State: bytes.Clone(o.State), SavedMs: o.SavedMs}
+		case PutState:
+			out[i] = PutState{Strategy: o.Strategy, State: bytes.Clone(o.State), SavedMs: o.SavedMs}
+		case *PutMeta:
+			out[i] = *o
+		case PutMeta:
+			out[i] = o
+		}
+	}
+	return out
 }
 
 // signal wakes the writer without blocking.
@@ -74,28 +114,19 @@ func (j *Journal) take() ([]request, bool) {
 	return batch, j.closed
 }
 
-// commit writes one batch in one transaction, each request inside its own
-// savepoint so that a failing request rolls back alone, then runs the
-// dones.
+// commit writes one batch in one transaction, then runs the dones. A
+// request that fails rolls back alone (see txWriter.request).
 func (j *Journal) commit(batch []request) {
 	errs := make([]error, len(batch))
-	live := 0
-	for i, r := range batch {
-		if errs[i] = validate(r.ops); errs[i] == nil {
-			live++
-		}
-	}
-	if live > 0 {
-		if err := j.transact(batch, errs); err != nil {
-			j.log.Error("journal commit failed", "requests", live, "err", err)
-			for i := range errs {
-				if errs[i] == nil {
-					errs[i] = err
-				}
+	if err := j.transact(batch, errs); err != nil {
+		j.log.Error("journal commit failed", "requests", len(batch), "err", err)
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
 			}
-		} else {
-			j.commits.Add(1)
 		}
+	} else {
+		j.commits.Add(1)
 	}
 	for i, r := range batch {
 		if errs[i] != nil {
@@ -118,9 +149,6 @@ func (j *Journal) transact(batch []request, errs []error) error {
 	}
 	w := &txWriter{ctx: ctx, tx: tx, prepared: &j.stmts}
 	for i, r := range batch {
-		if errs[i] != nil {
-			continue
-		}
 		reqErr, txErr := w.request(r.ops)
 		if txErr != nil {
 			_ = tx.Rollback()
