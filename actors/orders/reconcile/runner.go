@@ -40,7 +40,8 @@ var ErrNoAnswer = errors.New("no answer from the connector")
 
 // Request is what the orders actor knows when it starts a run.
 type Request struct {
-	// Journal are the journal's open orders (see Input.Journal).
+	// Journal are the journal's open orders, and closed ones whose fills
+	// may be incomplete (see Input.Journal; closed ones are not queried).
 	Journal []*messages.TradeOrder
 	// LastTradeIDs is the journal's last exchange trade id per symbol.
 	LastTradeIDs map[string]int64
