@@ -12,7 +12,7 @@ import (
 )
 
 // onOpenOrders stores the exchange's open orders and queries, by client
-// order id, the journal orders not among them.
+// order id, the journal's open orders not among them.
 func (r *runner) onOpenOrders(res any) error {
 	m, err := reply[*messages.OpenOrdersResponse](res)
 	if err != nil {
@@ -25,7 +25,7 @@ func (r *runner) onOpenOrders(res any) error {
 	}
 	for _, j := range r.req.Journal {
 		cid := j.GetClientOrderId()
-		if open[cid] || cid == "" {
+		if open[cid] || cid == "" || closed(j.GetStatus()) {
 			continue
 		}
 		open[cid] = true // query each client id once

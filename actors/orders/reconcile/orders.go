@@ -46,6 +46,10 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 			j.GetExecutedQty(), v.GetExecutedQty(), v.GetCumulativeQuoteQty())
 		return
 	}
+	if closed(j.GetStatus()) && status != j.GetStatus() {
+		p.mismatch(cid, "order %q: %s in the journal, %s on the exchange", cid, shortStatus(j.GetStatus()), shortStatus(status))
+		return
+	}
 	if jQty.GreaterThan(exQty) {
 		p.mismatch(cid, "order %q: the journal has %s executed, the exchange %s", cid, jQty, exQty)
 		return
@@ -68,6 +72,9 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 // notFound handles a journal order the exchange does not know.
 func (p *planner) notFound(j *messages.TradeOrder) {
 	cid := j.GetClientOrderId()
+	if closed(j.GetStatus()) { // nothing to align, nothing queried
+		return
+	}
 	if p.traded[cid] {
 		p.mismatch(cid, "order %q: it has new trades, but the exchange says it does not exist", cid)
 		return
@@ -89,7 +96,7 @@ func (p *planner) notFound(j *messages.TradeOrder) {
 	case messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW, messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED:
 		p.mismatch(cid, "order %q: %s in the journal, but the exchange says it does not exist", cid, shortStatus(j.GetStatus()))
 		return
-	default: // closed in the journal: nothing to align
+	default:
 		return
 	}
 	p.plan.Updates = append(p.plan.Updates, u)
@@ -156,6 +163,17 @@ func statusOf(o *messages.Order) (messages.TradeOrderStatus, bool) {
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED, true
 	}
 	return messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNSPECIFIED, false
+}
+
+// closed reports whether a journal status is final.
+func closed(s messages.TradeOrderStatus) bool {
+	switch s {
+	case messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED,
+		messages.TradeOrderStatus_TRADE_ORDER_STATUS_REJECTED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED,
+		messages.TradeOrderStatus_TRADE_ORDER_STATUS_NOT_SENT:
+		return true
+	}
+	return false
 }
 
 // changed reports whether reconciliation learned anything about j.

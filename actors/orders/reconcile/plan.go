@@ -42,7 +42,12 @@ const (
 // Input is what the planner aligns: the journal's view and the exchange's.
 type Input struct {
 	// Journal are the journal's open orders: INTENT, SENT, UNKNOWN, NEW,
-	// PARTIALLY_FILLED, LOST.
+	// PARTIALLY_FILLED, LOST. It may also hold closed orders (FILLED,
+	// CANCELED, EXPIRED, REJECTED, NOT_SENT) whose fills may be incomplete,
+	// e.g. closed by a REST answer while the user data stream was down:
+	// their trades are then recorded as theirs instead of reading as a
+	// lost record (a mismatch). A closed order is compared with the
+	// exchange when a view of it is given, and never reopened.
 	Journal []*messages.TradeOrder
 	// LastTradeIDs is the journal's last exchange trade id per symbol:
 	// trades at or below it are already recorded and ignored.

@@ -219,6 +219,18 @@ func TestPlanOf(t *testing.T) {
 		{name: "exchange order of another client id", in: Input{
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")}, ExchangeOpen: []*messages.Order{ex("web_x", 11, "NEW", "0")}},
 			mismatches: []string{`BTCUSDT order 11: client id "web_x" on the exchange, "sb-s1-1" in the journal`}},
+		{name: "a fill of an order the journal closed", in: Input{
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED, 11, "0.5")},
+			LastTradeIDs: map[string]int64{sym: 500},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.5")}},
+			want: summary{Fills: []string{"sb-s1-1:501:s1:0.5"}}},
+		{name: "a closed order is never reopened", in: Input{
+			Journal: []*messages.TradeOrder{jo("sb-s1-1", messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, 11, "1")},
+			Queried: map[string]*messages.Order{"sb-s1-1": ex("sb-s1-1", 11, "FILLED", "1")}}},
+		{name: "an order the journal closed is open on the exchange", in: Input{
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED, 11, "0")},
+			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "NEW", "0")}},
+			mismatches: []string{`"sb-s1-1": CANCELED in the journal, NEW on the exchange`}},
 		{name: "journal lists an order twice", in: Input{
 			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-1", stNew, 11, "0")},
 			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "NEW", "0")}},

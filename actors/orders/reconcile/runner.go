@@ -40,7 +40,8 @@ var ErrNoAnswer = errors.New("no answer from the connector")
 
 // Request is what the orders actor knows when it starts a run.
 type Request struct {
-	// Journal are the journal's open orders (see Input.Journal).
+	// Journal are the journal's open orders, and closed ones whose fills
+	// may be incomplete (see Input.Journal; closed ones are not queried).
 	Journal []*messages.TradeOrder
 	// LastTradeIDs is the journal's last exchange trade id per symbol.
 	LastTradeIDs map[string]int64
@@ -221,20 +222,25 @@ func (r *runner) answered(ctx actor.Context, c *call, res any, err error) {
 		}
 	}
 	if err != nil {
-		r.done = true
-		ctx.Send(ctx.Parent(), &Result{Err: err})
-		ctx.Stop(ctx.Self())
+		r.end(ctx, &Result{Err: err})
 		return
 	}
 	r.pump(ctx)
 }
 
 func (r *runner) finish(ctx actor.Context) {
-	r.done = true
 	plan := PlanOf(r.in)
 	plan.Report.StartedMs = r.req.NowMs
 	plan.Report.FinishedMs = time.Now().UnixMilli()
 	plan.Report.Requests, plan.Report.Weight = r.requests, r.weight
-	ctx.Send(ctx.Parent(), &Result{Plan: plan})
+	r.end(ctx, &Result{Plan: plan})
+}
+
+// end hands res to the parent and stops the runner.
+func (r *runner) end(ctx actor.Context, res *Result) {
+	r.done = true
+	if parent := ctx.Parent(); parent != nil {
+		ctx.Send(parent, res)
+	}
 	ctx.Stop(ctx.Self())
 }

@@ -181,7 +181,8 @@ func TestRunnerFetchesPagesAndPlans(t *testing.T) {
 		orders: append([]*messages.Order{filled, open}, extOrders(sym)...),
 	}
 	req := Request{
-		Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-2", stIntent, 0, ""), jo("sb-s1-3", stNew, 13, "0")},
+		Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-2", stIntent, 0, ""), jo("sb-s1-3", stNew, 13, "0"),
+			jo("sb-s1-4", messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED, 14, "0")}, // closed: not queried
 		LastTradeIDs: map[string]int64{sym: 100, "ETHUSDT": 5}, Symbols: []string{sym, "XRPUSDT"},
 		External: ExternalAdopt, Prefix: "sb-", NowMs: testNow, RecvWindowMs: testWindow,
 	}
