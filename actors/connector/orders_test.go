@@ -236,3 +236,27 @@ func TestClockResyncOnTimestampError(t *testing.T) {
 		t.Fatalf("clock offset = %d ms, want about -30000", off)
 	}
 }
+
+// TestOrderBannedAfterItLeft: a 418 answers the placement with a ban that
+// outlasts the queue timeout, so the resolving query cannot leave either:
+// the outcome is UNKNOWN (query later), never NOT_SENT and never a resend.
+func TestOrderBannedAfterItLeft(t *testing.T) {
+	ex := startSim(t, simConfig())
+	cfg := testConfig(ex)
+	cfg.QueueTimeout = 2 * time.Second
+	f := startConnector(t, cfg)
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultBan, Route: "POST /api/v3/order", RetryAfter: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	res := placeOrder(t, f, restingBuy("banned-after"))
+	if res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN || res.GetAttempts() != 1 ||
+		res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(res.GetError().GetMessage(), `"banned-after"`) {
+		t.Fatalf("res = %v", res)
+	}
+	if st := f.status(t); !st.GetBanned() || st.GetBanStatus() != 418 {
+		t.Fatalf("status = %v", st)
+	}
+	if n := ordersWithID(t, ex, "banned-after"); n != 0 {
+		t.Fatalf("exchange holds %d orders with the id", n)
+	}
+}
