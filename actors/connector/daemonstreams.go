@@ -28,7 +28,7 @@ func parseStreamSpec(spec string) (streamKey, string, error) {
 	kind, ok := kinds[parts[0]]
 	switch {
 	case !ok:
-		return streamKey{}, "", fmt.Errorf("%q: must start with price:, book: or kline:", spec)
+		return streamKey{}, "", fmt.Errorf("%q: must be price:SYMBOL, book:SYMBOL or kline:SYMBOL:INTERVAL", spec)
 	case kind == messages.StreamKind_STREAM_KIND_KLINE && len(parts) != 3:
 		return streamKey{}, "", fmt.Errorf("%q: must be kline:SYMBOL:INTERVAL", spec)
 	case kind != messages.StreamKind_STREAM_KIND_KLINE && len(parts) != 2:
