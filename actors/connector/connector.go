@@ -25,7 +25,13 @@
 // Account access (balances, open orders, the account's trades) serves the
 // order actor's reconciliation: signed GETs at order priority.
 //
-// Streams are reference counted per subscriber PID, reconnect with backoff,
+// User data: one WebSocket API connection (userDataStream.subscribe.signature)
+// for every SubscribeUserDataRequest subscriber; execution reports and
+// up/down changes go to each subscriber (see userdata.go).
+//
+// Streams are reference counted per subscriber PID (market.subscribe and
+// [connector] streams: the connector itself holds the reference for the
+// daemon), reconnect with backoff,
 // reconnect when stale or before Binance's 24 h cut, and publish on the bus:
 // price.SYMBOL.update, kline.SYMBOL.INTERVAL, book.SYMBOL.update. Closed
 // klines are published once each and contiguously: gaps after a reconnect are
