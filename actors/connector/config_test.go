@@ -59,7 +59,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			[]string{"base_url: scheme must be http or https", "ws_base_url: scheme must be ws or wss", "ws_api_url: scheme must be ws or wss"}},
 		{"streams", func(c *Config) {
 			c.Streams = []string{"price:BTCUSDT", "ticker:BTCUSDT", "kline:BTCUSDT", "kline:BTCUSDT:7m", "book:btc-usdt", "price:btcusdt", "book:ETHUSDT:1m"}
-		}, []string{`streams[1]: "ticker:BTCUSDT": must start with price:, book: or kline:`, `streams[2]: "kline:BTCUSDT": must be kline:SYMBOL:INTERVAL`,
+		}, []string{`streams[1]: "ticker:BTCUSDT": must be price:SYMBOL, book:SYMBOL or kline:SYMBOL:INTERVAL`, `streams[2]: "kline:BTCUSDT": must be kline:SYMBOL:INTERVAL`,
 			`streams[3]: "kline:BTCUSDT:7m": interval: must be a Binance kline interval`, `streams[4]: "book:btc-usdt": symbol: must match`,
 			`streams[5]: "price:btcusdt" repeats streams[0]`, `streams[6]: "book:ETHUSDT:1m": must be book:SYMBOL`}},
 		{"too many streams", func(c *Config) { c.Streams = make([]string, maxConfigStreams+1) }, []string{"streams: at most 200 entries, got 201"}},

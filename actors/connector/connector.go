@@ -25,7 +25,13 @@
 // Account access (balances, open orders, the account's trades) serves the
 // order actor's reconciliation: signed GETs at order priority.
 //
-// Streams are reference counted per subscriber PID, reconnect with backoff,
+// User data: one WebSocket API connection (userDataStream.subscribe.signature)
+// for every SubscribeUserDataRequest subscriber; execution reports and
+// up/down changes go to each subscriber (see userdata.go).
+//
+// Streams are reference counted per subscriber PID (market.subscribe and
+// [connector] streams: the connector itself holds the reference for the
+// daemon), reconnect with backoff,
 // reconnect when stale or before Binance's 24 h cut, and publish on the bus:
 // price.SYMBOL.update, kline.SYMBOL.INTERVAL, book.SYMBOL.update. Closed
 // klines are published once each and contiguously: gaps after a reconnect are
@@ -70,15 +76,17 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
-// Props returns the connector's props. Validate cfg first: a producer has no
-// error path.
+// Props returns the connector's props (one connector per Props: a restart
+// hands its subscriptions to the next incarnation through them). Validate
+// cfg first: a producer has no error path.
 func Props(cfg Config, deps Deps) *actor.Props {
+	k := &kept{}
 	return actor.PropsFromProducer(func() actor.Actor {
 		log := deps.Logger
 		if log == nil {
 			log = slog.New(slog.DiscardHandler)
 		}
-		return &connectorActor{cfg: cfg, deps: deps, log: log.With("actor", Kind)}
+		return &connectorActor{cfg: cfg, deps: deps, log: log.With("actor", Kind), kept: k}
 	})
 }
 
@@ -86,6 +94,7 @@ type connectorActor struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
+	kept *kept // carried over a restart
 
 	self *actor.PID
 	root *actor.RootContext
@@ -134,6 +143,7 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.onStarted(ctx)
 	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
+		a.keep(ctx)
 		a.release()
 	case *messages.PingRequest:
 		ctx.Respond(&messages.PingResponse{Name: Kind})
@@ -219,6 +229,7 @@ func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.after(a.cfg.TimeSyncInterval, timerTimeSync, nil)
 	a.after(time.Second, timerSweep, nil)
 	a.openConfigStreams(ctx)
+	a.restoreKept(ctx)
 	a.log.Info("connector started", "endpoint", a.cfg.Endpoint, "rest", a.cfg.restURL(), "ws", a.cfg.wsURL(), "io_workers", a.cfg.IOWorkers)
 }
 

@@ -28,7 +28,7 @@ func parseStreamSpec(spec string) (streamKey, string, error) {
 	kind, ok := kinds[parts[0]]
 	switch {
 	case !ok:
-		return streamKey{}, "", fmt.Errorf("%q: must start with price:, book: or kline:", spec)
+		return streamKey{}, "", fmt.Errorf("%q: must be price:SYMBOL, book:SYMBOL or kline:SYMBOL:INTERVAL", spec)
 	case kind == messages.StreamKind_STREAM_KIND_KLINE && len(parts) != 3:
 		return streamKey{}, "", fmt.Errorf("%q: must be kline:SYMBOL:INTERVAL", spec)
 	case kind != messages.StreamKind_STREAM_KIND_KLINE && len(parts) != 2:
@@ -97,4 +97,58 @@ func (a *connectorActor) onMarketUnsubscribe(ctx actor.Context, m *messages.Mark
 	}
 	a.dropRef(ctx, st, a.self, true)
 	return &messages.MarketUnsubscribeResponse{Refcount: uint32(len(st.subs))}
+}
+
+// kept is what a restart carries to the next incarnation, so that no
+// subscriber silently loses its subscription: the user data stream's
+// subscribers (the next connection counts as a reconnect: they reconcile)
+// and the streams the daemon holds. Only the current incarnation touches it,
+// on its actor goroutine.
+type kept struct {
+	udSubs       []*actor.PID
+	udReconnects uint32
+	udEver       bool
+	daemon       map[streamKey]string // stream -> topic
+}
+
+// keep records what the next incarnation must restore, and tells the user
+// data subscribers the stream is going down.
+func (a *connectorActor) keep(ctx actor.Context) {
+	if a.cancel == nil { // never started, or released already
+		return
+	}
+	k := a.kept
+	*k = kept{daemon: map[streamKey]string{}}
+	for key, st := range a.streams {
+		if st.subs[pidKey(a.self)] != nil {
+			k.daemon[key] = st.topic
+		}
+	}
+	if ud := a.ud; ud != nil {
+		for _, sub := range ud.subs {
+			k.udSubs = append(k.udSubs, sub)
+		}
+		k.udReconnects, k.udEver = ud.reconnects, ud.everConnected
+		if ud.connected {
+			a.notifyUserData(ctx, &messages.UserDataStreamState{Up: false, Reason: "connector stopping", Reconnects: ud.reconnects})
+		}
+	}
+}
+
+// restoreKept reopens what an earlier incarnation kept.
+func (a *connectorActor) restoreKept(ctx actor.Context) {
+	k := a.kept
+	for key, topic := range k.daemon {
+		a.addRef(ctx, key, topic, a.self)
+	}
+	if len(k.udSubs) > 0 {
+		a.openUserData()
+		a.ud.reconnects, a.ud.everConnected = k.udReconnects, k.udEver
+		for _, sub := range k.udSubs {
+			a.ud.subs[pidKey(sub)] = sub
+			a.watch(ctx, sub)
+		}
+		a.log.Info("user data subscribers restored", "subscribers", len(k.udSubs))
+	}
+	*k = kept{}
 }

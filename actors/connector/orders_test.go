@@ -236,3 +236,62 @@ func TestClockResyncOnTimestampError(t *testing.T) {
 		t.Fatalf("clock offset = %d ms, want about -30000", off)
 	}
 }
+
+// TestOrderBannedAfterItLeft: a 418 answers the placement with a ban that
+// outlasts the queue timeout, so the resolving query cannot leave either:
+// the outcome is UNKNOWN (query later), never NOT_SENT and never a resend.
+func TestOrderBannedAfterItLeft(t *testing.T) {
+	ex := startSim(t, simConfig())
+	cfg := testConfig(ex)
+	cfg.QueueTimeout = 2 * time.Second
+	f := startConnector(t, cfg)
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultBan, Route: "POST /api/v3/order", RetryAfter: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	res := placeOrder(t, f, restingBuy("banned-after"))
+	if res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN || res.GetAttempts() != 1 ||
+		res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(res.GetError().GetMessage(), `"banned-after"`) {
+		t.Fatalf("res = %v", res)
+	}
+	if st := f.status(t); !st.GetBanned() || st.GetBanStatus() != 418 {
+		t.Fatalf("status = %v", st)
+	}
+	if n := ordersWithID(t, ex, "banned-after"); n != 0 {
+		t.Fatalf("exchange holds %d orders with the id", n)
+	}
+}
+
+// TestQueuedOrderShedOnBan: a placement waiting for a worker when a ban
+// starts that outlasts its queue timeout is answered NOT_SENT at once (not
+// after the 30 s queue timeout), and never leaves.
+func TestQueuedOrderShedOnBan(t *testing.T) {
+	ex := startSim(t, simConfig())
+	cfg := testConfig(ex)
+	cfg.IOWorkers = 1
+	f := startConnector(t, cfg)
+	for _, fault := range []exchangesim.Fault{
+		{Kind: exchangesim.FaultLatency, Route: "/api/v3/ticker/24hr", Latency: 500 * time.Millisecond, Count: 1},
+		{Kind: exchangesim.FaultBan, Route: "/api/v3/ticker/24hr", RetryAfter: time.Minute},
+	} {
+		if err := ex.InjectFault(fault); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ticker := f.sys.Root.RequestFuture(f.pid, &messages.TickerRequest{Symbol: "BTCUSDT"}, 10*time.Second)
+	actortest.Eventually(t, 5*time.Second, func() bool { return f.status(t).GetPool().GetBusyWorkers() == 1 }, "ticker in flight")
+	order := f.sys.Root.RequestFuture(f.pid, restingBuy("queued-1"), 10*time.Second)
+	res, err := order.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(*messages.OrderResult); r.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_NOT_SENT || r.GetAttempts() != 0 ||
+		r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("order = %v", r)
+	}
+	if r, err := ticker.Result(); err != nil || r.(*messages.TickerResponse).GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("ticker = %v, %v", r, err)
+	}
+	if n := ordersWithID(t, ex, "queued-1"); n != 0 {
+		t.Fatalf("exchange holds %d orders with the id", n)
+	}
+}

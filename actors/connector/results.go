@@ -36,17 +36,18 @@ func (a *connectorActor) onJobResult(ctx actor.Context, r *jobResult) {
 		a.stats.rateLimited++
 		a.budget.ban(time.Now(), r.info.retryAfter, r.info.status)
 		a.log.Warn("exchange rate limit: holding every request", "status", r.info.status, "retry_after", r.info.retryAfter, "code", code)
-		a.shedBanned(ctx)
 		if j.kind != jobPlace {
 			// Refused, so sent again after the ban: harmless for GETs and
 			// cancels. A placement is not: it left, so its outcome is
 			// unknown and is resolved by a query (below).
 			j.attempt--
 			a.queue.pushFront(j)
+			a.shedBanned(ctx)
 			a.updateHealth(ctx)
 			a.pump(ctx)
 			return
 		}
+		a.shedBanned(ctx)
 	case failTimestamp:
 		if !j.timeSync {
 			j.timeSync = true

@@ -59,13 +59,7 @@ func (a *connectorActor) onSubscribeUserData(ctx actor.Context, m *messages.Subs
 		return
 	}
 	if a.ud == nil {
-		a.ud = &userData{subs: map[string]*actor.PID{}, stop: make(chan struct{})}
-		apiKey, secret := a.cfg.keys()
-		rc := userDataConfig{url: a.cfg.wsAPIURL(), apiKey: apiKey, secret: secret, offsetMs: a.offsetMs,
-			stale: a.cfg.StaleAfter, rotate: a.cfg.RotateAfter,
-			runner: runnerConfig{backoff: a.cfg.ReconnectBackoff, maxBackoff: a.cfg.ReconnectMaxBackoff}}
-		go runUserData(rc, a.ud, a.sender())
-		a.log.Info("user data stream opened", "url", redact(rc.url))
+		a.openUserData()
 	}
 	pk := pidKey(sub)
 	if a.ud.subs[pk] == nil {
@@ -76,6 +70,17 @@ func (a *connectorActor) onSubscribeUserData(ctx actor.Context, m *messages.Subs
 	if a.ud.connected { // a late subscriber learns the stream is up
 		ctx.Send(sub, &messages.UserDataStreamState{Up: true, Reconnects: a.ud.reconnects})
 	}
+}
+
+// openUserData starts the user data stream's runner.
+func (a *connectorActor) openUserData() {
+	a.ud = &userData{subs: map[string]*actor.PID{}, stop: make(chan struct{})}
+	apiKey, secret := a.cfg.keys()
+	rc := userDataConfig{url: a.cfg.wsAPIURL(), apiKey: apiKey, secret: secret, offsetMs: a.offsetMs,
+		stale: a.cfg.StaleAfter, rotate: a.cfg.RotateAfter,
+		runner: runnerConfig{backoff: a.cfg.ReconnectBackoff, maxBackoff: a.cfg.ReconnectMaxBackoff}}
+	go runUserData(rc, a.ud, a.sender())
+	a.log.Info("user data stream opened", "url", redact(rc.url))
 }
 
 // dropUserDataSub removes a stopped subscriber; the stream closes with the

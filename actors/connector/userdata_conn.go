@@ -111,20 +111,7 @@ func userDataSession(ctx context.Context, rc userDataConfig, ud *userData, send 
 		}
 		_ = conn.Close()
 	}()
-	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(rc.stale)) }
-	conn.SetPingHandler(func(data string) error {
-		alive()
-		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return nil
-		}
-		return err
-	})
-	alive()
+	alive := keepAlive(conn, rc.stale)
 	id := "superbot-userdata-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	req, err := wsapi.CreateRequest(wsapi.NewRequestData(id, rc.apiKey, rc.secret, rc.offsetMs.Load(), common.KeyTypeHmac),
 		wsapi.UserDataStreamSubscribeSignatureSpotWsApiMethod, map[string]any{})
@@ -161,6 +148,24 @@ func userDataSession(ctx context.Context, rc userDataConfig, ud *userData, send 
 			}
 		}
 	}
+}
+
+// keepAlive makes a read fail once conn has been silent (no frame, no ping)
+// for stale, answers pings, and returns the function that restarts the
+// silence count.
+func keepAlive(conn *websocket.Conn, stale time.Duration) func() {
+	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(stale)) }
+	conn.SetPingHandler(func(data string) error {
+		alive()
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		var ne net.Error
+		if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
+			return nil
+		}
+		return err
+	})
+	alive()
+	return alive
 }
 
 // closedReason says why a read or write on the connection failed.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	binance "github.com/adshao/go-binance/v2"
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
@@ -113,5 +114,47 @@ func TestUserDataSubscribeValidation(t *testing.T) {
 	res := actortest.Request[*messages.SubscribeUserDataResponse](t, f.sys, f.pid, &messages.SubscribeUserDataRequest{})
 	if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT || f.status(t).GetUserData() != nil {
 		t.Fatalf("res = %v", res)
+	}
+}
+
+// restartConnector makes the supervisor's restart happen to the connector:
+// the old instance gets Restarting, a new one Started.
+func restartConnector(t *testing.T, f *fixture) {
+	t.Helper()
+	proc, ok := f.sys.ProcessRegistry.Get(f.pid)
+	if !ok {
+		t.Fatal("connector process not found")
+	}
+	proc.SendSystemMessage(f.pid, &actor.Restart{})
+}
+
+// TestSubscriptionsSurviveRestart: after a restart the user data
+// subscriber is told down, then up with reconnects > 0 (it reconciles), and
+// reports flow again; the daemon's market.subscribe stream is open again.
+func TestSubscriptionsSurviveRestart(t *testing.T) {
+	ex := startSim(t, simConfig())
+	f := startConnector(t, testConfig(ex))
+	sub := actortest.NewProbe(t, f.sys)
+	actortest.Request[*messages.SubscribeUserDataResponse](t, f.sys, f.pid, &messages.SubscribeUserDataRequest{Subscriber: sub.PID})
+	expectState(t, sub, true)
+	ms := actortest.Request[*messages.MarketSubscribeResponse](t, f.sys, f.pid,
+		&messages.MarketSubscribeRequest{Symbol: "BTCUSDT", Kind: messages.StreamKind_STREAM_KIND_BOOK})
+	if ms.GetError() != nil {
+		t.Fatal(ms.GetError())
+	}
+	restartConnector(t, f)
+	if s := expectState(t, sub, false); s.GetReason() != "connector stopping" {
+		t.Fatalf("down = %v", s)
+	}
+	if s := expectState(t, sub, true); s.GetReconnects() != 1 {
+		t.Fatalf("up after the restart = %v, want reconnects 1", s)
+	}
+	if _, err := directClient(t, ex).NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+		TimeInForce(binance.TimeInForceTypeGTC).Price("50000").Quantity("0.001").NewClientOrderID("after-restart").Do(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expectReport(t, sub, "after-restart", "NEW")
+	if s := streamStatus(t, f, "book.BTCUSDT.update"); s.GetRefcount() != 1 {
+		t.Fatalf("book stream after the restart = %v", s)
 	}
 }
