@@ -37,6 +37,7 @@ type fakeExchange struct {
 	get         func(*messages.GetOrderRequest) *messages.OrderResult
 	open        []*messages.Order
 	openQueries int
+	trades      []*messages.ExchangeTrade
 }
 
 func newFakeExchange() *fakeExchange {
@@ -88,7 +89,13 @@ func (fx *fakeExchange) reply(msg any) any {
 	case *messages.AccountRequest:
 		return &messages.AccountResponse{Balances: []*messages.AssetBalance{{Asset: "USDT", Free: "1000", Locked: "0"}}}
 	case *messages.MyTradesRequest:
-		return &messages.MyTradesResponse{}
+		var out []*messages.ExchangeTrade
+		for _, tr := range fx.trades {
+			if tr.GetSymbol() == m.GetSymbol() && tr.GetId() >= m.GetFromId() {
+				out = append(out, tr)
+			}
+		}
+		return &messages.MyTradesResponse{Trades: out}
 	case *messages.SubscribeUserDataRequest:
 		return &messages.SubscribeUserDataResponse{}
 	case *messages.SubscribeStreamRequest:

@@ -77,7 +77,7 @@ type loaded struct {
 // load opens the journal and rebuilds the actor's state from it: open
 // orders, every strategy's book from the fills, the last trade ids, the
 // client id sequences, halts and the paper balances (config plus fills).
-func load(path string, cfg Config, log *slog.Logger) *loaded {
+func load(path string, cfg Config, log *slog.Logger, nowMs int64) *loaded {
 	j, err := journal.Open(path, journal.Options{Logger: log})
 	if err != nil {
 		return &loaded{err: err}
@@ -120,6 +120,11 @@ func load(path string, cfg Config, log *slog.Logger) *loaded {
 			}
 		}
 	}
+	if cfg.Mode == ModeLive {
+		if err := l.addUnsettled(j, fills, nowMs-unsettledWindowMs); err != nil {
+			return fail(err)
+		}
+	}
 	if err := readJSONMeta(j, metaSeqs, &l.seqs); err != nil {
 		return fail(err)
 	}
@@ -130,6 +135,46 @@ func load(path string, cfg Config, log *slog.Logger) *loaded {
 		return fail(err)
 	}
 	return l
+}
+
+// unsettledWindowMs is how far back a restart looks for closed orders
+// whose fills are not all recorded.
+const unsettledWindowMs = 7 * 24 * 3600 * 1000
+
+// addUnsettled adds to the orders held in memory the recent closed orders
+// whose recorded fills fall short of their executed quantity (their final
+// status came from a query before their trades): the reconciliation
+// records their trades instead of taking them for strangers.
+func (l *loaded) addUnsettled(j *journal.Journal, fills []*messages.TradeFill, sinceMs int64) error {
+	closed, err := j.Orders(journal.OrderFilter{SinceMs: sinceMs, Statuses: []messages.TradeOrderStatus{
+		messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED,
+		messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED}})
+	if err != nil {
+		return err
+	}
+	sums := map[string]float64{}
+	for _, f := range fills {
+		if f.GetTimeMs() >= sinceMs {
+			sums[f.GetClientOrderId()] += dec(f.GetQuantity())
+		}
+	}
+	added := map[string]bool{}
+	for _, o := range closed {
+		if x := dec(o.GetExecutedQty()); x > 0 && sums[o.GetClientOrderId()] < x*(1-1e-9) {
+			l.open = append(l.open, o)
+			l.filled[o.GetClientOrderId()] = sums[o.GetClientOrderId()]
+			added[o.GetClientOrderId()] = true
+		}
+	}
+	for _, f := range fills {
+		if id := f.GetClientOrderId(); added[id] && f.GetTradeId() > 0 {
+			if l.tradeIDs[id] == nil {
+				l.tradeIDs[id] = map[int64]bool{}
+			}
+			l.tradeIDs[id][f.GetTradeId()] = true
+		}
+	}
+	return nil
 }
 
 func readJSONMeta(j *journal.Journal, key string, into any) error {

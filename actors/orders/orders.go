@@ -246,8 +246,8 @@ func (a *orderActor) onStarted(ctx actor.Context) {
 	if a.deps.Bus != nil {
 		a.acker = bus.NewAcker(a.deps.Bus, 0)
 	}
-	root, self, path, cfg, log := a.root, a.self, a.journalPath(), a.cfg, a.log
-	go func() { root.Send(self, load(path, cfg, log)) }()
+	root, self, path, cfg, log, now := a.root, a.self, a.journalPath(), a.cfg, a.log, a.nowMs()
+	go func() { root.Send(self, load(path, cfg, log, now)) }()
 }
 
 // release stops timers and closes the journal (after its readers).

@@ -159,3 +159,34 @@ func TestOpenOrdersCheckFindsNewExchangeOrders(t *testing.T) {
 		t.Fatalf("gate = %v", g)
 	}
 }
+
+// An order a query found FILLED before its trades were recorded is still
+// settled after a restart: the reconciliation records its trades instead
+// of halting on "a trade of an order nobody knows".
+func TestRestartSettlesAnOrderFilledWithoutItsTrades(t *testing.T) {
+	cfg := testCfg(ModeLive)
+	cfg.OpenOrdersCheck = time.Second
+	f := newFixture(t, cfg)
+	o := f.place(limitBuy("s1", "")).GetOrder()
+	f.fx.mu.Lock()
+	f.fx.get = func(m *messages.GetOrderRequest) *messages.OrderResult {
+		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED, Order: &messages.Order{Symbol: "BTCUSDT", OrderId: 7,
+			ClientOrderId: o.GetClientOrderId(), Side: "BUY", Type: "LIMIT", Price: "50000", OrigQty: "0.01", ExecutedQty: "0.01",
+			CumulativeQuoteQty: "500", Status: "FILLED"}}
+	}
+	f.fx.mu.Unlock()
+	actortest.Eventually(t, 10*time.Second, func() bool { return len(f.orders("filled")) == 1 }, "FILLED by the periodic check's query")
+	f.fx.mu.Lock()
+	f.fx.trades = []*messages.ExchangeTrade{{Symbol: "BTCUSDT", Id: 500, OrderId: 7, Price: "50000", Qty: "0.01", QuoteQty: "500",
+		Commission: "0.5", CommissionAsset: "USDT", TimeMs: 1, IsBuyer: true}}
+	f.fx.mu.Unlock()
+	f.restart()
+	rec := actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{})
+	if rec.GetState().GetGate() != gateOpen {
+		t.Fatalf("reconcile = %v", rec)
+	}
+	p := f.positions("s1").GetPositions()
+	if len(p) != 1 || p[0].GetQuantity() != "0.01" {
+		t.Fatalf("positions = %v", p)
+	}
+}
