@@ -149,3 +149,20 @@ func TestDailyLossCountsUnrealisedPnL(t *testing.T) {
 		t.Fatalf("after the drop: %v", r)
 	}
 }
+
+// trading.halt with flatten closes every position with market orders even
+// though the gate is closed for everyone else.
+func TestHaltFlattens(t *testing.T) {
+	f := newFixture(t, testCfg(ModePaper))
+	f.event("book.BTCUSDT.update", book("49990", "50010"))
+	f.place(buy("a", "MARKET", "0.01", ""))
+	f.place(buy("b", "MARKET", "0.02", ""))
+	h := actortest.Request[*messages.TradingHaltResponse](t, f.sys, f.pid, &messages.TradingHaltRequest{Flatten: true})
+	if len(h.GetFlattening()) != 2 || h.GetState().GetGate() != gateHalted {
+		t.Fatalf("halt = %v", h)
+	}
+	actortest.Eventually(t, 5*time.Second, func() bool {
+		_, account := f.positions("").GetPositions(), f.positions("").GetAccount()
+		return len(account) == 1 && account[0].GetQuantity() == "0"
+	}, "positions flat")
+}
