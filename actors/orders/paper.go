@@ -159,3 +159,29 @@ func levels(ls []*messages.PriceLevel) []matcher.Level {
 	}
 	return out
 }
+
+// paperFunds refuses a paper order the paper account cannot pay for, as
+// the exchange would (-2010): a buy needs its quote amount and the taker
+// fee free, a sell its base quantity.
+func (a *orderActor) paperFunds(r *messages.PlaceTradeOrderRequest) *messages.Error {
+	if a.cfg.Mode != ModePaper {
+		return nil
+	}
+	base, quote := splitSymbol(r.GetSymbol())
+	free := map[string]float64{}
+	for _, b := range a.paperBalances() {
+		free[b.GetAsset()] = dec(b.GetFree())
+	}
+	qty, price := dec(r.GetQuantity()), dec(r.GetPrice())
+	if price == 0 {
+		price = a.books.last[r.GetSymbol()]
+	}
+	need, asset := qty, base
+	if r.GetSide() == "BUY" {
+		need, asset = qty*price*(1+a.cfg.Paper.TakerFee), quote
+	}
+	if need > free[asset]*(1+1e-9) {
+		return precondition("insufficient paper balance: %s %s needed, %s free", fmtDec(need), asset, fmtDec(free[asset]))
+	}
+	return nil
+}

@@ -104,6 +104,7 @@ func TestPaperRestartRestoresOrdersBooksAndSequences(t *testing.T) {
 func TestBurstOfPlacements(t *testing.T) {
 	cfg := testCfg(ModePaper)
 	cfg.Risk = RiskConfig{}
+	cfg.Paper.Balances = map[string]string{"USDT": "1000000"}
 	f := newFixture(t, cfg)
 	f.event("book.BTCUSDT.update", book("49990", "50010"))
 	const n = 300
@@ -130,5 +131,21 @@ func TestBurstOfPlacements(t *testing.T) {
 	r := actortest.Request[*messages.TradeOrdersResponse](t, f.sys, f.pid, &messages.TradeOrdersRequest{Status: "open", Limit: 1000})
 	if len(r.GetOrders()) != n {
 		t.Fatalf("journal holds %d open orders, want %d", len(r.GetOrders()), n)
+	}
+}
+
+func TestPaperRefusesWhatTheAccountCannotPay(t *testing.T) {
+	f := newFixture(t, testCfg(ModePaper))
+	f.event("book.BTCUSDT.update", book("49990", "50010"))
+	r := f.place(&messages.PlaceTradeOrderRequest{Strategy: "s1", Symbol: "BTCUSDT", Side: "SELL", Type: "LIMIT", Quantity: "0.01", Price: "50000"})
+	if !strings.Contains(r.GetError().GetMessage(), "insufficient paper balance") {
+		t.Fatalf("sell without BTC = %v", r)
+	}
+	cfg := testCfg(ModePaper)
+	cfg.Risk.MaxOrderNotional = 0
+	f2 := newFixture(t, cfg)
+	f2.event("book.BTCUSDT.update", book("49990", "50010"))
+	if r := f2.place(buy("s1", "LIMIT", "0.3", "49000")); !strings.Contains(r.GetError().GetMessage(), "USDT needed") {
+		t.Fatalf("buy over the balance = %v", r)
 	}
 }

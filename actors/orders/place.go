@@ -105,6 +105,10 @@ func (a *orderActor) admit(ctx actor.Context, req *messages.PlaceTradeOrderReque
 		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
 		return
 	}
+	if e := a.paperFunds(req); e != nil {
+		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
+		return
+	}
 	a.journalIntent(ctx, req, sender)
 }
 
