@@ -99,6 +99,8 @@ type orderActor struct {
 	root *actor.RootContext
 	self *actor.PID
 	j    *journal.Journal
+	// handoff brings j from the loader goroutine.
+	handoff handoff
 	// reads counts goroutines reading the journal; Close waits for them.
 	reads sync.WaitGroup
 
@@ -246,8 +248,28 @@ func (a *orderActor) onStarted(ctx actor.Context) {
 	if a.deps.Bus != nil {
 		a.acker = bus.NewAcker(a.deps.Bus, 0)
 	}
-	root, self, path, cfg, log, now := a.root, a.self, a.journalPath(), a.cfg, a.log, a.nowMs()
-	go func() { root.Send(self, load(path, cfg, log, now)) }()
+	root, self, path, cfg, log, now, h := a.root, a.self, a.journalPath(), a.cfg, a.log, a.nowMs(), &a.handoff
+	go func() {
+		l := load(path, cfg, log, now)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.released && l.j != nil { // the actor stopped while loading
+			_ = l.j.Close()
+			return
+		}
+		if l.err == nil {
+			h.j = l.j
+		}
+		root.Send(self, l)
+	}()
+}
+
+// handoff passes the journal from the loader to the actor; one that
+// stopped before the journal arrived has the loader close it.
+type handoff struct {
+	mu       sync.Mutex
+	j        *journal.Journal
+	released bool
 }
 
 // release stops timers and closes the journal (after its readers).
@@ -259,6 +281,13 @@ func (a *orderActor) release() {
 	if a.stopTimer != nil {
 		a.stopTimer.Stop()
 	}
+	a.handoff.mu.Lock()
+	a.handoff.released = true
+	if a.j == nil { // loaded, but the message never came in
+		a.j = a.handoff.j
+	}
+	a.handoff.j = nil
+	a.handoff.mu.Unlock()
 	if a.j != nil {
 		a.reads.Wait()
 		if err := a.j.Close(); err != nil {
