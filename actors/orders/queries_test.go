@@ -122,3 +122,24 @@ func TestReadsFilterAndSum(t *testing.T) {
 		t.Fatalf("account = %v", pnl.GetAccount())
 	}
 }
+
+// An actor stopped while its journal is still opening leaks nothing (the
+// package's goleak check fails otherwise).
+func TestStopWhileLoading(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	dir := t.TempDir()
+	for range 5 {
+		pid := sys.Root.Spawn(Props(testCfg(ModePaper), Deps{StateDir: dir, Logger: actortest.Logger(t)}))
+		if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The loaders finish on their own: wait until a fresh actor can open
+	// the same journal and answer (all earlier handles are closed by then
+	// or closing).
+	pid := actortest.Spawn(t, sys, Props(testCfg(ModePaper), Deps{StateDir: dir, Logger: actortest.Logger(t)}))
+	actortest.Eventually(t, 10*time.Second, func() bool {
+		r, err := actortest.TryRequest[*messages.ReconcileResponse](sys, pid, &messages.ReconcileRequest{}, time.Second)
+		return err == nil && r.GetState().GetGate() == gateOpen
+	}, "a new actor opens the journal")
+}
