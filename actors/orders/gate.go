@@ -205,7 +205,7 @@ func (a *orderActor) runReconcile(ctx actor.Context, gating bool) {
 		symbols[s] = true
 	}
 	req := reconcile.Request{Journal: open, LastTradeIDs: last, Symbols: sortedKeys(symbols), External: a.cfg.External,
-		Prefix: a.cfg.ClientIDPrefix, NowMs: a.nowMs(), RecvWindowMs: recvWindowMs}
+		Prefix: a.cfg.ClientIDPrefix + "-", NowMs: a.nowMs(), RecvWindowMs: recvWindowMs}
 	if a.report == nil || a.report.GetResult() != "running" {
 		a.report = &messages.ReconcileReport{StartedMs: req.NowMs, Result: "running"}
 	}
@@ -252,6 +252,13 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 		return
 	}
 	plan := r.Plan
+	if !a.gating && len(plan.Mismatches) > 0 {
+		// A run beside trading saw a snapshot that orders placed since may
+		// contradict: check again with the gate closed before halting.
+		a.log.Warn("reconciliation beside trading found mismatches, checking again with the gate closed", "mismatches", len(plan.Mismatches))
+		a.rerun = true
+		return
+	}
 	ops, fills := a.applyPlan(plan)
 	for _, x := range plan.Cancel {
 		ctx.Request(a.deps.Connector, &messages.CancelOrderRequest{Symbol: x.GetSymbol(), ClientOrderId: x.GetClientOrderId(), OrderId: x.GetOrderId()})
