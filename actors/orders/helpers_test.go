@@ -38,6 +38,9 @@ type fakeExchange struct {
 	open        []*messages.Order
 	openQueries int
 	trades      []*messages.ExchangeTrade
+	// transient is answered to the next openOnce OpenOrdersRequests.
+	transient []*messages.Order
+	openOnce  int
 }
 
 func newFakeExchange() *fakeExchange {
@@ -85,6 +88,10 @@ func (fx *fakeExchange) reply(msg any) any {
 			Order: &messages.Order{Symbol: m.GetSymbol(), ClientOrderId: m.GetClientOrderId(), Status: "CANCELED"}}
 	case *messages.OpenOrdersRequest:
 		fx.openQueries++
+		if fx.openOnce > 0 {
+			fx.openOnce--
+			return &messages.OpenOrdersResponse{Orders: fx.transient}
+		}
 		return &messages.OpenOrdersResponse{Orders: fx.open}
 	case *messages.AccountRequest:
 		return &messages.AccountResponse{Balances: []*messages.AssetBalance{{Asset: "USDT", Free: "1000", Locked: "0"}}}

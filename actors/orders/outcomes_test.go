@@ -190,3 +190,25 @@ func TestRestartSettlesAnOrderFilledWithoutItsTrades(t *testing.T) {
 		t.Fatalf("positions = %v", p)
 	}
 }
+
+// A mismatch seen by a reconciliation beside trading (its snapshot can be
+// stale) is checked again with the gate closed; gone then, nothing halts.
+func TestTransientMismatchDoesNotHalt(t *testing.T) {
+	cfg := testCfg(ModeLive)
+	cfg.OpenOrdersCheck = time.Second
+	f := newFixture(t, cfg)
+	f.fx.mu.Lock()
+	f.fx.transient = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 9, ClientOrderId: "sb-s1-99", Side: "BUY", Type: "LIMIT",
+		Price: "1", OrigQty: "1", ExecutedQty: "0", Status: "NEW"}}
+	f.fx.openOnce = 2 // the periodic check and the run it starts
+	f.fx.mu.Unlock()
+	actortest.Eventually(t, 10*time.Second, func() bool {
+		f.fx.mu.Lock()
+		defer f.fx.mu.Unlock()
+		return f.fx.openOnce == 0 && f.fx.openQueries >= 3
+	}, "checked again")
+	actortest.Eventually(t, 10*time.Second, func() bool {
+		r := actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{})
+		return r.GetState().GetGate() == gateOpen && r.GetReport().GetResult() == "ok"
+	}, "gate open after the gated re-run")
+}
