@@ -77,6 +77,7 @@ func (a *orderActor) onTick(ctx actor.Context, m *tick) {
 		}
 	case tickOpenOrders:
 		a.checkOpenOrders(ctx)
+		a.refreshBalances(ctx)
 	}
 	if a.timers != nil {
 		a.every(m.every, m.kind)
@@ -168,5 +169,19 @@ func (a *orderActor) checkOpenOrders(ctx actor.Context) {
 			a.log.Warn("exchange lists open orders the journal does not hold, reconciling", "count", unknown)
 			a.runReconcile(ctx, false)
 		}
+	})
+}
+
+// refreshBalances asks the exchange for the account's balances
+// (trading.balance in live mode).
+func (a *orderActor) refreshBalances(ctx actor.Context) {
+	f := ctx.RequestFuture(a.deps.Connector, &messages.AccountRequest{}, queryTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		r, _ := res.(*messages.AccountResponse)
+		if err != nil || r == nil || r.GetError() != nil {
+			a.log.Warn("balances refresh failed", "err", err, "answer_err", r.GetError().GetMessage())
+			return
+		}
+		a.balances, a.balancesMs = r.GetBalances(), a.nowMs()
 	})
 }

@@ -158,6 +158,10 @@ func TestOpenOrdersCheckFindsNewExchangeOrders(t *testing.T) {
 	if g := f.gate(); g.GetGate() != gateOpen {
 		t.Fatalf("gate = %v", g)
 	}
+	bal := actortest.Request[*messages.BalanceResponse](t, f.sys, f.pid, &messages.BalanceRequest{})
+	if bal.GetMode() != ModeLive || len(bal.GetBalances()) != 1 || bal.GetBalances()[0].GetFree() != "1000" {
+		t.Fatalf("live balances = %v", bal)
+	}
 }
 
 // An order a query found FILLED before its trades were recorded is still
