@@ -67,6 +67,7 @@ func BenchmarkPlaceToAck(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			cfg := liveCfg()
 			cfg.Mode, cfg.Risk = mode, RiskConfig{}
+			cfg.Paper.Balances = map[string]string{"USDT": "1000000000"}
 			var pid *actor.PID
 			if mode == ModeLive {
 				pid = ls.startOrders(b, cfg, b.TempDir())
@@ -76,7 +77,8 @@ func BenchmarkPlaceToAck(b *testing.B) {
 					r, err := actortest.TryRequest[*messages.ReconcileResponse](ls.sys, pid, &messages.ReconcileRequest{}, time.Second)
 					return err == nil && r.GetState().GetGate() == gateOpen
 				}, "paper gate open")
-				ls.sys.Root.Send(pid, messages.NewEvent("book.BTCUSDT.update", "bench", book("49990", "50010")))
+				last := dec(tk.GetLastPrice())
+				ls.sys.Root.Send(pid, messages.NewEvent("book.BTCUSDT.update", "bench", book(fmtDec(last), fmtDec(last+10))))
 			}
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
