@@ -20,8 +20,10 @@ import (
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
 	"github.com/superbot/superbot/actors/modules"
+	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/scheduler"
+	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/actors/watchdog"
 )
@@ -42,6 +44,8 @@ type Config struct {
 	// ExchangeSim is the built-in simulated exchange ([exchange_sim]), the
 	// default exchange: the thread module "exchange-sim" serves it.
 	ExchangeSim exchangesim.Config `toml:"exchange_sim"`
+	// Trading is order management and the strategies ([trading]).
+	Trading TradingConfig `toml:"trading"`
 
 	meta *meta // where the config came from; nil for a composed default
 }
@@ -120,6 +124,7 @@ func Default() *Config {
 		Cache:       cache.DefaultConfig(),
 		Connector:   connector.DefaultConfig(),
 		ExchangeSim: DefaultExchangeSim(),
+		Trading:     DefaultTradingConfig(),
 	}
 }
 
@@ -226,7 +231,7 @@ func KnownMethods() []string {
 	var out []string
 	for _, routes := range [][]rpc.Route{
 		supervisor.Routes(nil), bus.Routes(nil), cache.Routes(nil), connector.Routes(nil),
-		modules.Routes(nil, nil), scheduler.Routes(nil),
+		modules.Routes(nil, nil), scheduler.Routes(nil), orders.Routes(nil), strategies.Routes(nil),
 	} {
 		for _, rt := range routes {
 			out = append(out, rt.Method)
