@@ -25,6 +25,7 @@ import (
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/actors/trading"
 	"github.com/superbot/superbot/actors/watchdog"
 )
 
@@ -279,7 +280,7 @@ func (c Config) Validate() error {
 // ThreadModules names the thread modules superbotd registers (a thread
 // module's `module`, by default its name, must be one of them). The daemon
 // registers exactly these; a test holds the two together.
-var ThreadModules = []string{exchangesim.Name, heartbeat.Name}
+var ThreadModules = []string{exchangesim.Name, heartbeat.Name, trading.Name}
 
 // The built-in modules of the embedded config.
 const (
