@@ -29,6 +29,22 @@ type TradingConfig struct {
 	// 24 characters: the name is part of client order ids and bus topics).
 	// Default: none.
 	Strategies map[string]strategies.Spec `toml:"strategies"`
+	// ModuleBooks are the books of strategies that run outside the
+	// strategy host, e.g. a Python module trading over JSON-RPC
+	// ([trading.books.NAME]; NAME is the strategy its orders name).
+	// Default: none.
+	ModuleBooks map[string]ModuleBook `toml:"books"`
+}
+
+// ModuleBook is [trading.books.NAME]: a strategy's share of the account
+// when the strategy is not one of [trading.strategies].
+type ModuleBook struct {
+	// Allocation is the capital it may use, "AMOUNT ASSET" (e.g.
+	// "1000 USDT"). Required.
+	Allocation string `toml:"allocation"`
+	// DailyLossLimit halts it when its loss since 00:00 UTC exceeds this
+	// amount of the allocation's asset. Default 0 (off).
+	DailyLossLimit float64 `toml:"daily_loss_limit"`
 }
 
 // DefaultTradingConfig returns the [trading] defaults: paper mode, no
@@ -78,6 +94,14 @@ func (c TradingConfig) Validate() error {
 	for _, name := range slices.Sorted(maps.Keys(c.Strategies)) {
 		errs = append(errs, checkStrategy(name, c.Strategies[name]))
 	}
+	for _, name := range slices.Sorted(maps.Keys(c.ModuleBooks)) {
+		b := c.ModuleBooks[name]
+		if _, dup := c.Strategies[name]; dup {
+			errs = append(errs, fmt.Errorf("books.%s: %s is also in trading.strategies, which gives it its book", name, name))
+			continue
+		}
+		errs = append(errs, checkBook("books", name, "", b.Allocation, b.DailyLossLimit))
+	}
 	return errors.Join(errs...)
 }
 
@@ -104,38 +128,48 @@ func (c TradingConfig) checkOrders() error {
 
 // checkStrategy checks one strategy's config-level keys.
 func checkStrategy(name string, s strategies.Spec) error {
-	key := "strategies." + name
+	return checkBook("strategies", name, s.Symbol, s.Allocation, s.DailyLossLimit)
+}
+
+// checkBook checks a book's name, allocation (against symbol's quote asset
+// when symbol is known) and daily loss limit, under table.NAME.
+func checkBook(table, name, symbol, allocation string, dailyLossLimit float64) error {
 	if !strategyName.MatchString(name) {
 		// A quoted key: the name is not a key path the problem list can split.
-		return fmt.Errorf("strategies: name %q: must be 1-24 of a-z, 0-9, '_' and '-' (it is part of client order ids and bus topics)", name)
+		return fmt.Errorf("%s: name %q: must be 1-24 of a-z, 0-9, '_' and '-' (it is part of client order ids and bus topics)", table, name)
 	}
+	key := table + "." + name
 	var errs []error
-	if s.Allocation == "" {
+	if allocation == "" {
 		errs = append(errs, fmt.Errorf("%s.allocation: must be set, such as \"1000 USDT\"", key))
-	} else if _, asset, err := ParseAllocation(s.Allocation); err != nil {
+	} else if _, asset, err := ParseAllocation(allocation); err != nil {
 		errs = append(errs, fmt.Errorf("%s.allocation: %w", key, err))
-	} else if s.Symbol != "" && !strings.HasSuffix(s.Symbol, asset) {
-		errs = append(errs, fmt.Errorf("%s.allocation: asset %s is not the quote asset of %s", key, asset, s.Symbol))
+	} else if symbol != "" && !strings.HasSuffix(symbol, asset) {
+		errs = append(errs, fmt.Errorf("%s.allocation: asset %s is not the quote asset of %s", key, asset, symbol))
 	}
-	if s.DailyLossLimit < 0 {
-		errs = append(errs, fmt.Errorf("%s.daily_loss_limit: must be >= 0, got %g", key, s.DailyLossLimit))
+	if dailyLossLimit < 0 {
+		errs = append(errs, fmt.Errorf("%s.daily_loss_limit: must be >= 0, got %g", key, dailyLossLimit))
 	}
 	return errors.Join(errs...)
 }
 
 // Orders returns the order actor's config with Books filled from the
 // strategies (allocation, quote asset, daily loss limit), disabled ones
-// included: they may be started later. Call it on a validated config; an
-// allocation that does not parse gives no book.
+// included (they may be started later), and from [trading.books]. Call it
+// on a validated config; an allocation that does not parse gives no book.
 func (c TradingConfig) Orders() orders.Config {
 	out := c.Config
-	out.Books = make(map[string]orders.BookConfig, len(c.Strategies))
-	for name, s := range c.Strategies {
-		amount, asset, err := ParseAllocation(s.Allocation)
-		if err != nil {
-			continue
+	out.Books = make(map[string]orders.BookConfig, len(c.Strategies)+len(c.ModuleBooks))
+	add := func(name, allocation string, dailyLossLimit float64) {
+		if amount, asset, err := ParseAllocation(allocation); err == nil {
+			out.Books[name] = orders.BookConfig{Allocation: amount, QuoteAsset: asset, DailyLossLimit: dailyLossLimit}
 		}
-		out.Books[name] = orders.BookConfig{Allocation: amount, QuoteAsset: asset, DailyLossLimit: s.DailyLossLimit}
+	}
+	for name, b := range c.ModuleBooks {
+		add(name, b.Allocation, b.DailyLossLimit)
+	}
+	for name, s := range c.Strategies {
+		add(name, s.Allocation, s.DailyLossLimit)
 	}
 	return out
 }

@@ -26,6 +26,9 @@ symbol = "ETHUSDT"
 interval = "1m"
 allocation = "250.5 USDT"
 enabled = false
+[trading.books.py_sma]
+allocation = "500 USDT"
+daily_loss_limit = 20
 `
 
 func loadText(t *testing.T, text string) (*Config, error) {
@@ -57,6 +60,9 @@ func TestTradingConfig(t *testing.T) {
 	if got := books["eth_grid"]; got.Allocation != 250.5 || got.QuoteAsset != "USDT" {
 		t.Errorf("book eth_grid = %+v (a disabled strategy keeps its book)", got)
 	}
+	if got := books["py_sma"]; got != (orders.BookConfig{Allocation: 500, QuoteAsset: "USDT", DailyLossLimit: 20}) {
+		t.Errorf("book py_sma = %+v ([trading.books])", got)
+	}
 	if tr.Config.Books != nil {
 		t.Error("Orders() changed the config's own Books")
 	}
@@ -87,6 +93,10 @@ func TestTradingConfigProblems(t *testing.T) {
 		{"allocation lower-case asset", "[trading.strategies.a]\nallocation = \"5 usdt\"\n", []string{"asset must be upper-case"}},
 		{"allocation not the quote asset", "[trading.strategies.a]\nsymbol = \"BTCUSDT\"\nallocation = \"1 BTC\"\n", []string{"trading.strategies.a.allocation: asset BTC is not the quote asset of BTCUSDT"}},
 		{"negative loss limit", "[trading.strategies.a]\nallocation = \"1 USDT\"\ndaily_loss_limit = -1\n", []string{"trading.strategies.a.daily_loss_limit: must be >= 0"}},
+		{"book without allocation", "[trading.books.py]\ndaily_loss_limit = 1\n", []string{"trading.books.py.allocation: must be set"}},
+		{"book named like a strategy", "[trading.books.a]\nallocation = \"1 USDT\"\n[trading.strategies.a]\nallocation = \"1 USDT\"\n",
+			[]string{"trading.books.a: a is also in trading.strategies"}},
+		{"book bad name", "[trading.books.\"Py\"]\nallocation = \"1 USDT\"\n", []string{`trading.books: name "Py"`}},
 		{"integer duration", "[trading]\nin_flight_check = 2\n", []string{"trading.in_flight_check: expected a duration string"}},
 	}
 	for _, c := range cases {

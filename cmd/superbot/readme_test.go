@@ -220,6 +220,7 @@ func newReadmeRunner(t *testing.T, root string) *readmeRunner {
 	sim := func() string { return fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", freePort(t)) }
 	writeFile(t, filepath.Join(dir, "config", "00-readme-test.toml"), sim())
 	copyTree(t, filepath.Join(root, "examples"), filepath.Join(dir, "examples"))
+	copyTree(t, filepath.Join(root, "clients"), filepath.Join(dir, "clients")) // the examples import the Python client
 	ai := filepath.Join(dir, "examples", "ai", "superbot.toml")
 	b, err := os.ReadFile(ai)
 	if err != nil {
