@@ -35,7 +35,7 @@ func components() []hook {
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
 		{name: orders.Kind, step: 4, start: startOrders},
 		{name: strategies.Kind, step: 4, start: startStrategies},
-		{name: tradingKind, stop: stopTrading},
+		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},

@@ -11,6 +11,7 @@ import (
 	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/config"
 )
 
 // tradingKind names the trading part of the shutdown sequence (strategies
@@ -112,6 +113,14 @@ func stopTrading(d *Daemon) {
 		}
 		d.stopChild(orders.Kind, d.stepTimeout())
 	}
+}
+
+// reloadTrading refuses every [trading] change: the order actor and the
+// strategies keep the config they started with until the daemon restarts,
+// so that no order is placed under half of an old config and half of a new
+// one. The reload answer lists each changed key with this reason.
+func reloadTrading(*Daemon, *config.Config) string {
+	return "takes effect at the next daemon start (the order actor and the strategies keep the config they started with)"
 }
 
 // strategyNames lists the configured strategies, sorted.
