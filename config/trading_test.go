@@ -63,7 +63,7 @@ func TestTradingConfig(t *testing.T) {
 	if got := books["py_sma"]; got != (orders.BookConfig{Allocation: 500, QuoteAsset: "USDT", DailyLossLimit: 20}) {
 		t.Errorf("book py_sma = %+v ([trading.books])", got)
 	}
-	if tr.Config.Books != nil {
+	if tr.Books != nil {
 		t.Error("Orders() changed the config's own Books")
 	}
 	if got := tr.Enabled(); !slices.Equal(got, []string{"btc_trend"}) {
