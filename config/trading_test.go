@@ -72,6 +72,13 @@ func TestTradingConfig(t *testing.T) {
 	if got := tr.StrategiesConfig().Strategies; len(got) != 2 {
 		t.Errorf("StrategiesConfig = %v", got)
 	}
+	// config.get shows [trading] as the file writes it.
+	for key, want := range map[string]any{"trading.mode": "paper", "trading.risk.max_open_orders": float64(200),
+		"trading.strategies.btc_trend.allocation": "1000 USDT", "trading.books.py_sma.allocation": "500 USDT"} {
+		if got, err := cfg.Value(key); err != nil || got != want {
+			t.Errorf("Value(%s) = %v, %v; want %v", key, got, err, want)
+		}
+	}
 }
 
 func TestTradingConfigProblems(t *testing.T) {
