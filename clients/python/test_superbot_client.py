@@ -16,11 +16,16 @@ from superbot_client import Client, RPCError
 class FakeDaemon:
     """Answers JSON-RPC lines with handler(request) -> list of messages."""
 
-    def __init__(self, handler):
+    def __init__(self, handler, tcp=False):
         self.dir = tempfile.mkdtemp()
         self.path = os.path.join(self.dir, "s.sock")
-        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.srv.bind(self.path)
+        if tcp:
+            self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.srv.bind(("127.0.0.1", 0))
+            self.addr = "127.0.0.1:%d" % self.srv.getsockname()[1]
+        else:
+            self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.srv.bind(self.path)
         self.srv.listen(1)
         self.handler = handler
         self.requests = []
@@ -38,7 +43,8 @@ class FakeDaemon:
 
     def close(self):
         self.srv.close()
-        os.unlink(self.path)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
         os.rmdir(self.dir)
 
 
@@ -52,8 +58,8 @@ def event(sub, topic, payload):
 
 
 class ClientTest(unittest.TestCase):
-    def serve(self, handler):
-        d = FakeDaemon(handler)
+    def serve(self, handler, tcp=False):
+        d = FakeDaemon(handler, tcp)
         self.addCleanup(d.close)
         return d
 
@@ -87,6 +93,25 @@ class ClientTest(unittest.TestCase):
         with Client(path=d.path, token_path=tok.name, timeout=5) as c:
             self.assertEqual(c.call("daemon.status"), {"pid": 1})
         self.assertEqual([r["method"] for r in d.requests], ["daemon.status", "auth.login", "daemon.status"])
+
+    def test_tcp_logs_in_first(self):
+        d = self.serve(lambda req: [result(req, {"ok": True})], tcp=True)
+        with Client(addr=d.addr, token="t0k", timeout=5) as c:
+            c.call("daemon.status")
+        self.assertEqual([(r["method"], r.get("params")) for r in d.requests],
+                         [("auth.login", {"token": "t0k"}), ("daemon.status", None)])
+
+    def test_tcp_without_token(self):
+        d = self.serve(lambda req: [], tcp=True)
+        old = os.environ.pop("SUPERBOT_TOKEN", None), os.environ.pop("SUPERBOT_TOKEN_PATH", None)
+        try:
+            with self.assertRaises(RPCError) as cm:
+                Client(addr=d.addr, timeout=5)
+            self.assertEqual(cm.exception.code, superbot_client.UNAUTHORIZED)
+        finally:
+            for k, v in zip(("SUPERBOT_TOKEN", "SUPERBOT_TOKEN_PATH"), old):
+                if v is not None:
+                    os.environ[k] = v
 
     def test_events_read_during_a_call_are_kept(self):
         fill = {"fill": {"client_order_id": "sb-py-1", "price": "100", "quantity": "1"}}
