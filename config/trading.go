@@ -86,6 +86,7 @@ func (c TradingConfig) Validate() error {
 	} else {
 		errs = append(errs, c.checkOrders())
 	}
+	errs = append(errs, checkJournal(c.Journal))
 	if _, ok := any(strategies.Spec{}).(validator); !ok { // else Load validates each entry
 		if v, ok := any(c.StrategiesConfig()).(validator); ok {
 			errs = append(errs, v.Validate())
@@ -115,15 +116,20 @@ func (c TradingConfig) checkOrders() error {
 	if c.External != orders.ExternalAdopt && c.External != orders.ExternalCancel {
 		errs = append(errs, fmt.Errorf("external: must be %q or %q, got %q", orders.ExternalAdopt, orders.ExternalCancel, c.External))
 	}
-	switch j := c.Journal; {
-	case j == "":
-		errs = append(errs, errors.New("journal: must not be empty"))
-	case strings.HasSuffix(j, "/") || filepath.Base(j) == "." || filepath.Base(j) == "..":
-		errs = append(errs, fmt.Errorf("journal: must name a file, got the directory %q", j))
-	case strings.ContainsRune(j, 0):
-		errs = append(errs, errors.New("journal: must not contain NUL"))
-	}
 	return errors.Join(errs...)
+}
+
+// checkJournal checks that the journal path names a file.
+func checkJournal(j string) error {
+	switch {
+	case j == "":
+		return errors.New("journal: must not be empty")
+	case strings.HasSuffix(j, "/") || filepath.Base(j) == "." || filepath.Base(j) == "..":
+		return fmt.Errorf("journal: must name a file, got the directory %q", j)
+	case strings.ContainsRune(j, 0):
+		return errors.New("journal: must not contain NUL")
+	}
+	return nil
 }
 
 // checkStrategy checks one strategy's config-level keys.
