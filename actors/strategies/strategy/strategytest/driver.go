@@ -162,3 +162,12 @@ func (d *Driver) update(ref uint64, o strategy.Order, st strategy.Status, avg fl
 	}
 	d.S.OnOrder(d.C, &u)
 }
+
+// Adopt takes over other's open orders and last price (a restart: the
+// exchange keeps the orders of the strategy that saved its state).
+func (d *Driver) Adopt(other *Driver) {
+	for r, o := range other.open {
+		d.open[r] = o
+	}
+	d.last = other.last
+}
