@@ -101,3 +101,21 @@ func (d *Decoder) fail() {
 	}
 	d.B = nil
 }
+
+// Bytes appends b with its length.
+func (e *Encoder) Bytes(b []byte) {
+	e.Uint64(uint64(len(b)))
+	e.B = append(e.B, b...)
+}
+
+// Bytes reads what Encoder.Bytes wrote, at most max bytes. The result
+// aliases the decoder's input.
+func (d *Decoder) Bytes(max int) []byte {
+	n := d.Len(max, 1)
+	if d.Err != nil {
+		return nil
+	}
+	b := d.B[:n:n]
+	d.B = d.B[n:]
+	return b
+}
