@@ -234,9 +234,11 @@ func (a *child) restore(b []byte) {
 	}
 	a.sc = strategy.NewContext(a.spec.Symbol, env.lastRef)
 	a.sc.Book.Allocation = a.alloc
+	bk := &a.sc.Book
+	bk.Quantity, bk.AvgPrice, bk.RealizedPnL, bk.Fees = env.position.Quantity, env.position.AvgPrice, env.position.RealizedPnL, env.position.Fees
 	for _, o := range env.open {
 		a.ids[o.ref] = o.id
-		a.open[o.id] = &openOrder{ref: o.ref, status: strategy.StatusPending}
+		a.open[o.id] = &openOrder{ref: o.ref, side: o.side, price: o.price, qty: o.qty, filled: o.filled, status: strategy.StatusPending}
 	}
 	a.updateBook()
 }
@@ -542,9 +544,9 @@ func (a *child) snapshot() {
 		a.log.Error("strategy state not saved", "error", err)
 		return
 	}
-	env := envelope{lastRef: a.sc.LastRef(), state: st}
+	env := envelope{lastRef: a.sc.LastRef(), position: a.sc.Book, state: st}
 	for id, o := range a.open {
-		env.open = append(env.open, openRef{ref: o.ref, id: id})
+		env.open = append(env.open, openRef{ref: o.ref, id: id, side: o.side, price: o.price, qty: o.qty, filled: o.filled})
 	}
 	a.mem.snapshot = env.encode()
 	a.snapAt = time.Now()

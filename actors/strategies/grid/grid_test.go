@@ -147,3 +147,18 @@ func TestBadParamsAndState(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRestore: a saved state comes from disk; no input may panic, and a
+// state Restore accepts saves back to the same bytes.
+func FuzzRestore(f *testing.F) {
+	good, _ := mustNew(f, params).Save()
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g := mustNew(t, params)
+		if g.Restore(b) == nil {
+			if again, _ := g.Save(); !reflect.DeepEqual(again, b) {
+				t.Fatalf("saved %v, restored from %v", again, b)
+			}
+		}
+	})
+}

@@ -189,3 +189,19 @@ func BenchmarkSMACrossBars(b *testing.B) {
 		b.Fatal("no orders: the benchmark does not exercise signals")
 	}
 }
+
+// FuzzRestore: a saved state comes from disk; no input may panic, and a
+// state Restore accepts saves back to the same bytes.
+func FuzzRestore(f *testing.F) {
+	s := mustNew(f, map[string]any{"fast": int64(2), "slow": int64(3)})
+	good, _ := s.Save()
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := mustNew(t, map[string]any{"fast": int64(2), "slow": int64(3)})
+		if s.Restore(b) == nil {
+			if again, _ := s.Save(); !reflect.DeepEqual(again, b) {
+				t.Fatalf("saved %v, restored from %v", again, b)
+			}
+		}
+	})
+}

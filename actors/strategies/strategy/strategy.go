@@ -40,7 +40,9 @@ import (
 // driver's goroutine, one at a time; none may block.
 type Strategy interface {
 	// Start is called once the strategy is built (and restored, when a
-	// saved state exists), before any event: a place to arm timers.
+	// saved state exists), before any event: a place to arm timers. After
+	// a restart (a panic) it is called again, and timers armed before are
+	// gone.
 	Start(c *Context)
 	// OnBar is called for each closed bar of the strategy's interval.
 	OnBar(c *Context, b *Bar)
