@@ -125,6 +125,33 @@ type child struct {
 	// localRejects counts orders refused while paused since the last
 	// market event.
 	localRejects int
+	// done holds the ids of the last orders that ended (a ring of
+	// recentDone), so that a repeated final event is not handed on.
+	done     map[string]uint64 // id -> ref
+	doneRing []string
+	doneNext int
+}
+
+// recentDone is how many ended orders a child remembers.
+const recentDone = 256
+
+// markDone remembers that order id (ref) ended.
+func (a *child) markDone(id string, ref uint64) {
+	if a.done == nil {
+		a.done, a.doneRing = map[string]uint64{}, make([]string, recentDone)
+	}
+	delete(a.done, a.doneRing[a.doneNext])
+	a.doneRing[a.doneNext] = id
+	a.doneNext = (a.doneNext + 1) % recentDone
+	a.done[id] = ref
+}
+
+// refOf is the ref of an open or recently ended order (0: unknown).
+func (a *child) refOf(id string) uint64 {
+	if oo := a.open[id]; oo != nil {
+		return oo.ref
+	}
+	return a.done[id]
 }
 
 func newChild(name string, spec Spec, every time.Duration, deps Deps, mem *memory) *child {
@@ -429,6 +456,9 @@ func (a *child) onOrderEvent(ctx actor.Context, ev *messages.Event) error {
 // orderChanged hands the strategy an order's new state, once per status.
 func (a *child) orderChanged(ctx actor.Context, o *messages.TradeOrder) {
 	id := o.GetClientOrderId()
+	if _, ended := a.done[id]; ended {
+		return
+	}
 	oo := a.open[id]
 	var ref uint64
 	if oo != nil {
@@ -449,6 +479,7 @@ func (a *child) orderChanged(ctx actor.Context, o *messages.TradeOrder) {
 
 func (a *child) deliverUpdate(ctx actor.Context, u *strategy.OrderUpdate) {
 	if u.Status.Done() {
+		a.markDone(u.ClientOrderID, u.Ref)
 		if oo := a.open[u.ClientOrderID]; oo != nil {
 			delete(a.ids, oo.ref)
 			delete(a.open, u.ClientOrderID)
@@ -472,11 +503,7 @@ func (a *child) onFillEvent(ctx actor.Context, ev *messages.Event) error {
 	if p := fe.GetPosition(); p != nil && p.GetSymbol() == a.spec.Symbol {
 		a.setPosition(p)
 	}
-	var ref uint64
-	if oo := a.open[fe.GetFill().GetClientOrderId()]; oo != nil {
-		ref = oo.ref
-	}
-	f := toFill(ref, fe.GetFill())
+	f := toFill(a.refOf(fe.GetFill().GetClientOrderId()), fe.GetFill())
 	a.sc.Begin(f.TimeMs)
 	a.updateBook()
 	a.strat.OnFill(a.sc, &f)

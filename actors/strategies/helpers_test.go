@@ -189,3 +189,36 @@ func (r *rig) info(t *testing.T, name string) *messages.StrategyInfo {
 func spec(kind, symbol string, params map[string]any) Spec {
 	return Spec{Kind: kind, Symbol: symbol, Interval: "1m", Allocation: "1000 USDT", Params: params}
 }
+
+// echo is a test kind: it arms timer 7 at start (placing a 0.007 buy at 7
+// when it fires), buys 1 on each bar, answers each update of a buy with a
+// limit sell priced at the update's status, of quantity its ref, and each
+// fill with a limit sell at 9 of quantity the fill's ref.
+type echo struct{ strategy.Base }
+
+func init() {
+	strategy.Register("test_echo", func(strategy.Params) (strategy.Strategy, error) { return &echo{}, nil })
+}
+
+func (*echo) Start(c *strategy.Context) { c.After(7, 10*time.Millisecond) }
+
+func (*echo) OnTimer(c *strategy.Context, id int) {
+	c.Place(strategy.Order{Side: strategy.Buy, Type: strategy.Limit, Price: float64(id), Quantity: 0.007})
+}
+
+func (*echo) OnBar(c *strategy.Context, _ *strategy.Bar) {
+	c.Place(strategy.Order{Side: strategy.Buy, Type: strategy.Market, Quantity: 1})
+}
+
+func (*echo) OnOrder(c *strategy.Context, u *strategy.OrderUpdate) {
+	if u.Side == strategy.Buy && u.Quantity == 1 {
+		c.Place(strategy.Order{Side: strategy.Sell, Type: strategy.Limit, Price: float64(u.Status), Quantity: float64(u.Ref)})
+	}
+}
+
+func (*echo) OnFill(c *strategy.Context, f *strategy.Fill) {
+	c.Place(strategy.Order{Side: strategy.Sell, Type: strategy.Limit, Price: 9, Quantity: float64(f.Ref)})
+}
+
+func (*echo) Save() ([]byte, error) { return []byte{}, nil }
+func (*echo) Restore([]byte) error  { return nil }

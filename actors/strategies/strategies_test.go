@@ -237,3 +237,36 @@ func TestRoutes(t *testing.T) {
 		t.Fatalf("routes %v", got)
 	}
 }
+
+func TestOrderEventsAndTimers(t *testing.T) {
+	r := newRig(t, Config{Strategies: map[string]Spec{"echo": spec("test_echo", "BTCUSDT", nil)}})
+	if p := r.orders.nextPlace(t); p.Price != "7" || p.Quantity != "0.007" {
+		t.Fatalf("the start timer's order: %v", p)
+	}
+	r.waitSubscribed(t, 3)
+	r.bar("BTCUSDT", 5, true)
+	buy := r.orders.nextPlace(t) // ref 2
+	if p := r.orders.nextPlace(t); p.Side != "SELL" || p.Price != "2" || p.Quantity != "2" {
+		t.Fatalf("the answer NEW reaches the strategy with its ref: %v", p)
+	}
+	filled := &messages.OrderEvent{Order: &messages.TradeOrder{
+		ClientOrderId: buy.ClientOrderId, Strategy: "echo", Symbol: "BTCUSDT", Side: "BUY", Type: "MARKET",
+		Quantity: "1", ExecutedQty: "1", Status: messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED,
+	}}
+	r.sys.Root.Send(r.bus, messages.NewEvent("order.echo.BTCUSDT.filled", "orders", filled))
+	r.sys.Root.Send(r.bus, messages.NewEvent("order.echo.BTCUSDT.filled", "orders", filled)) // a repeat: no new update
+	if p := r.orders.nextPlace(t); p.Side != "SELL" || p.Price != "4" || p.Quantity != "2" {
+		t.Fatalf("the FILLED event: %v", p)
+	}
+	// A fill that comes after its order ended still carries the ref.
+	fill := &messages.FillEvent{Fill: &messages.TradeFill{ClientOrderId: buy.ClientOrderId, Strategy: "echo", Symbol: "BTCUSDT", Side: "BUY", Price: "5", Quantity: "1"}}
+	r.sys.Root.Send(r.bus, messages.NewEvent("fill.echo.BTCUSDT", "orders", fill))
+	if p := r.orders.nextPlace(t); p.Price != "9" || p.Quantity != "2" {
+		t.Fatalf("the late fill: %v", p)
+	}
+	r.bar("BTCUSDT", 5, true)
+	r.orders.nextPlace(t)
+	if p := r.orders.nextPlace(t); p.Price != "2" {
+		t.Fatalf("after the next bar: %v (a repeated event made an update)", p)
+	}
+}
