@@ -160,9 +160,11 @@ func newRig(t *testing.T, cfg Config) *rig {
 	return r
 }
 
-// waitSubscribed waits until the bus holds n subscriptions.
+// waitSubscribed waits until the bus holds n subscriptions of the
+// children, and the host's own (risk.>).
 func (r *rig) waitSubscribed(t *testing.T, n uint32) {
 	t.Helper()
+	n++
 	actortest.Eventually(t, wait, func() bool {
 		return actortest.Request[*messages.BusStatsResponse](t, r.sys, r.bus, &messages.BusStatsRequest{}).Subscriptions >= n
 	}, "%d bus subscriptions", n)

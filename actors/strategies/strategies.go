@@ -41,6 +41,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/internal/restarts"
 	"github.com/superbot/superbot/messages"
 
@@ -59,6 +60,9 @@ const (
 	StateStopping = "stopping"
 	StateStopped  = "stopped"
 	StateFailed   = "failed"
+	// StateHalted is a running strategy the order actor halted (a risk
+	// limit): it runs, but its orders are refused until trading.resume.
+	StateHalted = "halted"
 )
 
 // Config is the strategies' configuration: [trading.strategies.NAME].
@@ -130,6 +134,7 @@ func Props(cfg Config, deps Deps) *actor.Props {
 }
 
 type host struct {
+	acker   *bus.Acker
 	cfg     Config
 	deps    Deps
 	log     *slog.Logger
@@ -147,6 +152,7 @@ type entry struct {
 	mem      *memory
 	window   restarts.Window
 	reason   string
+	halted   string // the risk limit that halted it ("": none)
 	waiting  []*actor.PID // trading.strategy.stop callers, answered at Terminated
 	bars     uint64       // counters of the earlier lives
 	orders   uint64
@@ -170,6 +176,12 @@ func (a *host) Receive(ctx actor.Context) {
 		a.stop(ctx, msg.GetName())
 	case *SaveAll:
 		a.saveAll(ctx)
+	case *messages.Event:
+		a.onRisk(ctx, msg)
+	case *messages.SubscribeResponse:
+		if msg.GetError() != nil {
+			a.log.Error("strategies risk subscription failed", "error", msg.GetError().GetMessage())
+		}
 	case *messages.PingRequest:
 		ctx.Respond(&messages.PingResponse{Name: Kind})
 	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
@@ -179,6 +191,10 @@ func (a *host) Receive(ctx actor.Context) {
 }
 
 func (a *host) onStarted(ctx actor.Context) {
+	if a.deps.Bus != nil {
+		a.acker = bus.NewAcker(a.deps.Bus, 0)
+		a.acker.Subscribe(ctx, "risk.>", 0)
+	}
 	for name, spec := range a.cfg.Strategies {
 		a.entries[name] = &entry{name: name, spec: spec, state: StateStopped}
 		a.names = append(a.names, name)
@@ -277,8 +293,11 @@ func (a *host) info(e *entry) *messages.StrategyInfo {
 		Name: e.name, Kind: e.spec.Kind, Symbol: e.spec.Symbol, Interval: e.spec.Interval,
 		State: e.state, Allocation: e.spec.Allocation, Bars: e.bars, Orders: e.orders, StateSavedMs: e.savedMs,
 	}
-	if e.state == StateFailed {
+	switch {
+	case e.state == StateFailed:
 		in.HaltedReason = e.reason
+	case e.state == StateRunning && e.halted != "":
+		in.State, in.HaltedReason = StateHalted, e.halted
 	}
 	if m := e.mem; m != nil {
 		in.Bars += m.bars.Load()
@@ -334,6 +353,7 @@ func (a *host) pause(ctx actor.Context, name string) *messages.StrategyPauseResp
 	switch e.state {
 	case StateRunning:
 		ctx.Send(e.pid, &setPaused{paused: true})
+		ctx.Send(e.pid, &saveNow{})
 		e.state = StatePaused
 		a.log.Info("strategy paused", "strategy", name)
 	case StatePaused:
@@ -405,5 +425,32 @@ func (a *host) saveAll(ctx actor.Context) {
 				}
 			}
 		})
+	}
+}
+
+// onRisk follows the order actor's risk events (risk.LIMIT): a RiskEvent
+// naming a strategy with halted set shows it "halted" with the limit, until
+// a RiskEvent for it with limit "resumed" (halted unset) says the order
+// actor lifted the halt (trading.resume).
+func (a *host) onRisk(ctx actor.Context, ev *messages.Event) {
+	a.acker.Handled(ctx)
+	var re messages.RiskEvent
+	if ev.GetPayload() == nil || ev.GetPayload().UnmarshalTo(&re) != nil {
+		return
+	}
+	e := a.entries[re.GetStrategy()]
+	if e == nil {
+		return
+	}
+	switch {
+	case re.GetHalted():
+		e.halted = re.GetLimit()
+		if re.GetMessage() != "" {
+			e.halted += ": " + re.GetMessage()
+		}
+		a.log.Warn("strategy halted", "strategy", e.name, "limit", re.GetLimit())
+	case e.halted != "" && re.GetLimit() == "resumed":
+		e.halted = ""
+		a.log.Info("strategy no longer halted", "strategy", e.name)
 	}
 }

@@ -117,6 +117,7 @@ func TestPauseSendsNoOrders(t *testing.T) {
 	if res.Error != nil || res.Strategy.State != StatePaused {
 		t.Fatalf("pause: %v", res)
 	}
+	actortest.Eventually(t, wait, func() bool { return r.orders.saveCount() == 1 }, "a pause saves the state")
 	r.bar("BTCUSDT", 5, true)
 	r.bar("BTCUSDT", 5, true)
 	actortest.Eventually(t, wait, func() bool { return r.info(t, "cnt").Bars == 2 }, "2 bars seen")
@@ -153,10 +154,9 @@ func TestStopSavesStateAndStartLoadsIt(t *testing.T) {
 	if r.orders.saveCount() == 0 {
 		t.Fatal("no state saved")
 	}
-	r.waitSubscribed(t, 0)
 	actortest.Eventually(t, wait, func() bool {
-		return actortest.Request[*messages.BusStatsResponse](t, r.sys, r.bus, &messages.BusStatsRequest{}).Subscriptions == 0
-	}, "the stopped child's subscriptions dropped")
+		return actortest.Request[*messages.BusStatsResponse](t, r.sys, r.bus, &messages.BusStatsRequest{}).Subscriptions == 1
+	}, "the stopped child's subscriptions dropped (the host's risk.> stays)")
 	actortest.Request[*messages.StrategyStartResponse](t, r.sys, r.host, &messages.StrategyStartRequest{Name: "cnt"})
 	r.waitSubscribed(t, 3)
 	r.bar("BTCUSDT", 5, true)
@@ -269,4 +269,17 @@ func TestOrderEventsAndTimers(t *testing.T) {
 	if p := r.orders.nextPlace(t); p.Price != "2" {
 		t.Fatalf("after the next bar: %v (a repeated event made an update)", p)
 	}
+}
+
+func TestRiskHaltShows(t *testing.T) {
+	r := newRig(t, Config{Strategies: map[string]Spec{"cnt": spec("test_counter", "BTCUSDT", nil)}})
+	r.waitSubscribed(t, 3)
+	halt := &messages.RiskEvent{Strategy: "cnt", Symbol: "BTCUSDT", Limit: "daily_loss", Message: "loss 120 over 100", Halted: true}
+	r.sys.Root.Send(r.bus, messages.NewEvent("risk.daily_loss", "orders", halt))
+	actortest.Eventually(t, wait, func() bool { return r.info(t, "cnt").State == StateHalted }, "halted")
+	if in := r.info(t, "cnt"); in.HaltedReason != "daily_loss: loss 120 over 100" {
+		t.Fatalf("reason %q", in.HaltedReason)
+	}
+	r.sys.Root.Send(r.bus, messages.NewEvent("risk.resumed", "orders", &messages.RiskEvent{Strategy: "cnt", Limit: "resumed"}))
+	actortest.Eventually(t, wait, func() bool { return r.info(t, "cnt").State == StateRunning }, "running again")
 }
