@@ -152,7 +152,7 @@ type entry struct {
 	mem      *memory
 	window   restarts.Window
 	reason   string
-	halted   string // the risk limit that halted it ("": none)
+	halted   string       // the risk limit that halted it ("": none)
 	waiting  []*actor.PID // trading.strategy.stop callers, answered at Terminated
 	bars     uint64       // counters of the earlier lives
 	orders   uint64
