@@ -3,6 +3,7 @@ package strategy
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -11,12 +12,16 @@ type nop struct{ Base }
 func (nop) Save() ([]byte, error) { return nil, nil }
 func (nop) Restore([]byte) error  { return nil }
 
+var registerOnce sync.Once
+
 func TestRegistry(t *testing.T) {
-	Register("test_nop", func(p Params) (Strategy, error) {
-		if _, err := p.Int("n", 1, 1, 5); err != nil {
-			return nil, err
-		}
-		return nop{}, nil
+	registerOnce.Do(func() { // -count=N runs this test N times in one process
+		Register("test_nop", func(p Params) (Strategy, error) {
+			if _, err := p.Int("n", 1, 1, 5); err != nil {
+				return nil, err
+			}
+			return nop{}, nil
+		})
 	})
 	if _, err := New("test_nop", map[string]any{"n": int64(3)}); err != nil {
 		t.Fatal(err)
