@@ -154,10 +154,13 @@ type entry struct {
 	reason   string
 	halted   string       // the risk limit that halted it ("": none)
 	waiting  []*actor.PID // trading.strategy.stop callers, answered at Terminated
-	bars     uint64       // counters of the earlier lives
-	orders   uint64
-	savedMs  int64
-	restarts uint32
+	starters []*actor.PID // trading.strategy.start callers of a failed child not yet gone
+	// startPending starts the strategy again once its failed child is gone.
+	startPending bool
+	bars         uint64 // counters of the earlier lives
+	orders       uint64
+	savedMs      int64
+	restarts     uint32
 }
 
 func (a *host) Receive(ctx actor.Context) {
@@ -169,7 +172,9 @@ func (a *host) Receive(ctx actor.Context) {
 	case *messages.StrategiesRequest:
 		ctx.Respond(a.list())
 	case *messages.StrategyStartRequest:
-		ctx.Respond(a.start(ctx, msg.GetName()))
+		if res := a.start(ctx, msg.GetName()); res != nil {
+			ctx.Respond(res)
+		}
 	case *messages.StrategyPauseRequest:
 		ctx.Respond(a.pause(ctx, msg.GetName()))
 	case *messages.StrategyStopRequest:
@@ -278,6 +283,15 @@ func (a *host) onTerminated(ctx actor.Context, who *actor.PID) {
 	}
 	e.waiting = nil
 	a.log.Info("strategy stopped", "strategy", e.name, "state", e.state)
+	if e.startPending {
+		e.startPending = false
+		e.window.Reset()
+		a.spawn(ctx, e)
+		for _, s := range e.starters {
+			ctx.Send(s, &messages.StrategyStartResponse{Strategy: a.info(e)})
+		}
+		e.starters = nil
+	}
 }
 
 // wait adds a caller to answer when the strategy has stopped.
@@ -323,7 +337,9 @@ func (a *host) lookup(name string) (*entry, *messages.Error) {
 	return e, nil
 }
 
-// start runs a stopped or failed strategy, or resumes a paused one.
+// start runs a stopped or failed strategy, or resumes a paused one. A
+// failed strategy whose child is still going is started once it is gone
+// (nil: the caller is answered then).
 func (a *host) start(ctx actor.Context, name string) *messages.StrategyStartResponse {
 	e, err := a.lookup(name)
 	if err != nil {
@@ -335,6 +351,13 @@ func (a *host) start(ctx actor.Context, name string) *messages.StrategyStartResp
 		e.state = StateRunning
 		a.log.Info("strategy resumed", "strategy", name)
 	case StateStopped, StateFailed:
+		if e.pid != nil { // failed, not yet terminated
+			e.startPending = true
+			if s := ctx.Sender(); s != nil {
+				e.starters = append(e.starters, s)
+			}
+			return nil
+		}
 		e.window.Reset()
 		a.spawn(ctx, e)
 	case StateStopping:
