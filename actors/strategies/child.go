@@ -209,6 +209,9 @@ func (a *child) onStarted(ctx actor.Context) {
 }
 
 func (a *child) onLoaded(ctx actor.Context, m *loaded) {
+	if a.ready {
+		return // an answer for an earlier life, which began from its snapshot
+	}
 	switch {
 	case m.err != nil:
 		a.log.Warn("strategy state not loaded; starting fresh", "error", m.err)
