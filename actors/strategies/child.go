@@ -104,8 +104,10 @@ type child struct {
 	alloc float64
 	deps  Deps
 	every time.Duration
-	log   *slog.Logger
-	mem   *memory
+	// prefix starts the client order ids (Config.ClientIDPrefix).
+	prefix string
+	log    *slog.Logger
+	mem    *memory
 
 	strat   strategy.Strategy
 	sc      *strategy.Context
@@ -130,10 +132,10 @@ type child struct {
 	doneNext int
 }
 
-func newChild(name string, spec Spec, every time.Duration, deps Deps, mem *memory) *child {
+func newChild(name string, spec Spec, cfg Config, deps Deps, mem *memory) *child {
 	alloc, _, _ := spec.ParseAllocation()
 	return &child{
-		name: name, spec: spec, alloc: alloc, deps: deps, every: every, mem: mem,
+		name: name, spec: spec, alloc: alloc, deps: deps, every: cfg.SaveEvery, prefix: cfg.ClientIDPrefix, mem: mem,
 		log:  deps.Logger.With("strategy", name),
 		open: map[string]*openOrder{}, ids: map[uint64]string{}, timers: map[int]scheduler.CancelFunc{},
 	}
@@ -184,7 +186,7 @@ func (a *child) onStarted(ctx actor.Context) {
 		now = a.mem.lastStart + 1
 	}
 	a.mem.lastStart = now
-	a.epoch = idBase(a.name, now)
+	a.epoch = idBase(a.prefix, a.name, now)
 	s, err := strategy.New(a.spec.Kind, a.spec.Params)
 	if err != nil {
 		panic(fmt.Errorf("%w: strategy %q: %w", errStrategyBuild, a.name, err))

@@ -15,6 +15,7 @@ var (
 	nameRE   = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 	symbolRE = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
 	assetRE  = regexp.MustCompile(`^[A-Z0-9]{2,12}$`)
+	prefixRE = regexp.MustCompile(`^[a-zA-Z0-9]{0,8}$`)
 )
 
 // intervals are Binance's kline intervals.
@@ -43,6 +44,9 @@ func (c Config) Validate() error {
 		for _, err := range c.Strategies[name].problems() {
 			errs = append(errs, fmt.Errorf("%s.%w", key, err))
 		}
+	}
+	if !prefixRE.MatchString(c.ClientIDPrefix) {
+		errs = append(errs, fmt.Errorf("client_id_prefix: must be at most %d of [a-zA-Z0-9], got %q", maxPrefix, c.ClientIDPrefix))
 	}
 	if c.SaveEvery < 0 {
 		errs = append(errs, fmt.Errorf("save_every: must be >= 0, got %s", c.SaveEvery))

@@ -9,7 +9,7 @@
 // the connector to keep those streams open (SubscribeStreamRequest with
 // itself as subscriber), and sends each order its strategy asks for to the
 // order actor as a PlaceTradeOrderRequest{strategy: NAME} with a client
-// order id of its own (NAME-START-SEQ, base 36), or a
+// order id of its own (PREFIX-NAME-START-SEQ, base 36), or a
 // CancelTradeOrderRequest. Answers come back as messages: a refused order
 // is logged and given to the strategy as a rejected order update.
 //
@@ -72,6 +72,10 @@ type Config struct {
 	// SaveEvery is how often a strategy whose state changed saves it to
 	// the journal. Set by code, not TOML; 0 means one minute.
 	SaveEvery time.Duration `toml:"-"`
+	// ClientIDPrefix starts the client order ids the strategies make, as
+	// the order actor's (orders.Config.ClientIDPrefix; at most 8 of
+	// [a-zA-Z0-9]). Set by the daemon, not TOML; "" means none.
+	ClientIDPrefix string `toml:"-"`
 }
 
 // Spec is one [trading.strategies.NAME] table.
@@ -215,8 +219,8 @@ func (a *host) onStarted(ctx actor.Context) {
 func (a *host) spawn(ctx actor.Context, e *entry) {
 	mem := &memory{}
 	e.mem = mem
-	name, spec, every, deps := e.name, e.spec, a.cfg.SaveEvery, a.deps
-	props := actor.PropsFromProducer(func() actor.Actor { return newChild(name, spec, every, deps, mem) })
+	name, spec, cfg, deps := e.name, e.spec, a.cfg, a.deps
+	props := actor.PropsFromProducer(func() actor.Actor { return newChild(name, spec, cfg, deps, mem) })
 	pid, err := ctx.SpawnNamed(props, name)
 	if err != nil {
 		e.state, e.reason = StateFailed, "spawn: "+err.Error()

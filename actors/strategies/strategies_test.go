@@ -11,7 +11,7 @@ import (
 )
 
 func TestBarsBecomeOrders(t *testing.T) {
-	r := newRig(t, Config{Strategies: map[string]Spec{
+	r := newRig(t, Config{ClientIDPrefix: "sb", Strategies: map[string]Spec{
 		"btc_trend": spec("sma_cross", "BTCUSDT", map[string]any{"fast": int64(2), "slow": int64(3), "quantity": 0.5}),
 	}})
 	r.waitSubscribed(t, 3)
@@ -23,7 +23,7 @@ func TestBarsBecomeOrders(t *testing.T) {
 	r.bar("BTCUSDT", 12, true)   // crosses up
 	p := r.orders.nextPlace(t)
 	if p.Strategy != "btc_trend" || p.Symbol != "BTCUSDT" || p.Side != "BUY" || p.Type != "MARKET" || p.Quantity != "0.5" ||
-		!strings.HasPrefix(p.ClientOrderId, "btc_trend-") || len(p.ClientOrderId) > 36 {
+		!strings.HasPrefix(p.ClientOrderId, "sb-btc_trend-") || len(p.ClientOrderId) > 36 {
 		t.Fatalf("order %v", p)
 	}
 	if in := r.info(t, "btc_trend"); in.Bars != 4 || in.Orders != 1 || in.State != StateRunning {
@@ -33,6 +33,20 @@ func TestBarsBecomeOrders(t *testing.T) {
 	req := actortest.Expect[*messages.SubscribeStreamRequest](t, r.conn, wait)
 	if req.Symbol != "BTCUSDT" || req.Kind != messages.StreamKind_STREAM_KIND_KLINE || req.Interval != "1m" || req.Subscriber == nil {
 		t.Fatalf("stream request %v", req)
+	}
+}
+
+func TestFractionOfTheAvailableAllocation(t *testing.T) {
+	r := newRig(t, Config{Strategies: map[string]Spec{
+		"eth": spec("sma_cross", "ETHUSDT", map[string]any{"fast": int64(2), "slow": int64(3), "fraction": 0.5}),
+	}})
+	r.waitSubscribed(t, 3)
+	for _, c := range []float64{10, 9, 8, 12} {
+		r.bar("ETHUSDT", c, true)
+	}
+	// 1000 USDT allocated, nothing used: 0.5 * 1000 / 12, to 8 decimals.
+	if p := r.orders.nextPlace(t); p.Quantity != "41.66666666" {
+		t.Fatalf("order %v", p)
 	}
 }
 
@@ -206,7 +220,7 @@ func TestValidate(t *testing.T) {
 		"n":        {Kind: "sma_cross", Symbol: "BTCUSDT", Interval: "1m", Allocation: "NaN USDT"},
 		"Bad.Name": good,
 	}
-	err := (Config{Strategies: bad}).Validate()
+	err := (Config{Strategies: bad, ClientIDPrefix: "sb-x"}).Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -218,6 +232,7 @@ func TestValidate(t *testing.T) {
 		"strategies.a.allocation: must be \"AMOUNT ASSET\"",
 		"strategies.n.allocation:",
 		"strategies.Bad.Name: the name must match",
+		"client_id_prefix: must be at most 8",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
