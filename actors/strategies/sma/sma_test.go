@@ -167,6 +167,7 @@ func BenchmarkSMACrossBars(b *testing.B) {
 	c.Book.Allocation, c.Book.Available = 1e9, 1e9
 	closes := series(4096)
 	bar := strategy.Bar{}
+	var u strategy.OrderUpdate // the driver's, reused like the bar
 	orders := 0
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -178,7 +179,7 @@ func BenchmarkSMACrossBars(b *testing.B) {
 		for _, a := range c.Actions() {
 			if a.Kind == strategy.ActPlace {
 				orders++
-				u := strategy.OrderUpdate{Ref: a.Ref, Status: strategy.StatusFilled}
+				u.Ref, u.Status = a.Ref, strategy.StatusFilled
 				s.OnOrder(c, &u)
 			}
 		}
