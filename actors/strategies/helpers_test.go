@@ -25,7 +25,7 @@ type counter struct {
 }
 
 func init() {
-	strategy.Register("test_counter", func(strategy.Params) (strategy.Strategy, error) { return &counter{}, nil })
+	strategy.Register("test_counter", func(map[string]any) (strategy.Strategy, error) { return &counter{}, nil })
 }
 
 func (s *counter) OnBar(c *strategy.Context, b *strategy.Bar) {
@@ -199,7 +199,7 @@ func spec(kind, symbol string, params map[string]any) Spec {
 type echo struct{ strategy.Base }
 
 func init() {
-	strategy.Register("test_echo", func(strategy.Params) (strategy.Strategy, error) { return &echo{}, nil })
+	strategy.Register("test_echo", func(map[string]any) (strategy.Strategy, error) { return &echo{}, nil })
 }
 
 func (*echo) Start(c *strategy.Context) { c.After(7, 10*time.Millisecond) }

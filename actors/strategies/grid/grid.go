@@ -58,7 +58,8 @@ type Grid struct {
 }
 
 // New builds a Grid from params.
-func New(p strategy.Params) (strategy.Strategy, error) {
+func New(params map[string]any) (strategy.Strategy, error) {
+	p := strategy.ReadParams(params)
 	lower, err := p.Float("lower", 0, 0, math.MaxFloat64)
 	if err != nil {
 		return nil, err
@@ -84,6 +85,9 @@ func New(p strategy.Params) (strategy.Strategy, error) {
 		return nil, fmt.Errorf("levels: required, 2-%d", maxLevels)
 	case qty <= 0:
 		return nil, fmt.Errorf("quantity: must be > 0 (required)")
+	}
+	if err := p.Done(); err != nil {
+		return nil, err
 	}
 	g := &Grid{quantity: qty, prices: make([]float64, levels), slots: make([]slot, levels-1)}
 	step := (upper - lower) / float64(levels-1)

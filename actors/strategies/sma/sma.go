@@ -47,7 +47,8 @@ type Cross struct {
 }
 
 // New builds a Cross from params.
-func New(p strategy.Params) (strategy.Strategy, error) {
+func New(params map[string]any) (strategy.Strategy, error) {
+	p := strategy.ReadParams(params)
 	fast, err := p.Int("fast", 10, 1, 10000)
 	if err != nil {
 		return nil, err
@@ -81,6 +82,9 @@ func New(p strategy.Params) (strategy.Strategy, error) {
 	}
 	if c.step <= 0 {
 		return nil, fmt.Errorf("step: must be > 0")
+	}
+	if err := p.Done(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // Factory builds a strategy from its params ([trading.strategies.NAME]
-// params). An error names the param first ("fast: must be ...").
-type Factory func(p Params) (Strategy, error)
+// params, as TOML or JSON decoded them). An error names the param first
+// ("fast: must be ..."); ReadParams helps with that.
+type Factory func(params map[string]any) (Strategy, error)
 
 // ErrUnknownKind is returned by New for a kind nobody registered.
 var ErrUnknownKind = errors.New("unknown strategy kind")
@@ -48,38 +49,42 @@ func Kinds() []string {
 	return out
 }
 
-// New builds a strategy of kind from raw params. Every param must be used
-// by the factory: an unknown one is an error naming it.
-func New(kind string, raw map[string]any) (Strategy, error) {
+// New builds a strategy of a registered kind from its params.
+func New(kind string, params map[string]any) (Strategy, error) {
 	registryMu.RLock()
 	f := registry[kind]
 	registryMu.RUnlock()
 	if f == nil {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownKind, kind, strings.Join(Kinds(), ", "))
 	}
-	p := Params{raw: raw, used: map[string]bool{}}
-	s, err := f(p)
-	if err != nil {
-		return nil, err
-	}
+	return f(params)
+}
+
+// Params reads a factory's params with typed getters whose errors start
+// with the param's name, and tells the ones no getter asked for (Done).
+type Params struct {
+	raw  map[string]any
+	used map[string]bool
+}
+
+// ReadParams wraps a factory's params.
+func ReadParams(params map[string]any) Params {
+	return Params{raw: params, used: map[string]bool{}}
+}
+
+// Done returns an error naming a param no getter asked for (a typo).
+func (p Params) Done() error {
 	var unknown []string
-	for k := range raw {
+	for k := range p.raw {
 		if !p.used[k] {
 			unknown = append(unknown, k)
 		}
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, fmt.Errorf("%s: unknown param for kind %s", unknown[0], kind)
+	if len(unknown) == 0 {
+		return nil
 	}
-	return s, nil
-}
-
-// Params are a strategy's raw params (decoded TOML or JSON) with typed
-// getters. Each getter's error starts with the param's name.
-type Params struct {
-	raw  map[string]any
-	used map[string]bool
+	sort.Strings(unknown)
+	return fmt.Errorf("%s: unknown param", unknown[0])
 }
 
 // Has reports whether key is set.

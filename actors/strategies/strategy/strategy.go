@@ -26,9 +26,16 @@
 //
 //	func init() { strategy.Register("my_kind", New) }
 //
-//	func New(p strategy.Params) (strategy.Strategy, error) {
+//	func New(params map[string]any) (strategy.Strategy, error) {
+//		p := strategy.ReadParams(params)
 //		n, err := p.Int("period", 20, 1, 10000)
-//		...
+//		if err != nil {
+//			return nil, err // "period: must be within [1, 10000], got 0"
+//		}
+//		if err := p.Done(); err != nil {
+//			return nil, err // "perid: unknown param"
+//		}
+//		return &myStrategy{period: n}, nil
 //	}
 package strategy
 

@@ -16,11 +16,12 @@ var registerOnce sync.Once
 
 func TestRegistry(t *testing.T) {
 	registerOnce.Do(func() { // -count=N runs this test N times in one process
-		Register("test_nop", func(p Params) (Strategy, error) {
+		Register("test_nop", func(params map[string]any) (Strategy, error) {
+			p := ReadParams(params)
 			if _, err := p.Int("n", 1, 1, 5); err != nil {
 				return nil, err
 			}
-			return nop{}, nil
+			return nop{}, p.Done()
 		})
 	})
 	if _, err := New("test_nop", map[string]any{"n": int64(3)}); err != nil {
@@ -43,7 +44,7 @@ func TestRegistry(t *testing.T) {
 			t.Fatal("second Register of a kind did not panic")
 		}
 	}()
-	Register("test_nop", func(Params) (Strategy, error) { return nop{}, nil })
+	Register("test_nop", func(map[string]any) (Strategy, error) { return nop{}, nil })
 }
 
 func TestContextReusesItsBuffer(t *testing.T) {
