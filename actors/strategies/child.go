@@ -193,7 +193,7 @@ func (a *child) onStarted(ctx actor.Context) {
 	}
 	a.strat = s
 	a.sc = strategy.NewContext(a.spec.Symbol, 0)
-	a.sc.Book.Allocation = a.alloc
+	a.sc.Position.Allocation = a.alloc
 	if a.mem.snapshot != nil {
 		a.restore(a.mem.snapshot)
 		a.begin(ctx)
@@ -241,8 +241,8 @@ func (a *child) restore(b []byte) {
 		return
 	}
 	a.sc = strategy.NewContext(a.spec.Symbol, env.lastRef)
-	a.sc.Book.Allocation = a.alloc
-	bk := &a.sc.Book
+	a.sc.Position.Allocation = a.alloc
+	bk := &a.sc.Position
 	bk.Quantity, bk.AvgPrice, bk.RealizedPnL, bk.Fees = env.position.Quantity, env.position.AvgPrice, env.position.RealizedPnL, env.position.Fees
 	for _, o := range env.open {
 		a.ids[o.ref] = o.id
@@ -344,7 +344,7 @@ func (a *child) snapshot() {
 		a.log.Error("strategy state not saved", "error", err)
 		return
 	}
-	env := envelope{lastRef: a.sc.LastRef(), position: a.sc.Book, state: st}
+	env := envelope{lastRef: a.sc.LastRef(), position: a.sc.Position, state: st}
 	for id, o := range a.open {
 		env.open = append(env.open, openRef{ref: o.ref, id: id, side: o.side, price: o.price, qty: o.qty, filled: o.filled})
 	}

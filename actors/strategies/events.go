@@ -181,7 +181,7 @@ func (a *child) onFillEvent(ctx actor.Context, ev *messages.Event) error {
 }
 
 func (a *child) setPosition(p *messages.Position) {
-	bk := &a.sc.Book
+	bk := &a.sc.Position
 	bk.Quantity, _ = num(p.GetQuantity())
 	bk.AvgPrice, _ = num(p.GetAvgPrice())
 	bk.RealizedPnL, _ = num(p.GetRealizedPnl())
@@ -205,7 +205,7 @@ func (a *child) onPositions(m *positionsAnswer) {
 // updateBook recomputes what the strategy may still use: its allocation
 // less its position at cost and its open buy orders.
 func (a *child) updateBook() {
-	bk := &a.sc.Book
+	bk := &a.sc.Position
 	used := math.Abs(bk.Quantity) * bk.AvgPrice
 	for _, o := range a.open {
 		if o.side == strategy.Buy {

@@ -37,7 +37,7 @@ func (s *counter) OnBar(c *strategy.Context, b *strategy.Bar) {
 }
 
 func (s *counter) OnFill(c *strategy.Context, f *strategy.Fill) {
-	c.Place(strategy.Order{Side: strategy.Sell, Type: strategy.Market, Quantity: c.Book.Quantity})
+	c.Place(strategy.Order{Side: strategy.Sell, Type: strategy.Market, Quantity: c.Position.Quantity})
 }
 
 func (s *counter) OnOrder(c *strategy.Context, u *strategy.OrderUpdate) {

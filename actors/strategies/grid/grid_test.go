@@ -100,7 +100,7 @@ func TestSaveRestoreSameBehaviour(t *testing.T) {
 	}
 	// The second driver takes over the first's open orders and book.
 	second := strategytest.New(restored, 1000, first.C.LastRef())
-	second.C.Book = first.C.Book
+	second.C.Position = first.C.Position
 	second.Adopt(first)
 	for _, b := range bars[131:] {
 		second.Bar(b)

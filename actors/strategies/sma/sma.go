@@ -135,12 +135,12 @@ func (s *Cross) OnBar(c *strategy.Context, b *strategy.Bar) {
 }
 
 func (s *Cross) buy(c *strategy.Context, price float64) {
-	if c.Book.Quantity > 0 || price <= 0 {
+	if c.Position.Quantity > 0 || price <= 0 {
 		return
 	}
 	q := s.quantity
 	if q == 0 {
-		q = s.fraction * c.Book.Available / price
+		q = s.fraction * c.Position.Available / price
 	}
 	if q = s.round(q); q > 0 {
 		s.inFlight = c.Place(strategy.Order{Side: strategy.Buy, Type: strategy.Market, Quantity: q})
@@ -148,7 +148,7 @@ func (s *Cross) buy(c *strategy.Context, price float64) {
 }
 
 func (s *Cross) sell(c *strategy.Context) {
-	if q := s.round(c.Book.Quantity); q > 0 {
+	if q := s.round(c.Position.Quantity); q > 0 {
 		s.inFlight = c.Place(strategy.Order{Side: strategy.Sell, Type: strategy.Market, Quantity: q})
 	}
 }

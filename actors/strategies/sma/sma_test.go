@@ -129,7 +129,7 @@ func TestSaveRestoreSameBehaviour(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := strategytest.New(restored, 1000, first.C.LastRef())
-	second.C.Book = first.C.Book // the driver keeps the book, not the strategy
+	second.C.Position = first.C.Position // the driver keeps the book, not the strategy
 	second.Closes(closes[173:]...)
 
 	var got []strategy.Action
@@ -164,7 +164,7 @@ func TestRestoreRejectsBadState(t *testing.T) {
 func BenchmarkSMACrossBars(b *testing.B) {
 	s := mustNew(b, map[string]any{"fast": int64(10), "slow": int64(30), "quantity": 1.0})
 	c := strategy.NewContext("BTCUSDT", 0)
-	c.Book.Allocation, c.Book.Available = 1e9, 1e9
+	c.Position.Allocation, c.Position.Available = 1e9, 1e9
 	closes := series(4096)
 	bar := strategy.Bar{}
 	var u strategy.OrderUpdate // the driver's, reused like the bar

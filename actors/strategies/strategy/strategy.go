@@ -17,7 +17,7 @@
 // strategy, then reads Actions.
 //
 // A strategy sees its own book (position, average price, allocation still
-// available) in Context.Book, kept by the driver from its fills. It saves
+// available) in Context.Position, kept by the driver from its fills. It saves
 // its state (indicators, custom fields) as bytes with Save and gets it back
 // with Restore, after a crash or a restart of the daemon.
 //
@@ -60,7 +60,7 @@ type Strategy interface {
 	// OnOrder is called when one of its orders changes (acknowledged,
 	// rejected, filled, canceled...).
 	OnOrder(c *Context, u *OrderUpdate)
-	// OnFill is called for each execution of one of its orders; c.Book
+	// OnFill is called for each execution of one of its orders; c.Position
 	// already includes it.
 	OnFill(c *Context, f *Fill)
 	// OnTimer is called when a timer set with Context.After fires.
@@ -293,8 +293,8 @@ type Context struct {
 	Symbol string
 	// NowMs is the event's time (Unix ms): the bar's close in backtest.
 	NowMs int64
-	// Book is the strategy's position and allocation.
-	Book Position
+	// Position is the strategy's own book: position, allocation left.
+	Position Position
 
 	nextRef uint64
 	actions []Action

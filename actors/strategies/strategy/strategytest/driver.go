@@ -48,7 +48,7 @@ type Driver struct {
 // after lastRef.
 func New(s strategy.Strategy, allocation float64, lastRef uint64) *Driver {
 	c := strategy.NewContext("TESTUSDT", lastRef)
-	c.Book.Allocation, c.Book.Available = allocation, allocation
+	c.Position.Allocation, c.Position.Available = allocation, allocation
 	d := &Driver{S: s, C: c, Fill: true, open: map[uint64]strategy.Order{}}
 	c.Begin(0)
 	s.Start(c)
@@ -138,7 +138,7 @@ func (d *Driver) fillLimits(b strategy.Bar) {
 
 // execute fills o wholly at price: the book, a fill, an update.
 func (d *Driver) execute(ref uint64, o strategy.Order, price float64) {
-	bk := &d.C.Book
+	bk := &d.C.Position
 	if o.Side == strategy.Buy {
 		bk.AvgPrice = (bk.AvgPrice*bk.Quantity + price*o.Quantity) / (bk.Quantity + o.Quantity)
 		bk.Quantity += o.Quantity
