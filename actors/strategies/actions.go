@@ -57,7 +57,7 @@ func (a *child) place(ctx actor.Context, ref uint64, o strategy.Order) {
 	a.log.Info("strategy order sent", "client_order_id", id, "side", req.Side, "type", req.Type, "quantity", req.Quantity, "price", req.Price)
 	f := ctx.RequestFuture(a.deps.Orders, req, orderTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) { ctx.Send(ctx.Self(), &placeAnswer{id: id, res: res, err: err}) })
-	a.updateBook()
+	a.updatePosition()
 }
 
 // onPlaceAnswer gives the strategy the order actor's answer: a refusal is

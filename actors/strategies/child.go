@@ -248,7 +248,7 @@ func (a *child) restore(b []byte) {
 		a.ids[o.ref] = o.id
 		a.open[o.id] = &openOrder{ref: o.ref, side: o.side, price: o.price, qty: o.qty, filled: o.filled, status: strategy.StatusPending}
 	}
-	a.updateBook()
+	a.updatePosition()
 }
 
 // begin starts the strategy and its feeds once its state is in place.
@@ -331,7 +331,7 @@ func (a *child) onTimer(ctx actor.Context, m *timerFired) {
 	}
 	delete(a.timers, m.id)
 	a.sc.Begin(time.Now().UnixMilli())
-	a.updateBook()
+	a.updatePosition()
 	a.strat.OnTimer(a.sc, m.id)
 	a.act(ctx)
 	a.snapshot()

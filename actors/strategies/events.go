@@ -57,7 +57,7 @@ func (a *child) onKline(ctx actor.Context, ev *messages.Event) error {
 	a.last = b.Close
 	a.mem.bars.Add(1)
 	a.sc.Begin(b.CloseTimeMs)
-	a.updateBook()
+	a.updatePosition()
 	a.strat.OnBar(a.sc, &b)
 	a.act(ctx)
 	a.snapshot()
@@ -154,7 +154,7 @@ func (a *child) deliverUpdate(ctx actor.Context, u *strategy.OrderUpdate) {
 		}
 	}
 	a.sc.Begin(time.Now().UnixMilli())
-	a.updateBook()
+	a.updatePosition()
 	a.strat.OnOrder(a.sc, u)
 	a.act(ctx)
 	a.snapshot()
@@ -173,7 +173,7 @@ func (a *child) onFillEvent(ctx actor.Context, ev *messages.Event) error {
 	}
 	f := toFill(a.refOf(fe.GetFill().GetClientOrderId()), fe.GetFill())
 	a.sc.Begin(f.TimeMs)
-	a.updateBook()
+	a.updatePosition()
 	a.strat.OnFill(a.sc, &f)
 	a.act(ctx)
 	a.snapshot()
@@ -197,14 +197,14 @@ func (a *child) onPositions(m *positionsAnswer) {
 	for _, p := range r.GetPositions() {
 		if p.GetStrategy() == a.name && p.GetSymbol() == a.spec.Symbol {
 			a.setPosition(p)
-			a.updateBook()
+			a.updatePosition()
 		}
 	}
 }
 
-// updateBook recomputes what the strategy may still use: its allocation
+// updatePosition recomputes what the strategy may still use: its allocation
 // less its position at cost and its open buy orders.
-func (a *child) updateBook() {
+func (a *child) updatePosition() {
 	bk := &a.sc.Position
 	used := math.Abs(bk.Quantity) * bk.AvgPrice
 	for _, o := range a.open {
