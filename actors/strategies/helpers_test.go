@@ -224,3 +224,26 @@ func (*echo) OnFill(c *strategy.Context, f *strategy.Fill) {
 
 func (*echo) Save() ([]byte, error) { return []byte{}, nil }
 func (*echo) Restore([]byte) error  { return nil }
+
+// ticker is a test kind that asks for ticks and the book: each trade
+// places a limit buy at its price, each book update one at the best bid.
+type ticker struct{ strategy.Base }
+
+func init() {
+	strategy.Register("test_ticker", func(map[string]any) (strategy.Strategy, error) { return &ticker{}, nil })
+}
+
+func (*ticker) Feeds() strategy.Feeds { return strategy.FeedTicks | strategy.FeedBook }
+
+func (*ticker) OnTick(c *strategy.Context, t *strategy.Tick) {
+	c.Place(strategy.Order{Side: strategy.Buy, Type: strategy.Limit, Price: t.Price, Quantity: t.Quantity})
+}
+
+func (*ticker) OnBook(c *strategy.Context, b *strategy.Book) {
+	if len(b.Bids) > 0 {
+		c.Place(strategy.Order{Side: strategy.Buy, Type: strategy.Limit, Price: b.Bids[0].Price, Quantity: float64(len(b.Asks))})
+	}
+}
+
+func (*ticker) Save() ([]byte, error) { return nil, nil }
+func (*ticker) Restore([]byte) error  { return nil }

@@ -298,3 +298,29 @@ func TestRiskHaltShows(t *testing.T) {
 	r.sys.Root.Send(r.bus, messages.NewEvent("risk.resumed", "orders", &messages.RiskEvent{Strategy: "cnt", Limit: "resumed"}))
 	actortest.Eventually(t, wait, func() bool { return r.info(t, "cnt").State == StateRunning }, "running again")
 }
+
+func TestTicksAndBook(t *testing.T) {
+	r := newRig(t, Config{Strategies: map[string]Spec{"tk": spec("test_ticker", "SOLUSDT", nil)}})
+	r.waitSubscribed(t, 5)
+	kinds := map[messages.StreamKind]bool{}
+	for len(kinds) < 3 {
+		kinds[actortest.Expect[*messages.SubscribeStreamRequest](t, r.conn, wait).Kind] = true
+	}
+	r.sys.Root.Send(r.bus, messages.NewEvent("price.SOLUSDT.update", "connector",
+		&messages.PriceUpdate{Symbol: "SOLUSDT", Price: "150.25", Quantity: "2", TradeTimeMs: 1, TradeId: 9}))
+	if p := r.orders.nextPlace(t); p.Price != "150.25" || p.Quantity != "2" {
+		t.Fatalf("tick order %v", p)
+	}
+	r.sys.Root.Send(r.bus, messages.NewEvent("book.SOLUSDT.update", "connector", &messages.BookUpdate{Symbol: "SOLUSDT",
+		Bids: []*messages.PriceLevel{{Price: "150.1", Quantity: "3"}},
+		Asks: []*messages.PriceLevel{{Price: "150.3", Quantity: "1"}, {Price: "150.4", Quantity: "1"}}}))
+	if p := r.orders.nextPlace(t); p.Price != "150.1" || p.Quantity != "2" {
+		t.Fatalf("book order %v", p)
+	}
+	// A malformed price is dropped (and logged); the actor goes on.
+	r.sys.Root.Send(r.bus, messages.NewEvent("price.SOLUSDT.update", "connector", &messages.PriceUpdate{Symbol: "SOLUSDT", Price: "x"}))
+	r.sys.Root.Send(r.bus, messages.NewEvent("price.SOLUSDT.update", "connector", &messages.PriceUpdate{Symbol: "SOLUSDT", Price: "151", Quantity: "1"}))
+	if p := r.orders.nextPlace(t); p.Price != "151" {
+		t.Fatalf("after a bad tick: %v", p)
+	}
+}
