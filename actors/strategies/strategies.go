@@ -18,7 +18,7 @@
 // changed, on trading.strategy.stop and on SaveAll. A panic in a strategy
 // restarts its child (the others go on) from the state kept after the last
 // event it handled; beyond 3 restarts within 60 s the strategy is "failed"
-// until trading.strategy.start.
+// (alert.strategy.failed on the bus) until trading.strategy.start.
 //
 // Methods: trading.strategies, trading.strategy.start|stop|pause.
 //
@@ -234,7 +234,7 @@ func (a *host) spawn(ctx actor.Context, e *entry) {
 // HandleFailure is protoactor's hook for a failing child (a panic in its
 // strategy); it runs on the host's goroutine. One-for-one, with a sliding
 // window: beyond it the strategy is failed, the others are unaffected.
-func (a *host) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+func (a *host) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, pid *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	e := a.byPID(pid)
 	if e == nil {
 		sup.StopChildren(pid)
@@ -248,6 +248,10 @@ func (a *host) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, pid *ac
 		e.window.Reset()
 		e.state = StateFailed
 		a.log.Error("strategy failed", "strategy", e.name, "restarts", e.restarts, "reason", e.reason)
+		if a.deps.Bus != nil { // from the root: a failure is handled outside any message
+			sys.Root.Send(a.deps.Bus, messages.NewEvent("alert.strategy.failed", Kind,
+				&messages.ChildFailed{Child: e.name, Reason: e.reason, Restarts: e.restarts}))
+		}
 		sup.StopChildren(pid)
 		return
 	}

@@ -85,7 +85,9 @@ func TestPanicRestartsFromState(t *testing.T) {
 		"cnt":   spec("test_counter", "BTCUSDT", nil),
 		"other": spec("test_counter", "ETHUSDT", nil),
 	}})
-	r.waitSubscribed(t, 6)
+	alerts := actortest.NewProbe(t, r.sys)
+	actortest.Request[*messages.SubscribeResponse](t, r.sys, r.bus, &messages.SubscribeRequest{Pattern: "alert.>", Subscriber: alerts.PID})
+	r.waitSubscribed(t, 7)
 	for i := 1; i <= 3; i++ {
 		r.bar("BTCUSDT", 5, true)
 		if p := r.orders.nextPlace(t); p.Quantity != strconv.Itoa(i) {
@@ -105,6 +107,11 @@ func TestPanicRestartsFromState(t *testing.T) {
 		r.bar("BTCUSDT", -1, true)
 	}
 	actortest.Eventually(t, wait, func() bool { return r.info(t, "cnt").State == StateFailed }, "cnt failed")
+	ev := actortest.Expect[*messages.Event](t, alerts, wait)
+	var failed messages.ChildFailed
+	if ev.Topic != "alert.strategy.failed" || ev.Payload.UnmarshalTo(&failed) != nil || failed.Child != "cnt" || failed.Restarts != 3 {
+		t.Fatalf("alert %v (%v)", ev, &failed)
+	}
 	if in := r.info(t, "cnt"); !strings.Contains(in.HaltedReason, "negative close") {
 		t.Fatalf("reason %q", in.HaltedReason)
 	}
