@@ -146,7 +146,7 @@ func (a *child) orderChanged(ctx actor.Context, o *messages.TradeOrder) {
 }
 
 func (a *child) deliverUpdate(ctx actor.Context, u *strategy.OrderUpdate) {
-	if u.Status.Done() {
+	if u.Status.Done() && u.ClientOrderID != "" { // "": refused before it had an id
 		a.markDone(u.ClientOrderID, u.Ref)
 		if oo := a.open[u.ClientOrderID]; oo != nil {
 			delete(a.ids, oo.ref)
