@@ -203,6 +203,7 @@ type readmeRunner struct {
 	args     []string // the running daemon's arguments
 	skipRest string   // why the rest of the block is skipped
 	ran      int
+	served   map[string]bool // the methods the daemon serves (checkMethodsAreCommands)
 }
 
 func newReadmeRunner(t *testing.T, root string) *readmeRunner {
@@ -220,6 +221,7 @@ func newReadmeRunner(t *testing.T, root string) *readmeRunner {
 	sim := func() string { return fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", freePort(t)) }
 	writeFile(t, filepath.Join(dir, "config", "00-readme-test.toml"), sim())
 	copyTree(t, filepath.Join(root, "examples"), filepath.Join(dir, "examples"))
+	copyTree(t, filepath.Join(root, "clients"), filepath.Join(dir, "clients")) // the examples import the Python client
 	ai := filepath.Join(dir, "examples", "ai", "superbot.toml")
 	b, err := os.ReadFile(ai)
 	if err != nil {
@@ -292,6 +294,12 @@ func (r *readmeRunner) cli(line string, args []string) {
 	if err != nil {
 		t.Errorf("%s: %v", line, err)
 		return
+	}
+	if m, _, _ := strings.Cut(cmd.method, ", "); strings.HasPrefix(m, "trading.") || m == "journal.backup" {
+		if !r.served[m] {
+			r.skipUnserved(line, m)
+			return
+		}
 	}
 	stream := (cmd.name == "events tail" && !flags.has("count")) || (cmd.name == "logs" && (len(rest) == 0 || flags.bool("follow")))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -482,6 +490,10 @@ func (r *readmeRunner) checkMethodsAreCommands() {
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Methods) < 10 {
 		r.t.Fatalf("rpc.methods: %v %s", err, out.String())
 	}
+	r.served = map[string]bool{}
+	for _, m := range res.Methods {
+		r.served[m] = true
+	}
 	covered := map[string]bool{}
 	for _, c := range commands {
 		for _, m := range strings.Split(c.method, ", ") {
@@ -493,6 +505,18 @@ func (r *readmeRunner) checkMethodsAreCommands() {
 			r.t.Errorf("the daemon serves %s, which no superbot command calls: add one to commands.go", m)
 		}
 	}
+}
+
+// skipUnserved skips a README line whose trading method the daemon does
+// not serve, and the rest of its block: while the order actor is a
+// skeleton (issue 10). Under CI=true it is a failure.
+func (r *readmeRunner) skipUnserved(line, method string) {
+	msg := fmt.Sprintf("%s: the daemon does not serve %s (the order actor is not built yet)", line, method)
+	if os.Getenv("CI") == "true" {
+		r.t.Error(msg)
+	}
+	r.skipRest = msg
+	r.t.Log(msg)
 }
 
 // daemonEnv is the environment without SuperBot's variables (the test's

@@ -82,7 +82,10 @@ type Stats struct {
 }
 
 // Journal is an open trading journal. Its methods are safe for concurrent
-// use.
+// use. Write never blocks; the reads, Checkpoint, Backup and Close do disk
+// I/O on the caller's goroutine (reads never wait for the writer, thanks to
+// WAL), so an actor calls the slow ones (Backup, Checkpoint, Close) off its
+// mailbox.
 type Journal struct {
 	path     string
 	log      *slog.Logger
@@ -269,8 +272,8 @@ func (j *Journal) Close() error {
 }
 
 // Checkpoint copies the WAL into the main file and truncates it. It waits
-// for the transaction in progress; a reader holding an old snapshot makes
-// it fail (try again later).
+// for the transaction in progress and for readers (up to the busy timeout,
+// 10 s); when readers still hold old snapshots it fails (try again later).
 func (j *Journal) Checkpoint() error {
 	j.mu.Lock()
 	closed := j.closed

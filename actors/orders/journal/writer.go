@@ -16,7 +16,8 @@ import (
 // for this call. done runs on the writer goroutine after the commit (nil)
 // or the rollback (the error); it must not block. Write copies the ops'
 // messages, so the caller may change them once Write returns. Write never
-// blocks on I/O. A nil done is allowed.
+// blocks on I/O; its queue is not bounded, so the caller bounds what it
+// writes (the orders actor's risk and rate checks). A nil done is allowed.
 //
 // Ops that fail validation (ErrInvalid) and any Write after Close
 // (ErrClosed) are refused at once: done runs on the caller's goroutine
