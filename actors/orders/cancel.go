@@ -160,7 +160,7 @@ func (a *orderActor) flatten(ctx actor.Context) []*messages.TradeOrder {
 // the journal; each step is logged.
 func (a *orderActor) onPrepareStop(ctx actor.Context) {
 	sender := ctx.Sender()
-	res := PrepareStopResult{}
+	res := &PrepareStopResult{}
 	if !a.loaded || a.stopWaiter != nil {
 		ctx.Respond(res)
 		return

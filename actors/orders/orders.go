@@ -55,7 +55,7 @@ type Deps struct {
 // checkpoints the journal. Answered by PrepareStopResult. Local only.
 type PrepareStop struct{}
 
-// PrepareStopResult says what PrepareStop did.
+// PrepareStopResult says what PrepareStop did (answered as a pointer).
 type PrepareStopResult struct {
 	Canceled, Closing int
 	Err               error

@@ -58,7 +58,7 @@ func TestPrepareStopCancelsAndCloses(t *testing.T) {
 	f.event("book.BTCUSDT.update", book("49990", "50010"))
 	f.place(buy("s1", "MARKET", "0.01", ""))
 	f.place(buy("s1", "LIMIT", "0.01", "49000"))
-	res := actortest.Request[PrepareStopResult](t, f.sys, f.pid, &PrepareStop{})
+	res := actortest.Request[*PrepareStopResult](t, f.sys, f.pid, &PrepareStop{})
 	if res.Err != nil || res.Canceled != 1 || res.Closing != 1 {
 		t.Fatalf("prepare stop = %+v", res)
 	}
