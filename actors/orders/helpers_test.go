@@ -107,6 +107,11 @@ func (fx *fakeExchange) reply(msg any) any {
 		return &messages.SubscribeUserDataResponse{}
 	case *messages.SubscribeStreamRequest:
 		return &messages.SubscribeStreamResponse{}
+	case *messages.TickerRequest:
+		return &messages.TickerResponse{Symbol: m.GetSymbol(), LastPrice: "50000"}
+	case *messages.DepthRequest:
+		return &messages.DepthResponse{Symbol: m.GetSymbol(), Bids: []*messages.PriceLevel{{Price: "49990", Quantity: "5"}},
+			Asks: []*messages.PriceLevel{{Price: "50010", Quantity: "5"}}}
 	}
 	return nil
 }

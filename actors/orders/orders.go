@@ -131,6 +131,7 @@ type orderActor struct {
 	match      *matcher.Matcher
 	paperBal   map[string]float64
 	subscribed map[string]bool
+	warmed     map[string]bool // symbols priced once by warm
 	acker      *bus.Acker
 
 	writeSeq uint64
@@ -243,7 +244,7 @@ func (a *orderActor) onStarted(ctx actor.Context) {
 	a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
 	a.orders, a.lookups, a.pending = map[string]*tracked{}, map[string][]pendingPlace{}, map[uint64]func(actor.Context, error){}
 	a.seqs, a.books, a.lastTrade, a.rate = map[string]uint64{}, newBooks(), map[string]int64{}, map[string][]int64{}
-	a.subscribed, a.timers = map[string]bool{}, map[tickKind]*time.Timer{}
+	a.subscribed, a.warmed, a.timers = map[string]bool{}, map[string]bool{}, map[tickKind]*time.Timer{}
 	a.gate = gate{state: gateReconciling, sinceMs: a.nowMs()}
 	if a.deps.Bus != nil {
 		a.acker = bus.NewAcker(a.deps.Bus, 0)

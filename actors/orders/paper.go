@@ -115,8 +115,7 @@ func (a *orderActor) ensureMarket(ctx actor.Context, symbol string) {
 	}
 }
 
-// onEvent takes a market data event from the bus: the last price, and in
-// paper mode the matcher's fills.
+// onEvent takes a market data event from the bus.
 func (a *orderActor) onEvent(ctx actor.Context, ev *messages.Event) {
 	if a.acker != nil {
 		a.acker.Handled(ctx)
@@ -124,10 +123,14 @@ func (a *orderActor) onEvent(ctx actor.Context, ev *messages.Event) {
 	if ev.GetPayload() == nil || !a.loaded {
 		return
 	}
-	msg, err := ev.GetPayload().UnmarshalNew()
-	if err != nil {
-		return
+	if msg, err := ev.GetPayload().UnmarshalNew(); err == nil {
+		a.onMarket(ctx, msg)
 	}
+}
+
+// onMarket applies market data: the last price, and in paper mode the
+// matcher's fills.
+func (a *orderActor) onMarket(ctx actor.Context, msg any) {
 	now := a.nowMs()
 	switch m := msg.(type) {
 	case *messages.PriceUpdate:
@@ -184,4 +187,31 @@ func (a *orderActor) paperFunds(r *messages.PlaceTradeOrderRequest) *messages.Er
 		return precondition("insufficient paper balance: %s %s needed, %s free", fmtDec(need), asset, fmtDec(free[asset]))
 	}
 	return nil
+}
+
+// warm prices a symbol no stream has priced yet, once: the order book (in
+// paper mode it also primes the matcher) or, live, the ticker. then runs
+// on the actor goroutine whatever the answer.
+func (a *orderActor) warm(ctx actor.Context, symbol string, then func(actor.Context)) {
+	a.warmed[symbol] = true
+	var req any = &messages.TickerRequest{Symbol: symbol}
+	if a.cfg.Mode == ModePaper {
+		req = &messages.DepthRequest{Symbol: symbol, Limit: 20}
+	}
+	f := ctx.RequestFuture(a.deps.Connector, req, queryTimeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		switch r := res.(type) {
+		case *messages.TickerResponse:
+			if p := dec(r.GetLastPrice()); p > 0 && a.books.last[symbol] == 0 {
+				a.books.last[symbol] = p
+			}
+		case *messages.DepthResponse:
+			if r.GetError() == nil {
+				a.onMarket(ctx, &messages.BookUpdate{Symbol: symbol, Bids: r.GetBids(), Asks: r.GetAsks()})
+			}
+		default:
+			a.log.Warn("no price for a symbol", "symbol", symbol, "err", err)
+		}
+		then(ctx)
+	})
 }

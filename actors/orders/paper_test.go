@@ -149,3 +149,13 @@ func TestPaperRefusesWhatTheAccountCannotPay(t *testing.T) {
 		t.Fatalf("buy over the balance = %v", r)
 	}
 }
+
+// The first order of a symbol no stream has priced yet is priced from the
+// connector's order book (which also primes the paper matcher).
+func TestFirstMarketOrderIsPricedFromTheBook(t *testing.T) {
+	f := newFixture(t, testCfg(ModePaper))
+	r := f.place(&messages.PlaceTradeOrderRequest{Strategy: "s1", Symbol: "BTCUSDT", Side: "BUY", Type: "MARKET", Quantity: "0.01"})
+	if r.GetError() != nil || r.GetOrder().GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED || r.GetOrder().GetAvgPrice() != "50010" {
+		t.Fatalf("first market order = %v", r)
+	}
+}

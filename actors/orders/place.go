@@ -94,13 +94,18 @@ func (a *orderActor) answerRecorded(ctx actor.Context, t *tracked, sender *actor
 	ctx.Send(sender, &messages.PlaceTradeOrderResponse{Order: clone(t.o)})
 }
 
-// admit passes the gate and the risk checks, then journals the intent.
+// admit passes the gate and the risk checks, then journals the intent. A
+// symbol with no price known yet is priced first (warm).
 func (a *orderActor) admit(ctx actor.Context, req *messages.PlaceTradeOrderRequest, sender *actor.PID) {
 	if e := a.gateCheck(req.GetStrategy()); e != nil {
 		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
 		return
 	}
 	a.ensureMarket(ctx, req.GetSymbol()) // the last price the risk checks need
+	if a.books.last[req.GetSymbol()] == 0 && a.deps.Connector != nil && !a.warmed[req.GetSymbol()] {
+		a.warm(ctx, req.GetSymbol(), func(ctx actor.Context) { a.admit(ctx, req, sender) })
+		return
+	}
 	if e := a.riskCheck(ctx, req); e != nil {
 		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
 		return
