@@ -138,6 +138,8 @@ func (a *orderActor) onResume(ctx actor.Context, m *messages.TradingResumeReques
 		}
 		delete(a.gate.strategies, s)
 		op = jsonMeta(metaStrategyHalts, a.gate.strategies)
+		// The strategy host shows the strategy "halted" until it hears this.
+		a.publish(ctx, "risk.resumed", &messages.RiskEvent{Strategy: s, Limit: "resumed"})
 	} else {
 		if a.gate.reconcile != "" {
 			ctx.Respond(&messages.TradingResumeResponse{State: a.state(),

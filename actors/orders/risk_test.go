@@ -91,6 +91,10 @@ func TestDailyLossHaltsTheStrategy(t *testing.T) {
 	if res.GetError() != nil {
 		t.Fatal(res.GetError())
 	}
+	actortest.ExpectMatch[*messages.Event](t, f.bus, 5*time.Second, func(e *messages.Event) bool {
+		var re messages.RiskEvent
+		return e.GetTopic() == "risk.resumed" && e.GetPayload().UnmarshalTo(&re) == nil && re.GetStrategy() == "s1"
+	})
 	f.event("book.BTCUSDT.update", book("40000", "40010"))
 	if r := f.place(buy("s1", "MARKET", "0.001", "")); r.GetError() != nil {
 		t.Fatalf("after resume: %v", r.GetError())
