@@ -295,12 +295,6 @@ func (r *readmeRunner) cli(line string, args []string) {
 		t.Errorf("%s: %v", line, err)
 		return
 	}
-	if m, _, _ := strings.Cut(cmd.method, ", "); strings.HasPrefix(m, "trading.") || m == "journal.backup" {
-		if !r.served[m] {
-			r.skipUnserved(line, m)
-			return
-		}
-	}
 	stream := (cmd.name == "events tail" && !flags.has("count")) || (cmd.name == "logs" && (len(rest) == 0 || flags.bool("follow")))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	if stream {
@@ -505,18 +499,6 @@ func (r *readmeRunner) checkMethodsAreCommands() {
 			r.t.Errorf("the daemon serves %s, which no superbot command calls: add one to commands.go", m)
 		}
 	}
-}
-
-// skipUnserved skips a README line whose trading method the daemon does
-// not serve, and the rest of its block: while the order actor is a
-// skeleton (issue 10). Under CI=true it is a failure.
-func (r *readmeRunner) skipUnserved(line, method string) {
-	msg := fmt.Sprintf("%s: the daemon does not serve %s (the order actor is not built yet)", line, method)
-	if os.Getenv("CI") == "true" {
-		r.t.Error(msg)
-	}
-	r.skipRest = msg
-	r.t.Log(msg)
 }
 
 // daemonEnv is the environment without SuperBot's variables (the test's

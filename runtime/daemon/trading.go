@@ -5,8 +5,6 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/strategies"
@@ -23,16 +21,10 @@ const tradingKind = "trading"
 // (trading.* but the strategies', journal.backup).
 func startOrders(d *Daemon) error {
 	cfg := d.cfg.Trading.Orders()
-	props, err := buildProps(orders.Kind, func() *actor.Props {
-		return orders.Props(cfg, orders.Deps{
-			Bus: d.busPID(), Connector: d.pids[connector.Kind], StateDir: d.cfg.Daemon.StateDir,
-			Logger: d.log.With("component", orders.Kind),
-		})
+	props := orders.Props(cfg, orders.Deps{
+		Bus: d.busPID(), Connector: d.pids[connector.Kind], StateDir: d.cfg.Daemon.StateDir,
+		Logger: d.log.With("component", orders.Kind),
 	})
-	if err != nil {
-		d.log.Error("trading not started", "error", err)
-		return nil
-	}
 	if err := d.startChild(supervisor.ChildSpec{Name: orders.Kind, Core: true, Props: props}); err != nil {
 		return err
 	}
@@ -43,37 +35,15 @@ func startOrders(d *Daemon) error {
 // startStrategies starts the strategy host after the order actor (it
 // needs it) and adds trading.strategies and trading.strategy.*.
 func startStrategies(d *Daemon) error {
-	if d.pids[orders.Kind] == nil {
-		return nil // logged by startOrders: no trading
-	}
-	props, err := buildProps(strategies.Kind, func() *actor.Props {
-		return strategies.Props(d.cfg.Trading.StrategiesConfig(), strategies.Deps{
-			Bus: d.busPID(), Orders: d.pids[orders.Kind], Connector: d.pids[connector.Kind],
-			Logger: d.log.With("component", strategies.Kind),
-		})
+	props := strategies.Props(d.cfg.Trading.StrategiesConfig(), strategies.Deps{
+		Bus: d.busPID(), Orders: d.pids[orders.Kind], Connector: d.pids[connector.Kind],
+		Logger: d.log.With("component", strategies.Kind),
 	})
-	if err != nil {
-		d.log.Error("strategies not started", "error", err)
-		return nil
-	}
 	if err := d.startChild(supervisor.ChildSpec{Name: strategies.Kind, Core: true, Props: props}); err != nil {
 		return err
 	}
 	d.log.Info("strategy host started", "strategies", len(d.cfg.Trading.Strategies), "enabled", d.cfg.Trading.Enabled())
 	return d.router.Add(strategies.Routes(d.pids[strategies.Kind])...)
-}
-
-// buildProps calls a Props that may panic. UNTIL THE MERGE of issue 10's
-// order actor and strategy host, their skeleton Props panic ("not built
-// yet"): the daemon then runs without trading, logged at error level. Once
-// both are built, remove this and call Props directly.
-func buildProps(kind string, f func() *actor.Props) (p *actor.Props, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: %v", kind, r)
-		}
-	}()
-	return f(), nil
 }
 
 // stopTrading is the trading part of shutdown, before the connector stops

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/superbot/superbot/runtime/client"
 )
 
 const tradingConf = `[trading]
@@ -32,27 +30,6 @@ var tradingMethods = []string{"trading.positions", "trading.orders", "trading.ba
 	"trading.strategy.start", "trading.strategy.stop", "trading.strategy.pause", "trading.halt", "trading.resume",
 	"trading.reconcile", "journal.backup"}
 
-// requireTrading skips a test while the order actor is a skeleton (the
-// daemon then runs without trading); under CI=true that is a failure.
-func requireTrading(t *testing.T, p *proc, c *client.Client) {
-	t.Helper()
-	var res struct{ Methods []string }
-	if err := c.Call(context.Background(), "rpc.methods", nil, &res); err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(res.Methods, "trading.orders") {
-		return
-	}
-	msg := "the daemon serves no trading.* method: the order actor is not built yet (issue 10)"
-	if !strings.Contains(p.out.String(), "trading not started") {
-		t.Fatalf("%s, and it did not log why:\n%s", msg, p.out.String())
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // TestTradingWiring: the daemon starts the order actor and the strategy
 // host after the connector, serves their methods, hands the trading module
 // its strategies, and at shutdown saves the strategies and prepares the
@@ -62,7 +39,6 @@ func TestTradingWiring(t *testing.T) {
 	p := startDaemon(t, dir, tradingConf)
 	c := p.client()
 	p.waitReady()
-	requireTrading(t, p, c)
 
 	var methods struct{ Methods []string }
 	if err := c.Call(context.Background(), "rpc.methods", nil, &methods); err != nil {
@@ -111,28 +87,5 @@ func TestTradingWiring(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".superbot", "journal.db")); err != nil {
 		t.Errorf("the journal is not at the default path: %v", err)
-	}
-}
-
-// TestRunsWithoutTradingUntilBuilt: while the order actor is a skeleton
-// the daemon still starts, says why trading is off, and serves the rest.
-// Once the order actor is built this test has nothing to check.
-func TestRunsWithoutTradingUntilBuilt(t *testing.T) {
-	p := startDaemon(t, t.TempDir(), tradingConf)
-	c := p.client()
-	p.waitReady()
-	var res struct{ Methods []string }
-	if err := c.Call(context.Background(), "rpc.methods", nil, &res); err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(res.Methods, "trading.orders") {
-		t.Skip("the order actor is built: TestTradingWiring covers the daemon")
-	}
-	if !strings.Contains(p.out.String(), "trading not started") {
-		t.Fatalf("no trading and no reason logged:\n%s", p.out.String())
-	}
-	err := c.Call(context.Background(), "module.start", map[string]any{"module": "trading"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "trading is not running in this daemon") {
-		t.Errorf("module.start trading: %v, want the module failed with why", err)
 	}
 }
