@@ -26,6 +26,7 @@ symbol = "ETHUSDT"
 interval = "1m"
 allocation = "250.5 USDT"
 enabled = false
+params = { lower = 1800, upper = 2200, levels = 5, quantity = 0.01 }
 [trading.books.py_sma]
 allocation = "500 USDT"
 daily_loss_limit = 20

@@ -166,6 +166,8 @@ func (a *orderActor) Receive(ctx actor.Context) {
 		a.onWriteDone(ctx, msg)
 	case *lookupDone:
 		a.onLookupDone(ctx, msg)
+	case *messages.PingRequest:
+		ctx.Respond(&messages.PingResponse{Name: Kind})
 	case *messages.PlaceTradeOrderRequest:
 		a.onPlace(ctx, msg)
 	case *messages.CancelTradeOrderRequest:
