@@ -20,9 +20,12 @@ import (
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
 	"github.com/superbot/superbot/actors/modules"
+	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/scheduler"
+	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/actors/trading"
 	"github.com/superbot/superbot/actors/watchdog"
 )
 
@@ -42,6 +45,8 @@ type Config struct {
 	// ExchangeSim is the built-in simulated exchange ([exchange_sim]), the
 	// default exchange: the thread module "exchange-sim" serves it.
 	ExchangeSim exchangesim.Config `toml:"exchange_sim"`
+	// Trading is order management and the strategies ([trading]).
+	Trading TradingConfig `toml:"trading"`
 
 	meta *meta // where the config came from; nil for a composed default
 }
@@ -120,6 +125,7 @@ func Default() *Config {
 		Cache:       cache.DefaultConfig(),
 		Connector:   connector.DefaultConfig(),
 		ExchangeSim: DefaultExchangeSim(),
+		Trading:     DefaultTradingConfig(),
 	}
 }
 
@@ -226,7 +232,7 @@ func KnownMethods() []string {
 	var out []string
 	for _, routes := range [][]rpc.Route{
 		supervisor.Routes(nil), bus.Routes(nil), cache.Routes(nil), connector.Routes(nil),
-		modules.Routes(nil, nil), scheduler.Routes(nil),
+		modules.Routes(nil, nil), scheduler.Routes(nil), orders.Routes(nil), strategies.Routes(nil),
 	} {
 		for _, rt := range routes {
 			out = append(out, rt.Method)
@@ -274,7 +280,7 @@ func (c Config) Validate() error {
 // ThreadModules names the thread modules superbotd registers (a thread
 // module's `module`, by default its name, must be one of them). The daemon
 // registers exactly these; a test holds the two together.
-var ThreadModules = []string{exchangesim.Name, heartbeat.Name}
+var ThreadModules = []string{exchangesim.Name, heartbeat.Name, trading.Name}
 
 // The built-in modules of the embedded config.
 const (

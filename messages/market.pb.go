@@ -34,13 +34,16 @@ const (
 	// UNKNOWN_RESOLVED_FOUND: the answer was lost (timeout, 5xx, dropped);
 	// querying the client order ID found the order, which is adopted.
 	OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_FOUND OrderOutcome = 3
-	// UNKNOWN_RESOLVED_RESENT: the answer was lost, the query said the order
-	// does not exist (-2013), and it was sent once more with the same ID.
+	// UNKNOWN_RESOLVED_RESENT is no longer produced (the connector used to
+	// resend once after -2013; it never resends now). Kept so the numbers stay.
 	OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_RESENT OrderOutcome = 4
-	// UNKNOWN: the outcome could not be resolved; query the order later by
-	// its client order ID. Never resend blindly.
+	// UNKNOWN: the request left and its outcome could not be resolved (the
+	// answer was lost or refused for rate, and the query failed or said the
+	// order does not exist: exchange_code -2013). Query the order later by its
+	// client order ID; never resend.
 	OrderOutcome_ORDER_OUTCOME_UNKNOWN OrderOutcome = 5
-	// NOT_SENT: the request never left the connector (queue timeout, ban).
+	// NOT_SENT: the request never left the connector (queue timeout, full
+	// queue, a ban in force that outlasts the queue timeout).
 	OrderOutcome_ORDER_OUTCOME_NOT_SENT OrderOutcome = 6
 )
 
@@ -1040,8 +1043,11 @@ type ConnectorStatusResponse struct {
 	CacheMisses      uint64 `protobuf:"varint,17,opt,name=cache_misses,json=cacheMisses,proto3" json:"cache_misses,omitempty"`
 	Retries          uint64 `protobuf:"varint,18,opt,name=retries,proto3" json:"retries,omitempty"`
 	RateLimited      uint64 `protobuf:"varint,19,opt,name=rate_limited,json=rateLimited,proto3" json:"rate_limited,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// UserData is the user data stream (topic "userdata", refcount = its
+	// subscribers); unset when nobody subscribed.
+	UserData      *StreamStatus `protobuf:"bytes,20,opt,name=user_data,json=userData,proto3" json:"user_data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConnectorStatusResponse) Reset() {
@@ -1205,6 +1211,13 @@ func (x *ConnectorStatusResponse) GetRateLimited() uint64 {
 		return x.RateLimited
 	}
 	return 0
+}
+
+func (x *ConnectorStatusResponse) GetUserData() *StreamStatus {
+	if x != nil {
+		return x.UserData
+	}
+	return nil
 }
 
 // Order is the exchange's view of one order.
@@ -1573,9 +1586,10 @@ type OrderResult struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Outcome OrderOutcome           `protobuf:"varint,1,opt,name=outcome,proto3,enum=superbot.v1.OrderOutcome" json:"outcome,omitempty"`
 	Order   *Order                 `protobuf:"bytes,2,opt,name=order,proto3" json:"order,omitempty"`
-	// ExchangeCode is the Binance error code of a rejection (0 if none).
+	// ExchangeCode is the Binance error code of a rejection, or -2013 when an
+	// unknown outcome's query found no order (0 if none).
 	ExchangeCode int64 `protobuf:"varint,3,opt,name=exchange_code,json=exchangeCode,proto3" json:"exchange_code,omitempty"`
-	// Attempts counts the requests sent (placement, queries, resend).
+	// Attempts counts the requests that left (placement, queries).
 	Attempts      uint32 `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	Error         *Error `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2262,7 +2276,7 @@ const file_superbot_v1_market_proto_rawDesc = "" +
 	"\aworkers\x18\x04 \x01(\rR\aworkers\x12!\n" +
 	"\fbusy_workers\x18\x05 \x01(\rR\vbusyWorkers\x12\x16\n" +
 	"\x06queued\x18\x06 \x01(\rR\x06queued\x12\x14\n" +
-	"\x05dials\x18\a \x01(\x04R\x05dials\"\xbc\x05\n" +
+	"\x05dials\x18\a \x01(\x04R\x05dials\"\xf4\x05\n" +
 	"\x17ConnectorStatusResponse\x12\x16\n" +
 	"\x06health\x18\x01 \x01(\tR\x06health\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x1f\n" +
@@ -2286,7 +2300,8 @@ const file_superbot_v1_market_proto_rawDesc = "" +
 	"cache_hits\x18\x10 \x01(\x04R\tcacheHits\x12!\n" +
 	"\fcache_misses\x18\x11 \x01(\x04R\vcacheMisses\x12\x18\n" +
 	"\aretries\x18\x12 \x01(\x04R\aretries\x12!\n" +
-	"\frate_limited\x18\x13 \x01(\x04R\vrateLimited\"\x8b\x03\n" +
+	"\frate_limited\x18\x13 \x01(\x04R\vrateLimited\x126\n" +
+	"\tuser_data\x18\x14 \x01(\v2\x19.superbot.v1.StreamStatusR\buserData\"\x8b\x03\n" +
 	"\x05Order\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\x03R\aorderId\x12&\n" +
@@ -2439,23 +2454,24 @@ var file_superbot_v1_market_proto_depIdxs = []int32{
 	11, // 7: superbot.v1.ConnectorStatusResponse.streams:type_name -> superbot.v1.StreamStatus
 	12, // 8: superbot.v1.ConnectorStatusResponse.pool:type_name -> superbot.v1.PoolStats
 	27, // 9: superbot.v1.ConnectorStatusResponse.error:type_name -> superbot.v1.Error
-	0,  // 10: superbot.v1.OrderResult.outcome:type_name -> superbot.v1.OrderOutcome
-	14, // 11: superbot.v1.OrderResult.order:type_name -> superbot.v1.Order
-	27, // 12: superbot.v1.OrderResult.error:type_name -> superbot.v1.Error
-	1,  // 13: superbot.v1.SubscribeStreamRequest.kind:type_name -> superbot.v1.StreamKind
-	28, // 14: superbot.v1.SubscribeStreamRequest.subscriber:type_name -> actor.PID
-	27, // 15: superbot.v1.SubscribeStreamResponse.error:type_name -> superbot.v1.Error
-	1,  // 16: superbot.v1.UnsubscribeStreamRequest.kind:type_name -> superbot.v1.StreamKind
-	28, // 17: superbot.v1.UnsubscribeStreamRequest.subscriber:type_name -> actor.PID
-	27, // 18: superbot.v1.UnsubscribeStreamResponse.error:type_name -> superbot.v1.Error
-	8,  // 19: superbot.v1.KlineUpdate.kline:type_name -> superbot.v1.Kline
-	5,  // 20: superbot.v1.BookUpdate.bids:type_name -> superbot.v1.PriceLevel
-	5,  // 21: superbot.v1.BookUpdate.asks:type_name -> superbot.v1.PriceLevel
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	11, // 10: superbot.v1.ConnectorStatusResponse.user_data:type_name -> superbot.v1.StreamStatus
+	0,  // 11: superbot.v1.OrderResult.outcome:type_name -> superbot.v1.OrderOutcome
+	14, // 12: superbot.v1.OrderResult.order:type_name -> superbot.v1.Order
+	27, // 13: superbot.v1.OrderResult.error:type_name -> superbot.v1.Error
+	1,  // 14: superbot.v1.SubscribeStreamRequest.kind:type_name -> superbot.v1.StreamKind
+	28, // 15: superbot.v1.SubscribeStreamRequest.subscriber:type_name -> actor.PID
+	27, // 16: superbot.v1.SubscribeStreamResponse.error:type_name -> superbot.v1.Error
+	1,  // 17: superbot.v1.UnsubscribeStreamRequest.kind:type_name -> superbot.v1.StreamKind
+	28, // 18: superbot.v1.UnsubscribeStreamRequest.subscriber:type_name -> actor.PID
+	27, // 19: superbot.v1.UnsubscribeStreamResponse.error:type_name -> superbot.v1.Error
+	8,  // 20: superbot.v1.KlineUpdate.kline:type_name -> superbot.v1.Kline
+	5,  // 21: superbot.v1.BookUpdate.bids:type_name -> superbot.v1.PriceLevel
+	5,  // 22: superbot.v1.BookUpdate.asks:type_name -> superbot.v1.PriceLevel
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_superbot_v1_market_proto_init() }

@@ -103,6 +103,9 @@ func (b *budget) observe(win, header int64, sent, answered time.Time) {
 	b.used = max(b.used, b.seen)
 }
 
+// charge counts w spent outside the job queue (a WebSocket API request).
+func (b *budget) charge(w int64) { b.used += w }
+
 // refund gives back w charged to window win (a successful order or cancel:
 // Binance charges them 0 since 2026-04-02).
 func (b *budget) refund(win, w int64) {

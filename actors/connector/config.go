@@ -37,6 +37,10 @@ type Config struct {
 	// WSBaseURL overrides the WebSocket base URL (without "/ws"); empty means
 	// the endpoint's. Default "".
 	WSBaseURL string `toml:"ws_base_url"`
+	// WSAPIURL overrides the WebSocket API URL (the user data stream);
+	// empty means ws_base_url + "/ws-api/v3" when ws_base_url is set, else
+	// the endpoint's. Default "".
+	WSAPIURL string `toml:"ws_api_url"`
 	// APIKey is the exchange API key. Secret: SUPERBOT_CONNECTOR_API_KEY.
 	// Empty with endpoint "sim" means the simulator's "sim-api-key".
 	APIKey string `toml:"api_key" secret:"true"`
@@ -79,6 +83,10 @@ type Config struct {
 	ReconnectBackoff time.Duration `toml:"reconnect_backoff"`
 	// ReconnectMaxBackoff caps the redial delay. Default "30s".
 	ReconnectMaxBackoff time.Duration `toml:"reconnect_max_backoff"`
+	// Streams are market streams the daemon keeps open from the start (as
+	// market.subscribe does): "price:SYMBOL", "book:SYMBOL",
+	// "kline:SYMBOL:INTERVAL"; at most 200. Default [].
+	Streams []string `toml:"streams"`
 	// TimeSyncInterval re-syncs the exchange clock offset this often (and on
 	// every -1021). Default "10m".
 	TimeSyncInterval time.Duration `toml:"time_sync_interval"`
@@ -114,6 +122,7 @@ func DefaultConfig() Config {
 		ReconnectBackoff:    100 * time.Millisecond,
 		ReconnectMaxBackoff: 30 * time.Second,
 		TimeSyncInterval:    10 * time.Minute,
+		Streams:             []string{},
 	}
 }
 
@@ -128,7 +137,7 @@ func (c Config) Validate() error {
 	default:
 		add("endpoint", "must be sim, testnet or production, got %q", c.Endpoint)
 	}
-	for _, u := range []struct{ key, v string }{{"base_url", c.BaseURL}, {"ws_base_url", c.WSBaseURL}} {
+	for _, u := range []struct{ key, v string }{{"base_url", c.BaseURL}, {"ws_base_url", c.WSBaseURL}, {"ws_api_url", c.WSAPIURL}} {
 		if u.v == "" {
 			continue
 		}
@@ -138,7 +147,7 @@ func (c Config) Validate() error {
 			continue
 		}
 		want := []string{"http", "https"}
-		if u.key == "ws_base_url" {
+		if u.key != "base_url" {
 			want = []string{"ws", "wss"}
 		}
 		if p.Scheme != want[0] && p.Scheme != want[1] {
@@ -191,6 +200,7 @@ func (c Config) Validate() error {
 		add("reconnect_max_backoff", "must be >= reconnect_backoff (%s), got %s", c.ReconnectBackoff, c.ReconnectMaxBackoff)
 	}
 	positive("time_sync_interval", c.TimeSyncInterval)
+	errs = append(errs, validateStreams(c.Streams)...)
 	return errors.Join(errs...)
 }
 
@@ -220,6 +230,21 @@ func (c Config) wsURL() string {
 		return "wss://stream.binance.com:9443"
 	}
 	return "ws://" + simListen
+}
+
+// wsAPIURL is the WebSocket API URL in effect (the user data stream).
+func (c Config) wsAPIURL() string {
+	switch {
+	case c.WSAPIURL != "":
+		return c.WSAPIURL
+	case c.WSBaseURL != "":
+		return c.WSBaseURL + "/ws-api/v3"
+	case c.Endpoint == EndpointTestnet:
+		return "wss://ws-api.testnet.binance.vision/ws-api/v3"
+	case c.Endpoint == EndpointProduction:
+		return "wss://ws-api.binance.com:443/ws-api/v3"
+	}
+	return "ws://" + simListen + "/ws-api/v3"
 }
 
 // keys returns the API credentials in effect.

@@ -55,8 +55,14 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"endpoint", func(c *Config) { c.Endpoint = "mainnet" }, []string{"endpoint: must be sim, testnet or production"}},
 		{"production needs keys", func(c *Config) { c.Endpoint = EndpointProduction },
 			[]string{"api_key: must be set", "secret_key: must be set"}},
-		{"urls", func(c *Config) { c.BaseURL, c.WSBaseURL = "ftp://x", "http://x" },
-			[]string{"base_url: scheme must be http or https", "ws_base_url: scheme must be ws or wss"}},
+		{"urls", func(c *Config) { c.BaseURL, c.WSBaseURL, c.WSAPIURL = "ftp://x", "http://x", "https://x/ws-api/v3" },
+			[]string{"base_url: scheme must be http or https", "ws_base_url: scheme must be ws or wss", "ws_api_url: scheme must be ws or wss"}},
+		{"streams", func(c *Config) {
+			c.Streams = []string{"price:BTCUSDT", "ticker:BTCUSDT", "kline:BTCUSDT", "kline:BTCUSDT:7m", "book:btc-usdt", "price:btcusdt", "book:ETHUSDT:1m"}
+		}, []string{`streams[1]: "ticker:BTCUSDT": must be price:SYMBOL, book:SYMBOL or kline:SYMBOL:INTERVAL`, `streams[2]: "kline:BTCUSDT": must be kline:SYMBOL:INTERVAL`,
+			`streams[3]: "kline:BTCUSDT:7m": interval: must be a Binance kline interval`, `streams[4]: "book:btc-usdt": symbol: must match`,
+			`streams[5]: "price:btcusdt" repeats streams[0]`, `streams[6]: "book:ETHUSDT:1m": must be book:SYMBOL`}},
+		{"too many streams", func(c *Config) { c.Streams = make([]string, maxConfigStreams+1) }, []string{"streams: at most 200 entries, got 201"}},
 		{"numbers", func(c *Config) { c.IOWorkers, c.MaxConnections, c.MaxQueue, c.WeightHeadroom = 0, 0, 0, -1 },
 			[]string{"io_workers:", "max_connections:", "max_queue:", "weight_headroom:"}},
 		{"durations", func(c *Config) {
@@ -99,5 +105,28 @@ func TestHeadroom(t *testing.T) {
 	c.WeightHeadroom = 100
 	if got := c.headroom(6000); got != 100 {
 		t.Fatalf("count headroom = %d", got)
+	}
+}
+
+func TestWSAPIURL(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"sim", func(*Config) {}, "ws://" + exchangesim.DefaultListen + "/ws-api/v3"},
+		{"from ws_base_url", func(c *Config) { c.WSBaseURL = "ws://127.0.0.1:1" }, "ws://127.0.0.1:1/ws-api/v3"},
+		{"override", func(c *Config) { c.WSBaseURL, c.WSAPIURL = "ws://127.0.0.1:1", "ws://127.0.0.1:2/x" }, "ws://127.0.0.1:2/x"},
+		{"testnet", func(c *Config) { c.Endpoint = EndpointTestnet }, "wss://ws-api.testnet.binance.vision/ws-api/v3"},
+		{"production", func(c *Config) { c.Endpoint = EndpointProduction }, "wss://ws-api.binance.com:443/ws-api/v3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.edit(&c)
+			if got := c.wsAPIURL(); got != tc.want {
+				t.Fatalf("ws api url = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -16,11 +16,22 @@
 // Market data: identical concurrent requests are coalesced into one upstream
 // call, and answers go through the cache actor with the TTL class of their
 // kind ("ticker", "orderbook", "klines"). Idempotent GETs retry with backoff
-// and jitter. Orders are never retried blindly: a timeout or 5xx is an
-// unknown outcome, resolved by querying the client order ID (found: adopt;
-// -2013: resend once with the same ID).
+// and jitter. Orders are never retried blindly: a timeout, a 5xx or a
+// 429/418 after the request left is an unknown outcome, resolved by querying
+// the client order ID (found: adopt; -2013: answered UNKNOWN, never resent:
+// the order actor keeps resolving it). A placement that a ban in force keeps
+// from leaving in time is NOT_SENT.
 //
-// Streams are reference counted per subscriber PID, reconnect with backoff,
+// Account access (balances, open orders, the account's trades) serves the
+// order actor's reconciliation: signed GETs at order priority.
+//
+// User data: one WebSocket API connection (userDataStream.subscribe.signature)
+// for every SubscribeUserDataRequest subscriber; execution reports and
+// up/down changes go to each subscriber (see userdata.go).
+//
+// Streams are reference counted per subscriber PID (market.subscribe and
+// [connector] streams: the connector itself holds the reference for the
+// daemon), reconnect with backoff,
 // reconnect when stale or before Binance's 24 h cut, and publish on the bus:
 // price.SYMBOL.update, kline.SYMBOL.INTERVAL, book.SYMBOL.update. Closed
 // klines are published once each and contiguously: gaps after a reconnect are
@@ -65,15 +76,17 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
-// Props returns the connector's props. Validate cfg first: a producer has no
-// error path.
+// Props returns the connector's props (one connector per Props: a restart
+// hands its subscriptions to the next incarnation through them). Validate
+// cfg first: a producer has no error path.
 func Props(cfg Config, deps Deps) *actor.Props {
+	k := &kept{}
 	return actor.PropsFromProducer(func() actor.Actor {
 		log := deps.Logger
 		if log == nil {
 			log = slog.New(slog.DiscardHandler)
 		}
-		return &connectorActor{cfg: cfg, deps: deps, log: log.With("actor", Kind)}
+		return &connectorActor{cfg: cfg, deps: deps, log: log.With("actor", Kind), kept: k}
 	})
 }
 
@@ -81,6 +94,7 @@ type connectorActor struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
+	kept *kept // carried over a restart
 
 	self *actor.PID
 	root *actor.RootContext
@@ -106,6 +120,8 @@ type connectorActor struct {
 
 	streams  map[streamKey]*stream
 	watching map[string]int // subscriber PID key -> references
+	ud       *userData      // the user data stream (nil: no subscriber)
+	offsetMs *atomic.Int64  // a.offset for the user data runner's signatures
 
 	health      string
 	healthWhy   string
@@ -127,6 +143,7 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.onStarted(ctx)
 	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
+		a.keep(ctx)
 		a.release()
 	case *messages.PingRequest:
 		ctx.Respond(&messages.PingResponse{Name: Kind})
@@ -144,6 +161,18 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onGetOrder(ctx, msg)
 	case *messages.CancelOrderRequest:
 		a.onCancelOrder(ctx, msg)
+	case *messages.AccountRequest:
+		a.onAccount(ctx, msg)
+	case *messages.OpenOrdersRequest:
+		a.onOpenOrders(ctx, msg)
+	case *messages.MyTradesRequest:
+		a.onMyTrades(ctx, msg)
+	case *messages.SubscribeUserDataRequest:
+		a.onSubscribeUserData(ctx, msg)
+	case *messages.MarketSubscribeRequest:
+		ctx.Respond(a.onMarketSubscribe(ctx, msg))
+	case *messages.MarketUnsubscribeRequest:
+		ctx.Respond(a.onMarketUnsubscribe(ctx, msg))
 	case *messages.SubscribeStreamRequest:
 		ctx.Respond(a.onSubscribe(ctx, msg))
 	case *messages.UnsubscribeStreamRequest:
@@ -158,6 +187,10 @@ func (a *connectorActor) Receive(ctx actor.Context) {
 		a.onStreamState(ctx, msg)
 	case *streamData:
 		a.onStreamData(ctx, msg)
+	case *userDataState:
+		a.onUserDataState(ctx, msg)
+	case *userDataReport:
+		a.onUserDataReport(ctx, msg)
 	case *messages.CacheSetResponse, *actor.Stopped:
 		// cache writes are fire-and-forget; Stopping released everything
 	default:
@@ -173,6 +206,7 @@ func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.orders = map[string]*orderOp{}
 	a.streams = map[streamKey]*stream{}
 	a.watching = map[string]int{}
+	a.offsetMs = new(atomic.Int64)
 	a.budget = newBudget(a.cfg)
 	a.health = "down"
 	a.healthWhy = "starting"
@@ -194,6 +228,8 @@ func (a *connectorActor) onStarted(ctx actor.Context) {
 	a.enqueue(ctx, a.newJob(jobExchangeInfo, prioSystem))
 	a.after(a.cfg.TimeSyncInterval, timerTimeSync, nil)
 	a.after(time.Second, timerSweep, nil)
+	a.openConfigStreams(ctx)
+	a.restoreKept(ctx)
 	a.log.Info("connector started", "endpoint", a.cfg.Endpoint, "rest", a.cfg.restURL(), "ws", a.cfg.wsURL(), "io_workers", a.cfg.IOWorkers)
 }
 
@@ -216,6 +252,10 @@ func (a *connectorActor) release() {
 		close(st.stop)
 	}
 	a.streams = map[streamKey]*stream{}
+	if a.ud != nil {
+		close(a.ud.stop)
+		a.ud = nil
+	}
 	a.transport.close()
 	a.cancel = nil
 }

@@ -50,3 +50,11 @@ func levels(in []binance.Bid) []*messages.PriceLevel {
 	}
 	return out
 }
+
+// orderProto converts an order as GET /api/v3/order and openOrders give it.
+func orderProto(o *binance.Order) *messages.Order {
+	return &messages.Order{Symbol: o.Symbol, OrderId: o.OrderID, ClientOrderId: o.ClientOrderID, Side: string(o.Side),
+		Type: string(o.Type), TimeInForce: string(o.TimeInForce), Price: o.Price, OrigQty: o.OrigQuantity,
+		ExecutedQty: o.ExecutedQuantity, CumulativeQuoteQty: o.CummulativeQuoteQuantity, Status: string(o.Status),
+		TimeMs: o.Time, UpdateTimeMs: o.UpdateTime}
+}

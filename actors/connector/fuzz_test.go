@@ -1,6 +1,8 @@
 package connector
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,6 +37,35 @@ func FuzzClientOrderID(f *testing.F) {
 		}
 		if got := clientOrderIDRE.MatchString(id); got != ok {
 			t.Fatalf("%q: match %v, want %v", id, got, ok)
+		}
+	})
+}
+
+// FuzzUserDataFrame: any frame from the WebSocket API decodes or is
+// skipped, never a panic; an executionReport keeps its client order ID.
+func FuzzUserDataFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"subscriptionId":0,"event":{"e":"executionReport","E":1,"s":"BTCUSDT","c":"id-1","C":"","x":"NEW","X":"NEW","i":7,"N":null,"t":-1}}`,
+		`{"subscriptionId":0,"event":{"e":"eventStreamTerminated","E":1}}`,
+		`{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1,"B":[]}}`,
+		`{"id":"x","status":400,"error":{"code":-1022,"msg":"bad"}}`,
+		`{"event":"x"}`, `{"event":[1,2]}`, `null`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var fr wsAPIFrame
+		if json.Unmarshal([]byte(s), &fr) != nil {
+			return
+		}
+		_ = fr.isAnswerTo("x")
+		_ = fr.errorText()
+		r, end := userDataEvent(fr.Event)
+		if r != nil && end {
+			t.Fatal("a report and the end at once")
+		}
+		if strings.Contains(s, `"c":"id-1","C":""`) && strings.Contains(s, `"e":"executionReport"`) && r != nil && r.GetClientOrderId() != "id-1" {
+			t.Fatalf("client order id = %q", r.GetClientOrderId())
 		}
 	})
 }

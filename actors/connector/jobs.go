@@ -19,6 +19,9 @@ const (
 	jobPlace
 	jobGetOrder
 	jobCancel
+	jobAccount
+	jobOpenOrders
+	jobMyTrades
 )
 
 // Priorities: lower leaves the queue first.
@@ -52,11 +55,13 @@ type job struct {
 	orderID          int64
 	clientOrderID    string
 	place            *placeParams
+	fromID           int64
 
-	key      string   // coalescing key of market data
-	fill     *stream  // kline gap fill of this stream
-	op       *orderOp // order operation this call belongs to
-	timeSync bool     // a -1021 re-sync already happened for this job
+	reply    *actor.PID // account calls: who gets the answer
+	key      string     // coalescing key of market data
+	fill     *stream    // kline gap fill of this stream
+	op       *orderOp   // order operation this call belongs to
+	timeSync bool       // a -1021 re-sync already happened for this job
 }
 
 func (a *connectorActor) newJob(kind jobKind, prio int) *job {
@@ -71,6 +76,12 @@ func (a *connectorActor) newJob(kind jobKind, prio int) *job {
 		j.weight, j.signed = 4, true
 	case jobPlace, jobCancel:
 		j.signed = true
+	case jobAccount:
+		j.weight, j.signed = weightAccount, true
+	case jobOpenOrders:
+		j.weight, j.signed = weightOpenOrders, true
+	case jobMyTrades:
+		j.weight, j.signed = weightMyTrades, true
 	}
 	return j
 }
@@ -144,6 +155,10 @@ func (a *connectorActor) enqueue(ctx actor.Context, j *job) {
 		a.fail(ctx, j, unavailableErr())
 		return
 	}
+	if j.prio != prioSystem && a.budget.banned(time.Now()) && j.deadline.Before(a.budget.banUntil) {
+		a.fail(ctx, j, bannedErr(a.budget.banUntil)) // a ban in force outlasts its queue timeout
+		return
+	}
 	if a.queue.len() >= a.cfg.MaxQueue && j.prio != prioSystem {
 		a.fail(ctx, j, rateLimitedErr("the connector's request queue is full"))
 		return
@@ -174,6 +189,9 @@ func (a *connectorActor) pump(ctx actor.Context) {
 		j.window = a.budget.spend(j.weight, now.Add(-a.offset))
 		j.offset = a.offset
 		j.attempt++
+		if j.op != nil {
+			j.op.attempts++
+		}
 		if j.kind == jobTime {
 			a.syncing = true
 		}

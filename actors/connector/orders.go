@@ -26,7 +26,6 @@ type orderOp struct {
 	place    *placeParams
 	attempts uint32
 	resolved bool // an unknown outcome was met: the answer comes from a query
-	resent   bool // the one resend after -2013 happened
 }
 
 func (a *connectorActor) onPlaceOrder(ctx actor.Context, m *messages.PlaceOrderRequest) {
@@ -122,8 +121,7 @@ func (a *connectorActor) orderRef(ctx actor.Context, kind jobKind, symbol, clien
 func (a *connectorActor) sendOrderJob(ctx actor.Context, op *orderOp, kind jobKind) {
 	j := a.newJob(kind, prioOrder)
 	j.symbol, j.clientOrderID, j.orderID, j.place, j.op = op.symbol, op.clientID, op.orderID, op.place, op
-	op.attempts++
-	a.enqueue(ctx, j)
+	a.enqueue(ctx, j) // pump counts op.attempts when it leaves
 }
 
 // onOrderResult moves an order operation on after one of its calls.
@@ -134,14 +132,12 @@ func (a *connectorActor) onOrderResult(ctx actor.Context, j *job, r *jobResult, 
 	case j.kind == jobGetOrder && op.kind != jobGetOrder: // resolving an unknown outcome
 		a.onResolveResult(ctx, op, j, order, f, code, r.err)
 	case f == failNone:
-		outcome := messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED
-		if op.resent {
-			outcome = messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_RESENT
-		}
-		a.finishOrder(ctx, op, outcome, order, 0, nil)
+		a.finishOrder(ctx, op, messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED, order, 0, nil)
 	case j.kind == jobGetOrder && a.retry(j, f):
-	case (j.kind == jobPlace || j.kind == jobCancel) && (f == failUnknown || isDuplicate(code, r.err)):
-		// Sent, answer lost (or "duplicate": the first one is live): ask.
+	case (j.kind == jobPlace || j.kind == jobCancel) && (f == failUnknown || f == failLimited || isDuplicate(code, r.err)):
+		// Sent, answer lost, or refused for rate after it left (the
+		// exchange may still have acted on it), or "duplicate" (the first
+		// one is live): ask. The query waits out any ban.
 		a.log.Warn("order outcome unknown, querying by client order id", "symbol", op.symbol, "client_order_id", op.clientID, "err", errText(r.err))
 		op.resolved = true
 		a.sendOrderJob(ctx, op, jobGetOrder)
@@ -154,23 +150,21 @@ func (a *connectorActor) onOrderResult(ctx actor.Context, j *job, r *jobResult, 
 	}
 }
 
-// onResolveResult handles the query that resolves an unknown outcome.
+// onResolveResult handles the query that resolves an unknown outcome. A
+// placement the exchange does not know (-2013) is never sent again: the
+// exchange may still be processing it, so its outcome stays unknown and the
+// order actor keeps querying (and watching the user data stream).
 func (a *connectorActor) onResolveResult(ctx actor.Context, op *orderOp, j *job, order *messages.Order, f failure, code int64, err error) {
 	switch {
 	case f == failNone:
-		outcome := messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_FOUND
-		if op.resent {
-			outcome = messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_RESENT
-		}
-		a.finishOrder(ctx, op, outcome, order, 0, nil)
-	case f == failNotFound && op.kind == jobPlace && !op.resent:
-		a.log.Info("order not found after unknown outcome, resending once", "symbol", op.symbol, "client_order_id", op.clientID)
-		op.resent = true
-		a.sendOrderJob(ctx, op, jobPlace)
+		a.finishOrder(ctx, op, messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_FOUND, order, 0, nil)
+	case f == failNotFound && op.kind == jobPlace:
+		a.log.Warn("order not found after unknown outcome, not resending", "symbol", op.symbol, "client_order_id", op.clientID)
+		a.finishOrder(ctx, op, messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, nil, code,
+			messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "order outcome unknown: the exchange does not know client_order_id %q yet; query it later, never resend", op.clientID))
 	case f == failNotFound && op.kind == jobCancel:
 		a.finishOrder(ctx, op, messages.OrderOutcome_ORDER_OUTCOME_REJECTED, nil, code, restError(err, f, code))
 	case a.retry(j, f):
-		op.attempts++
 	default:
 		a.finishOrder(ctx, op, messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, nil, code,
 			messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "order outcome unknown: query client_order_id %q later", op.clientID))

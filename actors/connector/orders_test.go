@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,25 +115,33 @@ func TestPlaceOrderValidation(t *testing.T) {
 	}
 }
 
-// TestOrderUnknownOutcomes: the order is accepted but its answer lost, or a
-// 5xx / timeout leaves it unsent; either way querying the client order ID
-// resolves it and the exchange ends up with exactly the orders it should.
+// TestOrderUnknownOutcomes: the answer to a placement is lost (dropped, a
+// 5xx, a timeout). Querying the client order ID resolves it when the
+// exchange has the order; when the query says "does not exist" (-2013) the
+// connector never sends it again: it answers UNKNOWN naming the ID. The
+// exchange's count of orders with the ID catches any resend (with a 5xx
+// fault a resend would succeed and leave one order; a late timeout would
+// leave a -2010).
 func TestOrderUnknownOutcomes(t *testing.T) {
 	cases := []struct {
-		name     string
-		fault    exchangesim.Fault
-		want     messages.OrderOutcome
-		attempts uint32
-		orders   int
+		name  string
+		fault exchangesim.Fault
+		want  messages.OrderOutcome
+		// orders is what the exchange ends up holding with the ID.
+		orders int
 	}{
 		{"accepted, response dropped", exchangesim.Fault{Kind: exchangesim.FaultDrop, Route: "POST /api/v3/order"},
-			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_FOUND, 2, 1},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_FOUND, 1},
 		{"503 before processing", exchangesim.Fault{Kind: exchangesim.FaultError, Route: "POST /api/v3/order", Status: 503},
-			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_RESENT, 3, 1},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, 0},
 		{"500 before processing", exchangesim.Fault{Kind: exchangesim.FaultError, Route: "POST /api/v3/order", Status: 500},
-			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_RESENT, 3, 1},
-		{"timeout every time: resent once only", exchangesim.Fault{Kind: exchangesim.FaultLatency, Route: "POST /api/v3/order", Latency: 2 * time.Second},
-			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, 4, 0},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, 0},
+		{"timeout (the simulator drops it when the client gives up)", exchangesim.Fault{Kind: exchangesim.FaultLatency, Route: "POST /api/v3/order", Latency: 2 * time.Second},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, 0},
+		{"429 after it left", exchangesim.Fault{Kind: exchangesim.FaultRateLimit, Route: "POST /api/v3/order", RetryAfter: time.Second},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, 0},
+		{"418 after it left", exchangesim.Fault{Kind: exchangesim.FaultBan, Route: "POST /api/v3/order", RetryAfter: time.Second},
+			messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,17 +153,54 @@ func TestOrderUnknownOutcomes(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := placeOrder(t, f, restingBuy("unknown-1"))
+			// One placement and one query: never a second placement.
+			if res.GetOutcome() != tc.want || res.GetAttempts() != 2 {
+				t.Fatalf("res = %v, want outcome %s after 2 requests", res, tc.want)
+			}
+			switch tc.want {
+			case messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN_RESOLVED_FOUND:
+				if res.GetOrder().GetClientOrderId() != "unknown-1" || res.GetOrder().GetStatus() != "NEW" {
+					t.Fatalf("order = %v", res.GetOrder())
+				}
+			default:
+				if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(res.GetError().GetMessage(), `"unknown-1"`) ||
+					res.GetExchangeCode() != -2013 {
+					t.Fatalf("res = %v: want UNAVAILABLE naming the client order id, exchange code -2013", res)
+				}
+			}
 			ex.ClearFaults()
-			if res.GetOutcome() != tc.want || res.GetAttempts() != tc.attempts {
-				t.Fatalf("res = %v, want outcome %s after %d requests", res, tc.want, tc.attempts)
-			}
-			if tc.orders > 0 && (res.GetOrder().GetClientOrderId() != "unknown-1" || res.GetOrder().GetStatus() != "NEW") {
-				t.Fatalf("order = %v", res.GetOrder())
-			}
 			if n := ordersWithID(t, ex, "unknown-1"); n != tc.orders {
 				t.Fatalf("exchange holds %d orders with the id, want %d", n, tc.orders)
 			}
 		})
+	}
+}
+
+// TestOrderNotSentWhileBanned: with a ban in force that outlasts the queue
+// timeout, a placement is answered NOT_SENT at once and nothing leaves.
+func TestOrderNotSentWhileBanned(t *testing.T) {
+	ex := startSim(t, simConfig())
+	cfg := testConfig(ex)
+	cfg.QueueTimeout = 2 * time.Second
+	f := startConnector(t, cfg)
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultBan, Route: "/api/v3/ticker/24hr", RetryAfter: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	held := f.sys.Root.RequestFuture(f.pid, &messages.TickerRequest{Symbol: "BTCUSDT"}, 10*time.Second)
+	if r, err := held.Result(); err != nil || r.(*messages.TickerResponse).GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("ticker = %v, %v: want RATE_LIMITED (the ban outlasts its queue timeout)", r, err)
+	}
+	up := f.status(t).GetUpstreamRequests()
+	res := placeOrder(t, f, restingBuy("banned-1"))
+	if res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_NOT_SENT || res.GetAttempts() != 0 ||
+		res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("res = %v", res)
+	}
+	if got := f.status(t).GetUpstreamRequests(); got != up {
+		t.Fatalf("%d requests went upstream during the ban", got-up)
+	}
+	if n := ordersWithID(t, ex, "banned-1"); n != 0 {
+		t.Fatalf("exchange holds %d orders with the id", n)
 	}
 }
 
@@ -188,5 +234,64 @@ func TestClockResyncOnTimestampError(t *testing.T) {
 	}
 	if off := f.status(t).GetClockOffsetMs(); off > -29000 || off < -31000 {
 		t.Fatalf("clock offset = %d ms, want about -30000", off)
+	}
+}
+
+// TestOrderBannedAfterItLeft: a 418 answers the placement with a ban that
+// outlasts the queue timeout, so the resolving query cannot leave either:
+// the outcome is UNKNOWN (query later), never NOT_SENT and never a resend.
+func TestOrderBannedAfterItLeft(t *testing.T) {
+	ex := startSim(t, simConfig())
+	cfg := testConfig(ex)
+	cfg.QueueTimeout = 2 * time.Second
+	f := startConnector(t, cfg)
+	if err := ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultBan, Route: "POST /api/v3/order", RetryAfter: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	res := placeOrder(t, f, restingBuy("banned-after"))
+	if res.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN || res.GetAttempts() != 1 ||
+		res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(res.GetError().GetMessage(), `"banned-after"`) {
+		t.Fatalf("res = %v", res)
+	}
+	if st := f.status(t); !st.GetBanned() || st.GetBanStatus() != 418 {
+		t.Fatalf("status = %v", st)
+	}
+	if n := ordersWithID(t, ex, "banned-after"); n != 0 {
+		t.Fatalf("exchange holds %d orders with the id", n)
+	}
+}
+
+// TestQueuedOrderShedOnBan: a placement waiting for a worker when a ban
+// starts that outlasts its queue timeout is answered NOT_SENT at once (not
+// after the 30 s queue timeout), and never leaves.
+func TestQueuedOrderShedOnBan(t *testing.T) {
+	ex := startSim(t, simConfig())
+	cfg := testConfig(ex)
+	cfg.IOWorkers = 1
+	f := startConnector(t, cfg)
+	for _, fault := range []exchangesim.Fault{
+		{Kind: exchangesim.FaultLatency, Route: "/api/v3/ticker/24hr", Latency: 500 * time.Millisecond, Count: 1},
+		{Kind: exchangesim.FaultBan, Route: "/api/v3/ticker/24hr", RetryAfter: time.Minute},
+	} {
+		if err := ex.InjectFault(fault); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ticker := f.sys.Root.RequestFuture(f.pid, &messages.TickerRequest{Symbol: "BTCUSDT"}, 10*time.Second)
+	actortest.Eventually(t, 5*time.Second, func() bool { return f.status(t).GetPool().GetBusyWorkers() == 1 }, "ticker in flight")
+	order := f.sys.Root.RequestFuture(f.pid, restingBuy("queued-1"), 10*time.Second)
+	res, err := order.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(*messages.OrderResult); r.GetOutcome() != messages.OrderOutcome_ORDER_OUTCOME_NOT_SENT || r.GetAttempts() != 0 ||
+		r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("order = %v", r)
+	}
+	if r, err := ticker.Result(); err != nil || r.(*messages.TickerResponse).GetError().GetCode() != messages.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("ticker = %v, %v", r, err)
+	}
+	if n := ordersWithID(t, ex, "queued-1"); n != 0 {
+		t.Fatalf("exchange holds %d orders with the id", n)
 	}
 }

@@ -36,11 +36,18 @@ func (a *connectorActor) onJobResult(ctx actor.Context, r *jobResult) {
 		a.stats.rateLimited++
 		a.budget.ban(time.Now(), r.info.retryAfter, r.info.status)
 		a.log.Warn("exchange rate limit: holding every request", "status", r.info.status, "retry_after", r.info.retryAfter, "code", code)
-		j.attempt-- // it was not processed: this try does not count
-		a.queue.pushFront(j)
-		a.updateHealth(ctx)
-		a.pump(ctx)
-		return
+		if j.kind != jobPlace {
+			// Refused, so sent again after the ban: harmless for GETs and
+			// cancels. A placement is not: it left, so its outcome is
+			// unknown and is resolved by a query (below).
+			j.attempt--
+			a.queue.pushFront(j)
+			a.shedBanned(ctx)
+			a.updateHealth(ctx)
+			a.pump(ctx)
+			return
+		}
+		a.shedBanned(ctx)
 	case failTimestamp:
 		if !j.timeSync {
 			j.timeSync = true
@@ -69,6 +76,15 @@ func (a *connectorActor) onJobResult(ctx actor.Context, r *jobResult) {
 			e = restError(r.err, f, code)
 		}
 		a.onMarketResult(ctx, j, r.val, e)
+	case jobAccount, jobOpenOrders, jobMyTrades:
+		if a.retry(j, f) {
+			break
+		}
+		var e *messages.Error
+		if r.err != nil {
+			e = restError(r.err, f, code)
+		}
+		a.onAccountResult(ctx, j, r.val, e)
 	case jobPlace, jobGetOrder, jobCancel:
 		if f == failNone && j.kind != jobGetOrder {
 			a.budget.refund(j.window, j.weight)
@@ -98,6 +114,7 @@ func (a *connectorActor) onTimeResult(ctx actor.Context, j *job, r *jobResult, f
 	// The exchange read its clock about half-way through the round trip.
 	mid := time.Now().Add(-r.rtt / 2)
 	a.offset = mid.Sub(time.UnixMilli(r.server))
+	a.offsetMs.Store(a.offset.Milliseconds())
 	a.log.Debug("clock synced", "offset", a.offset, "rtt", r.rtt)
 }
 
@@ -135,9 +152,33 @@ func (a *connectorActor) fail(ctx actor.Context, j *job, e *messages.Error) {
 		a.onFillResult(ctx, j, &jobResult{job: j, err: e})
 	case j.key != "":
 		a.onMarketResult(ctx, j, nil, e)
+	case j.op != nil && j.op.resolved:
+		// The placement left earlier; only the query resolving it did not.
+		a.finishOrder(ctx, j.op, messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN, nil, 0,
+			messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "order outcome unknown: could not query client_order_id %q (%s); query it later", j.op.clientID, e.GetMessage()))
 	case j.op != nil:
 		a.finishOrder(ctx, j.op, messages.OrderOutcome_ORDER_OUTCOME_NOT_SENT, nil, 0, e)
+	case j.reply != nil:
+		a.onAccountResult(ctx, j, nil, e)
 	}
+}
+
+// shedBanned answers at once the queued requests whose queue deadline comes
+// before the ban ends: they could not leave in time anyway (a placement
+// among them was never sent: NOT_SENT).
+func (a *connectorActor) shedBanned(ctx actor.Context) {
+	until := a.budget.banUntil
+	for _, j := range a.queue.expired(until) {
+		if j.prio == prioSystem {
+			a.queue.push(j)
+			continue
+		}
+		a.fail(ctx, j, bannedErr(until))
+	}
+}
+
+func bannedErr(until time.Time) *messages.Error {
+	return rateLimitedErr("the exchange rate-limits this host until " + until.UTC().Format(time.RFC3339) + ": not sent")
 }
 
 // restError turns a REST failure into a client-safe error.
@@ -184,6 +225,9 @@ func (a *connectorActor) updateHealth(ctx actor.Context) {
 				h, why = "degraded", "stream "+st.topic+" reconnecting"
 				break
 			}
+		}
+		if ud := a.ud; h == "up" && ud != nil && !ud.connected && ud.downs > 0 && !ud.rotating {
+			h, why = "degraded", "user data stream reconnecting"
 		}
 	}
 	if h == a.health {

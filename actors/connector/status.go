@@ -53,6 +53,7 @@ func (a *connectorActor) status() *messages.ConnectorStatusResponse {
 			Reconnects: st.reconnects, GapFills: st.gapFills,
 		})
 	}
+	res.UserData = a.userDataStatus(now)
 	sort.Slice(res.Streams, func(i, j int) bool { return res.Streams[i].Topic < res.Streams[j].Topic })
 	return res
 }

@@ -90,6 +90,13 @@ func (a *connectorActor) onSubscribe(ctx actor.Context, m *messages.SubscribeStr
 	if e != nil {
 		return &messages.SubscribeStreamResponse{Error: e}
 	}
+	st := a.addRef(ctx, key, topic, m.GetSubscriber())
+	return &messages.SubscribeStreamResponse{Topic: topic, Refcount: uint32(len(st.subs))}
+}
+
+// addRef makes sub hold a reference to the stream key, opening it first
+// when nobody did.
+func (a *connectorActor) addRef(ctx actor.Context, key streamKey, topic string, sub *actor.PID) *stream {
 	st := a.streams[key]
 	if st == nil {
 		st = &stream{key: key, topic: topic, subs: map[string]*actor.PID{}, stop: make(chan struct{}), ivMs: intervalMillis[key.interval]}
@@ -100,15 +107,12 @@ func (a *connectorActor) onSubscribe(ctx actor.Context, m *messages.SubscribeStr
 		a.log.Info("stream opened", "topic", topic)
 		a.updateHealth(ctx)
 	}
-	pk := pidKey(m.GetSubscriber())
+	pk := pidKey(sub)
 	if st.subs[pk] == nil {
-		st.subs[pk] = m.GetSubscriber()
-		if a.watching[pk] == 0 {
-			ctx.Watch(m.GetSubscriber())
-		}
-		a.watching[pk]++
+		st.subs[pk] = sub
+		a.watch(ctx, sub)
 	}
-	return &messages.SubscribeStreamResponse{Topic: topic, Refcount: uint32(len(st.subs))}
+	return st
 }
 
 func (a *connectorActor) onUnsubscribe(ctx actor.Context, m *messages.UnsubscribeStreamRequest) *messages.UnsubscribeStreamResponse {
@@ -134,11 +138,8 @@ func (a *connectorActor) dropRef(ctx actor.Context, st *stream, sub *actor.PID, 
 		return
 	}
 	delete(st.subs, pk)
-	if a.watching[pk]--; a.watching[pk] <= 0 {
-		delete(a.watching, pk)
-		if unwatch {
-			ctx.Unwatch(sub)
-		}
+	if unwatch {
+		a.unwatch(ctx, sub)
 	}
 	if len(st.subs) == 0 {
 		close(st.stop)
@@ -153,7 +154,34 @@ func (a *connectorActor) onSubscriberGone(ctx actor.Context, who *actor.PID) {
 	for _, st := range a.streams {
 		a.dropRef(ctx, st, who, false)
 	}
+	a.dropUserDataSub(who)
 	delete(a.watching, pidKey(who))
+}
+
+// watch counts one more reference held by sub, watching it from the first
+// (the connector itself, holding market.subscribe's references, is not
+// watched).
+func (a *connectorActor) watch(ctx actor.Context, sub *actor.PID) {
+	pk := pidKey(sub)
+	if pk == pidKey(a.self) {
+		return
+	}
+	if a.watching[pk] == 0 {
+		ctx.Watch(sub)
+	}
+	a.watching[pk]++
+}
+
+// unwatch counts one reference less, unwatching sub after the last.
+func (a *connectorActor) unwatch(ctx actor.Context, sub *actor.PID) {
+	pk := pidKey(sub)
+	if pk == pidKey(a.self) {
+		return
+	}
+	if a.watching[pk]--; a.watching[pk] <= 0 {
+		delete(a.watching, pk)
+		ctx.Unwatch(sub)
+	}
 }
 
 func (a *connectorActor) onStreamState(ctx actor.Context, m *streamState) {

@@ -101,6 +101,19 @@ func call(ctx context.Context, cl *binance.Client, j *job) (proto.Message, int64
 			return nil, 0, 0, err
 		}
 		return klinesProto(j.symbol, j.interval, ks), 0, 0, nil
+	case jobPlace, jobGetOrder, jobCancel:
+		v, err := callOrder(ctx, cl, j)
+		return v, 0, 0, err
+	case jobAccount, jobOpenOrders, jobMyTrades:
+		v, err := callAccount(ctx, cl, j)
+		return v, 0, 0, err
+	}
+	return nil, 0, 0, errors.New("unknown job kind " + strconv.Itoa(int(j.kind)))
+}
+
+// callOrder places, queries or cancels an order with cl.
+func callOrder(ctx context.Context, cl *binance.Client, j *job) (proto.Message, error) {
+	switch j.kind {
 	case jobPlace:
 		p := j.place
 		s := cl.NewCreateOrderService().Symbol(j.symbol).Side(binance.SideType(p.side)).Type(binance.OrderType(p.typ)).
@@ -113,12 +126,12 @@ func call(ctx context.Context, cl *binance.Client, j *job) (proto.Message, int64
 		}
 		o, err := s.Do(ctx)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		return &messages.Order{Symbol: o.Symbol, OrderId: o.OrderID, ClientOrderId: o.ClientOrderID, Side: string(o.Side),
 			Type: string(o.Type), TimeInForce: string(o.TimeInForce), Price: o.Price, OrigQty: o.OrigQuantity,
 			ExecutedQty: o.ExecutedQuantity, CumulativeQuoteQty: o.CummulativeQuoteQuantity, Status: string(o.Status),
-			TimeMs: o.TransactTime, UpdateTimeMs: o.TransactTime}, 0, 0, nil
+			TimeMs: o.TransactTime, UpdateTimeMs: o.TransactTime}, nil
 	case jobGetOrder:
 		s := cl.NewGetOrderService().Symbol(j.symbol)
 		if j.clientOrderID != "" {
@@ -128,13 +141,10 @@ func call(ctx context.Context, cl *binance.Client, j *job) (proto.Message, int64
 		}
 		o, err := s.Do(ctx)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
-		return &messages.Order{Symbol: o.Symbol, OrderId: o.OrderID, ClientOrderId: o.ClientOrderID, Side: string(o.Side),
-			Type: string(o.Type), TimeInForce: string(o.TimeInForce), Price: o.Price, OrigQty: o.OrigQuantity,
-			ExecutedQty: o.ExecutedQuantity, CumulativeQuoteQty: o.CummulativeQuoteQuantity, Status: string(o.Status),
-			TimeMs: o.Time, UpdateTimeMs: o.UpdateTime}, 0, 0, nil
-	case jobCancel:
+		return orderProto(o), nil
+	default: // jobCancel
 		s := cl.NewCancelOrderService().Symbol(j.symbol)
 		if j.clientOrderID != "" {
 			s.OrigClientOrderID(j.clientOrderID)
@@ -143,14 +153,13 @@ func call(ctx context.Context, cl *binance.Client, j *job) (proto.Message, int64
 		}
 		o, err := s.Do(ctx)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		return &messages.Order{Symbol: o.Symbol, OrderId: o.OrderID, ClientOrderId: o.OrigClientOrderID, Side: string(o.Side),
 			Type: string(o.Type), TimeInForce: string(o.TimeInForce), Price: o.Price, OrigQty: o.OrigQuantity,
 			ExecutedQty: o.ExecutedQuantity, CumulativeQuoteQty: o.CummulativeQuoteQuantity, Status: string(o.Status),
-			TimeMs: o.TransactTime, UpdateTimeMs: o.TransactTime}, 0, 0, nil
+			TimeMs: o.TransactTime, UpdateTimeMs: o.TransactTime}, nil
 	}
-	return nil, 0, 0, errors.New("unknown job kind " + strconv.Itoa(int(j.kind)))
 }
 
 func orEmpty(err error) error {

@@ -224,7 +224,8 @@ func (a *moduleActor) launchThread(ctx actor.Context) {
 		a.report(StateFailed, 0, nil, reason)
 		return
 	}
-	props := f(ThreadEnv{Name: a.name, Bus: a.deps.Bus, Logger: a.log, Params: threadParams(a.cfg), Node: a.deps.Node})
+	props := f(ThreadEnv{Name: a.name, Bus: a.deps.Bus, Logger: a.log, Params: threadParams(a.cfg), Node: a.deps.Node,
+		Connector: a.deps.Connector, Orders: a.deps.Orders, Strategies: a.deps.Strategies})
 	pid, err := ctx.SpawnNamed(props, "thread-"+strconv.FormatUint(a.gen, 10))
 	if err != nil {
 		a.crash("spawn thread module: "+err.Error(), nil)

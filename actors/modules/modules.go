@@ -86,6 +86,9 @@ type Deps struct {
 	Node string
 	// Clock is the supervisor's time; nil is the machine's clock.
 	Clock Clock
+	// Connector, Orders and Strategies are handed to thread modules in
+	// their ThreadEnv; nil when not running.
+	Connector, Orders, Strategies *actor.PID
 }
 
 // Props returns the modules supervisor's props. cfg must have passed

@@ -26,6 +26,15 @@ type ThreadEnv struct {
 	Params map[string]string
 	// Node is this daemon's cluster node name.
 	Node string
+	// Connector is the exchange connector (market data, account; nil when
+	// none runs). Orders go through Orders, never to the connector.
+	Connector *actor.PID
+	// Orders is the order-management actor: a thread module trades by
+	// sending it *messages.PlaceTradeOrderRequest and the other trading
+	// requests (nil when trading is not running).
+	Orders *actor.PID
+	// Strategies is the strategy host (nil when trading is not running).
+	Strategies *actor.PID
 }
 
 // ThreadFactory returns the props of a thread module's actor. The module

@@ -1,7 +1,18 @@
 package orders
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
 	"time"
+)
+
+var (
+	prefixRE   = regexp.MustCompile(`^[a-zA-Z0-9]{1,8}$`)
+	assetRE    = regexp.MustCompile(`^[A-Z0-9]{1,16}$`)
+	strategyRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 )
 
 // Modes of trading.
@@ -105,7 +116,71 @@ func DefaultConfig() Config {
 	return Config{
 		Mode: ModePaper, Journal: "journal.db", ClientIDPrefix: "sb", LostAfter: 5,
 		InFlightCheck: 2 * time.Second, OpenOrdersCheck: 30 * time.Second, External: ExternalAdopt,
-		Risk: RiskConfig{MaxOrderNotional: 10000, MaxPositionNotional: 50000, MaxOpenOrders: 200, PriceBand: 0.1, OrderRate: 50},
+		Risk:  RiskConfig{MaxOrderNotional: 10000, MaxPositionNotional: 50000, MaxOpenOrders: 200, PriceBand: 0.1, OrderRate: 50},
 		Paper: PaperConfig{Balances: map[string]string{"USDT": "10000"}, MakerFee: 0.001, TakerFee: 0.001, SlippageCap: 0.01},
 	}
+}
+
+// Validate checks cfg and reports every problem at once, each prefixed
+// with its key under [trading].
+func Validate(cfg Config) error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("trading.%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if cfg.Mode != ModePaper && cfg.Mode != ModeLive {
+		add("mode", "must be %q or %q, got %q", ModePaper, ModeLive, cfg.Mode)
+	}
+	if strings.TrimSpace(cfg.Journal) == "" {
+		add("journal", "must not be empty")
+	}
+	if !prefixRE.MatchString(cfg.ClientIDPrefix) {
+		add("client_id_prefix", "must match %s, got %q", prefixRE, cfg.ClientIDPrefix)
+	}
+	if cfg.LostAfter < 1 || cfg.LostAfter > 1000 {
+		add("lost_after", "must be in 1..1000, got %d", cfg.LostAfter)
+	}
+	if cfg.InFlightCheck < 100*time.Millisecond {
+		add("in_flight_check", "must be >= 100ms, got %s", cfg.InFlightCheck)
+	}
+	if cfg.OpenOrdersCheck < time.Second {
+		add("open_orders_check", "must be >= 1s, got %s", cfg.OpenOrdersCheck)
+	}
+	if cfg.External != ExternalAdopt && cfg.External != ExternalCancel {
+		add("external", "must be %q or %q, got %q", ExternalAdopt, ExternalCancel, cfg.External)
+	}
+	r := cfg.Risk
+	for _, v := range []struct {
+		key string
+		val float64
+	}{{"risk.max_order_notional", r.MaxOrderNotional}, {"risk.max_position_notional", r.MaxPositionNotional},
+		{"risk.price_band", r.PriceBand}, {"risk.daily_loss_limit", r.DailyLossLimit}, {"risk.order_rate", r.OrderRate},
+		{"paper.maker_fee", cfg.Paper.MakerFee}, {"paper.taker_fee", cfg.Paper.TakerFee}, {"paper.slippage_cap", cfg.Paper.SlippageCap}} {
+		if math.IsNaN(v.val) || math.IsInf(v.val, 0) || v.val < 0 {
+			add(v.key, "must be a finite number >= 0, got %v", v.val)
+		}
+	}
+	if r.MaxOpenOrders < 0 {
+		add("risk.max_open_orders", "must be >= 0, got %d", r.MaxOpenOrders)
+	}
+	if cfg.Paper.MakerFee >= 1 || cfg.Paper.TakerFee >= 1 {
+		add("paper", "fees are fractions and must be < 1")
+	}
+	for asset, amount := range cfg.Paper.Balances {
+		if !assetRE.MatchString(asset) {
+			add("paper.balances", "asset %q must match %s", asset, assetRE)
+		}
+		if v, err := parseDec(amount); err != nil || v < 0 {
+			add("paper.balances."+asset, "must be a decimal string >= 0, got %q", amount)
+		}
+	}
+	for name, b := range cfg.Books {
+		if !strategyRE.MatchString(name) {
+			add("strategies."+name, "name must match %s", strategyRE)
+		}
+		if math.IsNaN(b.Allocation) || b.Allocation < 0 || math.IsNaN(b.DailyLossLimit) || b.DailyLossLimit < 0 {
+			add("strategies."+name, "allocation and daily_loss_limit must be >= 0")
+		}
+	}
+	return errors.Join(errs...)
 }

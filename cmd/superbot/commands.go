@@ -181,6 +181,9 @@ func init() {
 				return writeHelp(e.stdout, cmd)
 			}},
 	}
+	// The trading commands go before the generic ones (methods, discover, rpc, ...).
+	at := slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" })
+	commands = slices.Insert(commands, at, tradingCommands()...)
 }
 
 // groups returns the command groups ("daemon", "module", ...) and the
@@ -196,10 +199,13 @@ func groups() []string {
 	return out
 }
 
+// subcommands lists what follows group (one or two words) in the command
+// names: "trading" gives "positions", ..., "order place"; "trading order"
+// gives "place", "cancel", "cancel-all".
 func subcommands(group string) []string {
 	var out []string
 	for _, c := range commands {
-		if g, sub, ok := strings.Cut(c.name, " "); ok && g == group {
+		if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
 			out = append(out, sub)
 		}
 	}
@@ -207,7 +213,8 @@ func subcommands(group string) []string {
 }
 
 // resolve finds the command named by the first words and returns it with
-// the remaining words.
+// the remaining words. A command may have three words ("trading order
+// place"): the second then names a subgroup.
 func resolve(words []string) (*command, []string, error) {
 	group := words[0]
 	subs := subcommands(group)
@@ -220,14 +227,38 @@ func resolve(words []string) (*command, []string, error) {
 		return nil, nil, usagef("superbot: unknown command %q%s; run 'superbot help'", group, suggest(group, groups()))
 	}
 	if len(words) < 2 {
-		return nil, nil, usagef("superbot %s: missing subcommand: %s", group, strings.Join(subs, ", "))
+		return nil, nil, usagef("superbot %s: missing subcommand: %s", group, strings.Join(firstWords(subs), ", "))
 	}
 	for _, c := range commands {
 		if c.name == group+" "+words[1] {
 			return c, words[2:], nil
 		}
 	}
-	return nil, nil, usagef("superbot %s: unknown subcommand %q (one of: %s)", group, words[1], strings.Join(subs, ", "))
+	if deeper := subcommands(group + " " + words[1]); len(deeper) > 0 {
+		if len(words) < 3 {
+			return nil, nil, usagef("superbot %s %s: missing subcommand: %s", group, words[1], strings.Join(deeper, ", "))
+		}
+		for _, c := range commands {
+			if c.name == group+" "+words[1]+" "+words[2] {
+				return c, words[3:], nil
+			}
+		}
+		return nil, nil, usagef("superbot %s %s: unknown subcommand %q (one of: %s)", group, words[1], words[2], strings.Join(deeper, ", "))
+	}
+	return nil, nil, usagef("superbot %s: unknown subcommand %q (one of: %s)", group, words[1], strings.Join(firstWords(subs), ", "))
+}
+
+// firstWords lists the distinct first words of subcommands ("order" once
+// for "order place" and "order cancel").
+func firstWords(subs []string) []string {
+	var out []string
+	for _, s := range subs {
+		w, _, _ := strings.Cut(s, " ")
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // suggest returns " (did you mean X?)" for a close name, else "".

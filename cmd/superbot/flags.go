@@ -38,8 +38,18 @@ var commandFlags = []flagDef{
 	{name: "count", arg: "N", help: "exit after N events (default: run until Ctrl-C)"},
 	{name: "queue", arg: "N", help: "daemon-side queue size of the subscription (default: the bus default)"},
 	{name: "source", arg: "NAME", help: "event source (default superbot-cli)"},
-	{name: "limit", arg: "N", help: "number of levels or candles"},
+	{name: "limit", arg: "N", help: "number of levels, candles or rows"},
 	{name: "interval", arg: "INTERVAL", help: "candle interval: 1m, 5m, 1h, 1d, ... (default 1m)"},
+	{name: "strategy", arg: "NAME", help: "only this strategy's (for order place: the strategy that owns the order, default manual)"},
+	{name: "symbol", arg: "SYMBOL", help: "only this symbol's"},
+	{name: "status", arg: "STATUS", help: "only orders in this status: open, new, partially_filled, filled, canceled, rejected, expired, unknown, lost, ..."},
+	{name: "since", arg: "WHEN", help: "only since WHEN: a duration back from now (1h), a date (2026-12-01) or an RFC 3339 time"},
+	{name: "type", arg: "TYPE", help: "order type: LIMIT, MARKET, LIMIT_MAKER, ... (default LIMIT with a price, else MARKET)"},
+	{name: "tif", arg: "TIF", help: "time in force of a limit order: GTC, IOC, FOK (default GTC)"},
+	{name: "client-id", arg: "ID", help: "client order id ([a-zA-Z0-9-_]{1,36}); sending the same id again never places a second order"},
+	{name: "run", help: "run a reconciliation now instead of showing the last one"},
+	{name: "cancel-orders", help: "also cancel the open orders"},
+	{name: "flatten", help: "also close the positions with market orders"},
 }
 
 func lookupFlag(name string) (flagDef, bool) {

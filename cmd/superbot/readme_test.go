@@ -203,6 +203,7 @@ type readmeRunner struct {
 	args     []string // the running daemon's arguments
 	skipRest string   // why the rest of the block is skipped
 	ran      int
+	served   map[string]bool // the methods the daemon serves (checkMethodsAreCommands)
 }
 
 func newReadmeRunner(t *testing.T, root string) *readmeRunner {
@@ -220,6 +221,7 @@ func newReadmeRunner(t *testing.T, root string) *readmeRunner {
 	sim := func() string { return fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", freePort(t)) }
 	writeFile(t, filepath.Join(dir, "config", "00-readme-test.toml"), sim())
 	copyTree(t, filepath.Join(root, "examples"), filepath.Join(dir, "examples"))
+	copyTree(t, filepath.Join(root, "clients"), filepath.Join(dir, "clients")) // the examples import the Python client
 	ai := filepath.Join(dir, "examples", "ai", "superbot.toml")
 	b, err := os.ReadFile(ai)
 	if err != nil {
@@ -481,6 +483,10 @@ func (r *readmeRunner) checkMethodsAreCommands() {
 	var res struct{ Methods []string }
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Methods) < 10 {
 		r.t.Fatalf("rpc.methods: %v %s", err, out.String())
+	}
+	r.served = map[string]bool{}
+	for _, m := range res.Methods {
+		r.served[m] = true
 	}
 	covered := map[string]bool{}
 	for _, c := range commands {

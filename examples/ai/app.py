@@ -16,7 +16,7 @@ import os
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from examples.ai.superbot_rpc import Client
+from clients.python.superbot_client import Client
 
 app = FastAPI(title="superbot ai example")
 MODULE = os.environ.get("SUPERBOT_MODULE", "ai")

@@ -16,8 +16,11 @@ import (
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
 	"github.com/superbot/superbot/actors/modules"
+	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/scheduler"
+	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/actors/trading"
 	"github.com/superbot/superbot/actors/watchdog"
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
@@ -30,6 +33,9 @@ func components() []hook {
 		{name: cache.Kind, step: 3, start: startCache, stop: stopKind(cache.Kind)},
 		{name: "exchange-sim listener", step: 4, start: bindSim},
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
+		{name: orders.Kind, step: 4, start: startOrders},
+		{name: strategies.Kind, step: 4, start: startStrategies},
+		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
@@ -147,6 +153,7 @@ func (d *Daemon) registry() *modules.Registry {
 		return exchangesim.ModuleProps(simCfg, d.lendSim, env.Logger)
 	})
 	_ = r.Register(heartbeat.Name, heartbeat.Factory)
+	_ = r.Register(trading.Name, trading.Factory(d.cfg.Trading.Mode, d.strategyNames()))
 	return r
 }
 
@@ -158,6 +165,7 @@ func startModules(d *Daemon) error {
 			Bus: d.busPID(), StateDir: cfg.StateDir, LogDir: cfg.LogDir,
 			SocketPath: d.SocketPath(), TokenPath: d.TokenPath(), Registry: d.registry(),
 			Logger: d.log.With("component", modules.Kind), Node: d.node(),
+			Connector: d.pids[connector.Kind], Orders: d.pids[orders.Kind], Strategies: d.pids[strategies.Kind],
 		}),
 		Metrics: func() proto.Message { return &messages.ModuleListRequest{} },
 	}); err != nil {

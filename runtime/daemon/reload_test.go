@@ -150,3 +150,23 @@ func TestReloadSaysWhatWasApplied(t *testing.T) {
 		t.Fatalf("second reload = %v, want daemon.ipc still pending", again)
 	}
 }
+
+// TestReloadRefusesTradingChanges: a [trading] change is listed, key by
+// key, as waiting for the next start, and the config in effect keeps the
+// old values.
+func TestReloadRefusesTradingChanges(t *testing.T) {
+	const strategy = "[trading.strategies.a]\nkind = \"sma_cross\"\nsymbol = \"BTCUSDT\"\ninterval = \"1m\"\nallocation = \"100 USDT\"\n"
+	d, write := newTestDaemon(t, strategy)
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	write("[trading]\nmode = \"live\"\n" + strings.Replace(strategy, "100 USDT", "200 USDT", 1))
+	res := d.Reload()
+	why := ": takes effect at the next daemon start (the order actor and the strategies keep the config they started with)"
+	if res.GetError() != nil || res.Applied || !slices.Equal(res.NotApplied, []string{"trading.mode" + why, "trading.strategies.a" + why}) {
+		t.Fatalf("reload = %v", res)
+	}
+	if live := d.Config().Trading; live.Mode != "paper" || live.Strategies["a"].Allocation != "100 USDT" {
+		t.Fatalf("config in effect changed: %+v", live)
+	}
+}

@@ -1,0 +1,124 @@
+package journal
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkJournalFsyncFloor writes one single-op Write at a time, waiting
+// for its done: one commit, one fsync each. The floor the group-commit
+// figure is compared with.
+func BenchmarkJournalFsyncFloor(b *testing.B) {
+	j := benchJournal(b)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		if err := write(b, j, PutOrder{order(fmt.Sprintf("f-%d", i), "s", "BTCUSDT", stIntent, int64(i))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCommits(b, j, Stats{}, time.Since(start))
+}
+
+// BenchmarkJournalGroupCommit is a burst of 2,000 order intents from 50
+// strategies (50 goroutines, 40 PutOrders each), every intent a Write of
+// its own. ops/s is orders journaled per second of wall time; fsyncs/s is
+// commits per second (one WAL fsync each).
+//
+//   - async: each goroutine issues its 40 Writes and then waits for their
+//     dones, as the orders actor does (it never waits in its mailbox).
+//   - wait_each: each goroutine waits for one done before its next Write,
+//     the worst case (at most 50 intents can share a commit).
+func BenchmarkJournalGroupCommit(b *testing.B) {
+	b.Run("async", func(b *testing.B) { benchBurst(b, false) })
+	b.Run("wait_each", func(b *testing.B) { benchBurst(b, true) })
+}
+
+func benchBurst(b *testing.B, waitEach bool) {
+	const strategies, perStrategy = 50, 40
+	j := benchJournal(b)
+	floor := fsyncFloor(b, j)
+	base := j.Stats()
+	var elapsed time.Duration
+	for n := 0; b.Loop(); n++ {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for s := range strategies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				burstStrategy(b, j, fmt.Sprintf("s%d", s), n, perStrategy, waitEach)
+			}()
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+	}
+	st := reportCommits(b, j, base, elapsed)
+	b.ReportMetric(floor, "floor_ops/s")
+	b.ReportMetric(float64(st.Ops)/elapsed.Seconds()/floor, "x_floor")
+}
+
+// fsyncFloor measures, in the same run, single-op Writes one at a time
+// (one fsync each) on j and returns their ops/s.
+func fsyncFloor(b *testing.B, j *Journal) float64 {
+	const n = 50
+	start := time.Now()
+	for i := range n {
+		if err := write(b, j, PutOrder{order(fmt.Sprintf("floor-%d", i), "floor", "BTCUSDT", stIntent, int64(i))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return n / time.Since(start).Seconds()
+}
+
+// burstStrategy writes count PutOrders for strategy and returns once all
+// are committed.
+func burstStrategy(b *testing.B, j *Journal, strategy string, round, count int, waitEach bool) {
+	dones := make(chan error, count)
+	for i := range count {
+		id := fmt.Sprintf("sb-%s-%d-%d", strategy, round, i)
+		j.Write([]Op{PutOrder{order(id, strategy, "BTCUSDT", stIntent, int64(i))}}, func(err error) { dones <- err })
+		if waitEach {
+			if err := <-dones; err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	}
+	if waitEach {
+		return
+	}
+	for range count {
+		if err := <-dones; err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+func benchJournal(b *testing.B) *Journal {
+	b.Helper()
+	j, err := Open(filepath.Join(b.TempDir(), "journal.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = j.Close() })
+	return j
+}
+
+// reportCommits reports ops/s (journaled ops per second of wall time),
+// commits/s (fsyncs per second) and ops per commit, counting from the
+// journal's stats in base.
+func reportCommits(b *testing.B, j *Journal, base Stats, elapsed time.Duration) Stats {
+	st := j.Stats()
+	st.Ops -= base.Ops
+	st.Commits -= base.Commits
+	sec := elapsed.Seconds()
+	b.ReportMetric(float64(st.Ops)/sec, "ops/s")
+	b.ReportMetric(float64(st.Commits)/sec, "fsyncs/s")
+	b.ReportMetric(float64(st.Ops)/float64(st.Commits), "ops/fsync")
+	b.ReportMetric(float64(elapsed.Microseconds())/float64(st.Ops), "µs/op-wall")
+	return st
+}
