@@ -10,7 +10,9 @@ PROTOACTOR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor
 GOLANGCI    := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X github.com/superbot/superbot/runtime/daemon.Version=$(VERSION) -X main.version=$(VERSION)
-TEST_FLAGS  ?= -race -count=1 -timeout 9m
+# -race needs cgo, so a C compiler; go turns cgo off where it finds none.
+RACE        := $(shell [ "$$($(GO) env CGO_ENABLED 2>/dev/null)" = 1 ] && echo -race)
+TEST_FLAGS  ?= $(RACE) -count=1 -timeout 9m
 FUZZTIME    ?= 30s
 
 .PHONY: all build run test test-race test-short lint fmt vet proto proto-check bench soak fuzz fuzz-short clean
@@ -25,6 +27,11 @@ run: build ## run the daemon in the foreground on embedded defaults (./config ov
 	./$(BIN)/superbotd
 
 test: ## every test, with the race detector (fuzz seeds included; longer runs: make fuzz)
+	@if [ -z "$(RACE)" ]; then \
+		msg="no C compiler, so no cgo: the race detector needs it (apt-get install -y gcc)"; \
+		if [ "$$CI" = true ]; then echo "CI=true: $$msg" >&2; exit 1; fi; \
+		echo "$$msg; testing without -race" >&2; \
+	fi
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
 test-race: test

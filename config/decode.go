@@ -68,17 +68,7 @@ func (d *decoder) decode(v reflect.Value, raw any, key string) {
 		}
 		return
 	case reflect.PointerTo(t).Implements(textUnmarshalerType) && t.Kind() != reflect.Struct:
-		s, ok := raw.(string)
-		if !ok {
-			d.mismatch(key, "a string", raw)
-			return
-		}
-		nv := reflect.New(t)
-		if err := nv.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			d.problem(key, "invalid value %q: %v", s, err)
-			return
-		}
-		v.Set(nv.Elem())
+		d.decodeText(v, raw, key)
 		return
 	}
 	switch t.Kind() {
@@ -104,6 +94,30 @@ func (d *decoder) decode(v reflect.Value, raw any, key string) {
 			return
 		}
 		v.Set(reflect.ValueOf(raw))
+	default:
+		d.decodeScalar(v, raw, key)
+	}
+}
+
+// decodeText sets v, a type with UnmarshalText, from a TOML string.
+func (d *decoder) decodeText(v reflect.Value, raw any, key string) {
+	s, ok := raw.(string)
+	if !ok {
+		d.mismatch(key, "a string", raw)
+		return
+	}
+	nv := reflect.New(v.Type())
+	if err := nv.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+		d.problem(key, "invalid value %q: %v", s, err)
+		return
+	}
+	v.Set(nv.Elem())
+}
+
+// decodeScalar sets v, a string, bool or number, from raw.
+func (d *decoder) decodeScalar(v reflect.Value, raw any, key string) {
+	t := v.Type()
+	switch t.Kind() {
 	case reflect.String:
 		if s, ok := raw.(string); ok {
 			v.SetString(s)

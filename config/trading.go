@@ -77,21 +77,16 @@ func ParseAllocation(s string) (amount float64, asset string, err error) {
 }
 
 // Validate checks what is config-level (strategy names, allocations, the
-// journal path) and calls the order actor's and the strategy host's own
-// Validate where they have one. Every problem at once, each with its key.
+// journal path) and runs the order actor's and the strategy host's own
+// validation. Every problem at once, each with its key under [trading].
 func (c TradingConfig) Validate() error {
 	var errs []error
-	if v, ok := any(c.Config).(validator); ok {
-		errs = append(errs, v.Validate())
-	} else {
-		errs = append(errs, c.checkOrders())
+	for _, err := range flatten(orders.Validate(c.Config)) {
+		// orders.Validate names its keys from the root ("trading.mode: ...");
+		// the walk that calls this one adds "trading." itself.
+		errs = append(errs, errors.New(strings.TrimPrefix(err.Error(), "trading.")))
 	}
-	errs = append(errs, checkJournal(c.Journal))
-	if _, ok := any(strategies.Spec{}).(validator); !ok { // else Load validates each entry
-		if v, ok := any(c.StrategiesConfig()).(validator); ok {
-			errs = append(errs, v.Validate())
-		}
-	}
+	errs = append(errs, checkJournal(c.Journal), c.StrategiesConfig().Validate())
 	for _, name := range slices.Sorted(maps.Keys(c.Strategies)) {
 		errs = append(errs, checkStrategy(name, c.Strategies[name]))
 	}
@@ -106,24 +101,12 @@ func (c TradingConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkOrders checks the keys the order actor's Validate would, for as long
-// as it has none.
-func (c TradingConfig) checkOrders() error {
-	var errs []error
-	if c.Mode != orders.ModePaper && c.Mode != orders.ModeLive {
-		errs = append(errs, fmt.Errorf("mode: must be %q or %q, got %q", orders.ModePaper, orders.ModeLive, c.Mode))
-	}
-	if c.External != orders.ExternalAdopt && c.External != orders.ExternalCancel {
-		errs = append(errs, fmt.Errorf("external: must be %q or %q, got %q", orders.ExternalAdopt, orders.ExternalCancel, c.External))
-	}
-	return errors.Join(errs...)
-}
-
-// checkJournal checks that the journal path names a file.
+// checkJournal checks that the journal path names a file (orders.Validate
+// reports an empty one).
 func checkJournal(j string) error {
 	switch {
-	case j == "":
-		return errors.New("journal: must not be empty")
+	case strings.TrimSpace(j) == "":
+		return nil
 	case strings.HasSuffix(j, "/") || filepath.Base(j) == "." || filepath.Base(j) == "..":
 		return fmt.Errorf("journal: must name a file, got the directory %q", j)
 	case strings.ContainsRune(j, 0):

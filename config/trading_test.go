@@ -106,6 +106,11 @@ func TestTradingConfigProblems(t *testing.T) {
 			[]string{"trading.books.a: a is also in trading.strategies"}},
 		{"book bad name", "[trading.books.\"Py\"]\nallocation = \"1 USDT\"\n", []string{`trading.books: name "Py"`}},
 		{"integer duration", "[trading]\nin_flight_check = 2\n", []string{"trading.in_flight_check: expected a duration string"}},
+		// The order actor's own Validate runs on [trading] (it did not:
+		// such values reached the actor).
+		{"order actor limits", "[trading]\nlost_after = 0\nin_flight_check = \"1ms\"\nclient_id_prefix = \"sb-x\"\n[trading.risk]\nmax_order_notional = -1\n[trading.paper]\ntaker_fee = 1.5\nbalances = { USDT = \"x\" }\n",
+			[]string{"trading.lost_after: must be in 1..1000, got 0", "trading.in_flight_check: must be >= 100ms", "trading.client_id_prefix: must match",
+				"trading.risk.max_order_notional: must be a finite number >= 0", "trading.paper: fees are fractions", "trading.paper.balances.USDT: must be a decimal string"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

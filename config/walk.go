@@ -88,8 +88,11 @@ func isKeyPath(s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, r := range s {
-		if !(unicode.IsLower(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '.' || r == '[' || r == ']') {
+	for i, r := range s {
+		// Upper case only past the first segment: map keys such as an
+		// asset ("paper.balances.USDT"), never a sentence's first word.
+		upper := unicode.IsUpper(r) && i > 0 && strings.Contains(s[:i], ".")
+		if !(unicode.IsLower(r) || unicode.IsDigit(r) || upper || r == '_' || r == '-' || r == '.' || r == '[' || r == ']') {
 			return false
 		}
 	}

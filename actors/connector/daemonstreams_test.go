@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -28,33 +27,6 @@ func busFixture(t *testing.T, cfg Config) (*fixture, *rpc.Router) {
 	router := rpc.NewRouter(5 * time.Second)
 	router.MustAdd(Routes(f.pid)...)
 	return f, router
-}
-
-// rpcCall runs method through the JSON-RPC router (the caller is a future, as
-// for every RPC client) and decodes the answer into out.
-func rpcCall(t *testing.T, f *fixture, router *rpc.Router, method, params string, out any) {
-	t.Helper()
-	p, err := router.Call(f.sys.Root, method, json.RawMessage(params))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := p.Result()
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, params, err)
-	}
-	if r, ok := res.(messages.Responder); ok && r.GetError() != nil && out != nil {
-		t.Fatalf("%s %s: %v", method, params, r.GetError())
-	}
-	if out == nil {
-		return
-	}
-	b, err := rpc.Encode(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestDaemonStreamsReachTheBus: price and kline events from the simulator

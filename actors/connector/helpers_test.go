@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -153,4 +155,31 @@ func requestAll[T any](t testing.TB, sys *actor.ActorSystem, pid *actor.PID, msg
 		}
 	}
 	return out
+}
+
+// rpcCall runs method through the JSON-RPC router (the caller is a future, as
+// for every RPC client) and decodes the answer into out.
+func rpcCall(t *testing.T, f *fixture, router *rpc.Router, method, params string, out any) {
+	t.Helper()
+	p, err := router.Call(f.sys.Root, method, json.RawMessage(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Result()
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, params, err)
+	}
+	if r, ok := res.(messages.Responder); ok && r.GetError() != nil && out != nil {
+		t.Fatalf("%s %s: %v", method, params, r.GetError())
+	}
+	if out == nil {
+		return
+	}
+	b, err := rpc.Encode(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatal(err)
+	}
 }

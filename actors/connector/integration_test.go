@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -40,44 +39,27 @@ func TestWithRealBusCacheAndRPC(t *testing.T) {
 	}
 	router := rpc.NewRouter(5 * time.Second)
 	router.MustAdd(Routes(f.pid)...)
-	call := func(method, params string) json.RawMessage {
-		t.Helper()
-		p, err := router.Call(f.sys.Root, method, json.RawMessage(params))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := p.Result()
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, params, err)
-		}
-		b, err := rpc.Encode(res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	var tk struct {
 		Symbol    string `json:"symbol"`
 		LastPrice string `json:"last_price"`
 	}
-	first := call("market.ticker", `["C1USDT"]`)
-	if err := json.Unmarshal(first, &tk); err != nil || tk.Symbol != "C1USDT" || tk.LastPrice == "" {
-		t.Fatalf("ticker = %s, %v", first, err)
+	if rpcCall(t, f, router, "market.ticker", `["C1USDT"]`, &tk); tk.Symbol != "C1USDT" || tk.LastPrice == "" {
+		t.Fatalf("ticker = %+v", tk)
 	}
 	var d struct{ Bids []any }
-	if err := json.Unmarshal(call("market.depth", `["C2USDT", 5]`), &d); err != nil || len(d.Bids) != 5 {
-		t.Fatalf("depth = %+v, %v", d, err)
+	if rpcCall(t, f, router, "market.depth", `["C2USDT", 5]`, &d); len(d.Bids) != 5 {
+		t.Fatalf("depth = %+v", d)
 	}
 	var k struct{ Klines []any }
-	if err := json.Unmarshal(call("market.klines", `{"symbol":"C3USDT","interval":"1m","limit":2}`), &k); err != nil || len(k.Klines) != 2 {
-		t.Fatalf("klines = %+v, %v", k, err)
+	if rpcCall(t, f, router, "market.klines", `{"symbol":"C3USDT","interval":"1m","limit":2}`, &k); len(k.Klines) != 2 {
+		t.Fatalf("klines = %+v", k)
 	}
 	var st struct {
 		Health      string
 		BudgetLimit int64 `json:"budget_limit"` // 64-bit integers are JSON numbers
 	}
-	if err := json.Unmarshal(call("connector.status", ``), &st); err != nil || st.Health != "up" || st.BudgetLimit != 6000 {
-		t.Fatalf("status = %+v, %v", st, err)
+	if rpcCall(t, f, router, "connector.status", ``, &st); st.Health != "up" || st.BudgetLimit != 6000 {
+		t.Fatalf("status = %+v", st)
 	}
 
 	// The coalescing figure through the real cache: 1,000 concurrent ticker

@@ -58,43 +58,26 @@ func toFaultJSON(f Fault) faultJSON {
 //	POST   /admin/seed             {"api_key":"k","symbol":"BTCUSDT","open_orders":1000,"filled_orders":100,"trades":10000}
 //	GET    /admin/orders?api_key=k order and client id counts, client ids used more than once
 func (e *Exchange) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	fail := func(status int, err error) {
-		writeJSON(w, status, map[string]string{"error": err.Error()})
-	}
-	decode := func(v any) bool {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(v); err != nil {
-			fail(400, fmt.Errorf("bad json: %w", err))
-			return false
-		}
-		return true
-	}
-	ok := map[string]bool{"ok": true}
+	c := adminCall{w, r}
 	switch r.Method + " " + r.URL.Path {
 	case "GET /admin/state":
 		writeJSON(w, 200, e.State())
 	case "POST /admin/price":
 		var req struct{ Symbol, Price string }
-		if !decode(&req) {
-			return
+		if c.decode(&req) {
+			c.done(e.SetPrice(req.Symbol, req.Price))
 		}
-		if err := e.SetPrice(req.Symbol, req.Price); err != nil {
-			fail(400, err)
-			return
-		}
-		writeJSON(w, 200, ok)
 	case "POST /admin/step":
 		req := struct{ N int }{N: 1}
-		if !decode(&req) {
+		if !c.decode(&req) {
 			return
 		}
 		if req.N < 1 || req.N > 100000 {
-			fail(400, fmt.Errorf("n must be in [1, 100000]"))
+			c.done(fmt.Errorf("n must be in [1, 100000]"))
 			return
 		}
 		e.Advance(req.N)
-		writeJSON(w, 200, ok)
+		c.done(nil)
 	case "GET /admin/faults":
 		out := []faultJSON{}
 		for _, f := range e.Faults() {
@@ -103,65 +86,88 @@ func (e *Exchange) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, out)
 	case "POST /admin/faults":
 		var fj faultJSON
-		if !decode(&fj) {
+		if !c.decode(&fj) {
 			return
 		}
 		f, err := fj.fault()
 		if err == nil {
 			err = e.InjectFault(f)
 		}
-		if err != nil {
-			fail(400, err)
-			return
-		}
-		writeJSON(w, 200, ok)
+		c.done(err)
 	case "DELETE /admin/faults":
 		e.ClearFaults()
-		writeJSON(w, 200, ok)
+		c.done(nil)
 	case "POST /admin/streams/close":
 		var req struct{ Shutdown bool }
-		if r.ContentLength != 0 && !decode(&req) {
+		if r.ContentLength != 0 && !c.decode(&req) {
 			return
 		}
 		writeJSON(w, 200, map[string]int{"closed": e.CloseStreams(req.Shutdown)})
 	case "POST /admin/limits/reset":
 		e.ResetLimits()
-		writeJSON(w, 200, ok)
+		c.done(nil)
 	case "POST /admin/accounts":
 		var req struct {
 			APIKey    string            `json:"api_key"`
 			SecretKey string            `json:"secret_key"`
 			Balances  map[string]string `json:"balances"`
 		}
-		if !decode(&req) {
-			return
+		if c.decode(&req) {
+			c.done(e.AddAccount(Account{APIKey: req.APIKey, SecretKey: req.SecretKey, Balances: req.Balances}))
 		}
-		if err := e.AddAccount(Account{APIKey: req.APIKey, SecretKey: req.SecretKey, Balances: req.Balances}); err != nil {
-			fail(400, err)
-			return
-		}
-		writeJSON(w, 200, ok)
 	case "POST /admin/seed":
 		var req Seed
-		if !decode(&req) {
+		if !c.decode(&req) {
 			return
 		}
 		res, err := e.Seed(req)
 		if err != nil {
-			fail(400, err)
+			c.fail(400, err)
 			return
 		}
 		writeJSON(w, 200, res)
 	case "GET /admin/orders":
 		counts, err := e.ClientOrderCounts(r.URL.Query().Get("api_key"))
 		if err != nil {
-			fail(400, err)
+			c.fail(400, err)
 			return
 		}
 		writeJSON(w, 200, orderCountsOf(counts))
 	default:
-		fail(404, fmt.Errorf("unknown admin route %s %s", r.Method, r.URL.Path))
+		c.fail(404, fmt.Errorf("unknown admin route %s %s", r.Method, r.URL.Path))
 	}
+}
+
+// adminCall is one admin request and its response writer.
+type adminCall struct {
+	w http.ResponseWriter
+	r *http.Request
+}
+
+// fail answers status with {"error": ...}.
+func (c adminCall) fail(status int, err error) {
+	writeJSON(c.w, status, map[string]string{"error": err.Error()})
+}
+
+// done answers {"ok": true}, or 400 with err.
+func (c adminCall) done(err error) {
+	if err != nil {
+		c.fail(400, err)
+		return
+	}
+	writeJSON(c.w, 200, map[string]bool{"ok": true})
+}
+
+// decode reads the body (at most maxBody bytes, no unknown fields) into v;
+// on failure it has answered 400 and returns false.
+func (c adminCall) decode(v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(c.w, c.r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		c.fail(400, fmt.Errorf("bad json: %w", err))
+		return false
+	}
+	return true
 }
 
 // SymbolState is the admin view of one symbol.

@@ -81,17 +81,8 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 	key := r.Method + " " + r.URL.Path
 	rt := e.routes[key]
 	f := e.faults.take(r.Method, r.URL.Path)
-	if f.latency > 0 {
-		t := time.NewTimer(f.latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-e.done:
-			t.Stop()
-			return
-		}
+	if f.latency > 0 && !e.delay(r, f.latency) {
+		return
 	}
 	setWeight := func(used int) { setUsedWeight(w, used) }
 	if f.err != nil {
@@ -121,20 +112,7 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rq := &request{r: r, params: params}
-	var res any
-	e.mu.Lock()
-	rq.now = e.nowMs()
-	if rt.signed {
-		rq.acct, ae = e.authenticate(r, body, params, rq.now)
-	}
-	if ae == nil {
-		res, ae = rt.handle(e, rq)
-	}
-	var cnt10s, cntDay int
-	if rq.acct != nil {
-		cnt10s, cntDay = rq.acct.cnt10s, rq.acct.cntDay
-	}
-	e.mu.Unlock()
+	res, cnt10s, cntDay, ae := e.handleLocked(rt, rq, body)
 	if ae != nil {
 		setWeight(e.limiter.used(ip, rq.now))
 		e.writeAPIErr(w, ae)
@@ -170,6 +148,39 @@ func (e *Exchange) writeAPIErr(w http.ResponseWriter, ae *apiError) {
 // (weight, ORDERS and injected faults alike), for figures such as "reconciled
 // without a 429".
 func (e *Exchange) RateLimitAnswers() int64 { return e.limited.Load() }
+
+// delay holds a request for a latency fault; false when the client went away
+// or the exchange closed meanwhile.
+func (e *Exchange) delay(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-e.done:
+		return false
+	}
+}
+
+// handleLocked authenticates a signed request and runs its handler under
+// e.mu; it returns the answer and the account's order counts (10 s, day).
+func (e *Exchange) handleLocked(rt *route, rq *request, body []byte) (res any, cnt10s, cntDay int, ae *apiError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rq.now = e.nowMs()
+	if rt.signed {
+		rq.acct, ae = e.authenticate(rq.r, body, rq.params, rq.now)
+	}
+	if ae == nil {
+		res, ae = rt.handle(e, rq)
+	}
+	if rq.acct != nil {
+		cnt10s, cntDay = rq.acct.cnt10s, rq.acct.cntDay
+	}
+	return res, cnt10s, cntDay, ae
+}
 
 // setUsedWeight sets the interval header and the legacy X-MBX-USED-WEIGHT that Binance
 // still sends beside it (go-binance reads both; rest-api.md "IP Limits").

@@ -162,138 +162,154 @@ var symbolRE = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
 
 // Validate reports every problem of c at once, each prefixed with its TOML key.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var p problems
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		add("listen", "must be host:port: %v", err)
+		p.add("listen", "must be host:port: %v", err)
 	}
 	if len(c.Accounts) == 0 {
-		add("accounts", "must not be empty")
+		p.add("accounts", "must not be empty")
 	}
 	keys := map[string]bool{}
 	for i, a := range c.Accounts {
 		k := fmt.Sprintf("accounts[%d]", i)
 		if a.APIKey == "" {
-			add(k+".api_key", "must not be empty")
+			p.add(k+".api_key", "must not be empty")
 		} else if keys[a.APIKey] {
-			add(k+".api_key", "duplicate %q", a.APIKey)
+			p.add(k+".api_key", "duplicate %q", a.APIKey)
 		}
 		keys[a.APIKey] = true
 		if a.SecretKey == "" {
-			add(k+".secret_key", "must not be empty")
+			p.add(k+".secret_key", "must not be empty")
 		}
 		for _, asset := range slices.Sorted(maps.Keys(a.Balances)) {
-			v := a.Balances[asset]
-			if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
-				add(fmt.Sprintf("%s.balances.%s", k, asset), "must be a decimal >= 0, got %q", v)
-			}
+			p.nonNegative(fmt.Sprintf("%s.balances.%s", k, asset), a.Balances[asset])
 		}
 	}
 	if len(c.Symbols) == 0 {
-		add("symbols", "must not be empty")
+		p.add("symbols", "must not be empty")
 	}
 	names := map[string]bool{}
 	for i, s := range c.Symbols {
 		k := fmt.Sprintf("symbols[%d]", i)
-		if !symbolRE.MatchString(s.Symbol) {
-			add(k+".symbol", "must match %s, got %q", symbolRE, s.Symbol)
-		} else if names[s.Symbol] {
-			add(k+".symbol", "duplicate %q", s.Symbol)
+		if symbolRE.MatchString(s.Symbol) && names[s.Symbol] {
+			p.add(k+".symbol", "duplicate %q", s.Symbol)
 		}
 		names[s.Symbol] = true
-		if s.BaseAsset == "" {
-			add(k+".base_asset", "must not be empty")
-		}
-		if s.QuoteAsset == "" {
-			add(k+".quote_asset", "must not be empty")
-		}
-		pos := func(key, v string, required bool) {
-			if v == "" {
-				if required {
-					add(k+"."+key, "must not be empty")
-				}
-				return
-			}
-			if d, err := decimal.NewFromString(v); err != nil || !d.IsPositive() {
-				add(k+"."+key, "must be a decimal > 0, got %q", v)
-			}
-		}
-		pos("price", s.Price, s.KlinesCSV == "")
-		pos("tick_size", s.TickSize, true)
-		pos("step_size", s.StepSize, true)
-		pos("level_qty", s.LevelQty, true)
-		pos("min_price", s.MinPrice, false)
-		pos("max_price", s.MaxPrice, false)
-		pos("min_qty", s.MinQty, false)
-		pos("max_qty", s.MaxQty, false)
-		pos("market_max_qty", s.MarketMaxQty, false)
-		pos("max_notional", s.MaxNotional, false)
-		pos("volatility", s.Volatility, false)
-		for _, kv := range [][2]string{{"min_notional", s.MinNotional}, {"step_liquidity", s.StepLiquidity}} {
-			key, v := kv[0], kv[1]
-			if v == "" {
-				continue
-			}
-			if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
-				add(k+"."+key, "must be a decimal >= 0, got %q", v)
-			}
-		}
-		if s.KlinesCSV != "" {
-			if _, err := os.Stat(s.KlinesCSV); err != nil {
-				add(k+".klines_csv", "%v", err)
-			}
-		}
-		if s.Price != "" && s.TickSize != "" {
-			p, err1 := decimal.NewFromString(s.Price)
-			t, err2 := decimal.NewFromString(s.TickSize)
-			if err1 == nil && err2 == nil && t.IsPositive() && !p.Mod(t).IsZero() {
-				add(k+".price", "must be a multiple of tick_size %s", s.TickSize)
-			}
-		}
+		p.symbol(k, s)
 	}
+	c.validateLimits(&p)
+	return errors.Join(p...)
+}
+
+// validateLimits checks the timing, weight, ban, order-rate, commission and
+// depth settings.
+func (c Config) validateLimits(p *problems) {
 	if c.TickInterval < 0 {
-		add("tick_interval", "must be >= 0")
+		p.add("tick_interval", "must be >= 0")
 	}
 	if c.Backfill < 0 {
-		add("backfill", "must be >= 0")
+		p.add("backfill", "must be >= 0")
 	}
 	if c.MaxHistory < 10 {
-		add("max_history", "must be >= 10")
+		p.add("max_history", "must be >= 10")
 	}
 	if c.PingInterval <= 0 {
-		add("ping_interval", "must be > 0")
+		p.add("ping_interval", "must be > 0")
 	}
 	if c.WeightLimit <= 0 {
-		add("weight_limit", "must be > 0")
+		p.add("weight_limit", "must be > 0")
 	}
 	if c.WeightWindow <= 0 {
-		add("weight_window", "must be > 0")
+		p.add("weight_window", "must be > 0")
 	}
 	if c.BanAfter < 0 {
-		add("ban_after", "must be >= 0")
+		p.add("ban_after", "must be >= 0")
 	}
 	if c.BanBase <= 0 {
-		add("ban_base", "must be > 0")
+		p.add("ban_base", "must be > 0")
 	}
 	if c.BanMax < c.BanBase {
-		add("ban_max", "must be >= ban_base")
+		p.add("ban_max", "must be >= ban_base")
 	}
 	if c.OrderLimit10s <= 0 {
-		add("order_limit_10s", "must be > 0")
+		p.add("order_limit_10s", "must be > 0")
 	}
 	if c.OrderLimitDay <= 0 {
-		add("order_limit_day", "must be > 0")
+		p.add("order_limit_day", "must be > 0")
 	}
 	for _, kv := range [][2]string{{"maker_commission", c.MakerCommission}, {"taker_commission", c.TakerCommission}} {
 		key, v := kv[0], kv[1]
 		if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() || d.GreaterThanOrEqual(decimal.NewFromInt(1)) {
-			add(key, "must be a decimal in [0, 1), got %q", v)
+			p.add(key, "must be a decimal in [0, 1), got %q", v)
 		}
 	}
 	if c.DepthLevels < 1 || c.DepthLevels > 1000 {
-		add("depth_levels", "must be in [1, 1000]")
+		p.add("depth_levels", "must be in [1, 1000]")
 	}
-	return errors.Join(errs...)
+}
+
+// problems collects Validate's findings, each prefixed with its key.
+type problems []error
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+// positive checks an optional (or, when required, mandatory) decimal > 0.
+func (p *problems) positive(key, v string, required bool) {
+	if v == "" {
+		if required {
+			p.add(key, "must not be empty")
+		}
+		return
+	}
+	if d, err := decimal.NewFromString(v); err != nil || !d.IsPositive() {
+		p.add(key, "must be a decimal > 0, got %q", v)
+	}
+}
+
+// nonNegative checks a decimal >= 0.
+func (p *problems) nonNegative(key, v string) {
+	if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
+		p.add(key, "must be a decimal >= 0, got %q", v)
+	}
+}
+
+// symbol checks one [[symbols]] entry, k its key prefix (the duplicate
+// check is Validate's).
+func (p *problems) symbol(k string, s Symbol) {
+	if !symbolRE.MatchString(s.Symbol) {
+		p.add(k+".symbol", "must match %s, got %q", symbolRE, s.Symbol)
+	}
+	if s.BaseAsset == "" {
+		p.add(k+".base_asset", "must not be empty")
+	}
+	if s.QuoteAsset == "" {
+		p.add(k+".quote_asset", "must not be empty")
+	}
+	p.positive(k+".price", s.Price, s.KlinesCSV == "")
+	for _, kv := range [][2]string{{"tick_size", s.TickSize}, {"step_size", s.StepSize}, {"level_qty", s.LevelQty}} {
+		p.positive(k+"."+kv[0], kv[1], true)
+	}
+	for _, kv := range [][2]string{{"min_price", s.MinPrice}, {"max_price", s.MaxPrice}, {"min_qty", s.MinQty},
+		{"max_qty", s.MaxQty}, {"market_max_qty", s.MarketMaxQty}, {"max_notional", s.MaxNotional}, {"volatility", s.Volatility}} {
+		p.positive(k+"."+kv[0], kv[1], false)
+	}
+	for _, kv := range [][2]string{{"min_notional", s.MinNotional}, {"step_liquidity", s.StepLiquidity}} {
+		if kv[1] != "" {
+			p.nonNegative(k+"."+kv[0], kv[1])
+		}
+	}
+	if s.KlinesCSV != "" {
+		if _, err := os.Stat(s.KlinesCSV); err != nil {
+			p.add(k+".klines_csv", "%v", err)
+		}
+	}
+	if s.Price != "" && s.TickSize != "" {
+		pr, err1 := decimal.NewFromString(s.Price)
+		t, err2 := decimal.NewFromString(s.TickSize)
+		if err1 == nil && err2 == nil && t.IsPositive() && !pr.Mod(t).IsZero() {
+			p.add(k+".price", "must be a multiple of tick_size %s", s.TickSize)
+		}
+	}
 }

@@ -40,6 +40,18 @@ func TestValidate(t *testing.T) {
 			c.DepthLevels = 0
 		}, []string{"listen:", "ping_interval: must be > 0", "weight_limit: must be > 0", "taker_commission:", "depth_levels:"}},
 		{"no symbols", func(c *Config) { c.Symbols = nil }, []string{"symbols: must not be empty"}},
+		{"duplicate symbol", func(c *Config) { c.Symbols = append(c.Symbols, c.Symbols[0]) }, []string{"symbols[4].symbol: duplicate"}},
+		{"symbol fields", func(c *Config) {
+			c.Symbols[0].QuoteAsset = ""
+			c.Symbols[0].LevelQty = ""
+			c.Symbols[0].Volatility = "-0.1"
+			c.Symbols[0].MinNotional = "-1"
+			c.Symbols[0].StepLiquidity = "x"
+		}, []string{"symbols[0].quote_asset: must not be empty", "symbols[0].level_qty: must not be empty",
+			"symbols[0].volatility: must be a decimal > 0", "symbols[0].min_notional: must be a decimal >= 0",
+			"symbols[0].step_liquidity: must be a decimal >= 0"}},
+		{"limits", func(c *Config) { c.BanBase = 0; c.MaxHistory = 9; c.OrderLimitDay = 0 },
+			[]string{"ban_base: must be > 0", "max_history: must be >= 10", "order_limit_day: must be > 0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

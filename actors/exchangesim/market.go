@@ -3,7 +3,6 @@ package exchangesim
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
 
 	"github.com/shopspring/decimal"
 )
@@ -301,5 +300,3 @@ func (e *Exchange) handleAvgPrice(rq *request) (any, *apiError) {
 	}
 	return map[string]any{"mins": 5, "price": fmt8(avg), "closeTime": closeTime}, nil
 }
-
-func itoa(v int64) string { return strconv.FormatInt(v, 10) }

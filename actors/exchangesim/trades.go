@@ -90,19 +90,24 @@ func firstTickWithID(ts []tick, id int64) int {
 	return lo
 }
 
-// tradeLimit parses limit: default 500, 1-1000.
-func tradeLimit(rq *request) (int, *apiError) {
+// tradeQuery reads what every trade list takes: the symbol's market and the
+// limit (default 500, 1 to 1000).
+func (e *Exchange) tradeQuery(rq *request) (*market, int, *apiError) {
+	m, ae := e.market(rq)
+	if ae != nil {
+		return nil, 0, ae
+	}
 	limit, ok, ae := rq.optInt("limit")
 	if ae != nil {
-		return 0, ae
+		return nil, 0, ae
 	}
 	if !ok {
-		return 500, nil
+		return m, 500, nil
 	}
 	if limit < 1 || limit > 1000 {
-		return 0, errf(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
+		return nil, 0, errf(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
 	}
-	return int(limit), nil
+	return m, int(limit), nil
 }
 
 func (m *market) tradesJSON(ts []tick) []map[string]any {
@@ -116,11 +121,7 @@ func (m *market) tradesJSON(ts []tick) []map[string]any {
 }
 
 func (e *Exchange) handleTrades(rq *request) (any, *apiError) {
-	m, ae := e.market(rq)
-	if ae != nil {
-		return nil, ae
-	}
-	limit, ae := tradeLimit(rq)
+	m, limit, ae := e.tradeQuery(rq)
 	if ae != nil {
 		return nil, ae
 	}
@@ -129,11 +130,7 @@ func (e *Exchange) handleTrades(rq *request) (any, *apiError) {
 
 // handleHistoricalTrades: "Old trade lookup", trades from fromId (default: the most recent).
 func (e *Exchange) handleHistoricalTrades(rq *request) (any, *apiError) {
-	m, ae := e.market(rq)
-	if ae != nil {
-		return nil, ae
-	}
-	limit, ae := tradeLimit(rq)
+	m, limit, ae := e.tradeQuery(rq)
 	if ae != nil {
 		return nil, ae
 	}
@@ -151,11 +148,7 @@ func (e *Exchange) handleHistoricalTrades(rq *request) (any, *apiError) {
 // aggregate (f = l = a). fromId, or startTime/endTime (at most 1 hour apart when both are
 // sent), else the most recent.
 func (e *Exchange) handleAggTrades(rq *request) (any, *apiError) {
-	m, ae := e.market(rq)
-	if ae != nil {
-		return nil, ae
-	}
-	limit, ae := tradeLimit(rq)
+	m, limit, ae := e.tradeQuery(rq)
 	if ae != nil {
 		return nil, ae
 	}

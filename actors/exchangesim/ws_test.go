@@ -2,15 +2,17 @@ package exchangesim
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"net/http"
+
 	binance "github.com/adshao/go-binance/v2"
 	"github.com/adshao/go-binance/v2/common"
 	"github.com/gorilla/websocket"
-	"net/http"
 )
 
 // recv waits for the next value of ch, stepping the shared exchange meanwhile.
@@ -361,7 +363,7 @@ func TestWsAPIErrors(t *testing.T) {
 		want      string
 	}{
 		{"bad signature", `{"id":"1","method":"userDataStream.subscribe.signature","params":{"apiKey":"sim-api-key","timestamp":` +
-			itoa(shared.nowMs()) + `,"signature":"00"}}`, `"code":-1022`},
+			strconv.FormatInt(shared.nowMs(), 10) + `,"signature":"00"}}`, `"code":-1022`},
 		{"unknown key", `{"id":"2","method":"userDataStream.subscribe.signature","params":{"apiKey":"zzz","timestamp":1,"signature":"00"}}`, `"code":-2015`},
 		{"ping", `{"id":3,"method":"ping"}`, `"status":200`},
 		{"garbage", `{nope`, `"status":400`},
