@@ -66,7 +66,7 @@ func (a *orderActor) cancel(ctx actor.Context, t *tracked, done func(actor.Conte
 		return
 	}
 	f := ctx.RequestFuture(a.deps.Connector, &messages.CancelOrderRequest{Symbol: o.GetSymbol(), ClientOrderId: o.GetClientOrderId()}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		r, _ := res.(*messages.OrderResult)
 		switch {
 		case err != nil || r == nil:

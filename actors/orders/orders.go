@@ -134,6 +134,10 @@ type orderActor struct {
 	warmed     map[string]bool // symbols priced once by warm
 	acker      *bus.Acker
 
+	// dead is set when this incarnation stops or restarts: answers still
+	// addressed to it (futures, journal callbacks, timers) are dropped, as
+	// the next incarnation rebuilds everything from the journal.
+	dead     bool
 	writeSeq uint64
 	pending  map[uint64]func(actor.Context, error)
 	timers   map[tickKind]*time.Timer
@@ -277,6 +281,7 @@ type handoff struct {
 
 // release stops timers and closes the journal (after its readers).
 func (a *orderActor) release() {
+	a.dead = true
 	for _, t := range a.timers {
 		t.Stop()
 	}
@@ -341,7 +346,7 @@ func (a *orderActor) onLoaded(ctx actor.Context, l *loaded) {
 // every sends a tick of kind to self every d, until release.
 func (a *orderActor) every(d time.Duration, kind tickKind) {
 	root, self := a.root, a.self
-	a.timers[kind] = time.AfterFunc(d, func() { root.Send(self, &tick{kind: kind, every: d}) })
+	a.timers[kind] = time.AfterFunc(d, func() { root.Send(self, &tick{kind: kind, every: d, owner: a}) })
 }
 
 func (a *orderActor) nowMs() int64 { return a.now().UnixMilli() }
@@ -353,10 +358,13 @@ func (a *orderActor) write(ops []journal.Op, then func(actor.Context, error)) {
 	id := a.writeSeq
 	a.pending[id] = then
 	root, self := a.root, a.self
-	a.j.Write(ops, func(err error) { root.Send(self, &writeDone{id: id, err: err}) })
+	a.j.Write(ops, func(err error) { root.Send(self, &writeDone{id: id, err: err, owner: a}) })
 }
 
 func (a *orderActor) onWriteDone(ctx actor.Context, m *writeDone) {
+	if m.owner != a {
+		return // a write of an earlier incarnation: its ids are not ours
+	}
 	then := a.pending[m.id]
 	delete(a.pending, m.id)
 	if m.err != nil {
@@ -365,6 +373,22 @@ func (a *orderActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	if then != nil {
 		then(ctx, m.err)
 	}
+}
+
+// reenter runs then on the actor's goroutine with f's answer, unless this
+// incarnation crashed or stopped meanwhile: a restarted actor is a new
+// instance that rebuilt its state from the journal, and an answer applied
+// to the dead one's state would write through its closed journal (a panic,
+// again and again until the supervisor gives up). The order the answer was
+// about is resolved by the new incarnation's reconciliation and queries.
+func (a *orderActor) reenter(ctx actor.Context, f *actor.Future, then func(res any, err error)) {
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if a.dead {
+			a.log.Info("answer to an earlier incarnation dropped", "type", fmt.Sprintf("%T", res))
+			return
+		}
+		then(res, err)
+	})
 }
 
 // read runs f on a goroutine (the journal's read pool) and sends its answer

@@ -69,6 +69,9 @@ func (a *orderActor) recordFill(t *tracked, f *messages.TradeFill) {
 
 // onTick runs a periodic check and schedules the next one.
 func (a *orderActor) onTick(ctx actor.Context, m *tick) {
+	if m.owner != a {
+		return // an earlier incarnation's timer: this one runs its own
+	}
 	switch m.kind {
 	case tickInFlight:
 		a.ticks++
@@ -105,7 +108,7 @@ func (a *orderActor) query(ctx actor.Context, t *tracked) {
 	t.querying = true
 	o := t.o
 	f := ctx.RequestFuture(a.deps.Connector, &messages.GetOrderRequest{Symbol: o.GetSymbol(), ClientOrderId: o.GetClientOrderId()}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		t.querying = false
 		r, _ := res.(*messages.OrderResult)
 		switch {
@@ -145,7 +148,7 @@ func (a *orderActor) checkOpenOrders(ctx actor.Context) {
 		return
 	}
 	f := ctx.RequestFuture(a.deps.Connector, &messages.OpenOrdersRequest{}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		r, _ := res.(*messages.OpenOrdersResponse)
 		if err != nil || r == nil || r.GetError() != nil {
 			a.log.Warn("open orders check failed", "err", err, "answer_err", r.GetError().GetMessage())
@@ -176,7 +179,7 @@ func (a *orderActor) checkOpenOrders(ctx actor.Context) {
 // (trading.balance in live mode).
 func (a *orderActor) refreshBalances(ctx actor.Context) {
 	f := ctx.RequestFuture(a.deps.Connector, &messages.AccountRequest{}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		r, _ := res.(*messages.AccountResponse)
 		if err != nil || r == nil || r.GetError() != nil {
 			a.log.Warn("balances refresh failed", "err", err, "answer_err", r.GetError().GetMessage())
