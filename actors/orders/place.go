@@ -26,7 +26,19 @@ var (
 	clientIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,36}$`)
 	symbolRE   = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
 	decimalRE  = regexp.MustCompile(`^[0-9]{1,20}(\.[0-9]{1,20})?$`)
+	// ownTailRE is the end of the actor's own ids (clientID): -SEQUENCE.
+	ownTailRE = regexp.MustCompile(`-[0-9]+$`)
 )
+
+// ownForm reports an id the actor could generate (clientID): PREFIX-, then
+// anything, then -DIGITS. Callers may use the prefix for ids of their own
+// (the strategy host does, so that reconciliation halts on a lost strategy
+// order instead of adopting it as external) as long as the id does not end
+// with -DIGITS: such an id can never equal a generated one, whatever the
+// strategy names, so a caller's id and a generated one never collide.
+func (a *orderActor) ownForm(id string) bool {
+	return strings.HasPrefix(id, a.cfg.ClientIDPrefix+"-") && ownTailRE.MatchString(id)
+}
 
 // onPlace is trading.order.place: validate, idempotency, then admit.
 func (a *orderActor) onPlace(ctx actor.Context, m *messages.PlaceTradeOrderRequest) {
@@ -75,9 +87,10 @@ func (a *orderActor) onLookupDone(ctx actor.Context, m *lookupDone) {
 			a.answerRecorded(ctx, t, p.sender)
 		case m.order != nil:
 			ctx.Send(p.sender, &messages.PlaceTradeOrderResponse{Order: m.order})
-		case strings.HasPrefix(m.id, a.cfg.ClientIDPrefix+"-"):
-			ctx.Send(p.sender, &messages.PlaceTradeOrderResponse{Error: invalid([]string{
-				fmt.Sprintf("client_order_id: ids starting with %q are the actor's own; omit it to get one", a.cfg.ClientIDPrefix+"-")})})
+		case a.ownForm(m.id):
+			ctx.Send(p.sender, &messages.PlaceTradeOrderResponse{Error: invalid([]string{fmt.Sprintf(
+				"client_order_id: ids of the form %s-NAME-DIGITS are the actor's own; omit it to get one, or end it with something other than -DIGITS",
+				a.cfg.ClientIDPrefix)})})
 		default:
 			a.admit(ctx, p.req, p.sender)
 		}
@@ -172,7 +185,7 @@ func (a *orderActor) send(ctx actor.Context, t *tracked) {
 	o := t.o
 	f := ctx.RequestFuture(a.deps.Connector, &messages.PlaceOrderRequest{Symbol: o.GetSymbol(), Side: o.GetSide(), Type: o.GetType(),
 		Quantity: o.GetQuantity(), Price: o.GetPrice(), TimeInForce: o.GetTimeInForce(), ClientOrderId: o.GetClientOrderId()}, placeTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) { a.onPlaced(ctx, t, res, err) })
+	a.reenter(ctx, f, func(res any, err error) { a.onPlaced(ctx, t, res, err) })
 }
 
 // onPlaced applies the connector's answer: ACCEPTED (or found after an
