@@ -70,8 +70,8 @@ func Props(cfg Config, deps Deps) *actor.Props {
 // closed with a journal write still pending.
 type tracked struct {
 	o *messages.TradeOrder
-	// busy: the placement is under way (intent journaled, exchange answer
-	// or its commit pending); callers asking for it wait in waiters.
+	// busy: the placement is under way (intent not yet committed, or the
+	// exchange's answer not yet in); callers asking for it wait in waiters.
 	busy    bool
 	waiters []*actor.PID
 	// writes counts journal writes of this order not yet committed.

@@ -213,6 +213,38 @@ func (a *orderActor) onPlaced(ctx actor.Context, t *tracked, res any, err error)
 		a.setUnknown(o, "outcome unknown: "+r.GetError().GetMessage())
 	}
 	a.commit(ctx, t, nil)
+	a.answerPlaced(ctx, t)
+}
+
+// answerPlaced answers the callers of a placement as soon as the
+// exchange's answer is applied in memory, its journal write queued but
+// not awaited: the promise rests on the intent, which is durable (fsync)
+// before the order left. What the early answer implies:
+//   - a crash before the answer's commit leaves the journal's INTENT: the
+//     restart's reconciliation finds the order by its client id (queried
+//     on the exchange) and records its state and trades, never sends it
+//     again; the caller's retry by client id after the restart is answered
+//     from that record;
+//   - a retry by client id before the commit is answered from memory: the
+//     order stays in a.orders while a write of it is pending (settled);
+//   - a reader of the journal (trading.orders) may see the INTENT for the
+//     few milliseconds until the commit: the journal is never ahead of
+//     what the exchange said, only behind memory by one commit;
+//   - if that commit fails, the caller already has the exchange's answer
+//     (true, it is the exchange's) while the journal keeps the INTENT; the
+//     order stays in memory (never settled) and a restart reconciles it as
+//     above; the failure is logged by onWriteDone;
+//   - PrepareStop's checkpoint may run before the commit: the commit lands
+//     in the WAL, and Close drains the queue and checkpoints again.
+func (a *orderActor) answerPlaced(ctx actor.Context, t *tracked) {
+	if !t.busy {
+		return // an execution report answered first (committed)
+	}
+	t.busy = false
+	for _, w := range t.waiters {
+		ctx.Send(w, &messages.PlaceTradeOrderResponse{Order: clone(t.o)})
+	}
+	t.waiters = nil
 }
 
 func (a *orderActor) setUnknown(o *messages.TradeOrder, reason string) {
