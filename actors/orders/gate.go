@@ -303,8 +303,10 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 	put := func(o *messages.TradeOrder) {
 		id := o.GetClientOrderId()
 		t := a.orders[id]
-		if t != nil && (t.busy || isFinal(t.o.GetStatus())) {
-			return // a placement under way answers for itself; final stays final
+		if t != nil && (t.busy || isFinal(t.o.GetStatus()) || dec(o.GetExecutedQty()) < dec(t.o.GetExecutedQty())) {
+			// A placement under way answers for itself; final stays final;
+			// the plan's snapshot predates what the stream recorded since.
+			return
 		}
 		ops = append(ops, journal.PutOrder{Order: clone(o)})
 		switch {
@@ -339,6 +341,9 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 			continue
 		}
 		if t == nil {
+			if a.closed.has(f.GetClientOrderId()) {
+				continue // settled since the snapshot: all its fills are booked
+			}
 			t = &tracked{}
 		}
 		a.recordFill(t, f)

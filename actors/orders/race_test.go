@@ -1,0 +1,48 @@
+package orders
+
+import (
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/orders/reconcile"
+	"github.com/superbot/superbot/messages"
+)
+
+// A reconciliation's plan is computed from a snapshot; the user data
+// stream may record one of its trades, settle the order and forget it
+// before the plan comes back. The plan's copy of that trade must not be
+// booked a second time (the journal ignores the row, the books must too).
+func TestReconcileFillOfAnOrderSettledMeanwhileIsBookedOnce(t *testing.T) {
+	f := newFixture(t, testCfg(ModeLive))
+	id := f.place(limitBuy("s1", "")).GetOrder().GetClientOrderId()
+	f.sys.Root.Send(f.pid, trade(id, "FILLED", 11, "0.01", "0.01"))
+	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("filled")) == 1 }, "order filled")
+	fill := &messages.TradeFill{ClientOrderId: id, Strategy: "s1", Symbol: "BTCUSDT", Side: "BUY", Price: "50000", Quantity: "0.01",
+		QuoteQty: "500", Fee: "0.01", FeeAsset: "USDT", TradeId: 11, TimeMs: 1}
+	f.sys.Root.Send(f.pid, &reconcile.Result{Plan: reconcile.Plan{Fills: []*messages.TradeFill{fill}}})
+	st := actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{}) // after the result
+	if st.GetReport().GetResult() != "ok" {
+		t.Fatalf("report = %v", st.GetReport())
+	}
+	if p := f.positions("s1").GetPositions(); len(p) != 1 || p[0].GetQuantity() != "0.01" {
+		t.Fatalf("position = %v, want 0.01 (the trade booked once)", p)
+	}
+}
+
+// A plan's update computed before the stream moved an order further must
+// not move it back.
+func TestReconcileUpdateNeverMovesAnOrderBack(t *testing.T) {
+	f := newFixture(t, testCfg(ModeLive))
+	placed := f.place(limitBuy("s1", "")).GetOrder()
+	f.sys.Root.Send(f.pid, trade(placed.GetClientOrderId(), "PARTIALLY_FILLED", 11, "0.004", "0.004"))
+	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("partially_filled")) == 1 }, "order partially filled")
+	stale := clone(placed)
+	stale.Status, stale.ExchangeOrderId, stale.NotFound = messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW, 7, 0
+	f.sys.Root.Send(f.pid, &reconcile.Result{Plan: reconcile.Plan{Updates: []*messages.TradeOrder{stale}}})
+	actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{})
+	got := f.orders("open")
+	if len(got) != 1 || got[0].GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED || got[0].GetExecutedQty() != "0.004" {
+		t.Fatalf("order after a stale plan = %v", got)
+	}
+}
