@@ -55,6 +55,8 @@ func toFaultJSON(f Fault) faultJSON {
 //	POST   /admin/streams/close    {"shutdown":true}
 //	POST   /admin/limits/reset     forget weights and bans
 //	POST   /admin/accounts         {"api_key":"k","secret_key":"s","balances":{"USDT":"100"}}
+//	POST   /admin/seed             {"api_key":"k","symbol":"BTCUSDT","open_orders":1000,"filled_orders":100,"trades":10000}
+//	GET    /admin/orders?api_key=k order and client id counts, client ids used more than once
 func (e *Exchange) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, err error) {
 		writeJSON(w, status, map[string]string{"error": err.Error()})
@@ -139,6 +141,24 @@ func (e *Exchange) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, ok)
+	case "POST /admin/seed":
+		var req Seed
+		if !decode(&req) {
+			return
+		}
+		res, err := e.Seed(req)
+		if err != nil {
+			fail(400, err)
+			return
+		}
+		writeJSON(w, 200, res)
+	case "GET /admin/orders":
+		counts, err := e.ClientOrderCounts(r.URL.Query().Get("api_key"))
+		if err != nil {
+			fail(400, err)
+			return
+		}
+		writeJSON(w, 200, orderCountsOf(counts))
 	default:
 		fail(404, fmt.Errorf("unknown admin route %s %s", r.Method, r.URL.Path))
 	}
@@ -168,4 +188,26 @@ func (e *Exchange) State() []SymbolState {
 		out = append(out, SymbolState{Symbol: s, Price: fmt8(m.price(m.px)), LastUpdateID: m.updateID, OpenOrders: len(m.open), Ticks: len(m.ticks)})
 	}
 	return out
+}
+
+// OrderCounts is the answer of GET /admin/orders: how many orders an account holds and
+// which client order ids were used more than once.
+type OrderCounts struct {
+	// Orders is the number of orders, open and closed.
+	Orders int `json:"orders"`
+	// ClientIDs is the number of distinct client order ids.
+	ClientIDs int `json:"client_ids"`
+	// Duplicates maps each client order id used by more than one order to its count.
+	Duplicates map[string]int `json:"duplicates"`
+}
+
+func orderCountsOf(counts map[string]int) OrderCounts {
+	oc := OrderCounts{ClientIDs: len(counts), Duplicates: map[string]int{}}
+	for id, n := range counts {
+		oc.Orders += n
+		if n > 1 {
+			oc.Duplicates[id] = n
+		}
+	}
+	return oc
 }

@@ -75,7 +75,7 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	if err != nil {
 		setUsedWeight(w, e.limiter.used(ip, e.nowMs()))
-		writeErr(w, errf(400, -1000, "Could not read the request body."))
+		e.writeAPIErr(w, errf(400, -1000, "Could not read the request body."))
 		return
 	}
 	key := r.Method + " " + r.URL.Path
@@ -96,7 +96,7 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 	setWeight := func(used int) { setUsedWeight(w, used) }
 	if f.err != nil {
 		setWeight(e.limiter.used(ip, e.nowMs()))
-		writeErr(w, f.err)
+		e.writeAPIErr(w, f.err)
 		return
 	}
 	if rt == nil {
@@ -105,19 +105,19 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if ae == nil {
 			ae = errf(404, -1000, "Unknown route %s.", key)
 		}
-		writeErr(w, ae)
+		e.writeAPIErr(w, ae)
 		return
 	}
 	params, perr := mergeParams(r.URL.RawQuery, body)
 	if perr != nil {
 		setWeight(e.limiter.used(ip, e.nowMs()))
-		writeErr(w, perr)
+		e.writeAPIErr(w, perr)
 		return
 	}
 	used, ae := e.limiter.charge(ip, rt.weight(params), e.nowMs())
 	if ae != nil {
 		setWeight(used)
-		writeErr(w, ae)
+		e.writeAPIErr(w, ae)
 		return
 	}
 	rq := &request{r: r, params: params}
@@ -137,7 +137,7 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 	e.mu.Unlock()
 	if ae != nil {
 		setWeight(e.limiter.used(ip, rq.now))
-		writeErr(w, ae)
+		e.writeAPIErr(w, ae)
 		return
 	}
 	if rt.order {
@@ -148,12 +148,28 @@ func (e *Exchange) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setWeight(used)
-	if e.faults.takeDrop(r.Method, r.URL.Path) {
+	if drop, ae := e.faults.takeAfter(r.Method, r.URL.Path); drop {
 		dropConn(w)
+		return
+	} else if ae != nil {
+		e.writeAPIErr(w, ae)
 		return
 	}
 	writeJSON(w, 200, res)
 }
+
+// writeAPIErr writes a REST error answer, counting 429 and 418 answers.
+func (e *Exchange) writeAPIErr(w http.ResponseWriter, ae *apiError) {
+	if ae.status == http.StatusTooManyRequests || ae.status == http.StatusTeapot {
+		e.limited.Add(1)
+	}
+	writeErr(w, ae)
+}
+
+// RateLimitAnswers returns how many 429 and 418 answers the REST routes have sent
+// (weight, ORDERS and injected faults alike), for figures such as "reconciled
+// without a 429".
+func (e *Exchange) RateLimitAnswers() int64 { return e.limited.Load() }
 
 // setUsedWeight sets the interval header and the legacy X-MBX-USED-WEIGHT that Binance
 // still sends beside it (go-binance reads both; rest-api.md "IP Limits").

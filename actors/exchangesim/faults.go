@@ -24,7 +24,29 @@ const (
 	FaultRateLimit FaultKind = "rate_limit"
 	// FaultBan answers matching requests 418 / -1003 (IP banned) with Retry-After.
 	FaultBan FaultKind = "ban"
+	// FaultErrorAfter processes a matching request (an order IS created) and then
+	// answers HTTP Status (default 503) as FaultError does: the client cannot tell
+	// that the work was done.
+	FaultErrorAfter FaultKind = "error_after"
+	// FaultRateLimitAfter processes a matching request, then answers 429 / -1003 as
+	// FaultRateLimit does (a 429 after the request left: an unknown outcome).
+	FaultRateLimitAfter FaultKind = "rate_limit_after"
+	// FaultBanAfter processes a matching request, then answers 418 / -1003 as FaultBan does.
+	FaultBanAfter FaultKind = "ban_after"
 )
+
+// afterKinds maps each fault kind that acts after processing to the kind whose answer it gives.
+var afterKinds = map[FaultKind]FaultKind{
+	FaultErrorAfter:     FaultError,
+	FaultRateLimitAfter: FaultRateLimit,
+	FaultBanAfter:       FaultBan,
+}
+
+// after reports whether k acts after the request was processed (drop and the *_after kinds).
+func (k FaultKind) after() bool {
+	_, ok := afterKinds[k]
+	return ok || k == FaultDrop
+}
 
 // Fault is one injected fault on the REST routes (never on /admin/ or the WebSocket routes).
 type Fault struct {
@@ -38,9 +60,10 @@ type Fault struct {
 	Count int
 	// Latency is the added delay of a latency fault.
 	Latency time.Duration
-	// Status is the HTTP status of an error fault (500–599, default 503).
+	// Status is the HTTP status of an error or error_after fault (500–599, default 503).
 	Status int
-	// RetryAfter is the Retry-After of rate_limit/ban faults (default 1s), rounded up to seconds.
+	// RetryAfter is the Retry-After of the rate_limit and ban faults (and their _after
+	// kinds; default 1s), rounded up to seconds.
 	RetryAfter time.Duration
 }
 
@@ -50,11 +73,11 @@ func (f Fault) validate() error {
 		if f.Latency <= 0 {
 			return fmt.Errorf("fault: latency must be > 0")
 		}
-	case FaultError:
+	case FaultError, FaultErrorAfter:
 		if f.Status != 0 && (f.Status < 500 || f.Status > 599) {
 			return fmt.Errorf("fault: status must be 5xx, got %d", f.Status)
 		}
-	case FaultDrop, FaultRateLimit, FaultBan:
+	case FaultDrop, FaultRateLimit, FaultBan, FaultRateLimitAfter, FaultBanAfter:
 	default:
 		return fmt.Errorf("fault: unknown kind %q", f.Kind)
 	}
@@ -129,7 +152,7 @@ func (s *faultSet) take(method, path string) effect {
 	var ef effect
 	for i := 0; i < len(s.faults); i++ {
 		f := s.faults[i]
-		if !f.matches(method, path) || f.Kind == FaultDrop {
+		if !f.matches(method, path) || f.Kind.after() {
 			continue
 		}
 		if f.Kind == FaultLatency {
@@ -148,22 +171,30 @@ func (s *faultSet) take(method, path string) effect {
 	return ef
 }
 
-// takeDrop consumes a matching drop fault after a request succeeded.
-func (s *faultSet) takeDrop(method, path string) bool {
+// takeAfter consumes the first matching fault that acts after a request succeeded:
+// drop reports a drop fault, err the answer of an *_after fault.
+func (s *faultSet) takeAfter(method, path string) (drop bool, err *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if f.Kind == FaultDrop && f.matches(method, path) {
+		if f.Kind.after() && f.matches(method, path) {
+			if f.Kind != FaultDrop {
+				err = f.apiError()
+			}
 			s.consume(i)
-			return true
+			return err == nil, err
 		}
 	}
-	return false
+	return false, nil
 }
 
 func (f *Fault) apiError() *apiError {
 	ra := ceilSec(max(f.RetryAfter, time.Second).Milliseconds())
-	switch f.Kind {
+	kind := f.Kind
+	if k, ok := afterKinds[kind]; ok {
+		kind = k
+	}
+	switch kind {
 	case FaultRateLimit:
 		ae := errf(429, -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.")
 		ae.retryAfter = ra

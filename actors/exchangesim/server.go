@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -65,6 +66,7 @@ type Exchange struct {
 	nextList int64 // the next orderListId
 
 	limiter *limiter
+	limited atomic.Int64 // 429 and 418 answers on the REST routes
 	faults  *faultSet
 	hub     *hub
 

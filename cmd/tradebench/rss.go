@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/messages"
+)
+
+// rssStrategies is how many sma_cross strategies the RSS figure runs, one per symbol.
+const rssStrategies = 20
+
+// rssLimitKiB is the issue's bound on the daemon's RSS (40 MiB).
+const rssLimitKiB = 40 * 1024
+
+// rssSymbols returns rssStrategies simulator symbols (the four defaults and more
+// built like SOLUSDT).
+func rssSymbols() []exchangesim.Symbol {
+	syms := exchangesim.DefaultConfig().Symbols
+	bases := []string{"XRP", "ADA", "DOGE", "TRX", "DOT", "LINK", "LTC", "BCH", "AVAX", "UNI", "ATOM", "XLM", "ETC", "FIL", "NEAR", "APT"}
+	for i, b := range bases[:rssStrategies-len(syms)] {
+		s := syms[3] // SOLUSDT: tick 0.01, step 0.001
+		s.Symbol, s.BaseAsset, s.Price = b+"USDT", b, fmt.Sprintf("%d", 20+7*i)
+		syms = append(syms, s)
+	}
+	return syms
+}
+
+// rssFigure runs rssStrategies sma_cross strategies on as many symbols in paper mode
+// (market data from the simulator, ticking every 500 ms) for dur, sampling the
+// daemon's RSS every `every`: it reports the peak, and the growth after warm-up
+// (the first quarter of the run, at least 30 s) as the difference between the
+// medians of the first and the last third of the remaining samples.
+func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
+	syms := rssSymbols()
+	ex, err := newSim(syms, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ex.Close() }()
+	var b strings.Builder
+	for i, s := range syms {
+		fmt.Fprintf(&b, "[trading.strategies.rss%02d]\nkind = \"sma_cross\"\nsymbol = %q\ninterval = \"1m\"\nallocation = \"500 USDT\"\nparams = { fast = 5, slow = 20 }\n", i, s.Symbol)
+	}
+	d, err := startDaemon(bin, dir, daemonConfig(ex, "paper", b.String()))
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	c, err := d.dial()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	if _, err := waitOpen(c, 60*time.Second); err != nil {
+		return err
+	}
+	type sample struct {
+		at  time.Duration
+		kib int
+	}
+	var samples []sample
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for start := time.Now(); time.Since(start) < dur; <-tk.C {
+		kib := rssKiB(d.cmd.Process.Pid)
+		if kib < 0 {
+			return fmt.Errorf("daemon gone:\n%s", d.out.String())
+		}
+		samples = append(samples, sample{time.Since(start), kib})
+	}
+	var info messages.StrategiesResponse
+	if err := rpcCall(c, "trading.strategies", map[string]any{}, &info); err != nil {
+		return err
+	}
+	running, bars := 0, uint64(0)
+	for _, s := range info.GetStrategies() {
+		if s.GetState() == "running" {
+			running++
+		}
+		bars += s.GetBars()
+	}
+	warm := max(dur/4, 30*time.Second)
+	var after []int
+	peak := 0
+	for _, s := range samples {
+		peak = max(peak, s.kib)
+		if s.at >= warm {
+			after = append(after, s.kib)
+		}
+	}
+	fmt.Fprintf(w, "rss: %d sma_cross strategies on %d symbols, paper mode, %s sampled every %s: %d strategies running, %d bars seen\n",
+		rssStrategies, len(syms), dur, every, running, bars)
+	if len(after) < 3 {
+		return fmt.Errorf("too few samples after the %s warm-up: run longer (-rss-for)", warm)
+	}
+	third := len(after) / 3
+	early, late := medianInt(after[:third]), medianInt(after[len(after)-third:])
+	fmt.Fprintf(w, "rss: peak %d KiB (%.1f MiB; bound 40 MiB); after %s warm-up: median of the first third %d KiB, of the last third %d KiB, growth %+d KiB\n",
+		peak, float64(peak)/1024, warm, early, late, late-early)
+	var errs []error
+	if peak > rssLimitKiB {
+		errs = append(errs, fmt.Errorf("peak RSS %d KiB > 40 MiB", peak))
+	}
+	if late-early > 1024 {
+		errs = append(errs, fmt.Errorf("RSS grew %d KiB after warm-up (not flat: > 1 MiB)", late-early))
+	}
+	if running != rssStrategies {
+		errs = append(errs, fmt.Errorf("%d of %d strategies running", running, rssStrategies))
+	}
+	return errors.Join(errs...)
+}
+
+func medianInt(xs []int) int {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
