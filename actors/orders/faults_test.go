@@ -67,9 +67,15 @@ func TestLiveFaultsAfterAcceptResolveWithoutResending(t *testing.T) {
 func TestLiveStreamCutWhileOrdersFill(t *testing.T) {
 	ls := startLiveSim(t)
 	pid := ls.startOrders(t, liveCfg(), t.TempDir())
+	// The reconnect's reconciliation closes the gate for a moment: a
+	// placement refused then is retried (with its id, so at most once).
 	place := func(id string) {
-		r := actortest.Request[*messages.PlaceTradeOrderResponse](t, ls.sys, pid, &messages.PlaceTradeOrderRequest{Strategy: "cut",
-			Symbol: "BTCUSDT", Side: "BUY", Type: "MARKET", Quantity: "0.001", ClientOrderId: id})
+		var r *messages.PlaceTradeOrderResponse
+		actortest.Eventually(t, 10*time.Second, func() bool {
+			r = actortest.Request[*messages.PlaceTradeOrderResponse](t, ls.sys, pid, &messages.PlaceTradeOrderRequest{Strategy: "cut",
+				Symbol: "BTCUSDT", Side: "BUY", Type: "MARKET", Quantity: "0.001", ClientOrderId: id})
+			return r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION
+		}, "place %s admitted", id)
 		if r.GetError() != nil {
 			t.Fatalf("place %s: %v", id, r.GetError())
 		}
