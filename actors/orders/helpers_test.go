@@ -37,7 +37,10 @@ type fakeExchange struct {
 	get         func(*messages.GetOrderRequest) *messages.OrderResult
 	open        []*messages.Order
 	openQueries int
-	trades      []*messages.ExchangeTrade
+	// holdTicker, when set (before the actor starts), holds every
+	// TickerRequest's answer until it is closed.
+	holdTicker chan struct{}
+	trades     []*messages.ExchangeTrade
 	// transient is answered to the next openOnce OpenOrdersRequests.
 	transient []*messages.Order
 	openOnce  int
@@ -72,6 +75,11 @@ func (fx *fakeExchange) count(m map[string]int, id string) int {
 
 func (fx *fakeExchange) reply(msg any) any {
 	fx.mu.Lock()
+	if _, ok := msg.(*messages.TickerRequest); ok && fx.holdTicker != nil {
+		fx.mu.Unlock()
+		<-fx.holdTicker
+		fx.mu.Lock()
+	}
 	defer fx.mu.Unlock()
 	switch m := msg.(type) {
 	case *messages.PlaceOrderRequest:

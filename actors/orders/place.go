@@ -51,20 +51,27 @@ func (a *orderActor) onPlace(ctx actor.Context, m *messages.PlaceTradeOrderReque
 		ctx.Respond(&messages.PlaceTradeOrderResponse{Error: precondition("trading is reconciling")})
 		return
 	}
+	a.route(ctx, req, ctx.Sender())
+}
+
+// route admits a placement that names no client id; one that does is
+// answered with the order of that id in memory or, after a journal lookup,
+// in the journal, and admitted only when neither holds it.
+func (a *orderActor) route(ctx actor.Context, req *messages.PlaceTradeOrderRequest, sender *actor.PID) {
 	id := req.GetClientOrderId()
 	if id == "" {
-		a.admit(ctx, req, ctx.Sender())
+		a.admit(ctx, req, sender)
 		return
 	}
 	if t := a.orders[id]; t != nil {
-		a.answerRecorded(ctx, t, ctx.Sender())
+		a.answerRecorded(ctx, t, sender)
 		return
 	}
 	if waiting, ok := a.lookups[id]; ok {
-		a.lookups[id] = append(waiting, pendingPlace{req, ctx.Sender()})
+		a.lookups[id] = append(waiting, pendingPlace{req, sender})
 		return
 	}
-	a.lookups[id] = []pendingPlace{{req, ctx.Sender()}}
+	a.lookups[id] = []pendingPlace{{req, sender}}
 	j, root, self := a.j, a.root, a.self
 	a.reads.Add(1)
 	go func() {
@@ -116,7 +123,16 @@ func (a *orderActor) admit(ctx actor.Context, req *messages.PlaceTradeOrderReque
 	}
 	a.ensureMarket(ctx, req.GetSymbol()) // the last price the risk checks need
 	if a.books.last[req.GetSymbol()] == 0 && a.deps.Connector != nil && !a.warmed[req.GetSymbol()] {
-		a.warm(ctx, req.GetSymbol(), func(ctx actor.Context) { a.admit(ctx, req, sender) })
+		a.warm(ctx, req.GetSymbol(), func(ctx actor.Context) {
+			if req.GetClientOrderId() == "" {
+				a.admit(ctx, req, sender)
+				return
+			}
+			// A placement of the same client id may have been admitted
+			// meanwhile (the symbol counted as warmed), even settled and
+			// forgotten: check its id again, memory then journal.
+			a.route(ctx, req, sender)
+		})
 		return
 	}
 	if e := a.riskCheck(ctx, req); e != nil {

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/orders/reconcile"
 	"github.com/superbot/superbot/messages"
@@ -44,5 +46,32 @@ func TestReconcileUpdateNeverMovesAnOrderBack(t *testing.T) {
 	got := f.orders("open")
 	if len(got) != 1 || got[0].GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_PARTIALLY_FILLED || got[0].GetExecutedQty() != "0.004" {
 		t.Fatalf("order after a stale plan = %v", got)
+	}
+}
+
+// Two placements with one client id arrive while the symbol's first price
+// is being fetched (warm): the order is placed once, both callers get it.
+func TestSameClientIDDuringWarmPlacesOnce(t *testing.T) {
+	hold := make(chan struct{})
+	f := newFixtureWith(t, testCfg(ModeLive), func(fx *fakeExchange) { fx.holdTicker = hold })
+	req := limitBuy("s1", "warm-1")
+	first := f.sys.Root.RequestFuture(f.pid, req, 10*time.Second)
+	actortest.Eventually(t, 5*time.Second, func() bool {
+		r, err := actortest.TryRequest[*messages.ReconcileResponse](f.sys, f.pid, &messages.ReconcileRequest{}, time.Second)
+		return err == nil && r.GetState() != nil
+	}, "first placement admitted")
+	second := f.sys.Root.RequestFuture(f.pid, req, 10*time.Second)
+	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("")) == 1 }, "second placement journaled")
+	close(hold)
+	for i, fut := range []*actor.Future{first, second} {
+		res, err := fut.Result()
+		r, _ := res.(*messages.PlaceTradeOrderResponse)
+		if err != nil || r.GetOrder().GetClientOrderId() != "warm-1" {
+			t.Fatalf("caller %d answered %v, %v", i, res, err)
+		}
+	}
+	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("new")) == 1 }, "order NEW")
+	if n := f.fx.count(f.fx.places, "warm-1"); n != 1 {
+		t.Fatalf("PlaceOrder sent %d times for one client id", n)
 	}
 }
