@@ -186,15 +186,20 @@ func (a *orderActor) onPrepareStop(ctx actor.Context) {
 		waiting = -1 << 30
 		a.checkpoint()
 	}
+	placing := a.placing() // before flatten adds its own
 	if a.cfg.ClosePositionsOnStop {
 		res.Closing = len(a.flatten(ctx))
 		a.log.Info("stop: closing positions", "orders", res.Closing)
 	}
 	if a.cfg.CancelOrdersOnStop {
 		self := a.self
-		res.Canceled = len(a.cancelMatching(ctx, "", "", func(ctx actor.Context, _ *messages.Error) { ctx.Send(self, &stopped{step: "cancel"}) }))
+		done := func(ctx actor.Context, _ *messages.Error) { ctx.Send(self, &stopped{step: "cancel"}) }
+		res.Canceled = len(a.cancelMatching(ctx, "", "", done))
+		// Placements under way are canceled once their answer is in.
+		a.cancelPlaced, a.cancelPlacedDone = placing, done
+		res.Canceled += len(placing)
 		waiting = res.Canceled
-		a.log.Info("stop: canceling open orders", "orders", res.Canceled)
+		a.log.Info("stop: canceling open orders", "orders", res.Canceled, "placing", len(placing))
 	} else {
 		a.log.Info("stop: leaving open orders", "orders", a.state().GetOpenOrders())
 	}
@@ -205,6 +210,32 @@ func (a *orderActor) onPrepareStop(ctx actor.Context) {
 	}
 	root, self := a.root, a.self
 	a.stopTimer = time.AfterFunc(stopTimeout, func() { root.Send(self, &stopped{step: "timeout"}) })
+}
+
+// placing lists the client ids of the placements under way.
+func (a *orderActor) placing() map[string]bool {
+	out := map[string]bool{}
+	for id, t := range a.orders {
+		if t.busy {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// afterPlaced cancels an order PrepareStop found being placed, now that
+// its placement is answered (or refused: nothing to cancel).
+func (a *orderActor) afterPlaced(ctx actor.Context, t *tracked) {
+	id := t.o.GetClientOrderId()
+	if !a.cancelPlaced[id] {
+		return
+	}
+	delete(a.cancelPlaced, id)
+	if isOpen(t.o.GetStatus()) && a.orders[id] == t {
+		a.cancel(ctx, t, a.cancelPlacedDone)
+		return
+	}
+	a.cancelPlacedDone(ctx, nil)
 }
 
 // checkpoint runs the journal's checkpoint off the mailbox.

@@ -40,7 +40,10 @@ type fakeExchange struct {
 	// holdTicker, when set (before the actor starts), holds every
 	// TickerRequest's answer until it is closed.
 	holdTicker chan struct{}
-	trades     []*messages.ExchangeTrade
+	// holdPlace, when set, holds every PlaceOrderRequest's answer (the
+	// request is counted first) until it is closed.
+	holdPlace chan struct{}
+	trades    []*messages.ExchangeTrade
 	// transient is answered to the next openOnce OpenOrdersRequests.
 	transient []*messages.Order
 	openOnce  int
@@ -79,6 +82,13 @@ func (fx *fakeExchange) reply(msg any) any {
 		fx.mu.Unlock()
 		<-fx.holdTicker
 		fx.mu.Lock()
+	}
+	if m, ok := msg.(*messages.PlaceOrderRequest); ok && fx.holdPlace != nil {
+		fx.places[m.GetClientOrderId()]++
+		fx.mu.Unlock()
+		<-fx.holdPlace
+		fx.mu.Lock()
+		fx.places[m.GetClientOrderId()]--
 	}
 	defer fx.mu.Unlock()
 	switch m := msg.(type) {

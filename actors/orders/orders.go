@@ -124,9 +124,13 @@ type orderActor struct {
 	rerun      bool // a gating run is due after the one under way
 	riskHalts  []*messages.RiskEvent
 	stopWaiter func(actor.Context, *stopped)
-	stopTimer  *time.Timer
-	balances   []*messages.AssetBalance
-	balancesMs int64
+	// cancelPlaced are the placements under way at PrepareStop (with
+	// cancel_orders_on_stop), canceled when answered; then cancelPlacedDone.
+	cancelPlaced     map[string]bool
+	cancelPlacedDone func(actor.Context, *messages.Error)
+	stopTimer        *time.Timer
+	balances         []*messages.AssetBalance
+	balancesMs       int64
 
 	match      *matcher.Matcher
 	paperBal   map[string]float64

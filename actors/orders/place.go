@@ -188,6 +188,7 @@ func (a *orderActor) intentFailed(ctx actor.Context, t *tracked, err error) {
 		ctx.Send(w, &messages.PlaceTradeOrderResponse{Order: clone(t.o), Error: internal("the journal refused the order intent: %v", err)})
 	}
 	t.waiters = nil
+	a.afterPlaced(ctx, t)
 }
 
 // send hands a journaled intent to the exchange (live) or the paper
@@ -261,6 +262,7 @@ func (a *orderActor) answerPlaced(ctx actor.Context, t *tracked) {
 		ctx.Send(w, &messages.PlaceTradeOrderResponse{Order: clone(t.o)})
 	}
 	t.waiters = nil
+	a.afterPlaced(ctx, t)
 }
 
 func (a *orderActor) setUnknown(o *messages.TradeOrder, reason string) {
@@ -314,6 +316,7 @@ func (a *orderActor) committed(ctx actor.Context, t *tracked, snap *messages.Tra
 			ctx.Send(w, resp)
 		}
 		t.waiters = nil
+		a.afterPlaced(ctx, t)
 	}
 	if err != nil {
 		return

@@ -75,3 +75,28 @@ func TestSameClientIDDuringWarmPlacesOnce(t *testing.T) {
 		t.Fatalf("PlaceOrder sent %d times for one client id", n)
 	}
 }
+
+// PrepareStop with cancel_orders_on_stop while a placement waits for the
+// exchange: the order is canceled once its answer is in, and PrepareStop
+// answers after that cancel (it does not leave the order on the exchange).
+func TestPrepareStopCancelsAPlacementUnderWay(t *testing.T) {
+	cfg := testCfg(ModeLive)
+	cfg.CancelOrdersOnStop = true
+	hold := make(chan struct{})
+	f := newFixtureWith(t, cfg, func(fx *fakeExchange) { fx.holdPlace = hold })
+	placed := f.sys.Root.RequestFuture(f.pid, limitBuy("s1", "stop-1"), 10*time.Second)
+	actortest.Eventually(t, 5*time.Second, func() bool { return f.fx.count(f.fx.places, "stop-1") == 1 }, "placement sent")
+	stop := f.sys.Root.RequestFuture(f.pid, &PrepareStop{}, 10*time.Second)
+	close(hold)
+	if _, err := placed.Result(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := stop.Result()
+	if r, _ := res.(*PrepareStopResult); err != nil || r == nil || r.Canceled != 1 {
+		t.Fatalf("prepare stop = %+v, %v", res, err)
+	}
+	if n := f.fx.count(f.fx.cancels, "stop-1"); n != 1 {
+		t.Fatalf("cancels of the order placed during the stop = %d, want 1", n)
+	}
+	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("canceled")) == 1 }, "order canceled in the journal")
+}
