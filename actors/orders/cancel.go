@@ -74,10 +74,33 @@ func (a *orderActor) cancel(ctx actor.Context, t *tracked, done func(actor.Conte
 		case r.GetOrder() != nil:
 			mergeExchange(o, r.GetOrder(), a.nowMs())
 			a.commitThen(ctx, t, finish)
+		case unresolved(o.GetStatus()) && (r.GetExchangeCode() == -2011 || r.GetExchangeCode() == -2013 ||
+			r.GetError().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND):
+			t.cancelWanted = true
+			finish(ctx, precondition("order %s: its placement's outcome is unknown and the exchange does not know it yet; "+
+				"the cancel is sent if it shows up", o.GetClientOrderId()))
 		default:
 			finish(ctx, r.GetError())
 		}
 	})
+}
+
+// unresolved reports the statuses of a placement whose outcome is unknown.
+func unresolved(s messages.TradeOrderStatus) bool {
+	return s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_SENT || s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNKNOWN ||
+		s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_LOST
+}
+
+// cancelIfWanted sends the cancel a caller asked for while the order's
+// placement was unresolved, now that the order shows up open.
+func (a *orderActor) cancelIfWanted(ctx actor.Context, t *tracked) {
+	s := t.o.GetStatus()
+	if !t.cancelWanted || t.busy || unresolved(s) || !isOpen(s) {
+		return
+	}
+	t.cancelWanted = false
+	a.log.Info("order found, sending the cancel asked for earlier", "client_order_id", t.o.GetClientOrderId())
+	a.cancel(ctx, t, nil)
 }
 
 // applyPaperUpdate sets a matcher update on t's order.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	binance "github.com/adshao/go-binance/v2"
+
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
@@ -118,4 +120,40 @@ func TestLiveStreamCutWhileOrdersFill(t *testing.T) {
 		t.Fatalf("position = %v, want %v", p, n*0.001)
 	}
 	t.Logf("last reconciliation: %v", actortest.Request[*messages.ReconcileResponse](t, ls.sys, pid, &messages.ReconcileRequest{}).GetReport())
+}
+
+// A cancel of an order whose placement is still unknown (the exchange has
+// not created it yet) is refused by the exchange; the actor remembers it
+// and cancels the order when it shows up (here: the delayed request lands,
+// played by placing the same client id directly), instead of leaving it
+// open.
+func TestLiveCancelWhilePlacementUnknown(t *testing.T) {
+	ls := startLiveSim(t)
+	pid := ls.startOrders(t, liveCfg(), t.TempDir())
+	tk := actortest.Request[*messages.TickerResponse](t, ls.sys, ls.conn, &messages.TickerRequest{Symbol: "BTCUSDT"})
+	low := fmtDec(float64(int64(dec(tk.GetLastPrice()) * 0.9)))
+	if err := ls.ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultError, Route: "POST /api/v3/order", Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	const id = "slow-1"
+	r := actortest.Request[*messages.PlaceTradeOrderResponse](t, ls.sys, pid, &messages.PlaceTradeOrderRequest{Strategy: "live",
+		Symbol: "BTCUSDT", Side: "BUY", Type: "LIMIT", Quantity: "0.001", Price: low, ClientOrderId: id})
+	if s := r.GetOrder().GetStatus(); s != messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNKNOWN {
+		t.Fatalf("placement answered %v, want an unknown outcome", r)
+	}
+	c := actortest.Request[*messages.CancelTradeOrderResponse](t, ls.sys, pid, &messages.CancelTradeOrderRequest{ClientOrderId: id})
+	if c.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION {
+		t.Fatalf("cancel of an order the exchange does not know answered %v", c)
+	}
+	if _, err := ls.direct(t).NewCreateOrderService().Symbol("BTCUSDT").Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+		TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.001").Price(low).NewClientOrderID(id).Do(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Eventually(t, 30*time.Second, func() bool {
+		o := actortest.Request[*messages.TradeOrdersResponse](t, ls.sys, pid, &messages.TradeOrdersRequest{Status: "canceled"}).GetOrders()
+		return len(o) == 1 && o[0].GetClientOrderId() == id
+	}, "the order canceled once it showed up")
+	if n := ls.exchangeCounts(t)[id]; n != 1 {
+		t.Fatalf("the exchange holds %d orders %s, want 1", n, id)
+	}
 }

@@ -83,6 +83,10 @@ type tracked struct {
 	// quantity (its trade reports may come after its final status).
 	filled   float64
 	querying bool
+	// cancelWanted: a cancel came while the placement's outcome was
+	// unknown and the exchange did not know the order yet; it is sent
+	// when the order shows up open.
+	cancelWanted bool
 }
 
 // settled reports a closed order whose fills are all recorded.

@@ -46,6 +46,7 @@ func (a *orderActor) onExecutionReport(ctx actor.Context, r *messages.ExecutionR
 		a.recordFill(t, f)
 	}
 	a.commit(ctx, t, fills)
+	a.cancelIfWanted(ctx, t)
 }
 
 // recordFill books a fill in memory (the journal write follows).
@@ -119,6 +120,7 @@ func (a *orderActor) query(ctx actor.Context, t *tracked) {
 			mergeExchange(o, r.GetOrder(), a.nowMs())
 			a.log.Info("order resolved by query", "client_order_id", o.GetClientOrderId(), "from", statusName(before), "to", statusName(o.GetStatus()))
 			a.commit(ctx, t, nil)
+			a.cancelIfWanted(ctx, t)
 		case r.GetError().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND:
 			a.notFound(ctx, t)
 		default:
