@@ -262,6 +262,11 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 		return
 	}
 	ops, fills := a.applyPlan(plan)
+	for _, o := range plan.Updates { // found open: a cancel asked for meanwhile goes out
+		if t := a.orders[o.GetClientOrderId()]; t != nil {
+			a.cancelIfWanted(ctx, t)
+		}
+	}
 	for _, x := range plan.Cancel {
 		ctx.Request(a.deps.Connector, &messages.CancelOrderRequest{Symbol: x.GetSymbol(), ClientOrderId: x.GetClientOrderId(), OrderId: x.GetOrderId()})
 	}

@@ -37,6 +37,8 @@ type fakeExchange struct {
 	get         func(*messages.GetOrderRequest) *messages.OrderResult
 	open        []*messages.Order
 	openQueries int
+	// cancel, when set, decides a CancelOrderRequest's answer.
+	cancel func(*messages.CancelOrderRequest) *messages.OrderResult
 	// holdTicker, when set (before the actor starts), holds every
 	// TickerRequest's answer until it is closed.
 	holdTicker chan struct{}
@@ -102,6 +104,9 @@ func (fx *fakeExchange) reply(msg any) any {
 		return fx.get(m)
 	case *messages.CancelOrderRequest:
 		fx.cancels[m.GetClientOrderId()]++
+		if fx.cancel != nil {
+			return fx.cancel(m)
+		}
 		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED,
 			Order: &messages.Order{Symbol: m.GetSymbol(), ClientOrderId: m.GetClientOrderId(), Status: "CANCELED"}}
 	case *messages.OpenOrdersRequest:

@@ -100,3 +100,44 @@ func TestPrepareStopCancelsAPlacementUnderWay(t *testing.T) {
 	}
 	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("canceled")) == 1 }, "order canceled in the journal")
 }
+
+// A cancel refused while the placement was unknown is sent when a
+// reconciliation finds the order open.
+func TestCancelWantedIsSentWhenReconciliationFindsTheOrder(t *testing.T) {
+	cfg := testCfg(ModeLive)
+	cfg.InFlightCheck = time.Hour // the reconciliation, not a query, finds it
+	f := newFixture(t, cfg)
+	f.fx.mu.Lock()
+	f.fx.place = func(*messages.PlaceOrderRequest) *messages.OrderResult {
+		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_UNKNOWN,
+			Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "order outcome unknown")}
+	}
+	refuse := true
+	f.fx.cancel = func(m *messages.CancelOrderRequest) *messages.OrderResult {
+		if refuse {
+			return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_REJECTED, ExchangeCode: -2011,
+				Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, "exchange: Unknown order sent. (-2011)")}
+		}
+		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED,
+			Order: &messages.Order{Symbol: m.GetSymbol(), ClientOrderId: m.GetClientOrderId(), OrderId: 7, Status: "CANCELED"}}
+	}
+	f.fx.mu.Unlock()
+	o := f.place(limitBuy("s1", "")).GetOrder()
+	if o.GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNKNOWN {
+		t.Fatalf("placement = %v", o)
+	}
+	c := actortest.Request[*messages.CancelTradeOrderResponse](t, f.sys, f.pid, &messages.CancelTradeOrderRequest{ClientOrderId: o.GetClientOrderId()})
+	if c.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION {
+		t.Fatalf("cancel = %v", c)
+	}
+	f.fx.mu.Lock()
+	refuse = false
+	f.fx.mu.Unlock()
+	found := clone(o)
+	found.Status, found.ExchangeOrderId, found.Reason = messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW, 7, ""
+	f.sys.Root.Send(f.pid, &reconcile.Result{Plan: reconcile.Plan{Updates: []*messages.TradeOrder{found}}})
+	actortest.Eventually(t, 5*time.Second, func() bool { return len(f.orders("canceled")) == 1 }, "the order canceled once found")
+	if n := f.fx.count(f.fx.cancels, o.GetClientOrderId()); n != 2 {
+		t.Fatalf("cancels sent = %d, want 2 (refused, then sent when found)", n)
+	}
+}
