@@ -165,7 +165,9 @@ func (c TradingConfig) Orders() orders.Config {
 
 // StrategiesConfig returns the strategy host's config.
 func (c TradingConfig) StrategiesConfig() strategies.Config {
-	return strategies.Config{Strategies: c.Strategies}
+	// The host's ids carry the order actor's prefix: reconciliation then
+	// halts on a lost strategy order instead of adopting it as external.
+	return strategies.Config{Strategies: c.Strategies, ClientIDPrefix: c.ClientIDPrefix}
 }
 
 // Enabled lists the strategies that start with the daemon (enabled unset

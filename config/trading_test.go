@@ -73,6 +73,9 @@ func TestTradingConfig(t *testing.T) {
 	if got := tr.StrategiesConfig().Strategies; len(got) != 2 {
 		t.Errorf("StrategiesConfig = %v", got)
 	}
+	if got := tr.StrategiesConfig().ClientIDPrefix; got != tr.ClientIDPrefix || got == "" {
+		t.Errorf("StrategiesConfig().ClientIDPrefix = %q, want the order actor's %q", got, tr.ClientIDPrefix)
+	}
 	// config.get shows [trading] as the file writes it.
 	for key, want := range map[string]any{"trading.mode": "paper", "trading.risk.max_open_orders": float64(200),
 		"trading.strategies.btc_trend.allocation": "1000 USDT", "trading.books.py_sma.allocation": "500 USDT"} {

@@ -19,8 +19,10 @@ import (
 // floorP50 is the floor's p50 of the current run, for the live ratio.
 var floorP50 time.Duration
 
-// BenchmarkPlaceToAck measures trading.order.place -> the journaled answer,
-// one order at a time: in paper mode, in live mode through the real
+// BenchmarkPlaceToAck measures trading.order.place -> its answer (the
+// intent committed with fsync before sending; live answers once the
+// exchange's answer is applied, its commit queued: see answerPlaced), one
+// order at a time: in paper mode, in live mode through the real
 // connector to the simulator, and the floor the issue compares live mode
 // with (one journal fsync plus go-binance placing the same order
 // directly). Sub-benchmarks run in order: floor, paper, live; live reports

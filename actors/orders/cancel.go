@@ -66,7 +66,7 @@ func (a *orderActor) cancel(ctx actor.Context, t *tracked, done func(actor.Conte
 		return
 	}
 	f := ctx.RequestFuture(a.deps.Connector, &messages.CancelOrderRequest{Symbol: o.GetSymbol(), ClientOrderId: o.GetClientOrderId()}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		r, _ := res.(*messages.OrderResult)
 		switch {
 		case err != nil || r == nil:
@@ -74,10 +74,33 @@ func (a *orderActor) cancel(ctx actor.Context, t *tracked, done func(actor.Conte
 		case r.GetOrder() != nil:
 			mergeExchange(o, r.GetOrder(), a.nowMs())
 			a.commitThen(ctx, t, finish)
+		case unresolved(o.GetStatus()) && (r.GetExchangeCode() == -2011 || r.GetExchangeCode() == -2013 ||
+			r.GetError().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND):
+			t.cancelWanted = true
+			finish(ctx, precondition("order %s: its placement's outcome is unknown and the exchange does not know it yet; "+
+				"the cancel is sent if it shows up", o.GetClientOrderId()))
 		default:
 			finish(ctx, r.GetError())
 		}
 	})
+}
+
+// unresolved reports the statuses of a placement whose outcome is unknown.
+func unresolved(s messages.TradeOrderStatus) bool {
+	return s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_SENT || s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNKNOWN ||
+		s == messages.TradeOrderStatus_TRADE_ORDER_STATUS_LOST
+}
+
+// cancelIfWanted sends the cancel a caller asked for while the order's
+// placement was unresolved, now that the order shows up open.
+func (a *orderActor) cancelIfWanted(ctx actor.Context, t *tracked) {
+	s := t.o.GetStatus()
+	if !t.cancelWanted || t.busy || unresolved(s) || !isOpen(s) {
+		return
+	}
+	t.cancelWanted = false
+	a.log.Info("order found, sending the cancel asked for earlier", "client_order_id", t.o.GetClientOrderId())
+	a.cancel(ctx, t, nil)
 }
 
 // applyPaperUpdate sets a matcher update on t's order.
@@ -186,15 +209,20 @@ func (a *orderActor) onPrepareStop(ctx actor.Context) {
 		waiting = -1 << 30
 		a.checkpoint()
 	}
+	placing := a.placing() // before flatten adds its own
 	if a.cfg.ClosePositionsOnStop {
 		res.Closing = len(a.flatten(ctx))
 		a.log.Info("stop: closing positions", "orders", res.Closing)
 	}
 	if a.cfg.CancelOrdersOnStop {
 		self := a.self
-		res.Canceled = len(a.cancelMatching(ctx, "", "", func(ctx actor.Context, _ *messages.Error) { ctx.Send(self, &stopped{step: "cancel"}) }))
+		done := func(ctx actor.Context, _ *messages.Error) { ctx.Send(self, &stopped{step: "cancel"}) }
+		res.Canceled = len(a.cancelMatching(ctx, "", "", done))
+		// Placements under way are canceled once their answer is in.
+		a.cancelPlaced, a.cancelPlacedDone = placing, done
+		res.Canceled += len(placing)
 		waiting = res.Canceled
-		a.log.Info("stop: canceling open orders", "orders", res.Canceled)
+		a.log.Info("stop: canceling open orders", "orders", res.Canceled, "placing", len(placing))
 	} else {
 		a.log.Info("stop: leaving open orders", "orders", a.state().GetOpenOrders())
 	}
@@ -205,6 +233,32 @@ func (a *orderActor) onPrepareStop(ctx actor.Context) {
 	}
 	root, self := a.root, a.self
 	a.stopTimer = time.AfterFunc(stopTimeout, func() { root.Send(self, &stopped{step: "timeout"}) })
+}
+
+// placing lists the client ids of the placements under way.
+func (a *orderActor) placing() map[string]bool {
+	out := map[string]bool{}
+	for id, t := range a.orders {
+		if t.busy {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// afterPlaced cancels an order PrepareStop found being placed, now that
+// its placement is answered (or refused: nothing to cancel).
+func (a *orderActor) afterPlaced(ctx actor.Context, t *tracked) {
+	id := t.o.GetClientOrderId()
+	if !a.cancelPlaced[id] {
+		return
+	}
+	delete(a.cancelPlaced, id)
+	if isOpen(t.o.GetStatus()) && a.orders[id] == t {
+		a.cancel(ctx, t, a.cancelPlacedDone)
+		return
+	}
+	a.cancelPlacedDone(ctx, nil)
 }
 
 // checkpoint runs the journal's checkpoint off the mailbox.

@@ -262,6 +262,11 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 		return
 	}
 	ops, fills := a.applyPlan(plan)
+	for _, o := range plan.Updates { // found open: a cancel asked for meanwhile goes out
+		if t := a.orders[o.GetClientOrderId()]; t != nil {
+			a.cancelIfWanted(ctx, t)
+		}
+	}
 	for _, x := range plan.Cancel {
 		ctx.Request(a.deps.Connector, &messages.CancelOrderRequest{Symbol: x.GetSymbol(), ClientOrderId: x.GetClientOrderId(), OrderId: x.GetOrderId()})
 	}
@@ -303,8 +308,10 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 	put := func(o *messages.TradeOrder) {
 		id := o.GetClientOrderId()
 		t := a.orders[id]
-		if t != nil && (t.busy || isFinal(t.o.GetStatus())) {
-			return // a placement under way answers for itself; final stays final
+		if t != nil && (t.busy || isFinal(t.o.GetStatus()) || dec(o.GetExecutedQty()) < dec(t.o.GetExecutedQty())) {
+			// A placement under way answers for itself; final stays final;
+			// the plan's snapshot predates what the stream recorded since.
+			return
 		}
 		ops = append(ops, journal.PutOrder{Order: clone(o)})
 		switch {
@@ -339,6 +346,9 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 			continue
 		}
 		if t == nil {
+			if a.closed.has(f.GetClientOrderId()) {
+				continue // settled since the snapshot: all its fills are booked
+			}
 			t = &tracked{}
 		}
 		a.recordFill(t, f)

@@ -37,7 +37,15 @@ type fakeExchange struct {
 	get         func(*messages.GetOrderRequest) *messages.OrderResult
 	open        []*messages.Order
 	openQueries int
-	trades      []*messages.ExchangeTrade
+	// cancel, when set, decides a CancelOrderRequest's answer.
+	cancel func(*messages.CancelOrderRequest) *messages.OrderResult
+	// holdTicker, when set (before the actor starts), holds every
+	// TickerRequest's answer until it is closed.
+	holdTicker chan struct{}
+	// holdPlace, when set, holds every PlaceOrderRequest's answer (the
+	// request is counted first) until it is closed.
+	holdPlace chan struct{}
+	trades    []*messages.ExchangeTrade
 	// transient is answered to the next openOnce OpenOrdersRequests.
 	transient []*messages.Order
 	openOnce  int
@@ -72,6 +80,18 @@ func (fx *fakeExchange) count(m map[string]int, id string) int {
 
 func (fx *fakeExchange) reply(msg any) any {
 	fx.mu.Lock()
+	if _, ok := msg.(*messages.TickerRequest); ok && fx.holdTicker != nil {
+		fx.mu.Unlock()
+		<-fx.holdTicker
+		fx.mu.Lock()
+	}
+	if m, ok := msg.(*messages.PlaceOrderRequest); ok && fx.holdPlace != nil {
+		fx.places[m.GetClientOrderId()]++
+		fx.mu.Unlock()
+		<-fx.holdPlace
+		fx.mu.Lock()
+		fx.places[m.GetClientOrderId()]--
+	}
 	defer fx.mu.Unlock()
 	switch m := msg.(type) {
 	case *messages.PlaceOrderRequest:
@@ -84,6 +104,9 @@ func (fx *fakeExchange) reply(msg any) any {
 		return fx.get(m)
 	case *messages.CancelOrderRequest:
 		fx.cancels[m.GetClientOrderId()]++
+		if fx.cancel != nil {
+			return fx.cancel(m)
+		}
 		return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED,
 			Order: &messages.Order{Symbol: m.GetSymbol(), ClientOrderId: m.GetClientOrderId(), Status: "CANCELED"}}
 	case *messages.OpenOrdersRequest:

@@ -22,8 +22,9 @@ const (
 
 // writeDone says a journal write committed (err nil) or failed.
 type writeDone struct {
-	id  uint64
-	err error
+	id    uint64
+	err   error
+	owner *orderActor // the incarnation that wrote
 }
 
 // lookupDone carries a journal lookup of a caller's client order id.
@@ -50,6 +51,7 @@ const (
 type tick struct {
 	kind  tickKind
 	every time.Duration
+	owner *orderActor // the incarnation whose timer fired
 }
 
 // stopped is one finished step of PrepareStop.

@@ -70,8 +70,8 @@ func Props(cfg Config, deps Deps) *actor.Props {
 // closed with a journal write still pending.
 type tracked struct {
 	o *messages.TradeOrder
-	// busy: the placement is under way (intent journaled, exchange answer
-	// or its commit pending); callers asking for it wait in waiters.
+	// busy: the placement is under way (intent not yet committed, or the
+	// exchange's answer not yet in); callers asking for it wait in waiters.
 	busy    bool
 	waiters []*actor.PID
 	// writes counts journal writes of this order not yet committed.
@@ -83,6 +83,10 @@ type tracked struct {
 	// quantity (its trade reports may come after its final status).
 	filled   float64
 	querying bool
+	// cancelWanted: a cancel came while the placement's outcome was
+	// unknown and the exchange did not know the order yet; it is sent
+	// when the order shows up open.
+	cancelWanted bool
 }
 
 // settled reports a closed order whose fills are all recorded.
@@ -124,9 +128,13 @@ type orderActor struct {
 	rerun      bool // a gating run is due after the one under way
 	riskHalts  []*messages.RiskEvent
 	stopWaiter func(actor.Context, *stopped)
-	stopTimer  *time.Timer
-	balances   []*messages.AssetBalance
-	balancesMs int64
+	// cancelPlaced are the placements under way at PrepareStop (with
+	// cancel_orders_on_stop), canceled when answered; then cancelPlacedDone.
+	cancelPlaced     map[string]bool
+	cancelPlacedDone func(actor.Context, *messages.Error)
+	stopTimer        *time.Timer
+	balances         []*messages.AssetBalance
+	balancesMs       int64
 
 	match      *matcher.Matcher
 	paperBal   map[string]float64
@@ -134,6 +142,10 @@ type orderActor struct {
 	warmed     map[string]bool // symbols priced once by warm
 	acker      *bus.Acker
 
+	// dead is set when this incarnation stops or restarts: answers still
+	// addressed to it (futures, journal callbacks, timers) are dropped, as
+	// the next incarnation rebuilds everything from the journal.
+	dead     bool
 	writeSeq uint64
 	pending  map[uint64]func(actor.Context, error)
 	timers   map[tickKind]*time.Timer
@@ -277,6 +289,7 @@ type handoff struct {
 
 // release stops timers and closes the journal (after its readers).
 func (a *orderActor) release() {
+	a.dead = true
 	for _, t := range a.timers {
 		t.Stop()
 	}
@@ -341,7 +354,7 @@ func (a *orderActor) onLoaded(ctx actor.Context, l *loaded) {
 // every sends a tick of kind to self every d, until release.
 func (a *orderActor) every(d time.Duration, kind tickKind) {
 	root, self := a.root, a.self
-	a.timers[kind] = time.AfterFunc(d, func() { root.Send(self, &tick{kind: kind, every: d}) })
+	a.timers[kind] = time.AfterFunc(d, func() { root.Send(self, &tick{kind: kind, every: d, owner: a}) })
 }
 
 func (a *orderActor) nowMs() int64 { return a.now().UnixMilli() }
@@ -353,10 +366,13 @@ func (a *orderActor) write(ops []journal.Op, then func(actor.Context, error)) {
 	id := a.writeSeq
 	a.pending[id] = then
 	root, self := a.root, a.self
-	a.j.Write(ops, func(err error) { root.Send(self, &writeDone{id: id, err: err}) })
+	a.j.Write(ops, func(err error) { root.Send(self, &writeDone{id: id, err: err, owner: a}) })
 }
 
 func (a *orderActor) onWriteDone(ctx actor.Context, m *writeDone) {
+	if m.owner != a {
+		return // a write of an earlier incarnation: its ids are not ours
+	}
 	then := a.pending[m.id]
 	delete(a.pending, m.id)
 	if m.err != nil {
@@ -365,6 +381,22 @@ func (a *orderActor) onWriteDone(ctx actor.Context, m *writeDone) {
 	if then != nil {
 		then(ctx, m.err)
 	}
+}
+
+// reenter runs then on the actor's goroutine with f's answer, unless this
+// incarnation crashed or stopped meanwhile: a restarted actor is a new
+// instance that rebuilt its state from the journal, and an answer applied
+// to the dead one's state would write through its closed journal (a panic,
+// again and again until the supervisor gives up). The order the answer was
+// about is resolved by the new incarnation's reconciliation and queries.
+func (a *orderActor) reenter(ctx actor.Context, f *actor.Future, then func(res any, err error)) {
+	ctx.ReenterAfter(f, func(res any, err error) {
+		if a.dead {
+			a.log.Info("answer to an earlier incarnation dropped", "type", fmt.Sprintf("%T", res))
+			return
+		}
+		then(res, err)
+	})
 }
 
 // read runs f on a goroutine (the journal's read pool) and sends its answer

@@ -46,6 +46,7 @@ func (a *orderActor) onExecutionReport(ctx actor.Context, r *messages.ExecutionR
 		a.recordFill(t, f)
 	}
 	a.commit(ctx, t, fills)
+	a.cancelIfWanted(ctx, t)
 }
 
 // recordFill books a fill in memory (the journal write follows).
@@ -69,6 +70,9 @@ func (a *orderActor) recordFill(t *tracked, f *messages.TradeFill) {
 
 // onTick runs a periodic check and schedules the next one.
 func (a *orderActor) onTick(ctx actor.Context, m *tick) {
+	if m.owner != a {
+		return // an earlier incarnation's timer: this one runs its own
+	}
 	switch m.kind {
 	case tickInFlight:
 		a.ticks++
@@ -105,7 +109,7 @@ func (a *orderActor) query(ctx actor.Context, t *tracked) {
 	t.querying = true
 	o := t.o
 	f := ctx.RequestFuture(a.deps.Connector, &messages.GetOrderRequest{Symbol: o.GetSymbol(), ClientOrderId: o.GetClientOrderId()}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		t.querying = false
 		r, _ := res.(*messages.OrderResult)
 		switch {
@@ -116,6 +120,7 @@ func (a *orderActor) query(ctx actor.Context, t *tracked) {
 			mergeExchange(o, r.GetOrder(), a.nowMs())
 			a.log.Info("order resolved by query", "client_order_id", o.GetClientOrderId(), "from", statusName(before), "to", statusName(o.GetStatus()))
 			a.commit(ctx, t, nil)
+			a.cancelIfWanted(ctx, t)
 		case r.GetError().GetCode() == messages.ErrorCode_ERROR_CODE_NOT_FOUND:
 			a.notFound(ctx, t)
 		default:
@@ -145,7 +150,7 @@ func (a *orderActor) checkOpenOrders(ctx actor.Context) {
 		return
 	}
 	f := ctx.RequestFuture(a.deps.Connector, &messages.OpenOrdersRequest{}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		r, _ := res.(*messages.OpenOrdersResponse)
 		if err != nil || r == nil || r.GetError() != nil {
 			a.log.Warn("open orders check failed", "err", err, "answer_err", r.GetError().GetMessage())
@@ -176,7 +181,7 @@ func (a *orderActor) checkOpenOrders(ctx actor.Context) {
 // (trading.balance in live mode).
 func (a *orderActor) refreshBalances(ctx actor.Context) {
 	f := ctx.RequestFuture(a.deps.Connector, &messages.AccountRequest{}, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		r, _ := res.(*messages.AccountResponse)
 		if err != nil || r == nil || r.GetError() != nil {
 			a.log.Warn("balances refresh failed", "err", err, "answer_err", r.GetError().GetMessage())

@@ -199,7 +199,7 @@ func (a *orderActor) warm(ctx actor.Context, symbol string, then func(actor.Cont
 		req = &messages.DepthRequest{Symbol: symbol, Limit: 20}
 	}
 	f := ctx.RequestFuture(a.deps.Connector, req, queryTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
+	a.reenter(ctx, f, func(res any, err error) {
 		switch r := res.(type) {
 		case *messages.TickerResponse:
 			if p := dec(r.GetLastPrice()); p > 0 && a.books.last[symbol] == 0 {

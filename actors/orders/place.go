@@ -26,7 +26,19 @@ var (
 	clientIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,36}$`)
 	symbolRE   = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
 	decimalRE  = regexp.MustCompile(`^[0-9]{1,20}(\.[0-9]{1,20})?$`)
+	// ownTailRE is the end of the actor's own ids (clientID): -SEQUENCE.
+	ownTailRE = regexp.MustCompile(`-[0-9]+$`)
 )
+
+// ownForm reports an id the actor could generate (clientID): PREFIX-, then
+// anything, then -DIGITS. Callers may use the prefix for ids of their own
+// (the strategy host does, so that reconciliation halts on a lost strategy
+// order instead of adopting it as external) as long as the id does not end
+// with -DIGITS: such an id can never equal a generated one, whatever the
+// strategy names, so a caller's id and a generated one never collide.
+func (a *orderActor) ownForm(id string) bool {
+	return strings.HasPrefix(id, a.cfg.ClientIDPrefix+"-") && ownTailRE.MatchString(id)
+}
 
 // onPlace is trading.order.place: validate, idempotency, then admit.
 func (a *orderActor) onPlace(ctx actor.Context, m *messages.PlaceTradeOrderRequest) {
@@ -39,20 +51,27 @@ func (a *orderActor) onPlace(ctx actor.Context, m *messages.PlaceTradeOrderReque
 		ctx.Respond(&messages.PlaceTradeOrderResponse{Error: precondition("trading is reconciling")})
 		return
 	}
+	a.route(ctx, req, ctx.Sender())
+}
+
+// route admits a placement that names no client id; one that does is
+// answered with the order of that id in memory or, after a journal lookup,
+// in the journal, and admitted only when neither holds it.
+func (a *orderActor) route(ctx actor.Context, req *messages.PlaceTradeOrderRequest, sender *actor.PID) {
 	id := req.GetClientOrderId()
 	if id == "" {
-		a.admit(ctx, req, ctx.Sender())
+		a.admit(ctx, req, sender)
 		return
 	}
 	if t := a.orders[id]; t != nil {
-		a.answerRecorded(ctx, t, ctx.Sender())
+		a.answerRecorded(ctx, t, sender)
 		return
 	}
 	if waiting, ok := a.lookups[id]; ok {
-		a.lookups[id] = append(waiting, pendingPlace{req, ctx.Sender()})
+		a.lookups[id] = append(waiting, pendingPlace{req, sender})
 		return
 	}
-	a.lookups[id] = []pendingPlace{{req, ctx.Sender()}}
+	a.lookups[id] = []pendingPlace{{req, sender}}
 	j, root, self := a.j, a.root, a.self
 	a.reads.Add(1)
 	go func() {
@@ -75,9 +94,10 @@ func (a *orderActor) onLookupDone(ctx actor.Context, m *lookupDone) {
 			a.answerRecorded(ctx, t, p.sender)
 		case m.order != nil:
 			ctx.Send(p.sender, &messages.PlaceTradeOrderResponse{Order: m.order})
-		case strings.HasPrefix(m.id, a.cfg.ClientIDPrefix+"-"):
-			ctx.Send(p.sender, &messages.PlaceTradeOrderResponse{Error: invalid([]string{
-				fmt.Sprintf("client_order_id: ids starting with %q are the actor's own; omit it to get one", a.cfg.ClientIDPrefix+"-")})})
+		case a.ownForm(m.id):
+			ctx.Send(p.sender, &messages.PlaceTradeOrderResponse{Error: invalid([]string{fmt.Sprintf(
+				"client_order_id: ids of the form %s-NAME-DIGITS are the actor's own; omit it to get one, or end it with something other than -DIGITS",
+				a.cfg.ClientIDPrefix)})})
 		default:
 			a.admit(ctx, p.req, p.sender)
 		}
@@ -103,7 +123,16 @@ func (a *orderActor) admit(ctx actor.Context, req *messages.PlaceTradeOrderReque
 	}
 	a.ensureMarket(ctx, req.GetSymbol()) // the last price the risk checks need
 	if a.books.last[req.GetSymbol()] == 0 && a.deps.Connector != nil && !a.warmed[req.GetSymbol()] {
-		a.warm(ctx, req.GetSymbol(), func(ctx actor.Context) { a.admit(ctx, req, sender) })
+		a.warm(ctx, req.GetSymbol(), func(ctx actor.Context) {
+			if req.GetClientOrderId() == "" {
+				a.admit(ctx, req, sender)
+				return
+			}
+			// A placement of the same client id may have been admitted
+			// meanwhile (the symbol counted as warmed), even settled and
+			// forgotten: check its id again, memory then journal.
+			a.route(ctx, req, sender)
+		})
 		return
 	}
 	if e := a.riskCheck(ctx, req); e != nil {
@@ -159,6 +188,7 @@ func (a *orderActor) intentFailed(ctx actor.Context, t *tracked, err error) {
 		ctx.Send(w, &messages.PlaceTradeOrderResponse{Order: clone(t.o), Error: internal("the journal refused the order intent: %v", err)})
 	}
 	t.waiters = nil
+	a.afterPlaced(ctx, t)
 }
 
 // send hands a journaled intent to the exchange (live) or the paper
@@ -172,7 +202,7 @@ func (a *orderActor) send(ctx actor.Context, t *tracked) {
 	o := t.o
 	f := ctx.RequestFuture(a.deps.Connector, &messages.PlaceOrderRequest{Symbol: o.GetSymbol(), Side: o.GetSide(), Type: o.GetType(),
 		Quantity: o.GetQuantity(), Price: o.GetPrice(), TimeInForce: o.GetTimeInForce(), ClientOrderId: o.GetClientOrderId()}, placeTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) { a.onPlaced(ctx, t, res, err) })
+	a.reenter(ctx, f, func(res any, err error) { a.onPlaced(ctx, t, res, err) })
 }
 
 // onPlaced applies the connector's answer: ACCEPTED (or found after an
@@ -200,6 +230,39 @@ func (a *orderActor) onPlaced(ctx actor.Context, t *tracked, res any, err error)
 		a.setUnknown(o, "outcome unknown: "+r.GetError().GetMessage())
 	}
 	a.commit(ctx, t, nil)
+	a.answerPlaced(ctx, t)
+}
+
+// answerPlaced answers the callers of a placement as soon as the
+// exchange's answer is applied in memory, its journal write queued but
+// not awaited: the promise rests on the intent, which is durable (fsync)
+// before the order left. What the early answer implies:
+//   - a crash before the answer's commit leaves the journal's INTENT: the
+//     restart's reconciliation finds the order by its client id (queried
+//     on the exchange) and records its state and trades, never sends it
+//     again; the caller's retry by client id after the restart is answered
+//     from that record;
+//   - a retry by client id before the commit is answered from memory: the
+//     order stays in a.orders while a write of it is pending (settled);
+//   - a reader of the journal (trading.orders) may see the INTENT for the
+//     few milliseconds until the commit: the journal is never ahead of
+//     what the exchange said, only behind memory by one commit;
+//   - if that commit fails, the caller already has the exchange's answer
+//     (true, it is the exchange's) while the journal keeps the INTENT; the
+//     order stays in memory (never settled) and a restart reconciles it as
+//     above; the failure is logged by onWriteDone;
+//   - PrepareStop's checkpoint may run before the commit: the commit lands
+//     in the WAL, and Close drains the queue and checkpoints again.
+func (a *orderActor) answerPlaced(ctx actor.Context, t *tracked) {
+	if !t.busy {
+		return // an execution report answered first (committed)
+	}
+	t.busy = false
+	for _, w := range t.waiters {
+		ctx.Send(w, &messages.PlaceTradeOrderResponse{Order: clone(t.o)})
+	}
+	t.waiters = nil
+	a.afterPlaced(ctx, t)
 }
 
 func (a *orderActor) setUnknown(o *messages.TradeOrder, reason string) {
@@ -253,6 +316,7 @@ func (a *orderActor) committed(ctx actor.Context, t *tracked, snap *messages.Tra
 			ctx.Send(w, resp)
 		}
 		t.waiters = nil
+		a.afterPlaced(ctx, t)
 	}
 	if err != nil {
 		return

@@ -191,3 +191,49 @@ func TestClientIDsAreShortAndUnique(t *testing.T) {
 		t.Fatalf("id = %q", got)
 	}
 }
+
+// Callers may use the actor's prefix for ids of their own (the strategy
+// host does: NAME-START_SEQ after the prefix) as long as the id does not
+// end with -DIGITS, the actor's own form: such ids are placed once and
+// answered from the journal on a retry; ids in the own form are refused,
+// whatever strategy they seem to name.
+func TestCallerIDsWithThePrefix(t *testing.T) {
+	f := newFixture(t, testCfg(ModeLive))
+	for _, id := range []string{"sb-btc_trend-loyw3v28_1", "sb-s1-x", "sb-s1-7a"} {
+		for range 2 {
+			r := f.place(limitBuy("s1", id))
+			if r.GetError() != nil || r.GetOrder().GetClientOrderId() != id || r.GetOrder().GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW {
+				t.Fatalf("place %s answered %v", id, r)
+			}
+		}
+		if n := f.fx.count(f.fx.places, id); n != 1 {
+			t.Fatalf("PlaceOrder sent %d times for %s", n, id)
+		}
+	}
+	for _, id := range []string{"sb-s1-77", "sb-other-3", "sb-s1-x-9", "sb-a-b-1"} {
+		if r := f.place(limitBuy("s1", id)); r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
+			t.Fatalf("id %s in the actor's own form answered %v", id, r)
+		}
+		if n := f.fx.count(f.fx.places, id); n != 0 {
+			t.Fatalf("PlaceOrder sent for the refused id %s", id)
+		}
+	}
+	// The generated ids go on from where they were, unaffected.
+	if r := f.place(limitBuy("s1", "")); r.GetOrder().GetClientOrderId() != "sb-s1-1" {
+		t.Fatalf("generated id %v", r)
+	}
+}
+
+// The other direction: an exchange order with the prefix in the strategy
+// host's form that the journal does not know is a lost record of ours
+// (trading halts), not an external order to adopt.
+func TestReconcileHaltsOnALostStrategyHostOrder(t *testing.T) {
+	f := newFixtureWith(t, testCfg(ModeLive), func(fx *fakeExchange) {
+		fx.open = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 3, ClientOrderId: "sb-btc_trend-loyw3v28_5", Side: "BUY", Type: "LIMIT",
+			Price: "1", OrigQty: "1", ExecutedQty: "0", Status: "NEW"}}
+	})
+	g := actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{})
+	if g.GetState().GetGate() != gateHalted || len(g.GetReport().GetMismatches()) != 1 || g.GetReport().GetOrdersAdopted() != 0 {
+		t.Fatalf("reconcile = %v", g)
+	}
+}

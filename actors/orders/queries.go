@@ -3,6 +3,7 @@ package orders
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,13 +50,51 @@ func (a *orderActor) onOrders(ctx actor.Context, m *messages.TradeOrdersRequest)
 		}
 		f.Statuses = []messages.TradeOrderStatus{messages.TradeOrderStatus(v)}
 	}
+	ahead := a.ahead()
 	a.read(ctx, &messages.TradeOrdersResponse{Error: unavailable()}, func(j *journal.Journal) any {
 		orders, err := j.Orders(f)
 		if err != nil {
 			return &messages.TradeOrdersResponse{Error: internal("journal read failed")}
 		}
-		return &messages.TradeOrdersResponse{Orders: orders}
+		return &messages.TradeOrdersResponse{Orders: overlay(orders, ahead, f.Statuses)}
 	})
+}
+
+// ahead copies the orders whose state in memory is ahead of the journal (a
+// write of them is queued): a placement is answered before its ack's
+// commit (answerPlaced), and trading.orders right after it must not show
+// the INTENT.
+func (a *orderActor) ahead() map[string]*messages.TradeOrder {
+	var m map[string]*messages.TradeOrder
+	for id, t := range a.orders {
+		if t.writes > 0 && !t.busy {
+			if m == nil {
+				m = map[string]*messages.TradeOrder{}
+			}
+			m[id] = clone(t.o)
+		}
+	}
+	return m
+}
+
+// overlay replaces the journal's orders by their newer state in memory,
+// dropping those the status filter no longer selects (an order the journal
+// does not list yet under its new status is listed once its commit lands).
+func overlay(orders []*messages.TradeOrder, ahead map[string]*messages.TradeOrder, statuses []messages.TradeOrderStatus) []*messages.TradeOrder {
+	if len(ahead) == 0 {
+		return orders
+	}
+	out := orders[:0]
+	for _, o := range orders {
+		if n := ahead[o.GetClientOrderId()]; n != nil {
+			if len(statuses) > 0 && !slices.Contains(statuses, n.GetStatus()) {
+				continue
+			}
+			o = n
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

@@ -354,5 +354,7 @@ func (a *child) snapshot() {
 
 func (a *child) newID() string {
 	a.seq++
-	return a.epoch + "-" + strconv.FormatUint(a.seq, 36)
+	// "_", not "-": an id ending with -DIGITS is the order actor's own form
+	// (orders refuses it from callers; see orders' ownForm).
+	return a.epoch + "_" + strconv.FormatUint(a.seq, 36)
 }

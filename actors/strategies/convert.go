@@ -125,12 +125,12 @@ func toFill(ref uint64, f *messages.TradeFill) strategy.Fill {
 
 // idBase is the start of a strategy's client order ids for one life of its
 // actor: the order actor's prefix (when set), the name (or, when too long,
-// its start and a hash of it) and the start time in base 36. A sequence in
-// base 36 follows. Up to 36^5 orders per life the whole stays within
+// its start and a hash of it) and the start time in base 36. "_" and a
+// sequence in base 36 follow. Up to 36^5 orders per life the whole stays within
 // Binance's 36 characters and [a-zA-Z0-9-_], and it never repeats an id of
 // an earlier life (whose orders the journal already holds).
 func idBase(prefix, name string, startMs int64) string {
-	budget := maxClientIDChars - 1 - 9 - 1 - 5 // "-" epoch "-" sequence
+	budget := maxClientIDChars - 1 - 9 - 1 - 5 // "-" epoch "_" sequence
 	if prefix != "" {
 		budget -= len(prefix) + 1
 		prefix += "-"

@@ -14,7 +14,7 @@ func TestClientOrderIDs(t *testing.T) {
 	for _, prefix := range []string{"", "sb", "abcdefgh"} {
 		for _, name := range []string{"btc", "btc_trend-x", long1, long2} {
 			base := idBase(prefix, name, far)
-			id := base + "-zzzzz" // the 36^5-th order of the life
+			id := base + "_zzzzz" // the 36^5-th order of the life
 			if !binance.MatchString(id) {
 				t.Fatalf("prefix %q name %q: id %q is not a valid client order id", prefix, name, id)
 			}
@@ -29,5 +29,18 @@ func TestClientOrderIDs(t *testing.T) {
 	}
 	if got := idBase("sb", "btc_trend", 1_700_000_000_000); got != "sb-btc_trend-loyw3v28" {
 		t.Fatalf("short names are kept whole: %q", got)
+	}
+}
+
+// The host's ids carry the order actor's prefix and never end with
+// -DIGITS, the order actor's own form (which it refuses from callers).
+func TestClientOrderIDsAreNotInTheOrderActorsOwnForm(t *testing.T) {
+	own := regexp.MustCompile(`-[0-9]+$`)
+	c := &child{epoch: idBase("sb", "btc_trend", 1_700_000_000_000)}
+	for range 40 {
+		id := c.newID()
+		if own.MatchString(id) || !strings.HasPrefix(id, "sb-btc_trend-") {
+			t.Fatalf("id %q", id)
+		}
 	}
 }
