@@ -130,6 +130,8 @@ type planner struct {
 	views    map[string]*messages.Order      // the exchange's view, by client order id
 	owners   map[orderKey]string             // exchange order -> client order id
 	traded   map[string]bool                 // client ids with new trades
+	filled   map[string]decimal.Decimal      // client id -> quantity of its new trades
+	lastMs   map[string]int64                // symbol -> time of its newest new trade
 	badOrder map[string]bool                 // client ids named by a mismatch
 	plan     Plan
 	resolved uint32
@@ -138,7 +140,8 @@ type planner struct {
 func newPlanner(in Input) *planner {
 	p := &planner{in: in, journal: make(map[string]*messages.TradeOrder, len(in.Journal)),
 		views:  make(map[string]*messages.Order, len(in.ExchangeOpen)+len(in.Queried)+len(in.TradeOrders)),
-		owners: make(map[orderKey]string), traded: make(map[string]bool), badOrder: make(map[string]bool)}
+		owners: make(map[orderKey]string), traded: make(map[string]bool), badOrder: make(map[string]bool),
+		filled: make(map[string]decimal.Decimal), lastMs: make(map[string]int64)}
 	for _, j := range in.Journal {
 		if _, dup := p.journal[j.GetClientOrderId()]; dup {
 			p.mismatch(j.GetClientOrderId(), "journal order %q: listed twice", j.GetClientOrderId())
@@ -236,6 +239,8 @@ func (p *planner) trade(t *messages.ExchangeTrade) {
 		return
 	}
 	p.traded[cid] = true
+	p.filled[cid] = p.filled[cid].Add(qty)
+	p.lastMs[t.GetSymbol()] = max(p.lastMs[t.GetSymbol()], t.GetTimeMs())
 	side := "SELL"
 	if t.GetIsBuyer() {
 		side = "BUY"
