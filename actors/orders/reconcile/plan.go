@@ -54,7 +54,11 @@ type Input struct {
 	LastTradeIDs map[string]int64
 	// ExchangeOpen is GET openOrders for all symbols.
 	ExchangeOpen []*messages.Order
-	// Trades are myTrades since LastTradeIDs[sym]+1, every symbol fetched.
+	// Trades are myTrades since LastTradeIDs[sym]+1, every symbol fetched
+	// (for a symbol without a journal trade: since before its oldest journal
+	// order). For such a symbol none of an order's fills is recorded yet, so
+	// its trades must add up to the exchange's executed quantity: a
+	// shortfall is a mismatch, never a silent gap.
 	Trades []*messages.ExchangeTrade
 	// Queried are the journal orders not open on the exchange, queried by
 	// client order id (the key); an absent key means "order does not exist".
