@@ -3402,10 +3402,13 @@ func (x *OpenOrdersResponse) GetError() *Error {
 // >= from_id (0: the most recent), at most limit (1-1000, default 500).
 // Answered by MyTradesResponse.
 type MyTradesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Symbol        string                 `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
-	FromId        int64                  `protobuf:"varint,2,opt,name=from_id,json=fromId,proto3" json:"from_id,omitempty"`
-	Limit         int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Symbol string                 `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	FromId int64                  `protobuf:"varint,2,opt,name=from_id,json=fromId,proto3" json:"from_id,omitempty"`
+	Limit  int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// StartTimeMs, when from_id is 0, asks for the oldest trades at or after
+	// this time (Unix ms) instead of the most recent ones.
+	StartTimeMs   int64 `protobuf:"varint,4,opt,name=start_time_ms,json=startTimeMs,proto3" json:"start_time_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3457,6 +3460,13 @@ func (x *MyTradesRequest) GetFromId() int64 {
 func (x *MyTradesRequest) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
+	}
+	return 0
+}
+
+func (x *MyTradesRequest) GetStartTimeMs() int64 {
+	if x != nil {
+		return x.StartTimeMs
 	}
 	return 0
 }
@@ -4601,11 +4611,12 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\"j\n" +
 	"\x12OpenOrdersResponse\x12*\n" +
 	"\x06orders\x18\x01 \x03(\v2\x12.superbot.v1.OrderR\x06orders\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"X\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"|\n" +
 	"\x0fMyTradesRequest\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x17\n" +
 	"\afrom_id\x18\x02 \x01(\x03R\x06fromId\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\x05R\x05limit\"\xb1\x02\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\"\n" +
+	"\rstart_time_ms\x18\x04 \x01(\x03R\vstartTimeMs\"\xb1\x02\n" +
 	"\rExchangeTrade\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x03R\x02id\x12\x19\n" +

@@ -55,6 +55,8 @@ func (a *connectorActor) onMyTrades(ctx actor.Context, m *messages.MyTradesReque
 		e = invalid("symbol: required, must match %s", symbolRE)
 	case m.GetFromId() < 0:
 		e = invalid("from_id: must be >= 0, got %d", m.GetFromId())
+	case m.GetStartTimeMs() < 0:
+		e = invalid("start_time_ms: must be >= 0, got %d", m.GetStartTimeMs())
 	case limit < 1 || limit > 1000:
 		e = invalid("limit: must be in [1, 1000], got %d", limit)
 	}
@@ -63,7 +65,7 @@ func (a *connectorActor) onMyTrades(ctx actor.Context, m *messages.MyTradesReque
 		return
 	}
 	j := a.newJob(jobMyTrades, prioOrder)
-	j.symbol, j.fromID, j.limit = sym, m.GetFromId(), limit
+	j.symbol, j.fromID, j.limit, j.start = sym, m.GetFromId(), limit, m.GetStartTimeMs()
 	a.sendAccountJob(ctx, j)
 }
 
@@ -120,6 +122,8 @@ func callAccount(ctx context.Context, cl *binance.Client, j *job) (proto.Message
 		s := cl.NewListTradesService().Symbol(j.symbol).Limit(j.limit)
 		if j.fromID > 0 {
 			s.FromID(j.fromID)
+		} else if j.start > 0 {
+			s.StartTime(j.start)
 		}
 		ts, err := s.Do(ctx)
 		if err != nil {

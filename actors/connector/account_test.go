@@ -62,6 +62,15 @@ func TestAccountCalls(t *testing.T) {
 	if got, want := f.status(t).GetBudgetUsed()-before, int64(20+6+80+20+20); got != want {
 		t.Fatalf("budget charged %d, want %d (account 20, openOrders 6 and 80, myTrades 20 twice)", got, want)
 	}
+	// start_time_ms (from_id 0): the oldest trades at or after that time.
+	since := actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", StartTimeMs: last.GetTimeMs()})
+	if since.GetError() != nil || len(since.GetTrades()) == 0 || since.GetTrades()[0].GetTimeMs() < last.GetTimeMs() {
+		t.Fatalf("trades since the last's time = %v", since)
+	}
+	after := actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", StartTimeMs: last.GetTimeMs() + 1})
+	if after.GetError() != nil || len(after.GetTrades()) != 0 {
+		t.Fatalf("trades after the last's time = %v", after)
+	}
 }
 
 func TestAccountCallsValidation(t *testing.T) {
@@ -87,6 +96,9 @@ func TestAccountCallsValidation(t *testing.T) {
 		}},
 		{"trades: negative from_id", func() messages.Responder {
 			return actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", FromId: -5})
+		}},
+		{"trades: negative start_time_ms", func() messages.Responder {
+			return actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", StartTimeMs: -5})
 		}},
 	}
 	for _, tc := range cases {

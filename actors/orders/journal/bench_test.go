@@ -122,3 +122,38 @@ func reportCommits(b *testing.B, j *Journal, base Stats, elapsed time.Duration) 
 	b.ReportMetric(float64(elapsed.Microseconds())/float64(st.Ops), "µs/op-wall")
 	return st
 }
+
+// BenchmarkJournalReconcileWrite is the reconcile figure's journal work:
+// one Write of 1,000 adopted orders, 100 order updates and 10,000 fills
+// (the fills of the 100 orders), into a journal that already holds 20,000
+// fills of earlier orders.
+func BenchmarkJournalReconcileWrite(b *testing.B) {
+	j := benchJournal(b)
+	var old []Op
+	for i := range 20_000 {
+		if i%100 == 0 {
+			old = append(old, PutOrder{order(fmt.Sprintf("old-%d", i/100), "s", "BTCUSDT", stIntent, int64(i))})
+		}
+		old = append(old, AddFill{fill(fmt.Sprintf("old-%d", i/100), "BTCUSDT", int64(i+1), int64(i))})
+	}
+	if err := write(b, j, old...); err != nil {
+		b.Fatal(err)
+	}
+	next := int64(1_000_000)
+	for n := 0; b.Loop(); n++ {
+		ops := make([]Op, 0, 11_100)
+		for i := range 1_000 {
+			ops = append(ops, PutOrder{order(fmt.Sprintf("ext-%d-%d", n, i), "external", "BTCUSDT", stIntent, int64(i))})
+		}
+		for i := range 100 {
+			ops = append(ops, PutOrder{order(fmt.Sprintf("r-%d-%d", n, i), "s", "BTCUSDT", stIntent, int64(i))})
+		}
+		for i := range 10_000 {
+			next++
+			ops = append(ops, AddFill{fill(fmt.Sprintf("r-%d-%d", n, i%100), "BTCUSDT", next, next)})
+		}
+		if err := write(b, j, ops...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

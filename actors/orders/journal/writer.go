@@ -196,12 +196,14 @@ ON CONFLICT (client_order_id) DO UPDATE SET strategy = excluded.strategy,
 	updated_ms = excluded.updated_ms, reason = excluded.reason, mode = excluded.mode,
 	not_found = excluded.not_found`,
 	// seq numbers an order's fills; (symbol, trade_id) makes a fill with a
-	// trade id idempotent.
+	// trade id idempotent. The duplicate check repeats "trade_id > 0" so that
+	// SQLite may use the partial index fills_trade (without it, every fill
+	// scans the whole table: quadratic in a reconciliation's fills).
 	stmtFill: `INSERT INTO fills (client_order_id, strategy, symbol, side, price, quantity,
 	quote_qty, fee, fee_asset, trade_id, time_ms, maker, seq)
 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
 	COALESCE((SELECT MAX(seq) FROM fills WHERE client_order_id = ?1), 0) + 1
-WHERE ?10 = 0 OR NOT EXISTS (SELECT 1 FROM fills WHERE symbol = ?3 AND trade_id = ?10)`,
+WHERE ?10 = 0 OR NOT EXISTS (SELECT 1 FROM fills WHERE symbol = ?3 AND trade_id = ?10 AND trade_id > 0)`,
 	stmtState: `INSERT INTO strategy_state (strategy, state, saved_ms) VALUES (?, ?, ?)
 ON CONFLICT (strategy) DO UPDATE SET state = excluded.state, saved_ms = excluded.saved_ms`,
 	stmtMeta: `INSERT INTO meta (key, value) VALUES (?, ?)

@@ -45,16 +45,21 @@ func (r *runner) onAccount(res any) error {
 	return nil
 }
 
-// tradesCall asks for one page of sym's trades from trade id from (0: the
-// most recent page).
-func (r *runner) tradesCall(sym string, from int64) *call {
-	return &call{what: fmt.Sprintf("my trades %s from %d", sym, from),
-		msg: &messages.MyTradesRequest{Symbol: sym, FromId: from, Limit: TradesPageLimit}, weight: weightMyTrades,
-		answer: func(res any) error { return r.onTrades(sym, from, res) }}
+// tradesCall asks for one page of sym's trades from trade id from; when
+// from is 0, from time startMs on (0: the most recent page).
+func (r *runner) tradesCall(sym string, from, startMs int64) *call {
+	what := fmt.Sprintf("my trades %s from %d", sym, from)
+	if from == 0 && startMs > 0 {
+		what = fmt.Sprintf("my trades %s since %d ms", sym, startMs)
+	}
+	return &call{what: what,
+		msg: &messages.MyTradesRequest{Symbol: sym, FromId: from, Limit: TradesPageLimit, StartTimeMs: startMs}, weight: weightMyTrades,
+		answer: func(res any) error { return r.onTrades(sym, from, startMs, res) }}
 }
 
-// onTrades keeps a page of trades and asks for the next one after a full page.
-func (r *runner) onTrades(sym string, from int64, res any) error {
+// onTrades keeps a page of trades and asks for the next one after a full
+// page. A page asked for from startMs on pages on by trade id.
+func (r *runner) onTrades(sym string, from, startMs int64, res any) error {
 	m, err := reply[*messages.MyTradesResponse](res)
 	if err != nil {
 		return err
@@ -78,7 +83,12 @@ func (r *runner) onTrades(sym string, from int64, res any) error {
 	if len(page) < TradesPageLimit {
 		return nil
 	}
-	r.queue = append(r.queue, r.tradesCall(sym, last+1))
+	if from == 0 && startMs == 0 {
+		// The most recent page of a symbol nothing of ours traded: what is
+		// older is not ours (and no trade id bounds it).
+		return nil
+	}
+	r.queue = append(r.queue, r.tradesCall(sym, last+1, 0))
 	return nil
 }
 

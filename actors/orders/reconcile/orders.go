@@ -54,6 +54,9 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 		p.mismatch(cid, "order %q: the journal has %s executed, the exchange %s", cid, jQty, exQty)
 		return
 	}
+	if !p.fillsAddUp(j, v, exQty) {
+		return
+	}
 	// The view was fetched after the trades: it is the newest word on the
 	// order. Fills it counts that are not among the trades came after them
 	// (the user data stream and the next run record those).
@@ -67,6 +70,30 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 	u.UpdatedMs = p.in.NowMs
 	p.resolved++
 	p.plan.Updates = append(p.plan.Updates, u)
+}
+
+// fillsAddUp checks, for an order of a symbol the journal has no trade of
+// (so none of its fills is recorded), that its new fills add up to the
+// exchange's executed quantity: a shortfall is trades the run did not
+// fetch, a silent gap in the books, unless the exchange changed the order
+// after the newest trade fetched (a fill after the trades were fetched,
+// which the user data stream and the next run record). It records a
+// mismatch and returns false otherwise.
+func (p *planner) fillsAddUp(j *messages.TradeOrder, v *messages.Order, exQty decimal.Decimal) bool {
+	sym, cid := j.GetSymbol(), j.GetClientOrderId()
+	if _, recorded := p.in.LastTradeIDs[sym]; recorded {
+		return true // recorded fills per order are not known here
+	}
+	got := p.filled[cid]
+	switch {
+	case got.GreaterThan(exQty):
+		p.mismatch(cid, "order %q: its trades add up to %s, the exchange says %s executed", cid, got, exQty)
+		return false
+	case got.LessThan(exQty) && (p.lastMs[sym] == 0 || v.GetUpdateTimeMs() <= p.lastMs[sym]):
+		p.mismatch(cid, "order %q: the exchange says %s executed, its trades fetched add up to %s (trades missing)", cid, exQty, got)
+		return false
+	}
+	return true
 }
 
 // notFound handles a journal order the exchange does not know.

@@ -54,7 +54,11 @@ type Input struct {
 	LastTradeIDs map[string]int64
 	// ExchangeOpen is GET openOrders for all symbols.
 	ExchangeOpen []*messages.Order
-	// Trades are myTrades since LastTradeIDs[sym]+1, every symbol fetched.
+	// Trades are myTrades since LastTradeIDs[sym]+1, every symbol fetched
+	// (for a symbol without a journal trade: since before its oldest journal
+	// order). For such a symbol none of an order's fills is recorded yet, so
+	// its trades must add up to the exchange's executed quantity: a
+	// shortfall is a mismatch, never a silent gap.
 	Trades []*messages.ExchangeTrade
 	// Queried are the journal orders not open on the exchange, queried by
 	// client order id (the key); an absent key means "order does not exist".
@@ -130,6 +134,8 @@ type planner struct {
 	views    map[string]*messages.Order      // the exchange's view, by client order id
 	owners   map[orderKey]string             // exchange order -> client order id
 	traded   map[string]bool                 // client ids with new trades
+	filled   map[string]decimal.Decimal      // client id -> quantity of its new trades
+	lastMs   map[string]int64                // symbol -> time of its newest new trade
 	badOrder map[string]bool                 // client ids named by a mismatch
 	plan     Plan
 	resolved uint32
@@ -138,7 +144,8 @@ type planner struct {
 func newPlanner(in Input) *planner {
 	p := &planner{in: in, journal: make(map[string]*messages.TradeOrder, len(in.Journal)),
 		views:  make(map[string]*messages.Order, len(in.ExchangeOpen)+len(in.Queried)+len(in.TradeOrders)),
-		owners: make(map[orderKey]string), traded: make(map[string]bool), badOrder: make(map[string]bool)}
+		owners: make(map[orderKey]string), traded: make(map[string]bool), badOrder: make(map[string]bool),
+		filled: make(map[string]decimal.Decimal), lastMs: make(map[string]int64)}
 	for _, j := range in.Journal {
 		if _, dup := p.journal[j.GetClientOrderId()]; dup {
 			p.mismatch(j.GetClientOrderId(), "journal order %q: listed twice", j.GetClientOrderId())
@@ -236,6 +243,8 @@ func (p *planner) trade(t *messages.ExchangeTrade) {
 		return
 	}
 	p.traded[cid] = true
+	p.filled[cid] = p.filled[cid].Add(qty)
+	p.lastMs[t.GetSymbol()] = max(p.lastMs[t.GetSymbol()], t.GetTimeMs())
 	side := "SELL"
 	if t.GetIsBuyer() {
 		side = "BUY"

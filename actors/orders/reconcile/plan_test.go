@@ -49,6 +49,12 @@ func ex(cid string, id int64, status, executed string) *messages.Order {
 		OrigQty: "1", ExecutedQty: executed, CumulativeQuoteQty: mulQuote(executed), Status: status, TimeMs: testNow - 50_000}
 }
 
+// updated sets the exchange's last change of an order.
+func updated(o *messages.Order, ms int64) *messages.Order {
+	o.UpdateTimeMs = ms
+	return o
+}
+
 // tr is a trade of order id at 100.
 func tr(id, order int64, qty string) *messages.ExchangeTrade {
 	return &messages.ExchangeTrade{Symbol: sym, Id: id, OrderId: order, Price: "100", Qty: qty, QuoteQty: mulQuote(qty),
@@ -126,9 +132,36 @@ func TestPlanOf(t *testing.T) {
 			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.5:11:nf0"}}},
 		{name: "the view has fills the trades have not yet", in: Input{
 			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
-			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7")},
+			ExchangeOpen: []*messages.Order{updated(ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7"), testNow-5_000)},
 			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
 			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.7:11:nf0"}}},
+		{name: "no journal trade of the symbol: fills short of the executed quantity", in: Input{
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
+			ExchangeOpen: []*messages.Order{updated(ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7"), testNow-10_000)},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
+			want:       summary{Fills: []string{"sb-s1-1:501:s1:0.3"}},
+			mismatches: []string{`"sb-s1-1": the exchange says 0.7 executed, its trades fetched add up to 0.3 (trades missing)`}},
+		{name: "no journal trade of the symbol: a filled order without trades", in: Input{
+			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
+			Queried: map[string]*messages.Order{"sb-s1-1": updated(ex("sb-s1-1", 11, "FILLED", "1"), testNow-20_000)}},
+			mismatches: []string{`"sb-s1-1": the exchange says 1 executed, its trades fetched add up to 0 (trades missing)`}},
+		{name: "no journal trade of the symbol: trades beyond the executed quantity", in: Input{
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
+			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.2")},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
+			want:       summary{Fills: []string{"sb-s1-1:501:s1:0.3"}},
+			mismatches: []string{`"sb-s1-1": its trades add up to 0.3, the exchange says 0.2 executed`}},
+		{name: "no journal trade of the symbol: fills add up", in: Input{
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
+			ExchangeOpen: []*messages.Order{updated(ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7"), testNow-10_000)},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3"), tr(502, 11, "0.4")}},
+			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3", "sb-s1-1:502:s1:0.4"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.7:11:nf0"}}},
+		{name: "fills recorded before: the view's executed quantity is not summed", in: Input{
+			LastTradeIDs: map[string]int64{sym: 400},
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stPartial, 11, "0.5")},
+			ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.8")},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
+			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.8:11:nf0"}}},
 		{name: "old intent not found is closed", in: Input{
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stIntent, 0, "")}},
 			want: summary{Close: []string{"sb-s1-1:NOT_SENT"}}},
@@ -150,7 +183,7 @@ func TestPlanOf(t *testing.T) {
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stUnknown, 0, "")},
 			Queried: map[string]*messages.Order{"sb-s1-1": ex("sb-s1-1", 11, "EXPIRED", "0")}},
 			want: summary{Updates: []string{"sb-s1-1:EXPIRED:0:11:nf0"}}},
-		{name: "pending cancel of a partly filled order", in: Input{
+		{name: "pending cancel of a partly filled order", in: Input{LastTradeIDs: map[string]int64{sym: 400},
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")}, ExchangeOpen: []*messages.Order{ex("sb-s1-1", 11, "PENDING_CANCEL", "0.5")}},
 			want: summary{Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.5:11:nf0"}}},
 		{name: "sent not found stays unknown", in: Input{
@@ -224,7 +257,7 @@ func TestPlanOf(t *testing.T) {
 			LastTradeIDs: map[string]int64{sym: 500},
 			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.5")}},
 			want: summary{Fills: []string{"sb-s1-1:501:s1:0.5"}}},
-		{name: "a closed order is never reopened", in: Input{
+		{name: "a closed order is never reopened", in: Input{LastTradeIDs: map[string]int64{sym: 400},
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, 11, "1")},
 			Queried: map[string]*messages.Order{"sb-s1-1": ex("sb-s1-1", 11, "FILLED", "1")}}},
 		{name: "an order the journal closed is open on the exchange", in: Input{

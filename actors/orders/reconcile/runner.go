@@ -24,6 +24,10 @@ const (
 	// DefaultRequestTimeout bounds each connector request when
 	// Request.RequestTimeout is zero.
 	DefaultRequestTimeout = 30 * time.Second
+	// TradesStartMarginMs is how long before its oldest journal order a
+	// symbol without a journal trade is paged from (clock skew between the
+	// journal's clock and the exchange's, and a slow first send).
+	TradesStartMarginMs = 10 * 60 * 1000
 )
 
 // Binance request weights, for the report.
@@ -48,8 +52,10 @@ type Request struct {
 	// Symbols are traded symbols whose trades are fetched even when the
 	// journal has no order or trade on them (e.g. the strategies').
 	// Trades are fetched for Symbols, the keys of LastTradeIDs and the
-	// journal orders' symbols: since LastTradeIDs[sym]+1, or the most
-	// recent page when the journal has no trade of sym.
+	// journal orders' symbols: since LastTradeIDs[sym]+1; when the journal
+	// has no trade of sym, every page from TradesStartMarginMs before the
+	// oldest journal order of sym (the most recent page when it has none:
+	// nothing of ours can have traded there).
 	Symbols []string
 	// External and Prefix: see Input.
 	External, Prefix string
@@ -133,14 +139,31 @@ func (r *runner) start(ctx actor.Context) {
 		Queried: map[string]*messages.Order{}, TradeOrders: map[int64]*messages.Order{}}
 	r.phase = phaseTrades
 	r.queue = append(r.queue, &call{what: "account", msg: &messages.AccountRequest{}, weight: weightAccount, answer: r.onAccount})
+	oldest := r.oldestOrders()
 	for _, sym := range r.tradeSymbols() {
-		from := int64(0) // no trade of sym in the journal: the most recent page
 		if last, ok := r.req.LastTradeIDs[sym]; ok {
-			from = last + 1
+			r.queue = append(r.queue, r.tradesCall(sym, last+1, 0))
+			continue
 		}
-		r.queue = append(r.queue, r.tradesCall(sym, from))
+		start := int64(0) // no journal order either: the most recent page
+		if ms, ok := oldest[sym]; ok {
+			start = max(1, ms-TradesStartMarginMs)
+		}
+		r.queue = append(r.queue, r.tradesCall(sym, 0, start))
 	}
 	r.pump(ctx)
+}
+
+// oldestOrders is the oldest journal order's created_ms per symbol.
+func (r *runner) oldestOrders() map[string]int64 {
+	out := make(map[string]int64)
+	for _, j := range r.req.Journal {
+		sym, ms := j.GetSymbol(), j.GetCreatedMs()
+		if prev, ok := out[sym]; !ok || ms < prev {
+			out[sym] = ms
+		}
+	}
+	return out
 }
 
 // tradeSymbols are the symbols whose trades a run fetches, sorted.

@@ -78,6 +78,9 @@ func (f *fakeExchange) answer(msg any) (kind, line string, answer any) {
 		return "account", "account", &messages.AccountResponse{Balances: f.balances, Error: f.fail["account"]}
 	case *messages.MyTradesRequest:
 		line = fmt.Sprintf("trades %s from %d limit %d", m.GetSymbol(), m.GetFromId(), m.GetLimit())
+		if m.GetStartTimeMs() != 0 {
+			line = fmt.Sprintf("trades %s since %d ms limit %d", m.GetSymbol(), m.GetStartTimeMs(), m.GetLimit())
+		}
 		return "trades", line, &messages.MyTradesResponse{Trades: f.page(m), Error: f.fail["trades"]}
 	case *messages.GetOrderRequest:
 		line = fmt.Sprintf("order %s cid %q id %d", m.GetSymbol(), m.GetClientOrderId(), m.GetOrderId())
@@ -100,6 +103,13 @@ func (f *fakeExchange) page(m *messages.MyTradesRequest) []*messages.ExchangeTra
 	all, limit := f.trades[m.GetSymbol()], int(m.GetLimit())
 	if f.raw {
 		return all
+	}
+	if m.GetFromId() == 0 && m.GetStartTimeMs() > 0 {
+		i := slices.IndexFunc(all, func(t *messages.ExchangeTrade) bool { return t.GetTimeMs() >= m.GetStartTimeMs() })
+		if i < 0 {
+			return nil
+		}
+		return all[i:min(len(all), i+limit)]
 	}
 	if m.GetFromId() == 0 {
 		return all[max(0, len(all)-limit):]
@@ -356,5 +366,53 @@ func TestRunnerChecksTradePages(t *testing.T) {
 				t.Fatalf("err = %v, want %q", res.Err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunnerPagesFromTheOldestOrderWithoutAJournalTrade: the journal has no
+// trade of the symbol and the exchange holds 2,500 fills of its order (more
+// than one page) after older trades of other orders. The run pages from
+// before the order's creation on, by time then by trade id, and records
+// every fill; the most recent page alone (the old behaviour) would record
+// 1,000 and the planner would report the missing ones.
+func TestRunnerPagesFromTheOldestOrderWithoutAJournalTrade(t *testing.T) {
+	old := extTrades(sym, 1, 50)
+	for _, tr := range old {
+		tr.TimeMs = testNow - 3_600_000 // before the margin: not fetched
+	}
+	var fills []*messages.ExchangeTrade
+	for id := int64(51); id <= 2550; id++ {
+		fills = append(fills, tr(id, 11, "0.0004"))
+	}
+	filled := updated(ex("sb-s1-1", 11, "FILLED", "1"), testNow-10_000)
+	f := &fakeExchange{trades: map[string][]*messages.ExchangeTrade{sym: append(old, fills...)}, orders: []*messages.Order{filled}}
+	req := Request{Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")}, Symbols: []string{sym},
+		External: ExternalAdopt, Prefix: "sb-", NowMs: testNow, RecvWindowMs: testWindow}
+	res, log := runWith(t, f, req)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	start := testNow - 60_000 - TradesStartMarginMs
+	var trades []string
+	for _, l := range log {
+		if strings.HasPrefix(l, "trades ") {
+			trades = append(trades, l)
+		}
+	}
+	want := []string{fmt.Sprintf("trades BTCUSDT since %d ms limit 1000", start),
+		"trades BTCUSDT from 1051 limit 1000", "trades BTCUSDT from 2051 limit 1000"}
+	if diff := gocmp.Diff(want, trades); diff != "" {
+		t.Errorf("trade requests (-want +got):\n%s", diff)
+	}
+	p := res.Plan
+	if len(p.Mismatches) != 0 {
+		t.Fatalf("mismatches: %q", p.Mismatches)
+	}
+	s := summarize(p)
+	if len(s.Fills) != 2500 || s.Fills[0] != "sb-s1-1:51:s1:0.0004" || s.Fills[2499] != "sb-s1-1:2550:s1:0.0004" {
+		t.Errorf("fills: %d, first %q", len(s.Fills), s.Fills[:min(1, len(s.Fills))])
+	}
+	if diff := gocmp.Diff([]string{"sb-s1-1:FILLED:1:11:nf0"}, s.Updates); diff != "" {
+		t.Errorf("updates (-want +got):\n%s", diff)
 	}
 }
