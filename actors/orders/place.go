@@ -255,7 +255,7 @@ func (a *orderActor) onPlaced(ctx actor.Context, t *tracked, res any, err error)
 //     in the WAL, and Close drains the queue and checkpoints again.
 func (a *orderActor) answerPlaced(ctx actor.Context, t *tracked) {
 	if !t.busy {
-		return // an execution report answered first (committed)
+		return
 	}
 	t.busy = false
 	for _, w := range t.waiters {
@@ -306,7 +306,10 @@ func (a *orderActor) commit(ctx actor.Context, t *tracked, fills []*messages.Tra
 // committed answers and publishes after a commit; a closed order with no
 // write pending leaves memory (the journal answers for it from then on).
 func (a *orderActor) committed(ctx actor.Context, t *tracked, snap *messages.TradeOrder, fills []*messages.TradeFill, err error) {
-	if t.busy && t.o.GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_SENT {
+	// Paper answers its callers here, after the commit. Live answers them in
+	// answerPlaced, from the REST answer: a commit before it (a user data
+	// report that overtook the answer) holds an older state.
+	if t.busy && a.cfg.Mode == ModePaper && t.o.GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_SENT {
 		t.busy = false
 		for _, w := range t.waiters {
 			resp := &messages.PlaceTradeOrderResponse{Order: clone(snap)}

@@ -141,3 +141,29 @@ func TestCancelWantedIsSentWhenReconciliationFindsTheOrder(t *testing.T) {
 		t.Fatalf("cancels sent = %d, want 2 (refused, then sent when found)", n)
 	}
 }
+
+// The user data stream's NEW report can overtake the REST answer (the
+// simulator and Binance send it first): the caller is answered with the
+// REST answer's state (FILLED), not with the report's older commit.
+func TestExecutionReportBeforeTheAnswerDoesNotAnswerTheCaller(t *testing.T) {
+	hold := make(chan struct{})
+	f := newFixtureWith(t, testCfg(ModeLive), func(fx *fakeExchange) {
+		fx.holdPlace = hold
+		fx.place = func(m *messages.PlaceOrderRequest) *messages.OrderResult {
+			return &messages.OrderResult{Outcome: messages.OrderOutcome_ORDER_OUTCOME_ACCEPTED, Order: exchangeOrder(m, "FILLED", 9)}
+		}
+	})
+	placed := f.sys.Root.RequestFuture(f.pid, limitBuy("s1", "ioc-first"), 10*time.Second)
+	actortest.Eventually(t, 5*time.Second, func() bool { return f.fx.count(f.fx.places, "ioc-first") == 1 }, "placement sent")
+	f.sys.Root.Send(f.pid, &messages.ExecutionReport{Symbol: "BTCUSDT", ClientOrderId: "ioc-first", OrderId: 9, Side: "BUY", Type: "LIMIT",
+		ExecutionType: "NEW", Status: "NEW", Price: "50000", Quantity: "0.01", CumulativeFilledQty: "0", CumulativeQuoteQty: "0"})
+	actortest.ExpectMatch[*messages.Event](t, f.bus, 5*time.Second, func(e *messages.Event) bool { return e.GetTopic() == "order.s1.BTCUSDT.new" })
+	close(hold)
+	res, err := placed.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(*messages.PlaceTradeOrderResponse); r.GetOrder().GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED {
+		t.Fatalf("answer = %v, want the REST answer's FILLED", r)
+	}
+}
