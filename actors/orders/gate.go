@@ -2,6 +2,7 @@ package orders
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -197,9 +198,11 @@ func (a *orderActor) runReconcile(ctx actor.Context, gating bool) {
 	a.gating = gating
 	var open []*messages.TradeOrder
 	symbols := map[string]bool{}
-	for _, t := range a.orders {
+	recorded := make(map[string]string, len(a.orders))
+	for id, t := range a.orders {
 		open = append(open, clone(t.o))
 		symbols[t.o.GetSymbol()] = true
+		recorded[id] = strconv.FormatFloat(t.filled, 'f', 8, 64) // exchange quantities have at most 8 decimals
 	}
 	last := make(map[string]int64, len(a.lastTrade))
 	for s, id := range a.lastTrade {
@@ -207,7 +210,7 @@ func (a *orderActor) runReconcile(ctx actor.Context, gating bool) {
 		symbols[s] = true
 	}
 	req := reconcile.Request{Journal: open, LastTradeIDs: last, Symbols: sortedKeys(symbols), External: a.cfg.External,
-		Prefix: a.cfg.ClientIDPrefix + "-", NowMs: a.nowMs(), RecvWindowMs: recvWindowMs}
+		Prefix: a.cfg.ClientIDPrefix + "-", NowMs: a.nowMs(), RecvWindowMs: recvWindowMs, Recorded: recorded}
 	if a.report == nil || a.report.GetResult() != "running" {
 		a.report = &messages.ReconcileReport{StartedMs: req.NowMs, Result: "running"}
 	}

@@ -72,19 +72,23 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 	p.plan.Updates = append(p.plan.Updates, u)
 }
 
-// fillsAddUp checks, for an order of a symbol the journal has no trade of
-// (so none of its fills is recorded), that its new fills add up to the
-// exchange's executed quantity: a shortfall is trades the run did not
-// fetch, a silent gap in the books, unless the exchange changed the order
-// after the newest trade fetched (a fill after the trades were fetched,
-// which the user data stream and the next run record). It records a
-// mismatch and returns false otherwise.
+// fillsAddUp checks that an order's recorded fills (none for a symbol the
+// journal has no trade of; Input.Recorded otherwise) plus its new fills add
+// up to the exchange's executed quantity: a shortfall is trades the run did
+// not fetch, a silent gap in the books, unless the exchange changed the
+// order after the newest trade fetched (a fill after the trades were
+// fetched, which the user data stream and the next run record). It records
+// a mismatch and returns false otherwise.
 func (p *planner) fillsAddUp(j *messages.TradeOrder, v *messages.Order, exQty decimal.Decimal) bool {
 	sym, cid := j.GetSymbol(), j.GetClientOrderId()
-	if _, recorded := p.in.LastTradeIDs[sym]; recorded {
-		return true // recorded fills per order are not known here
-	}
 	got := p.filled[cid]
+	if _, traded := p.in.LastTradeIDs[sym]; traded {
+		recorded, known := p.in.Recorded[cid]
+		if !known {
+			return true // the caller did not say what is recorded
+		}
+		got = got.Add(dec(recorded))
+	}
 	switch {
 	case got.GreaterThan(exQty):
 		p.mismatch(cid, "order %q: its trades add up to %s, the exchange says %s executed", cid, got, exQty)

@@ -83,6 +83,12 @@ type Input struct {
 	// RecvWindowMs: an INTENT not found on the exchange and younger than
 	// this may still land; it becomes UNKNOWN instead of being closed.
 	RecvWindowMs int64
+	// Recorded is, per client order id, the quantity of the fills the
+	// journal has recorded for the order (a decimal string). For a symbol
+	// with journal trades, an order listed here must have recorded + new
+	// fills adding up to the exchange's executed quantity, like an order of
+	// a symbol without any; an order not listed is not checked.
+	Recorded map[string]string
 }
 
 // Plan is what reconciliation records and does. Everything in it is

@@ -141,6 +141,21 @@ func TestPlanOf(t *testing.T) {
 			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
 			want:       summary{Fills: []string{"sb-s1-1:501:s1:0.3"}},
 			mismatches: []string{`"sb-s1-1": the exchange says 0.7 executed, its trades fetched add up to 0.3 (trades missing)`}},
+		{name: "journal trades of the symbol: recorded plus new fills short of the executed quantity", in: Input{
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stPartial, 11, "0.2")},
+			LastTradeIDs: map[string]int64{sym: 400},
+			Recorded:     map[string]string{"sb-s1-1": "0.20000000"},
+			ExchangeOpen: []*messages.Order{updated(ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7"), testNow-10_000)},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
+			want:       summary{Fills: []string{"sb-s1-1:501:s1:0.3"}},
+			mismatches: []string{`"sb-s1-1": the exchange says 0.7 executed, its trades fetched add up to 0.5 (trades missing)`}},
+		{name: "journal trades of the symbol: recorded plus new fills add up", in: Input{
+			Journal:      []*messages.TradeOrder{jo("sb-s1-1", stPartial, 11, "0.4")},
+			LastTradeIDs: map[string]int64{sym: 400},
+			Recorded:     map[string]string{"sb-s1-1": "0.40000000"},
+			ExchangeOpen: []*messages.Order{updated(ex("sb-s1-1", 11, "PARTIALLY_FILLED", "0.7"), testNow-10_000)},
+			Trades:       []*messages.ExchangeTrade{tr(501, 11, "0.3")}},
+			want: summary{Fills: []string{"sb-s1-1:501:s1:0.3"}, Updates: []string{"sb-s1-1:PARTIALLY_FILLED:0.7:11:nf0"}}},
 		{name: "no journal trade of the symbol: a filled order without trades", in: Input{
 			Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0")},
 			Queried: map[string]*messages.Order{"sb-s1-1": updated(ex("sb-s1-1", 11, "FILLED", "1"), testNow-20_000)}},

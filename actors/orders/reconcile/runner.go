@@ -63,6 +63,8 @@ type Request struct {
 	NowMs int64
 	// RecvWindowMs: see Input.RecvWindowMs.
 	RecvWindowMs int64
+	// Recorded: see Input.Recorded.
+	Recorded map[string]string
 	// RequestTimeout bounds each connector request; 0 means
 	// DefaultRequestTimeout. An unanswered request fails the run.
 	RequestTimeout time.Duration
@@ -135,7 +137,7 @@ func (r *runner) Receive(ctx actor.Context) {
 
 func (r *runner) start(ctx actor.Context) {
 	r.in = Input{Journal: r.req.Journal, LastTradeIDs: r.req.LastTradeIDs, External: r.req.External,
-		Prefix: r.req.Prefix, NowMs: r.req.NowMs, RecvWindowMs: r.req.RecvWindowMs,
+		Prefix: r.req.Prefix, NowMs: r.req.NowMs, RecvWindowMs: r.req.RecvWindowMs, Recorded: r.req.Recorded,
 		Queried: map[string]*messages.Order{}, TradeOrders: map[int64]*messages.Order{}}
 	r.phase = phaseTrades
 	r.queue = append(r.queue, &call{what: "account", msg: &messages.AccountRequest{}, weight: weightAccount, answer: r.onAccount})
