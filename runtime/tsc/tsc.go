@@ -35,14 +35,23 @@ var (
 	nsPerTk  float64
 )
 
-// Pin locks the calling goroutine to its thread and the thread to the CPU
-// it is on, so that its readings come from one counter. Call unpin when done.
+// Pin locks the calling goroutine to its thread and the thread to one CPU
+// (the first it may run on), so that its readings come from one counter.
+// Call unpin when done. The CPU number RDTSCP reports is no Linux CPU
+// number on these VMs (TSC_AUX reads 153 on vCPU 0): it only tells
+// counters apart, so it cannot choose the CPU.
 func Pin() (unpin func()) {
 	runtime.LockOSThread()
-	_, cpu := rdtscp()
 	var old, set unix.CPUSet
-	_ = unix.SchedGetaffinity(0, &old)
-	set.Set(int(cpu & 0xfff))
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return runtime.UnlockOSThread
+	}
+	for cpu := 0; cpu < 1024; cpu++ {
+		if old.IsSet(cpu) {
+			set.Set(cpu)
+			break
+		}
+	}
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		return runtime.UnlockOSThread
 	}

@@ -3,36 +3,29 @@ package tsc
 import (
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestAgreesWithTheClock: over half a second, a pinned counter and the
 // (coarse) clock agree within the clock's step.
 func TestAgreesWithTheClock(t *testing.T) {
-	// A run is retried when its readings came from two CPUs: Pin is best
-	// effort (a CI machine has refused to keep a thread on one vCPU once in
-	// dozens of runs); three refusals in a row fail.
-	for attempt := 1; ; attempt++ {
-		got, want := pinnedSpin(500 * time.Millisecond)
-		if got == Invalid {
-			if attempt < 3 {
-				continue
-			}
-			t.Fatal("a pinned goroutine read two CPUs three times in a row")
-		}
-		if d := got - want; d > 25*time.Millisecond || d < -25*time.Millisecond {
-			t.Fatalf("tsc %s vs clock %s", got, want)
-		}
-		return
-	}
-}
-
-func pinnedSpin(d time.Duration) (got, want time.Duration) {
 	unpin := Pin()
 	defer unpin()
-	s, start := Now(), time.Now()
-	for time.Since(start) < d {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() != 1 {
+		t.Fatalf("Pin left the thread on %d CPUs (%v)", set.Count(), err)
 	}
-	return Since(s), time.Since(start)
+	s, start := Now(), time.Now()
+	for time.Since(start) < 500*time.Millisecond {
+	}
+	got, want := Since(s), time.Since(start)
+	if got == Invalid {
+		t.Fatal("a pinned goroutine read two CPUs")
+	}
+	if d := got - want; d > 25*time.Millisecond || d < -25*time.Millisecond {
+		t.Fatalf("tsc %s vs clock %s", got, want)
+	}
 }
 
 func TestCrossCPUReadingsAreRefused(t *testing.T) {
