@@ -80,10 +80,10 @@ type (
 		id    int
 		epoch string
 	}
-	saveTick    struct{ epoch string }
+	saveTick struct{ epoch string }
 	// loadRetry asks the journal again for the state it could not give
 	// yet (still opening, or no answer in time).
-	loadRetry struct{ epoch string }
+	loadRetry   struct{ epoch string }
 	rejectLocal struct {
 		ref    uint64
 		order  strategy.Order

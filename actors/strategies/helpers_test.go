@@ -68,7 +68,7 @@ type fakeOrders struct {
 	// opening", as the order actor does until its journal is open.
 	opening int
 	loads   int
-	places chan *messages.PlaceTradeOrderRequest
+	places  chan *messages.PlaceTradeOrderRequest
 }
 
 func newFakeOrders(t *testing.T, sys *actor.ActorSystem) (*fakeOrders, *actor.PID) {
