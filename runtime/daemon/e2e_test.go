@@ -3,8 +3,8 @@ package daemon_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	bin "encoding/binary"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
