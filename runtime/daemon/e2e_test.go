@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -389,4 +390,116 @@ func testTradingCLI(t *testing.T, p *proc) {
 	if err != nil || string(out) != "ok\n1\n" {
 		t.Fatalf("sqlite3 on the backup: %v\n%s", err, out)
 	}
+}
+
+// simOpenOrders asks a simulator's admin API how many user orders rest on
+// BTCUSDT.
+func simOpenOrders(t *testing.T, addr string) int {
+	t.Helper()
+	res, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/admin/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st []struct {
+		Symbol     string `json:"symbol"`
+		OpenOrders int    `json:"open_orders"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Symbol == "BTCUSDT" {
+			return s.OpenOrders
+		}
+	}
+	t.Fatalf("the simulator has no BTCUSDT: %+v", st)
+	return 0
+}
+
+// TestLiveGridOnTheSimulatorAndForcedStop: in live mode a grid's orders
+// go through the connector (go-binance) to the simulator, where they rest:
+// the simulator counts as many open orders as the journal. With trading in
+// place a second SIGINT still forces the shutdown (a module that ignores
+// SIGTERM holds the graceful one), and the next daemon finds the same
+// orders open, on the exchange and in the journal, none sent again.
+func TestLiveGridOnTheSimulatorAndForcedStop(t *testing.T) {
+	dir := t.TempDir()
+	marker := fmt.Sprintf("SUPERBOT_TEST_MARKER=live-%d-%d", os.Getpid(), time.Now().UnixNano())
+	_, value, _ := strings.Cut(marker, "=")
+	killAllWith(t, marker)
+	conf := fmt.Sprintf(`[daemon]
+shutdown_timeout = "30s"
+autostart = ["exchange-sim", "stubborn"]
+[daemon.modules.stubborn]
+type = "exec"
+command = ["sh", "-c", "trap '' TERM INT; while :; do sleep 1; done"]
+start_seconds = "0s"
+stop_timeout = "60s"
+env = { SUPERBOT_TEST_MARKER = %q }
+[trading]
+mode = "live"
+[trading.risk]
+price_band = 0.5
+[trading.strategies.ladder]
+kind = "grid"
+symbol = "BTCUSDT"
+interval = "1s"
+allocation = "1000 USDT"
+params = { lower = 50000, upper = 80000, levels = 31, quantity = 0.0001 }
+`, value)
+	p := startDaemon(t, dir, conf)
+	c := waitJournal(t, p)
+	addr := p.simAddr()
+	until(t, time.Minute, "the grid's orders open", func() bool { return len(openIDs(t, c, "ladder")) > 0 })
+	want := openIDs(t, c, "ladder")
+	until(t, 30*time.Second, "the simulator holds the grid's orders", func() bool { return simOpenOrders(t, addr) == len(want) })
+	for _, o := range rows(t, c, "trading.orders", map[string]any{"strategy": "ladder", "status": "open"}, "orders") {
+		if o["mode"] != "live" || num(o["exchange_order_id"]) == 0 {
+			t.Errorf("a live order without the exchange's id: %v", o)
+		}
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 30*time.Second, "the shutdown waits on the stubborn module", func() bool {
+		return strings.Contains(p.out.String(), "shutdown step 4")
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(15 * time.Second); code != 1 {
+		t.Fatalf("a forced shutdown exits 1, got %d", code)
+	}
+	if !strings.Contains(p.out.String(), "second interrupt: forcing shutdown") {
+		t.Fatalf("no forced shutdown logged:\n%s", p.out.String())
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(processesWith(marker)) > 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("module processes left after a forced shutdown: %v", processesWith(marker))
+		}
+	}
+
+	// The simulator was the daemon's module and died with it; the next
+	// daemon starts a new one, which knows none of the old orders: the
+	// reconciliation must explain that, not send them again. What this
+	// checks: no order is placed twice (client ids stay unique) and the
+	// journal opens after a forced stop.
+	p = startDaemon(t, dir, strings.Replace(conf, `"exchange-sim", "stubborn"`, `"exchange-sim"`, 1))
+	c = waitJournal(t, p)
+	seen := map[string]bool{}
+	for _, o := range rows(t, c, "trading.orders", map[string]any{"strategy": "ladder"}, "orders") {
+		id := fmt.Sprint(o["client_order_id"])
+		if seen[id] {
+			t.Errorf("client order id %s twice in the journal", id)
+		}
+		seen[id] = true
+	}
+	for _, id := range want {
+		if !seen[id] {
+			t.Errorf("order %s lost from the journal after a forced stop", id)
+		}
+	}
+	stopDaemon(t, p)
 }
