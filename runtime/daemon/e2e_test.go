@@ -492,9 +492,8 @@ params = { lower = 50000, upper = 80000, levels = 31, quantity = 0.0001 }
 
 	// The simulator was the daemon's module and died with it; the next
 	// daemon starts a new one, which knows none of the old orders: the
-	// reconciliation must explain that, not send them again. What this
-	// checks: no order is placed twice (client ids stay unique) and the
-	// journal opens after a forced stop.
+	// journal still has every one (once), and the reconciliation reports
+	// each as a mismatch instead of sending it again.
 	p = startDaemon(t, dir, strings.Replace(conf, `"exchange-sim", "stubborn"`, `"exchange-sim"`, 1))
 	c = waitJournal(t, p)
 	seen := map[string]bool{}
@@ -505,9 +504,13 @@ params = { lower = 50000, upper = 80000, levels = 31, quantity = 0.0001 }
 		}
 		seen[id] = true
 	}
+	rec := fmt.Sprint(call(t, c, "trading.reconcile", nil)["report"])
 	for _, id := range want {
 		if !seen[id] {
 			t.Errorf("order %s lost from the journal after a forced stop", id)
+		}
+		if !strings.Contains(rec, fmt.Sprintf("order %q: NEW in the journal, but the exchange says it does not exist", id)) {
+			t.Errorf("the reconciliation with a new simulator does not report %s: %s", id, rec)
 		}
 	}
 	stopDaemon(t, p)
