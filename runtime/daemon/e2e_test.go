@@ -200,7 +200,7 @@ func TestPaperStrategiesTradeAndRestart(t *testing.T) {
 		return true
 	})
 	wantBooks, wantOpen := books(t, c), openIDs(t, c, "ladder")
-	wantFills := len(rows(t, c, "trading.fills", nil, "fills"))
+	wantFills := len(rows(t, c, "trading.fills", map[string]any{"strategy": "ladder"}, "fills"))
 	stopDaemon(t, p)
 
 	// Second life: trend disabled (it is started by hand below, so that
@@ -208,15 +208,18 @@ func TestPaperStrategiesTradeAndRestart(t *testing.T) {
 	// and closes.
 	p = startDaemon(t, dir, fmt.Sprintf(e2eConf, "cancel_orders_on_stop = true\nclose_positions_on_stop = true", "enabled = false", ""))
 	c = waitJournal(t, p)
-	if got := books(t, c); !maps.Equal(got, wantBooks) {
-		t.Errorf("books after restart:\n%v\nwant\n%v", got, wantBooks)
+	// The ladder's resting buys may fill on the live price meanwhile (the
+	// top one can be a few ticks under it): then its book moved on.
+	gotBooks := books(t, c)
+	if len(rows(t, c, "trading.fills", map[string]any{"strategy": "ladder"}, "fills")) != wantFills {
+		t.Logf("a ladder order filled across the restart: only trend's book is compared")
+		maps.DeleteFunc(gotBooks, func(k, _ string) bool { return strings.HasPrefix(k, "ladder/") })
+		maps.DeleteFunc(wantBooks, func(k, _ string) bool { return strings.HasPrefix(k, "ladder/") })
 	}
-	if got := len(rows(t, c, "trading.fills", nil, "fills")); got != wantFills {
-		t.Errorf("%d fills after restart, want %d", got, wantFills)
+	if !maps.Equal(gotBooks, wantBooks) {
+		t.Errorf("books after restart:\n%v\nwant\n%v", gotBooks, wantBooks)
 	}
-	if got := openIDs(t, c, "ladder"); !slices.Equal(got, wantOpen) {
-		t.Errorf("ladder's open orders after restart:\n%v\nwant\n%v", got, wantOpen)
-	}
+	survived(t, c, wantOpen)
 
 	// The restored sma_cross: start it, let it see a bar or two, stop it
 	// (which saves): its window is full, though it saw fewer bars than slow.
@@ -234,9 +237,7 @@ func TestPaperStrategiesTradeAndRestart(t *testing.T) {
 	// The grid went on from its saved slots: bars later, the same orders
 	// are open (a grid started afresh places its ladder again).
 	until(t, 30*time.Second, "ladder sees bars", func() bool { return num(strategyInfo(t, c, "ladder")["bars"]) >= 2 })
-	if got := openIDs(t, c, "ladder"); !slices.Equal(got, wantOpen) {
-		t.Errorf("ladder's open orders %d bars after restart:\n%v\nwant\n%v", int(num(strategyInfo(t, c, "ladder")["bars"])), got, wantOpen)
-	}
+	survived(t, c, wantOpen)
 	if log := lastLife(t, dir); strings.Contains(log, "starting fresh") {
 		t.Errorf("a strategy started fresh after the restart:\n%s", log)
 	}
@@ -262,6 +263,31 @@ func TestPaperStrategiesTradeAndRestart(t *testing.T) {
 	}
 	until(t, 30*time.Second, "positions closed", func() bool { return !holds(t, c, "ladder") && !holds(t, c, "trend") })
 	stopDaemon(t, p)
+}
+
+// survived checks that the ladder's open orders are those of before the
+// restart: each is still open or has filled, and the only new ones are
+// the sells a fill leads to (a grid that forgot its slots places its buys
+// again).
+func survived(t *testing.T, c *client.Client, before []string) {
+	t.Helper()
+	filled := map[string]bool{}
+	for _, o := range rows(t, c, "trading.orders", map[string]any{"strategy": "ladder", "status": "filled"}, "orders") {
+		filled[fmt.Sprint(o["client_order_id"])] = true
+	}
+	open := map[string]bool{}
+	for _, o := range rows(t, c, "trading.orders", map[string]any{"strategy": "ladder", "status": "open"}, "orders") {
+		id := fmt.Sprint(o["client_order_id"])
+		open[id] = true
+		if !slices.Contains(before, id) && o["side"] != "SELL" {
+			t.Errorf("ladder has a new open buy %s after the restart: %v", id, o)
+		}
+	}
+	for _, id := range before {
+		if !open[id] && !filled[id] {
+			t.Errorf("ladder's order %s neither open nor filled after the restart", id)
+		}
+	}
 }
 
 // holds says whether strategy has a non-zero position.
