@@ -233,6 +233,34 @@ func TestApplyParams(t *testing.T) {
 	}
 }
 
+// TestApplyParamsThread: a thread module takes the seed's own params
+// (module.start trading {"mode": "paper"}) as "key=value" args, after any
+// args given; other module types still refuse them.
+func TestApplyParamsThread(t *testing.T) {
+	base := mod(TypeThread, func(m *ModuleConfig) { m.Args = []string{"a=1"} })
+	p, _ := structpb.NewStruct(map[string]any{"mode": "paper", "args": []any{"b=2"}, "size": 1.5, "dry": true})
+	got, err := applyParams(base, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"b=2", "dry=true", "mode=paper", "size=1.5"}; !slices.Equal(got.Args, want) {
+		t.Fatalf("args %q, want %q", got.Args, want)
+	}
+	if tp := threadParams(got); tp["mode"] != "paper" || tp["b"] != "2" {
+		t.Fatalf("thread params %v", tp)
+	}
+	if !slices.Equal(base.Args, []string{"a=1"}) {
+		t.Fatal("params changed the config")
+	}
+	bad, _ := structpb.NewStruct(map[string]any{"Mode": "x", "list": []any{"x"}})
+	_, err = applyParams(base, bad)
+	for _, want := range []string{"params.Mode: a thread module's param must be named", "params.list: must be a string, a number or a boolean"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+}
+
 func TestBackoffDelay(t *testing.T) {
 	b := Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}
 	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}

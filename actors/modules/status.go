@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +118,9 @@ func (s *supervisor) onResources(msg *ResourcesReport) {
 }
 
 // applyParams merges module.start params over cfg; only OverridableParams
-// may be given.
+// may be given, but a thread module also takes any other key with a
+// string, number or boolean value as a "key=value" arg: its own param
+// (the seed's `module.start trading {"mode": "paper"}`).
 func applyParams(cfg ModuleConfig, params *structpb.Struct) (ModuleConfig, error) {
 	out := cfg
 	out.Args = append([]string(nil), cfg.Args...)
@@ -126,12 +131,22 @@ func applyParams(cfg ModuleConfig, params *structpb.Struct) (ModuleConfig, error
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var extra []string // a thread module's own params, after any "args"
 	for _, k := range keys {
 		v := params.GetFields()[k]
+		if out.Type == TypeThread && !slices.Contains(OverridableParams, k) {
+			a, err := threadParam(k, v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("params.%s: %w", k, err))
+			}
+			extra = append(extra, a)
+			continue
+		}
 		if err := applyParam(&out, k, v); err != nil {
 			errs = append(errs, fmt.Errorf("params.%s: %w", k, err))
 		}
 	}
+	out.Args = append(out.Args, extra...)
 	if out.Type == TypeUvicorn || out.Type == TypeFlask {
 		if out.Port < 1 || out.Port > 65535 {
 			errs = append(errs, fmt.Errorf("params.port: must be 1-65535, got %d", out.Port))
@@ -141,6 +156,29 @@ func applyParams(cfg ModuleConfig, params *structpb.Struct) (ModuleConfig, error
 		errs = append(errs, fmt.Errorf("params.workers: must be >= 1, got %d", out.Workers))
 	}
 	return out, errors.Join(errs...)
+}
+
+// threadParamKey is what a thread module's own param may be called.
+var threadParamKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// threadParam turns a thread module's own module.start param into the
+// "key=value" arg its ThreadEnv.Params reads.
+func threadParam(key string, v *structpb.Value) (string, error) {
+	if !threadParamKey.MatchString(key) {
+		return "", fmt.Errorf("a thread module's param must be named %s", threadParamKey)
+	}
+	switch x := v.Kind.(type) {
+	case *structpb.Value_StringValue:
+		if strings.ContainsRune(x.StringValue, 0) || len(x.StringValue) > 4096 {
+			return "", errors.New("must be a string without NUL, at most 4096 bytes")
+		}
+		return key + "=" + x.StringValue, nil
+	case *structpb.Value_NumberValue:
+		return key + "=" + strconv.FormatFloat(x.NumberValue, 'f', -1, 64), nil
+	case *structpb.Value_BoolValue:
+		return key + "=" + strconv.FormatBool(x.BoolValue), nil
+	}
+	return "", errors.New("must be a string, a number or a boolean")
 }
 
 func applyParam(m *ModuleConfig, key string, v *structpb.Value) error {

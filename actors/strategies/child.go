@@ -80,7 +80,10 @@ type (
 		id    int
 		epoch string
 	}
-	saveTick    struct{ epoch string }
+	saveTick struct{ epoch string }
+	// loadRetry asks the journal again for the state it could not give
+	// yet (still opening, or no answer in time).
+	loadRetry   struct{ epoch string }
 	rejectLocal struct {
 		ref    uint64
 		order  strategy.Order
@@ -122,6 +125,9 @@ type child struct {
 	book    strategy.Book
 	timers  map[int]scheduler.CancelFunc
 	saveTmr scheduler.CancelFunc
+	loadTmr scheduler.CancelFunc // the next loadRetry
+	// loadTries counts the state loads of this life that must be retried.
+	loadTries int
 	// localRejects counts orders refused while paused since the last
 	// market event.
 	localRejects int
@@ -153,6 +159,10 @@ func (a *child) Receive(ctx actor.Context) {
 		a.onEvent(ctx, msg)
 	case *loaded:
 		a.onLoaded(ctx, msg)
+	case *loadRetry:
+		if msg.epoch == a.epoch && !a.ready {
+			a.load(ctx)
+		}
 	case *placeAnswer:
 		a.onPlaceAnswer(ctx, msg)
 	case *cancelAnswer:
@@ -203,6 +213,13 @@ func (a *child) onStarted(ctx actor.Context) {
 		a.begin(ctx)
 		return
 	}
+	a.loadTries = 0
+	a.load(ctx)
+}
+
+// load asks the order actor for the strategy's saved state (answered as
+// loaded).
+func (a *child) load(ctx actor.Context) {
 	f := ctx.RequestFuture(a.deps.Orders, &messages.LoadStrategyStateRequest{Strategy: a.name}, stateTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		r, _ := res.(*messages.LoadStrategyStateResponse)
@@ -216,7 +233,11 @@ func (a *child) onLoaded(ctx actor.Context, m *loaded) {
 	}
 	switch {
 	case m.err != nil:
-		a.log.Warn("strategy state not loaded; starting fresh", "error", m.err)
+		a.retryLoad(ctx, m.err.Error())
+		return
+	case m.res.GetError().GetCode() == messages.ErrorCode_ERROR_CODE_UNAVAILABLE:
+		a.retryLoad(ctx, m.res.GetError().GetMessage())
+		return
 	case m.res == nil:
 		a.log.Warn("strategy state not loaded; starting fresh", "error", "unexpected answer")
 	case m.res.GetError() != nil:
@@ -227,6 +248,23 @@ func (a *child) onLoaded(ctx actor.Context, m *loaded) {
 		a.mem.savedMs.Store(m.res.GetSavedMs())
 	}
 	a.begin(ctx)
+}
+
+// retryLoad asks for the state again a little later: the journal is not
+// open yet (the daemon starts the order actor and the strategies together)
+// or did not answer in time. Starting fresh instead would forget the
+// strategy's indicators and open orders (a grid would place its ladder
+// twice), so the strategy waits, and sends nothing, until it has its state.
+func (a *child) retryLoad(ctx actor.Context, reason string) {
+	a.loadTries++
+	if a.loadTries == 1 || a.loadTries%50 == 0 {
+		a.log.Info("strategy state not loaded yet; retrying", "error", reason, "tries", a.loadTries)
+	}
+	after := min(time.Duration(a.loadTries)*100*time.Millisecond, 2*time.Second)
+	if a.loadTmr != nil {
+		a.loadTmr()
+	}
+	a.loadTmr = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendOnce(after, ctx.Self(), &loadRetry{epoch: a.epoch})
 }
 
 // restore loads an envelope; a bad one is logged and the strategy starts
@@ -322,6 +360,10 @@ func (a *child) release() {
 	if a.saveTmr != nil {
 		a.saveTmr()
 		a.saveTmr = nil
+	}
+	if a.loadTmr != nil {
+		a.loadTmr()
+		a.loadTmr = nil
 	}
 }
 

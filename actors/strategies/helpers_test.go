@@ -64,7 +64,11 @@ type fakeOrders struct {
 	mu     sync.Mutex
 	states map[string][]byte
 	saves  int
-	places chan *messages.PlaceTradeOrderRequest
+	// opening is how many more state loads answer "the journal is still
+	// opening", as the order actor does until its journal is open.
+	opening int
+	loads   int
+	places  chan *messages.PlaceTradeOrderRequest
 }
 
 func newFakeOrders(t *testing.T, sys *actor.ActorSystem) (*fakeOrders, *actor.PID) {
@@ -94,7 +98,14 @@ func (f *fakeOrders) receive(ctx actor.Context) {
 	case *messages.LoadStrategyStateRequest:
 		f.mu.Lock()
 		st := f.states[m.Strategy]
+		f.loads++
+		opening := f.opening > 0
+		f.opening--
 		f.mu.Unlock()
+		if opening {
+			ctx.Respond(&messages.LoadStrategyStateResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "the trading journal is still opening")})
+			return
+		}
 		ctx.Respond(&messages.LoadStrategyStateResponse{State: st})
 	case *messages.PositionsRequest:
 		ctx.Respond(&messages.PositionsResponse{})
@@ -142,6 +153,13 @@ type rig struct {
 
 func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
+	return newRigWith(t, cfg, nil)
+}
+
+// newRigWith is newRig with prepare called on the fake order actor before
+// the host starts.
+func newRigWith(t *testing.T, cfg Config, prepare func(*fakeOrders)) *rig {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +168,11 @@ func newRig(t *testing.T, cfg Config) *rig {
 	r.bus = actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), "test", actortest.Logger(t)))
 	var ordersPID *actor.PID
 	r.orders, ordersPID = newFakeOrders(t, sys)
+	if prepare != nil {
+		r.orders.mu.Lock()
+		prepare(r.orders)
+		r.orders.mu.Unlock()
+	}
 	r.conn = actortest.NewReplyingProbe(t, sys, func(msg any) any {
 		if _, ok := msg.(*messages.SubscribeStreamRequest); ok {
 			return &messages.SubscribeStreamResponse{Refcount: 1}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/strategies/strategy"
 )
 
@@ -41,4 +42,27 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStateLoadWaitsForTheJournal: while the order actor answers that its
+// journal is still opening (the daemon starts both together), a strategy
+// asks again and sends nothing; then it goes on from its saved state, not
+// from scratch.
+func TestStateLoadWaitsForTheJournal(t *testing.T) {
+	var saved strategy.Encoder
+	saved.Uint64(5) // test_counter's bars
+	r := newRigWith(t, Config{Strategies: map[string]Spec{"cnt": spec("test_counter", "BTCUSDT", nil)}}, func(f *fakeOrders) {
+		f.states["cnt"] = (&envelope{state: saved.B}).encode()
+		f.opening = 3
+	})
+	actortest.Eventually(t, wait, func() bool {
+		r.orders.mu.Lock()
+		defer r.orders.mu.Unlock()
+		return r.orders.loads >= 4
+	}, "the state asked for again until the journal answers")
+	r.waitSubscribed(t, 3)
+	r.bar("BTCUSDT", 5, true)
+	if p := r.orders.nextPlace(t); p.Quantity != "6" {
+		t.Fatalf("the count must go on from the saved 5: %v", p)
+	}
 }

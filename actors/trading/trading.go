@@ -5,9 +5,9 @@
 // configured strategies (trading.strategy.start for each), stopping it
 // stops them (their state is saved); the daemon keeps running either way.
 //
-// Params (a thread module's args "key=value" or env, so the seed's
-// {"mode": "paper"} is written `module.start trading {"args": ["mode=paper"]}`,
-// `superbot module start trading --param args='["mode=paper"]'`): "mode"
+// Params (a thread module's own module.start params, args "key=value" or
+// env: the seed's `module.start trading {"mode": "paper"}` as written,
+// or `{"args": ["mode=paper"]}`): "mode"
 // (optional) must equal [trading] mode, which only a daemon restart
 // changes; "strategies" (optional) is a comma-separated subset of the
 // configured strategies (default: all of them).

@@ -58,7 +58,13 @@ func TestTradingWiring(t *testing.T) {
 	if len(strats.Strategies) != 1 || strats.Strategies[0].Name != "btc_trend" || strats.Strategies[0].Kind != "sma_cross" {
 		t.Errorf("trading.strategies = %+v", strats)
 	}
-	st := call(t, c, "module.start", map[string]any{"module": "trading", "params": map[string]any{"args": []string{"mode=paper"}}})
+	// The seed's literal call: params {"mode": "live"} reaches the module
+	// (which refuses a mode [trading] does not have), {"mode": "paper"} starts it.
+	err := c.Call(context.Background(), "module.start", map[string]any{"module": "trading", "params": map[string]any{"mode": "live"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), `mode "live" asked, but [trading] mode is "paper"`) {
+		t.Fatalf("module.start trading {mode: live}: %v, want the module's refusal", err)
+	}
+	st := call(t, c, "module.start", map[string]any{"module": "trading", "params": map[string]any{"mode": "paper"}})
 	if s, _ := st["status"].(map[string]any); s["state"] != "running" && s["state"] != "starting" {
 		t.Errorf("module.start trading = %v", st)
 	}
