@@ -3,6 +3,7 @@ package orders
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -16,6 +17,13 @@ const (
 	gateReconciling = "reconciling"
 	gateOpen        = "open"
 	gateHalted      = "halted"
+)
+
+// reconcileRetryMin and reconcileRetryMax bound the delay before a failed
+// reconciliation runs again.
+const (
+	reconcileRetryMin = time.Second
+	reconcileRetryMax = time.Minute
 )
 
 // recvWindowMs: an intent younger than this may still reach the exchange,
@@ -161,6 +169,28 @@ func (a *orderActor) onResume(ctx actor.Context, m *messages.TradingResumeReques
 	})
 }
 
+// retryReconcile schedules a failed run again: a fetch that failed (a
+// request unanswered behind a spent weight budget, a ban, an exchange
+// down) explains nothing and is no mismatch, so it does not halt; the gate
+// keeps its state (closed while gating) and the report says why, until a
+// run succeeds. The delay doubles from reconcileRetryMin to
+// reconcileRetryMax.
+func (a *orderActor) retryReconcile(ctx actor.Context, started int64, err error) {
+	a.failures++
+	delay := min(reconcileRetryMin<<min(a.failures-1, 10), reconcileRetryMax)
+	a.report = &messages.ReconcileReport{StartedMs: started, FinishedMs: a.nowMs(), Result: "retrying",
+		Mismatches: []string{fmt.Sprintf("reconciliation failed (%d in a row), retrying in %s: %v", a.failures, delay, err)}}
+	a.log.Warn("reconciliation failed, retrying", "error", err, "failures", a.failures, "retry_in", delay)
+	if a.failures == 1 {
+		a.publish(ctx, "alert.risk.reconcile", &messages.RiskEvent{Limit: "reconcile", Message: a.report.GetMismatches()[0]})
+	}
+	if a.timers != nil && a.timers[tickReconcile] == nil {
+		root, self := a.root, a.self
+		a.timers[tickReconcile] = time.AfterFunc(delay, func() { root.Send(self, &tick{kind: tickReconcile, owner: a}) })
+	}
+	a.settle()
+}
+
 // onReconcileRequest is trading.reconcile: the last report, or a new run.
 func (a *orderActor) onReconcileRequest(ctx actor.Context, m *messages.ReconcileRequest) {
 	if m.GetRun() {
@@ -250,12 +280,10 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 	}()
 	started := a.report.GetStartedMs()
 	if r.Err != nil {
-		a.report = &messages.ReconcileReport{StartedMs: started, FinishedMs: a.nowMs(), Result: "halted",
-			Mismatches: []string{"reconciliation failed: " + r.Err.Error()}}
-		a.gating = false
-		a.haltReconcile(ctx, "reconciliation failed: "+r.Err.Error())
+		a.retryReconcile(ctx, started, r.Err)
 		return
 	}
+	a.failures = 0
 	plan := r.Plan
 	if !a.gating && len(plan.Mismatches) > 0 {
 		// A run beside trading saw a snapshot that orders placed since may

@@ -49,6 +49,9 @@ type fakeExchange struct {
 	// transient is answered to the next openOnce OpenOrdersRequests.
 	transient []*messages.Order
 	openOnce  int
+	// accountErrors AccountRequests are answered with an error first.
+	accountErrors int
+	accounts      int
 }
 
 func newFakeExchange() *fakeExchange {
@@ -117,6 +120,11 @@ func (fx *fakeExchange) reply(msg any) any {
 		}
 		return &messages.OpenOrdersResponse{Orders: fx.open}
 	case *messages.AccountRequest:
+		fx.accounts++
+		if fx.accountErrors > 0 {
+			fx.accountErrors--
+			return &messages.AccountResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_RATE_LIMITED, "weight budget spent")}
+		}
 		return &messages.AccountResponse{Balances: []*messages.AssetBalance{{Asset: "USDT", Free: "1000", Locked: "0"}}}
 	case *messages.MyTradesRequest:
 		var out []*messages.ExchangeTrade

@@ -45,6 +45,8 @@ type tickKind int
 const (
 	tickInFlight tickKind = iota
 	tickOpenOrders
+	// tickReconcile runs a failed reconciliation again (once, not every).
+	tickReconcile
 )
 
 // tick is a timer's message.

@@ -82,6 +82,10 @@ func (a *orderActor) onTick(ctx actor.Context, m *tick) {
 	case tickOpenOrders:
 		a.checkOpenOrders(ctx)
 		a.refreshBalances(ctx)
+	case tickReconcile:
+		delete(a.timers, tickReconcile)
+		a.runReconcile(ctx, a.gating)
+		return
 	}
 	if a.timers != nil {
 		a.every(m.every, m.kind)

@@ -216,3 +216,21 @@ func TestTransientMismatchDoesNotHalt(t *testing.T) {
 		return r.GetState().GetGate() == gateOpen && r.GetReport().GetResult() == "ok"
 	}, "gate open after the gated re-run")
 }
+
+// A reconciliation whose fetch fails (here: the account call refused for
+// rate) explains nothing: it is run again after a backoff, the gate stays
+// closed meanwhile, and trading opens once a run succeeds. It never halts.
+func TestFailedReconciliationIsRetriedNotHalted(t *testing.T) {
+	f := newFixtureWith(t, testCfg(ModeLive), func(fx *fakeExchange) { fx.accountErrors = 2 })
+	r := actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{})
+	if g := r.GetState().GetGate(); g != gateOpen || r.GetReport().GetResult() != "ok" {
+		t.Fatalf("gate %q, report %v: want open after the retries", g, r.GetReport())
+	}
+	f.fx.mu.Lock()
+	n := f.fx.accounts
+	f.fx.mu.Unlock()
+	if n < 3 {
+		t.Fatalf("account requests = %d, want 3 (two failed runs, then one that passed)", n)
+	}
+	actortest.ExpectMatch[*messages.Event](t, f.bus, 5*time.Second, func(e *messages.Event) bool { return e.GetTopic() == "alert.risk.reconcile" })
+}
