@@ -128,7 +128,7 @@ type orderActor struct {
 	rerun      bool // a gating run is due after the one under way
 	// failures counts reconciliation runs in a row that failed to fetch
 	// (retried after a backoff; the gate keeps its state meanwhile).
-	failures int
+	failures   int
 	riskHalts  []*messages.RiskEvent
 	stopWaiter func(actor.Context, *stopped)
 	// cancelPlaced are the placements under way at PrepareStop (with
