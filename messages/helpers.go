@@ -39,3 +39,15 @@ type Responder interface {
 	proto.Message
 	GetError() *Error
 }
+
+// Final reports the statuses an order never leaves: FILLED, CANCELED,
+// REJECTED, EXPIRED and NOT_SENT (LOST is still watched).
+func (s TradeOrderStatus) Final() bool {
+	switch s {
+	case TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED,
+		TradeOrderStatus_TRADE_ORDER_STATUS_REJECTED, TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED,
+		TradeOrderStatus_TRADE_ORDER_STATUS_NOT_SENT:
+		return true
+	}
+	return false
+}

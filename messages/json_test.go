@@ -190,3 +190,13 @@ func TestAppendJSONNumbersAndAny(t *testing.T) {
 		t.Fatalf("unknown Any: %q %v", b, err)
 	}
 }
+
+func TestTradeOrderStatusFinal(t *testing.T) {
+	final := map[messages.TradeOrderStatus]bool{messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED: true, messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED: true,
+		messages.TradeOrderStatus_TRADE_ORDER_STATUS_REJECTED: true, messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED: true, messages.TradeOrderStatus_TRADE_ORDER_STATUS_NOT_SENT: true}
+	for v := range messages.TradeOrderStatus_name {
+		if s := messages.TradeOrderStatus(v); s.Final() != final[s] {
+			t.Errorf("%s.Final() = %v", s, s.Final())
+		}
+	}
+}

@@ -339,7 +339,7 @@ func (a *orderActor) applyPlan(plan reconcile.Plan) ([]journal.Op, []*messages.T
 	put := func(o *messages.TradeOrder) {
 		id := o.GetClientOrderId()
 		t := a.orders[id]
-		if t != nil && (t.busy || isFinal(t.o.GetStatus()) || dec(o.GetExecutedQty()) < dec(t.o.GetExecutedQty())) {
+		if t != nil && (t.busy || t.o.GetStatus().Final() || dec(o.GetExecutedQty()) < dec(t.o.GetExecutedQty())) {
 			// A placement under way answers for itself; final stays final;
 			// the plan's snapshot predates what the stream recorded since.
 			return

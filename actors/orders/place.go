@@ -348,7 +348,7 @@ func mergeExchange(o *messages.TradeOrder, x *messages.Order, nowMs int64) {
 			o.AvgPrice = fmtDec(dec(o.GetCumulativeQuoteQty()) / q)
 		}
 	}
-	if s := exchangeStatus(x.GetStatus()); s != messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNSPECIFIED && !isFinal(o.GetStatus()) {
+	if s := exchangeStatus(x.GetStatus()); s != messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNSPECIFIED && !o.GetStatus().Final() {
 		o.Status, o.Reason = s, ""
 	}
 	o.NotFound, o.UpdatedMs = 0, nowMs
@@ -371,17 +371,6 @@ func exchangeStatus(s string) messages.TradeOrderStatus {
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED
 	}
 	return messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNSPECIFIED
-}
-
-// isFinal reports the statuses an order never leaves.
-func isFinal(s messages.TradeOrderStatus) bool {
-	switch s {
-	case messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED,
-		messages.TradeOrderStatus_TRADE_ORDER_STATUS_REJECTED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED,
-		messages.TradeOrderStatus_TRADE_ORDER_STATUS_NOT_SENT:
-		return true
-	}
-	return false
 }
 
 // normalize upper-cases the enumerations and names the strategy.

@@ -25,7 +25,7 @@ func (r *runner) onOpenOrders(res any) error {
 	}
 	for _, j := range r.req.Journal {
 		cid := j.GetClientOrderId()
-		if open[cid] || cid == "" || closed(j.GetStatus()) {
+		if open[cid] || cid == "" || j.GetStatus().Final() {
 			continue
 		}
 		open[cid] = true // query each client id once

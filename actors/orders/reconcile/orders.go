@@ -46,7 +46,7 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 			j.GetExecutedQty(), v.GetExecutedQty(), v.GetCumulativeQuoteQty())
 		return
 	}
-	if closed(j.GetStatus()) && status != j.GetStatus() {
+	if j.GetStatus().Final() && status != j.GetStatus() {
 		p.mismatch(cid, "order %q: %s in the journal, %s on the exchange", cid, shortStatus(j.GetStatus()), shortStatus(status))
 		return
 	}
@@ -103,7 +103,7 @@ func (p *planner) fillsAddUp(j *messages.TradeOrder, v *messages.Order, exQty de
 // notFound handles a journal order the exchange does not know.
 func (p *planner) notFound(j *messages.TradeOrder) {
 	cid := j.GetClientOrderId()
-	if closed(j.GetStatus()) { // nothing to align, nothing queried
+	if j.GetStatus().Final() { // nothing to align, nothing queried
 		return
 	}
 	if p.traded[cid] {
@@ -194,17 +194,6 @@ func statusOf(o *messages.Order) (messages.TradeOrderStatus, bool) {
 		return messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED, true
 	}
 	return messages.TradeOrderStatus_TRADE_ORDER_STATUS_UNSPECIFIED, false
-}
-
-// closed reports whether a journal status is final.
-func closed(s messages.TradeOrderStatus) bool {
-	switch s {
-	case messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED,
-		messages.TradeOrderStatus_TRADE_ORDER_STATUS_REJECTED, messages.TradeOrderStatus_TRADE_ORDER_STATUS_EXPIRED,
-		messages.TradeOrderStatus_TRADE_ORDER_STATUS_NOT_SENT:
-		return true
-	}
-	return false
 }
 
 // changed reports whether reconciliation learned anything about j.
