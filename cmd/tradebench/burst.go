@@ -33,19 +33,12 @@ func burstFigure(w io.Writer, bin, dir string) error {
 		return err
 	}
 	defer func() { _ = ex.Close() }()
-	d, err := startDaemon(bin, dir, daemonConfig(ex, "live", ""))
+	d, c, _, err := openDaemon(bin, dir, daemonConfig(ex, "live", ""), 60*time.Second)
 	if err != nil {
 		return err
 	}
 	defer d.stop()
-	c, err := d.dial()
-	if err != nil {
-		return err
-	}
 	defer func() { _ = c.Close() }()
-	if _, err := waitOpen(c, 60*time.Second); err != nil {
-		return err
-	}
 	clients := make([]*client.Client, burstStrategies)
 	for i := range clients {
 		if clients[i], err = d.dial(); err != nil {

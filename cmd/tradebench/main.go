@@ -210,6 +210,28 @@ func rpcCall(c *client.Client, method string, params any, res proto.Message) err
 	return nil
 }
 
+// openDaemon starts a daemon on cfg, dials it and waits (within) until its
+// trading gate is open; on an error it stops what it started. The caller
+// closes c, then stops d.
+func openDaemon(bin, dir, cfg string, within time.Duration) (*daemon, *client.Client, *messages.ReconcileResponse, error) {
+	d, err := startDaemon(bin, dir, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := d.dial()
+	if err != nil {
+		d.stop()
+		return nil, nil, nil, err
+	}
+	res, err := waitOpen(c, within)
+	if err != nil {
+		_ = c.Close()
+		d.stop()
+		return nil, nil, nil, err
+	}
+	return d, c, res, nil
+}
+
 // waitOpen polls trading.reconcile until the gate is open (live mode: after a report "ok").
 func waitOpen(c *client.Client, within time.Duration) (*messages.ReconcileResponse, error) {
 	deadline := time.Now().Add(within)

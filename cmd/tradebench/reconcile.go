@@ -47,20 +47,12 @@ func reconcileFigure(w io.Writer, bin, dir string, traded bool) error {
 		return err
 	}
 	limitedBefore := ex.RateLimitAnswers()
-	d, err := startDaemon(bin, dir, cfg)
+	d, c, res, err := openDaemon(bin, dir, cfg, 120*time.Second)
 	if err != nil {
 		return err
 	}
 	defer d.stop()
-	c, err := d.dial()
-	if err != nil {
-		return err
-	}
 	defer func() { _ = c.Close() }()
-	res, err := waitOpen(c, 120*time.Second)
-	if err != nil {
-		return err
-	}
 	wall := time.Since(d.started)
 	limited := ex.RateLimitAnswers() - limitedBefore
 	rep := res.GetReport()
@@ -98,19 +90,12 @@ func reconcileFigure(w io.Writer, bin, dir string, traded bool) error {
 // places n resting BUY LIMIT orders of BTCUSDT at price (0.001, 100 quantity steps
 // each), then stops it gracefully.
 func placeResting(bin, dir, cfg string, n int, price string, traded bool) error {
-	d, err := startDaemon(bin, dir, cfg)
+	d, c, _, err := openDaemon(bin, dir, cfg, 60*time.Second)
 	if err != nil {
 		return err
 	}
 	defer d.stop()
-	c, err := d.dial()
-	if err != nil {
-		return err
-	}
 	defer func() { _ = c.Close() }()
-	if _, err := waitOpen(c, 60*time.Second); err != nil {
-		return err
-	}
 	// One marketable order first: the journal has a trade of BTCUSDT, as a daemon
 	// that traded before has (trades are fetched from the journal's last one on).
 	if traded {

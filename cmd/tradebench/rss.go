@@ -47,19 +47,12 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	for i, s := range syms {
 		fmt.Fprintf(&b, "[trading.strategies.rss%02d]\nkind = \"sma_cross\"\nsymbol = %q\ninterval = \"1m\"\nallocation = \"500 USDT\"\nparams = { fast = 5, slow = 20 }\n", i, s.Symbol)
 	}
-	d, err := startDaemon(bin, dir, daemonConfig(ex, "paper", b.String()))
+	d, c, _, err := openDaemon(bin, dir, daemonConfig(ex, "paper", b.String()), 60*time.Second)
 	if err != nil {
 		return err
 	}
 	defer d.stop()
-	c, err := d.dial()
-	if err != nil {
-		return err
-	}
 	defer func() { _ = c.Close() }()
-	if _, err := waitOpen(c, 60*time.Second); err != nil {
-		return err
-	}
 	type sample struct {
 		at  time.Duration
 		kib int
