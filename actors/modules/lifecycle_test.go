@@ -220,6 +220,9 @@ func TestStartWhileStoppingIsAConflict(t *testing.T) {
 	if res := h.start("x"); res.Error != nil {
 		t.Fatal(res.Error)
 	}
+	// Until the helper has set up its signal handling, SIGTERM kills it and
+	// the stop is over before the start arrives.
+	actorEventually(t, func() bool { return strings.Contains(h.tailText("x"), "ready") }, "ready")
 	stop := h.sys.Root.RequestFuture(h.pid, &messages.ModuleStopRequest{Module: "x"}, 10*time.Second)
 	res := h.start("x") // the stop waits for stop_timeout: the module is stopping
 	if res.Error.GetCode() != messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION || !strings.Contains(res.Error.GetMessage(), `module "x" is stopping`) {
