@@ -60,16 +60,20 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	var samples []sample
 	tk := time.NewTicker(every)
 	defer tk.Stop()
+	// Each sample also asks the daemon for its strategies: it proves the daemon
+	// answers throughout, and keeps the connection inside the edge's idle timeout
+	// (an hour-long silent connection is closed and the last call broke its pipe).
+	var info messages.StrategiesResponse
 	for start := time.Now(); time.Since(start) < dur; <-tk.C {
 		kib := rssKiB(d.cmd.Process.Pid)
 		if kib < 0 {
 			return fmt.Errorf("daemon gone:\n%s", d.out.String())
 		}
 		samples = append(samples, sample{time.Since(start), kib})
-	}
-	var info messages.StrategiesResponse
-	if err := rpcCall(c, "trading.strategies", map[string]any{}, &info); err != nil {
-		return err
+		info.Reset()
+		if err := rpcCall(c, "trading.strategies", map[string]any{}, &info); err != nil {
+			return fmt.Errorf("after %s: %w", time.Since(start).Round(time.Second), err)
+		}
 	}
 	running, bars := 0, uint64(0)
 	for _, s := range info.GetStrategies() {
