@@ -94,7 +94,11 @@ func (m *Matcher) submitMarket(s *symbolState, o Order, nowMs int64) (Update, []
 			m.take(r, levels, bound, nowMs, &fills)
 		}
 	case s.last > 0:
-		m.fill(r, s.last, r.remaining(), false, nowMs, &fills)
+		price := s.last * (1 - m.cfg.Slippage)
+		if r.buy {
+			price = s.last * (1 + m.cfg.Slippage)
+		}
+		m.fill(r, price, r.remaining(), false, nowMs, &fills)
 	default:
 		return r.update(StatusRejected, fmt.Sprintf("no market data for %s", s.name)), nil
 	}

@@ -62,6 +62,11 @@ type Config struct {
 	// SlippageCap is the furthest a MARKET order walks the book, a fraction
 	// of the best price (0.01: 1 %). The rest expires.
 	SlippageCap float64
+	// Slippage is what a MARKET order pays beyond the last trade price when
+	// the matcher has no book for its symbol (backtests, and paper trading
+	// on trades only), a fraction: a buy fills at last*(1+Slippage), a sell
+	// at last*(1-Slippage). 0: at the last trade price.
+	Slippage float64
 }
 
 // Validate reports fees or a cap outside [0, 1).
@@ -70,7 +75,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"maker_fee", c.MakerFee}, {"taker_fee", c.TakerFee}, {"slippage_cap", c.SlippageCap}} {
+	}{{"maker_fee", c.MakerFee}, {"taker_fee", c.TakerFee}, {"slippage_cap", c.SlippageCap}, {"slippage", c.Slippage}} {
 		if !(f.v >= 0 && f.v < 1) { // also catches NaN
 			errs = append(errs, fmt.Errorf("%w: %s: must be in [0, 1), got %v", ErrInvalid, f.name, f.v))
 		}
