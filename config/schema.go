@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/superbot/superbot/actors/backtest"
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/connector"
@@ -78,6 +79,9 @@ type DaemonConfig struct {
 	Schedule scheduler.Config `toml:"schedule"`
 	// Watchdog checks the running modules ([daemon.watchdog]).
 	Watchdog watchdog.Config `toml:"watchdog"`
+	// ResourceAllocation bounds the daemon's worker goroutines
+	// ([daemon.resource_allocation.thread_pools]).
+	ResourceAllocation ResourceAllocation `toml:"resource_allocation"`
 	// Config holds the module definitions ([daemon.modules.NAME]) and
 	// daemon.autostart; its keys live directly in [daemon].
 	modules.Config
@@ -111,16 +115,17 @@ type LoggingConfig struct {
 func Default() *Config {
 	return &Config{
 		Daemon: DaemonConfig{
-			StateDir:        ".superbot",
-			LogDir:          "logs",
-			ShutdownTimeout: 10 * time.Second,
-			IPC:             edge.DefaultConfig(),
-			Supervisor:      supervisor.DefaultConfig(),
-			Bus:             bus.DefaultConfig(),
-			Logging:         DefaultLoggingConfig(),
-			Schedule:        scheduler.DefaultConfig(),
-			Watchdog:        watchdog.DefaultConfig(),
-			Config:          DefaultModules(),
+			StateDir:           ".superbot",
+			LogDir:             "logs",
+			ShutdownTimeout:    10 * time.Second,
+			IPC:                edge.DefaultConfig(),
+			Supervisor:         supervisor.DefaultConfig(),
+			Bus:                bus.DefaultConfig(),
+			Logging:            DefaultLoggingConfig(),
+			Schedule:           scheduler.DefaultConfig(),
+			Watchdog:           watchdog.DefaultConfig(),
+			ResourceAllocation: DefaultResourceAllocation(),
+			Config:             DefaultModules(),
 		},
 		Cache:       cache.DefaultConfig(),
 		Connector:   connector.DefaultConfig(),
@@ -233,6 +238,7 @@ func KnownMethods() []string {
 	for _, routes := range [][]rpc.Route{
 		supervisor.Routes(nil), bus.Routes(nil), cache.Routes(nil), connector.Routes(nil),
 		modules.Routes(nil, nil), scheduler.Routes(nil), orders.Routes(nil), strategies.Routes(nil),
+		backtest.Routes(nil),
 	} {
 		for _, rt := range routes {
 			out = append(out, rt.Method)
