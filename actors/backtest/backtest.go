@@ -156,6 +156,8 @@ func (a *backtestActor) Receive(ctx actor.Context) {
 		a.onStarted(ctx)
 	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
 		a.release()
+	case *messages.PingRequest:
+		ctx.Respond(&messages.PingResponse{Name: Kind})
 	case *messages.BacktestRunRequest:
 		ctx.Respond(a.run(msg))
 	case *messages.BacktestListRequest:
