@@ -78,7 +78,7 @@ func runJob(ctx context.Context, run RunFunc, s Spec, workers int, dir string, v
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	res, err := resultOf(oc, s)
+	res, err := ResultOf(oc, s)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -99,8 +99,8 @@ func runJob(ctx context.Context, run RunFunc, s Spec, workers int, dir string, v
 	return res, nil
 }
 
-// resultOf is oc as backtest.result answers it.
-func resultOf(oc *Outcome, s Spec) (*messages.BacktestResultResponse, error) {
+// ResultOf is oc as backtest.result answers it (without the job).
+func ResultOf(oc *Outcome, s Spec) (*messages.BacktestResultResponse, error) {
 	res := &messages.BacktestResultResponse{Summary: oc.Summary}
 	b, err := json.Marshal(oc.Metrics)
 	if err != nil {
