@@ -253,7 +253,7 @@ func backtestParams(f flagSet) (map[string]any, error) {
 	}
 	for _, k := range []string{"from", "to"} {
 		if f.has(k) {
-			ms, err := whenMillis(f.str(k))
+			ms, err := backtestMillis(f.str(k))
 			if err != nil {
 				return nil, usagef("--%s: %v", k, err)
 			}
@@ -395,8 +395,8 @@ func sweepAxis(s string) (string, []float64, error) {
 	return name, out, nil
 }
 
-// whenMillis reads a date (UTC midnight), an RFC 3339 time or Unix ms.
-func whenMillis(s string) (int64, error) {
+// backtestMillis reads a date (UTC midnight), an RFC 3339 time or Unix ms.
+func backtestMillis(s string) (int64, error) {
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
 		return ms, nil
 	}
