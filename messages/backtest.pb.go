@@ -305,7 +305,8 @@ func (x *BacktestRunRequest) GetSweep() *BacktestSweep {
 type BacktestJob struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// State is queued, running, writing, done, failed or canceled.
+	// State is queued, running, canceling (until its goroutine has ended),
+	// done, failed or canceled.
 	State    string   `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
 	Strategy string   `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
 	Symbols  []string `protobuf:"bytes,4,rep,name=symbols,proto3" json:"symbols,omitempty"`
