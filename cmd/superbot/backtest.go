@@ -19,7 +19,9 @@ import (
 
 	"github.com/superbot/superbot/actors/backtest"
 	"github.com/superbot/superbot/actors/marketdata/store"
+	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
+	"github.com/superbot/superbot/runtime/daemon"
 )
 
 // backtestFlags are the backtest commands' own flags (added to
@@ -41,7 +43,8 @@ var backtestFlags = []flagDef{
 	{name: "csv", arg: "FILE", help: "write the trades CSV to FILE"},
 	{name: "png", arg: "FILE", help: "write the equity curve PNG to FILE"},
 	{name: "local", help: "run in this process, without the daemon (store, engine and report here)"},
-	{name: "data-dir", arg: "DIR", help: "the candle store for --local (default .superbot/data)"},
+	{name: "config", arg: "PATH", help: "with --local: config file or directory (default: embedded defaults overlaid by ./config)"},
+	{name: "data-dir", arg: "DIR", help: "with --local: the candle store (default: the config's, .superbot/data)"},
 	{name: "detach", help: "answer the job id and return; follow it with backtest status"},
 }
 
@@ -53,9 +56,6 @@ func init() {
 	}
 }
 
-// defaultDataDir is the daemon's candle store under its default state dir.
-const defaultDataDir = ".superbot/data"
-
 // backtestPoll is how often a waiting backtest run asks for its job.
 const backtestPoll = 200 * time.Millisecond
 
@@ -64,7 +64,7 @@ func backtestCommands() []*command {
 	id := []argSpec{{name: "JOB"}}
 	return []*command{
 		{name: "backtest run", flags: []string{"strategy", "symbol", "interval", "from", "to", "param", "sweep", "metric", "random",
-			"walk-forward", "allocation", "maker-fee", "taker-fee", "slippage", "html", "json-out", "csv", "png", "local", "data-dir", "detach"},
+			"walk-forward", "allocation", "maker-fee", "taker-fee", "slippage", "html", "json-out", "csv", "png", "local", "config", "data-dir", "detach"},
 			method: "backtest.run, backtest.status, backtest.result", run: runBacktest,
 			summary: "backtest a strategy kind on stored bars (--symbol A,B), or sweep its params; a progress bar, then the summary; --local without the daemon"},
 		{name: "backtest list", method: "backtest.list", summary: "backtest jobs: running, queued and recent ones",
@@ -114,8 +114,10 @@ func runBacktest(ctx context.Context, e *env, _ []string) error {
 	if e.flags.bool("local") {
 		return runBacktestLocal(ctx, e, params, out)
 	}
-	if e.flags.has("data-dir") {
-		return usagef("--data-dir applies to --local (the daemon reads its own store)")
+	for _, k := range []string{"data-dir", "config"} {
+		if e.flags.has(k) {
+			return usagef("--%s goes with --local (the daemon reads its own store)", k)
+		}
 	}
 	res, err := e.call(ctx, "backtest.run", params)
 	if err != nil {
@@ -203,7 +205,11 @@ func runBacktestLocal(ctx context.Context, e *env, params map[string]any, out ba
 	}
 	dir := e.flags.str("data-dir")
 	if dir == "" {
-		dir = defaultDataDir
+		cfg, err := config.Load(e.flags.str("config"))
+		if err != nil {
+			return err
+		}
+		dir = daemon.BacktestDataDir(cfg)
 	}
 	st, err := store.Open(dir)
 	if err != nil {

@@ -35,12 +35,13 @@ func backtestConfig(c *config.Config) backtest.Config {
 	cfg.CPUWorkers = min(pools.CPU.MaxWorkers, runtime.NumCPU())
 	cfg.MaxJobs = pools.Default.MaxWorkers
 	cfg.ResultsDir = filepath.Join(c.Daemon.StateDir, "backtests")
-	cfg.DataDir = dataDir(c)
+	cfg.DataDir = BacktestDataDir(c)
 	return cfg
 }
 
-// dataDir is the local candle store's directory.
-func dataDir(c *config.Config) string {
+// BacktestDataDir is the candle store the backtests read: "data" under
+// daemon.state_dir.
+func BacktestDataDir(c *config.Config) string {
 	return filepath.Join(c.Daemon.StateDir, "data")
 }
 
