@@ -34,8 +34,8 @@ func TestDownloadFromSimulator(t *testing.T) {
 			t.Errorf("symbol progress = %v", s)
 		}
 	}
-	if st.dups != 0 {
-		t.Errorf("%d bars written twice", st.dups)
+	if _, dups := st.counts(); dups != 0 {
+		t.Errorf("%d bars written twice", dups)
 	}
 	last := actortest.ExpectMatch(t, f.bus, 5*time.Second, func(e *messages.Event) bool {
 		var dj messages.DataJob
@@ -89,8 +89,8 @@ func TestInterruptedDownloadResumes(t *testing.T) {
 		t.Fatalf("resumed job = %v", j2)
 	}
 	contiguous(t, st, "BTCUSDT", "1m", from, to, 60_000)
-	if st.dups != 0 || s.GetAdded() != s.GetBars() {
-		t.Errorf("%d bars written twice; added %d of %d", st.dups, s.GetAdded(), s.GetBars())
+	if _, dups := st.counts(); dups != 0 || s.GetAdded() != s.GetBars() {
+		t.Errorf("%d bars written twice; added %d of %d", dups, s.GetAdded(), s.GetBars())
 	}
 }
 
@@ -134,8 +134,8 @@ func TestDownloadBadInput(t *testing.T) {
 			}
 		})
 	}
-	if st.writes != 0 {
-		t.Errorf("%d writes", st.writes)
+	if writes, _ := st.counts(); writes != 0 {
+		t.Errorf("%d writes", writes)
 	}
 	if jobs := actortest.Request[*messages.DataStatusResponse](t, f.sys, f.pid, &messages.DataStatusRequest{}).GetJobs(); len(jobs) != 0 {
 		t.Errorf("jobs = %v", jobs)
@@ -237,8 +237,8 @@ func TestRateLimitedTooLongFails(t *testing.T) {
 	if j.GetState() != StateFailed || !strings.Contains(j.GetError(), "BTCUSDT: no request budget within the queue timeout (after 4 tries)") {
 		t.Fatalf("job = %v", j)
 	}
-	if st.writes != 0 {
-		t.Errorf("%d writes", st.writes)
+	if writes, _ := st.counts(); writes != 0 {
+		t.Errorf("%d writes", writes)
 	}
 }
 

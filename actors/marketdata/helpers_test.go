@@ -60,6 +60,14 @@ func (m *memStore) Write(symbol, interval string, bars []strategy.Bar) (int, err
 	return added, nil
 }
 
+// counts returns how many writes were asked for and how many bars were
+// written twice.
+func (m *memStore) counts() (writes, dups int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writes, m.dups
+}
+
 func (m *memStore) Load(symbol, interval string, fromMs, toMs int64) ([]strategy.Bar, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -95,9 +95,9 @@ type download struct {
 	from, to int64
 }
 
-// check validates m against now and puts from and to on the interval's
+// checkDownload validates m against now and puts from and to on the interval's
 // grid: bars whose open time is in [from, to), to at most the last closed.
-func check(m *messages.DataDownloadRequest, now time.Time) (download, *messages.Error) {
+func checkDownload(m *messages.DataDownloadRequest, now time.Time) (download, *messages.Error) {
 	d := download{interval: m.GetInterval()}
 	var ok bool
 	if d.ivMs, ok = intervalMs[d.interval]; !ok {
@@ -167,7 +167,7 @@ func fmtMs(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02
 // each symbol (an unknown one is refused before anything is written), then
 // queues the job and answers its id.
 func (a *mdActor) onDownload(ctx actor.Context, m *messages.DataDownloadRequest) {
-	d, e := check(m, time.Now())
+	d, e := checkDownload(m, time.Now())
 	if e == nil && a.waiting() >= a.cfg.MaxQueued && a.running >= a.cfg.MaxRunning {
 		e = messages.Errorf(messages.ErrorCode_ERROR_CODE_RATE_LIMITED, "%d downloads are queued already (marketdata.max_queued)", a.waiting())
 	}
@@ -243,7 +243,7 @@ func (a *mdActor) start(ctx actor.Context, j *job) {
 	j.state, j.started = StateRunning, time.Now()
 	a.running++
 	var wctx context.Context
-	wctx, j.cancel = context.WithCancel(background)
+	wctx, j.cancel = context.WithCancel(context.Background()) // a job ends by its own cancel, never by a caller's
 	j.writes = make(chan *page, a.cfg.PagesInFlight)
 	plans := make([]symPlan, len(j.syms))
 	for i, s := range j.syms {

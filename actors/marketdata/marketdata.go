@@ -19,7 +19,6 @@
 package marketdata
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -250,7 +249,3 @@ func (a *mdActor) newJobID() string {
 func invalid(format string, args ...any) *messages.Error {
 	return messages.Errorf(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, format, args...)
 }
-
-// background is the parent of every job's context: a job ends by its own
-// cancel, never by a caller's.
-var background = context.Background()
