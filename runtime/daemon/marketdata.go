@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/exchangesim"
@@ -28,15 +29,16 @@ func DataDir(cfg *config.Config) string {
 }
 
 // startMarketdata starts the marketdata actor after the connector (its
-// downloads go through it) and adds the data.* methods. The store is
-// opened on first use.
+// downloads go through it) and adds the data.* methods; monitoring.metrics
+// shows its jobs. The store is opened on first use.
 func startMarketdata(d *Daemon) error {
 	dir := DataDir(d.cfg)
 	props := marketdata.Props(d.cfg.Marketdata, marketdata.Deps{
 		Bus: d.busPID(), Connector: d.pids[connector.Kind], Store: marketdata.OpenStore(dir), Dir: dir,
 		Logger: d.log.With("component", marketdata.Kind),
 	})
-	if err := d.startChild(supervisor.ChildSpec{Name: marketdata.Kind, Core: true, Props: props}); err != nil {
+	metrics := func() proto.Message { return &messages.DataStatusRequest{} }
+	if err := d.startChild(supervisor.ChildSpec{Name: marketdata.Kind, Core: true, Props: props, Metrics: metrics}); err != nil {
 		return err
 	}
 	return d.router.Add(marketdata.Routes(d.pids[marketdata.Kind])...)
