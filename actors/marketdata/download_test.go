@@ -272,3 +272,33 @@ func TestQueueAndCancelQueued(t *testing.T) {
 		t.Fatalf("cancel of a done job = %v", c)
 	}
 }
+
+// TestDownloadSharesTheBudget: while a download keeps the connector's
+// weight budget busy (a small limit: the download spans several windows),
+// other market requests through the same connector are still answered and
+// the exchange never answers 429.
+func TestDownloadSharesTheBudget(t *testing.T) {
+	cfg := simConfig()
+	cfg.WeightLimit, cfg.WeightWindow = 40, 2*time.Second
+	ex := startSim(t, cfg)
+	st := newMemStore()
+	f := startReal(t, ex, DefaultConfig(), st)
+	from := day(t, "2024-02-01")
+	id := f.download(t, &messages.DataDownloadRequest{Symbols: []string{"BTCUSDT"}, Interval: "1m", FromMs: from, ToMs: from + 40*1000*60_000})
+	for i := range 5 {
+		tk := actortest.Request[*messages.TickerResponse](t, f.sys, f.conn, &messages.TickerRequest{Symbol: "ETHUSDT"})
+		if tk.GetError() != nil || tk.GetLastPrice() == "" {
+			t.Fatalf("ticker %d during the download: %v", i, tk)
+		}
+	}
+	if s := f.job(t, id).GetState(); s != StateRunning {
+		t.Fatalf("the download was not running while the tickers were asked: %s", s)
+	}
+	if j := f.wait(t, id, 60*time.Second); j.GetState() != StateDone {
+		t.Fatalf("job = %v", j)
+	}
+	contiguous(t, st, "BTCUSDT", "1m", from, from+40*1000*60_000, 60_000)
+	if n := ex.RateLimitAnswers(); n != 0 {
+		t.Errorf("%d 429 answers", n)
+	}
+}
