@@ -13,7 +13,8 @@
 // little-endian records (see file.go); it is replaced whole, through a
 // synced temporary file and a rename, so a reader or a crash never sees
 // half of one. Several Stores of one process on the same directory share
-// their locks.
+// their locks; writers in several processes take turns on a lock file per
+// series (DIR/SYMBOL/INTERVAL/.lock).
 package store
 
 import (
@@ -24,7 +25,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/superbot/superbot/actors/strategies/strategy"
 )
@@ -107,7 +111,49 @@ func (s *Store) Write(symbol, interval string, bars []strategy.Bar) (added int, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, fmt.Errorf("store: %w", err)
 	}
+	unlock, err := lockProcess(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	removeStaleTemps(dir)
 	return writeMerged(dir, ivMs, sorted)
+}
+
+// removeStaleTemps deletes the temporary files a writer that crashed left
+// in dir; the caller holds the series' locks, so no writer is using one.
+func removeStaleTemps(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return // the write that follows reports it
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, fileExt+".tmp-") {
+			_ = os.Remove(filepath.Join(dir, n))
+		}
+	}
+}
+
+// lockProcess takes the series' lock file (DIR/SYMBOL/INTERVAL/.lock)
+// exclusively, waiting for it, so that writers in two processes (the
+// daemon and the CLI's --local mode) merge one after the other. Readers
+// need no lock: they see whole files, thanks to the rename.
+func lockProcess(dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("store: lock %s: %w", f.Name(), err)
+	}
+	return func() { _ = f.Close() }, nil // closing releases the lock
 }
 
 // writeMerged merges sorted unique bars into the partition files of dir:

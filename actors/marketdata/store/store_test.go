@@ -4,11 +4,13 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/superbot/superbot/actors/strategies/strategy"
 )
@@ -122,8 +124,8 @@ func TestLoadRanges(t *testing.T) {
 	if added, err := s.Write("BTCUSDT", "1m", bars); err != nil || added != 20 {
 		t.Fatalf("Write = %d, %v", added, err)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(s.Dir(), "BTCUSDT", "1m")); len(ents) != 2 {
-		t.Fatalf("series directory holds %d entries, want 2 month files", len(ents))
+	if files, _ := filepath.Glob(filepath.Join(s.Dir(), "BTCUSDT", "1m", "*.bars")); len(files) != 2 {
+		t.Fatalf("series directory holds %v, want 2 month files", files)
 	}
 	cases := []struct {
 		name     string
@@ -411,5 +413,70 @@ func TestFormatSize(t *testing.T) {
 		if got := FormatSize(in); got != want {
 			t.Errorf("FormatSize(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// interleavedBatches of interleavedPer bars: a writer of parity p writes the
+// minutes m with m%2 == p, batch by batch, into one month file.
+const interleavedBatches, interleavedPer = 30, 20
+
+func writeInterleaved(s *Store, parity int) error {
+	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	for i := 0; i < interleavedBatches; i++ {
+		var batch []strategy.Bar
+		for j := 0; j < interleavedPer; j++ {
+			m := int64((i*interleavedPer+j)*2 + parity)
+			batch = append(batch, minutes(start+m*minuteMs, 1)[0])
+		}
+		if _, err := s.Write("BTCUSDT", "1m", batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestWritersInTwoProcesses: the daemon and the CLI's --local mode may write
+// one series at once; the lock file makes their merges take turns, so no
+// bar is lost.
+func TestWritersInTwoProcesses(t *testing.T) {
+	s := openTemp(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), writerChildEnv+"="+s.Dir()+",1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	errHere := writeInterleaved(s, 0)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("writer child: %v: %s", err, stderr.String())
+	}
+	if errHere != nil {
+		t.Fatal(errHere)
+	}
+	bars := mustLoad(t, s, "BTCUSDT", "1m", 0, 0)
+	if want := 2 * interleavedBatches * interleavedPer; len(bars) != want {
+		t.Fatalf("%d bars after two processes wrote, want %d: merges were lost", len(bars), want)
+	}
+}
+
+func TestWriteRemovesACrashedWritersTemp(t *testing.T) {
+	s := openTemp(t)
+	start := ms(t, "2024-07-01T00:00:00Z")
+	if _, err := s.Write("BTCUSDT", "1m", minutes(start, 2)); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(s.Dir(), "BTCUSDT", "1m", ".2024-07.bars.tmp-12345")
+	if err := os.WriteFile(stale, []byte("half a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustLoad(t, s, "BTCUSDT", "1m", 0, 0); len(got) != 2 {
+		t.Fatalf("a stale temporary file changed a load: %d bars", len(got))
+	}
+	if _, err := s.Write("BTCUSDT", "1m", minutes(start+2*minuteMs, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("the stale temporary file is still there (%v)", err)
 	}
 }
