@@ -1,6 +1,7 @@
 package store
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -94,6 +95,42 @@ func BenchmarkLoadYear5m(b *testing.B) {
 		bars, err := s.Load("BTCUSDT", "5m", 0, 0)
 		if err != nil || len(bars) != yearOfMinutes/5 {
 			b.Fatalf("Load = %d bars, %v", len(bars), err)
+		}
+	}
+	reportLoad(b, cpu0)
+}
+
+// BenchmarkLoadYear1mFloorReuse reads the same bytes into one reused
+// buffer: the cost of the reads alone, no allocation.
+func BenchmarkLoadYear1mFloorReuse(b *testing.B) {
+	s := benchStore(b)
+	files, err := filepath.Glob(filepath.Join(s.Dir(), "BTCUSDT", "1m", "*"+fileExt))
+	if err != nil || len(files) != 12 {
+		b.Fatalf("%d files, %v", len(files), err)
+	}
+	buf := make([]byte, 0, 3<<20)
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		n := 0
+		for _, path := range files {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			st, err := f.Stat()
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf = buf[:st.Size()]
+			if _, err := io.ReadFull(f, buf); err != nil {
+				b.Fatal(err)
+			}
+			_ = f.Close()
+			n += len(buf)
+		}
+		if n != 12*headerSize+yearOfMinutes*recordSize {
+			b.Fatalf("read %d bytes", n)
 		}
 	}
 	reportLoad(b, cpu0)
