@@ -150,7 +150,7 @@ func parseZip(path string, ivMs int64) ([]strategy.Bar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: import: %s: %w", path, err)
 	}
-	defer zr.Close()
+	defer func() { _ = zr.Close() }()
 	var csv *zip.File
 	for _, f := range zr.File {
 		if strings.HasSuffix(strings.ToLower(f.Name), ".csv") {
