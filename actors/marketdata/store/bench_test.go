@@ -135,3 +135,28 @@ func BenchmarkLoadYear1mFloorReuse(b *testing.B) {
 	}
 	reportLoad(b, cpu0)
 }
+
+// BenchmarkWriteYearInPages writes a year of 1-minute bars the way a
+// download does, 1000 bars a page, each page merged into its month file.
+func BenchmarkWriteYearInPages(b *testing.B) {
+	start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	bars := minutes(start, yearOfMinutes)
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for i := 0; i < len(bars); i += 1000 {
+			if _, err := s.Write("BTCUSDT", "1m", bars[i:min(i+1000, len(bars))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	cpu := cpuTime(b) - cpu0
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/year")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/year")
+}

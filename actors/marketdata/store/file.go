@@ -102,7 +102,29 @@ func (p partition) maxBars(ivMs int64) int64 {
 // encodeFile lays out bars (ascending, of one partition) as a file.
 func encodeFile(bars []strategy.Bar, ivMs int64) []byte {
 	buf := make([]byte, headerSize+len(bars)*recordSize)
-	rec := buf[headerSize:]
+	putRecords(buf[headerSize:], bars)
+	putHeader(buf, ivMs, len(bars), crc32.Checksum(buf[headerSize:], castagnoli))
+	return buf
+}
+
+// appendFile is old (a valid file of n records, all before bars[0]) with
+// bars appended: the download's case, which needs no decoding.
+func appendFile(old []byte, n int64, bars []strategy.Bar, ivMs int64) []byte {
+	buf := make([]byte, len(old)+len(bars)*recordSize)
+	copy(buf, old)
+	rec := buf[len(old):]
+	putRecords(rec, bars)
+	crc := crc32.Update(binary.LittleEndian.Uint32(old[24:]), castagnoli, rec)
+	putHeader(buf, ivMs, int(n)+len(bars), crc)
+	return buf
+}
+
+// lastOpen is the open time of the last of n records of a valid file.
+func lastOpen(data []byte, n int64) int64 {
+	return int64(binary.LittleEndian.Uint64(data[headerSize+(n-1)*recordSize:]))
+}
+
+func putRecords(rec []byte, bars []strategy.Bar) {
 	for i := range bars {
 		b := &bars[i]
 		r := rec[i*recordSize : (i+1)*recordSize]
@@ -113,14 +135,29 @@ func encodeFile(bars []strategy.Bar, ivMs int64) []byte {
 		binary.LittleEndian.PutUint64(r[32:], math.Float64bits(b.Close))
 		binary.LittleEndian.PutUint64(r[40:], math.Float64bits(b.Volume))
 	}
+}
+
+func putHeader(buf []byte, ivMs int64, n int, recordsCRC uint32) {
 	copy(buf[0:4], fileMagic)
 	binary.LittleEndian.PutUint16(buf[4:], fileVersion)
 	binary.LittleEndian.PutUint16(buf[6:], recordSize)
 	binary.LittleEndian.PutUint64(buf[8:], uint64(ivMs))
-	binary.LittleEndian.PutUint64(buf[16:], uint64(len(bars)))
-	binary.LittleEndian.PutUint32(buf[24:], crc32.Checksum(rec, castagnoli))
+	binary.LittleEndian.PutUint64(buf[16:], uint64(n))
+	binary.LittleEndian.PutUint32(buf[24:], recordsCRC)
 	binary.LittleEndian.PutUint32(buf[28:], crc32.Checksum(buf[:28], castagnoli))
-	return buf
+}
+
+// checkFile validates a whole file's header and records checksum (not its
+// records one by one) and returns the record count.
+func checkFile(data []byte, ivMs int64, p partition) (int64, error) {
+	n, err := checkHeader(data, int64(len(data)), ivMs, p)
+	if err != nil {
+		return 0, err
+	}
+	if crc32.Checksum(data[headerSize:], castagnoli) != binary.LittleEndian.Uint32(data[24:]) {
+		return 0, fmt.Errorf("%w: records checksum mismatch", errCorrupt)
+	}
+	return n, nil
 }
 
 // checkHeader validates a file's header against its size and returns the
@@ -157,14 +194,11 @@ func checkHeader(hdr []byte, size, ivMs int64, p partition) (int64, error) {
 // decodeFile appends to dst the bars of data (a whole file of partition p)
 // whose open time is in [fromMs, toMs), validating everything it reads.
 func decodeFile(dst []strategy.Bar, data []byte, ivMs int64, p partition, fromMs, toMs int64) ([]strategy.Bar, error) {
-	n, err := checkHeader(data, int64(len(data)), ivMs, p)
+	n, err := checkFile(data, ivMs, p)
 	if err != nil {
 		return dst, err
 	}
 	rec := data[headerSize:]
-	if crc32.Checksum(rec, castagnoli) != binary.LittleEndian.Uint32(data[24:]) {
-		return dst, fmt.Errorf("%w: records checksum mismatch", errCorrupt)
-	}
 	prev := p.startMs - 1
 	if n > 0 { // the first record is checked in full; so the loop's fast path is sound
 		if open := int64(binary.LittleEndian.Uint64(rec)); open < p.startMs || !onGrid(open, ivMs) {

@@ -175,22 +175,20 @@ func writeMerged(dir string, ivMs int64, sorted []strategy.Bar) (int, error) {
 		chunk := sorted[:n]
 		sorted = sorted[n:]
 		path := filepath.Join(dir, p.name)
+		var data []byte
+		var newBars int
 		var err error
 		if buf, err = readFile(path, buf, ivMs, p); err != nil {
 			return 0, fileError(path, err)
 		}
-		var old []strategy.Bar
-		if len(buf) > 0 {
-			if old, err = decodeFile(nil, buf, ivMs, p, math.MinInt64, math.MaxInt64); err != nil {
-				return 0, fileError(path, err)
-			}
+		if data, newBars, err = mergeFile(buf, ivMs, p, chunk); err != nil {
+			return 0, fileError(path, err)
 		}
-		merged, newBars, changed := merge(old, chunk)
 		added += newBars
-		if !changed {
+		if data == nil {
 			continue
 		}
-		tmp, err := writeTemp(dir, p.name, encodeFile(merged, ivMs))
+		tmp, err := writeTemp(dir, p.name, data)
 		if err != nil {
 			return 0, fmt.Errorf("store: %w", err)
 		}
@@ -206,6 +204,31 @@ func writeMerged(dir string, ivMs int64, sorted []strategy.Bar) (int, error) {
 		return 0, fmt.Errorf("store: %w", err)
 	}
 	return added, nil
+}
+
+// mergeFile merges ascending unique bars of partition p into the file
+// data held (empty: none) and returns the new file (nil: unchanged) and
+// how many bars were new.
+func mergeFile(data []byte, ivMs int64, p partition, bars []strategy.Bar) ([]byte, int, error) {
+	if len(data) == 0 {
+		return encodeFile(bars, ivMs), len(bars), nil
+	}
+	n, err := checkFile(data, ivMs, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	if n > 0 && lastOpen(data, n) < bars[0].OpenTimeMs {
+		return appendFile(data, n, bars, ivMs), len(bars), nil
+	}
+	old, err := decodeFile(nil, data, ivMs, p, math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return nil, 0, err
+	}
+	merged, added, changed := merge(old, bars)
+	if !changed {
+		return nil, 0, nil
+	}
+	return encodeFile(merged, ivMs), added, nil
 }
 
 // merge merges ascending unique bars into ascending unique old ones (new

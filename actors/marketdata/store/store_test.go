@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"os"
@@ -478,5 +479,29 @@ func TestWriteRemovesACrashedWritersTemp(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatalf("the stale temporary file is still there (%v)", err)
+	}
+}
+
+// TestAppendedFileIsTheOneShotFile: a month written page by page (the
+// download's fast path, which appends without decoding) is byte for byte
+// the file one Write of the whole month makes.
+func TestAppendedFileIsTheOneShotFile(t *testing.T) {
+	bars := minutes(ms(t, "2024-08-01T00:00:00Z"), 2500)
+	paged, whole := openTemp(t), openTemp(t)
+	for i := 0; i < len(bars); i += 1000 {
+		if added, err := paged.Write("BTCUSDT", "1m", bars[i:min(i+1000, len(bars))]); err != nil || added != min(1000, len(bars)-i) {
+			t.Fatalf("page %d: Write = %d, %v", i/1000, added, err)
+		}
+	}
+	if _, err := whole.Write("BTCUSDT", "1m", bars); err != nil {
+		t.Fatal(err)
+	}
+	a, errA := os.ReadFile(filepath.Join(paged.Dir(), "BTCUSDT", "1m", "2024-08.bars"))
+	b, errB := os.ReadFile(filepath.Join(whole.Dir(), "BTCUSDT", "1m", "2024-08.bars"))
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Fatalf("paged file (%d bytes, %v) differs from the one-shot file (%d bytes, %v)", len(a), errA, len(b), errB)
+	}
+	if got := mustLoad(t, paged, "BTCUSDT", "1m", 0, 0); !reflect.DeepEqual(got, bars) {
+		t.Fatal("the paged series loads other bars")
 	}
 }
