@@ -189,6 +189,7 @@ func TestImportRefuses(t *testing.T) {
 		{"NaN", "BTCUSDT-1m-2024-06.csv", "1705276800000,NaN,2,0.5,1.5,10,1705276859999,15,3,5,7.5,0\n", "positive and finite"},
 		{"micros off a ms", "BTCUSDT-1m-2024-07.csv", "1705276800000001,1,2,0.5,1.5,10,1705276859999,15,3,5,7.5,0\n", "microseconds"},
 		{"long line", "BTCUSDT-1m-2024-08.csv", row + strings.Repeat("1", maxLineLen+1) + "\n", ":2: line longer"},
+		{"more rows than a day", "BTCUSDT-1d-2024-01-15.csv", "1705276800000,1,2,0.5,1.5,10,1705363199999,15,3,5,7.5,0\n1705363200000,1,2,0.5,1.5,10,1705449599999,15,3,5,7.5,0\n1705449600000,1,2,0.5,1.5,10,1705535999999,15,3,5,7.5,0\n", ":3: more than 2 rows"},
 		{"zip without csv", "BTCUSDT-1m-2024-09.zip", "not a zip", "BTCUSDT-1m-2024-09.zip"},
 	}
 	for _, tc := range cases {
@@ -209,7 +210,7 @@ func TestImportRefuses(t *testing.T) {
 func TestParseKlinesBlankLinesAndUnits(t *testing.T) {
 	in := "\ufeff1705276800000,1,2,0.5,1.5,10,1705276859999,15,3,5,7.5,0\n\n" +
 		"1705276860000000,1.5,2,1,1,0,1705276919999999,0,0,0,0,0\n"
-	bars, err := ParseKlines(strings.NewReader(in), "x.csv", 60_000)
+	bars, err := ParseKlines(strings.NewReader(in), "x.csv", 60_000, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func FuzzParseKlines(f *testing.F) {
 	}
 	f.Add([]byte("1,2,3\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		bars, err := ParseKlines(strings.NewReader(string(data)), "fuzz.csv", 60_000)
+		bars, err := ParseKlines(strings.NewReader(string(data)), "fuzz.csv", 60_000, 100)
 		if err != nil {
 			if !strings.Contains(err.Error(), "fuzz.csv") {
 				t.Fatalf("error %q does not name the file", err)

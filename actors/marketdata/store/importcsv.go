@@ -64,17 +64,21 @@ func Import(s *Store, path string) ([]Imported, error) {
 	for _, f := range files {
 		got, err := importFile(s, f)
 		if err != nil {
-			return out, err
+			return sortImported(out), err
 		}
 		out = addImported(out, got)
 	}
+	return sortImported(out), nil
+}
+
+func sortImported(out []Imported) []Imported {
 	slices.SortFunc(out, func(a, b Imported) int {
 		if c := strings.Compare(a.Symbol, b.Symbol); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Interval, b.Interval)
 	})
-	return out, nil
+	return out
 }
 
 // klineFiles lists the kline files of dir, sorted by name.
@@ -118,11 +122,16 @@ func importFile(s *Store, path string) (Imported, error) {
 	if err != nil {
 		return Imported{}, fmt.Errorf("store: import: %s: %w", path, err)
 	}
+	days := int64(31) // a monthly file; a daily one has a day's bars
+	if m[5] != "" {
+		days = 1
+	}
+	maxRows := int(days*dayMs/ivMs) + 1
 	var bars []strategy.Bar
 	if m[6] == "zip" {
-		bars, err = parseZip(path, ivMs)
+		bars, err = parseZip(path, ivMs, maxRows)
 	} else {
-		bars, err = parseCSVFile(path, ivMs)
+		bars, err = parseCSVFile(path, ivMs, maxRows)
 	}
 	if err != nil {
 		return Imported{}, err
@@ -135,17 +144,17 @@ func importFile(s *Store, path string) (Imported, error) {
 	return Imported{Symbol: symbol, Interval: interval, Files: 1, Added: added, Duplicates: unique - added}, nil
 }
 
-func parseCSVFile(path string, ivMs int64) ([]strategy.Bar, error) {
+func parseCSVFile(path string, ivMs int64, maxRows int) ([]strategy.Bar, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: import: %w", err)
 	}
 	defer f.Close()
-	return ParseKlines(io.LimitReader(f, maxCSVBytes+1), path, ivMs)
+	return ParseKlines(io.LimitReader(f, maxCSVBytes+1), path, ivMs, maxRows)
 }
 
 // parseZip parses the one .csv a Binance .zip holds.
-func parseZip(path string, ivMs int64) ([]strategy.Bar, error) {
+func parseZip(path string, ivMs int64, maxRows int) ([]strategy.Bar, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: import: %s: %w", path, err)
@@ -171,14 +180,15 @@ func parseZip(path string, ivMs int64) ([]strategy.Bar, error) {
 		return nil, fmt.Errorf("store: import: %s: %w", path, err)
 	}
 	defer rc.Close()
-	return ParseKlines(io.LimitReader(rc, maxCSVBytes+1), path+":"+csv.Name, ivMs)
+	return ParseKlines(io.LimitReader(rc, maxCSVBytes+1), path+":"+csv.Name, ivMs, maxRows)
 }
 
 // ParseKlines parses Binance kline CSV rows of bars of ivMs from r; name
 // is used in errors ("name:line: ..."). A first line that does not start
 // with a number is a header and is skipped; blank lines are skipped.
-// Every bar is checked as Store.Write checks it.
-func ParseKlines(r io.Reader, name string, ivMs int64) ([]strategy.Bar, error) {
+// Every bar is checked as Store.Write checks it. More than maxRows rows
+// (0: no limit) is an error: a file holds one day's or one month's bars.
+func ParseKlines(r io.Reader, name string, ivMs int64, maxRows int) ([]strategy.Bar, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 512), maxLineLen)
 	var bars []strategy.Bar
@@ -201,6 +211,9 @@ func ParseKlines(r io.Reader, name string, ivMs int64) ([]strategy.Bar, error) {
 		b, err := parseRow(text)
 		if err == nil {
 			err = checkBar(&b, ivMs)
+		}
+		if err == nil && maxRows > 0 && len(bars) == maxRows {
+			err = fmt.Errorf("more than %d rows, more than the file's period holds", maxRows)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("store: import: %s:%d: %w", name, line, err)
