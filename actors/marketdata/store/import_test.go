@@ -1,6 +1,8 @@
 package store
 
 import (
+	"archive/zip"
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,7 +192,11 @@ func TestImportRefuses(t *testing.T) {
 		{"micros off a ms", "BTCUSDT-1m-2024-07.csv", "1705276800000001,1,2,0.5,1.5,10,1705276859999,15,3,5,7.5,0\n", "microseconds"},
 		{"long line", "BTCUSDT-1m-2024-08.csv", row + strings.Repeat("1", maxLineLen+1) + "\n", ":2: line longer"},
 		{"more rows than a day", "BTCUSDT-1d-2024-01-15.csv", "1705276800000,1,2,0.5,1.5,10,1705363199999,15,3,5,7.5,0\n1705363200000,1,2,0.5,1.5,10,1705449599999,15,3,5,7.5,0\n1705449600000,1,2,0.5,1.5,10,1705535999999,15,3,5,7.5,0\n", ":3: more than 2 rows"},
-		{"zip without csv", "BTCUSDT-1m-2024-09.zip", "not a zip", "BTCUSDT-1m-2024-09.zip"},
+		{"not a zip", "BTCUSDT-1m-2024-09.zip", "not a zip", "BTCUSDT-1m-2024-09.zip"},
+		{"zip, bad line", "BTCUSDT-1m-2024-10.zip", zipOf(t, "BTCUSDT-1m-2024-10.csv", row+"1705276860000,1,2,3,1.5,10,0,0,0,0,0,0\n"),
+			"BTCUSDT-1m-2024-10.zip:BTCUSDT-1m-2024-10.csv:2: open 2024-01-15T00:01:00Z (1705276860000): low 3 above high 2"},
+		{"zip, two csvs", "BTCUSDT-1m-2024-11.zip", zipOf(t, "a.csv", row, "b.csv", row), "more than one .csv"},
+		{"zip, no csv", "BTCUSDT-1m-2024-12.zip", zipOf(t, "a.txt", row), "no .csv inside"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,6 +211,26 @@ func TestImportRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// zipOf makes a zip of name, body pairs.
+func zipOf(t *testing.T, nameBody ...string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := 0; i < len(nameBody); i += 2 {
+		w, err := zw.Create(nameBody[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(nameBody[i+1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
 }
 
 func TestParseKlinesBlankLinesAndUnits(t *testing.T) {
