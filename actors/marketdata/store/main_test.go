@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
-// writerChildEnv makes the test binary a writer process for
-// TestWritersInTwoProcesses: "DIR,PARITY" writes every other minute.
+// writerChildEnv makes the test binary a writer process: "DIR,PARITY"
+// writes every other minute (TestWritersInTwoProcesses), "DIR,forever"
+// writes pages until killed (TestKilledWriterLeavesWholeFiles).
 const writerChildEnv = "SUPERBOT_STORE_WRITER_CHILD"
 
 // TestMain runs the writer child when asked to, and checks that no test
@@ -27,20 +29,18 @@ func TestMain(m *testing.M) {
 }
 
 func runWriterChild(arg string) error {
-	var dir string
-	var parity int
-	for i := len(arg) - 1; i >= 0; i-- {
-		if arg[i] == ',' {
-			dir = arg[:i]
-			p, err := strconv.Atoi(arg[i+1:])
-			if err != nil {
-				return err
-			}
-			parity = p
-			break
-		}
+	i := strings.LastIndexByte(arg, ',')
+	if i < 0 {
+		return fmt.Errorf("%s: want DIR,PARITY or DIR,forever", writerChildEnv)
 	}
-	s, err := Open(dir)
+	s, err := Open(arg[:i])
+	if err != nil {
+		return err
+	}
+	if arg[i+1:] == "forever" {
+		return writePagesForever(s)
+	}
+	parity, err := strconv.Atoi(arg[i+1:])
 	if err != nil {
 		return err
 	}

@@ -159,6 +159,8 @@ func lockProcess(dir string) (unlock func(), err error) {
 // writeMerged merges sorted unique bars into the partition files of dir:
 // every changed file is written to a temporary file first, then all are
 // renamed in place, so a bad existing file leaves everything unchanged.
+// Renames go in time order: a crash between two leaves a prefix in time of
+// the write.
 func writeMerged(dir string, ivMs int64, sorted []strategy.Bar) (int, error) {
 	type pending struct{ tmp, path string }
 	var temps []pending

@@ -505,3 +505,69 @@ func TestAppendedFileIsTheOneShotFile(t *testing.T) {
 		t.Fatal("the paged series loads other bars")
 	}
 }
+
+// killPage is the page a killed writer writes: 2,000 bars, so that pages
+// fall both inside a month (appends) and across months (two files).
+const killPage = 2000
+
+// killStart is where the killed writer starts: a few pages before a month
+// boundary.
+var killStart = time.Date(2024, 1, 28, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+func writePagesForever(s *Store) error {
+	start := killStart
+	for i := int64(0); ; i++ {
+		// Every tenth page comes with the page before again (a merge, not
+		// an append).
+		from, n := i, killPage
+		if i%10 == 9 {
+			from, n = i-1, 2*killPage
+		}
+		if _, err := s.Write("BTCUSDT", "1m", minutes(start+from*killPage*minuteMs, n)); err != nil {
+			return err
+		}
+	}
+}
+
+// TestKilledWriterLeavesWholeFiles kills a writing process at some point
+// of its writes: what is left loads without error, is a gap-free run from
+// the start (a page across two months is renamed in time order, so a kill
+// between the two renames leaves a prefix of it), and the next write goes
+// on from it.
+func TestKilledWriterLeavesWholeFiles(t *testing.T) {
+	s := openTemp(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), writerChildEnv+"="+s.Dir()+",forever")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Let it write across a month boundary (3 pages of 2,000 minutes).
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		last, ok, err := s.Last("BTCUSDT", "1m")
+		if err == nil && ok && last >= ms(t, "2024-02-01T00:00:00Z") {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("the writer did not reach February in 60 s (last %d, %v, %v)", last, ok, err)
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	bars := mustLoad(t, s, "BTCUSDT", "1m", 0, 0)
+	start := killStart
+	if len(bars) == 0 || bars[len(bars)-1].OpenTimeMs != start+int64(len(bars)-1)*minuteMs {
+		t.Fatalf("after the kill: %d bars, not a gap-free run from the start", len(bars))
+	}
+	next := minutes(start+int64(len(bars))*minuteMs, killPage)
+	if added, err := s.Write("BTCUSDT", "1m", next); err != nil || added != killPage {
+		t.Fatalf("the write after the kill: %d, %v", added, err)
+	}
+	if list, err := s.List(); err != nil || len(list) != 1 || len(list[0].Gaps) != 0 || list[0].Bars != len(bars)+killPage {
+		t.Fatalf("List after the kill = %+v, %v", list, err)
+	}
+}
