@@ -45,7 +45,10 @@ func (s *Store) Load(symbol, interval string, fromMs, toMs int64) ([]strategy.Ba
 	if parts, err = s.partitions(symbol, src, srcMs); err != nil {
 		return nil, err
 	}
-	lo := bucketStart(fromMs, ivMs)
+	lo := bucketStart(fromMs, ivMs) // the first bucket opening at or after fromMs
+	if lo < fromMs {
+		lo += ivMs
+	}
 	hi := toMs
 	if hi < math.MaxInt64-ivMs {
 		hi = bucketStart(toMs-1, ivMs) + ivMs
