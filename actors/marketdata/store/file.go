@@ -16,7 +16,8 @@ import (
 )
 
 // A partition file holds the bars of one series whose open times fall in
-// one calendar month (intervals under an hour) or one calendar year, UTC:
+// one UTC calendar day (intervals under a minute), month (under an hour)
+// or year:
 //
 //	header, 32 bytes, little-endian:
 //	  0  magic "SBKL"
@@ -49,20 +50,36 @@ type partition struct {
 	startMs, endMs int64
 }
 
-// monthly reports whether series of ivMs are split by month (else year).
-func monthly(ivMs int64) bool { return ivMs < hourMs }
+// layout is the file name (without extension) of a partition of series
+// of ivMs: a day of second bars (86,400), a month of minute bars (44,640)
+// or a year of longer ones (8,784 hours).
+func layout(ivMs int64) string {
+	switch {
+	case ivMs < minuteMs:
+		return "2006-01-02"
+	case ivMs < hourMs:
+		return "2006-01"
+	}
+	return "2006"
+}
 
 // partitionOf is the partition holding open time t.
 func partitionOf(t, ivMs int64) partition {
 	tm := time.UnixMilli(t).UTC()
-	if monthly(ivMs) {
-		start := time.Date(tm.Year(), tm.Month(), 1, 0, 0, 0, 0, time.UTC)
-		return partition{name: start.Format("2006-01") + fileExt,
-			startMs: start.UnixMilli(), endMs: start.AddDate(0, 1, 0).UnixMilli()}
+	l := layout(ivMs)
+	var start, end time.Time
+	switch l {
+	case "2006-01-02":
+		start = time.Date(tm.Year(), tm.Month(), tm.Day(), 0, 0, 0, 0, time.UTC)
+		end = start.AddDate(0, 0, 1)
+	case "2006-01":
+		start = time.Date(tm.Year(), tm.Month(), 1, 0, 0, 0, 0, time.UTC)
+		end = start.AddDate(0, 1, 0)
+	default:
+		start = time.Date(tm.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		end = start.AddDate(1, 0, 0)
 	}
-	start := time.Date(tm.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-	return partition{name: start.Format("2006") + fileExt,
-		startMs: start.UnixMilli(), endMs: start.AddDate(1, 0, 0).UnixMilli()}
+	return partition{name: start.Format(l) + fileExt, startMs: start.UnixMilli(), endMs: end.UnixMilli()}
 }
 
 // parsePartition reads a file name back into its partition (ok false: not
@@ -72,14 +89,11 @@ func parsePartition(name string, ivMs int64) (partition, bool) {
 	if !ok {
 		return partition{}, false
 	}
-	layout := "2006"
-	if monthly(ivMs) {
-		layout = "2006-01"
-	}
-	if len(base) != len(layout) {
+	l := layout(ivMs)
+	if len(base) != len(l) {
 		return partition{}, false
 	}
-	tm, err := time.Parse(layout, base)
+	tm, err := time.Parse(l, base)
 	if err != nil {
 		return partition{}, false
 	}

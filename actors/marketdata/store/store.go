@@ -7,9 +7,9 @@
 // against these signatures. A Store is safe for concurrent use by several
 // goroutines of one process.
 //
-// On disk: DIR/SYMBOL/INTERVAL/2024-01.bars (one file per calendar month,
-// UTC, for intervals under an hour; DIR/SYMBOL/INTERVAL/2024.bars, one per
-// year, otherwise). Each file is a 32-byte header and fixed 48-byte
+// On disk: DIR/SYMBOL/INTERVAL/2024-01.bars, one file per UTC calendar
+// month for intervals under an hour (2024-01-15.bars, per day, under a
+// minute; 2024.bars, per year, from an hour). Each file is a 32-byte header and fixed 48-byte
 // little-endian records (see file.go); it is replaced whole, through a
 // synced temporary file and a rename, so a reader or a crash never sees
 // half of one. Several Stores of one process on the same directory share

@@ -571,3 +571,35 @@ func TestKilledWriterLeavesWholeFiles(t *testing.T) {
 		t.Fatalf("List after the kill = %+v, %v", list, err)
 	}
 }
+
+func TestFilesPerDayMonthYear(t *testing.T) {
+	s := openTemp(t)
+	start := ms(t, "2024-12-31T23:59:58Z")
+	for _, tc := range []struct {
+		interval string
+		step     int64
+		want     []string
+	}{
+		{"1s", secondMs, []string{"2024-12-31.bars", "2025-01-01.bars"}},
+		{"1m", minuteMs, []string{"2024-12.bars", "2025-01.bars"}},
+		{"1h", hourMs, []string{"2024.bars", "2025.bars"}},
+	} {
+		open := start - floorMod(start, tc.step)
+		bars := []strategy.Bar{{OpenTimeMs: open, Open: 1, High: 1, Low: 1, Close: 1},
+			{OpenTimeMs: open + 2*tc.step, Open: 2, High: 2, Low: 2, Close: 2}}
+		if _, err := s.Write("BTCUSDT", tc.interval, bars); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(s.Dir(), "BTCUSDT", tc.interval, "*.bars"))
+		for i := range files {
+			files[i] = filepath.Base(files[i])
+		}
+		if !reflect.DeepEqual(files, tc.want) {
+			t.Errorf("%s: files %v, want %v", tc.interval, files, tc.want)
+		}
+		got := mustLoad(t, s, "BTCUSDT", tc.interval, 0, 0)
+		if len(got) != 2 || got[1].OpenTimeMs != open+2*tc.step {
+			t.Errorf("%s: loaded %+v", tc.interval, got)
+		}
+	}
+}
