@@ -112,28 +112,53 @@ func aggregate(bars []strategy.Bar, toMs int64) ([]strategy.Bar, error) {
 	if len(bars) == 0 {
 		return nil, nil
 	}
-	out := make([]strategy.Bar, 0, estimateBuckets(bars, toMs))
-	var cur strategy.Bar
+	f := folder{toMs: toMs, out: make([]strategy.Bar, 0, estimateBuckets(bars, toMs))}
+	if err := f.add(bars); err != nil {
+		return nil, err
+	}
+	return f.done(), nil
+}
+
+// folder folds ascending bars, given in runs, into buckets of toMs.
+type folder struct {
+	toMs int64
+	out  []strategy.Bar
+	cur  strategy.Bar // the bucket being filled, if n > 0
+	n    int          // bars folded so far
+	last int64        // the open time of the last bar folded
+}
+
+func (f *folder) add(bars []strategy.Bar) error {
 	for i := range bars {
 		b := &bars[i]
-		if i > 0 && b.OpenTimeMs <= bars[i-1].OpenTimeMs {
-			return nil, fmt.Errorf("store: aggregate: bar %d (open %d) is not after the one before", i, b.OpenTimeMs)
+		if f.n > 0 && b.OpenTimeMs <= f.last {
+			return fmt.Errorf("store: aggregate: bar %d (open %d) is not after the one before", f.n, b.OpenTimeMs)
 		}
-		start := bucketStart(b.OpenTimeMs, toMs)
-		if i == 0 || start != cur.OpenTimeMs {
-			if i > 0 {
-				out = append(out, cur)
+		f.n++
+		f.last = b.OpenTimeMs
+		start := bucketStart(b.OpenTimeMs, f.toMs)
+		if f.n == 1 || start != f.cur.OpenTimeMs {
+			if f.n > 1 {
+				f.out = append(f.out, f.cur)
 			}
-			cur = strategy.Bar{OpenTimeMs: start, CloseTimeMs: start + toMs - 1,
+			f.cur = strategy.Bar{OpenTimeMs: start, CloseTimeMs: start + f.toMs - 1,
 				Open: b.Open, High: b.High, Low: b.Low, Close: b.Close, Volume: b.Volume}
 			continue
 		}
-		cur.High = max(cur.High, b.High)
-		cur.Low = min(cur.Low, b.Low)
-		cur.Close = b.Close
-		cur.Volume += b.Volume
+		f.cur.High = max(f.cur.High, b.High)
+		f.cur.Low = min(f.cur.Low, b.Low)
+		f.cur.Close = b.Close
+		f.cur.Volume += b.Volume
 	}
-	return append(out, cur), nil
+	return nil
+}
+
+// done returns the buckets, the last one included.
+func (f *folder) done() []strategy.Bar {
+	if f.n == 0 {
+		return f.out
+	}
+	return append(f.out, f.cur)
 }
 
 // estimateBuckets is the number of buckets ascending bars span, bounded

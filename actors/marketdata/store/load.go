@@ -53,27 +53,40 @@ func (s *Store) Load(symbol, interval string, fromMs, toMs int64) ([]strategy.Ba
 	if hi < math.MaxInt64-ivMs {
 		hi = bucketStart(toMs-1, ivMs) + ivMs
 	}
-	raw, err := s.loadParts(symbol, src, srcMs, parts, lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	agg, err := aggregate(raw, ivMs)
-	if err != nil {
-		return nil, err
-	}
-	i, _ := slices.BinarySearchFunc(agg, fromMs, func(b strategy.Bar, t int64) int { return cmpInt(b.OpenTimeMs, t) })
-	j, _ := slices.BinarySearchFunc(agg, toMs, func(b strategy.Bar, t int64) int { return cmpInt(b.OpenTimeMs, t) })
-	return agg[i:j:j], nil
+	return s.loadAggregated(symbol, src, srcMs, parts, lo, hi, ivMs)
 }
 
-// loadParts reads the partitions overlapping [fromMs, toMs) under the
-// series' read lock.
-func (s *Store) loadParts(symbol, interval string, ivMs int64, parts []partition, fromMs, toMs int64) ([]strategy.Bar, error) {
-	dir := s.seriesDir(symbol, interval)
+// loadAggregated folds the source bars of [fromMs, toMs) into bars of
+// ivMs file by file, under the source series' read lock, so a year of
+// minutes is never held whole on the way to its hours.
+func (s *Store) loadAggregated(symbol, src string, srcMs int64, parts []partition, fromMs, toMs, ivMs int64) ([]strategy.Bar, error) {
+	dir := s.seriesDir(symbol, src)
 	mu := lockFor(dir)
 	mu.RLock()
 	defer mu.RUnlock()
-	var sel []partition
+	sel, total := overlapping(dir, parts, srcMs, fromMs, toMs)
+	f := folder{toMs: ivMs, out: make([]strategy.Bar, 0, total/(ivMs/srcMs)+int64(len(sel)))}
+	var buf []byte
+	var scratch []strategy.Bar
+	for _, p := range sel {
+		path := filepath.Join(dir, p.name)
+		var err error
+		if buf, err = readFile(path, buf, srcMs, p); err != nil {
+			return nil, fileError(path, err)
+		}
+		if scratch, err = decodeFile(scratch[:0], buf, srcMs, p, fromMs, toMs); err != nil {
+			return nil, fileError(path, err)
+		}
+		if err := f.add(scratch); err != nil {
+			return nil, err
+		}
+	}
+	return f.done(), nil
+}
+
+// overlapping selects the partitions of a series in dir overlapping
+// [fromMs, toMs) and bounds the bars they hold, from their sizes.
+func overlapping(dir string, parts []partition, ivMs, fromMs, toMs int64) (sel []partition, bars int64) {
 	var total int64
 	for _, p := range parts {
 		if p.startMs >= toMs || p.endMs <= fromMs {
@@ -84,7 +97,18 @@ func (s *Store) loadParts(symbol, interval string, ivMs int64, parts []partition
 			total += min(st.Size(), headerSize+p.maxBars(ivMs)*recordSize)
 		}
 	}
-	out := make([]strategy.Bar, 0, total/recordSize)
+	return sel, total / recordSize
+}
+
+// loadParts reads the partitions overlapping [fromMs, toMs) under the
+// series' read lock.
+func (s *Store) loadParts(symbol, interval string, ivMs int64, parts []partition, fromMs, toMs int64) ([]strategy.Bar, error) {
+	dir := s.seriesDir(symbol, interval)
+	mu := lockFor(dir)
+	mu.RLock()
+	defer mu.RUnlock()
+	sel, total := overlapping(dir, parts, ivMs, fromMs, toMs)
+	out := make([]strategy.Bar, 0, total)
 	var buf []byte
 	for _, p := range sel {
 		path := filepath.Join(dir, p.name)
