@@ -603,3 +603,35 @@ func TestFilesPerDayMonthYear(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregatedLoadIsAggregateOfLoad: an aggregated load across files and
+// ranges gives the buckets Aggregate makes of the whole finer series,
+// those opening in the range.
+func TestAggregatedLoadIsAggregateOfLoad(t *testing.T) {
+	s := openTemp(t)
+	start := ms(t, "2024-01-31T22:47:00Z")
+	bars := minutes(start, 200)
+	bars = append(bars[:50], bars[53:]...) // a gap
+	if _, err := s.Write("BTCUSDT", "1m", bars); err != nil {
+		t.Fatal(err)
+	}
+	for _, iv := range []string{"5m", "15m", "1h"} {
+		all, err := Aggregate(bars, "1m", iv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range [][2]int64{{0, 0}, {start + 7*minuteMs, 0}, {0, start + 100*minuteMs},
+			{start + 13*minuteMs, start + 77*minuteMs + 1}, {ms(t, "2024-02-01T00:00:00Z"), ms(t, "2024-02-01T01:00:00Z")}} {
+			var want []strategy.Bar
+			for _, b := range all {
+				if b.OpenTimeMs >= r[0] && (r[1] == 0 || b.OpenTimeMs < r[1]) {
+					want = append(want, b)
+				}
+			}
+			got := mustLoad(t, s, "BTCUSDT", iv, r[0], r[1])
+			if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
+				t.Fatalf("%s in [%d, %d): %d bars, want %d", iv, r[0], r[1], len(got), len(want))
+			}
+		}
+	}
+}
