@@ -33,10 +33,8 @@ import (
 	"github.com/superbot/superbot/actors/strategies/strategy"
 )
 
-// ErrNotImplemented is returned by the skeleton until the store lands.
-//
-// Deprecated: nothing returns it any more; kept because the contract
-// exports it.
+// ErrNotImplemented was returned by the skeleton until the store landed;
+// nothing returns it now (kept because the contract exports it).
 var ErrNotImplemented = errors.New("store: not implemented")
 
 // ErrNoData is wrapped by Load and Last's errors when a symbol has no bars
