@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -197,11 +198,23 @@ func (j *dataJob) final() bool {
 	return j.State == "done" || j.State == "failed" || j.State == "canceled"
 }
 
+// showProgress reports whether w is a terminal: the progress bar is drawn
+// there, never into pipes and logs. Tests replace it.
+var showProgress = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
 // pollEvery is how often a download in the foreground asks for its job.
 const pollEvery = 200 * time.Millisecond
 
 // runDataDownload starts a download and follows it to the end with a
-// progress bar on stderr (unless --detach or --json); Ctrl-C cancels it.
+// progress bar on stderr (when it is a terminal, without --json; not with
+// --detach); Ctrl-C cancels it.
 func runDataDownload(ctx context.Context, e *env, args []string) error {
 	p, err := downloadParams(args, e.flags)
 	if err != nil {
@@ -251,7 +264,7 @@ func runDataDownload(ctx context.Context, e *env, args []string) error {
 // ends (Ctrl-C) it cancels the job and waits for it to stop.
 func follow(ctx context.Context, e *env, call caller, id string) (json.RawMessage, *dataJob, error) {
 	var bar *progressbar.ProgressBar
-	if !e.json {
+	if !e.json && showProgress(e.stderr) {
 		bar = progressbar.NewOptions64(1000, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("download "+id),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fprintln(e.stderr) }))

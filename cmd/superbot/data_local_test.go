@@ -28,6 +28,9 @@ func TestDataLocal(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "ETHUSDT  1m        2024-01-01 00:00  2024-01-02 00:00  1440  1440   0     false") {
 		t.Fatalf("download: exit %d\n%s\n%s", code, out, errs)
 	}
+	if errs != "" {
+		t.Errorf("stderr is not a terminal, yet: %q", errs)
+	}
 	code, out, errs = cli(t, nil, "data", "import", filepath.Join("..", "..", "actors", "marketdata", "store", "testdata", "BNBUSDT-1h-2024-02.csv"), "--local", "--config", conf)
 	if code != exitOK || !strings.Contains(out, "BNBUSDT  1h") {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errs)

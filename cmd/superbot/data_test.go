@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -95,6 +96,8 @@ func dataJobJSON(state string, percent float64, gaps string) map[string]any {
 // TestDataDownloadFollows: the download is followed to its end with a
 // progress bar on stderr, then its summary and gaps are printed.
 func TestDataDownloadFollows(t *testing.T) {
+	defer func(old func(io.Writer) bool) { showProgress = old }(showProgress)
+	showProgress = func(io.Writer) bool { return true }
 	srv := newServer(t)
 	srv.HandleResult("data.download", map[string]any{"job": "dl1"})
 	var polls atomic.Int32
