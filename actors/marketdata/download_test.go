@@ -92,6 +92,12 @@ func TestInterruptedDownloadResumes(t *testing.T) {
 	if _, dups := st.counts(); dups != 0 || s.GetAdded() != s.GetBars() {
 		t.Errorf("%d bars written twice; added %d of %d", dups, s.GetAdded(), s.GetBars())
 	}
+
+	// A third time: everything is stored, nothing is fetched.
+	j3 := f.wait(t, f.download(t, req), 30*time.Second)
+	if s3 := j3.GetSymbols()[0]; j3.GetState() != StateDone || !s3.GetResumed() || s3.GetPages() != 0 || s3.GetPagesTotal() != 0 || j3.GetPercent() != 100 {
+		t.Fatalf("a download of a stored range = %v", j3)
+	}
 }
 
 // TestDownloadBadInput: bad requests are refused with a clear error and
