@@ -8,6 +8,7 @@ import (
 
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/messages"
+	"github.com/superbot/superbot/runtime/client"
 )
 
 // The download figure's simulator limit: small enough that a year of 1m
@@ -53,35 +54,12 @@ func downloadFigure(w io.Writer, bin, dir string) error {
 		return err
 	}
 	begin := time.Now()
-	winMs := dlWeightWindow.Milliseconds()
-	window := func(t time.Time) int64 { return (t.UnixMilli() - 100) / winMs } // the connector's window (it rolls 100 ms late)
-	used := map[int64]int64{}
-	var job *messages.DataJob
-	var st messages.ConnectorStatusResponse
-	for polls := 0; ; polls++ {
-		now := time.Now()
-		if err := rpcCall(c, "connector.status", nil, &st); err != nil {
-			return err
-		}
-		if wi := window(now); window(time.Now()) == wi {
-			used[wi] = max(used[wi], st.GetBudgetUsed())
-		}
-		if polls%10 == 0 {
-			var js messages.DataStatusResponse
-			if err := rpcCall(c, "data.status", map[string]any{"job": started.GetJob()}, &js); err != nil {
-				return err
-			}
-			if job = js.GetJobs()[0]; job.GetState() != "queued" && job.GetState() != "running" {
-				break
-			}
-		}
-		if time.Since(begin) > 10*time.Minute {
-			return fmt.Errorf("the download did not end within 10 minutes: %v", job)
-		}
-		time.Sleep(20 * time.Millisecond)
+	job, st, used, err := followDownload(c, started.GetJob(), begin)
+	if err != nil {
+		return err
 	}
 	took := time.Since(begin)
-	first, last := window(begin), window(begin.Add(took))
+	first, last := dlWindow(begin), dlWindow(begin.Add(took))
 	var sum, n int64
 	minUse := int64(-1)
 	for wi := first + 1; wi < last; wi++ {
@@ -111,4 +89,37 @@ func downloadFigure(w io.Writer, bin, dir string) error {
 		return fmt.Errorf("weight budget used %.1f %% < 90 %%", mean)
 	}
 	return nil
+}
+
+// dlWindow is the connector's weight window holding t (it rolls 100 ms
+// after the exchange's).
+func dlWindow(t time.Time) int64 { return (t.UnixMilli() - 100) / dlWeightWindow.Milliseconds() }
+
+// followDownload polls connector.status (the most weight used in each
+// window) and data.status until the job ends.
+func followDownload(c *client.Client, id string, begin time.Time) (*messages.DataJob, *messages.ConnectorStatusResponse, map[int64]int64, error) {
+	used := map[int64]int64{}
+	st := &messages.ConnectorStatusResponse{}
+	for polls := 0; ; polls++ {
+		now := time.Now()
+		if err := rpcCall(c, "connector.status", nil, st); err != nil {
+			return nil, nil, nil, err
+		}
+		if wi := dlWindow(now); dlWindow(time.Now()) == wi { // the answer is of that window
+			used[wi] = max(used[wi], st.GetBudgetUsed())
+		}
+		if polls%10 == 0 {
+			var js messages.DataStatusResponse
+			if err := rpcCall(c, "data.status", map[string]any{"job": id}, &js); err != nil {
+				return nil, nil, nil, err
+			}
+			if job := js.GetJobs()[0]; job.GetState() != "queued" && job.GetState() != "running" {
+				return job, st, used, nil
+			}
+		}
+		if time.Since(begin) > 10*time.Minute {
+			return nil, nil, nil, fmt.Errorf("download %s did not end within 10 minutes", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
