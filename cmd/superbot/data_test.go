@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"path/filepath"
@@ -162,5 +164,38 @@ func TestDataRenderers(t *testing.T) {
 				t.Errorf("%v: stdout lacks %q:\n%s", tt.args, w, out)
 			}
 		}
+	}
+}
+
+// TestDataDownloadInterrupted: Ctrl-C while following a download cancels
+// the job in the daemon and says how to resume.
+func TestDataDownloadInterrupted(t *testing.T) {
+	srv := newServer(t)
+	srv.HandleResult("data.download", map[string]any{"job": "dl1"})
+	var canceled atomic.Bool
+	polled := make(chan struct{}, 100)
+	srv.Handle("data.status", func(_ *clienttest.Conn, _ json.RawMessage) (any, error) {
+		polled <- struct{}{}
+		if canceled.Load() {
+			return map[string]any{"jobs": []any{dataJobJSON("canceled", 40, "[]")}}, nil
+		}
+		return map[string]any{"jobs": []any{dataJobJSON("running", 40, "[]")}}, nil
+	})
+	srv.Handle("data.cancel", func(_ *clienttest.Conn, _ json.RawMessage) (any, error) {
+		canceled.Store(true)
+		return map[string]any{"job": dataJobJSON("canceling", 40, "[]")}, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-polled; cancel() }() // Ctrl-C after the first poll
+	var out, errb bytes.Buffer
+	code := runContext(ctx, []string{"--state-dir", srv.Dir, "data", "download", "BTCUSDT", "--from", "2024-01-01"}, &out, &errb)
+	if code != exitRPCError || !strings.Contains(errb.String(), "download dl1 canceled; run the same command again to resume") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	if !canceled.Load() {
+		t.Fatal("data.cancel was not sent")
+	}
+	if !strings.Contains(out.String(), "download dl1 canceled") {
+		t.Errorf("stdout = %q", out.String())
 	}
 }
