@@ -16,8 +16,24 @@ import (
 // table, then one row per symbol.
 func WriteSummary(w io.Writer, m Metrics) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range summaryRows(m) {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+	}
+	if len(m.Symbols) > 0 {
+		fmt.Fprintf(tw, "\n%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			"symbol", "pnl", "fees", "return", "trades", "win rate", "buy and hold")
+		for _, s := range m.Symbols {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Symbol, money(s.PnL),
+				money(s.Fees), pct(s.Return), s.Trades, pct(s.WinRate), pct(s.BuyHoldReturn))
+		}
+	}
+	return tw.Flush()
+}
+
+// summaryRows are the metrics as label and value, formatted.
+func summaryRows(m Metrics) [][2]string {
 	days := float64(m.EndMs-m.StartMs) / 86_400_000
-	rows := [][2]string{
+	return [][2]string{
 		{"period", fmt.Sprintf("%s .. %s UTC (%.1f days)", stamp(m.StartMs), stamp(m.EndMs), days)},
 		{"initial equity", money(m.InitialEquity)},
 		{"final equity", money(m.FinalEquity)},
@@ -36,18 +52,6 @@ func WriteSummary(w io.Writer, m Metrics) error {
 		{"fills", strconv.Itoa(m.Fills)},
 		{"fees", money(m.Fees)},
 	}
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
-	}
-	if len(m.Symbols) > 0 {
-		fmt.Fprintf(tw, "\n%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			"symbol", "pnl", "fees", "return", "trades", "win rate", "buy and hold")
-		for _, s := range m.Symbols {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Symbol, money(s.PnL),
-				money(s.Fees), pct(s.Return), s.Trades, pct(s.WinRate), pct(s.BuyHoldReturn))
-		}
-	}
-	return tw.Flush()
 }
 
 // stamp formats a time in ms as UTC minutes ("-" for 0).

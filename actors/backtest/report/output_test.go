@@ -1,0 +1,270 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/superbot/superbot/actors/backtest/engine"
+	"github.com/superbot/superbot/actors/strategies/strategy"
+)
+
+// yearResult is a year of 1-minute bars on one leg (525,600 points), a
+// sine-ish price, a fill every 97 bars, and one spike to keep.
+func yearResult() *engine.Result {
+	const n = 525_600
+	start := int64(1_704_067_200_000) // 2024-01-01
+	bars := make([]strategy.Bar, n)
+	r := &engine.Result{Equity: make([]engine.Point, n), Bars: n}
+	price, eq := 40000.0, 10000.0
+	for i := range n {
+		price += float64((i*7919)%201-100) * 0.5
+		eq += float64((i*104729)%203-101) * 0.01
+		open := start + int64(i)*minute
+		bars[i] = strategy.Bar{OpenTimeMs: open, CloseTimeMs: open + minute - 1,
+			Open: price, High: price + 5, Low: price - 5, Close: price}
+		r.Equity[i] = engine.Point{TimeMs: open + minute - 1, Equity: eq}
+	}
+	r.Equity[n/3].Equity = 1e6 // a spike downsampling must keep
+	for i := 0; i+97 < n; i += 97 * 2 {
+		for k, side := range []string{"BUY", "SELL"} {
+			b := bars[i+97*k]
+			r.Fills = append(r.Fills, engine.Fill{Symbol: "BTCUSDT", Side: side, Price: b.Close,
+				Qty: 0.01, Fee: b.Close * 0.01 * 0.001, TimeMs: b.CloseTimeMs, OrderID: "o"})
+		}
+	}
+	r.Legs = []engine.LegResult{{Name: "btc_trend", Symbol: "BTCUSDT", Allocation: 10000, Bars: bars,
+		FirstClose: bars[0].Close, LastClose: bars[n-1].Close}}
+	return r
+}
+
+func TestWriteSummaryIsAligned(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteSummary(&b, Compute(tradesResult())); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"total return", "sharpe", "max drawdown", "profit factor", "BTCUSDT", "ETHUSDT", "66.67 %"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	// Values start in one column: every metric line's value begins where
+	// "total return"'s does.
+	col := -1
+	for _, line := range strings.Split(strings.SplitN(out, "\n\n", 2)[0], "\n") {
+		if line == "" {
+			continue
+		}
+		i := strings.Index(line, "  ")
+		j := i + len(line[i:]) - len(strings.TrimLeft(line[i:], " "))
+		if col == -1 {
+			col = j
+		}
+		if j != col {
+			t.Errorf("value of %q at column %d, want %d", line, j, col)
+		}
+	}
+}
+
+func TestWriteSummarySaysNeverRecoveredAndInf(t *testing.T) {
+	var b bytes.Buffer
+	m := Compute(curveResult(minute, 100, 120, 90))
+	m.GrossProfit = 5
+	if err := WriteSummary(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"never recovered", "25.00 %", "inf (no losing trade)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestWriteJSONIsSnakeCaseAndDeterministic(t *testing.T) {
+	r := tradesResult()
+	r.Orders = []engine.Order{{Leg: 1, ID: "x1", Symbol: "ETHUSDT", Side: "BUY", Type: "MARKET", Status: "FILLED", Qty: 1}}
+	var a, b bytes.Buffer
+	if err := WriteJSON(&a, r, Compute(r)); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&b, r, Compute(r)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("two runs gave different bytes")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(a.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	metrics := doc["metrics"].(map[string]any)
+	for _, k := range []string{"total_return", "annual_return", "sharpe", "sortino", "calmar", "max_drawdown",
+		"drawdown_start_ms", "drawdown_trough_ms", "drawdown_recovery_ms", "win_rate", "profit_factor",
+		"expectancy", "exposure", "trades", "fees", "buy_hold_return", "symbols"} {
+		if _, ok := metrics[k]; !ok {
+			t.Errorf("metrics lack %q", k)
+		}
+	}
+	if got := len(doc["fills"].([]any)); got != 7 {
+		t.Errorf("fills %d, want 7", got)
+	}
+	if got := len(doc["round_trips"].([]any)); got != 3 {
+		t.Errorf("round trips %d, want 3", got)
+	}
+	if o := doc["orders"].([]any)[0].(map[string]any); o["id"] != "x1" || o["status"] != "FILLED" {
+		t.Errorf("order %v", o)
+	}
+	// Every key anywhere is snake_case.
+	for _, k := range regexp.MustCompile(`"([^"]+)":`).FindAllStringSubmatch(a.String(), -1) {
+		if !regexp.MustCompile(`^[a-z][a-z0-9_]*$`).MatchString(k[1]) {
+			t.Errorf("key %q is not snake_case", k[1])
+		}
+	}
+}
+
+func TestWriteJSONCarriesNoNaN(t *testing.T) {
+	r := curveResult(minute, 100, 0, 50)
+	r.Fills = []engine.Fill{{Side: "BUY", Price: 1, Qty: 1, Fee: 0}}
+	r.Legs = []engine.LegResult{{AvgPrice: 0, FirstClose: 0}}
+	m := Compute(r)
+	m.Sharpe = 0 / func() float64 { return 0 }() // NaN from a caller
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r, m); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "NaN") || !json.Valid(b.Bytes()) {
+		t.Errorf("invalid JSON:\n%s", b.String())
+	}
+}
+
+func TestWriteTradesCSV(t *testing.T) {
+	r := tradesResult()
+	r.Legs[0].Name = `btc, "trend"`
+	var b bytes.Buffer
+	if err := WriteTradesCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+7 {
+		t.Fatalf("%d rows, want a header and 7 fills", len(rows))
+	}
+	if strings.Join(rows[0], ",") != "time,time_ms,leg,leg_name,symbol,order_id,side,price,qty,quote,fee,maker" {
+		t.Errorf("header %v", rows[0])
+	}
+	// The third fill: btc sells 2 at 120, fee 0.24, quote 240.
+	want := []string{"1970-01-01T00:00:00.003Z", "3", "0", `btc, "trend"`, "BTCUSDT", "", "SELL", "120", "2", "240", "0.24", "false"}
+	if strings.Join(rows[3], "|") != strings.Join(want, "|") {
+		t.Errorf("row 3 = %q, want %q", rows[3], want)
+	}
+}
+
+func TestWriteHTMLIsSelfContained(t *testing.T) {
+	r := tradesResult()
+	r.Legs[0].Bars = []strategy.Bar{{OpenTimeMs: 0, CloseTimeMs: 1, Close: 100}, {OpenTimeMs: 5, CloseTimeMs: 9, Close: 130}}
+	r.Legs[1].Name = `<script>alert("x")</script>`
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, Compute(r), `Report <b>&</b>`); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(strings.ToLower(out), "http") {
+		t.Error("the page names a URL")
+	}
+	if regexp.MustCompile(`(?i)(src|href)\s*=`).MatchString(out) {
+		t.Error("the page loads or links something")
+	}
+	if strings.Contains(out, "<script>") || strings.Contains(out, "<b>&</b>") {
+		t.Error("names are not escaped")
+	}
+	for _, want := range []string{"&lt;script&gt;", "Report &lt;b&gt;&amp;&lt;/b&gt;", "<h2>Equity</h2>",
+		"<h2>Drawdown (%)</h2>", `class="buy"`, `class="sell"`, "BUY BTCUSDT 1 @ 100", "<polygon"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// Only leg 0 has bars, so only its fills are drawn: 3 buys, 1 sell.
+	if n := strings.Count(out, `class="buy"`); n != 3 {
+		t.Errorf("%d buy markers, want 3 (leg 0's)", n)
+	}
+}
+
+func TestWriteHTMLDownsamplesAYearKeepingExtremes(t *testing.T) {
+	r := yearResult()
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, Compute(r), "year"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := regexp.MustCompile(`points="([^"]*)"`).FindAllStringSubmatch(out, -1)
+	if len(lines) != 3 { // equity, drawdown, price
+		t.Fatalf("%d point lists, want 3", len(lines))
+	}
+	for _, l := range lines {
+		if n := strings.Count(l[1], " ") + 1; n < 1000 || n > 2*chartBuckets+4 {
+			t.Errorf("a line has %d points, want a few thousand", n)
+		}
+	}
+	// The spike to 1e6 is the top of the equity chart: some point sits
+	// on the plot's top edge (after the 4 % margin: y = 12 + 260*0.04/1.08).
+	top := 12 + 260*0.04/1.08
+	found := false
+	for _, p := range strings.Split(lines[0][1], " ") {
+		var x, y float64
+		if _, err := fmt.Sscanf(p, "%g,%g", &x, &y); err == nil && y <= top+0.2 {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the equity spike was dropped")
+	}
+	if strings.Count(out, "<path") > maxMarkers {
+		t.Errorf("%d markers, want at most %d", strings.Count(out, "<path"), maxMarkers)
+	}
+	if !strings.Contains(out, "fills shown") {
+		t.Error("no note that markers were left out")
+	}
+	if b.Len() > 2<<20 {
+		t.Errorf("page is %d bytes", b.Len())
+	}
+}
+
+func TestDownsampleKeepsEveryBucketsExtremes(t *testing.T) {
+	ys := []float64{5, 1, 9, 3, 3, 8, 0, 7, 4, 6}
+	idx := downsample(len(ys), func(i int) float64 { return ys[i] }, 2)
+	// Buckets over 1..8: [1,5) and [5,9): mins 1 (i=1), 0 (i=6); maxes 9
+	// (i=2), 8 (i=5); plus first and last.
+	want := []int{0, 1, 2, 5, 6, 9}
+	if !slices.Equal(idx, want) {
+		t.Errorf("downsample = %v, want %v", idx, want)
+	}
+	if got := downsample(3, func(int) float64 { return 0 }, 2); len(got) != 3 {
+		t.Errorf("short series %v, want all", got)
+	}
+}
+
+func TestWritePNG(t *testing.T) {
+	var b bytes.Buffer
+	if err := WritePNG(&b, curveResult(day, 100, 110, 99, 118.8, 124.74)); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := img.Bounds().Size(); s.X != PNGWidth || s.Y != PNGHeight {
+		t.Errorf("png %v, want %dx%d", s, PNGWidth, PNGHeight)
+	}
+	if err := WritePNG(&b, &engine.Result{}); err == nil {
+		t.Error("a result without equity drew a PNG")
+	}
+}

@@ -1,0 +1,67 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/superbot/superbot/actors/backtest/engine"
+)
+
+// PNG size in pixels.
+const (
+	PNGWidth  = 1000
+	PNGHeight = 400
+	pngDPI    = 96
+)
+
+// errNoEquity is WritePNG's answer for a result without an equity curve.
+var errNoEquity = errors.New("report: png: no equity points")
+
+// WritePNG writes the equity curve as a PNGWidth × PNGHeight PNG
+// (gonum.org/v1/plot), downsampled like the HTML's and with UTC dates.
+func WritePNG(w io.Writer, r *engine.Result) error {
+	if r == nil {
+		return errNilResult
+	}
+	c := curveOf(r)
+	if c.len() == 0 {
+		return errNoEquity
+	}
+	eq := func(i int) float64 { return finite(c.at(i).Equity) }
+	idx := downsample(c.len(), eq, chartBuckets)
+	xys := make(plotter.XYs, len(idx))
+	for k, i := range idx {
+		xys[k] = plotter.XY{X: float64(c.at(i).TimeMs) / 1000, Y: eq(i)}
+	}
+	p := plot.New()
+	p.Title.Text = "Equity"
+	p.Y.Label.Text = "equity"
+	layout := "2006-01-02"
+	if c.at(c.len()-1).TimeMs-c.at(0).TimeMs < 3*86_400_000 {
+		layout = "01-02 15:04"
+	}
+	p.X.Tick.Marker = plot.TimeTicks{Format: layout}
+	p.Add(plotter.NewGrid())
+	line, err := plotter.NewLine(xys)
+	if err != nil {
+		return fmt.Errorf("report: png: %w", err)
+	}
+	line.Color = color.RGBA{R: 0x1f, G: 0x5f, B: 0xbf, A: 0xff}
+	p.Add(line)
+	canvas := vgimg.NewWith(
+		vgimg.UseWH(vg.Length(PNGWidth)*vg.Inch/pngDPI, vg.Length(PNGHeight)*vg.Inch/pngDPI),
+		vgimg.UseDPI(pngDPI))
+	p.Draw(draw.New(canvas))
+	if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(w); err != nil {
+		return fmt.Errorf("report: png: %w", err)
+	}
+	return nil
+}
