@@ -2,12 +2,12 @@ package report
 
 import (
 	"bytes"
-	"fmt"
-	"slices"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
