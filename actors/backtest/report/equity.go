@@ -38,6 +38,15 @@ func curveOf(r *engine.Result) curve {
 	return c
 }
 
+// split returns the first point and the ones after it, for loops that
+// walk the curve without at's branch.
+func (c curve) split() (engine.Point, []engine.Point) {
+	if c.hasHead {
+		return c.head, c.pts
+	}
+	return c.pts[0], c.pts[1:]
+}
+
 // len is the number of points.
 func (c curve) len() int {
 	if c.hasHead {
@@ -96,6 +105,14 @@ func periodsPerYear(c curve) float64 {
 	if n < 2 {
 		return 0
 	}
+	if n >= 4 {
+		// Bars of one interval without a gap need no sort: when all gaps
+		// but the first (the start point's) are equal, so is the median.
+		_, rest := c.split()
+		if g := rest[1].TimeMs - rest[0].TimeMs; g > 0 && evenlySpaced(rest, g) {
+			return msPerYear / float64(g)
+		}
+	}
 	gaps := make([]int64, n-1)
 	prev := c.at(0).TimeMs
 	for i := 1; i < n; i++ {
@@ -111,6 +128,18 @@ func periodsPerYear(c curve) float64 {
 	return msPerYear / median
 }
 
+// evenlySpaced says whether every point follows the previous by gap.
+func evenlySpaced(pts []engine.Point, gap int64) bool {
+	prev := pts[0].TimeMs
+	for _, p := range pts[1:] {
+		if p.TimeMs-prev != gap {
+			return false
+		}
+		prev = p.TimeMs
+	}
+	return true
+}
+
 // returnRatios fills Sharpe and Sortino from the per-period returns. A
 // period that starts at an equity of 0 or less has a return of 0.
 func (m *Metrics) returnRatios(c curve) {
@@ -118,25 +147,32 @@ func (m *Metrics) returnRatios(c curve) {
 	if n < 3 || m.PeriodsPerYear <= 0 { // two returns at least for a stdev
 		return
 	}
-	var mean, m2, down float64 // Welford's running mean and sum of squares
-	prev := c.at(0).Equity
-	for i := 1; i < n; i++ {
-		e := c.at(i).Equity
+	// Sums of the returns shifted by the first one (exact when they are
+	// all equal, stable when they are close).
+	var shift, sum, sumSq, down float64
+	p0, rest := c.split()
+	prev := p0.Equity
+	for i, p := range rest {
+		e := p.Equity
 		var r float64
 		if prev > 0 {
 			r = e/prev - 1
 		}
 		prev = e
-		d := r - mean
-		mean += d / float64(i)
-		m2 += d * (r - mean)
+		if i == 0 {
+			shift = r
+		}
+		d := r - shift
+		sum += d
+		sumSq += d * d
 		if r < 0 {
 			down += r * r
 		}
 	}
 	k := float64(n - 1)
+	mean := shift + sum/k
 	scale := math.Sqrt(m.PeriodsPerYear)
-	if std := math.Sqrt(m2 / (k - 1)); std > 0 {
+	if std := math.Sqrt(max(0, (sumSq-sum*sum/k)/(k-1))); std > 0 {
 		m.Sharpe = mean / std * scale
 	}
 	if dd := math.Sqrt(down / k); dd > 0 {
@@ -147,23 +183,25 @@ func (m *Metrics) returnRatios(c curve) {
 // drawdown fills MaxDrawdown and its start (the last time at the peak),
 // trough and recovery (the first time back at the peak; 0 if never).
 func (m *Metrics) drawdown(c curve) {
-	p0 := c.at(0)
+	p0, rest := c.split()
 	peak, peakT := p0.Equity, p0.TimeMs
+	floor := peak // below it a fall is deeper than MaxDrawdown
 	recovering := false
-	for i := 1; i < c.len(); i++ {
-		p := c.at(i)
+	for _, p := range rest {
 		if p.Equity >= peak {
 			if recovering {
 				m.DrawdownRecoveryMs, recovering = p.TimeMs, false
 			}
 			peak, peakT = p.Equity, p.TimeMs
+			floor = peak * (1 - m.MaxDrawdown)
 			continue
 		}
-		if peak <= 0 {
+		if peak <= 0 || p.Equity >= floor {
 			continue
 		}
 		if dd := 1 - p.Equity/peak; dd > m.MaxDrawdown {
 			m.MaxDrawdown = dd
+			floor = p.Equity
 			m.DrawdownStartMs, m.DrawdownTroughMs = peakT, p.TimeMs
 			m.DrawdownRecoveryMs, recovering = 0, true
 		}

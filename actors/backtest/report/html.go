@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/superbot/superbot/actors/backtest/engine"
@@ -32,8 +33,8 @@ type legRow struct {
 // WriteHTML writes one self-contained HTML file (inline SVG and CSS, no
 // script, no external URL): the metrics, an equity curve, a drawdown
 // chart and each leg's price with its fills as markers. Long series are
-// downsampled to a few thousand points keeping every bucket's extremes;
-// names are escaped by html/template.
+// downsampled to a few thousand points keeping every stretch's extremes;
+// names are escaped by html/template. The same inputs give the same bytes.
 func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 	if r == nil {
 		return errNilResult
@@ -49,7 +50,8 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 			strconv.Itoa(len(l.Bars)), strconv.FormatFloat(finite(l.Position), 'f', -1, 64)})
 	}
 	if c := curveOf(r); c.len() > 0 {
-		page.Charts = append(page.Charts, equityChart(c), drawdownChart(c))
+		equity, drawdown := equityCharts(c)
+		page.Charts = append(page.Charts, equity, drawdown)
 	}
 	for i := range r.Legs {
 		if len(r.Legs[i].Bars) > 0 {
@@ -66,78 +68,87 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 	return nil
 }
 
-// equityChart draws the curve.
-func equityChart(c curve) chart {
-	eq := func(i int) float64 { return c.at(i).Equity }
-	at := func(i int) int64 { return c.at(i).TimeMs }
-	idx := downsample(c.len(), eq, chartBuckets)
-	lo, hi := extent(idx, eq)
-	s := newScale(at(0), at(c.len()-1), lo, hi)
-	return chart{Title: "Equity", Line: s.points(idx, at, eq), XTicks: s.xTicks(), YTicks: s.yTicks()}
-}
-
-// drawdownChart draws the fall from the running peak, in percent.
-func drawdownChart(c curve) chart {
+// equityChart and drawdownChart draw the curve and its fall from the
+// running peak (in percent), sampled in one pass.
+func equityCharts(c curve) (equity, drawdown chart) {
 	n := c.len()
-	dd := make([]float64, n)
-	peak := c.at(0).Equity
-	for i := range n {
-		e := c.at(i).Equity
-		peak = max(peak, e)
+	eq, dd := newSampler(n, chartBuckets), newSampler(n, chartBuckets)
+	p0, rest := c.split()
+	peak := p0.Equity
+	eq.add(p0.TimeMs, p0.Equity)
+	dd.add(p0.TimeMs, 0)
+	for _, p := range rest {
+		peak = max(peak, p.Equity)
+		var fall float64
 		if peak > 0 {
-			dd[i] = (e/peak - 1) * 100
+			fall = (p.Equity/peak - 1) * 100
 		}
+		eq.add(p.TimeMs, p.Equity)
+		dd.add(p.TimeMs, fall)
 	}
-	v := func(i int) float64 { return dd[i] }
-	at := func(i int) int64 { return c.at(i).TimeMs }
-	idx := downsample(n, v, chartBuckets)
-	lo, _ := extent(idx, v)
-	s := newScale(at(0), at(n-1), lo, 0)
-	area := fmt.Sprintf("%v,%v %s %v,%v", s.x(at(0)), s.y(0), s.points(idx, at, v), s.x(at(n-1)), s.y(0))
-	return chart{Title: "Drawdown (%)", Area: area, XTicks: s.xTicks(), YTicks: s.yTicks()}
+	t0, t1 := c.at(0).TimeMs, c.at(n-1).TimeMs
+	lo, hi := extent(eq.samples())
+	s := newScale(t0, t1, lo, hi)
+	equity = chart{Title: "Equity", Line: s.points(eq.samples()), XTicks: s.xTicks(), YTicks: s.yTicks()}
+	lo, _ = extent(dd.samples())
+	s = newScale(t0, t1, lo, 0)
+	zero := []sample{{t1, 0}, {t0, 0}}
+	area := s.points(dd.samples()) + " " + s.points(zero)
+	drawdown = chart{Title: "Drawdown (%)", Area: area, XTicks: s.xTicks(), YTicks: s.yTicks()}
+	return equity, drawdown
 }
 
-// priceChart draws leg i's closes and its fills.
+// priceChart draws leg i's closes and its fills (a triangle up for a buy,
+// down for a sell). Over maxMarkers fills, it draws a fill every so many.
 func priceChart(r *engine.Result, i int) chart {
 	l := r.Legs[i]
 	bars := l.Bars
-	at := func(k int) int64 {
-		if bars[k].CloseTimeMs > 0 {
-			return bars[k].CloseTimeMs
+	closes := newSampler(len(bars), chartBuckets)
+	for _, b := range bars {
+		t := b.CloseTimeMs
+		if t <= 0 {
+			t = b.OpenTimeMs
 		}
-		return bars[k].OpenTimeMs
+		closes.add(t, b.Close)
 	}
-	closes := func(k int) float64 { return bars[k].Close }
-	idx := downsample(len(bars), closes, chartBuckets)
-	lo, hi := extent(idx, closes)
-	var fills []engine.Fill
-	for _, f := range r.Fills {
-		if f.Leg == i {
-			fills = append(fills, f)
+	lo, hi := extent(closes.samples())
+	var fills []int // indexes in r.Fills
+	for k := range r.Fills {
+		if f := &r.Fills[k]; f.Leg == i {
+			fills = append(fills, k)
+			if fp := f.Price; fp > 0 && !math.IsInf(fp, 0) {
+				lo, hi = min(lo, fp), max(hi, fp)
+			}
 		}
 	}
-	fidx := downsample(len(fills), func(k int) float64 { return fills[k].Price }, maxMarkers/2-1)
-	flo, fhi := extent(fidx, func(k int) float64 { return fills[k].Price })
-	if len(fidx) > 0 {
-		lo, hi = min(lo, flo), max(hi, fhi)
-	}
-	s := newScale(at(0), at(len(bars)-1), lo, hi)
+	pts := closes.samples()
+	s := newScale(pts[0].t, pts[len(pts)-1].t, lo, hi)
 	ch := chart{Title: fmt.Sprintf("%s %s", l.Name, l.Symbol),
-		Line: s.points(idx, at, closes), XTicks: s.xTicks(), YTicks: s.yTicks()}
-	for _, k := range fidx {
-		f := fills[k]
-		mk := marker{X: s.x(f.TimeMs), Y: s.y(f.Price), Title: fmt.Sprintf("%s %s %g @ %g (fee %g) %s",
-			f.Side, f.Symbol, finite(f.Qty), finite(f.Price), finite(f.Fee), stamp(f.TimeMs))}
+		Line: s.points(pts), XTicks: s.xTicks(), YTicks: s.yTicks()}
+	step := max((len(fills)+maxMarkers-1)/maxMarkers, 1)
+	var buys, sells []byte
+	for k := 0; k < len(fills); k += step {
+		f := &r.Fills[fills[k]]
 		if f.Side == "SELL" {
-			ch.Sells = append(ch.Sells, mk)
+			sells = appendMarker(sells, s, f, "l-4 -8h8z")
 		} else {
-			ch.Buys = append(ch.Buys, mk)
+			buys = appendMarker(buys, s, f, "l-4 8h8z")
 		}
 	}
-	if len(fidx) < len(fills) {
-		ch.Note = fmt.Sprintf("%d of %d fills shown (the extremes of each stretch)", len(fidx), len(fills))
+	ch.Buys, ch.Sells = string(buys), string(sells)
+	if step > 1 {
+		ch.Note = fmt.Sprintf("one fill in %d of %d drawn", step, len(fills))
 	}
 	return ch
+}
+
+// appendMarker appends a triangle's path at f's time and price.
+func appendMarker(b []byte, s scale, f *engine.Fill, shape string) []byte {
+	b = append(b, 'M')
+	b = appendTenths(b, s.x(f.TimeMs))
+	b = append(b, ' ')
+	b = appendTenths(b, s.y(f.Price))
+	return append(b, shape...)
 }
 
 // pageTemplate is the report page; it loads nothing from anywhere.
@@ -172,7 +183,7 @@ svg{max-width:100%;height:auto;font-size:11px}
 {{end}}{{range .XTicks}}<text class="xl" x="{{.Pos}}" y="290">{{.Label}}</text>
 {{end}}{{if .Area}}<polygon class="area" points="{{.Area}}"/>
 {{end}}{{if .Line}}<polyline class="line" points="{{.Line}}"/>
-{{end}}{{range .Buys}}<path class="buy" d="M{{.X}} {{.Y}}l-4 8h8z"><title>{{.Title}}</title></path>
-{{end}}{{range .Sells}}<path class="sell" d="M{{.X}} {{.Y}}l-4 -8h8z"><title>{{.Title}}</title></path>
+{{end}}{{if .Buys}}<path class="buy" d="{{.Buys}}"><title>buys</title></path>
+{{end}}{{if .Sells}}<path class="sell" d="{{.Sells}}"><title>sells</title></path>
 {{end}}</svg>{{if .Note}}<p class="note">{{.Note}}</p>{{end}}</section>
 {{end}}`))

@@ -187,14 +187,16 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 		t.Error("names are not escaped")
 	}
 	for _, want := range []string{"&lt;script&gt;", "Report &lt;b&gt;&amp;&lt;/b&gt;", "<h2>Equity</h2>",
-		"<h2>Drawdown (%)</h2>", `class="buy"`, `class="sell"`, "BUY BTCUSDT 1 @ 100", "<polygon"} {
+		"<h2>Drawdown (%)</h2>", "<polygon", "ETHUSDT"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
 	// Only leg 0 has bars, so only its fills are drawn: 3 buys, 1 sell.
-	if n := strings.Count(out, `class="buy"`); n != 3 {
-		t.Errorf("%d buy markers, want 3 (leg 0's)", n)
+	buys := regexp.MustCompile(`class="buy" d="([^"]*)"`).FindStringSubmatch(out)
+	sells := regexp.MustCompile(`class="sell" d="([^"]*)"`).FindStringSubmatch(out)
+	if len(buys) != 2 || strings.Count(buys[1], "M") != 3 || len(sells) != 2 || strings.Count(sells[1], "M") != 1 {
+		t.Errorf("markers: buys %q sells %q, want 3 and 1", buys, sells)
 	}
 }
 
@@ -227,10 +229,10 @@ func TestWriteHTMLDownsamplesAYearKeepingExtremes(t *testing.T) {
 	if !found {
 		t.Error("the equity spike was dropped")
 	}
-	if strings.Count(out, "<path") > maxMarkers {
-		t.Errorf("%d markers, want at most %d", strings.Count(out, "<path"), maxMarkers)
+	if n := strings.Count(out, "M"); n > maxMarkers+10 {
+		t.Errorf("%d markers, want at most %d", n, maxMarkers)
 	}
-	if !strings.Contains(out, "fills shown") {
+	if !strings.Contains(out, "one fill in 2 of 5418 drawn") {
 		t.Error("no note that markers were left out")
 	}
 	if b.Len() > 2<<20 {
@@ -238,17 +240,40 @@ func TestWriteHTMLDownsamplesAYearKeepingExtremes(t *testing.T) {
 	}
 }
 
-func TestDownsampleKeepsEveryBucketsExtremes(t *testing.T) {
-	ys := []float64{5, 1, 9, 3, 3, 8, 0, 7, 4, 6}
-	idx := downsample(len(ys), func(i int) float64 { return ys[i] }, 2)
-	// Buckets over 1..8: [1,5) and [5,9): mins 1 (i=1), 0 (i=6); maxes 9
-	// (i=2), 8 (i=5); plus first and last.
-	want := []int{0, 1, 2, 5, 6, 9}
-	if !slices.Equal(idx, want) {
-		t.Errorf("downsample = %v, want %v", idx, want)
+func TestSamplerKeepsEveryBucketsExtremes(t *testing.T) {
+	feed := func(ys []float64, buckets int) []int64 {
+		s := newSampler(len(ys), buckets)
+		for i, y := range ys {
+			s.add(int64(i), y)
+		}
+		var kept []int64
+		for _, p := range s.samples() {
+			if p.v != ys[p.t] {
+				t.Errorf("sample %v has another value than point %d", p, p.t)
+			}
+			kept = append(kept, p.t)
+		}
+		return kept
 	}
-	if got := downsample(3, func(int) float64 { return 0 }, 2); len(got) != 3 {
-		t.Errorf("short series %v, want all", got)
+	// Buckets over 1..8: [1,5) and [5,9): mins 1 (i=1), 0 (i=6); maxes 9
+	// (i=2), 8 (i=5); plus first and last, in time order.
+	if got, want := feed([]float64{5, 1, 9, 3, 3, 8, 0, 7, 4, 6}, 2), []int64{0, 1, 2, 5, 6, 9}; !slices.Equal(got, want) {
+		t.Errorf("kept %v, want %v", got, want)
+	}
+	// A flat run keeps one point per bucket.
+	if got, want := feed([]float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 2), []int64{0, 1, 5, 9}; !slices.Equal(got, want) {
+		t.Errorf("flat kept %v, want %v", got, want)
+	}
+	if got := feed([]float64{3, 2, 1}, 2); len(got) != 3 {
+		t.Errorf("short series kept %v, want all", got)
+	}
+	// 7 buckets over 99 points: uneven runs, each point in one bucket.
+	ys := make([]float64, 101)
+	for i := range ys {
+		ys[i] = float64((i * 37) % 101)
+	}
+	if got := feed(ys, 7); len(got) != 2+2*7 || !slices.IsSorted(got) {
+		t.Errorf("kept %v", got)
 	}
 }
 

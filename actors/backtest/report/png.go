@@ -35,11 +35,14 @@ func WritePNG(w io.Writer, r *engine.Result) error {
 	if c.len() == 0 {
 		return errNoEquity
 	}
-	eq := func(i int) float64 { return finite(c.at(i).Equity) }
-	idx := downsample(c.len(), eq, chartBuckets)
-	xys := make(plotter.XYs, len(idx))
-	for k, i := range idx {
-		xys[k] = plotter.XY{X: float64(c.at(i).TimeMs) / 1000, Y: eq(i)}
+	eq := newSampler(c.len(), chartBuckets)
+	for i := range c.len() {
+		p := c.at(i)
+		eq.add(p.TimeMs, finite(p.Equity))
+	}
+	xys := make(plotter.XYs, 0, len(eq.samples()))
+	for _, s := range eq.samples() {
+		xys = append(xys, plotter.XY{X: float64(s.t) / 1000, Y: s.v})
 	}
 	p := plot.New()
 	p.Title.Text = "Equity"

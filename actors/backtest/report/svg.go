@@ -12,8 +12,8 @@ const (
 	padLeft, padRight, padTop, padBottom = 72.0, 16.0, 12.0, 28.0
 	// chartBuckets bounds a line to about 2*chartBuckets points.
 	chartBuckets = 1500
-	// maxMarkers bounds the trade markers drawn on one price chart.
-	maxMarkers = 2000
+	// maxMarkers bounds the fill markers drawn on one price chart.
+	maxMarkers = 5000
 )
 
 // tick is an axis label at a position.
@@ -22,11 +22,6 @@ type tick struct {
 	Label string
 }
 
-// marker is one fill drawn on a price chart.
-type marker struct {
-	X, Y  float64
-	Title string
-}
 
 // chart is one inline SVG chart, ready for the template.
 type chart struct {
@@ -34,7 +29,8 @@ type chart struct {
 	// Line is a polyline's points; Area, if set, a polygon's (drawdown).
 	Line, Area     string
 	XTicks, YTicks []tick
-	Buys, Sells    []marker
+	// Buys and Sells are path data: a triangle per fill.
+	Buys, Sells string
 	// Note says what was left out (markers over maxMarkers).
 	Note string
 }
@@ -73,18 +69,32 @@ func (s scale) y(v float64) float64 {
 // round1 rounds to a tenth, which keeps the SVG short.
 func round1(v float64) float64 { return math.Round(finite(v)*10) / 10 }
 
-// points renders the indexed points as "x,y x,y ...".
-func (s scale) points(idx []int, t func(int) int64, v func(int) float64) string {
-	b := make([]byte, 0, len(idx)*14)
-	for k, i := range idx {
+// points renders samples as "x,y x,y ...".
+func (s scale) points(pts []sample) string {
+	b := make([]byte, 0, len(pts)*14)
+	for k, p := range pts {
 		if k > 0 {
 			b = append(b, ' ')
 		}
-		b = strconv.AppendFloat(b, s.x(t(i)), 'f', -1, 64)
+		b = appendTenths(b, s.x(p.t))
 		b = append(b, ',')
-		b = strconv.AppendFloat(b, s.y(v(i)), 'f', -1, 64)
+		b = appendTenths(b, s.y(p.v))
 	}
 	return string(b)
+}
+
+// appendTenths appends v, a multiple of a tenth, without a trailing ".0".
+func appendTenths(b []byte, v float64) []byte {
+	tenths := int64(math.Round(v * 10))
+	if tenths < 0 {
+		b = append(b, '-')
+		tenths = -tenths
+	}
+	b = strconv.AppendInt(b, tenths/10, 10)
+	if d := tenths % 10; d != 0 {
+		b = append(b, '.', byte('0'+d))
+	}
+	return b
 }
 
 // xTicks labels six evenly spaced times, with hours when the span is
@@ -130,12 +140,12 @@ func niceStep(raw float64) float64 {
 	return 10 * p
 }
 
-// extent is the lowest and highest of v over idx, ignoring values that
+// extent is the lowest and highest value of pts, ignoring values that
 // are not finite; 0, 0 when none is.
-func extent(idx []int, v func(int) float64) (lo, hi float64) {
+func extent(pts []sample) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, i := range idx {
-		if x := v(i); !math.IsNaN(x) && !math.IsInf(x, 0) {
+	for _, p := range pts {
+		if x := p.v; !math.IsNaN(x) && !math.IsInf(x, 0) {
 			lo, hi = min(lo, x), max(hi, x)
 		}
 	}

@@ -60,8 +60,9 @@ type tripState struct {
 // roundTrips walks r's fills leg by leg and returns the closed trips and
 // the intervals with a position (one still open ends at endMs).
 func roundTrips(r *engine.Result, endMs int64) ([]RoundTrip, []interval) {
-	var trips []RoundTrip
-	var spans []interval
+	// A trip takes two fills at least.
+	trips := make([]RoundTrip, 0, len(r.Fills)/2)
+	spans := make([]interval, 0, len(r.Fills)/2+len(r.Legs))
 	open := map[int]*tripState{}
 	for _, f := range r.Fills {
 		if !(f.Qty > 0) { // NaN too
