@@ -22,7 +22,6 @@ type tick struct {
 	Label string
 }
 
-
 // chart is one inline SVG chart, ready for the template.
 type chart struct {
 	Title string
