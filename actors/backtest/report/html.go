@@ -125,21 +125,36 @@ func priceChart(r *engine.Result, i int) chart {
 	s := newScale(pts[0].t, pts[len(pts)-1].t, lo, hi)
 	ch := chart{Title: fmt.Sprintf("%s %s", l.Name, l.Symbol),
 		Line: s.points(pts), XTicks: s.xTicks(), YTicks: s.yTicks()}
-	step := max((len(fills)+maxMarkers-1)/maxMarkers, 1)
-	var buys, sells []byte
-	for k := 0; k < len(fills); k += step {
-		f := &r.Fills[fills[k]]
-		if f.Side == "SELL" {
-			sells = appendMarker(sells, s, f, "l-4 -8h8z")
+	var buys, sells []int
+	for _, k := range fills {
+		if r.Fills[k].Side == "SELL" {
+			sells = append(sells, k)
 		} else {
-			buys = appendMarker(buys, s, f, "l-4 8h8z")
+			buys = append(buys, k)
 		}
 	}
-	ch.Buys, ch.Sells = string(buys), string(sells)
-	if step > 1 {
-		ch.Note = fmt.Sprintf("one fill in %d of %d drawn", step, len(fills))
+	// Each side gets half the markers, a fill every step of its own.
+	bstep, sstep := markerStep(len(buys)), markerStep(len(sells))
+	var path []byte
+	for k := 0; k < len(buys); k += bstep {
+		path = appendMarker(path, s, &r.Fills[buys[k]], "l-4 8h8z")
+	}
+	ch.Buys = string(path)
+	path = path[:0]
+	for k := 0; k < len(sells); k += sstep {
+		path = appendMarker(path, s, &r.Fills[sells[k]], "l-4 -8h8z")
+	}
+	ch.Sells = string(path)
+	if bstep > 1 || sstep > 1 {
+		ch.Note = fmt.Sprintf("one buy in %d and one sell in %d drawn (%d fills)", bstep, sstep, len(fills))
 	}
 	return ch
+}
+
+// markerStep is how many fills of a side to step over to draw at most
+// maxMarkers/2 of its n.
+func markerStep(n int) int {
+	return max((n+maxMarkers/2-1)/(maxMarkers/2), 1)
 }
 
 // appendMarker appends a triangle's path at f's time and price.
@@ -161,7 +176,7 @@ table{border-collapse:collapse;margin:8px 0}th,td{padding:2px 10px;text-align:le
 table.grid th{border-bottom:1px solid #999}table.grid td{border-bottom:1px solid #eee;text-align:right}
 table.grid td:first-child{text-align:left}
 svg{max-width:100%;height:auto;font-size:11px}
-.frame{fill:none;stroke:#bbb}.gl{stroke:#eee}.yl{text-anchor:end;fill:#555}.xl{text-anchor:middle;fill:#555}
+.frame{fill:none;stroke:#bbb}.gl{stroke:#eee}.yl{text-anchor:end;fill:#555}.xl{text-anchor:middle;fill:#555}.xl.first{text-anchor:start}.xl.last{text-anchor:end}
 .line{fill:none;stroke:#1f5fbf;stroke-width:1.2}.area{fill:#d9534f55;stroke:#d9534f;stroke-width:1}
 .buy{fill:#2a9d3a}.sell{fill:#d9534f}.note{color:#777;font-size:12px}
 </style></head><body>
@@ -180,7 +195,7 @@ svg{max-width:100%;height:auto;font-size:11px}
 <svg viewBox="0 0 960 300" width="960" height="300" role="img">
 <rect class="frame" x="72" y="12" width="872" height="260"/>
 {{range .YTicks}}<line class="gl" x1="72" x2="944" y1="{{.Pos}}" y2="{{.Pos}}"/><text class="yl" x="66" y="{{.Pos}}" dy="4">{{.Label}}</text>
-{{end}}{{range .XTicks}}<text class="xl" x="{{.Pos}}" y="290">{{.Label}}</text>
+{{end}}{{range .XTicks}}<text class="xl{{.Class}}" x="{{.Pos}}" y="290">{{.Label}}</text>
 {{end}}{{if .Area}}<polygon class="area" points="{{.Area}}"/>
 {{end}}{{if .Line}}<polyline class="line" points="{{.Line}}"/>
 {{end}}{{if .Buys}}<path class="buy" d="{{.Buys}}"><title>buys</title></path>

@@ -232,7 +232,7 @@ func TestWriteHTMLDownsamplesAYearKeepingExtremes(t *testing.T) {
 	if n := strings.Count(out, "M"); n > maxMarkers+10 {
 		t.Errorf("%d markers, want at most %d", n, maxMarkers)
 	}
-	if !strings.Contains(out, "one fill in 2 of 5418 drawn") {
+	if !strings.Contains(out, "one buy in 2 and one sell in 2 drawn (5418 fills)") {
 		t.Error("no note that markers were left out")
 	}
 	if b.Len() > 2<<20 {

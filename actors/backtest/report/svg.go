@@ -20,6 +20,8 @@ const (
 type tick struct {
 	Pos   float64
 	Label string
+	// Class is " first" or " last" for the ends of the time axis.
+	Class string
 }
 
 // chart is one inline SVG chart, ready for the template.
@@ -108,6 +110,7 @@ func (s scale) xTicks() []tick {
 		t := s.t0 + (s.t1-s.t0)*int64(k)/5
 		ticks = append(ticks, tick{Pos: s.x(t), Label: time.UnixMilli(t).UTC().Format(layout)})
 	}
+	ticks[0].Class, ticks[5].Class = " first", " last"
 	return ticks
 }
 
