@@ -50,7 +50,7 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 			strconv.Itoa(len(l.Bars)), strconv.FormatFloat(finite(l.Position), 'f', -1, 64)})
 	}
 	if c := curveOf(r); c.len() > 0 {
-		equity, drawdown := equityCharts(c)
+		equity, drawdown := equityCharts(r, c)
 		page.Charts = append(page.Charts, equity, drawdown)
 	}
 	for i := range r.Legs {
@@ -70,14 +70,21 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 
 // equityChart and drawdownChart draw the curve and its fall from the
 // running peak (in percent), sampled in one pass.
-func equityCharts(c curve) (equity, drawdown chart) {
+func equityCharts(r *engine.Result, c curve) (equity, drawdown chart) {
 	n := c.len()
-	eq, dd := newSampler(n, chartBuckets), newSampler(n, chartBuckets)
+	eq, dd, bh := newSampler(n, chartBuckets), newSampler(n, chartBuckets), newSampler(n, chartBuckets)
 	p0, rest := c.split()
+	hold := newHolding(r.Legs, p0.Equity)
+	if hold != nil {
+		bh.add(p0.TimeMs, hold.at(p0.TimeMs))
+	}
 	peak := p0.Equity
 	eq.add(p0.TimeMs, p0.Equity)
 	dd.add(p0.TimeMs, 0)
 	for _, p := range rest {
+		if hold != nil {
+			bh.add(p.TimeMs, hold.at(p.TimeMs))
+		}
 		peak = max(peak, p.Equity)
 		var fall float64
 		if peak > 0 {
@@ -88,8 +95,16 @@ func equityCharts(c curve) (equity, drawdown chart) {
 	}
 	t0, t1 := c.at(0).TimeMs, c.at(n-1).TimeMs
 	lo, hi := extent(eq.samples())
+	if hold != nil {
+		blo, bhi := extent(bh.samples())
+		lo, hi = min(lo, blo), max(hi, bhi)
+	}
 	s := newScale(t0, t1, lo, hi)
 	equity = chart{Title: "Equity", Line: s.points(eq.samples()), XTicks: s.xTicks(), YTicks: s.yTicks()}
+	if hold != nil {
+		equity.Title = "Equity (dashed: buy and hold)"
+		equity.Bench = s.points(bh.samples())
+	}
 	lo, _ = extent(dd.samples())
 	s = newScale(t0, t1, lo, 0)
 	zero := []sample{{t1, 0}, {t0, 0}}
@@ -177,7 +192,7 @@ table.grid th{border-bottom:1px solid #999}table.grid td{border-bottom:1px solid
 table.grid td:first-child{text-align:left}
 svg{max-width:100%;height:auto;font-size:11px}
 .frame{fill:none;stroke:#bbb}.gl{stroke:#eee}.yl{text-anchor:end;fill:#555}.xl{text-anchor:middle;fill:#555}.xl.first{text-anchor:start}.xl.last{text-anchor:end}
-.line{fill:none;stroke:#1f5fbf;stroke-width:1.2}.area{fill:#d9534f55;stroke:#d9534f;stroke-width:1}
+.line{fill:none;stroke:#1f5fbf;stroke-width:1.2}.bench{fill:none;stroke:#999;stroke-width:1;stroke-dasharray:4 3}.area{fill:#d9534f55;stroke:#d9534f;stroke-width:1}
 .buy{fill:#2a9d3a}.sell{fill:#d9534f}.note{color:#777;font-size:12px}
 </style></head><body>
 <h1>{{.Title}}</h1>
@@ -197,6 +212,7 @@ svg{max-width:100%;height:auto;font-size:11px}
 {{range .YTicks}}<line class="gl" x1="72" x2="944" y1="{{.Pos}}" y2="{{.Pos}}"/><text class="yl" x="66" y="{{.Pos}}" dy="4">{{.Label}}</text>
 {{end}}{{range .XTicks}}<text class="xl{{.Class}}" x="{{.Pos}}" y="290">{{.Label}}</text>
 {{end}}{{if .Area}}<polygon class="area" points="{{.Area}}"/>
+{{end}}{{if .Bench}}<polyline class="bench" points="{{.Bench}}"/>
 {{end}}{{if .Line}}<polyline class="line" points="{{.Line}}"/>
 {{end}}{{if .Buys}}<path class="buy" d="{{.Buys}}"><title>buys</title></path>
 {{end}}{{if .Sells}}<path class="sell" d="{{.Sells}}"><title>sells</title></path>

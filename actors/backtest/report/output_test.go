@@ -186,7 +186,7 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 	if strings.Contains(out, "<script>") || strings.Contains(out, "<b>&</b>") {
 		t.Error("names are not escaped")
 	}
-	for _, want := range []string{"&lt;script&gt;", "Report &lt;b&gt;&amp;&lt;/b&gt;", "<h2>Equity</h2>",
+	for _, want := range []string{"&lt;script&gt;", "Report &lt;b&gt;&amp;&lt;/b&gt;", "<h2>Equity (dashed: buy and hold)</h2>",
 		"<h2>Drawdown (%)</h2>", "<polygon", "ETHUSDT"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %q", want)
@@ -207,15 +207,16 @@ func TestWriteHTMLDownsamplesAYearKeepingExtremes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	lines := regexp.MustCompile(`points="([^"]*)"`).FindAllStringSubmatch(out, -1)
-	if len(lines) != 3 { // equity, drawdown, price
-		t.Fatalf("%d point lists, want 3", len(lines))
+	lines := regexp.MustCompile(`class="(?:line|bench|area)" points="([^"]*)"`).FindAllStringSubmatch(out, -1)
+	if len(lines) != 4 { // buy and hold, equity, drawdown, price
+		t.Fatalf("%d point lists, want 4", len(lines))
 	}
 	for _, l := range lines {
 		if n := strings.Count(l[1], " ") + 1; n < 1000 || n > 2*chartBuckets+4 {
 			t.Errorf("a line has %d points, want a few thousand", n)
 		}
 	}
+	lines = regexp.MustCompile(`class="line" points="([^"]*)"`).FindAllStringSubmatch(out, -1)
 	// The spike to 1e6 is the top of the equity chart: some point sits
 	// on the plot's top edge (after the 4 % margin: y = 12 + 260*0.04/1.08).
 	top := 12 + 260*0.04/1.08
@@ -274,6 +275,35 @@ func TestSamplerKeepsEveryBucketsExtremes(t *testing.T) {
 	}
 	if got := feed(ys, 7); len(got) != 2+2*7 || !slices.IsSorted(got) {
 		t.Errorf("kept %v", got)
+	}
+}
+
+func TestHoldingByHand(t *testing.T) {
+	// Two legs, 600 and 400 allocated. btc closes 100 (t=9), 110 (t=19),
+	// 90 (t=29); eth closes 10 (t=19), 15 (t=29).
+	//   t=5:  nothing closed: 600 + 400 = 1000.
+	//   t=9:  btc 100/100: 600 + 400 = 1000.
+	//   t=19: 600*1.1 + 400*1 = 1060.
+	//   t=25: the same, 1060.
+	//   t=29: 600*0.9 + 400*1.5 = 1140.
+	legs := []engine.LegResult{
+		{Allocation: 600, FirstClose: 100, Bars: []strategy.Bar{
+			{CloseTimeMs: 9, Close: 100}, {CloseTimeMs: 19, Close: 110}, {CloseTimeMs: 29, Close: 90}}},
+		{Allocation: 400, FirstClose: 10, Bars: []strategy.Bar{
+			{CloseTimeMs: 19, Close: 10}, {CloseTimeMs: 29, Close: 15}}},
+	}
+	h := newHolding(legs, 1000)
+	for _, c := range []struct {
+		t    int64
+		want float64
+	}{{5, 1000}, {9, 1000}, {19, 1060}, {25, 1060}, {29, 1140}} {
+		near(t, fmt.Sprintf("holding at %d", c.t), h.at(c.t), c.want)
+	}
+	// No allocation: the initial equity is shared equally.
+	legs[0].Allocation, legs[1].Allocation = 0, 0
+	near(t, "equal weights", newHolding(legs, 1000).at(29), 500*0.9+500*1.5)
+	if newHolding([]engine.LegResult{{Allocation: 5}}, 5) != nil {
+		t.Error("a holding without bars")
 	}
 }
 

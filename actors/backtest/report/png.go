@@ -35,14 +35,14 @@ func WritePNG(w io.Writer, r *engine.Result) error {
 	if c.len() == 0 {
 		return errNoEquity
 	}
-	eq := newSampler(c.len(), chartBuckets)
+	eq, bh := newSampler(c.len(), chartBuckets), newSampler(c.len(), chartBuckets)
+	hold := newHolding(r.Legs, c.at(0).Equity)
 	for i := range c.len() {
 		p := c.at(i)
 		eq.add(p.TimeMs, finite(p.Equity))
-	}
-	xys := make(plotter.XYs, 0, len(eq.samples()))
-	for _, s := range eq.samples() {
-		xys = append(xys, plotter.XY{X: float64(s.t) / 1000, Y: s.v})
+		if hold != nil {
+			bh.add(p.TimeMs, finite(hold.at(p.TimeMs)))
+		}
 	}
 	p := plot.New()
 	p.Title.Text = "Equity"
@@ -53,12 +53,24 @@ func WritePNG(w io.Writer, r *engine.Result) error {
 	}
 	p.X.Tick.Marker = plot.TimeTicks{Format: layout}
 	p.Add(plotter.NewGrid())
-	line, err := plotter.NewLine(xys)
+	line, err := plotter.NewLine(plotXYs(eq.samples()))
 	if err != nil {
 		return fmt.Errorf("report: png: %w", err)
 	}
 	line.Color = color.RGBA{R: 0x1f, G: 0x5f, B: 0xbf, A: 0xff}
 	p.Add(line)
+	p.Legend.Add("strategy", line)
+	if hold != nil {
+		bench, err := plotter.NewLine(plotXYs(bh.samples()))
+		if err != nil {
+			return fmt.Errorf("report: png: %w", err)
+		}
+		bench.Color = color.Gray{Y: 0x99}
+		bench.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(bench)
+		p.Legend.Add("buy and hold", bench)
+		p.Legend.Top, p.Legend.Left = true, true
+	}
 	canvas := vgimg.NewWith(
 		vgimg.UseWH(vg.Length(PNGWidth)*vg.Inch/pngDPI, vg.Length(PNGHeight)*vg.Inch/pngDPI),
 		vgimg.UseDPI(pngDPI))
@@ -67,4 +79,13 @@ func WritePNG(w io.Writer, r *engine.Result) error {
 		return fmt.Errorf("report: png: %w", err)
 	}
 	return nil
+}
+
+// plotXYs converts samples (ms) to plot points (seconds, for TimeTicks).
+func plotXYs(pts []sample) plotter.XYs {
+	xys := make(plotter.XYs, 0, len(pts))
+	for _, s := range pts {
+		xys = append(xys, plotter.XY{X: float64(s.t) / 1000, Y: s.v})
+	}
+	return xys
 }

@@ -28,7 +28,9 @@ type tick struct {
 type chart struct {
 	Title string
 	// Line is a polyline's points; Area, if set, a polygon's (drawdown).
-	Line, Area     string
+	Line, Area string
+	// Bench is a dashed polyline's points (buy and hold).
+	Bench          string
 	XTicks, YTicks []tick
 	// Buys and Sells are path data: a triangle per fill.
 	Buys, Sells string
