@@ -306,3 +306,33 @@ func TestScore(t *testing.T) {
 		t.Errorf("Score(luck) err = %v", err)
 	}
 }
+
+func TestComputeExposureIsTheUnionOfTheLegs(t *testing.T) {
+	// Over [0, 10]: leg 1 holds over [2, 5] while leg 0 holds [1, 9];
+	// leg 1 again [7, 10] (still open). Union [1, 10]: 9 of 10. Summing
+	// the spans would give 8+3+3 = 14 of 10.
+	r := curveResult(1, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100)
+	f := func(leg int, side string, at int64) engine.Fill {
+		return engine.Fill{Leg: leg, Symbol: "X", Side: side, Price: 1, Qty: 1, TimeMs: at}
+	}
+	r.Fills = []engine.Fill{f(0, "BUY", 1), f(1, "BUY", 2), f(1, "SELL", 5), f(1, "BUY", 7), f(0, "SELL", 9)}
+	near(t, "Exposure", Compute(r).Exposure, 0.9)
+}
+
+func TestRoundTripsSkipEmptyFillsAndNil(t *testing.T) {
+	// A fill of no quantity (or NaN) changes nothing: buy 1@10, an empty
+	// sell, sell 1@12 is one trip of PnL 2.
+	r := &engine.Result{Fills: []engine.Fill{
+		{Side: "BUY", Price: 10, Qty: 1, TimeMs: 1},
+		{Side: "SELL", Price: 11, Qty: 0, TimeMs: 2},
+		{Side: "SELL", Price: 11, Qty: math.NaN(), TimeMs: 3},
+		{Side: "SELL", Price: 12, Qty: 1, TimeMs: 4},
+	}}
+	trips := RoundTrips(r)
+	if len(trips) != 1 || trips[0].PnL != 2 || trips[0].Fills != 2 || trips[0].ExitMs != 4 {
+		t.Errorf("trips %+v", trips)
+	}
+	if RoundTrips(nil) != nil {
+		t.Error("trips of nil")
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
+	"io"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -321,5 +324,74 @@ func TestWritePNG(t *testing.T) {
 	}
 	if err := WritePNG(&b, &engine.Result{}); err == nil {
 		t.Error("a result without equity drew a PNG")
+	}
+}
+
+func TestWritersRefuseNil(t *testing.T) {
+	var b bytes.Buffer
+	for name, err := range map[string]error{
+		"json": WriteJSON(&b, nil, Metrics{}), "csv": WriteTradesCSV(&b, nil),
+		"html": WriteHTML(&b, nil, Metrics{}, "x"), "png": WritePNG(&b, nil),
+	} {
+		if !errors.Is(err, errNilResult) {
+			t.Errorf("%s: err %v, want errNilResult", name, err)
+		}
+	}
+	if b.Len() != 0 {
+		t.Errorf("wrote %q", b.String())
+	}
+}
+
+func TestWritersOnEdgeCasesCarryNoNaN(t *testing.T) {
+	one := curveResult(minute, 100)
+	one.Legs = []engine.LegResult{{Name: "a", Symbol: "X", Bars: []strategy.Bar{{OpenTimeMs: 5, Close: 1}}}}
+	cases := map[string]*engine.Result{
+		"empty":    {},
+		"one bar":  one,
+		"flat":     curveResult(minute, 100, 100, 100),
+		"negative": curveResult(minute, 100, -50, 20),
+		"nan":      curveResult(minute, 100, math.NaN(), math.Inf(1)),
+	}
+	for name, r := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := Compute(r)
+			var h, j, s bytes.Buffer
+			if err := WriteHTML(&h, r, m, name); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteJSON(&j, r, m); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteSummary(&s, m); err != nil {
+				t.Fatal(err)
+			}
+			for what, out := range map[string]string{"html": h.String(), "json": j.String(), "summary": s.String()} {
+				if strings.Contains(out, "NaN") || strings.Contains(out, "Inf") {
+					t.Errorf("%s carries NaN or Inf:\n%s", what, out)
+				}
+			}
+			if !json.Valid(j.Bytes()) {
+				t.Error("invalid JSON")
+			}
+			if len(r.Equity) > 0 {
+				if err := WritePNG(io.Discard, r); err != nil {
+					t.Errorf("png: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestWritePNGOfAYearWithBuyAndHold(t *testing.T) {
+	var b bytes.Buffer
+	if err := WritePNG(&b, yearResult()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Width != PNGWidth || cfg.Height != PNGHeight {
+		t.Errorf("png %dx%d", cfg.Width, cfg.Height)
 	}
 }

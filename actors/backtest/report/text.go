@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -63,13 +64,23 @@ func stamp(ms int64) string {
 }
 
 // money formats an amount with two decimals.
-func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+func money(v float64) string { return decimals2(v) }
 
 // pct formats a fraction as a percentage.
-func pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + " %" }
+func pct(v float64) string { return decimals2(v*100) + " %" }
 
 // ratio formats a ratio with two decimals.
-func ratio(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+func ratio(v float64) string { return decimals2(v) }
+
+// decimals2 formats v with two decimals, or in exponent form when it is
+// too large for that to read (a growth clamped to MaxFloat64).
+func decimals2(v float64) string {
+	v = finite(v)
+	if math.Abs(v) >= 1e12 {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
 
 // drawdownText is the drawdown with its dates.
 func drawdownText(m Metrics) string {
