@@ -39,16 +39,17 @@ func newSampler(n, buckets int) *sampler {
 
 // add feeds the next point. Its common case is small enough to inline.
 func (s *sampler) add(t int64, v float64) {
-	if s.seen < s.limit {
-		s.seen++
-		if v < s.lo.v {
-			s.lo = sample{t, v}
-		} else if v > s.hi.v {
-			s.hi = sample{t, v}
-		}
+	if s.seen >= s.limit {
+		s.addEdge(t, v)
 		return
 	}
-	s.addEdge(t, v)
+	s.seen++
+	if v < s.lo.v {
+		s.lo.t, s.lo.v = t, v
+	}
+	if v > s.hi.v {
+		s.hi.t, s.hi.v = t, v
+	}
 }
 
 // addEdge feeds a point that starts a bucket, or the first or the last,
