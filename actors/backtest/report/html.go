@@ -40,6 +40,9 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 		return errNilResult
 	}
 	m.sanitize()
+	if title == "" {
+		title = "Backtest report"
+	}
 	page := htmlPage{Title: title, Rows: summaryRows(m)}
 	for _, s := range m.Symbols {
 		page.Symbols = append(page.Symbols, symbolRow{s.Symbol, money(s.PnL), money(s.Fees),
@@ -68,8 +71,9 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 	return nil
 }
 
-// equityChart and drawdownChart draw the curve and its fall from the
-// running peak (in percent), sampled in one pass.
+// equityCharts draws the curve (with buy-and-hold when the legs have
+// bars) and its fall from the running peak (in percent), sampled in one
+// pass.
 func equityCharts(r *engine.Result, c curve) (equity, drawdown chart) {
 	n := c.len()
 	eq, dd, bh := newSampler(n, chartBuckets), newSampler(n, chartBuckets), newSampler(n, chartBuckets)
@@ -100,7 +104,7 @@ func equityCharts(r *engine.Result, c curve) (equity, drawdown chart) {
 		lo, hi = min(lo, blo), max(hi, bhi)
 	}
 	s := newScale(t0, t1, lo, hi)
-	equity = chart{Title: "Equity", Line: s.points(eq.samples()), XTicks: s.xTicks(), YTicks: s.yTicks()}
+	equity = chart{Title: "Equity", Box: chartBox, Line: s.points(eq.samples()), XTicks: s.xTicks(), YTicks: s.yTicks()}
 	if hold != nil {
 		equity.Title = "Equity (dashed: buy and hold)"
 		equity.Bench = s.points(bh.samples())
@@ -109,7 +113,7 @@ func equityCharts(r *engine.Result, c curve) (equity, drawdown chart) {
 	s = newScale(t0, t1, lo, 0)
 	zero := []sample{{t1, 0}, {t0, 0}}
 	area := s.points(dd.samples()) + " " + s.points(zero)
-	drawdown = chart{Title: "Drawdown (%)", Area: area, XTicks: s.xTicks(), YTicks: s.yTicks()}
+	drawdown = chart{Title: "Drawdown (%)", Box: chartBox, Area: area, XTicks: s.xTicks(), YTicks: s.yTicks()}
 	return equity, drawdown
 }
 
@@ -138,7 +142,7 @@ func priceChart(r *engine.Result, i int) chart {
 	}
 	pts := closes.samples()
 	s := newScale(pts[0].t, pts[len(pts)-1].t, lo, hi)
-	ch := chart{Title: fmt.Sprintf("%s %s", l.Name, l.Symbol),
+	ch := chart{Title: fmt.Sprintf("%s %s", l.Name, l.Symbol), Box: chartBox,
 		Line: s.points(pts), XTicks: s.xTicks(), YTicks: s.yTicks()}
 	var buys, sells []int
 	for _, k := range fills {
@@ -207,10 +211,10 @@ svg{max-width:100%;height:auto;font-size:11px}
 {{range .Charts}}{{template "chart" .}}{{end}}
 </body></html>
 {{define "chart"}}<section><h2>{{.Title}}</h2>
-<svg viewBox="0 0 960 300" width="960" height="300" role="img">
-<rect class="frame" x="72" y="12" width="872" height="260"/>
-{{range .YTicks}}<line class="gl" x1="72" x2="944" y1="{{.Pos}}" y2="{{.Pos}}"/><text class="yl" x="66" y="{{.Pos}}" dy="4">{{.Label}}</text>
-{{end}}{{range .XTicks}}<text class="xl{{.Class}}" x="{{.Pos}}" y="290">{{.Label}}</text>
+{{with .Box}}<svg viewBox="0 0 {{.W}} {{.H}}" width="{{.W}}" height="{{.H}}" role="img">
+<rect class="frame" x="{{.Left}}" y="{{.Top}}" width="{{.PlotW}}" height="{{.PlotH}}"/>{{end}}
+{{$b := .Box}}{{range .YTicks}}<line class="gl" x1="{{$b.Left}}" x2="{{$b.Right}}" y1="{{.Pos}}" y2="{{.Pos}}"/><text class="yl" x="{{$b.YLabelX}}" y="{{.Pos}}" dy="4">{{.Label}}</text>
+{{end}}{{range .XTicks}}<text class="xl{{.Class}}" x="{{.Pos}}" y="{{$b.XLabelY}}">{{.Label}}</text>
 {{end}}{{if .Area}}<polygon class="area" points="{{.Area}}"/>
 {{end}}{{if .Bench}}<polyline class="bench" points="{{.Bench}}"/>
 {{end}}{{if .Line}}<polyline class="line" points="{{.Line}}"/>

@@ -180,6 +180,10 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
+	var again bytes.Buffer
+	if err := WriteHTML(&again, r, Compute(r), `Report <b>&</b>`); err != nil || again.String() != out {
+		t.Errorf("a second write differs (err %v)", err)
+	}
 	if strings.Contains(strings.ToLower(out), "http") {
 		t.Error("the page names a URL")
 	}

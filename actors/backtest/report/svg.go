@@ -24,9 +24,22 @@ type tick struct {
 	Class string
 }
 
+// box is the charts' geometry, for the template.
+type box struct {
+	W, H, Left, Top, Right, PlotW, PlotH, YLabelX, XLabelY float64
+}
+
+// chartBox is every chart's box.
+var chartBox = &box{
+	W: chartW, H: chartH, Left: padLeft, Top: padTop, Right: chartW - padRight,
+	PlotW: chartW - padLeft - padRight, PlotH: chartH - padTop - padBottom,
+	YLabelX: padLeft - 6, XLabelY: chartH - 10,
+}
+
 // chart is one inline SVG chart, ready for the template.
 type chart struct {
 	Title string
+	Box   *box
 	// Line is a polyline's points; Area, if set, a polygon's (drawdown).
 	Line, Area string
 	// Bench is a dashed polyline's points (buy and hold).
