@@ -46,3 +46,21 @@ func BenchmarkCompute(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkFloorSumEquity is a floor to read the others against on a
+// loaded machine: one bare pass over the same year's equity points.
+func BenchmarkFloorSumEquity(b *testing.B) {
+	r := yearResult()
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	sum := 0.0
+	for b.Loop() {
+		for _, p := range r.Equity {
+			sum += p.Equity
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	if sum == 0 {
+		b.Fatal("no equity")
+	}
+}
