@@ -18,6 +18,17 @@ type htmlPage struct {
 	Symbols []symbolRow
 	Legs    []legRow
 	Charts  []chart
+	Trips   []tripRow
+	// TripsNote says how many round trips the table leaves out.
+	TripsNote string
+}
+
+// maxTripRows bounds the round-trip table (the JSON has them all).
+const maxTripRows = 200
+
+// tripRow is one round trip, formatted.
+type tripRow struct {
+	Leg, Symbol, Side, Entry, Exit, Qty, EntryPrice, ExitPrice, PnL, Fees string
 }
 
 // symbolRow is one symbol, formatted.
@@ -32,7 +43,8 @@ type legRow struct {
 
 // WriteHTML writes one self-contained HTML file (inline SVG and CSS, no
 // script, no external URL): the metrics, an equity curve, a drawdown
-// chart and each leg's price with its fills as markers. Long series are
+// chart, each leg's price with its fills as markers, and the last round
+// trips. Long series are
 // downsampled to a few thousand points keeping every stretch's extremes;
 // names are escaped by html/template. The same inputs give the same bytes.
 func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
@@ -61,6 +73,7 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 			page.Charts = append(page.Charts, priceChart(r, i))
 		}
 	}
+	page.Trips, page.TripsNote = tripRows(r)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := pageTemplate.Execute(bw, page); err != nil {
 		return fmt.Errorf("report: html: %w", err)
@@ -69,6 +82,27 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
+}
+
+// tripRows formats the last maxTripRows round trips.
+func tripRows(r *engine.Result) ([]tripRow, string) {
+	trips := RoundTrips(r)
+	note := ""
+	if len(trips) > maxTripRows {
+		note = fmt.Sprintf("the last %d of %d round trips (all of them are in the JSON)", maxTripRows, len(trips))
+		trips = trips[len(trips)-maxTripRows:]
+	}
+	num := func(v float64) string { return strconv.FormatFloat(finite(v), 'g', 8, 64) }
+	rows := make([]tripRow, 0, len(trips))
+	for _, t := range trips {
+		leg := strconv.Itoa(t.Leg)
+		if t.Leg >= 0 && t.Leg < len(r.Legs) {
+			leg = r.Legs[t.Leg].Name
+		}
+		rows = append(rows, tripRow{leg, t.Symbol, t.Side, stamp(t.EntryMs), stamp(t.ExitMs),
+			num(t.Qty), num(t.EntryPrice), num(t.ExitPrice), money(t.PnL), money(t.Fees)})
+	}
+	return rows, note
 }
 
 // equityCharts draws the curve (with buy-and-hold when the legs have
@@ -209,6 +243,9 @@ svg{max-width:100%;height:auto;font-size:11px}
 {{range .Legs}}<tr><td>{{.Name}}</td><td>{{.Symbol}}</td><td>{{.Allocation}}</td><td>{{.Bars}}</td><td>{{.Position}}</td></tr>
 {{end}}</table>{{end}}
 {{range .Charts}}{{template "chart" .}}{{end}}
+{{if .Trips}}<h2>Round trips</h2>{{if .TripsNote}}<p class="note">{{.TripsNote}}</p>{{end}}<table class="grid"><tr><th>leg</th><th>symbol</th><th>side</th><th>entry</th><th>exit</th><th>qty</th><th>entry price</th><th>exit price</th><th>pnl</th><th>fees</th></tr>
+{{range .Trips}}<tr><td>{{.Leg}}</td><td>{{.Symbol}}</td><td>{{.Side}}</td><td>{{.Entry}}</td><td>{{.Exit}}</td><td>{{.Qty}}</td><td>{{.EntryPrice}}</td><td>{{.ExitPrice}}</td><td>{{.PnL}}</td><td>{{.Fees}}</td></tr>
+{{end}}</table>{{end}}
 </body></html>
 {{define "chart"}}<section><h2>{{.Title}}</h2>
 {{with .Box}}<svg viewBox="0 0 {{.W}} {{.H}}" width="{{.W}}" height="{{.H}}" role="img">

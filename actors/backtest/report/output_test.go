@@ -199,6 +199,11 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+	// The round trips, with leg names: eth's short made 19.66.
+	if !strings.Contains(out, "<td>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</td><td>ETHUSDT</td><td>SHORT</td>") ||
+		!strings.Contains(out, "<td>19.66</td>") {
+		t.Error("the round-trip table lacks eth's short")
+	}
 	// Only leg 0 has bars, so only its fills are drawn: 3 buys, 1 sell.
 	buys := regexp.MustCompile(`class="buy" d="([^"]*)"`).FindStringSubmatch(out)
 	sells := regexp.MustCompile(`class="sell" d="([^"]*)"`).FindStringSubmatch(out)
@@ -242,6 +247,9 @@ func TestWriteHTMLDownsamplesAYearKeepingExtremes(t *testing.T) {
 	}
 	if !strings.Contains(out, "one buy in 2 and one sell in 2 drawn (5418 fills)") {
 		t.Error("no note that markers were left out")
+	}
+	if n := strings.Count(out, "<td>LONG</td>"); n != maxTripRows || !strings.Contains(out, "the last 200 of 2709 round trips") {
+		t.Errorf("%d round-trip rows, want the last %d and a note", n, maxTripRows)
 	}
 	if b.Len() > 2<<20 {
 		t.Errorf("page is %d bytes", b.Len())
