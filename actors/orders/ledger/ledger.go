@@ -57,6 +57,30 @@ func FormatDec(v float64) string {
 // Round is v as it reads back from FormatDec: what a strategy in the
 // daemon sees of an amount that went through the journal or the bus.
 func Round(v float64) float64 {
+	// Fast path: v*1e10 = x + e exactly (FMA gives the product's rounding
+	// error), so the exact product's nearest integer, FormatDec's 10
+	// decimals, is known without strings unless it is a tie (FormatFloat
+	// rounds those to even: left to it). That integer divided by 1e10 is
+	// the float ParseFloat gives for the decimal (both correctly rounded).
+	x := v * 1e10
+	if math.Abs(x) < 1<<52 {
+		e := math.FMA(v, 1e10, -x)
+		r := math.Round(x)
+		switch d := (x - r) + e; {
+		case d > 0.5:
+			r++
+		case d < -0.5:
+			r--
+		case d == 0.5 || d == -0.5:
+			r = math.NaN()
+		}
+		if r == 0 {
+			return 0
+		}
+		if !math.IsNaN(r) {
+			return r / 1e10
+		}
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return v
 	}

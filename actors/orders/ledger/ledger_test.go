@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 )
@@ -54,4 +55,41 @@ func TestFormatAndRound(t *testing.T) {
 			t.Errorf("Round(%v) = %v, want %v", c.v, got, want)
 		}
 	}
+}
+
+// TestRoundFastPathIsExact compares Round with the string round trip the
+// daemon does, over many prices, quantities and fees of many magnitudes.
+func TestRoundFastPathIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(v float64) {
+		if got, want := Round(v), roundSlow(v); got != want {
+			t.Fatalf("Round(%v) = %v, want %v", v, got, want)
+		}
+	}
+	for range 300_000 {
+		mag := math.Pow(10, float64(rng.IntN(18)-10))
+		v := rng.Float64() * mag
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		check(v)
+		check(math.Round(v*1e8) / 1e8)           // 8 decimals, like exchange amounts
+		check(float64(rng.IntN(1000)) + 0.5e-10) // next to a half
+		check(40_000.12 * (1 + 0.0005) * 0.00123)
+		check(float64(rng.IntN(1<<30)) / 2048) // exact ties at the 11th decimal
+		check(-float64(rng.IntN(1<<30)) / 4096)
+		check(40_000 * math.Exp(rng.NormFloat64()*0.1) * 1.0005)
+	}
+	for _, v := range []float64{0, -0.0, 0.5e-10, -0.5e-10, 1.5e-10, 2.5e-10, 1e20, math.MaxFloat64, 5e-324} {
+		check(v)
+	}
+}
+
+// roundSlow is Round through strings only, for tests.
+func roundSlow(v float64) float64 {
+	r, err := strconv.ParseFloat(FormatDec(v), 64)
+	if err != nil {
+		return 0
+	}
+	return r
 }

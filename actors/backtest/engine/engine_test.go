@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/superbot/superbot/actors/strategies/strategy"
+)
+
+func TestRunSMATrades(t *testing.T) {
+	res, err := Run(context.Background(), smaConfig(5000), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bars != 5000 || len(res.Equity) != 5000 {
+		t.Fatalf("bars %d, equity points %d, want 5000", res.Bars, len(res.Equity))
+	}
+	if len(res.Orders) < 10 || len(res.Fills) != len(res.Orders) {
+		t.Fatalf("%d orders, %d fills: sma_cross should trade market orders, each filled once", len(res.Orders), len(res.Fills))
+	}
+	for i, o := range res.Orders {
+		if o.Status != "FILLED" || o.Type != "MARKET" || o.ID != "bench_"+itoa(o.Ref) {
+			t.Fatalf("order %d: %+v", i, o)
+		}
+	}
+}
+
+func itoa(v uint64) string {
+	var b []byte
+	for {
+		b = append([]byte{byte('0' + v%10)}, b...)
+		v /= 10
+		if v == 0 {
+			return string(b)
+		}
+	}
+}
+
+func TestRunRefusesBadConfigs(t *testing.T) {
+	good := func() Config { return smaConfig(100) }
+	cases := map[string]struct {
+		mod  func(*Config)
+		want string
+	}{
+		"no legs":       {func(c *Config) { c.Legs = nil }, "no legs"},
+		"unknown kind":  {func(c *Config) { c.Legs[0].Kind = "nope" }, "sma_cross"},
+		"bad params":    {func(c *Config) { c.Legs[0].Params = map[string]any{"fast": 50, "slow": 10} }, "slow: must be > fast"},
+		"no bars":       {func(c *Config) { c.Legs[0].Bars = nil }, "no bars"},
+		"out of order":  {func(c *Config) { c.Legs[0].Bars[5], c.Legs[0].Bars[6] = c.Legs[0].Bars[6], c.Legs[0].Bars[5] }, "is not after"},
+		"insane bar":    {func(c *Config) { c.Legs[0].Bars[3].Low = c.Legs[0].Bars[3].High * 2 }, "not a sane bar"},
+		"bad fee":       {func(c *Config) { c.TakerFee = 1 }, "taker_fee"},
+		"bad symbol":    {func(c *Config) { c.Legs[0].Symbol = "btc/usdt" }, "symbol"},
+		"twice a name":  {func(c *Config) { c.Legs = append(c.Legs, c.Legs[0]) }, "used twice"},
+		"empty window":  {func(c *Config) { c.FromMs, c.ToMs = t0+10*minute, t0+10*minute }, "before to"},
+		"window misses": {func(c *Config) { c.FromMs = t0 + 1000*minute }, "no bars with an open time"},
+		"bad filter":    {func(c *Config) { c.Filters = map[string]Filters{"BTCUSDT": {TickSize: -1}} }, "filters of BTCUSDT"},
+	}
+	for name, c := range cases {
+		cfg := good()
+		c.mod(&cfg)
+		_, err := Run(context.Background(), cfg, nil)
+		if !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want ErrBadConfig mentioning %q", name, err, c.want)
+		}
+	}
+}
+
+func TestRunBoundsAndReportsProgress(t *testing.T) {
+	cfg := smaConfig(3000)
+	cfg.FromMs, cfg.ToMs = t0+100*minute, t0+2100*minute
+	var calls int
+	var last [2]int64
+	res, err := Run(context.Background(), cfg, func(done, total int64) { calls++; last = [2]int64{done, total} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bars != 2000 || res.Legs[0].Bars[0].OpenTimeMs != t0+100*minute || len(res.Legs[0].Bars) != 2000 {
+		t.Fatalf("bars %d from %d", res.Bars, res.Legs[0].Bars[0].OpenTimeMs)
+	}
+	if calls < 10 || calls > 1001 || last != [2]int64{2000, 2000} {
+		t.Fatalf("%d progress calls, last %v", calls, last)
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := smaConfig(200_000)
+	_, err := Run(ctx, cfg, func(done, total int64) {
+		if done > 10_000 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// A bar-only strategy that records nothing: the hot path must not
+// allocate per bar.
+type idle struct{ strategy.Base }
+
+func (idle) Save() ([]byte, error) { return nil, nil }
+func (idle) Restore([]byte) error  { return nil }

@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"context"
+	"math"
+
+	"github.com/superbot/superbot/actors/orders/matcher"
+	"github.com/superbot/superbot/actors/strategies/strategy"
+)
+
+// ctxEvery is how many bars run between two looks at the context.
+const ctxEvery = 4096
+
+// runner is one backtest under way.
+type runner struct {
+	legs  []*legRun
+	res   Result
+	total int64
+}
+
+// newRunner checks cfg and builds every leg (its strategy started).
+func newRunner(cfg Config) (*runner, error) {
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
+	}
+	r := &runner{legs: make([]*legRun, len(cfg.Legs))}
+	mc := matcher.Config{MakerFee: cfg.MakerFee, TakerFee: cfg.TakerFee, Slippage: cfg.Slippage}
+	for i := range cfg.Legs {
+		l := &cfg.Legs[i]
+		bars, err := bound(l, cfg.FromMs, cfg.ToMs)
+		if err != nil {
+			return nil, err
+		}
+		s, err := buildStrategy(l)
+		if err != nil {
+			return nil, err
+		}
+		m, err := matcher.New(mc)
+		if err != nil {
+			return nil, badConfig("%v", err)
+		}
+		r.legs[i] = newLegRun(r, i, l, bars, s, m, cfg.Filters[l.Symbol])
+		r.total += int64(len(bars))
+	}
+	r.res.Equity = make([]Point, 0, r.total)
+	for _, l := range r.legs {
+		l.start()
+	}
+	return r, nil
+}
+
+// drive runs every bar of every leg in time order (ties: legs in order),
+// with one equity point per distinct close time.
+func (r *runner) drive(ctx context.Context, progress func(done, total int64)) error {
+	every := max(1, r.total/1000)
+	nextReport, nextCheck := every, int64(ctxEvery)
+	var done int64
+	curT := int64(math.MinInt64)
+	for {
+		var best *legRun
+		bestT := int64(math.MaxInt64)
+		for _, l := range r.legs {
+			if l.next < len(l.bars) && l.bars[l.next].CloseTimeMs < bestT {
+				best, bestT = l, l.bars[l.next].CloseTimeMs
+			}
+		}
+		if best == nil {
+			break
+		}
+		if bestT != curT && done > 0 {
+			r.res.Equity = append(r.res.Equity, Point{TimeMs: curT, Equity: r.equity()})
+		}
+		curT = bestT
+		best.step(&best.bars[best.next])
+		best.next++
+		done++
+		if done >= nextCheck {
+			nextCheck += ctxEvery
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if progress != nil && done >= nextReport {
+			nextReport += every
+			progress(done, r.total)
+		}
+	}
+	if done > 0 {
+		r.res.Equity = append(r.res.Equity, Point{TimeMs: curT, Equity: r.equity()})
+	}
+	if progress != nil && done%every != 0 {
+		progress(done, r.total)
+	}
+	r.res.Bars = done
+	return ctx.Err()
+}
+
+// equity is the account's cash plus its positions at their last close.
+func (r *runner) equity() float64 {
+	e := 0.0
+	for _, l := range r.legs {
+		e += l.cash + l.pos*l.lastClose
+	}
+	return e
+}
+
+// result completes the Result with where each leg ended.
+func (r *runner) result() *Result {
+	r.res.Legs = make([]LegResult, len(r.legs))
+	for i, l := range r.legs {
+		r.res.Legs[i] = LegResult{
+			Name: l.name, Symbol: l.symbol, Allocation: l.alloc, Bars: l.bars,
+			Position: l.pos, AvgPrice: l.avg, RealizedPnL: l.realized, Fees: l.fees,
+			FirstClose: l.bars[0].Close, LastClose: l.bars[len(l.bars)-1].Close,
+		}
+	}
+	return &r.res
+}
+
+// Strategy-side statuses of the matcher's.
+func toStatus(s string) strategy.Status {
+	switch s {
+	case matcher.StatusNew:
+		return strategy.StatusNew
+	case matcher.StatusPartiallyFilled:
+		return strategy.StatusPartiallyFilled
+	case matcher.StatusFilled:
+		return strategy.StatusFilled
+	case matcher.StatusCanceled:
+		return strategy.StatusCanceled
+	case matcher.StatusRejected:
+		return strategy.StatusRejected
+	case matcher.StatusExpired:
+		return strategy.StatusExpired
+	}
+	return strategy.StatusPending
+}
