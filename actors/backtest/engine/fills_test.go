@@ -156,10 +156,10 @@ func TestLimitCrossingOnArrivalIsTaker(t *testing.T) {
 func TestRefusedOrdersAreRejectedWithTheReason(t *testing.T) {
 	bars := []strategy.Bar{bar(0, 100, 101, 99, 100, 10), bar(1, 100, 100.4, 99, 100, 10)}
 	orders := []strategy.Order{
-		{Side: strategy.Buy, Type: strategy.Limit, Price: 99.3, Quantity: 1},   // tick 0.5
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 99.3, Quantity: 1},     // tick 0.5
 		{Side: strategy.Buy, Type: strategy.Limit, Price: 99.5, Quantity: 0.015}, // step 0.01
-		{Side: strategy.Buy, Type: strategy.Market, Quantity: 0.05},            // 5 < min notional 10
-		{Side: strategy.Buy, Type: strategy.Market, Quantity: 11},              // 1100 > allocation 1000
+		{Side: strategy.Buy, Type: strategy.Market, Quantity: 0.05},              // 5 < min notional 10
+		{Side: strategy.Buy, Type: strategy.Market, Quantity: 11},                // 1100 > allocation 1000
 		{Side: strategy.Buy, Type: strategy.Market, Quantity: 0},
 		{Side: strategy.Sell, Type: strategy.Limit, Price: 100.5, Quantity: 0.5}, // fine: rests
 	}
