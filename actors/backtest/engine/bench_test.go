@@ -50,3 +50,18 @@ func BenchmarkFloorSumCloses(b *testing.B) {
 		b.Fatal("no closes")
 	}
 }
+
+// BenchmarkRunSMANoTrades is the bar path alone: sma_cross with nothing
+// to spend never places an order.
+func BenchmarkRunSMANoTrades(b *testing.B) {
+	cfg := smaConfig(yearOf1m)
+	cfg.Legs[0].Allocation = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Run(context.Background(), cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*yearOf1m/b.Elapsed().Seconds(), "candles/s")
+}

@@ -30,11 +30,12 @@ type legRun struct {
 
 	// The order actor's side: the book (from rounded fills), the cash
 	// (allocation less what buys cost, plus what sells gave, less fees),
-	// the last trade price and the orders resting in the matcher.
+	// the last trade price, the orders by ref (index in Result.Orders; -1:
+	// none) and those resting in the matcher, in placement order.
 	pos, avg, realized, fees, cash float64
 	lastTrade                      float64
-	byID                           map[string]*orderRec // orders not done yet
-	resting                        []*orderRec          // placement order
+	refIdx                         []int32
+	resting                        []int32
 
 	// The host's side: the orders it knows open (placement order) and
 	// the last close.
@@ -42,18 +43,17 @@ type legRun struct {
 	lastClose float64
 
 	queue   []event // for the strategy, in order
-	ids     []string
+	group   []int32
+	one     [1]matcher.Update
 	places  int
 	tradeID int64
 	timers  []timer
 	nextDue int64 // the earliest timer's due time (MaxInt64: none)
 }
 
-// orderRec is the order actor's record of one order.
+// orderRec is what the engine keeps of an order besides its Order.
 type orderRec struct {
-	i     int // in Result.Orders
 	ref   uint64
-	id    string
 	side  strategy.Side
 	typ   strategy.OrderType
 	price float64 // 0 for a market order
@@ -64,21 +64,29 @@ type orderRec struct {
 
 // hostOrder is an order as the strategy host knows it.
 type hostOrder struct {
+	order             int32 // in Result.Orders
 	ref               uint64
-	id                string
 	side              strategy.Side
 	price, qty, fills float64
 	status            strategy.Status
 }
 
-// event is one thing the strategy is to see: an order's new state, or a
-// fill with the position the fill event carried.
+// Kinds of events.
+const (
+	evOrder = iota + 1
+	evFill
+)
+
+// event is one thing the strategy is to see: an order's new state (as
+// the batch that changed it left it), or a fill with the position the
+// fill event carried (quantity, average price, realised PnL, fees).
 type event struct {
-	timeMs int64
-	fill   bool
-	u      strategy.OrderUpdate
-	f      strategy.Fill
-	pos    strategy.Position // Quantity, AvgPrice, RealizedPnL, Fees
+	timeMs      int64
+	kind        uint8
+	status      strategy.Status
+	order, fill int32 // in Result.Orders, Result.Fills
+	filled, avg float64
+	pos         [4]float64
 }
 
 // timer is an armed strategy timer.
@@ -94,7 +102,7 @@ func newLegRun(r *runner, idx int, l *Leg, bars []strategy.Bar, s strategy.Strat
 	return &legRun{
 		r: r, idx: idx, name: l.Name, symbol: l.Symbol, quote: quote, alloc: l.Allocation, filters: f,
 		bars: bars, strat: s, ticks: strategy.FeedsOf(s)&strategy.FeedTicks != 0, sc: sc, m: m,
-		cash: l.Allocation, byID: map[string]*orderRec{}, nextDue: math.MaxInt64,
+		cash: l.Allocation, refIdx: []int32{-1}, nextDue: math.MaxInt64,
 	}
 }
 
@@ -189,31 +197,51 @@ func (l *legRun) act(now int64) {
 func (l *legRun) deliver() {
 	for i := 0; i < len(l.queue); i++ {
 		ev := l.queue[i] // a copy: act may grow the queue
-		if ev.fill {
+		if ev.kind == evFill {
+			f := l.fillOf(&ev)
 			bk := &l.sc.Position
-			bk.Quantity, bk.AvgPrice, bk.RealizedPnL, bk.Fees = ev.pos.Quantity, ev.pos.AvgPrice, ev.pos.RealizedPnL, ev.pos.Fees
+			bk.Quantity, bk.AvgPrice, bk.RealizedPnL, bk.Fees = ev.pos[0], ev.pos[1], ev.pos[2], ev.pos[3]
 			l.sc.Begin(ev.timeMs)
 			l.updatePosition()
-			l.strat.OnFill(l.sc, &ev.f)
+			l.strat.OnFill(l.sc, &f)
 		} else {
-			if !l.hostChanged(&ev.u) {
+			u := l.updateOf(&ev)
+			if !l.hostChanged(ev.order, &u) {
 				continue
 			}
 			l.sc.Begin(ev.timeMs)
 			l.updatePosition()
-			l.strat.OnOrder(l.sc, &ev.u)
+			l.strat.OnOrder(l.sc, &u)
 		}
 		l.act(ev.timeMs)
 	}
-	clear(l.queue) // drop the strings
 	l.queue = l.queue[:0]
+}
+
+// updateOf is an order event as the host converts the journal's order
+// (actors/strategies: toUpdate).
+func (l *legRun) updateOf(ev *event) strategy.OrderUpdate {
+	rec, o := &l.r.recs[ev.order], &l.r.res.Orders[ev.order]
+	u := strategy.OrderUpdate{Ref: rec.ref, ClientOrderID: o.ID, Status: ev.status, Side: rec.side, Type: rec.typ,
+		Price: rec.price, Quantity: rec.qty, Filled: ev.filled, AvgPrice: ev.avg}
+	if ev.status.Done() {
+		u.Reason = o.Reason
+	}
+	return u
+}
+
+// fillOf is a fill event as the host converts it (toFill).
+func (l *legRun) fillOf(ev *event) strategy.Fill {
+	f := &l.r.res.Fills[ev.fill]
+	return strategy.Fill{Ref: l.r.recs[ev.order].ref, ClientOrderID: f.OrderID, Side: sideOf(f.Side), Price: f.Price,
+		Quantity: f.Qty, Fee: f.Fee, FeeAsset: l.quote, TimeMs: f.TimeMs, Maker: f.Maker}
 }
 
 // hostChanged applies an order update to the host's open orders as the
 // host does (actors/strategies: orderChanged, deliverUpdate) and reports
 // whether the strategy is to see it.
-func (l *legRun) hostChanged(u *strategy.OrderUpdate) bool {
-	i := l.hostIndex(u.ClientOrderID)
+func (l *legRun) hostChanged(order int32, u *strategy.OrderUpdate) bool {
+	i := l.hostIndex(order)
 	if i < 0 {
 		return false // ended already
 	}
@@ -231,9 +259,9 @@ func (l *legRun) hostChanged(u *strategy.OrderUpdate) bool {
 	return true
 }
 
-func (l *legRun) hostIndex(id string) int {
+func (l *legRun) hostIndex(order int32) int {
 	for i := range l.hostOpen {
-		if l.hostOpen[i].id == id {
+		if l.hostOpen[i].order == order {
 			return i
 		}
 	}

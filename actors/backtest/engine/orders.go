@@ -18,18 +18,25 @@ var reasonTooMany = fmt.Sprintf("too many orders while handling one bar (limit %
 // exchange) would, and submits it to the matcher.
 func (l *legRun) place(ref uint64, o strategy.Order, now int64) {
 	l.places++
-	rec := &orderRec{i: len(l.r.res.Orders), ref: ref, id: l.name + "_" + strconv.FormatUint(ref, 10),
-		side: o.Side, typ: o.Type, qty: o.Quantity}
+	res := &l.r.res
+	idx := int32(len(res.Orders))
+	rec := orderRec{ref: ref, side: o.Side, typ: o.Type, qty: o.Quantity}
 	if o.Type == strategy.Limit {
 		rec.price = o.Price
 	}
-	l.r.res.Orders = append(l.r.res.Orders, Order{Leg: l.idx, Ref: ref, ID: rec.id, Symbol: l.symbol,
+	id := l.name + "_" + strconv.FormatUint(ref, 10)
+	res.Orders = append(res.Orders, Order{Leg: l.idx, Ref: ref, ID: id, Symbol: l.symbol,
 		Side: o.Side.String(), Type: o.Type.String(), Price: rec.price, Qty: o.Quantity, TimeMs: now})
+	l.r.recs = append(l.r.recs, rec)
+	for uint64(len(l.refIdx)) <= ref {
+		l.refIdx = append(l.refIdx, -1)
+	}
+	l.refIdx[ref] = idx
 	if l.places > maxPlacesPerBar {
-		l.reject(rec, reasonTooMany)
+		res.Orders[idx].Status, res.Orders[idx].Reason = matcher.StatusRejected, reasonTooMany
 		return
 	}
-	l.hostOpen = append(l.hostOpen, hostOrder{ref: ref, id: rec.id, side: o.Side, price: o.Price, qty: o.Quantity,
+	l.hostOpen = append(l.hostOpen, hostOrder{order: idx, ref: ref, side: o.Side, price: o.Price, qty: o.Quantity,
 		status: strategy.StatusPending})
 	reason := invalidOrder(o)
 	if reason == "" {
@@ -39,24 +46,17 @@ func (l *legRun) place(ref uint64, o strategy.Order, now int64) {
 		reason = l.filterCheck(o)
 	}
 	if reason != "" {
-		l.reject(rec, reason)
-		l.queue = append(l.queue, event{timeMs: now, u: strategy.OrderUpdate{Ref: ref, ClientOrderID: rec.id,
-			Status: strategy.StatusRejected, Side: o.Side, Type: o.Type, Price: o.Price, Quantity: o.Quantity, Reason: reason}})
+		res.Orders[idx].Status, res.Orders[idx].Reason = matcher.StatusRejected, reason
+		l.queue = append(l.queue, event{timeMs: now, kind: evOrder, status: strategy.StatusRejected, order: idx})
 		return
 	}
-	mo := matcher.Order{ID: rec.id, Symbol: l.symbol, Side: o.Side.String(), Type: o.Type.String(), Qty: o.Quantity}
+	mo := matcher.Order{ID: id, Symbol: l.symbol, Side: o.Side.String(), Type: o.Type.String(), Qty: o.Quantity}
 	if o.Type == strategy.Limit {
 		mo.Price, mo.TimeInForce = o.Price, matcher.GTC
 	}
-	l.byID[rec.id] = rec
 	u, fills := l.m.Submit(mo, now)
-	l.applyBatch([]matcher.Update{u}, fills, now)
-}
-
-// reject records rec as refused before it reached the matcher.
-func (l *legRun) reject(rec *orderRec, reason string) {
-	ro := &l.r.res.Orders[rec.i]
-	ro.Status, ro.Reason = matcher.StatusRejected, reason
+	l.one[0] = u
+	l.applyBatch(l.one[:], fills, now)
 }
 
 // cancel cancels the order ref if it rests; an order done or unknown is
@@ -66,8 +66,9 @@ func (l *legRun) cancel(ref uint64, now int64) {
 		if h.ref != ref {
 			continue
 		}
-		if u, ok := l.m.Cancel(h.id, now); ok {
-			l.applyBatch([]matcher.Update{u}, nil, now)
+		if u, ok := l.m.Cancel(l.r.res.Orders[h.order].ID, now); ok {
+			l.one[0] = u
+			l.applyBatch(l.one[:], nil, now)
 		}
 		return
 	}
@@ -106,7 +107,6 @@ func (l *legRun) allocationCheck(o strategy.Order) string {
 	if l.alloc <= 0 || o.Side != strategy.Buy {
 		return ""
 	}
-	price := l.priceOf(o)
 	used := 0.0
 	if l.pos > 0 {
 		p := l.lastTrade
@@ -115,13 +115,12 @@ func (l *legRun) allocationCheck(o strategy.Order) string {
 		}
 		used = l.pos * p
 	}
-	for _, r := range l.resting {
-		if r.side == strategy.Buy {
-			ro := &l.r.res.Orders[r.i]
-			used += (r.qty - ro.Executed) * r.price
+	for _, i := range l.resting {
+		if rec := &l.r.recs[i]; rec.side == strategy.Buy {
+			used += (rec.qty - l.r.res.Orders[i].Executed) * rec.price
 		}
 	}
-	if after := used + o.Quantity*price; after > l.alloc {
+	if after := used + o.Quantity*l.priceOf(o); after > l.alloc {
 		return fmt.Sprintf("risk check allocation: strategy %s would use %s of its allocation %s %s", l.name,
 			ledger.FormatDec(after), ledger.FormatDec(l.alloc), l.quote)
 	}
@@ -168,6 +167,7 @@ func multipleOf(v, step float64) bool {
 // update and its fills with the position after the whole batch.
 func (l *legRun) applyBatch(us []matcher.Update, fs []matcher.Fill, now int64) {
 	res := &l.r.res
+	first := int32(len(res.Fills))
 	for _, f := range fs {
 		price, qty, fee := ledger.Round(f.Price), ledger.Round(f.Qty), ledger.Round(f.Fee)
 		var realized float64
@@ -182,90 +182,69 @@ func (l *legRun) applyBatch(us []matcher.Update, fs []matcher.Fill, now int64) {
 		res.Fills = append(res.Fills, Fill{Leg: l.idx, OrderID: f.OrderID, Symbol: f.Symbol, Side: f.Side,
 			Price: price, Qty: qty, Fee: fee, Maker: f.Maker, TimeMs: f.TimeMs})
 	}
-	for _, u := range us {
-		l.applyUpdate(u)
-	}
-	l.ids = l.ids[:0]
+	l.group = l.group[:0]
 	for _, f := range fs {
-		l.note(f.OrderID)
+		l.note(l.orderOf(f.OrderID))
 	}
 	for _, u := range us {
-		l.note(u.OrderID)
+		i := l.orderOf(u.OrderID)
+		l.applyUpdate(i, u)
+		l.note(i)
 	}
-	pos := strategy.Position{Quantity: ledger.Round(l.pos), AvgPrice: ledger.Round(l.avg),
-		RealizedPnL: ledger.Round(l.realized), Fees: ledger.Round(l.fees)}
-	first := len(res.Fills) - len(fs)
-	for _, id := range l.ids {
-		l.queue = append(l.queue, event{timeMs: now, u: l.update(id)})
-		for j, f := range fs {
-			if f.OrderID != id {
-				continue
+	pos := [4]float64{ledger.Round(l.pos), ledger.Round(l.avg), ledger.Round(l.realized), ledger.Round(l.fees)}
+	for _, i := range l.group {
+		o := &res.Orders[i]
+		l.queue = append(l.queue, event{timeMs: now, kind: evOrder, status: toStatus(o.Status), order: i,
+			filled: o.Executed, avg: ledger.Round(l.r.recs[i].avg)})
+		for j := range fs {
+			if f := &res.Fills[first+int32(j)]; f.OrderID == o.ID {
+				l.queue = append(l.queue, event{timeMs: f.TimeMs, kind: evFill, order: i, fill: first + int32(j), pos: pos})
 			}
-			rf := &res.Fills[first+j]
-			l.queue = append(l.queue, event{timeMs: f.TimeMs, fill: true, pos: pos, f: strategy.Fill{
-				Ref: l.refOf(id), ClientOrderID: id, Side: sideOf(f.Side), Price: rf.Price, Quantity: rf.Qty,
-				Fee: rf.Fee, FeeAsset: l.quote, TimeMs: f.TimeMs, Maker: f.Maker}})
-		}
-	}
-	for _, id := range l.ids {
-		if rec := l.byID[id]; rec != nil && res.Orders[rec.i].Status != matcher.StatusNew &&
-			res.Orders[rec.i].Status != matcher.StatusPartiallyFilled {
-			delete(l.byID, id)
 		}
 	}
 }
 
-// applyUpdate records an order's new state and keeps the resting list.
-func (l *legRun) applyUpdate(u matcher.Update) {
-	rec := l.byID[u.OrderID]
-	if rec == nil {
-		return
+// orderOf is the index in Result.Orders of one of the leg's order ids
+// (NAME_REF).
+func (l *legRun) orderOf(id string) int32 {
+	ref, err := strconv.ParseUint(id[len(l.name)+1:], 10, 64)
+	if err != nil || ref >= uint64(len(l.refIdx)) {
+		panic(fmt.Sprintf("engine: the matcher gave an order id %q the leg never made", id))
 	}
-	o := &l.r.res.Orders[rec.i]
+	return l.refIdx[ref]
+}
+
+// applyUpdate records an order's new state and keeps the resting list.
+func (l *legRun) applyUpdate(i int32, u matcher.Update) {
+	o := &l.r.res.Orders[i]
 	o.Status, o.Executed, o.Quote, o.Reason = u.Status, ledger.Round(u.Executed), ledger.Round(u.Quote), u.Reason
 	if u.Executed > 0 {
-		rec.avg = u.Quote / u.Executed
+		l.r.recs[i].avg = u.Quote / u.Executed
 	}
 	rests := u.Status == matcher.StatusNew || u.Status == matcher.StatusPartiallyFilled
 	at := -1
-	for i, r := range l.resting {
-		if r == rec {
-			at = i
+	for k, r := range l.resting {
+		if r == i {
+			at = k
 			break
 		}
 	}
 	switch {
 	case rests && at < 0:
-		l.resting = append(l.resting, rec)
+		l.resting = append(l.resting, i)
 	case !rests && at >= 0:
 		l.resting = append(l.resting[:at], l.resting[at+1:]...)
 	}
 }
 
-// note adds id to l.ids once.
-func (l *legRun) note(id string) {
-	for _, s := range l.ids {
-		if s == id {
+// note adds an order to l.group once.
+func (l *legRun) note(i int32) {
+	for _, g := range l.group {
+		if g == i {
 			return
 		}
 	}
-	l.ids = append(l.ids, id)
-}
-
-// update is the order's state as the host converts it (actors/strategies:
-// toUpdate of the journal's order).
-func (l *legRun) update(id string) strategy.OrderUpdate {
-	rec := l.byID[id]
-	o := &l.r.res.Orders[rec.i]
-	return strategy.OrderUpdate{Ref: rec.ref, ClientOrderID: id, Status: toStatus(o.Status), Side: rec.side,
-		Type: rec.typ, Price: rec.price, Quantity: rec.qty, Filled: o.Executed, AvgPrice: ledger.Round(rec.avg), Reason: o.Reason}
-}
-
-func (l *legRun) refOf(id string) uint64 {
-	if rec := l.byID[id]; rec != nil {
-		return rec.ref
-	}
-	return 0
+	l.group = append(l.group, i)
 }
 
 func sideOf(s string) strategy.Side {

@@ -13,13 +13,20 @@ const ctxEvery = 4096
 
 // runner is one backtest under way.
 type runner struct {
-	legs  []*legRun
-	res   Result
+	legs []*legRun
+	res  Result
+	// recs are the engine's notes on res.Orders, index for index.
+	recs  []orderRec
 	total int64
 }
 
 // newRunner checks cfg and builds every leg (its strategy started).
-func newRunner(cfg Config) (*runner, error) {
+func newRunner(cfg Config) (*runner, error) { return buildRunner(cfg, true) }
+
+// newTrustedRunner is newRunner for bars checked before (a sweep's).
+func newTrustedRunner(cfg Config) (*runner, error) { return buildRunner(cfg, false) }
+
+func buildRunner(cfg Config, checkBars bool) (*runner, error) {
 	if err := checkConfig(&cfg); err != nil {
 		return nil, err
 	}
@@ -27,7 +34,7 @@ func newRunner(cfg Config) (*runner, error) {
 	mc := matcher.Config{MakerFee: cfg.MakerFee, TakerFee: cfg.TakerFee, Slippage: cfg.Slippage}
 	for i := range cfg.Legs {
 		l := &cfg.Legs[i]
-		bars, err := bound(l, cfg.FromMs, cfg.ToMs)
+		bars, err := bound(l, cfg.FromMs, cfg.ToMs, checkBars)
 		if err != nil {
 			return nil, err
 		}

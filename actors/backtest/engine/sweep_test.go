@@ -1,0 +1,205 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// finalEquity scores a result by its last equity point.
+func finalEquity(r *Result) float64 { return r.Equity[len(r.Equity)-1].Equity }
+
+func sweepConfig(n int) SweepConfig {
+	base := smaConfig(n)
+	return SweepConfig{
+		Base:   base,
+		Params: []Param{{Name: "fast", Values: []float64{3, 5, 8}}, {Name: "slow", Values: []float64{10, 20}}},
+		Score:  finalEquity,
+	}
+}
+
+func TestSweepRanksEveryPointWhateverTheWorkers(t *testing.T) {
+	var first []SweepPoint
+	for _, workers := range []int{1, 2, 4} {
+		sc := sweepConfig(5000)
+		sc.Workers = workers
+		var mu sync.Mutex
+		var calls []int
+		got, err := Sweep(context.Background(), sc, func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			if total != 6 {
+				t.Errorf("total %d", total)
+			}
+			calls = append(calls, done)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(calls, []int{1, 2, 3, 4, 5, 6}) {
+			t.Fatalf("workers %d: progress %v", workers, calls)
+		}
+		if first == nil {
+			first = got
+			continue
+		}
+		if !reflect.DeepEqual(got, first) {
+			t.Fatalf("workers %d ranked %v, workers 1 %v", workers, got, first)
+		}
+	}
+	if len(first) != 6 {
+		t.Fatalf("%d points", len(first))
+	}
+	// Each score is the score of a plain Run with those params, and the
+	// ranking is by score.
+	for i, p := range first {
+		cfg := smaConfig(5000)
+		cfg.Legs[0].Params = map[string]any{"fast": p.Params["fast"], "slow": p.Params["slow"]}
+		res, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if finalEquity(res) != p.Score || len(res.Fills) != p.Trades || p.OutOfSample != nil {
+			t.Fatalf("point %v: score %v trades %d, a Run gives %v and %d", p.Params, p.Score, p.Trades, finalEquity(res), len(res.Fills))
+		}
+		if i > 0 && p.Score > first[i-1].Score {
+			t.Fatalf("not ranked: %v", first)
+		}
+	}
+}
+
+func TestSweepLeavesOutRefusedPoints(t *testing.T) {
+	sc := sweepConfig(2000)
+	sc.Params = []Param{{Name: "fast", Values: []float64{5, 30}}, {Name: "slow", Values: []float64{10, 20}}}
+	got, err := Sweep(context.Background(), sc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Params["fast"] != 5 || got[1].Params["fast"] != 5 {
+		t.Fatalf("points %v", got)
+	}
+	sc.Params = []Param{{Name: "fast", Values: []float64{30}}, {Name: "slow", Values: []float64{10, 20}}}
+	if _, err := Sweep(context.Background(), sc, nil); !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), "slow: must be > fast") {
+		t.Fatalf("every point refused: %v", err)
+	}
+}
+
+func TestSweepRandomDrawsDistinctGridPoints(t *testing.T) {
+	draw := func(seed uint64) []SweepPoint {
+		sc := sweepConfig(2000)
+		sc.Params = []Param{{Name: "fast", Values: []float64{2, 3, 4, 5, 6, 7, 8, 9}}, {Name: "slow", Values: []float64{10, 12, 14, 16, 18, 20}}}
+		sc.Random, sc.Seed, sc.Workers = 10, seed, 2
+		got, err := Sweep(context.Background(), sc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	a, b := draw(1), draw(1)
+	if !reflect.DeepEqual(a, b) || len(a) != 10 {
+		t.Fatalf("same seed, different draws (%d points)", len(a))
+	}
+	seen := map[[2]float64]bool{}
+	for _, p := range a {
+		k := [2]float64{p.Params["fast"], p.Params["slow"]}
+		if seen[k] {
+			t.Fatalf("point %v drawn twice", k)
+		}
+		seen[k] = true
+	}
+	if reflect.DeepEqual(a, draw(2)) {
+		t.Fatal("another seed drew the same points")
+	}
+}
+
+func TestSweepWalkForward(t *testing.T) {
+	sc := sweepConfig(6000)
+	sc.WalkForward = &WalkForward{Windows: 1, InSample: 0.75}
+	got, err := Sweep(context.Background(), sc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One window: bars [0, 4500) in sample, [4500, 6000) out of sample.
+	// The best point in sample is ranked first and is the only one scored
+	// out of sample.
+	run := func(from, to int64, fast, slow float64) float64 {
+		cfg := smaConfig(6000)
+		cfg.FromMs, cfg.ToMs = from, to
+		cfg.Legs[0].Params = map[string]any{"fast": fast, "slow": slow}
+		res, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return finalEquity(res)
+	}
+	split := t0 + 4500*minute
+	best := got[0]
+	if best.OutOfSample == nil || best.Score != run(t0, split, best.Params["fast"], best.Params["slow"]) {
+		t.Fatalf("best %+v", best)
+	}
+	if want := run(split, t0+6000*minute-minute+1, best.Params["fast"], best.Params["slow"]); *best.OutOfSample != want {
+		t.Fatalf("out of sample %v, want %v", *best.OutOfSample, want)
+	}
+	for _, p := range got[1:] {
+		if p.OutOfSample != nil || p.Score > best.Score {
+			t.Fatalf("point %+v", p)
+		}
+	}
+	// Three windows: three out-of-sample scores, on the windows' winners.
+	sc.WalkForward = &WalkForward{Windows: 3, InSample: 0.5}
+	var last int
+	got, err = Sweep(context.Background(), sc, func(done, total int) { last = total })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range got {
+		if p.OutOfSample != nil {
+			n++
+		}
+	}
+	if n < 1 || n > 3 || last != 3*(6+1) {
+		t.Fatalf("%d points scored out of sample, progress total %d", n, last)
+	}
+}
+
+func TestSweepStopsOnCancel(t *testing.T) {
+	sc := sweepConfig(300_000)
+	sc.Workers = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	_, err := Sweep(ctx, sc, func(done, total int) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("took %v to stop", d)
+	}
+}
+
+func TestSweepRefusesBadConfigs(t *testing.T) {
+	cases := map[string]func(*SweepConfig){
+		"no params":    func(sc *SweepConfig) { sc.Params = nil },
+		"no score":     func(sc *SweepConfig) { sc.Score = nil },
+		"twice":        func(sc *SweepConfig) { sc.Params = append(sc.Params, sc.Params[0]) },
+		"no values":    func(sc *SweepConfig) { sc.Params[0].Values = nil },
+		"no name":      func(sc *SweepConfig) { sc.Params[0].Name = "" },
+		"walk forward": func(sc *SweepConfig) { sc.WalkForward = &WalkForward{Windows: 2, InSample: 1} },
+		"bad base":     func(sc *SweepConfig) { sc.Base.TakerFee = -1 },
+		"too big": func(sc *SweepConfig) {
+			v := make([]float64, 2000)
+			sc.Params = []Param{{Name: "fast", Values: v}, {Name: "slow", Values: v}}
+		},
+	}
+	for name, mod := range cases {
+		sc := sweepConfig(100)
+		mod(&sc)
+		if _, err := Sweep(context.Background(), sc, nil); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
