@@ -43,6 +43,9 @@ type legRun struct {
 	lastClose float64
 
 	queue   []event // for the strategy, in order
+	u       strategy.OrderUpdate
+	f       strategy.Fill // what OnOrder and OnFill get (reused)
+	idBuf   []byte
 	group   []int32
 	one     [1]matcher.Update
 	places  int
@@ -198,20 +201,20 @@ func (l *legRun) deliver() {
 	for i := 0; i < len(l.queue); i++ {
 		ev := l.queue[i] // a copy: act may grow the queue
 		if ev.kind == evFill {
-			f := l.fillOf(&ev)
+			l.f = l.fillOf(&ev)
 			bk := &l.sc.Position
 			bk.Quantity, bk.AvgPrice, bk.RealizedPnL, bk.Fees = ev.pos[0], ev.pos[1], ev.pos[2], ev.pos[3]
 			l.sc.Begin(ev.timeMs)
 			l.updatePosition()
-			l.strat.OnFill(l.sc, &f)
+			l.strat.OnFill(l.sc, &l.f)
 		} else {
-			u := l.updateOf(&ev)
-			if !l.hostChanged(ev.order, &u) {
+			l.u = l.updateOf(&ev)
+			if !l.hostChanged(ev.order, &l.u) {
 				continue
 			}
 			l.sc.Begin(ev.timeMs)
 			l.updatePosition()
-			l.strat.OnOrder(l.sc, &u)
+			l.strat.OnOrder(l.sc, &l.u)
 		}
 		l.act(ev.timeMs)
 	}

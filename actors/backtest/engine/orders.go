@@ -24,7 +24,9 @@ func (l *legRun) place(ref uint64, o strategy.Order, now int64) {
 	if o.Type == strategy.Limit {
 		rec.price = o.Price
 	}
-	id := l.name + "_" + strconv.FormatUint(ref, 10)
+	l.idBuf = strconv.AppendUint(append(append(l.idBuf[:0], l.name...), '_'), ref, 10)
+	id := string(l.idBuf)
+	res.Orders, l.r.recs = roomFor(res.Orders), roomFor(l.r.recs)
 	res.Orders = append(res.Orders, Order{Leg: l.idx, Ref: ref, ID: id, Symbol: l.symbol,
 		Side: o.Side.String(), Type: o.Type.String(), Price: rec.price, Qty: o.Quantity, TimeMs: now})
 	l.r.recs = append(l.r.recs, rec)
@@ -169,6 +171,7 @@ func (l *legRun) applyBatch(us []matcher.Update, fs []matcher.Fill, now int64) {
 	res := &l.r.res
 	first := int32(len(res.Fills))
 	for _, f := range fs {
+		res.Fills = roomFor(res.Fills)
 		price, qty, fee := ledger.Round(f.Price), ledger.Round(f.Qty), ledger.Round(f.Fee)
 		var realized float64
 		l.pos, l.avg, realized = ledger.Apply(l.pos, l.avg, f.Side == matcher.SideSell, qty, price)
@@ -252,4 +255,16 @@ func sideOf(s string) strategy.Side {
 		return strategy.Sell
 	}
 	return strategy.Buy
+}
+
+// roomFor makes room for one more element, doubling a full slice (append
+// grows a large one by a quarter: five copies of a long result instead of
+// two).
+func roomFor[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	n := make([]T, len(s), max(256, 2*cap(s)))
+	copy(n, s)
+	return n
 }
