@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/superbot/superbot/actors/strategies/strategy"
@@ -97,9 +98,46 @@ func TestRunStopsOnCancel(t *testing.T) {
 	}
 }
 
-// A bar-only strategy that records nothing: the hot path must not
-// allocate per bar.
-type idle struct{ strategy.Base }
+// resting places one buy far below the market at its start, then only
+// watches: every bar then goes through the matcher's four trades.
+type resting struct{ strategy.Base }
 
-func (idle) Save() ([]byte, error) { return nil, nil }
-func (idle) Restore([]byte) error  { return nil }
+func (resting) Start(c *strategy.Context) {
+	c.Place(strategy.Order{Side: strategy.Buy, Type: strategy.Limit, Price: 1, Quantity: 1})
+}
+func (resting) Save() ([]byte, error) { return nil, nil }
+func (resting) Restore([]byte) error  { return nil }
+
+var registerResting sync.Once
+
+// TestHotPathAllocatesNothingPerBar: a bar that changes no order costs no
+// allocation, with nothing resting (sma_cross that cannot spend) and with
+// an order resting (the four trades of the path).
+func TestHotPathAllocatesNothingPerBar(t *testing.T) {
+	registerResting.Do(func() {
+		strategy.Register("test_engine_resting", func(map[string]any) (strategy.Strategy, error) { return resting{}, nil })
+	})
+	for _, kind := range []string{"sma_cross", "test_engine_resting"} {
+		cfg := smaConfig(5000)
+		cfg.Legs[0].Kind, cfg.Legs[0].Allocation = kind, 0
+		if kind != "sma_cross" {
+			cfg.Legs[0].Params = nil
+		}
+		r, err := newRunner(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := r.legs[0]
+		i := 0
+		allocs := testing.AllocsPerRun(2000, func() {
+			l.step(&l.bars[i])
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per bar", kind, allocs)
+		}
+		if kind != "sma_cross" && len(l.resting) != 1 {
+			t.Errorf("%s: %d orders resting", kind, len(l.resting))
+		}
+	}
+}
