@@ -80,7 +80,7 @@ func TestRoundFastPathIsExact(t *testing.T) {
 		check(-float64(rng.IntN(1<<30)) / 4096)
 		check(40_000 * math.Exp(rng.NormFloat64()*0.1) * 1.0005)
 	}
-	for _, v := range []float64{0, -0.0, 0.5e-10, -0.5e-10, 1.5e-10, 2.5e-10, 1e20, math.MaxFloat64, 5e-324} {
+	for _, v := range []float64{0, math.Copysign(0, -1), 0.5e-10, -0.5e-10, 1.5e-10, 2.5e-10, 1e20, math.MaxFloat64, 5e-324} {
 		check(v)
 	}
 }
