@@ -127,7 +127,7 @@ func aggregate(bars []strategy.Bar, k int) []strategy.Bar {
 // multiLeg is three legs: sma_cross on 1m and 5m bars of one symbol, and
 // a grid (resting limit orders) on another.
 func multiLeg() Config {
-	btc, eth := walk(20_000, 5, 40_000), walk(20_000, 6, 2_000)
+	btc, eth := walk(6_000, 5, 40_000), walk(6_000, 6, 2_000)
 	return Config{
 		Legs: []Leg{
 			{Name: "fast", Kind: "sma_cross", Params: map[string]any{"fast": 5, "slow": 20}, Symbol: "BTCUSDT", Allocation: 5000, Bars: btc},
@@ -166,7 +166,7 @@ func TestDeterministic(t *testing.T) {
 	}
 	// Equity: one point per distinct close time (the 5m closes are 1m
 	// closes too), ascending.
-	if len(a.Equity) != 20_000 || a.Bars != 20_000+4_000+20_000 {
+	if len(a.Equity) != 6_000 || a.Bars != 6_000+1_200+6_000 {
 		t.Fatalf("%d equity points, %d bars", len(a.Equity), a.Bars)
 	}
 	for i := 1; i < len(a.Equity); i++ {

@@ -252,7 +252,9 @@ func (sw *sweeper) runAll(ctx context.Context, base Config) ([]outcome, error) {
 					return
 				}
 				outs[i] = sw.runPoint(ctx, base, sw.points[i])
-				sw.step()
+				if ctx.Err() == nil { // a point cut short is not done
+					sw.step()
+				}
 			}
 		}()
 	}

@@ -6,8 +6,10 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/superbot/superbot/actors/strategies/strategy"
 )
 
 // finalEquity scores a result by its last equity point.
@@ -167,17 +169,43 @@ func TestSweepWalkForward(t *testing.T) {
 	}
 }
 
-func TestSweepStopsOnCancel(t *testing.T) {
-	sc := sweepConfig(300_000)
-	sc.Workers = 2
-	ctx, cancel := context.WithCancel(context.Background())
-	start := time.Now()
-	_, err := Sweep(ctx, sc, func(done, total int) { cancel() })
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v", err)
+// canceler cancels its params' context at its 1000th bar.
+type canceler struct {
+	strategy.Base
+	cancel func()
+	bars   int
+}
+
+func (c *canceler) OnBar(*strategy.Context, *strategy.Bar) {
+	if c.bars++; c.bars == 1000 {
+		c.cancel()
 	}
-	if d := time.Since(start); d > 30*time.Second {
-		t.Fatalf("took %v to stop", d)
+}
+func (c *canceler) Save() ([]byte, error) { return nil, nil }
+func (c *canceler) Restore([]byte) error  { return nil }
+
+var registerCanceler sync.Once
+
+// TestSweepStopsOnCancel: a context canceled in the middle of the first
+// points stops them within a few thousand bars: no point of 100,000 bars
+// completes.
+func TestSweepStopsOnCancel(t *testing.T) {
+	registerCanceler.Do(func() {
+		strategy.Register("test_engine_canceler", func(p map[string]any) (strategy.Strategy, error) {
+			cancel, _ := p["cancel"].(context.CancelFunc)
+			return &canceler{cancel: cancel}, nil
+		})
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sc := sweepConfig(100_000)
+	sc.Base.Legs[0].Kind, sc.Base.Legs[0].Params = "test_engine_canceler", map[string]any{"cancel": cancel}
+	sc.Params = []Param{{Name: "x", Values: []float64{1, 2, 3, 4, 5, 6}}}
+	sc.Workers = 2
+	var done atomic.Int32
+	_, err := Sweep(ctx, sc, func(int, int) { done.Add(1) })
+	if !errors.Is(err, context.Canceled) || done.Load() != 0 {
+		t.Fatalf("got %v after %d points", err, done.Load())
 	}
 }
 
