@@ -48,6 +48,11 @@ func checkConfig(cfg *Config) error {
 			}
 		}
 	}
+	for _, asset := range sortedAssets(cfg.Balances) {
+		if v := cfg.Balances[asset]; math.IsNaN(v) || math.IsInf(v, 0) {
+			return badConfig("balance of %s: must be finite, got %v", asset, v)
+		}
+	}
 	seen := make(map[string]bool, len(cfg.Legs))
 	for i := range cfg.Legs {
 		l := &cfg.Legs[i]
@@ -122,3 +127,13 @@ func checkBars(bars []strategy.Bar) error {
 
 // positive reports whether v is a positive finite number.
 func positive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
+
+// sortedAssets lists a balance map's assets, sorted.
+func sortedAssets(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -57,9 +57,10 @@
 // ticks (strategy.FeedTicks) gets the path's four trades as OnTick, each
 // after the matcher saw it; book updates are not modelled. Timers fire at
 // their due time between bars (before the first bar closing after it),
-// with NowMs the due time. The risk limits of the daemon other than the
-// allocation (order rate, notional caps, price band, paper balance) are
-// not applied. At most maxPlacesPerBar orders are placed per leg and bar:
+// with NowMs the due time. Of the order actor's checks, the engine applies
+// the allocation and, when Config.Balances is set, the paper balance; the
+// other risk limits ([trading.risk]: order rate, notional caps, open
+// orders, price band) are not applied. At most maxPlacesPerBar orders are placed per leg and bar:
 // past it an order is REJECTED and its update is not handed on (a
 // strategy that places again on each rejection would loop forever).
 package engine
@@ -118,6 +119,16 @@ type Config struct {
 	// FromMs and ToMs bound the bars used (open time in [FromMs, ToMs));
 	// 0: unbounded.
 	FromMs, ToMs int64
+	// Balances, when not nil, are the paper account's starting balances
+	// by asset (the daemon's [trading.paper] balances, {"USDT": 10000}),
+	// shared by the legs: an order the account cannot pay for is REJECTED
+	// as the order actor's paper mode refuses it ("insufficient paper
+	// balance: ..."): a buy needs its quote amount at its price (a market
+	// order's: the last trade price) plus the taker fee free, a sell its
+	// base quantity; open orders lock what they may still use. nil: no
+	// balance is checked (an allocation then bounds the capital in use,
+	// which losses do not shrink: cash may go below 0).
+	Balances map[string]float64
 }
 
 // Order is one order a strategy placed, as it ended.

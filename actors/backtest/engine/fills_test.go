@@ -340,3 +340,45 @@ func TestTicksFollowThePath(t *testing.T) {
 		t.Fatalf("tick prices %v", prices)
 	}
 }
+
+func TestPaperBalancesBoundWhatTheAccountPays(t *testing.T) {
+	// USDT 1000. A market buy of 9.9 needs 9.9*100*(1+0.2 %) = 991.98:
+	// it fills at 100.1 (quote 990.99, fee 1.98198), leaving 7.02802 USDT
+	// and 9.9 BTC. Selling 10 needs more BTC than there is; a resting
+	// sell of 9.9 locks all of it, so a market sell of 0.1 finds none
+	// free; a buy of 1 at 7 needs 7.014 of the 7.02802 USDT; then 0.02
+	// at 1 needs 0.02004 of the 0.02802 left unlocked.
+	bars := []strategy.Bar{bar(0, 100, 101, 99, 100, 10), bar(1, 100, 100.5, 99, 100, 10)}
+	orders := []strategy.Order{
+		{Side: strategy.Buy, Type: strategy.Market, Quantity: 9.9},
+		{Side: strategy.Sell, Type: strategy.Limit, Price: 105, Quantity: 10},
+		{Side: strategy.Sell, Type: strategy.Limit, Price: 105, Quantity: 9.9},
+		{Side: strategy.Sell, Type: strategy.Market, Quantity: 0.1},
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 7, Quantity: 1},
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 1, Quantity: 0.02},
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 1, Quantity: 0.01},
+	}
+	s := &script{onBar: func(c *strategy.Context, i int, _ *strategy.Bar) {
+		if i == 0 {
+			for _, o := range orders {
+				c.Place(o)
+			}
+		}
+	}}
+	res := runScript(t, s, bars, func(c *Config) { c.Balances = map[string]float64{"USDT": 1000} })
+	want := []string{"FILLED", "REJECTED", "NEW", "REJECTED", "NEW", "NEW", "REJECTED"}
+	for i, o := range res.Orders {
+		if o.Status != want[i] {
+			t.Errorf("order %d: %s %q, want %s", i, o.Status, o.Reason, want[i])
+		}
+	}
+	for i, reason := range map[int]string{
+		1: "insufficient paper balance: 10 BTC needed, 9.9 free",
+		3: "insufficient paper balance: 0.1 BTC needed, 0 free",
+		6: "insufficient paper balance: 0.01002 USDT needed, 0.00802 free",
+	} {
+		if res.Orders[i].Reason != reason {
+			t.Errorf("order %d: reason %q, want %q", i, res.Orders[i].Reason, reason)
+		}
+	}
+}

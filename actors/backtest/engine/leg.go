@@ -16,17 +16,18 @@ const maxPlacesPerBar = 1000
 // legRun is one leg under way: its strategy, its matcher, the order
 // actor's book of it and the strategy host's view of it.
 type legRun struct {
-	r                   *runner
-	idx                 int
-	name, symbol, quote string
-	alloc               float64
-	filters             Filters
-	bars                []strategy.Bar
-	next                int // the next bar to drive
-	strat               strategy.Strategy
-	ticks               bool // the strategy asked for the trades
-	sc                  *strategy.Context
-	m                   *matcher.Matcher
+	r            *runner
+	idx          int
+	name, symbol string
+	base, quote  string
+	alloc        float64
+	filters      Filters
+	bars         []strategy.Bar
+	next         int // the next bar to drive
+	strat        strategy.Strategy
+	ticks        bool // the strategy asked for the trades
+	sc           *strategy.Context
+	m            *matcher.Matcher
 
 	// The order actor's side: the book (from rounded fills), the cash
 	// (allocation less what buys cost, plus what sells gave, less fees),
@@ -101,9 +102,9 @@ type timer struct {
 func newLegRun(r *runner, idx int, l *Leg, bars []strategy.Bar, s strategy.Strategy, m *matcher.Matcher, f Filters) *legRun {
 	sc := strategy.NewContext(l.Symbol, 0)
 	sc.Position.Allocation = l.Allocation
-	_, quote := splitSymbol(l.Symbol)
+	base, quote := splitSymbol(l.Symbol)
 	return &legRun{
-		r: r, idx: idx, name: l.Name, symbol: l.Symbol, quote: quote, alloc: l.Allocation, filters: f,
+		r: r, idx: idx, name: l.Name, symbol: l.Symbol, base: base, quote: quote, alloc: l.Allocation, filters: f,
 		bars: bars, strat: s, ticks: strategy.FeedsOf(s)&strategy.FeedTicks != 0, sc: sc, m: m,
 		cash: l.Allocation, refIdx: []int32{-1}, nextDue: math.MaxInt64,
 	}

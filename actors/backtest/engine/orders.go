@@ -45,6 +45,9 @@ func (l *legRun) place(ref uint64, o strategy.Order, now int64) {
 		reason = l.allocationCheck(o)
 	}
 	if reason == "" {
+		reason = l.fundsCheck(o)
+	}
+	if reason == "" {
 		reason = l.filterCheck(o)
 	}
 	if reason != "" {
@@ -129,6 +132,43 @@ func (l *legRun) allocationCheck(o strategy.Order) string {
 	return ""
 }
 
+// fundsCheck refuses an order the paper account cannot pay for, as the
+// order actor's paperFunds does (actors/orders/paper.go): what the order
+// needs against the asset's balance less what the account's open orders
+// lock (buys: their remaining quantity at their price; sells: their
+// remaining quantity).
+func (l *legRun) fundsCheck(o strategy.Order) string {
+	if l.r.bal == nil {
+		return ""
+	}
+	need, asset := o.Quantity, l.base
+	if o.Side == strategy.Buy {
+		need, asset = o.Quantity*l.priceOf(o)*(1+l.r.takerFee), l.quote
+	}
+	locked := 0.0
+	for _, leg := range l.r.legs {
+		for _, i := range leg.resting {
+			rec := &l.r.recs[i]
+			rest := rec.qty - l.r.res.Orders[i].Executed
+			switch {
+			case rec.side == strategy.Buy && leg.quote == asset:
+				locked += rest * rec.price
+			case rec.side == strategy.Sell && leg.base == asset:
+				locked += rest
+			}
+		}
+	}
+	bal, ok := l.r.bal[asset]
+	free := 0.0
+	if ok {
+		free = ledger.Round(bal - locked)
+	}
+	if need > free*(1+1e-9) {
+		return fmt.Sprintf("insufficient paper balance: %s %s needed, %s free", ledger.FormatDec(need), asset, ledger.FormatDec(free))
+	}
+	return ""
+}
+
 // priceOf is an order's price, or the last trade price for a market one.
 func (l *legRun) priceOf(o strategy.Order) float64 {
 	if o.Type == strategy.Limit {
@@ -177,10 +217,23 @@ func (l *legRun) applyBatch(us []matcher.Update, fs []matcher.Fill, now int64) {
 		l.pos, l.avg, realized = ledger.Apply(l.pos, l.avg, f.Side == matcher.SideSell, qty, price)
 		l.realized += realized
 		l.fees += fee
-		if quote := ledger.Round(f.Quote); f.Side == matcher.SideSell {
+		quote := ledger.Round(f.Quote)
+		if f.Side == matcher.SideSell {
 			l.cash += quote - fee
 		} else {
 			l.cash -= quote + fee
+		}
+		if bal := l.r.bal; bal != nil { // as actors/orders' applyBalance
+			if f.Side == matcher.SideSell {
+				bal[l.base] -= qty
+				bal[l.quote] += quote
+			} else {
+				bal[l.base] += qty
+				bal[l.quote] -= quote
+			}
+			if l.quote != "" {
+				bal[l.quote] -= fee
+			}
 		}
 		res.Fills = append(res.Fills, Fill{Leg: l.idx, OrderID: f.OrderID, Symbol: f.Symbol, Side: f.Side,
 			Price: price, Qty: qty, Fee: fee, Maker: f.Maker, TimeMs: f.TimeMs})

@@ -18,6 +18,10 @@ type runner struct {
 	// recs are the engine's notes on res.Orders, index for index.
 	recs  []orderRec
 	total int64
+	// bal is the paper account's balances (nil: not checked); takerFee
+	// prices what a buy needs.
+	bal      map[string]float64
+	takerFee float64
 }
 
 // newRunner checks cfg and builds every leg (its strategy started).
@@ -30,7 +34,13 @@ func buildRunner(cfg Config, checkBars bool) (*runner, error) {
 	if err := checkConfig(&cfg); err != nil {
 		return nil, err
 	}
-	r := &runner{legs: make([]*legRun, len(cfg.Legs))}
+	r := &runner{legs: make([]*legRun, len(cfg.Legs)), takerFee: cfg.TakerFee}
+	if cfg.Balances != nil {
+		r.bal = make(map[string]float64, len(cfg.Balances))
+		for k, v := range cfg.Balances {
+			r.bal[k] = v
+		}
+	}
 	mc := matcher.Config{MakerFee: cfg.MakerFee, TakerFee: cfg.TakerFee, Slippage: cfg.Slippage}
 	for i := range cfg.Legs {
 		l := &cfg.Legs[i]
