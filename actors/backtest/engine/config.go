@@ -48,6 +48,15 @@ func checkConfig(cfg *Config) error {
 			}
 		}
 	}
+	rl := cfg.Risk
+	for _, v := range []float64{rl.MaxOrderNotional, rl.MaxPositionNotional, rl.PriceBand} {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return badConfig("risk limits must be finite and >= 0: %+v", rl)
+		}
+	}
+	if rl.MaxOpenOrders < 0 {
+		return badConfig("risk: max open orders must be >= 0, got %d", rl.MaxOpenOrders)
+	}
 	for _, asset := range sortedAssets(cfg.Balances) {
 		if v := cfg.Balances[asset]; math.IsNaN(v) || math.IsInf(v, 0) {
 			return badConfig("balance of %s: must be finite, got %v", asset, v)

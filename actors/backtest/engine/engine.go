@@ -58,9 +58,8 @@
 // after the matcher saw it; book updates are not modelled. Timers fire at
 // their due time between bars (before the first bar closing after it),
 // with NowMs the due time. Of the order actor's checks, the engine applies
-// the allocation and, when Config.Balances is set, the paper balance; the
-// other risk limits ([trading.risk]: order rate, notional caps, open
-// orders, price band) are not applied. At most maxPlacesPerBar orders are placed per leg and bar:
+// the allocation, Config.Risk's limits and, when Config.Balances is set,
+// the paper balance; not the order rate (wall-clock seconds). At most maxPlacesPerBar orders are placed per leg and bar:
 // past it an order is REJECTED and its update is not handed on (a
 // strategy that places again on each rejection would loop forever).
 package engine
@@ -129,6 +128,26 @@ type Config struct {
 	// balance is checked (an allocation then bounds the capital in use,
 	// which losses do not shrink: cash may go below 0).
 	Balances map[string]float64
+	// Risk are the order actor's per-order limits to apply; zero values
+	// disable them (the default).
+	Risk RiskLimits
+}
+
+// RiskLimits are the daemon's [trading.risk] limits the engine can apply
+// (not the order rate, which counts wall-clock seconds). A refused order
+// is REJECTED "risk check LIMIT: ..." as the order actor words it.
+type RiskLimits struct {
+	// MaxOrderNotional caps one order's price * quantity (a market
+	// order's at the last trade price).
+	MaxOrderNotional float64
+	// MaxPositionNotional caps the position an order would grow, valued
+	// at the order's price.
+	MaxPositionNotional float64
+	// MaxOpenOrders caps the strategy's open orders.
+	MaxOpenOrders int
+	// PriceBand refuses a limit price further than this fraction from the
+	// last trade price.
+	PriceBand float64
 }
 
 // Order is one order a strategy placed, as it ended.

@@ -382,3 +382,42 @@ func TestPaperBalancesBoundWhatTheAccountPays(t *testing.T) {
 		}
 	}
 }
+
+func TestRiskLimitsAsTheOrderActorWordsThem(t *testing.T) {
+	bars := []strategy.Bar{bar(0, 100, 101, 99, 100, 10), bar(1, 100, 100.5, 99.5, 100, 10)}
+	orders := []strategy.Order{
+		{Side: strategy.Buy, Type: strategy.Market, Quantity: 9},              // 900 > 800
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 80, Quantity: 1},    // 20 % from 100
+		{Side: strategy.Buy, Type: strategy.Market, Quantity: 4},              // fills: position 4
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 99, Quantity: 5},    // rests (position 9 * 99 = 891 <= 1000)
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 99, Quantity: 7},    // position 11 * 99 = 1089 > 1000
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 95, Quantity: 1},    // rests: 2 open
+		{Side: strategy.Buy, Type: strategy.Limit, Price: 96, Quantity: 1},    // a third
+		{Side: strategy.Sell, Type: strategy.Limit, Price: 101, Quantity: 20}, // 2020 > 800
+	}
+	s := &script{onBar: func(c *strategy.Context, i int, _ *strategy.Bar) {
+		if i == 0 {
+			for _, o := range orders {
+				c.Place(o)
+			}
+		}
+	}}
+	res := runScript(t, s, bars, func(c *Config) {
+		c.Risk = RiskLimits{MaxOrderNotional: 800, MaxPositionNotional: 1000, MaxOpenOrders: 2, PriceBand: 0.1}
+	})
+	want := []struct{ status, reason string }{
+		{"REJECTED", "risk check max_order_notional: order notional 900 exceeds 800"},
+		{"REJECTED", "risk check price_band: price 80 is more than 10% from the last price 100"},
+		{"FILLED", ""},
+		{"NEW", ""},
+		{"REJECTED", "risk check max_position: position of s in BTCUSDT would be 11 (notional 1089, limit 1000)"},
+		{"NEW", ""},
+		{"REJECTED", "risk check max_open_orders: strategy s has 2 open orders (limit 2)"},
+		{"REJECTED", "risk check max_order_notional: order notional 2020 exceeds 800"},
+	}
+	for i, w := range want {
+		if o := res.Orders[i]; o.Status != w.status || o.Reason != w.reason {
+			t.Errorf("order %d: %s %q, want %s %q", i, o.Status, o.Reason, w.status, w.reason)
+		}
+	}
+}

@@ -42,6 +42,9 @@ func (l *legRun) place(ref uint64, o strategy.Order, now int64) {
 		status: strategy.StatusPending})
 	reason := invalidOrder(o)
 	if reason == "" {
+		reason = l.riskCheck(o)
+	}
+	if reason == "" {
 		reason = l.allocationCheck(o)
 	}
 	if reason == "" {
@@ -102,6 +105,39 @@ func invalidOrder(o strategy.Order) string {
 		return ""
 	}
 	return "invalid order: " + strings.Join(p, "; ")
+}
+
+// riskCheck applies Config.Risk as the order actor's firstRisk does
+// (actors/orders/risk.go), in its order, with its messages.
+func (l *legRun) riskCheck(o strategy.Order) string {
+	rl := l.r.risk
+	price := l.priceOf(o)
+	notional := o.Quantity * price
+	risk := func(limit, format string, args ...any) string {
+		return "risk check " + limit + ": " + fmt.Sprintf(format, args...)
+	}
+	if price == 0 && (rl.MaxOrderNotional > 0 || rl.MaxPositionNotional > 0) {
+		return risk("max_order_notional", "no last price for %s to value a market order; subscribe its market data first", l.symbol)
+	}
+	if rl.MaxOrderNotional > 0 && notional > rl.MaxOrderNotional {
+		return risk("max_order_notional", "order notional %s exceeds %s", ledger.FormatDec(notional), ledger.FormatDec(rl.MaxOrderNotional))
+	}
+	if last := l.lastTrade; rl.PriceBand > 0 && o.Type != strategy.Market && last > 0 && math.Abs(price-last)/last > rl.PriceBand {
+		return risk("price_band", "price %s is more than %g%% from the last price %s", strconv.FormatFloat(o.Price, 'f', -1, 64),
+			rl.PriceBand*100, ledger.FormatDec(last))
+	}
+	after := l.pos + o.Quantity
+	if o.Side == strategy.Sell {
+		after = l.pos - o.Quantity
+	}
+	if rl.MaxPositionNotional > 0 && math.Abs(after) > math.Abs(l.pos) && math.Abs(after)*price > rl.MaxPositionNotional {
+		return risk("max_position", "position of %s in %s would be %s (notional %s, limit %s)", l.name, l.symbol,
+			ledger.FormatDec(after), ledger.FormatDec(math.Abs(after)*price), ledger.FormatDec(rl.MaxPositionNotional))
+	}
+	if rl.MaxOpenOrders > 0 && len(l.resting) >= rl.MaxOpenOrders {
+		return risk("max_open_orders", "strategy %s has %d open orders (limit %d)", l.name, len(l.resting), rl.MaxOpenOrders)
+	}
+	return ""
 }
 
 // allocationCheck refuses a buy that would take the strategy past its
