@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/superbot/superbot/actors/strategies/strategy"
 )
@@ -156,5 +155,3 @@ func placeAt(i int, o strategy.Order) func(*strategy.Context, int, *strategy.Bar
 		}
 	}
 }
-
-var _ = time.Second
