@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -138,6 +140,31 @@ func TestHotPathAllocatesNothingPerBar(t *testing.T) {
 		}
 		if kind != "sma_cross" && len(l.resting) != 1 {
 			t.Errorf("%s: %d orders resting", kind, len(l.resting))
+		}
+	}
+}
+
+// TestOneLegLoopEqualsTheMerge: the single-leg loop gives what the
+// general merge gives.
+func TestOneLegLoopEqualsTheMerge(t *testing.T) {
+	for _, kind := range []string{"sma_cross", "grid"} {
+		cfg := smaConfig(20_000)
+		if kind == "grid" {
+			cfg.Legs[0].Kind, cfg.Legs[0].Params = kind, map[string]any{"lower": 39000.0, "upper": 41000.0, "levels": 21, "quantity": 0.01}
+		}
+		a, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := newRunner(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.driveMany(&pacer{ctx: context.Background(), next: math.MaxInt64}); err != nil {
+			t.Fatal(err)
+		}
+		if b := r.result(); !reflect.DeepEqual(a, b) || len(a.Fills) < 10 {
+			t.Fatalf("%s: the two loops differ (%d and %d fills)", kind, len(a.Fills), len(b.Fills))
 		}
 	}
 }

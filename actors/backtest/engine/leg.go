@@ -35,8 +35,13 @@ type legRun struct {
 	// none) and those resting in the matcher, in placement order.
 	pos, avg, realized, fees, cash float64
 	lastTrade                      float64
-	refIdx                         []int32
-	resting                        []int32
+	// lastQty and lastMs complete lastTrade when stale: the matcher has
+	// not been given it yet.
+	lastQty float64
+	lastMs  int64
+	stale   bool
+	refIdx  []int32
+	resting []int32
 
 	// The host's side: the orders it knows open (placement order) and
 	// the last close.
@@ -127,12 +132,13 @@ func (l *legRun) step(b *strategy.Bar) {
 	}
 	l.places = 0
 	if len(l.resting) == 0 && !l.ticks {
-		// Nothing rests: only the last trade price matters, the close.
+		// Nothing rests: only the last trade matters, the close; the
+		// matcher hears of it when an order needs it (flush).
 		if q := b.Volume / 4; q > 0 {
-			l.m.OnTrade(l.symbol, b.Close, q, b.CloseTimeMs)
-			l.lastTrade = b.Close
+			l.lastTrade, l.lastQty, l.lastMs, l.stale = b.Close, q, b.CloseTimeMs, true
 		}
 	} else {
+		l.flush()
 		l.path(b)
 	}
 	l.lastClose = b.Close
@@ -143,6 +149,15 @@ func (l *legRun) step(b *strategy.Bar) {
 	l.updatePosition()
 	l.strat.OnBar(l.sc, b)
 	l.afterCall(b.CloseTimeMs)
+}
+
+// flush gives the matcher the last trade it was not given (nothing
+// rested: that trade could fill nothing, it only sets the last price).
+func (l *legRun) flush() {
+	if l.stale {
+		l.m.OnTrade(l.symbol, l.lastTrade, l.lastQty, l.lastMs)
+		l.stale = false
+	}
 }
 
 // path feeds the bar's four trades (matcher.BarTrades) to the matcher at

@@ -62,6 +62,7 @@ func (l *legRun) place(ref uint64, o strategy.Order, now int64) {
 	if o.Type == strategy.Limit {
 		mo.Price, mo.TimeInForce = o.Price, matcher.GTC
 	}
+	l.flush()
 	u, fills := l.m.Submit(mo, now)
 	l.one[0] = u
 	l.applyBatch(l.one[:], fills, now)

@@ -70,8 +70,45 @@ func buildRunner(cfg Config, checkBars bool) (*runner, error) {
 // drive runs every bar of every leg in time order (ties: legs in order),
 // with one equity point per distinct close time.
 func (r *runner) drive(ctx context.Context, progress func(done, total int64)) error {
-	every := max(1, r.total/1000)
-	nextReport, nextCheck := every, int64(ctxEvery)
+	p := &pacer{ctx: ctx, progress: progress, total: r.total, every: max(1, r.total/1000)}
+	p.nextReport, p.nextCheck = p.every, ctxEvery
+	p.next = min(p.nextReport, p.nextCheck)
+	var err error
+	if len(r.legs) == 1 {
+		err = r.driveOne(p)
+	} else {
+		err = r.driveMany(p)
+	}
+	if err != nil {
+		return err
+	}
+	if progress != nil && r.res.Bars%p.every != 0 {
+		progress(r.res.Bars, r.total)
+	}
+	return ctx.Err()
+}
+
+// driveOne is drive for one leg: its close times rise, so each bar is an
+// equity point.
+func (r *runner) driveOne(p *pacer) error {
+	l := r.legs[0]
+	for i := range l.bars {
+		b := &l.bars[i]
+		l.step(b)
+		r.res.Equity = append(r.res.Equity, Point{TimeMs: b.CloseTimeMs, Equity: l.cash + l.pos*l.lastClose})
+		if done := int64(i + 1); done >= p.next {
+			if err := p.pace(done); err != nil {
+				return err
+			}
+		}
+	}
+	l.next = len(l.bars)
+	r.res.Bars = int64(len(l.bars))
+	return nil
+}
+
+// driveMany is drive for several legs, merged by close time.
+func (r *runner) driveMany(p *pacer) error {
 	var done int64
 	curT := int64(math.MinInt64)
 	for {
@@ -91,26 +128,45 @@ func (r *runner) drive(ctx context.Context, progress func(done, total int64)) er
 		curT = bestT
 		best.step(&best.bars[best.next])
 		best.next++
-		done++
-		if done >= nextCheck {
-			nextCheck += ctxEvery
-			if err := ctx.Err(); err != nil {
+		if done++; done >= p.next {
+			if err := p.pace(done); err != nil {
 				return err
 			}
-		}
-		if progress != nil && done >= nextReport {
-			nextReport += every
-			progress(done, r.total)
 		}
 	}
 	if done > 0 {
 		r.res.Equity = append(r.res.Equity, Point{TimeMs: curT, Equity: r.equity()})
 	}
-	if progress != nil && done%every != 0 {
-		progress(done, r.total)
-	}
 	r.res.Bars = done
-	return ctx.Err()
+	return nil
+}
+
+// pacer looks at the context every ctxEvery bars and reports progress
+// every 1/1000 of the work.
+type pacer struct {
+	ctx                   context.Context
+	progress              func(done, total int64)
+	total, every          int64
+	nextReport, nextCheck int64
+	next                  int64 // the earlier of the two
+}
+
+// pace is called when done reaches p.next.
+func (p *pacer) pace(done int64) error {
+	if done >= p.nextCheck {
+		p.nextCheck += ctxEvery
+		if err := p.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if done >= p.nextReport {
+		p.nextReport += p.every
+		if p.progress != nil {
+			p.progress(done, p.total)
+		}
+	}
+	p.next = min(p.nextReport, p.nextCheck)
+	return nil
 }
 
 // equity is the account's cash plus its positions at their last close.
