@@ -110,16 +110,22 @@ func (resting) Start(c *strategy.Context) {
 func (resting) Save() ([]byte, error) { return nil, nil }
 func (resting) Restore([]byte) error  { return nil }
 
+// ticking is resting asking for the trades too.
+type ticking struct{ resting }
+
+func (ticking) Feeds() strategy.Feeds { return strategy.FeedTicks }
+
 var registerResting sync.Once
 
 // TestHotPathAllocatesNothingPerBar: a bar that changes no order costs no
-// allocation, with nothing resting (sma_cross that cannot spend) and with
-// an order resting (the four trades of the path).
+// allocation, with nothing resting (sma_cross that cannot spend), with an
+// order resting (the four trades of the path), and with ticks.
 func TestHotPathAllocatesNothingPerBar(t *testing.T) {
 	registerResting.Do(func() {
 		strategy.Register("test_engine_resting", func(map[string]any) (strategy.Strategy, error) { return resting{}, nil })
+		strategy.Register("test_engine_ticking", func(map[string]any) (strategy.Strategy, error) { return ticking{}, nil })
 	})
-	for _, kind := range []string{"sma_cross", "test_engine_resting"} {
+	for _, kind := range []string{"sma_cross", "test_engine_resting", "test_engine_ticking"} {
 		cfg := smaConfig(5000)
 		cfg.Legs[0].Kind, cfg.Legs[0].Allocation = kind, 0
 		if kind != "sma_cross" {

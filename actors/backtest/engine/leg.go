@@ -50,7 +50,8 @@ type legRun struct {
 
 	queue   []event // for the strategy, in order
 	u       strategy.OrderUpdate
-	f       strategy.Fill // what OnOrder and OnFill get (reused)
+	f       strategy.Fill // what OnOrder, OnFill and OnTick get (reused)
+	tick    strategy.Tick
 	idBuf   []byte
 	group   []int32
 	one     [1]matcher.Update
@@ -174,13 +175,13 @@ func (l *legRun) path(b *strategy.Bar) {
 		if len(us)+len(fs) > 0 {
 			l.applyBatch(us, fs, now)
 		}
-		if l.ticks {
+		if l.ticks && t.Qty > 0 { // a bar without volume printed no trade
 			l.deliver()
 			l.tradeID++
-			tick := strategy.Tick{TimeMs: now, TradeID: l.tradeID, Price: t.Price, Quantity: t.Qty}
+			l.tick = strategy.Tick{TimeMs: now, TradeID: l.tradeID, Price: t.Price, Quantity: t.Qty}
 			l.sc.Begin(now)
 			l.updatePosition()
-			l.strat.OnTick(l.sc, &tick)
+			l.strat.OnTick(l.sc, &l.tick)
 			l.afterCall(now)
 		}
 	}
