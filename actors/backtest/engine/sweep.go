@@ -53,7 +53,7 @@ type SweepConfig struct {
 	// Workers bounds the goroutines (the daemon's cpu pool); <= 0: 1.
 	Workers int
 	// Score ranks a result, higher is better (report.Score gives the
-	// metrics by name).
+	// metrics by name). The workers call it concurrently.
 	Score       func(*Result) float64
 	WalkForward *WalkForward
 }
