@@ -123,7 +123,8 @@ type Config struct {
 	// shared by the legs: an order the account cannot pay for is REJECTED
 	// as the order actor's paper mode refuses it ("insufficient paper
 	// balance: ..."): a buy needs its quote amount at its price (a market
-	// order's: the last trade price) plus the taker fee free, a sell its
+	// order's: the last trade price plus Slippage) plus the taker fee
+	// free, a sell its
 	// base quantity; open orders lock what they may still use. nil: no
 	// balance is checked (an allocation then bounds the capital in use,
 	// which losses do not shrink: cash may go below 0).

@@ -342,7 +342,8 @@ func TestTicksFollowThePath(t *testing.T) {
 }
 
 func TestPaperBalancesBoundWhatTheAccountPays(t *testing.T) {
-	// USDT 1000. A market buy of 9.9 needs 9.9*100*(1+0.2 %) = 991.98:
+	// USDT 1000. A market buy of 9.9 needs 9.9*100*(1+0.1 %)*(1+0.2 %) =
+	// 992.97198 (at the last price plus slippage, plus the taker fee):
 	// it fills at 100.1 (quote 990.99, fee 1.98198), leaving 7.02802 USDT
 	// and 9.9 BTC. Selling 10 needs more BTC than there is; a resting
 	// sell of 9.9 locks all of it, so a market sell of 0.1 finds none
@@ -419,5 +420,16 @@ func TestRiskLimitsAsTheOrderActorWordsThem(t *testing.T) {
 		if o := res.Orders[i]; o.Status != w.status || o.Reason != w.reason {
 			t.Errorf("order %d: %s %q, want %s %q", i, o.Status, o.Reason, w.status, w.reason)
 		}
+	}
+}
+
+func TestPaperBalanceOfAMarketBuyCountsTheSlippage(t *testing.T) {
+	// 9.98 at 100 plus the taker fee is 999.996, within 1000 USDT; at the
+	// fill's price (plus 0.1 % slippage) it is 1000.995996: refused.
+	bars := []strategy.Bar{bar(0, 100, 101, 99, 100, 10), bar(1, 100, 100.5, 99, 100, 10)}
+	s := &script{onBar: placeAt(0, strategy.Order{Side: strategy.Buy, Type: strategy.Market, Quantity: 9.98})}
+	res := runScript(t, s, bars, func(c *Config) { c.Balances = map[string]float64{"USDT": 1000} })
+	if o := res.Orders[0]; o.Status != "REJECTED" || o.Reason != "insufficient paper balance: 1000.995996 USDT needed, 1000 free" {
+		t.Fatalf("order %+v", o)
 	}
 }

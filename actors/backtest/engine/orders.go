@@ -170,8 +170,9 @@ func (l *legRun) allocationCheck(o strategy.Order) string {
 }
 
 // fundsCheck refuses an order the paper account cannot pay for, as the
-// order actor's paperFunds does (actors/orders/paper.go): what the order
-// needs against the asset's balance less what the account's open orders
+// order actor's paperFunds does (actors/orders/paper.go, with paper fills
+// on trades: a market buy priced at the last trade plus slippage): what
+// the order needs against the asset's balance less what the account's open orders
 // lock (buys: their remaining quantity at their price; sells: their
 // remaining quantity).
 func (l *legRun) fundsCheck(o strategy.Order) string {
@@ -180,7 +181,11 @@ func (l *legRun) fundsCheck(o strategy.Order) string {
 	}
 	need, asset := o.Quantity, l.base
 	if o.Side == strategy.Buy {
-		need, asset = o.Quantity*l.priceOf(o)*(1+l.r.takerFee), l.quote
+		price := l.priceOf(o)
+		if o.Type == strategy.Market { // paper on trades: the fill pays the slippage
+			price *= 1 + l.r.slippage
+		}
+		need, asset = o.Quantity*price*(1+l.r.takerFee), l.quote
 	}
 	locked := 0.0
 	for _, leg := range l.r.legs {

@@ -20,9 +20,9 @@ type runner struct {
 	total int64
 	// bal is the paper account's balances (nil: not checked); takerFee
 	// prices what a buy needs.
-	bal      map[string]float64
-	takerFee float64
-	risk     RiskLimits
+	bal                map[string]float64
+	takerFee, slippage float64
+	risk               RiskLimits
 }
 
 // newRunner checks cfg and builds every leg (its strategy started).
@@ -35,7 +35,7 @@ func buildRunner(cfg Config, checkBars bool) (*runner, error) {
 	if err := checkConfig(&cfg); err != nil {
 		return nil, err
 	}
-	r := &runner{legs: make([]*legRun, len(cfg.Legs)), takerFee: cfg.TakerFee, risk: cfg.Risk}
+	r := &runner{legs: make([]*legRun, len(cfg.Legs)), takerFee: cfg.TakerFee, slippage: cfg.Slippage, risk: cfg.Risk}
 	if cfg.Balances != nil {
 		r.bal = make(map[string]float64, len(cfg.Balances))
 		for k, v := range cfg.Balances {
