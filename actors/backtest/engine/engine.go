@@ -151,7 +151,11 @@ type RiskLimits struct {
 	PriceBand float64
 }
 
-// Order is one order a strategy placed, as it ended.
+// Order is one order a strategy placed, as it ended. Orders refused before
+// the matcher are here too, REJECTED with the reason; the daemon's journal
+// holds only those the exchange refused (the filters): its order actor
+// answers a refusal by its own checks (validation, risk, allocation, paper
+// balance) without journaling the order.
 type Order struct {
 	Leg    int
 	Ref    uint64
