@@ -26,12 +26,15 @@ type runner struct {
 }
 
 // newRunner checks cfg and builds every leg (its strategy started).
-func newRunner(cfg Config) (*runner, error) { return buildRunner(cfg, true) }
+func newRunner(cfg Config) (*runner, error) { return buildRunner(cfg, true, nil) }
 
-// newTrustedRunner is newRunner for bars checked before (a sweep's).
-func newTrustedRunner(cfg Config) (*runner, error) { return buildRunner(cfg, false) }
+// newTrustedRunner is newRunner for bars checked before (a sweep's), with
+// a buffer for the equity curve (nil: a new one).
+func newTrustedRunner(cfg Config, equity []Point) (*runner, error) {
+	return buildRunner(cfg, false, equity)
+}
 
-func buildRunner(cfg Config, checkBars bool) (*runner, error) {
+func buildRunner(cfg Config, checkBars bool, equity []Point) (*runner, error) {
 	if err := checkConfig(&cfg); err != nil {
 		return nil, err
 	}
@@ -60,7 +63,11 @@ func buildRunner(cfg Config, checkBars bool) (*runner, error) {
 		r.legs[i] = newLegRun(r, i, l, bars, s, m, cfg.Filters[l.Symbol])
 		r.total += int64(len(bars))
 	}
-	r.res.Equity = make([]Point, 0, r.total)
+	if int64(cap(equity)) >= r.total {
+		r.res.Equity = equity[:0]
+	} else {
+		r.res.Equity = make([]Point, 0, r.total)
+	}
 	for _, l := range r.legs {
 		l.start()
 	}

@@ -53,7 +53,8 @@ type SweepConfig struct {
 	// Workers bounds the goroutines (the daemon's cpu pool); <= 0: 1.
 	Workers int
 	// Score ranks a result, higher is better (report.Score gives the
-	// metrics by name). The workers call it concurrently.
+	// metrics by name). The workers call it concurrently; it must not keep
+	// the Result (its buffers serve the next points).
 	Score       func(*Result) float64
 	WalkForward *WalkForward
 }
@@ -194,6 +195,8 @@ type sweeper struct {
 	mu       sync.Mutex
 	done     int
 	total    int
+	// equity holds equity curves (*[]Point) for the next points.
+	equity sync.Pool
 }
 
 // outcome is one point's run: its score, fills, or why it was refused.
@@ -273,7 +276,11 @@ func (sw *sweeper) runAll(ctx context.Context, base Config) ([]outcome, error) {
 // runPoint runs one grid point on base.
 func (sw *sweeper) runPoint(ctx context.Context, base Config, g int) outcome {
 	params := sw.paramsOf(g)
-	r, err := newTrustedRunner(configOf(base, params))
+	var buf []Point
+	if b, ok := sw.equity.Get().(*[]Point); ok {
+		buf = *b
+	}
+	r, err := newTrustedRunner(configOf(base, params), buf)
 	if err == nil {
 		err = r.drive(ctx, nil)
 	}
@@ -281,7 +288,9 @@ func (sw *sweeper) runPoint(ctx context.Context, base Config, g int) outcome {
 		return outcome{grid: g, params: params, err: err}
 	}
 	res := r.result()
-	return outcome{grid: g, params: params, score: sw.sc.Score(res), trades: len(res.Fills)}
+	out := outcome{grid: g, params: params, score: sw.sc.Score(res), trades: len(res.Fills)}
+	sw.equity.Put(&res.Equity) // the Result is not kept: its curve serves the next point
+	return out
 }
 
 // step counts a point done and reports it.

@@ -52,7 +52,7 @@ func (sw *sweeper) walkForward(ctx context.Context) ([]SweepPoint, error) {
 		}
 		oos := base
 		oos.FromMs, oos.ToMs = split, we
-		r, err := newTrustedRunner(configOf(oos, outs[best].params))
+		r, err := newTrustedRunner(configOf(oos, outs[best].params), nil)
 		if err == nil {
 			err = r.drive(ctx, nil)
 		}
