@@ -29,12 +29,25 @@ type runner struct {
 func newRunner(cfg Config) (*runner, error) { return buildRunner(cfg, true, nil) }
 
 // newTrustedRunner is newRunner for bars checked before (a sweep's), with
-// a buffer for the equity curve (nil: a new one).
-func newTrustedRunner(cfg Config, equity []Point) (*runner, error) {
-	return buildRunner(cfg, false, equity)
+// the buffers of a Result no longer used (nil: new ones).
+func newTrustedRunner(cfg Config, reuse *buffers) (*runner, error) {
+	return buildRunner(cfg, false, reuse)
 }
 
-func buildRunner(cfg Config, checkBars bool, equity []Point) (*runner, error) {
+// buffers are the slices of a Result no longer used, to fill again.
+type buffers struct {
+	equity []Point
+	orders []Order
+	fills  []Fill
+	recs   []orderRec
+}
+
+// buffersOf takes back the slices of r's Result.
+func buffersOf(r *runner) *buffers {
+	return &buffers{equity: r.res.Equity[:0], orders: r.res.Orders[:0], fills: r.res.Fills[:0], recs: r.recs[:0]}
+}
+
+func buildRunner(cfg Config, checkBars bool, reuse *buffers) (*runner, error) {
 	if err := checkConfig(&cfg); err != nil {
 		return nil, err
 	}
@@ -63,8 +76,11 @@ func buildRunner(cfg Config, checkBars bool, equity []Point) (*runner, error) {
 		r.legs[i] = newLegRun(r, i, l, bars, s, m, cfg.Filters[l.Symbol])
 		r.total += int64(len(bars))
 	}
-	if int64(cap(equity)) >= r.total {
-		r.res.Equity = equity[:0]
+	if reuse != nil { // appends overwrite the old elements whole
+		r.res.Orders, r.res.Fills, r.recs = reuse.orders, reuse.fills, reuse.recs
+	}
+	if reuse != nil && int64(cap(reuse.equity)) >= r.total {
+		r.res.Equity = reuse.equity
 	} else {
 		r.res.Equity = make([]Point, 0, r.total)
 	}

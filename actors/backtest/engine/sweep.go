@@ -195,8 +195,9 @@ type sweeper struct {
 	mu       sync.Mutex
 	done     int
 	total    int
-	// equity holds equity curves (*[]Point) for the next points.
-	equity sync.Pool
+	// buffers holds the slices of the Results scored (*buffers) for the
+	// next points.
+	buffers sync.Pool
 }
 
 // outcome is one point's run: its score, fills, or why it was refused.
@@ -276,11 +277,8 @@ func (sw *sweeper) runAll(ctx context.Context, base Config) ([]outcome, error) {
 // runPoint runs one grid point on base.
 func (sw *sweeper) runPoint(ctx context.Context, base Config, g int) outcome {
 	params := sw.paramsOf(g)
-	var buf []Point
-	if b, ok := sw.equity.Get().(*[]Point); ok {
-		buf = *b
-	}
-	r, err := newTrustedRunner(configOf(base, params), buf)
+	reuse, _ := sw.buffers.Get().(*buffers)
+	r, err := newTrustedRunner(configOf(base, params), reuse)
 	if err == nil {
 		err = r.drive(ctx, nil)
 	}
@@ -289,7 +287,7 @@ func (sw *sweeper) runPoint(ctx context.Context, base Config, g int) outcome {
 	}
 	res := r.result()
 	out := outcome{grid: g, params: params, score: sw.sc.Score(res), trades: len(res.Fills)}
-	sw.equity.Put(&res.Equity) // the Result is not kept: its curve serves the next point
+	sw.buffers.Put(buffersOf(r)) // the Result is not kept: its slices serve the next point
 	return out
 }
 
