@@ -122,9 +122,11 @@ func bound(l *Leg, from, to int64, check bool) ([]strategy.Bar, error) {
 func checkBars(bars []strategy.Bar) error {
 	for i := range bars {
 		b := &bars[i]
-		if !positive(b.Open) || !positive(b.High) || !positive(b.Low) || !positive(b.Close) ||
-			b.Low > min(b.Open, b.Close) || b.High < max(b.Open, b.Close) ||
-			!(b.Volume >= 0) || math.IsInf(b.Volume, 0) || b.CloseTimeMs < b.OpenTimeMs {
+		// Written so that a NaN anywhere fails a comparison.
+		sane := b.Low > 0 && b.High < math.Inf(1) && b.Open >= b.Low && b.Open <= b.High &&
+			b.Close >= b.Low && b.Close <= b.High && b.Volume >= 0 && b.Volume < math.Inf(1) &&
+			b.CloseTimeMs >= b.OpenTimeMs
+		if !sane {
 			return fmt.Errorf("bar %d (open time %d) is not a sane bar: %+v", i, b.OpenTimeMs, *b)
 		}
 		if i > 0 && (b.OpenTimeMs <= bars[i-1].OpenTimeMs || b.CloseTimeMs <= bars[i-1].CloseTimeMs) {
