@@ -57,11 +57,16 @@
 // ticks (strategy.FeedTicks) gets the path's four trades as OnTick, each
 // after the matcher saw it; book updates are not modelled. Timers fire at
 // their due time between bars (before the first bar closing after it),
-// with NowMs the due time. Of the order actor's checks, the engine applies
-// the allocation, Config.Risk's limits and, when Config.Balances is set,
-// the paper balance; not the order rate (wall-clock seconds). At most maxPlacesPerBar orders are placed per leg and bar:
-// past it an order is REJECTED and its update is not handed on (a
-// strategy that places again on each rejection would loop forever).
+// with NowMs the due time. The path's four trades are timed at the bar's
+// open, a third and two thirds of the way, and its close (fills carry
+// those times). Of the order actor's checks, the engine applies the
+// allocation, Config.Risk's limits and, when Config.Balances is set, the
+// paper balance; not the order rate (wall-clock seconds). The filters are
+// the exchange's: the daemon's paper mode does not check them, so a
+// comparison with paper trading gives the engine none (or a strategy that
+// keeps to them). At most 1000 orders are placed per leg and bar: past it
+// an order is REJECTED and its update is not handed on (a strategy that
+// places again on each rejection would loop forever).
 package engine
 
 import (
