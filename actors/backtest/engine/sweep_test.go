@@ -231,3 +231,60 @@ func TestSweepRefusesBadConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepWalkForwardTwoWindows recomputes a two-window walk-forward
+// with plain Runs: each point's Score is the mean of its two in-sample
+// scores, and each window's best in sample carries its out-of-sample
+// score (the mean, if it won both).
+func TestSweepWalkForwardTwoWindows(t *testing.T) {
+	sc := sweepConfig(4000)
+	sc.WalkForward = &WalkForward{Windows: 2, InSample: 0.6}
+	got, err := Sweep(context.Background(), sc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(from, to int64, p map[string]float64) float64 {
+		cfg := smaConfig(4000)
+		cfg.FromMs, cfg.ToMs = from, to
+		cfg.Legs[0].Params = map[string]any{"fast": p["fast"], "slow": p["slow"]}
+		res, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return finalEquity(res)
+	}
+	start, end := t0, t0+3999*minute+1
+	type key [2]float64
+	sum, oos, oosN := map[key]float64{}, map[key]float64{}, map[key]int{}
+	for w := range int64(2) {
+		ws, we := start+(end-start)*w/2, start+(end-start)*(w+1)/2
+		split := ws + int64(float64(we-ws)*0.6)
+		var best map[string]float64
+		bestScore := 0.0
+		for _, f := range []float64{3, 5, 8} {
+			for _, s := range []float64{10, 20} {
+				p := map[string]float64{"fast": f, "slow": s}
+				v := run(ws, split, p)
+				sum[key{f, s}] += v
+				if best == nil || v > bestScore {
+					best, bestScore = p, v
+				}
+			}
+		}
+		k := key{best["fast"], best["slow"]}
+		oos[k] += run(split, we, best)
+		oosN[k]++
+	}
+	for _, p := range got {
+		k := key{p.Params["fast"], p.Params["slow"]}
+		if p.Score != sum[k]/2 {
+			t.Fatalf("point %v: score %v, want %v", k, p.Score, sum[k]/2)
+		}
+		switch {
+		case oosN[k] == 0 && p.OutOfSample != nil:
+			t.Fatalf("point %v never won, has an out-of-sample score", k)
+		case oosN[k] > 0 && (p.OutOfSample == nil || *p.OutOfSample != oos[k]/float64(oosN[k])):
+			t.Fatalf("point %v: out of sample %v, want %v", k, p.OutOfSample, oos[k]/float64(oosN[k]))
+		}
+	}
+}
