@@ -26,7 +26,10 @@ func (l *legRun) place(ref uint64, o strategy.Order, now int64) {
 	}
 	l.idBuf = strconv.AppendUint(append(append(l.idBuf[:0], l.name...), '_'), ref, 10)
 	id := string(l.idBuf)
-	res.Orders, l.r.recs = roomFor(res.Orders), roomFor(l.r.recs)
+	if len(res.Orders) == cap(res.Orders) {
+		n := l.r.expect(len(res.Orders))
+		res.Orders, l.r.recs = roomFor(res.Orders, n), roomFor(l.r.recs, n)
+	}
 	res.Orders = append(res.Orders, Order{Leg: l.idx, Ref: ref, ID: id, Symbol: l.symbol,
 		Side: o.Side.String(), Type: o.Type.String(), Price: rec.price, Qty: o.Quantity, TimeMs: now})
 	l.r.recs = append(l.r.recs, rec)
@@ -253,7 +256,9 @@ func (l *legRun) applyBatch(us []matcher.Update, fs []matcher.Fill, now int64) {
 	res := &l.r.res
 	first := int32(len(res.Fills))
 	for _, f := range fs {
-		res.Fills = roomFor(res.Fills)
+		if len(res.Fills) == cap(res.Fills) {
+			res.Fills = roomFor(res.Fills, l.r.expect(len(res.Fills)))
+		}
 		price, qty, fee := ledger.Round(f.Price), ledger.Round(f.Qty), ledger.Round(f.Fee)
 		var realized float64
 		l.pos, l.avg, realized = ledger.Apply(l.pos, l.avg, f.Side == matcher.SideSell, qty, price)
@@ -352,14 +357,27 @@ func sideOf(s string) strategy.Side {
 	return strategy.Buy
 }
 
-// roomFor makes room for one more element, doubling a full slice (append
-// grows a large one by a quarter: five copies of a long result instead of
-// two).
-func roomFor[T any](s []T) []T {
+// roomFor makes room for one more element in s, growing a full one to
+// at least n elements and at least twice its capacity (append grows a
+// large slice by a quarter: five copies of a long result instead of two).
+func roomFor[T any](s []T, n int) []T {
 	if len(s) < cap(s) {
 		return s
 	}
-	n := make([]T, len(s), max(256, 2*cap(s)))
-	copy(n, s)
-	return n
+	out := make([]T, len(s), max(256, 2*cap(s), n))
+	copy(out, s)
+	return out
+}
+
+// expect guesses how many elements a result slice holding n now will
+// need by the end, from the share of the bars driven so far (a quarter
+// more), once that share says something (1/64 of the bars); 0 before. It
+// never guesses more than 128 times n: orders bunched at the start must
+// not reserve a slice for the whole run.
+func (r *runner) expect(n int) int {
+	if r.done < r.total/64 || r.done == 0 {
+		return 0
+	}
+	guess := float64(n) * float64(r.total) / float64(r.done) * 1.25
+	return int(min(guess, float64(n)*128))
 }

@@ -18,6 +18,7 @@ type runner struct {
 	// recs are the engine's notes on res.Orders, index for index.
 	recs  []orderRec
 	total int64
+	done  int64 // bars driven before the one under way
 	// bal is the paper account's balances (nil: not checked); takerFee
 	// prices what a buy needs.
 	bal                map[string]float64
@@ -117,6 +118,7 @@ func (r *runner) driveOne(p *pacer) error {
 	l := r.legs[0]
 	for i := range l.bars {
 		b := &l.bars[i]
+		r.done = int64(i)
 		l.step(b)
 		r.res.Equity = append(r.res.Equity, Point{TimeMs: b.CloseTimeMs, Equity: l.cash + l.pos*l.lastClose})
 		if done := int64(i + 1); done >= p.next {
@@ -149,6 +151,7 @@ func (r *runner) driveMany(p *pacer) error {
 			r.res.Equity = append(r.res.Equity, Point{TimeMs: curT, Equity: r.equity()})
 		}
 		curT = bestT
+		r.done = done
 		best.step(&best.bars[best.next])
 		best.next++
 		if done++; done >= p.next {
