@@ -185,6 +185,7 @@ func init() {
 	at := slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" })
 	commands = slices.Insert(commands, at, tradingCommands()...)
 	commands = slices.Insert(commands, at+len(tradingCommands()), backtestCommands()...)
+	commands = slices.Insert(commands, slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" }), dataCommands()...)
 }
 
 // groups returns the command groups ("daemon", "module", ...) and the

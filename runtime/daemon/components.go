@@ -16,6 +16,7 @@ import (
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
+	"github.com/superbot/superbot/actors/marketdata"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/scheduler"
@@ -37,6 +38,7 @@ func components() []hook {
 		{name: orders.Kind, step: 4, start: startOrders},
 		{name: strategies.Kind, step: 4, start: startStrategies},
 		{name: backtest.Kind, step: 4, start: startBacktest, stop: stopKind(backtest.Kind)},
+		{name: marketdata.Kind, step: 4, start: startMarketdata, stop: stopKind(marketdata.Kind)},
 		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
