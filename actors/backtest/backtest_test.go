@@ -38,7 +38,7 @@ func TestJobLifecycle(t *testing.T) {
 	if res.GetError() != nil {
 		t.Fatal(res.GetError())
 	}
-	if res.GetSummary() != "summary\n" || res.GetMetrics().GetFields()["Trades"].GetNumberValue() != 3 {
+	if res.GetSummary() != "summary\n" || res.GetMetrics().GetFields()["trades"].GetNumberValue() != 3 {
 		t.Fatalf("result: %v", res)
 	}
 	want := filepath.Join(f.cfg.ResultsDir, id, fileHTML)
@@ -196,8 +196,7 @@ func TestQueueFull(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.CPUWorkers, cfg.MaxQueue = 1, 1
 	f := newFixture(t, cfg, g.run)
-	a := f.start(smaRequest())
-	f.start(smaRequest())
+	a, b := f.start(smaRequest()), f.start(smaRequest())
 	res := f.run(smaRequest())
 	if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(res.GetError().GetMessage(), "queue is full") {
 		t.Fatalf("third job: %v", res)
@@ -208,6 +207,7 @@ func TestQueueFull(t *testing.T) {
 	f.waitState(a, StateRunning)
 	g.releaseOne(t)
 	g.releaseOne(t)
+	f.waitState(b, StateDone)
 }
 
 // TestBadRequests: each bad request is refused with every problem named,

@@ -1,16 +1,13 @@
 package backtest
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/superbot/superbot/actors/backtest/engine"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/marketdata/store"
 	"github.com/superbot/superbot/actors/strategies/strategy"
@@ -36,9 +33,6 @@ func synthBars(fromMs int64, n int) []strategy.Bar {
 func storeDays(t testing.TB, dir, symbol string, days int) {
 	t.Helper()
 	st, err := store.Open(dir)
-	if errors.Is(err, store.ErrNotImplemented) {
-		t.Skip("the candle store is not merged yet")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +81,6 @@ func TestRealBacktest(t *testing.T) {
 // TestRealSweep: a sweep's result ranks its points best first, and the
 // report is its best point's.
 func TestRealSweep(t *testing.T) {
-	needSweep(t)
 	cfg := DefaultConfig()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	storeDays(t, cfg.DataDir, "BTCUSDT", 2)
@@ -112,7 +105,6 @@ func TestRealSweep(t *testing.T) {
 // TestRealCancel: canceling a running sweep stops its workers at once
 // (goleak checks their goroutines are gone when the tests end).
 func TestRealCancel(t *testing.T) {
-	needSweep(t)
 	cfg := DefaultConfig()
 	cfg.CPUWorkers = 2
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
@@ -145,11 +137,4 @@ func seq(lo, hi int) []float64 {
 		out = append(out, float64(i))
 	}
 	return out
-}
-
-// needSweep skips until engine.Sweep is merged.
-func needSweep(t *testing.T) {
-	if _, err := engine.Sweep(context.Background(), engine.SweepConfig{}, nil); errors.Is(err, engine.ErrNotImplemented) {
-		t.Skip("engine.Sweep is not implemented yet")
-	}
 }

@@ -129,7 +129,7 @@ func (s Spec) Validate() error {
 			add("symbols: %s given twice", sym)
 		}
 	}
-	if _, err := store.IntervalMs(s.Interval); err != nil && !errors.Is(err, store.ErrNotImplemented) {
+	if _, err := store.IntervalMs(s.Interval); err != nil {
 		add("interval: %v", err)
 	}
 	switch {
@@ -230,7 +230,7 @@ func (w *SweepSpec) problems() []error {
 	case w.Random == 0 && grid > MaxPoints:
 		add("sweep.params: the grid has %d points, more than %d: narrow it or draw --random N of them", grid, MaxPoints)
 	}
-	if _, err := report.Score(w.Metric); err != nil && !errors.Is(err, report.ErrNotImplemented) {
+	if _, err := report.Score(w.Metric); err != nil {
 		add("sweep.metric: %v", err)
 	}
 	if w.WalkForward < 0 || w.WalkForward > MaxWalkForward {

@@ -209,7 +209,7 @@ func runBacktestLocal(ctx context.Context, e *env, params map[string]any, out ba
 		if err != nil {
 			return err
 		}
-		dir = daemon.BacktestDataDir(cfg)
+		dir = daemon.DataDir(cfg)
 	}
 	st, err := store.Open(dir)
 	if err != nil {

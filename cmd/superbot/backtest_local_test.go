@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,9 +18,6 @@ import (
 func writeBars(t *testing.T, dir string, days int) {
 	t.Helper()
 	st, err := store.Open(dir)
-	if errors.Is(err, store.ErrNotImplemented) {
-		t.Skip("the candle store is not merged yet")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,22 +27,15 @@ func startBacktest(d *Daemon) error {
 // backtestConfig maps the thread pools onto the backtest actor: cpu bounds
 // the engine's goroutines (at most runtime.NumCPU(): more would only
 // time-slice the same cores), default the jobs in flight. Results go to
-// <state_dir>/backtests/JOB/; bars come from the candle store in
-// dataDir.
+// <state_dir>/backtests/JOB/; bars come from the candle store (DataDir).
 func backtestConfig(c *config.Config) backtest.Config {
 	pools := c.Daemon.ResourceAllocation.ThreadPools
 	cfg := backtest.DefaultConfig()
 	cfg.CPUWorkers = min(pools.CPU.MaxWorkers, runtime.NumCPU())
 	cfg.MaxJobs = pools.Default.MaxWorkers
 	cfg.ResultsDir = filepath.Join(c.Daemon.StateDir, "backtests")
-	cfg.DataDir = BacktestDataDir(c)
+	cfg.DataDir = DataDir(c)
 	return cfg
-}
-
-// BacktestDataDir is the candle store the backtests read: "data" under
-// daemon.state_dir.
-func BacktestDataDir(c *config.Config) string {
-	return filepath.Join(c.Daemon.StateDir, "data")
 }
 
 // ioWorkers is the connector's worker count under the io pool:

@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -22,9 +21,6 @@ import (
 func TestBacktestInTheDaemon(t *testing.T) {
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, ".superbot", "data"))
-	if errors.Is(err, store.ErrNotImplemented) {
-		t.Skip("the candle store is not merged yet")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
