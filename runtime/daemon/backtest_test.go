@@ -73,6 +73,11 @@ func TestBacktestInTheDaemon(t *testing.T) {
 	if out := run("backtest", "result", m[1], "--json"); !strings.Contains(out, `"summary":`) || !strings.Contains(out, `"kind":"png"`) {
 		t.Fatalf("backtest result --json:\n%s", out)
 	}
+	out = run("backtest", "run", "--strategy", "sma_cross", "--symbol", "BTCUSDT", "--from", "2026-01-01",
+		"--param", "slow=20", "--sweep", "fast=3:6", "--metric", "return")
+	if !regexp.MustCompile(`(?m)^sweep: 4 points ranked by return`).MatchString(out) || !regexp.MustCompile(`(?m)^RANK\s+FAST\s+SCORE`).MatchString(out) {
+		t.Fatalf("backtest run --sweep:\n%s", out)
+	}
 	log, err := os.ReadFile(filepath.Join(dir, "logs", "daemon.log"))
 	if err != nil {
 		t.Fatal(err)
