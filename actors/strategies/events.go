@@ -55,11 +55,13 @@ func (a *child) onKline(ctx actor.Context, ev *messages.Event) error {
 		return err
 	}
 	a.last = b.Close
-	a.mem.bars.Add(1)
 	a.sc.Begin(b.CloseTimeMs)
 	a.updatePosition()
 	a.strat.OnBar(a.sc, &b)
 	a.act(ctx)
+	// Counted once handled: a reader that sees the bar counted also sees
+	// the orders it led to counted (the parity test waits on both).
+	a.mem.bars.Add(1)
 	a.snapshot()
 	return nil
 }
