@@ -17,6 +17,7 @@ func (a *child) onEvent(ctx actor.Context, ev *messages.Event) {
 	if a.mem.acker != nil {
 		a.mem.acker.Handled(ctx)
 	}
+	defer a.mem.events.Add(1) // handled, whatever came of it
 	if !a.ready || a.final || ev.GetPayload() == nil {
 		return
 	}
