@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,31 +33,38 @@ import (
 // Both sides share one market model: each bar is four trades
 // (matcher.BarTrades), which the simulator prints and the engine feeds to
 // the matcher; market orders fill at the last trade price plus the
-// slippage ([trading.paper] fills = "trades"). The daemon runs in
-// lockstep with the replay, one bar at a time, so that two orderings hold
-// by construction, not by luck of timing:
+// slippage, resting limit orders when a trade reaches them, as maker at
+// their price ([trading.paper] fills = "trades"). The engine, per bar,
+// feeds the trades, then hands the strategy its order updates and fills
+// (it may react at once), then the closed bar (its orders go out at once).
+// The daemon runs in lockstep with the replay, one bar in two phases, and
+// waits for rest after each, so that the same happens in the same order by
+// construction, not by luck of timing:
 //
-//  1. the order actor has the bar's four trades (its last price is the
-//     close) before the strategy's order for that bar reaches it: the
-//     trades are printed first (StepTrades), and the bar is closed
-//     (CloseBar, whose kline leads to the order) only once the bus has
-//     published all of them and holds none back for the order actor: they
-//     are in its mailbox, ahead of anything the closed bar causes;
-//  2. the strategy has an order's update and fill before the next bar: the
-//     next bar's trades are printed only once the strategy has counted the
-//     bar (it counts a bar after acting on it, so the orders it led to are
-//     counted too) and the bus has published every order's final update
-//     and every fill (one per filled market order); the bus delivers to a
-//     subscriber in publication order, so they reach the strategy before
-//     the next bar's kline, which is published after.
+//  1. StepTrades prints the bar's trades. Rest: the bus has published them
+//     and holds none back for the order actor (they are in its mailbox); a
+//     trading.positions call, answered from that mailbox, comes back after
+//     it has matched them; then the quiet state below: every fill they made
+//     is published and the strategy has handled it, and its reactions.
+//  2. CloseBar closes the bar: the strategy gets it only now, after its
+//     fills (as in the engine), and its orders reach the order actor after
+//     the trades (ordering 1 of the brief: the last price is the close).
+//     Rest: the quiet state with the bar counted. Only then the next bar's
+//     trades print (ordering 2: the fills reach the strategy first).
+//
+// Quiet (read in this order: the strategy, then the journal, then the
+// bus): the strategy has counted the bars (a bar is counted after the
+// strategy acted on it), every order it sent is in the journal with an
+// outcome, the bus has published every order's events (here a LIMIT order
+// rests first, a MARKET one fills at once, each fills whole) and every
+// fill, and the strategy has handled every event the bus delivered to it
+// (trading.strategies' events equals the bus's delivered count for its
+// patterns; the bus delivers in publication order).
 
 const (
 	parityRows     = 200
 	parityStrategy = "parity"
 	paritySymbol   = "BTCUSDT"
-	parityFast     = 3
-	paritySlow     = 8
-	parityQty      = 0.01
 	parityFee      = 0.001
 	paritySlippage = 0.0005
 	parityAlloc    = 10000.0
@@ -98,9 +106,19 @@ func parityCSV(t *testing.T) (string, []parityBar) {
 	return path, bars
 }
 
+// parityCase is one strategy run both ways.
+type parityCase struct {
+	kind string
+	// toml is the strategy's params as a TOML inline table; params the same
+	// for the engine.
+	toml     string
+	params   map[string]any
+	minFills int
+}
+
 // parityConfig is the daemon's: paper on trades only, its own simulator
 // off, the connector on ex; streams never go stale between two bars.
-func parityConfig(ex *exchangesim.Exchange) string {
+func parityConfig(ex *exchangesim.Exchange, pc parityCase) string {
 	return fmt.Sprintf(`[daemon]
 autostart = []
 [daemon.modules.exchange-sim]
@@ -118,13 +136,12 @@ maker_fee = %v
 taker_fee = %v
 balances = { USDT = "100000" }
 [trading.strategies.%s]
-kind = "sma_cross"
+kind = %q
 symbol = %q
 interval = "1m"
 allocation = "%v USDT"
-params = { fast = %d, slow = %d, quantity = %v }
-`, ex.BaseURL(), ex.WSBaseURL(), paritySlippage, parityFee, parityFee, parityStrategy, paritySymbol, parityAlloc,
-		parityFast, paritySlow, parityQty)
+params = %s
+`, ex.BaseURL(), ex.WSBaseURL(), paritySlippage, parityFee, parityFee, parityStrategy, pc.kind, paritySymbol, parityAlloc, pc.toml)
 }
 
 // protoCall calls method and decodes its answer into res with protojson.
@@ -143,58 +160,148 @@ func protoCall(t *testing.T, c *client.Client, method string, params any, res pr
 type busView struct {
 	published   map[string]uint64 // by topic
 	subscribers map[string]uint32 // by pattern
+	delivered   map[string]uint64 // by pattern
 	queued      map[string]uint64 // by pattern
 }
 
 func readBus(t *testing.T, c *client.Client) busView {
 	var st messages.BusStatsResponse
 	protoCall(t, c, "events.stats", nil, &st)
-	v := busView{published: map[string]uint64{}, subscribers: map[string]uint32{}, queued: map[string]uint64{}}
+	v := busView{published: map[string]uint64{}, subscribers: map[string]uint32{}, delivered: map[string]uint64{}, queued: map[string]uint64{}}
 	for _, tp := range st.GetTopics() {
 		v.published[tp.GetTopic()] = tp.GetPublished()
 	}
 	for _, p := range st.GetPatterns() {
-		v.subscribers[p.GetPattern()], v.queued[p.GetPattern()] = p.GetSubscribers(), p.GetQueued()
+		v.subscribers[p.GetPattern()], v.delivered[p.GetPattern()], v.queued[p.GetPattern()] = p.GetSubscribers(), p.GetDelivered(), p.GetQueued()
 	}
 	return v
 }
 
-// strategyCounts reads the parity strategy's bars, then orders (in that
-// order, as the host reads them).
-func strategyCounts(t *testing.T, c *client.Client) (bars, orders uint64) {
+// parityInfo returns trading.strategies' entry of the parity strategy.
+func parityInfo(t *testing.T, c *client.Client) *messages.StrategyInfo {
 	var st messages.StrategiesResponse
 	protoCall(t, c, "trading.strategies", nil, &st)
 	for _, s := range st.GetStrategies() {
 		if s.GetName() == parityStrategy {
-			return s.GetBars(), s.GetOrders()
+			return s
 		}
 	}
 	t.Fatalf("trading.strategies lacks %s", parityStrategy)
-	return 0, 0
+	return nil
 }
 
-// poll calls cond until it holds, quickly (the lockstep polls twice a bar),
-// failing after a generous deadline with what describe says.
-func poll(t *testing.T, what string, cond func() bool, describe func() string) {
+// poll calls cond until it holds, quickly (the lockstep polls a few times
+// a bar), failing after a generous deadline with what cond last said.
+func poll(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for wait := 500 * time.Microsecond; !cond(); wait = min(2*wait, 20*time.Millisecond) {
+	for wait := 500 * time.Microsecond; ; wait = min(2*wait, 20*time.Millisecond) {
+		ok, why := cond()
+		if ok {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not within 20s: %s (%s)", what, describe())
+			t.Fatalf("not within 20s: %s (%s)", what, why)
 		}
 		time.Sleep(wait)
 	}
 }
 
-// TestPaperOnAReplayEqualsTheBacktest: sma_cross in paper mode on the
+// The strategy's bus patterns (the strategy host subscribes them).
+var (
+	parityPrice    = "price." + paritySymbol + ".update"
+	parityPatterns = []string{"kline." + paritySymbol + ".1m", "order." + parityStrategy + ".>", "fill." + parityStrategy + ".>"}
+)
+
+// quiet reports whether the daemon is at rest with bars bars seen (see the
+// file's comment), and if not, why.
+func quiet(t *testing.T, c *client.Client, bars uint64) (bool, string) {
+	in := parityInfo(t, c)
+	if in.GetBars() != bars {
+		return false, fmt.Sprintf("%d bars seen, want %d", in.GetBars(), bars)
+	}
+	orders := journalOrders(t, c)
+	if uint64(len(orders)) != in.GetOrders() {
+		return false, fmt.Sprintf("%d orders sent, %d journaled", in.GetOrders(), len(orders))
+	}
+	status, limits := map[string]uint64{}, uint64(0)
+	for _, o := range orders {
+		s := strings.ToLower(strings.TrimPrefix(o.GetStatus().String(), "TRADE_ORDER_STATUS_"))
+		switch s {
+		case "intent", "sent", "unknown", "lost", "partially_filled":
+			return false, "order " + o.GetClientOrderId() + " is " + s
+		}
+		status[s]++
+		if o.GetType() == "LIMIT" {
+			limits++
+		}
+	}
+	b := readBus(t, c)
+	topic := "order." + parityStrategy + "." + paritySymbol + "."
+	if b.published[topic+"new"] != limits {
+		return false, fmt.Sprintf("%d limit orders, %d published new", limits, b.published[topic+"new"])
+	}
+	for _, s := range []string{"filled", "canceled", "expired", "rejected", "not_sent"} {
+		if b.published[topic+s] != status[s] {
+			return false, fmt.Sprintf("%d orders %s, %d published", status[s], s, b.published[topic+s])
+		}
+	}
+	if f := b.published["fill."+parityStrategy+"."+paritySymbol]; f != status["filled"] {
+		return false, fmt.Sprintf("%d orders filled, %d fills published", status["filled"], f)
+	}
+	var delivered, queued uint64
+	for _, p := range parityPatterns {
+		delivered, queued = delivered+b.delivered[p], queued+b.queued[p]
+	}
+	if in.GetEvents() != delivered || queued > 0 {
+		return false, fmt.Sprintf("the strategy handled %d events of %d delivered, %d held", in.GetEvents(), delivered, queued)
+	}
+	return true, ""
+}
+
+// TestPaperOnAReplayEqualsTheBacktest: a strategy in paper mode on the
 // simulator replaying 200 one-minute bars, driven in lockstep, places the
-// same orders (side, type, quantity, price) and gets the same fills
-// (price, quantity, fee), to 8 decimals, as the backtester on the same
-// bars with the same strategy, allocation, fees and slippage. Times are
+// same orders (side, type, quantity, price, final status) and gets the
+// same fills (side, price, quantity, fee, maker), to 8 decimals, as the
+// backtester on the same bars with the same strategy, allocation, fees
+// and slippage: sma_cross (market orders) and grid (resting limit orders,
+// its levels further apart than any bar's range: see gridCase). Times are
 // not compared: the daemon stamps orders and fills with its own clock
 // (the machine's, in 2026), the backtester with the bars' (2024).
 func TestPaperOnAReplayEqualsTheBacktest(t *testing.T) {
 	csv, bars := parityCSV(t)
+	cases := map[string]parityCase{
+		"sma_cross": {kind: "sma_cross", toml: "{ fast = 3, slow = 8, quantity = 0.01 }",
+			params: map[string]any{"fast": int64(3), "slow": int64(8), "quantity": 0.01}, minFills: 4},
+		"grid": gridCase(bars),
+	}
+	for _, name := range []string{"sma_cross", "grid"} {
+		t.Run(name, func(t *testing.T) { runParity(t, csv, bars, cases[name]) })
+	}
+}
+
+// gridCase is a grid of 7 levels around the first open, further apart
+// than the widest bar: an order a fill leads to (the next level) cannot
+// be reached in the same bar. So the one difference of timing left
+// between the two sides does not matter: the engine hands the strategy
+// its fills after the bar's four trades, while in the daemon the fill of
+// the second trade may lead to an order the third and fourth trades reach
+// the order actor after.
+func gridCase(bars []parityBar) parityCase {
+	var widest float64
+	for _, b := range bars {
+		widest = max(widest, pf(b.h)-pf(b.l))
+	}
+	gap := math.Ceil(widest/10)*10 + 10
+	first := pf(bars[0].o)
+	lower, upper := first-3*gap, first+3*gap
+	return parityCase{kind: "grid", toml: fmt.Sprintf("{ lower = %.2f, upper = %.2f, levels = 7, quantity = 0.01 }", lower, upper),
+		params: map[string]any{"lower": lower, "upper": upper, "levels": int64(7), "quantity": 0.01}, minFills: 4}
+}
+
+// runParity runs pc in paper mode against a simulator replaying csv, in
+// lockstep, then the engine on bars, and compares.
+func runParity(t *testing.T, csv string, bars []parityBar, pc parityCase) {
 	simCfg := exchangesim.DefaultConfig()
 	simCfg.Listen, simCfg.TickInterval, simCfg.Backfill = "127.0.0.1:0", 0, 0
 	simCfg.Symbols = simCfg.Symbols[:1]
@@ -208,59 +315,52 @@ func TestPaperOnAReplayEqualsTheBacktest(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = ex.Close() })
 
-	p := startDaemon(t, t.TempDir(), parityConfig(ex))
+	p := startDaemon(t, t.TempDir(), parityConfig(ex, pc))
 	c := waitJournal(t, p)
 	// Ready: the connector has the trade and kline streams open on the
 	// simulator, the order actor listens to trades, the strategy (its
 	// state loaded) to klines and its orders' events.
-	priceTopic, klineTopic := "price."+paritySymbol+".update", "kline."+paritySymbol+".1m"
-	poll(t, "streams and subscriptions in place", func() bool {
+	poll(t, "streams and subscriptions in place", func() (bool, string) {
 		b := readBus(t, c)
-		return ex.Subscribers("btcusdt@trade") > 0 && ex.Subscribers("btcusdt@kline_1m") > 0 &&
-			b.subscribers[priceTopic] > 0 && b.subscribers[klineTopic] > 0 &&
-			b.subscribers["order."+parityStrategy+".>"] > 0 && b.subscribers["fill."+parityStrategy+".>"] > 0
-	}, func() string { return fmt.Sprint(readBus(t, c).subscribers) })
-
-	finalTopics := []string{"filled", "expired", "rejected", "canceled", "not_sent"}
+		ok := ex.Subscribers("btcusdt@trade") > 0 && ex.Subscribers("btcusdt@kline_1m") > 0 && b.subscribers[parityPrice] > 0
+		for _, p := range parityPatterns {
+			ok = ok && b.subscribers[p] > 0
+		}
+		return ok, fmt.Sprint(b.subscribers)
+	})
+	poll(t, "at rest before the first bar", func() (bool, string) { return quiet(t, c, 0) })
 	for i := range bars {
 		if err := ex.StepTrades(); err != nil {
 			t.Fatal(err)
 		}
 		want := uint64(4 * (i + 1))
-		poll(t, fmt.Sprintf("bar %d: the order actor has its trades", i), func() bool {
+		poll(t, fmt.Sprintf("bar %d: its trades are the order actor's", i), func() (bool, string) {
 			b := readBus(t, c)
-			return b.published[priceTopic] == want && b.queued[priceTopic] == 0
-		}, func() string {
-			b := readBus(t, c)
-			return fmt.Sprint(b.published[priceTopic], " published, want ", want)
+			return b.published[parityPrice] == want && b.queued[parityPrice] == 0, fmt.Sprint(b.published[parityPrice], " published, want ", want)
 		})
+		var pos messages.PositionsResponse // answered from the order actor's mailbox: after the trades
+		protoCall(t, c, "trading.positions", map[string]any{}, &pos)
+		poll(t, fmt.Sprintf("bar %d: at rest after its trades", i), func() (bool, string) { return quiet(t, c, uint64(i)) })
 		if err := ex.CloseBar(); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, fmt.Sprintf("bar %d: the strategy saw it and its orders are done", i), func() bool {
-			seen, sent := strategyCounts(t, c)
-			if seen != uint64(i+1) {
-				return false
-			}
-			b := readBus(t, c)
-			var final uint64
-			for _, s := range finalTopics {
-				final += b.published["order."+parityStrategy+"."+paritySymbol+"."+s]
-			}
-			filled := b.published["order."+parityStrategy+"."+paritySymbol+".filled"]
-			return final == sent && b.published["fill."+parityStrategy+"."+paritySymbol] == filled
-		}, func() string {
-			s, o := strategyCounts(t, c)
-			return fmt.Sprintf("bars %d orders %d; %v", s, o, readBus(t, c).published)
-		})
+		poll(t, fmt.Sprintf("bar %d: at rest after its close", i), func() (bool, string) { return quiet(t, c, uint64(i+1)) })
 	}
 
-	orders := journalOrders(t, c)
-	fills := journalFills(t, c)
-	if len(fills) < 4 {
+	orders, fills := journalOrders(t, c), journalFills(t, c)
+	filled := 0
+	for _, o := range orders {
+		if o.GetStatus() == messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED {
+			filled++
+		}
+	}
+	if len(fills) != filled {
+		t.Fatalf("%d fills of %d filled orders: the lockstep counts one fill per order", len(fills), filled)
+	}
+	if len(fills) < pc.minFills {
 		t.Fatalf("the strategy filled %d orders on %d bars: too few for the test to prove anything", len(fills), len(bars))
 	}
-	res, err := engine.Run(context.Background(), parityEngineConfig(t, bars), nil)
+	res, err := engine.Run(context.Background(), parityEngineConfig(bars, pc), nil)
 	if errors.Is(err, engine.ErrNotImplemented) {
 		t.Skipf("the backtest engine is not implemented yet: the daemon side ran (%d orders, %d fills) with nothing to compare", len(orders), len(fills))
 	}
@@ -270,7 +370,8 @@ func TestPaperOnAReplayEqualsTheBacktest(t *testing.T) {
 	compareParity(t, orders, fills, res)
 }
 
-// journalOrders returns the strategy's orders, oldest first.
+// journalOrders returns the strategy's orders (with the order actor's
+// newer state of those whose write is pending), in the order sent.
 func journalOrders(t *testing.T, c *client.Client) []*messages.TradeOrder {
 	var r messages.TradeOrdersResponse
 	protoCall(t, c, "trading.orders", map[string]any{"strategy": parityStrategy, "limit": 10000}, &r)
@@ -280,49 +381,48 @@ func journalOrders(t *testing.T, c *client.Client) []*messages.TradeOrder {
 		n, _ := strconv.ParseUint(id[strings.LastIndexByte(id, '_')+1:], 36, 64)
 		return n
 	}
-	slices.SortFunc(out, func(a, b *messages.TradeOrder) int { return int(seq(a)) - int(seq(b)) })
+	slices.SortFunc(out, func(a, b *messages.TradeOrder) int { return cmp.Compare(seq(a), seq(b)) })
 	return out
 }
 
-// journalFills returns the strategy's fills, oldest first (one per order here).
+// journalFills returns the strategy's fills in the order they happened
+// (the paper matcher's trade ids increase).
 func journalFills(t *testing.T, c *client.Client) []*messages.TradeFill {
 	var r messages.TradeFillsResponse
 	protoCall(t, c, "trading.fills", map[string]any{"strategy": parityStrategy, "limit": 10000}, &r)
 	out := r.GetFills()
-	slices.Reverse(out) // newest first
+	slices.SortFunc(out, func(a, b *messages.TradeFill) int { return cmp.Compare(a.GetTradeId(), b.GetTradeId()) })
 	return out
 }
 
 // parityEngineConfig is the same backtest: the CSV's bars parsed from the
 // same decimal strings, the same strategy, allocation, fees, slippage and
 // the simulator's BTCUSDT filters.
-func parityEngineConfig(t *testing.T, rows []parityBar) engine.Config {
-	f := func(s string) float64 {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+func parityEngineConfig(rows []parityBar, pc parityCase) engine.Config {
 	bars := make([]strategy.Bar, 0, len(rows))
 	for _, r := range rows {
 		bars = append(bars, strategy.Bar{OpenTimeMs: r.open, CloseTimeMs: r.open + 59999,
-			Open: f(r.o), High: f(r.h), Low: f(r.l), Close: f(r.c), Volume: f(r.v)})
+			Open: pf(r.o), High: pf(r.h), Low: pf(r.l), Close: pf(r.c), Volume: pf(r.v)})
 	}
 	return engine.Config{
-		Legs: []engine.Leg{{Name: parityStrategy, Kind: "sma_cross", Symbol: paritySymbol, Interval: "1m", Allocation: parityAlloc,
-			Params: map[string]any{"fast": int64(parityFast), "slow": int64(paritySlow), "quantity": parityQty}, Bars: bars}},
+		Legs: []engine.Leg{{Name: parityStrategy, Kind: pc.kind, Symbol: paritySymbol, Interval: "1m", Allocation: parityAlloc,
+			Params: pc.params, Bars: bars}},
 		MakerFee: parityFee, TakerFee: parityFee, Slippage: paritySlippage,
 		Filters: map[string]engine.Filters{paritySymbol: {TickSize: 0.01, StepSize: 0.00001, MinNotional: 5}},
 	}
+}
+
+// pf parses a decimal string as both sides do ("" is 0).
+func pf(s string) float64 {
+	v, _ := strconv.ParseFloat(s, 64)
+	return v
 }
 
 // d8 renders a journal decimal string or a float to 8 decimals.
 func d8(v any) string {
 	switch x := v.(type) {
 	case string:
-		f, _ := strconv.ParseFloat(x, 64)
-		return strconv.FormatFloat(f, 'f', 8, 64)
+		return d8(pf(x))
 	case float64:
 		if math.Abs(x) < 5e-9 {
 			x = 0
@@ -338,27 +438,20 @@ func compareParity(t *testing.T, orders []*messages.TradeOrder, fills []*message
 	t.Helper()
 	var got, want []string
 	for _, o := range orders {
-		got = append(got, fmt.Sprintf("order %s %s qty %s price %s", o.GetSide(), o.GetType(), d8(o.GetQuantity()), d8(orNil(o.GetPrice()))))
+		status := strings.TrimPrefix(o.GetStatus().String(), "TRADE_ORDER_STATUS_")
+		got = append(got, fmt.Sprintf("order %s %s qty %s price %s %s", o.GetSide(), o.GetType(), d8(o.GetQuantity()), d8(o.GetPrice()), status))
 	}
 	for _, o := range res.Orders {
-		want = append(want, fmt.Sprintf("order %s %s qty %s price %s", o.Side, o.Type, d8(o.Qty), d8(o.Price)))
+		want = append(want, fmt.Sprintf("order %s %s qty %s price %s %s", o.Side, o.Type, d8(o.Qty), d8(o.Price), o.Status))
 	}
 	for _, f := range fills {
-		got = append(got, fmt.Sprintf("fill %s price %s qty %s fee %s", f.GetSide(), d8(f.GetPrice()), d8(f.GetQuantity()), d8(f.GetFee())))
+		got = append(got, fmt.Sprintf("fill %s price %s qty %s fee %s maker %v", f.GetSide(), d8(f.GetPrice()), d8(f.GetQuantity()), d8(f.GetFee()), f.GetMaker()))
 	}
 	for _, f := range res.Fills {
-		want = append(want, fmt.Sprintf("fill %s price %s qty %s fee %s", f.Side, d8(f.Price), d8(f.Qty), d8(f.Fee)))
+		want = append(want, fmt.Sprintf("fill %s price %s qty %s fee %s maker %v", f.Side, d8(f.Price), d8(f.Qty), d8(f.Fee), f.Maker))
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("paper on the replay and the backtest differ:\npaper:\n%s\nbacktest:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	t.Logf("%d orders and %d fills equal", len(orders), len(fills))
-}
-
-// orNil is a journal price, "0" when the order has none (MARKET).
-func orNil(s string) string {
-	if s == "" {
-		return "0"
-	}
-	return s
 }
