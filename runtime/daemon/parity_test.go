@@ -386,12 +386,12 @@ func journalOrders(t *testing.T, c *client.Client) []*messages.TradeOrder {
 }
 
 // journalFills returns the strategy's fills in the order they happened
-// (the paper matcher's trade ids increase).
+// (the journal lists them newest first, by time then insertion).
 func journalFills(t *testing.T, c *client.Client) []*messages.TradeFill {
 	var r messages.TradeFillsResponse
 	protoCall(t, c, "trading.fills", map[string]any{"strategy": parityStrategy, "limit": 10000}, &r)
 	out := r.GetFills()
-	slices.SortFunc(out, func(a, b *messages.TradeFill) int { return cmp.Compare(a.GetTradeId(), b.GetTradeId()) })
+	slices.Reverse(out)
 	return out
 }
 
