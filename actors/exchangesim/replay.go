@@ -3,6 +3,8 @@ package exchangesim
 import (
 	"errors"
 	"fmt"
+
+	"github.com/shopspring/decimal"
 )
 
 // Replay of a klines CSV (Symbol.KlinesCSV).
@@ -67,15 +69,14 @@ func (e *Exchange) loadReplays(cfg Config) ([][]KlineRow, error) {
 // loadReplay converts rows into m's replay; they must ascend by open time
 // and each must end after it opens.
 func (m *market) loadReplay(rows []KlineRow) error {
-	px := func(v interface{ IntPart() int64 }) int64 { return min(max(v.IntPart(), m.minPx), m.maxPx) }
+	px := func(d decimal.Decimal) int64 { return min(max(d.Div(m.tickSz).Round(0).IntPart(), m.minPx), m.maxPx) }
 	m.replay = make([]replayBar, 0, len(rows))
 	for i, r := range rows {
 		if r.CloseTime < r.OpenTime || i > 0 && r.OpenTime <= rows[i-1].OpenTime {
 			return fmt.Errorf("row %d: open times must ascend and each row must close after it opens", i+1)
 		}
 		m.replay = append(m.replay, replayBar{open: r.OpenTime, dur: r.CloseTime + 1 - r.OpenTime,
-			o: px(r.Open.Div(m.tickSz).Round(0)), h: px(r.High.Div(m.tickSz).Round(0)),
-			l: px(r.Low.Div(m.tickSz).Round(0)), c: px(r.Close.Div(m.tickSz).Round(0)),
+			o: px(r.Open), h: px(r.High), l: px(r.Low), c: px(r.Close),
 			v: max(0, min(r.Volume.Div(m.step).IntPart(), 1<<40))})
 	}
 	last := rows[len(rows)-1]
