@@ -116,19 +116,18 @@ type LoggingConfig struct {
 // DefaultConfig. It equals decoding the embedded defaults.toml (a test holds
 // the two together). Daemon.Node stays empty: Load resolves it.
 func Default() *Config {
-	return &Config{
+	c := &Config{
 		Daemon: DaemonConfig{
-			StateDir:           ".superbot",
-			LogDir:             "logs",
-			ShutdownTimeout:    10 * time.Second,
-			IPC:                edge.DefaultConfig(),
-			Supervisor:         supervisor.DefaultConfig(),
-			Bus:                bus.DefaultConfig(),
-			Logging:            DefaultLoggingConfig(),
-			Schedule:           scheduler.DefaultConfig(),
-			Watchdog:           watchdog.DefaultConfig(),
-			ResourceAllocation: DefaultResourceAllocation(),
-			Config:             DefaultModules(),
+			StateDir:        ".superbot",
+			LogDir:          "logs",
+			ShutdownTimeout: 10 * time.Second,
+			IPC:             edge.DefaultConfig(),
+			Supervisor:      supervisor.DefaultConfig(),
+			Bus:             bus.DefaultConfig(),
+			Logging:         DefaultLoggingConfig(),
+			Schedule:        scheduler.DefaultConfig(),
+			Watchdog:        watchdog.DefaultConfig(),
+			Config:          DefaultModules(),
 		},
 		Cache:       cache.DefaultConfig(),
 		Connector:   connector.DefaultConfig(),
@@ -136,6 +135,8 @@ func Default() *Config {
 		ExchangeSim: DefaultExchangeSim(),
 		Trading:     DefaultTradingConfig(),
 	}
+	c.Daemon.ResourceAllocation = DefaultResourceAllocation()
+	return c
 }
 
 // DefaultExchangeSim is the simulator's defaults in the daemon: a free port
