@@ -102,8 +102,10 @@ func TestRealSweep(t *testing.T) {
 	}
 }
 
-// TestRealCancel: canceling a running sweep stops its workers at once
-// (goleak checks their goroutines are gone when the tests end).
+// TestRealCancel: a running sweep holds the cpu workers (a single
+// backtest queues behind it); canceling it stops its workers at once
+// (goleak checks their goroutines are gone when the tests end) and frees
+// them for the queued job.
 func TestRealCancel(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.CPUWorkers = 2
@@ -118,11 +120,22 @@ func TestRealCancel(t *testing.T) {
 		j := &messages.BacktestJob{}
 		return ev.GetPayload().UnmarshalTo(j) == nil && j.GetId() == id && j.GetDone() > 0
 	})
+	// The sweep holds both cpu workers: a single backtest waits.
+	if st := f.status(id); st.GetWorkers() != 2 {
+		t.Fatalf("the sweep holds %d workers, want 2", st.GetWorkers())
+	}
+	single := smaRequest()
+	single.ToMs = 0
+	next := f.start(single)
+	if st := f.status(next); st.GetState() != StateQueued || st.GetQueuePosition() != 1 {
+		t.Fatalf("a single backtest beside the sweep: %v", st)
+	}
 	res := actortest.Request[*messages.BacktestCancelResponse](t, f.sys, f.pid, &messages.BacktestCancelRequest{Id: id})
 	if res.GetJob().GetState() != StateCanceling {
 		t.Fatalf("cancel: %v", res)
 	}
 	st := f.waitState(id, StateCanceled)
+	f.waitState(next, StateDone)
 	if st.GetDone() >= st.GetTotal() {
 		t.Fatalf("the sweep ran to the end: %v", st)
 	}
