@@ -25,12 +25,9 @@ import (
 )
 
 // backtestFlags are the backtest commands' own flags, added to
-// commandFlags unless a flag of that name is there already. --from, --to,
-// --local, --config and --detach are shared with the data commands (whose
-// file's init runs after this one): their help fits both.
+// commandFlags (--from, --to, --local, --config and --detach are there,
+// shared with the data commands).
 var backtestFlags = []flagDef{
-	{name: "from", arg: "WHEN", help: "start: a date (2024-01-01, UTC midnight) or an RFC 3339 time (backtest run: also Unix ms)"},
-	{name: "to", arg: "WHEN", help: "end, exclusive: a date or an RFC 3339 time (default: now, the end of the stored data)"},
 	{name: "sweep", arg: "NAME=LO:HI[:STEP]|NAME=A,B,C", multi: true, help: "sweep a strategy param over a range (step default 1) or a list"},
 	{name: "metric", arg: "NAME", help: "sweep ranking: sharpe (default), sortino, calmar, return, annual_return, profit_factor, expectancy, win_rate, max_drawdown"},
 	{name: "random", arg: "N", help: "sweep N points drawn from the grid instead of the whole grid"},
@@ -43,19 +40,10 @@ var backtestFlags = []flagDef{
 	{name: "json-out", arg: "FILE", help: "write the JSON report (metrics, orders, fills) to FILE (--json prints the result instead)"},
 	{name: "csv", arg: "FILE", help: "write the trades CSV to FILE"},
 	{name: "png", arg: "FILE", help: "write the equity curve PNG to FILE"},
-	{name: "local", help: "run in this process, without the daemon (the same config and candle store)"},
-	{name: "config", arg: "PATH", help: "with --local: config file or directory (default: embedded defaults overlaid by ./config)"},
 	{name: "data-dir", arg: "DIR", help: "with --local: the candle store (default: the config's, .superbot/data)"},
-	{name: "detach", help: "print the job id and leave the job running in the daemon"},
 }
 
-func init() {
-	for _, f := range backtestFlags {
-		if _, ok := lookupFlag(f.name); !ok {
-			commandFlags = append(commandFlags, f)
-		}
-	}
-}
+func init() { commandFlags = append(commandFlags, backtestFlags...) }
 
 // backtestPoll is how often a waiting backtest run asks for its job.
 const backtestPoll = 200 * time.Millisecond

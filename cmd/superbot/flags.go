@@ -31,6 +31,12 @@ var globalFlags = []flagDef{
 
 // commandFlags are the flags only some commands accept.
 var commandFlags = []flagDef{
+	// Shared by the data and backtest commands.
+	{name: "from", arg: "WHEN", help: "start: a date (2024-01-01, UTC midnight) or an RFC 3339 time (backtest run: also Unix ms)"},
+	{name: "to", arg: "WHEN", help: "end, exclusive: a date or an RFC 3339 time (default: now; backtest: the end of the stored data)"},
+	{name: "local", help: "run in this process, without the daemon (the same config; its own connector and candle store)"},
+	{name: "config", arg: "PATH", help: "with --local: config file or directory (default: embedded defaults overlaid by ./config)"},
+	{name: "detach", help: "print the job id and leave the job running in the daemon"},
 	{name: "param", arg: "KEY=VALUE", multi: true, help: "module or strategy param; VALUE is sent as JSON when it parses as JSON, else as a string"},
 	{name: "force", help: "stop without waiting for modules to finish"},
 	{name: "follow", short: "f", help: "keep printing new lines until Ctrl-C"},
