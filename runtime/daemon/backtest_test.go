@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -50,7 +51,7 @@ func TestBacktestInTheDaemon(t *testing.T) {
 		out, err := cmd.Output()
 		if err != nil {
 			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
+			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 				stderr = ee.Stderr
 			}
 			t.Fatalf("superbot %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
