@@ -334,6 +334,24 @@ func TestWritePNG(t *testing.T) {
 	if s := img.Bounds().Size(); s.X != PNGWidth || s.Y != PNGHeight {
 		t.Errorf("png %v, want %dx%d", s, PNGWidth, PNGHeight)
 	}
+	// The curve rises from the bottom left to the top right of the plot
+	// area: its colour is there, and the corner outside it is white.
+	curve := 0
+	top, bottom := PNGHeight, 0
+	for y := range PNGHeight {
+		for x := range PNGWidth {
+			if r, g, b, _ := img.At(x, y).RGBA(); r>>8 == uint32(pngCurve.R) && g>>8 == uint32(pngCurve.G) && b>>8 == uint32(pngCurve.B) {
+				curve++
+				top, bottom = min(top, y), max(bottom, y)
+			}
+		}
+	}
+	if curve < PNGWidth/2 || top > pngTop+30 || bottom < pngBottom-30 {
+		t.Errorf("curve: %d pixels spanning rows %d..%d, want a line across the plot area (%d..%d)", curve, top, bottom, pngTop, pngBottom)
+	}
+	if r, g, b, _ := img.At(2, 2).RGBA(); r != 0xffff || g != 0xffff || b != 0xffff {
+		t.Errorf("corner pixel %v, want white", img.At(2, 2))
+	}
 	if err := WritePNG(&b, &engine.Result{}); err == nil {
 		t.Error("a result without equity drew a PNG")
 	}
