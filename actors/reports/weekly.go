@@ -1,0 +1,190 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/superbot/superbot/messages"
+)
+
+// week is the weekly report's window.
+const week = 7 * 24 * time.Hour
+
+// bookStats accumulates one book's (a strategy's, or the account's)
+// trading over the window.
+type bookStats struct {
+	orders, trades      int64
+	realized, fees      float64
+	buyQuote, sellQuote float64
+	net, peak, drawdown float64
+	positions           map[string]*position // by symbol; strategies only
+}
+
+// position is one strategy's holding of one symbol at average cost.
+type position struct {
+	qty, avg float64 // signed quantity, average entry price
+}
+
+// apply books a fill and returns the PnL it realised (before fees): a
+// reducing fill realises against the average entry price, a reversal opens
+// the rest at the fill price. The order actor's books use the same rule.
+func (p *position) apply(side string, qty, price float64) float64 {
+	signed := qty
+	if side == "SELL" {
+		signed = -qty
+	}
+	if p.qty == 0 || (p.qty > 0) == (signed > 0) {
+		p.avg = (math.Abs(p.qty)*p.avg + qty*price) / (math.Abs(p.qty) + qty)
+		p.qty += signed
+		return 0
+	}
+	closing := math.Min(qty, math.Abs(p.qty))
+	realized := (price - p.avg) * closing
+	if p.qty < 0 {
+		realized = -realized
+	}
+	p.qty += signed
+	switch {
+	case math.Abs(p.qty) < 1e-12:
+		p.qty, p.avg = 0, 0
+	case qty > closing:
+		p.avg = price
+	}
+	return realized
+}
+
+// book adds one fill of the window: counts, PnL, fees and the drawdown of
+// the cumulative net PnL.
+func (b *bookStats) book(f *messages.TradeFill, realized, fee float64) {
+	b.trades++
+	b.realized += realized
+	b.fees += fee
+	q := dec(f.GetQuoteQty())
+	if q == 0 {
+		q = dec(f.GetPrice()) * dec(f.GetQuantity())
+	}
+	if f.GetSide() == "BUY" {
+		b.buyQuote += q
+	} else {
+		b.sellQuote += q
+	}
+	b.net += realized - fee
+	b.peak = math.Max(b.peak, b.net)
+	b.drawdown = math.Max(b.drawdown, b.peak-b.net)
+}
+
+func (b *bookStats) view(strategy string) *messages.ReportBookStats {
+	return &messages.ReportBookStats{
+		Strategy: strategy, Orders: b.orders, Trades: b.trades,
+		RealizedPnl: fmtDec(b.realized), Fees: fmtDec(b.fees), NetPnl: fmtDec(b.realized - b.fees),
+		MaxDrawdown: fmtDec(b.drawdown), BuyQuote: fmtDec(b.buyQuote), SellQuote: fmtDec(b.sellQuote),
+	}
+}
+
+// weeklyStats computes the report over [fromMs, toMs) from the journal:
+// every fill before toMs is replayed (positions opened before the window
+// realise against their cost), the window's fills and orders are counted.
+// Runs off the actor goroutine.
+func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*messages.ReportWeeklyResponse, error) {
+	fills, err := j.fills(ctx, "", 0, toMs)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := j.orders(ctx, "", fromMs, toMs)
+	if err != nil {
+		return nil, err
+	}
+	per := map[string]*bookStats{}
+	get := func(name string) *bookStats {
+		b := per[name]
+		if b == nil {
+			b = &bookStats{positions: map[string]*position{}}
+			per[name] = b
+		}
+		return b
+	}
+	account := &bookStats{}
+	for _, f := range fills {
+		b := get(f.GetStrategy())
+		p := b.positions[f.GetSymbol()]
+		if p == nil {
+			p = &position{}
+			b.positions[f.GetSymbol()] = p
+		}
+		realized := p.apply(f.GetSide(), dec(f.GetQuantity()), dec(f.GetPrice()))
+		if f.GetTimeMs() < fromMs {
+			continue
+		}
+		fee := feeInQuote(f)
+		b.book(f, realized, fee)
+		account.book(f, realized, fee)
+	}
+	for _, o := range orders {
+		get(o.GetStrategy()).orders++
+		account.orders++
+	}
+	resp := &messages.ReportWeeklyResponse{FromMs: fromMs, ToMs: toMs, Account: account.view("")}
+	for _, name := range slices.Sorted(maps.Keys(per)) {
+		if b := per[name]; b.trades > 0 || b.orders > 0 {
+			resp.Strategies = append(resp.Strategies, b.view(name))
+		}
+	}
+	return resp, nil
+}
+
+// quoteAssets are the quote assets a symbol may end with, longest first.
+var quoteAssets = []string{"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD"}
+
+// feeInQuote converts a fill's fee to the quote asset: a fee in the base
+// asset is valued at the fill price; another asset (BNB) counts as 0, as in
+// the order actor's books.
+func feeInQuote(f *messages.TradeFill) float64 {
+	fee := dec(f.GetFee())
+	sym := f.GetSymbol()
+	base, quote := sym, ""
+	for _, q := range quoteAssets {
+		if strings.HasSuffix(sym, q) && len(sym) > len(q) {
+			base, quote = sym[:len(sym)-len(q)], q
+			break
+		}
+	}
+	switch f.GetFeeAsset() {
+	case "", quote:
+		return fee
+	case base:
+		return fee * dec(f.GetPrice())
+	}
+	return 0
+}
+
+// weeklyDoc is the weekly report's content.
+func weeklyDoc(r *messages.ReportWeeklyResponse) *doc {
+	header := []string{"Book", "Orders", "Trades", "Bought (quote)", "Sold (quote)", "Realised PnL", "Fees", "Net PnL", "Max drawdown"}
+	row := func(name string, s *messages.ReportBookStats) []string {
+		return []string{name, fmt.Sprint(s.GetOrders()), fmt.Sprint(s.GetTrades()), s.GetBuyQuote(), s.GetSellQuote(),
+			s.GetRealizedPnl(), s.GetFees(), s.GetNetPnl(), s.GetMaxDrawdown()}
+	}
+	var rows [][]string
+	for _, s := range r.GetStrategies() {
+		rows = append(rows, row(s.GetStrategy(), s))
+	}
+	return &doc{
+		Title: "SuperBot weekly trading report",
+		Facts: [][2]string{{"From", when(r.GetFromMs())}, {"To", when(r.GetToMs())}},
+		Sections: []section{
+			{Heading: "Account", Header: header, Rows: [][]string{row("account", r.GetAccount())}},
+			{Heading: "Per strategy", Header: header, Rows: rows},
+			{Heading: "How these are computed", Note: "From the trading journal. Trades are the fills in the window. " +
+				"Realised PnL is what the window's fills realised against each strategy's average entry price " +
+				"(positions opened before the window count at their cost); open positions are not marked. " +
+				"Fees are in the quote asset (a fee in another asset such as BNB counts as 0). " +
+				"Max drawdown is the largest fall of the cumulative net PnL from a peak, fill by fill. " +
+				"The account sums every strategy's book."},
+		},
+	}
+}
