@@ -183,7 +183,7 @@ func init() {
 	}
 	// The trading commands go before the generic ones (methods, discover, rpc, ...).
 	at := slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" })
-	commands = slices.Insert(commands, at, tradingCommands()...)
+	commands = slices.Insert(commands, at, append(tradingCommands(), reportCommands()...)...)
 }
 
 // groups returns the command groups ("daemon", "module", ...) and the

@@ -17,6 +17,7 @@ import (
 	"github.com/superbot/superbot/actors/heartbeat"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/orders"
+	"github.com/superbot/superbot/actors/reports"
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
@@ -35,6 +36,7 @@ func components() []hook {
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
 		{name: orders.Kind, step: 4, start: startOrders},
 		{name: strategies.Kind, step: 4, start: startStrategies},
+		{name: reports.Kind, step: 4, start: startReports, stop: stopKind(reports.Kind)},
 		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
