@@ -1,0 +1,91 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// reportsConf: an sma_cross on 1 s candles of the simulator, in paper
+// mode, with the seed's two report jobs enabled.
+const reportsConf = `[trading]
+mode = "paper"
+[trading.strategies.trend]
+kind = "sma_cross"
+symbol = "BTCUSDT"
+interval = "1s"
+allocation = "1000 USDT"
+params = { fast = 2, slow = 8, quantity = 0.001 }
+[daemon.schedule.daily_backtest]
+enabled = true
+strategy = "trend"
+days = 1
+[daemon.schedule.weekly_report]
+enabled = true
+`
+
+// TestReportsInTheDaemon: the seed's daily_backtest and weekly_report are
+// scheduler jobs calling report.drift and report.weekly, and the weekly
+// report of a strategy that paper-traded counts what the journal holds,
+// written under reports/ in the daemon's working directory.
+func TestReportsInTheDaemon(t *testing.T) {
+	dir := t.TempDir()
+	p := startDaemon(t, dir, reportsConf)
+	c := waitJournal(t, p)
+
+	jobs := rows(t, c, "scheduler.jobs", nil, "jobs")
+	actions := map[string]string{}
+	for _, j := range jobs {
+		actions[fmt.Sprint(j["name"])] = fmt.Sprint(j["action"])
+	}
+	if actions["daily_backtest"] != "report.drift" || actions["weekly_report"] != "report.weekly" {
+		t.Fatalf("scheduler.jobs = %v", jobs)
+	}
+
+	until(t, 3*time.Minute, "a fill of trend", func() bool {
+		return len(rows(t, c, "trading.fills", map[string]any{"strategy": "trend"}, "fills")) > 0
+	})
+	call(t, c, "trading.strategy.pause", map[string]any{"name": "trend"})
+	until(t, 30*time.Second, "no order in flight", func() bool {
+		for _, st := range []string{"intent", "sent", "unknown"} {
+			if len(rows(t, c, "trading.orders", map[string]any{"status": st}, "orders")) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	fills := rows(t, c, "trading.fills", map[string]any{"strategy": "trend"}, "fills")
+	orders := rows(t, c, "trading.orders", map[string]any{"strategy": "trend"}, "orders")
+	var fees float64
+	for _, f := range fills {
+		fees += num(f["fee"])
+	}
+
+	var res struct {
+		HTMLPath     string `json:"html_path"`
+		MarkdownPath string `json:"markdown_path"`
+		Strategies   []map[string]any
+		Account      map[string]any
+	}
+	if err := c.Call(context.Background(), "report.weekly", nil, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Strategies) != 1 || res.Strategies[0]["strategy"] != "trend" ||
+		num(res.Strategies[0]["trades"]) != float64(len(fills)) || num(res.Strategies[0]["orders"]) != float64(len(orders)) ||
+		fmt.Sprintf("%.6f", num(res.Account["fees"])) != fmt.Sprintf("%.6f", fees) {
+		t.Fatalf("report.weekly = %+v; journal: %d fills, %d orders, fees %g", res, len(fills), len(orders), fees)
+	}
+	if filepath.Dir(res.MarkdownPath) != filepath.Join(dir, "reports") {
+		t.Fatalf("report written to %s, want %s", res.MarkdownPath, filepath.Join(dir, "reports"))
+	}
+	for _, path := range []string{res.MarkdownPath, res.HTMLPath} {
+		b, err := os.ReadFile(path)
+		if err != nil || !strings.Contains(string(b), "trend") {
+			t.Fatalf("%s: %v\n%s", path, err, b)
+		}
+	}
+}
