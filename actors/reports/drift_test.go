@@ -219,3 +219,49 @@ func TestDriftBadRequests(t *testing.T) {
 		t.Fatalf("a refused report wrote files: %v", err)
 	}
 }
+
+// TestReportsBounded: at most maxRunning reports run at once; one more is
+// refused as busy, and a finished one frees its place.
+func TestReportsBounded(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	dir := t.TempDir()
+	held := make(chan *actor.PID, 10)
+	conn := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*messages.KlinesRequest); ok {
+			held <- ctx.Sender()
+		}
+	}))
+	pid, _ := spawnReports(t, sys, driftConfig(filepath.Join(dir, "reports"), filepath.Join(dir, "journal.db")), Deps{Connector: conn})
+	req := &messages.ReportDriftRequest{Strategy: "trend", EndMs: driftTo}
+	var futures []*actor.Future
+	for range maxRunning {
+		futures = append(futures, sys.Root.RequestFuture(pid, req, actortest.DefaultTimeout))
+	}
+	var senders []*actor.PID
+	for range maxRunning {
+		select {
+		case s := <-held:
+			senders = append(senders, s)
+		case <-time.After(actortest.DefaultTimeout):
+			t.Fatal("the connector was not asked for bars")
+		}
+	}
+	res := actortest.Request[*messages.ReportDriftResponse](t, sys, pid, req)
+	if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(res.GetError().GetMessage(), "reports are running") {
+		t.Fatalf("third report: %v, want busy", res.GetError())
+	}
+	for _, s := range senders {
+		sys.Root.Send(s, &messages.KlinesResponse{})
+	}
+	for _, f := range futures {
+		r, err := f.Result()
+		if err != nil || r.(*messages.ReportDriftResponse).GetError().GetCode() != messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION {
+			t.Fatalf("held report: %v %v", r, err)
+		}
+	}
+	f := sys.Root.RequestFuture(pid, req, actortest.DefaultTimeout)
+	sys.Root.Send(<-held, &messages.KlinesResponse{})
+	if r, err := f.Result(); err != nil || r.(*messages.ReportDriftResponse).GetError().GetCode() != messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION {
+		t.Fatalf("a report after the others ended: %v %v", r, err)
+	}
+}

@@ -27,7 +27,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -144,7 +143,6 @@ type reportsActor struct {
 	self    *actor.PID
 	cancel  context.CancelFunc
 	ctx     context.Context
-	wg      sync.WaitGroup
 	running int
 }
 
@@ -178,13 +176,13 @@ func (a *reportsActor) onStarted(ctx actor.Context) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 }
 
-// release cancels the running reports and waits for their goroutines
-// (they stop at their next check of the context).
+// release cancels the running reports without waiting: each stops at its
+// next step (a klines page in flight ends within its timeout) and its
+// answer goes nowhere.
 func (a *reportsActor) release() {
 	if a.cancel != nil {
 		a.cancel()
 	}
-	a.wg.Wait()
 }
 
 func (a *reportsActor) onWeekly(ctx actor.Context, m *messages.ReportWeeklyRequest) {
@@ -229,9 +227,7 @@ func (a *reportsActor) start(actor.Context) bool {
 // spawn runs work on a goroutine that sends its result back.
 func (a *reportsActor) spawn(sender *actor.PID, work func(context.Context) *done) {
 	root, self, c := a.root, a.self, a.ctx
-	a.wg.Add(1)
 	go func() { // off the actor goroutine
-		defer a.wg.Done()
 		d := work(c)
 		d.sender = sender
 		root.Send(self, d)
