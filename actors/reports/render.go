@@ -15,7 +15,8 @@ import (
 // doc is a report's content, rendered both as Markdown and as HTML.
 type doc struct {
 	Title    string
-	Facts    [][2]string // key, value
+	Facts    [][2]string   // key, value
+	Chart    template.HTML // an inline SVG (HTML only); "" for none
 	Sections []section
 }
 
@@ -84,6 +85,7 @@ dt{font-weight:bold;float:left;clear:left;width:12em}dd{margin-left:12em}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <dl>{{range .Facts}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>{{end}}</dl>
+{{.Chart}}
 {{range .Sections}}<h2>{{.Heading}}</h2>
 {{if .Note}}<p>{{.Note}}</p>{{end}}
 {{if .Header}}{{if .Rows}}<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
@@ -158,4 +160,50 @@ func fmtDec(v float64) string {
 		return "0"
 	}
 	return s
+}
+
+// point is a value at a time.
+type point struct {
+	timeMs int64
+	value  float64
+}
+
+// Chart size in SVG units.
+const chartW, chartH, chartPad = 720.0, 200.0, 24.0
+
+// chart draws pts (ascending times) as an inline SVG step line with its
+// zero line, min and max labelled; "" with fewer than two points.
+func chart(title string, pts []point) template.HTML {
+	if len(pts) < 2 || pts[len(pts)-1].timeMs <= pts[0].timeMs {
+		return ""
+	}
+	lo, hi := 0.0, 0.0
+	for _, p := range pts {
+		lo, hi = math.Min(lo, p.value), math.Max(hi, p.value)
+	}
+	if hi == lo {
+		hi = lo + 1
+	}
+	t0, span := pts[0].timeMs, float64(pts[len(pts)-1].timeMs-pts[0].timeMs)
+	x := func(ms int64) float64 { return chartPad + float64(ms-t0)/span*(chartW-2*chartPad) }
+	y := func(v float64) float64 { return chartPad + (hi-v)/(hi-lo)*(chartH-2*chartPad) }
+	var path strings.Builder
+	for i, p := range pts {
+		if i > 0 {
+			fmt.Fprintf(&path, " H%.1f", x(p.timeMs))
+		} else {
+			fmt.Fprintf(&path, "M%.1f %.1f", x(p.timeMs), y(p.value))
+			continue
+		}
+		fmt.Fprintf(&path, " V%.1f", y(p.value))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<figure><figcaption>%s</figcaption><svg width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`,
+		template.HTMLEscapeString(title), chartW, chartH, chartW, chartH)
+	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#bbb"/>`, chartPad, chartW-chartPad, y(0), y(0))
+	fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="#1f77b4" stroke-width="1.5"/>`, path.String())
+	fmt.Fprintf(&b, `<text x="2" y="%.1f" font-size="11">%s</text><text x="2" y="%.1f" font-size="11">%s</text>`,
+		chartPad-6, fmtDec(hi), chartH-6, fmtDec(lo))
+	b.WriteString(`</svg></figure>`)
+	return template.HTML(b.String()) //nolint:gosec // built from numbers and an escaped title
 }

@@ -259,11 +259,11 @@ func weekly(ctx context.Context, cfg Config, endMs int64) *done {
 		return fail(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "journal cannot be read: %v", err)
 	}
 	defer j.close()
-	resp, err := weeklyStats(ctx, j, from, endMs)
+	resp, curve, err := weeklyStats(ctx, j, from, endMs)
 	if err != nil {
 		return fail(messages.ErrorCode_ERROR_CODE_INTERNAL, "journal read failed: %v", err)
 	}
-	md, html, err := weeklyDoc(resp).write(cfg.Dir, "weekly-"+stamp(endMs))
+	md, html, err := weeklyDoc(resp, curve).write(cfg.Dir, "weekly-"+stamp(endMs))
 	if err != nil {
 		return fail(messages.ErrorCode_ERROR_CODE_INTERNAL, "%v", err)
 	}

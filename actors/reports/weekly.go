@@ -22,6 +22,7 @@ type bookStats struct {
 	realized, fees      float64
 	buyQuote, sellQuote float64
 	net, peak, drawdown float64
+	curve               []point              // the account's cumulative net PnL, fill by fill
 	positions           map[string]*position // by symbol; strategies only
 }
 
@@ -90,14 +91,14 @@ func (b *bookStats) view(strategy string) *messages.ReportBookStats {
 // every fill before toMs is replayed (positions opened before the window
 // realise against their cost), the window's fills and orders are counted.
 // Runs off the actor goroutine.
-func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*messages.ReportWeeklyResponse, error) {
+func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*messages.ReportWeeklyResponse, []point, error) {
 	fills, err := j.fills(ctx, "", 0, toMs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	orders, err := j.orders(ctx, "", fromMs, toMs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	per := map[string]*bookStats{}
 	get := func(name string) *bookStats {
@@ -108,7 +109,7 @@ func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*me
 		}
 		return b
 	}
-	account := &bookStats{}
+	account := &bookStats{curve: []point{{fromMs, 0}}}
 	for _, f := range fills {
 		b := get(f.GetStrategy())
 		p := b.positions[f.GetSymbol()]
@@ -123,18 +124,20 @@ func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*me
 		fee := feeInQuote(f)
 		b.book(f, realized, fee)
 		account.book(f, realized, fee)
+		account.curve = append(account.curve, point{f.GetTimeMs(), account.net})
 	}
 	for _, o := range orders {
 		get(o.GetStrategy()).orders++
 		account.orders++
 	}
+	account.curve = append(account.curve, point{toMs, account.net})
 	resp := &messages.ReportWeeklyResponse{FromMs: fromMs, ToMs: toMs, Account: account.view("")}
 	for _, name := range slices.Sorted(maps.Keys(per)) {
 		if b := per[name]; b.trades > 0 || b.orders > 0 {
 			resp.Strategies = append(resp.Strategies, b.view(name))
 		}
 	}
-	return resp, nil
+	return resp, account.curve, nil
 }
 
 // quoteAssets are the quote assets a symbol may end with, longest first.
@@ -162,8 +165,9 @@ func feeInQuote(f *messages.TradeFill) float64 {
 	return 0
 }
 
-// weeklyDoc is the weekly report's content.
-func weeklyDoc(r *messages.ReportWeeklyResponse) *doc {
+// weeklyDoc is the weekly report's content; curve is the account's net
+// PnL, charted in the HTML.
+func weeklyDoc(r *messages.ReportWeeklyResponse, curve []point) *doc {
 	header := []string{"Book", "Orders", "Trades", "Bought (quote)", "Sold (quote)", "Realised PnL", "Fees", "Net PnL", "Max drawdown"}
 	row := func(name string, s *messages.ReportBookStats) []string {
 		return []string{name, fmt.Sprint(s.GetOrders()), fmt.Sprint(s.GetTrades()), s.GetBuyQuote(), s.GetSellQuote(),
@@ -176,6 +180,7 @@ func weeklyDoc(r *messages.ReportWeeklyResponse) *doc {
 	return &doc{
 		Title: "SuperBot weekly trading report",
 		Facts: [][2]string{{"From", when(r.GetFromMs())}, {"To", when(r.GetToMs())}},
+		Chart: chart("Account net PnL (quote asset)", curve),
 		Sections: []section{
 			{Heading: "Account", Header: header, Rows: [][]string{row("account", r.GetAccount())}},
 			{Heading: "Per strategy", Header: header, Rows: rows},

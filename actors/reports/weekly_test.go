@@ -88,6 +88,11 @@ func TestWeeklyReport(t *testing.T) {
 	if !strings.Contains(h, "<td>beta</td><td>2</td><td>2</td>") || strings.Contains(h, "http://") || strings.Contains(h, "https://") || strings.Contains(h, "<script") {
 		t.Errorf("html is not the self-contained report:\n%s", h)
 	}
+	// The account's net PnL chart: a step per fill (5) and to the window's end, from 0 up to 29.52
+	// and down to -0.12.
+	if !strings.Contains(h, "<svg") || strings.Count(h, " V") != 6 || !strings.Contains(h, ">29.52</text>") || !strings.Contains(h, ">-0.12</text>") {
+		t.Errorf("html lacks the account's chart:\n%s", h)
+	}
 
 	ev := actortest.Expect[*messages.Event](t, bus, 5*time.Second)
 	var ready messages.ReportReady
