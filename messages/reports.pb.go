@@ -547,7 +547,7 @@ type ReportDriftResponse struct {
 	Backtest     *DriftSide             `protobuf:"bytes,6,opt,name=backtest,proto3" json:"backtest,omitempty"`
 	Live         *DriftSide             `protobuf:"bytes,7,opt,name=live,proto3" json:"live,omitempty"`
 	// Matched counts the orders found on both sides (same side, within one
-	// bar interval).
+	// bar interval, at least 5 s).
 	Matched      int64         `protobuf:"varint,8,opt,name=matched,proto3" json:"matched,omitempty"`
 	OnlyBacktest []*DriftOrder `protobuf:"bytes,9,rep,name=only_backtest,json=onlyBacktest,proto3" json:"only_backtest,omitempty"`
 	OnlyLive     []*DriftOrder `protobuf:"bytes,10,rep,name=only_live,json=onlyLive,proto3" json:"only_live,omitempty"`

@@ -25,6 +25,10 @@ const (
 	// pnlEpsilon is the PnL gap below which the two sides agree (float
 	// noise of summing the same fills in another order).
 	pnlEpsilon = 1e-8
+	// minMatchSlack is the least time apart two orders of one side may be
+	// and still match (with 1 s bars, a paper order may follow its bar's
+	// close by more than one interval).
+	minMatchSlack = 5 * time.Second
 )
 
 // driftRun is one drift report, ready to run off the actor goroutine.
@@ -165,10 +169,11 @@ type sideOrder struct {
 }
 
 // compare fills resp with both sides' activity and their differences:
-// orders matched by side within one bar interval (each backtest order, in
-// time order, takes the earliest unmatched journal order of its side), the
-// rest listed per side, and the PnL gap.
+// orders matched by side within one bar interval, at least minMatchSlack
+// (each backtest order, in time order, takes the earliest unmatched
+// journal order of its side), the rest listed per side, and the PnL gap.
 func compare(resp *messages.ReportDriftResponse, bt *engine.Result, orders []*messages.TradeOrder, fills []*messages.TradeFill, ivMs int64, lastClose float64) {
+	slack := max(ivMs, minMatchSlack.Milliseconds())
 	var btOrders, liveOrders []sideOrder
 	for _, o := range bt.Orders {
 		btOrders = append(btOrders, sideOrder{o.TimeMs, o.Side, o.Type, fmtDec(o.Price), fmtDec(o.Qty), o.Status, o.ID})
@@ -182,7 +187,7 @@ func compare(resp *messages.ReportDriftResponse, bt *engine.Result, orders []*me
 	for _, b := range btOrders {
 		hit := -1
 		for i, l := range liveOrders {
-			if !used[i] && l.side == b.side && abs64(l.timeMs-b.timeMs) <= ivMs {
+			if !used[i] && l.side == b.side && abs64(l.timeMs-b.timeMs) <= slack {
 				hit = i
 				break
 			}
@@ -306,8 +311,9 @@ func driftDoc(r *messages.ReportDriftResponse, spec Strategy) *doc {
 			{Heading: "Orders only in the backtest", Header: orderHeader, Rows: orderRows(r.GetOnlyBacktest())},
 			{Heading: "Orders only in the journal", Header: orderHeader, Rows: orderRows(r.GetOnlyLive())},
 			{Heading: "How these are computed", Note: "The backtest runs the strategy's code and the paper matcher over the " +
-				"window's bars from the connector, starting flat with its allocation. Orders match when they have the same side " +
-				"and their times differ by at most one bar interval. PnL is the window's sells minus buys minus fees, plus the " +
+				"window's bars from the connector, starting flat with its allocation (a position the strategy held at the " +
+				"window's start shows as drift). Orders match when they have the same side and their times differ by at most " +
+				"one bar interval (at least 5 s). PnL is the window's sells minus buys minus fees, plus the " +
 				"window's net quantity at the last close, for both sides alike."},
 		},
 	}

@@ -265,3 +265,34 @@ func TestReportsBounded(t *testing.T) {
 		t.Fatalf("a report after the others ended: %v %v", r, err)
 	}
 }
+
+// TestCompareMatching: orders match by side within one bar interval, but
+// never less than 5 s apart (a paper order on 1 s bars can follow its
+// bar's close by seconds); each journal order matches once.
+func TestCompareMatching(t *testing.T) {
+	bt := &engine.Result{Orders: []engine.Order{
+		{ID: "b1", Side: "BUY", TimeMs: 10_000}, {ID: "b2", Side: "SELL", TimeMs: 20_000}, {ID: "b3", Side: "BUY", TimeMs: 21_000},
+	}}
+	live := []*messages.TradeOrder{
+		{ClientOrderId: "l1", Side: "BUY", CreatedMs: 13_000},  // 3 s after b1: matched on 1 s bars
+		{ClientOrderId: "l2", Side: "BUY", CreatedMs: 14_000},  // b1 is taken, b3 is 7 s away
+		{ClientOrderId: "l3", Side: "SELL", CreatedMs: 26_000}, // 6 s after b2: too late
+	}
+	resp := &messages.ReportDriftResponse{}
+	compare(resp, bt, live, nil, 1000, 100)
+	var ob, ol []string
+	for _, o := range resp.GetOnlyBacktest() {
+		ob = append(ob, o.GetClientOrderId())
+	}
+	for _, o := range resp.GetOnlyLive() {
+		ol = append(ol, o.GetClientOrderId())
+	}
+	if resp.GetMatched() != 1 || strings.Join(ob, ",") != "b2,b3" || strings.Join(ol, ",") != "l2,l3" || !resp.GetDrift() {
+		t.Fatalf("matched %d, only backtest %v, only journal %v", resp.GetMatched(), ob, ol)
+	}
+	resp = &messages.ReportDriftResponse{}
+	compare(resp, bt, live, nil, 60_000, 100) // 1m bars: everything within a minute
+	if resp.GetMatched() != 3 || len(resp.GetOnlyLive()) != 0 {
+		t.Fatalf("on 1m bars: %v", resp)
+	}
+}
