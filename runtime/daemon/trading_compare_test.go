@@ -21,14 +21,17 @@ func TestCompareBooksFindsEachDifference(t *testing.T) {
 		{Symbol: "BTCUSDT", OrderID: 2, ClientOrderID: "b", Status: "NEW"},
 	}
 	exTrades := []exchangesim.AccountTrade{
-		{Symbol: "BTCUSDT", ID: 10, OrderID: 1, Buyer: true, Qty: "0.00100000"},
-		{Symbol: "BTCUSDT", ID: 11, OrderID: 1, Buyer: false, Qty: "0.00040000"},
+		{Symbol: "BTCUSDT", ID: 10, OrderID: 1, Buyer: true, Qty: "0.00100000", QuoteQty: "65.00000000", Commission: "0.00000100", CommissionAsset: "BTC"},
+		{Symbol: "BTCUSDT", ID: 11, OrderID: 1, Buyer: false, Qty: "0.00040000", QuoteQty: "26.40000000", Commission: "0.02640000", CommissionAsset: "USDT"},
 	}
 	orders := []*messages.TradeOrder{
 		{ClientOrderId: "a", Status: filled, ExchangeOrderId: 1},
 		{ClientOrderId: "b", Status: open, ExchangeOrderId: 2},
 	}
-	fills := []*messages.TradeFill{{Symbol: "BTCUSDT", TradeId: 10}, {Symbol: "BTCUSDT", TradeId: 11}}
+	fills := []*messages.TradeFill{
+		{Symbol: "BTCUSDT", TradeId: 10, Side: "BUY", Quantity: "0.001", QuoteQty: "65", Fee: "0.000001", FeeAsset: "BTC"},
+		{Symbol: "BTCUSDT", TradeId: 11, Side: "SELL", Quantity: "0.0004", QuoteQty: "26.4", Fee: "0.0264", FeeAsset: "USDT"},
+	}
 	account := []*messages.Position{{Symbol: "BTCUSDT", Quantity: "0.0006"}}
 	if a := compareBooks(exOrders, exTrades, orders, fills, account); !a.ok() {
 		t.Fatalf("aligned books differ:\n%s", a)
@@ -55,6 +58,10 @@ func TestCompareBooksFindsEachDifference(t *testing.T) {
 			func(a alignment) int { return len(a.statusDiff) }},
 		{"fill missing", func() { fills = fills[:1] }, func(a alignment) int { return len(a.fillsMissing) }},
 		{"fill extra", func() { fills = append(fills, &messages.TradeFill{Symbol: "ETHUSDT", TradeId: 99}) }, func(a alignment) int { return len(a.fillsExtra) }},
+		{"balance", func() {
+			fills = []*messages.TradeFill{fills[0], {Symbol: "BTCUSDT", TradeId: 11, Side: "SELL", Quantity: "0.0004", QuoteQty: "26.4", Fee: "0.0265", FeeAsset: "USDT"}}
+		},
+			func(a alignment) int { return len(a.balanceDiff) }},
 		{"phantom", func() {
 			orders = append(orders, &messages.TradeOrder{ClientOrderId: "z", Status: open, ExchangeOrderId: 9})
 		},

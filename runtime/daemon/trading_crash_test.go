@@ -34,6 +34,7 @@ import (
 //	make soak                                                  # 100 rounds
 //	SUPERBOT_CRASH_ROUNDS=5 go test -tags soak -run 'TestTradingCrash$' -v ./runtime/daemon/
 //	SUPERBOT_CRASH_SEED=42 ...                                 # replay a run's kill points
+//	SUPERBOT_CRASH_DIR=/tmp/crash ...                          # keep the daemon logs and journal there
 
 func envInt(t *testing.T, name string, def int64) int64 {
 	t.Helper()
@@ -121,6 +122,12 @@ func runCrash(t *testing.T, rounds int) {
 	t.Logf("crash harness: %d rounds, seed %d (SUPERBOT_CRASH_SEED=%d replays the kill points)", rounds, seed, seed)
 	ex := liveSim(t)
 	dir := t.TempDir()
+	if keep := os.Getenv("SUPERBOT_CRASH_DIR"); keep != "" { // keeps the daemon's logs and journal
+		if err := os.MkdirAll(keep, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		dir = keep
+	}
 	cfg := liveConfig(ex, "")
 	r := &crashRun{t: t, ex: ex, rng: rand.New(rand.NewPCG(seed, 0x5eed)), pending: map[string]intent{}, refusals: map[string]int{}, answered: map[string]answer{}}
 	var rows []crashRow

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,12 +136,13 @@ type alignment struct {
 	fillsMissing      []string // exchange trades the journal did not record
 	fillsExtra        []string // journal fills the exchange does not have
 	positionDiff      []string // symbols whose journal position differs from the exchange's
+	balanceDiff       []string // assets whose change by the journal's fills differs from the exchange's trades
 	phantoms          []string // journal orders the exchange should hold (a status it gave) but does not
 	unresolved        int      // journal orders in flight (INTENT, SENT, UNKNOWN, LOST) the exchange does not hold
 }
 
 func (a alignment) ok() bool {
-	return len(a.duplicates)+len(a.missing)+len(a.statusDiff)+len(a.fillsMissing)+len(a.fillsExtra)+len(a.positionDiff)+len(a.phantoms) == 0
+	return len(a.duplicates)+len(a.missing)+len(a.statusDiff)+len(a.fillsMissing)+len(a.fillsExtra)+len(a.positionDiff)+len(a.balanceDiff)+len(a.phantoms) == 0
 }
 
 func (a alignment) String() string {
@@ -148,7 +151,7 @@ func (a alignment) String() string {
 		name string
 		v    []string
 	}{{"duplicates", a.duplicates}, {"missing from the journal", a.missing}, {"status differs", a.statusDiff},
-		{"fills missing", a.fillsMissing}, {"fills extra", a.fillsExtra}, {"positions differ", a.positionDiff},
+		{"fills missing", a.fillsMissing}, {"fills extra", a.fillsExtra}, {"positions differ", a.positionDiff}, {"balances differ", a.balanceDiff},
 		{"journal orders the exchange lacks", a.phantoms}} {
 		if len(l.v) > 0 {
 			fmt.Fprintf(&b, "%s (%d): %s\n", l.name, len(l.v), strings.Join(first(l.v, 10), "; "))
@@ -269,6 +272,45 @@ func alignFills(a *alignment, exTrades []exchangesim.AccountTrade, fills []*mess
 	for sym, q := range jNet {
 		if !q.IsZero() {
 			a.positionDiff = append(a.positionDiff, fmt.Sprintf("%s exchange 0 journal %s", sym, q))
+		}
+	}
+	alignBalances(a, exTrades, fills)
+}
+
+// alignBalances compares, per asset, how the exchange's trades moved the account
+// (base and quote amounts, commissions) with how the journal's fills say it moved.
+func alignBalances(a *alignment, exTrades []exchangesim.AccountTrade, fills []*messages.TradeFill) {
+	ex, j := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+	move := func(m map[string]decimal.Decimal, sym string, buy bool, qty, quote, fee, feeAsset string) {
+		base, quoteAsset := strings.TrimSuffix(sym, "USDT"), "USDT"
+		q, qq := decimal.RequireFromString(qty), decimal.RequireFromString(quote)
+		if !buy {
+			q, qq = q.Neg(), qq.Neg()
+		}
+		m[base] = m[base].Add(q)
+		m[quoteAsset] = m[quoteAsset].Sub(qq)
+		m[feeAsset] = m[feeAsset].Sub(decimal.RequireFromString(fee))
+	}
+	orZero := func(s string) string {
+		if s == "" {
+			return "0"
+		}
+		return s
+	}
+	for _, tr := range exTrades {
+		move(ex, tr.Symbol, tr.Buyer, orZero(tr.Qty), orZero(tr.QuoteQty), orZero(tr.Commission), tr.CommissionAsset)
+	}
+	for _, f := range fills {
+		move(j, f.GetSymbol(), f.GetSide() == "BUY", orZero(f.GetQuantity()), orZero(f.GetQuoteQty()), orZero(f.GetFee()), f.GetFeeAsset())
+	}
+	for asset := range ex {
+		if _, ok := j[asset]; !ok {
+			j[asset] = decimal.Zero
+		}
+	}
+	for _, asset := range slices.Sorted(maps.Keys(j)) {
+		if !ex[asset].Equal(j[asset]) {
+			a.balanceDiff = append(a.balanceDiff, fmt.Sprintf("%s exchange %s journal %s", asset, ex[asset], j[asset]))
 		}
 	}
 }
