@@ -548,9 +548,13 @@ type ReportDriftResponse struct {
 	Live         *DriftSide             `protobuf:"bytes,7,opt,name=live,proto3" json:"live,omitempty"`
 	// Matched counts the orders found on both sides (same side, within one
 	// bar interval, at least 5 s).
-	Matched      int64         `protobuf:"varint,8,opt,name=matched,proto3" json:"matched,omitempty"`
-	OnlyBacktest []*DriftOrder `protobuf:"bytes,9,rep,name=only_backtest,json=onlyBacktest,proto3" json:"only_backtest,omitempty"`
-	OnlyLive     []*DriftOrder `protobuf:"bytes,10,rep,name=only_live,json=onlyLive,proto3" json:"only_live,omitempty"`
+	Matched int64 `protobuf:"varint,8,opt,name=matched,proto3" json:"matched,omitempty"`
+	// OnlyBacktest and OnlyLive list the first 100 orders found on one side
+	// only (the report files list up to 1000); the counts are all of them.
+	OnlyBacktest      []*DriftOrder `protobuf:"bytes,9,rep,name=only_backtest,json=onlyBacktest,proto3" json:"only_backtest,omitempty"`
+	OnlyLive          []*DriftOrder `protobuf:"bytes,10,rep,name=only_live,json=onlyLive,proto3" json:"only_live,omitempty"`
+	OnlyBacktestCount int64         `protobuf:"varint,13,opt,name=only_backtest_count,json=onlyBacktestCount,proto3" json:"only_backtest_count,omitempty"`
+	OnlyLiveCount     int64         `protobuf:"varint,14,opt,name=only_live_count,json=onlyLiveCount,proto3" json:"only_live_count,omitempty"`
 	// PnlGap is live pnl - backtest pnl.
 	PnlGap string `protobuf:"bytes,11,opt,name=pnl_gap,json=pnlGap,proto3" json:"pnl_gap,omitempty"`
 	// Drift is true when an order is on one side only or the PnL differs.
@@ -658,6 +662,20 @@ func (x *ReportDriftResponse) GetOnlyLive() []*DriftOrder {
 		return x.OnlyLive
 	}
 	return nil
+}
+
+func (x *ReportDriftResponse) GetOnlyBacktestCount() int64 {
+	if x != nil {
+		return x.OnlyBacktestCount
+	}
+	return 0
+}
+
+func (x *ReportDriftResponse) GetOnlyLiveCount() int64 {
+	if x != nil {
+		return x.OnlyLiveCount
+	}
+	return 0
 }
 
 func (x *ReportDriftResponse) GetPnlGap() string {
@@ -809,7 +827,7 @@ const file_superbot_v1_reports_proto_rawDesc = "" +
 	"\x05price\x18\x04 \x01(\tR\x05price\x12\x1a\n" +
 	"\bquantity\x18\x05 \x01(\tR\bquantity\x12\x16\n" +
 	"\x06status\x18\x06 \x01(\tR\x06status\x12&\n" +
-	"\x0fclient_order_id\x18\a \x01(\tR\rclientOrderId\"\xe8\x03\n" +
+	"\x0fclient_order_id\x18\a \x01(\tR\rclientOrderId\"\xc0\x04\n" +
 	"\x13ReportDriftResponse\x12\x1b\n" +
 	"\thtml_path\x18\x01 \x01(\tR\bhtmlPath\x12#\n" +
 	"\rmarkdown_path\x18\x02 \x01(\tR\fmarkdownPath\x12\x1a\n" +
@@ -821,7 +839,9 @@ const file_superbot_v1_reports_proto_rawDesc = "" +
 	"\amatched\x18\b \x01(\x03R\amatched\x12<\n" +
 	"\ronly_backtest\x18\t \x03(\v2\x17.superbot.v1.DriftOrderR\fonlyBacktest\x124\n" +
 	"\tonly_live\x18\n" +
-	" \x03(\v2\x17.superbot.v1.DriftOrderR\bonlyLive\x12\x17\n" +
+	" \x03(\v2\x17.superbot.v1.DriftOrderR\bonlyLive\x12.\n" +
+	"\x13only_backtest_count\x18\r \x01(\x03R\x11onlyBacktestCount\x12&\n" +
+	"\x0fonly_live_count\x18\x0e \x01(\x03R\ronlyLiveCount\x12\x17\n" +
 	"\apnl_gap\x18\v \x01(\tR\x06pnlGap\x12\x14\n" +
 	"\x05drift\x18\f \x01(\bR\x05drift\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x81\x01\n" +

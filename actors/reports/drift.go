@@ -29,7 +29,17 @@ const (
 	// and still match (with 1 s bars, a paper order may follow its bar's
 	// close by more than one interval).
 	minMatchSlack = 5 * time.Second
+	// maxListed and maxListedInFile bound the one-side orders an answer
+	// and a report file list.
+	maxListed       = 100
+	maxListedInFile = 1000
 )
+
+// slack is how far apart in time two orders of one side may be and still
+// match: one bar interval, at least minMatchSlack. The journal is read that
+// much past the window's end, where the orders reacting to its last bar
+// are.
+func slack(ivMs int64) int64 { return max(ivMs, minMatchSlack.Milliseconds()) }
 
 // driftRun is one drift report, ready to run off the actor goroutine.
 type driftRun struct {
@@ -105,11 +115,12 @@ func (r *driftRun) run(ctx context.Context) *done {
 		return fail(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "journal cannot be read: %v", err)
 	}
 	defer j.close()
-	orders, err := j.orders(ctx, r.name, r.fromMs, r.toMs)
+	liveTo := r.toMs + slack(r.ivMs)
+	orders, err := j.orders(ctx, r.name, r.fromMs, liveTo)
 	if err != nil {
 		return fail(messages.ErrorCode_ERROR_CODE_INTERNAL, "journal read failed: %v", err)
 	}
-	fills, err := j.fills(ctx, r.name, r.fromMs, r.toMs)
+	fills, err := j.fills(ctx, r.name, r.fromMs, liveTo)
 	if err != nil {
 		return fail(messages.ErrorCode_ERROR_CODE_INTERNAL, "journal read failed: %v", err)
 	}
@@ -119,6 +130,7 @@ func (r *driftRun) run(ctx context.Context) *done {
 		return fail(messages.ErrorCode_ERROR_CODE_INTERNAL, "%v", err)
 	}
 	resp.MarkdownPath, resp.HtmlPath = md, html
+	resp.OnlyBacktest, resp.OnlyLive = resp.OnlyBacktest[:min(len(resp.OnlyBacktest), maxListed)], resp.OnlyLive[:min(len(resp.OnlyLive), maxListed)]
 	return &done{resp: resp, ready: &messages.ReportReady{Kind: "drift", Paths: []string{md, html}, FromMs: r.fromMs, ToMs: r.toMs, Strategy: r.name}}
 }
 
@@ -173,7 +185,7 @@ type sideOrder struct {
 // (each backtest order, in time order, takes the earliest unmatched
 // journal order of its side), the rest listed per side, and the PnL gap.
 func compare(resp *messages.ReportDriftResponse, bt *engine.Result, orders []*messages.TradeOrder, fills []*messages.TradeFill, ivMs int64, lastClose float64) {
-	slack := max(ivMs, minMatchSlack.Milliseconds())
+	slack := slack(ivMs)
 	var btOrders, liveOrders []sideOrder
 	for _, o := range bt.Orders {
 		btOrders = append(btOrders, sideOrder{o.TimeMs, o.Side, o.Type, fmtDec(o.Price), fmtDec(o.Qty), o.Status, o.ID})
@@ -219,7 +231,8 @@ func compare(resp *messages.ReportDriftResponse, bt *engine.Result, orders []*me
 	resp.Live = liveSide.view(int64(len(orders)), int64(len(fills)), lastClose)
 	gap := liveSide.pnl(lastClose) - btSide.pnl(lastClose)
 	resp.PnlGap = fmtDec(gap)
-	resp.Drift = len(resp.OnlyBacktest) > 0 || len(resp.OnlyLive) > 0 || math.Abs(gap) > pnlEpsilon
+	resp.OnlyBacktestCount, resp.OnlyLiveCount = int64(len(resp.OnlyBacktest)), int64(len(resp.OnlyLive))
+	resp.Drift = resp.OnlyBacktestCount > 0 || resp.OnlyLiveCount > 0 || math.Abs(gap) > pnlEpsilon
 }
 
 func (o sideOrder) view() *messages.DriftOrder {
@@ -286,7 +299,7 @@ func driftDoc(r *messages.ReportDriftResponse, spec Strategy) *doc {
 	verdict := "no drift: the backtest and the journal agree"
 	if r.GetDrift() {
 		verdict = fmt.Sprintf("DRIFT: %d orders only in the backtest, %d only in the journal, PnL gap %s",
-			len(r.GetOnlyBacktest()), len(r.GetOnlyLive()), r.GetPnlGap())
+			r.GetOnlyBacktestCount(), r.GetOnlyLiveCount(), r.GetPnlGap())
 	}
 	side := func(name string, s *messages.DriftSide) []string {
 		return []string{name, fmt.Sprint(s.GetOrders()), fmt.Sprint(s.GetFills()), s.GetBuyQty(), s.GetSellQty(),
@@ -294,7 +307,7 @@ func driftDoc(r *messages.ReportDriftResponse, spec Strategy) *doc {
 	}
 	orderRows := func(os []*messages.DriftOrder) [][]string {
 		var rows [][]string
-		for _, o := range os {
+		for _, o := range os[:min(len(os), maxListedInFile)] {
 			rows = append(rows, []string{when(o.GetTimeMs()), o.GetSide(), o.GetType(), o.GetPrice(), o.GetQuantity(), o.GetStatus(), o.GetClientOrderId()})
 		}
 		return rows
@@ -308,13 +321,22 @@ func driftDoc(r *messages.ReportDriftResponse, spec Strategy) *doc {
 		Sections: []section{
 			{Heading: "Backtest and journal", Header: []string{"Side", "Orders", "Fills", "Bought", "Sold", "Fees on buys", "Fees on sells", "PnL"},
 				Rows: [][]string{side("backtest", r.GetBacktest()), side("journal (paper/live)", r.GetLive())}},
-			{Heading: "Orders only in the backtest", Header: orderHeader, Rows: orderRows(r.GetOnlyBacktest())},
-			{Heading: "Orders only in the journal", Header: orderHeader, Rows: orderRows(r.GetOnlyLive())},
+			{Heading: "Orders only in the backtest", Note: listed(len(r.GetOnlyBacktest())), Header: orderHeader, Rows: orderRows(r.GetOnlyBacktest())},
+			{Heading: "Orders only in the journal", Note: listed(len(r.GetOnlyLive())), Header: orderHeader, Rows: orderRows(r.GetOnlyLive())},
 			{Heading: "How these are computed", Note: "The backtest runs the strategy's code and the paper matcher over the " +
 				"window's bars from the connector, starting flat with its allocation (a position the strategy held at the " +
 				"window's start shows as drift). Orders match when they have the same side and their times differ by at most " +
-				"one bar interval (at least 5 s). PnL is the window's sells minus buys minus fees, plus the " +
+				"one bar interval (at least 5 s); the journal is read that much past the window's end, where the orders reacting " +
+				"to its last bar are. PnL is the window's sells minus buys minus fees, plus the " +
 				"window's net quantity at the last close, for both sides alike."},
 		},
 	}
+}
+
+// listed notes a list cut to maxListedInFile rows.
+func listed(n int) string {
+	if n <= maxListedInFile {
+		return ""
+	}
+	return fmt.Sprintf("The first %d of %d.", maxListedInFile, n)
 }

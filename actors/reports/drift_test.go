@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func klinesConnector(t *testing.T, sys *actor.ActorSystem, bars []*messages.Klin
 }
 
 // stubBacktest stands for the engine until it lands: BUY 1 at the close
-// of the window's bar 100, SELL 1 at bar 700, BUY 1 at bar 1200, filled at
+// of the window's bar 100, SELL 1 at bar 700, BUY 1 at the last bar, filled at
 // the close with taker fee 0.001 of the quote amount. It checks what the
 // drift report gave it.
 func stubBacktest(t *testing.T) func(context.Context, engine.Config, func(int64, int64)) (*engine.Result, error) {
@@ -80,7 +81,7 @@ func stubBacktest(t *testing.T) func(context.Context, engine.Config, func(int64,
 		for _, step := range []struct {
 			bar  int
 			side string
-		}{{100, "BUY"}, {700, "SELL"}, {1200, "BUY"}} {
+		}{{100, "BUY"}, {700, "SELL"}, {1439, "BUY"}} {
 			b := leg.Bars[step.bar]
 			id := "bt-" + step.side + "-" + time.UnixMilli(b.CloseTimeMs).UTC().Format("1504")
 			res.Orders = append(res.Orders, engine.Order{ID: id, Symbol: leg.Symbol, Side: step.side, Type: "MARKET", Status: "FILLED",
@@ -103,8 +104,13 @@ func driftConfig(dir, journalPath string) Config {
 
 func runDrift(t *testing.T, trades []trade) (*messages.ReportDriftResponse, *actortest.Probe, int32) {
 	t.Helper()
+	return runDriftWith(t, stubBacktest(t), trades)
+}
+
+func runDriftWith(t *testing.T, stub func(context.Context, engine.Config, func(int64, int64)) (*engine.Result, error), trades []trade) (*messages.ReportDriftResponse, *actortest.Probe, int32) {
+	t.Helper()
 	old := backtest
-	backtest = stubBacktest(t)
+	backtest = stub
 	t.Cleanup(func() { backtest = old })
 	j, path := testJournal(t)
 	var ops []journal.Op
@@ -127,12 +133,13 @@ func runDrift(t *testing.T, trades []trade) (*messages.ReportDriftResponse, *act
 }
 
 // TestDriftAgrees: the journal holds what the backtest did (each order a
-// second after its bar closed): no drift.
+// second after its bar closed, the last one after the window's end): no
+// drift.
 func TestDriftAgrees(t *testing.T) {
 	res, bus, pages := runDrift(t, []trade{
 		{"p1", "trend", "BTCUSDT", "BUY", "1", "100", "0.1", "USDT", barClose(100) + 1000},
 		{"p2", "trend", "BTCUSDT", "SELL", "1", "110", "0.11", "USDT", barClose(700) + 1000},
-		{"p3", "trend", "BTCUSDT", "BUY", "1", "100", "0.1", "USDT", barClose(1200) + 1000},
+		{"p3", "trend", "BTCUSDT", "BUY", "1", "105", "0.105", "USDT", barClose(1439) + 1000},
 	})
 	if pages != 2 {
 		t.Errorf("connector pages = %d, want 2 (1000 + 440 bars)", pages)
@@ -140,8 +147,8 @@ func TestDriftAgrees(t *testing.T) {
 	if res.GetFromMs() != driftFrom || res.GetToMs() != driftTo {
 		t.Fatalf("window %d..%d, want the day before the end rounded to the minute", res.GetFromMs(), res.GetToMs())
 	}
-	// PnL: sells 110 - buys 200 - fees 0.31 + 1 held at the last close 105.
-	side := &messages.DriftSide{Orders: 3, Fills: 3, Pnl: "14.69", FeesBuy: "0.2", FeesSell: "0.11", BuyQty: "2", SellQty: "1"}
+	// PnL: sells 110 - buys 205 - fees 0.315 + 1 held at the last close 105.
+	side := &messages.DriftSide{Orders: 3, Fills: 3, Pnl: "9.685", FeesBuy: "0.205", FeesSell: "0.11", BuyQty: "2", SellQty: "1"}
 	if res.GetDrift() || res.GetMatched() != 3 || res.GetPnlGap() != "0" || len(res.GetOnlyBacktest())+len(res.GetOnlyLive()) != 0 ||
 		!proto.Equal(res.GetBacktest(), side) || !proto.Equal(res.GetLive(), side) {
 		t.Fatalf("drift report = %v", res)
@@ -167,11 +174,12 @@ func TestDriftDisagrees(t *testing.T) {
 	res, _, _ := runDrift(t, []trade{
 		{"p1", "trend", "BTCUSDT", "BUY", "1", "100.5", "0.1005", "USDT", barClose(100) + 1000},
 		{"p2", "trend", "BTCUSDT", "BUY", "1", "100", "0.1", "USDT", barClose(300) + 1000},
-		{"p3", "trend", "BTCUSDT", "BUY", "1", "100", "0.1", "USDT", barClose(1200) + 1000},
+		{"p3", "trend", "BTCUSDT", "BUY", "1", "105", "0.105", "USDT", barClose(1439) + 1000},
 	})
-	// Journal PnL: -300.5 - 0.3005 + 3 * 105 = 14.1995; the backtest's 14.69.
-	live := &messages.DriftSide{Orders: 3, Fills: 3, Pnl: "14.1995", FeesBuy: "0.3005", FeesSell: "0", BuyQty: "3", SellQty: "0"}
-	if !res.GetDrift() || res.GetMatched() != 2 || res.GetPnlGap() != "-0.4905" || !proto.Equal(res.GetLive(), live) || res.GetBacktest().GetPnl() != "14.69" {
+	// Journal PnL: -305.5 - 0.3055 + 3 * 105 = 9.1945; the backtest's 9.685.
+	live := &messages.DriftSide{Orders: 3, Fills: 3, Pnl: "9.1945", FeesBuy: "0.3055", FeesSell: "0", BuyQty: "3", SellQty: "0"}
+	if !res.GetDrift() || res.GetMatched() != 2 || res.GetPnlGap() != "-0.4905" || !proto.Equal(res.GetLive(), live) || res.GetBacktest().GetPnl() != "9.685" ||
+		res.GetOnlyBacktestCount() != 1 || res.GetOnlyLiveCount() != 1 {
 		t.Fatalf("drift report = %v", res)
 	}
 	ob, ol := res.GetOnlyBacktest(), res.GetOnlyLive()
@@ -294,5 +302,27 @@ func TestCompareMatching(t *testing.T) {
 	compare(resp, bt, live, nil, 60_000, 100) // 1m bars: everything within a minute
 	if resp.GetMatched() != 3 || len(resp.GetOnlyLive()) != 0 {
 		t.Fatalf("on 1m bars: %v", resp)
+	}
+}
+
+// TestDriftListsAreCapped: an answer lists the first 100 orders of a side
+// only (with the count of all), the report file up to 1000.
+func TestDriftListsAreCapped(t *testing.T) {
+	res, _, _ := runDriftWith(t, func(_ context.Context, cfg engine.Config, _ func(int64, int64)) (*engine.Result, error) {
+		r := &engine.Result{}
+		for i, b := range cfg.Legs[0].Bars[:150] {
+			r.Orders = append(r.Orders, engine.Order{ID: fmt.Sprintf("bt-%d", i), Side: "BUY", Type: "LIMIT", Status: "NEW", Price: 90, Qty: 1, TimeMs: b.CloseTimeMs})
+		}
+		return r, nil
+	}, nil)
+	if len(res.GetOnlyBacktest()) != 100 || res.GetOnlyBacktestCount() != 150 || res.GetOnlyBacktest()[99].GetClientOrderId() != "bt-99" || !res.GetDrift() {
+		t.Fatalf("listed %d of %d", len(res.GetOnlyBacktest()), res.GetOnlyBacktestCount())
+	}
+	md, err := os.ReadFile(res.GetMarkdownPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| bt-149 |") || !strings.Contains(string(md), "DRIFT: 150 orders only in the backtest") {
+		t.Fatalf("the file lacks the 150 orders:\n%s", md)
 	}
 }
