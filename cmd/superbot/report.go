@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 )
 
@@ -88,7 +89,11 @@ func renderDriftReport(w io.Writer, res json.RawMessage) error {
 		}
 	}
 	for _, s := range []struct{ title, key string }{{"only in the backtest", "only_backtest"}, {"only in the journal", "only_live"}} {
-		fprintf(w, "\n%s:\n", s.title)
+		if l := v.get(s.key); l != nil && cell(v, s.key+"_count") != fmt.Sprint(len(l.items)) {
+			fprintf(w, "\n%s (the first %d of %s):\n", s.title, len(l.items), cell(v, s.key+"_count"))
+		} else {
+			fprintf(w, "\n%s:\n", s.title)
+		}
 		if err := writeRows(w, v.get(s.key), driftOrderColumns, "none"); err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ func TestReportCommands(t *testing.T) {
 	  "backtest":{"orders":3,"fills":3,"pnl":"14.69","fees_buy":"0.2","fees_sell":"0.11","buy_qty":"2","sell_qty":"1"},
 	  "live":{"orders":3,"fills":3,"pnl":"14.1995","fees_buy":"0.3005","fees_sell":"0","buy_qty":"3","sell_qty":"0"},
 	  "matched":2,"only_backtest":[{"time_ms":1,"side":"SELL","type":"MARKET","price":"110","quantity":"1","status":"FILLED","client_order_id":"bt-1"}],
-	  "only_live":[],"pnl_gap":"-0.4905","drift":true}`))
+	  "only_live":[],"only_backtest_count":120,"only_live_count":0,"pnl_gap":"-0.4905","drift":true}`))
 	for _, tt := range []struct {
 		args   []string
 		method string
@@ -28,7 +28,7 @@ func TestReportCommands(t *testing.T) {
 		{[]string{"report", "weekly"}, "report.weekly", ``, []string{`(?m)^/r/weekly\.md$`, `(?m)^BOOK\s+ORDERS\s+TRADES`,
 			`(?m)^alpha\s+4\s+3\s+120\s+230\s+10\s+0\.35\s+9\.65\s+10\.1$`, `(?m)^account:$`}},
 		{[]string{"report", "drift", "trend"}, "report.drift", `{"strategy":"trend"}`, []string{`DRIFT \(matched orders 2, pnl gap -0\.4905\)`,
-			`(?m)^3\s+3\s+2\s+1\s+0\.2\s+0\.11\s+14\.69$`, `(?m)^only in the backtest:$`, `SELL\s+MARKET\s+110\s+1\s+filled\s+bt-1`, `(?m)^only in the journal:\nnone$`}},
+			`(?m)^3\s+3\s+2\s+1\s+0\.2\s+0\.11\s+14\.69$`, `(?m)^only in the backtest \(the first 1 of 120\):$`, `SELL\s+MARKET\s+110\s+1\s+filled\s+bt-1`, `(?m)^only in the journal:\nnone$`}},
 		{[]string{"report", "drift", "trend", "--days", "7"}, "report.drift", `{"days":7,"strategy":"trend"}`, nil},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
