@@ -19,6 +19,7 @@ import (
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
+	"github.com/superbot/superbot/actors/marketdata"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/reports"
@@ -43,6 +44,8 @@ type Config struct {
 	Cache cache.Config `toml:"cache"`
 	// Connector is the exchange connector ([connector]).
 	Connector connector.Config `toml:"connector"`
+	// Marketdata is the candle store and its downloads ([marketdata]).
+	Marketdata marketdata.Config `toml:"marketdata"`
 	// ExchangeSim is the built-in simulated exchange ([exchange_sim]), the
 	// default exchange: the thread module "exchange-sim" serves it.
 	ExchangeSim exchangesim.Config `toml:"exchange_sim"`
@@ -125,6 +128,7 @@ func Default() *Config {
 		},
 		Cache:       cache.DefaultConfig(),
 		Connector:   connector.DefaultConfig(),
+		Marketdata:  marketdata.DefaultConfig(),
 		ExchangeSim: DefaultExchangeSim(),
 		Trading:     DefaultTradingConfig(),
 	}

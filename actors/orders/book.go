@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/superbot/superbot/actors/orders/ledger"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -45,14 +46,7 @@ func dec(s string) float64 {
 
 // fmtDec formats a float as a decimal string of at most 10 decimals,
 // without trailing zeros (float noise such as 0.060000000000000005 goes).
-func fmtDec(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 10, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	if s == "-0" || s == "" {
-		return "0"
-	}
-	return s
-}
+func fmtDec(v float64) string { return ledger.FormatDec(v) }
 
 // position is one strategy's book for one symbol.
 type position struct {
@@ -67,30 +61,8 @@ type position struct {
 // apply books one fill: quantities add up, a reducing fill realises PnL
 // against the average entry price, a reversal opens at the fill price.
 func (p *position) apply(side string, qty, price, feeQuote float64, timeMs int64) {
-	signed := qty
-	if side == "SELL" {
-		signed = -qty
-	}
 	var realized float64
-	switch {
-	case p.qty == 0 || (p.qty > 0) == (signed > 0): // open or add
-		p.avg = (math.Abs(p.qty)*p.avg + qty*price) / (math.Abs(p.qty) + qty)
-		p.qty += signed
-	default: // reduce, maybe reverse
-		closing := math.Min(qty, math.Abs(p.qty))
-		if p.qty > 0 {
-			realized = (price - p.avg) * closing
-		} else {
-			realized = (p.avg - price) * closing
-		}
-		p.qty += signed
-		switch {
-		case math.Abs(p.qty) < 1e-12:
-			p.qty, p.avg = 0, 0
-		case qty > closing: // reversed: the rest opened at price
-			p.avg = price
-		}
-	}
+	p.qty, p.avg, realized = ledger.Apply(p.qty, p.avg, side == "SELL", qty, price)
 	p.realized += realized
 	p.fees += feeQuote
 	day := dayOf(timeMs)

@@ -184,6 +184,7 @@ func init() {
 	// The trading commands go before the generic ones (methods, discover, rpc, ...).
 	at := slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" })
 	commands = slices.Insert(commands, at, append(tradingCommands(), reportCommands()...)...)
+	commands = slices.Insert(commands, slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" }), dataCommands()...)
 }
 
 // groups returns the command groups ("daemon", "module", ...) and the

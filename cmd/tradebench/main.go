@@ -9,7 +9,9 @@
 //     daemon missed (exchangesim.Seed); wall time from start to the gate open,
 //     and 429 answers;
 //   - rss: 20 strategies on 20 symbols in paper mode; RSS sampled over time,
-//     its peak and its growth after warm-up (≤ 40 MiB and flat).
+//     its peak and its growth after warm-up (≤ 40 MiB and flat);
+//   - download (issue 11): a year of 1m klines through the daemon's
+//     connector: no 429, ≥ 90 % of the weight budget used (download.go).
 //
 // `make bench` runs every figure with a short RSS run; `make soak` runs the
 // one-hour RSS run (-only rss -rss-for 1h).
@@ -39,7 +41,7 @@ import (
 )
 
 func main() {
-	only := flag.String("only", "", "run one figure: burst, reconcile or rss (default: all)")
+	only := flag.String("only", "", "run one figure: burst, reconcile, rss or download (default: all)")
 	rssFor := flag.Duration("rss-for", 3*time.Minute, "how long the RSS run samples (the issue's figure: 1h)")
 	rssEvery := flag.Duration("rss-every", 5*time.Second, "RSS sampling interval")
 	flag.BoolVar(&keep, "keep", false, "keep the work directory (daemon logs and journals) and print its path")
@@ -79,6 +81,7 @@ func run(w io.Writer, only string, rssFor, rssEvery time.Duration) error {
 				reconcileFigure(w, bin, filepath.Join(dir, "reconcile-fresh"), false))
 		}},
 		{"rss", func() error { return rssFigure(w, bin, filepath.Join(dir, "rss"), rssFor, rssEvery) }},
+		{"download", func() error { return downloadFigure(w, bin, filepath.Join(dir, "download")) }},
 	}
 	var errs []error
 	for _, f := range figures {

@@ -15,6 +15,7 @@ import (
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
+	"github.com/superbot/superbot/actors/marketdata"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/reports"
@@ -36,6 +37,7 @@ func components() []hook {
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
 		{name: orders.Kind, step: 4, start: startOrders},
 		{name: strategies.Kind, step: 4, start: startStrategies},
+		{name: marketdata.Kind, step: 4, start: startMarketdata, stop: stopKind(marketdata.Kind)},
 		{name: reports.Kind, step: 4, start: startReports, stop: stopKind(reports.Kind)},
 		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},

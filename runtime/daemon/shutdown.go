@@ -53,6 +53,7 @@ func (d *Daemon) shutdown(reason string, force bool) {
 			{"shutdown step 4: stop all modules", "modules", ""},
 			{"shutdown step 5: stop ipc server", "", edge.Kind},
 			{"shutdown step 6: save strategies, prepare orders", tradingKind, ""},
+			{"shutdown step 6: stop downloads", "marketdata", ""},
 			{"shutdown step 6: stop thread pools", "connector", ""},
 			{"shutdown step 7: close cache", "cache", ""},
 			{"shutdown step 8: close event bus", "", bus.Kind},
