@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/superbot/superbot/actors/backtest/engine"
+	"github.com/superbot/superbot/actors/marketdata/store"
+	"github.com/superbot/superbot/actors/orders/ledger"
 	"github.com/superbot/superbot/actors/strategies/strategy"
 	"github.com/superbot/superbot/messages"
 )
@@ -80,7 +81,7 @@ func (a *reportsActor) driftJob(m *messages.ReportDriftRequest) (*driftRun, *mes
 	if a.deps.Connector == nil {
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "no connector to fetch the bars from")
 	}
-	iv, _ := intervalMs(spec.Interval) // validated with the config
+	iv, _ := store.IntervalMs(spec.Interval) // validated with the config
 	to := end / iv * iv
 	return &driftRun{cfg: a.cfg, name: m.GetStrategy(), spec: spec, ivMs: iv, fromMs: to - days*24*time.Hour.Milliseconds(),
 		toMs: to, root: a.root, connector: a.deps.Connector}, nil
@@ -188,7 +189,7 @@ func compare(resp *messages.ReportDriftResponse, bt *engine.Result, orders []*me
 	slack := slack(ivMs)
 	var btOrders, liveOrders []sideOrder
 	for _, o := range bt.Orders {
-		btOrders = append(btOrders, sideOrder{o.TimeMs, o.Side, o.Type, fmtDec(o.Price), fmtDec(o.Qty), o.Status, o.ID})
+		btOrders = append(btOrders, sideOrder{o.TimeMs, o.Side, o.Type, ledger.FormatDec(o.Price), ledger.FormatDec(o.Qty), o.Status, o.ID})
 	}
 	for _, o := range orders {
 		liveOrders = append(liveOrders, sideOrder{o.GetCreatedMs(), o.GetSide(), o.GetType(), o.GetPrice(), o.GetQuantity(),
@@ -230,7 +231,7 @@ func compare(resp *messages.ReportDriftResponse, bt *engine.Result, orders []*me
 	resp.Backtest = btSide.view(int64(len(bt.Orders)), int64(len(bt.Fills)), lastClose)
 	resp.Live = liveSide.view(int64(len(orders)), int64(len(fills)), lastClose)
 	gap := liveSide.pnl(lastClose) - btSide.pnl(lastClose)
-	resp.PnlGap = fmtDec(gap)
+	resp.PnlGap = ledger.FormatDec(gap)
 	resp.OnlyBacktestCount, resp.OnlyLiveCount = int64(len(resp.OnlyBacktest)), int64(len(resp.OnlyLive))
 	resp.Drift = resp.OnlyBacktestCount > 0 || resp.OnlyLiveCount > 0 || math.Abs(gap) > pnlEpsilon
 }
@@ -258,8 +259,8 @@ func (s *sideStats) pnl(lastClose float64) float64 {
 }
 
 func (s *sideStats) view(orders, fills int64, lastClose float64) *messages.DriftSide {
-	return &messages.DriftSide{Orders: orders, Fills: fills, Pnl: fmtDec(s.pnl(lastClose)), FeesBuy: fmtDec(s.feesBuy),
-		FeesSell: fmtDec(s.feesSell), BuyQty: fmtDec(s.buyQty), SellQty: fmtDec(s.sellQty)}
+	return &messages.DriftSide{Orders: orders, Fills: fills, Pnl: ledger.FormatDec(s.pnl(lastClose)), FeesBuy: ledger.FormatDec(s.feesBuy),
+		FeesSell: ledger.FormatDec(s.feesSell), BuyQty: ledger.FormatDec(s.buyQty), SellQty: ledger.FormatDec(s.sellQty)}
 }
 
 // trimStatus turns TRADE_ORDER_STATUS_FILLED into FILLED.
@@ -276,22 +277,6 @@ func abs64(v int64) int64 {
 		return -v
 	}
 	return v
-}
-
-// intervalMs is the length of a kline interval: 1s, Nm, Nh, Nd, 1w.
-func intervalMs(iv string) (int64, error) {
-	if len(iv) < 2 {
-		return 0, fmt.Errorf("unknown interval %q", iv)
-	}
-	n, err := strconv.Atoi(iv[:len(iv)-1])
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("unknown interval %q", iv)
-	}
-	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[iv[len(iv)-1]]
-	if unit == 0 {
-		return 0, fmt.Errorf("unknown interval %q (months are not of fixed length)", iv)
-	}
-	return int64(n) * unit.Milliseconds(), nil
 }
 
 // driftDoc is the drift report's content.

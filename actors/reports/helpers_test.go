@@ -9,6 +9,7 @@ import (
 
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/orders/journal"
+	"github.com/superbot/superbot/actors/orders/ledger"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -51,7 +52,7 @@ func (tr trade) ops() []journal.Op {
 		Quantity: tr.qty, Status: messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED, ExecutedQty: tr.qty,
 		CreatedMs: tr.timeMs, UpdatedMs: tr.timeMs, Mode: "paper"}
 	f := &messages.TradeFill{ClientOrderId: tr.id, Strategy: tr.strategy, Symbol: tr.symbol, Side: tr.side, Price: tr.price,
-		Quantity: tr.qty, QuoteQty: fmtDec(dec(tr.qty) * dec(tr.price)), Fee: tr.fee, FeeAsset: tr.feeAsset, TimeMs: tr.timeMs}
+		Quantity: tr.qty, QuoteQty: ledger.FormatDec(dec(tr.qty) * dec(tr.price)), Fee: tr.fee, FeeAsset: tr.feeAsset, TimeMs: tr.timeMs}
 	return []journal.Op{journal.PutOrder{Order: o}, journal.AddFill{Fill: f}}
 }
 

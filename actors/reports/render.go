@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/superbot/superbot/actors/orders/ledger"
 )
 
 // doc is a report's content, rendered both as Markdown and as HTML.
@@ -150,18 +152,6 @@ func dec(s string) float64 {
 	return v
 }
 
-// fmtDec formats v with at most 8 decimals and no trailing zeros.
-func fmtDec(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 8, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" || s == "" {
-		return "0"
-	}
-	return s
-}
-
 // point is a value at a time.
 type point struct {
 	timeMs int64
@@ -203,7 +193,7 @@ func chart(title string, pts []point) template.HTML {
 	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#bbb"/>`, chartPad, chartW-chartPad, y(0), y(0))
 	fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="#1f77b4" stroke-width="1.5"/>`, path.String())
 	fmt.Fprintf(&b, `<text x="2" y="%.1f" font-size="11">%s</text><text x="2" y="%.1f" font-size="11">%s</text>`,
-		chartPad-6, fmtDec(hi), chartH-6, fmtDec(lo))
+		chartPad-6, ledger.FormatDec(hi), chartH-6, ledger.FormatDec(lo))
 	b.WriteString(`</svg></figure>`)
 	return template.HTML(b.String()) //nolint:gosec // built from numbers and an escaped title
 }

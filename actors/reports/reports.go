@@ -32,6 +32,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/superbot/superbot/actors/backtest/engine"
+	"github.com/superbot/superbot/actors/marketdata/store"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -92,7 +93,7 @@ func (c Config) Validate() error {
 		if s.Kind == "" || s.Symbol == "" || s.Interval == "" {
 			errs = append(errs, fmt.Errorf("strategies.%s: kind, symbol and interval must be set", name))
 		}
-		if _, err := intervalMs(s.Interval); s.Interval != "" && err != nil {
+		if _, err := store.IntervalMs(s.Interval); s.Interval != "" && err != nil {
 			errs = append(errs, fmt.Errorf("strategies.%s.interval: %w", name, err))
 		}
 	}

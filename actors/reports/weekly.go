@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/superbot/superbot/actors/orders/ledger"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -31,31 +32,11 @@ type position struct {
 	qty, avg float64 // signed quantity, average entry price
 }
 
-// apply books a fill and returns the PnL it realised (before fees): a
-// reducing fill realises against the average entry price, a reversal opens
-// the rest at the fill price. The order actor's books use the same rule.
+// apply books a fill and returns the PnL it realised (before fees), with
+// the order actor's own position math (ledger.Apply).
 func (p *position) apply(side string, qty, price float64) float64 {
-	signed := qty
-	if side == "SELL" {
-		signed = -qty
-	}
-	if p.qty == 0 || (p.qty > 0) == (signed > 0) {
-		p.avg = (math.Abs(p.qty)*p.avg + qty*price) / (math.Abs(p.qty) + qty)
-		p.qty += signed
-		return 0
-	}
-	closing := math.Min(qty, math.Abs(p.qty))
-	realized := (price - p.avg) * closing
-	if p.qty < 0 {
-		realized = -realized
-	}
-	p.qty += signed
-	switch {
-	case math.Abs(p.qty) < 1e-12:
-		p.qty, p.avg = 0, 0
-	case qty > closing:
-		p.avg = price
-	}
+	var realized float64
+	p.qty, p.avg, realized = ledger.Apply(p.qty, p.avg, side == "SELL", qty, price)
 	return realized
 }
 
@@ -82,8 +63,8 @@ func (b *bookStats) book(f *messages.TradeFill, realized, fee float64) {
 func (b *bookStats) view(strategy string) *messages.ReportBookStats {
 	return &messages.ReportBookStats{
 		Strategy: strategy, Orders: b.orders, Trades: b.trades,
-		RealizedPnl: fmtDec(b.realized), Fees: fmtDec(b.fees), NetPnl: fmtDec(b.realized - b.fees),
-		MaxDrawdown: fmtDec(b.drawdown), BuyQuote: fmtDec(b.buyQuote), SellQuote: fmtDec(b.sellQuote),
+		RealizedPnl: ledger.FormatDec(b.realized), Fees: ledger.FormatDec(b.fees), NetPnl: ledger.FormatDec(b.realized - b.fees),
+		MaxDrawdown: ledger.FormatDec(b.drawdown), BuyQuote: ledger.FormatDec(b.buyQuote), SellQuote: ledger.FormatDec(b.sellQuote),
 	}
 }
 
