@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/superbot/superbot/runtime/client"
 )
 
 // reportsConf: an sma_cross on 1 s candles of the simulator, in paper
@@ -29,9 +31,10 @@ enabled = true
 `
 
 // TestReportsInTheDaemon: the seed's daily_backtest and weekly_report are
-// scheduler jobs calling report.drift and report.weekly, and the weekly
-// report of a strategy that paper-traded counts what the journal holds,
-// written under reports/ in the daemon's working directory.
+// scheduler jobs calling report.drift and report.weekly; the weekly report
+// of a strategy that paper-traded counts what the journal holds, and its
+// drift report reads the same, both written under reports/ in the daemon's
+// working directory.
 func TestReportsInTheDaemon(t *testing.T) {
 	dir := t.TempDir()
 	p := startDaemon(t, dir, reportsConf)
@@ -87,5 +90,36 @@ func TestReportsInTheDaemon(t *testing.T) {
 		if err != nil || !strings.Contains(string(b), "trend") {
 			t.Fatalf("%s: %v\n%s", path, err, b)
 		}
+	}
+	t.Run("drift", func(t *testing.T) { testDriftReport(t, dir, len(orders), len(fills)) })
+}
+
+// testDriftReport: report.drift backtests the paper-trading strategy over
+// the last day of the simulator's 1 s bars (86,400, fetched through the
+// connector a page at a time) and reads the strategy's orders and fills
+// from the journal: all of them, as they are all of today.
+func testDriftReport(t *testing.T, dir string, orders, fills int) {
+	long, err := client.Dial(context.Background(), client.Options{StateDir: filepath.Join(dir, ".superbot"), Timeout: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = long.Close() }()
+	var res struct {
+		MarkdownPath string `json:"markdown_path"`
+		FromMs       int64  `json:"from_ms"`
+		ToMs         int64  `json:"to_ms"`
+		Backtest     map[string]any
+		Live         map[string]any
+	}
+	if err := long.Call(context.Background(), "report.drift", map[string]any{"strategy": "trend", "days": 1}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.ToMs-res.FromMs != 24*time.Hour.Milliseconds() || num(res.Backtest["orders"]) < 1 ||
+		num(res.Live["orders"]) != float64(orders) || num(res.Live["fills"]) != float64(fills) {
+		t.Fatalf("report.drift: window %d..%d, backtest %v, journal %v; trading.orders %d, trading.fills %d",
+			res.FromMs, res.ToMs, res.Backtest, res.Live, orders, fills)
+	}
+	if _, err := os.Stat(res.MarkdownPath); err != nil || filepath.Dir(res.MarkdownPath) != filepath.Join(dir, "reports") {
+		t.Fatalf("report file %s: %v", res.MarkdownPath, err)
 	}
 }
