@@ -159,8 +159,9 @@ func (a *reportsActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.onStarted(ctx)
-	case *actor.Stopping, *actor.Restarting:
+	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
 		a.release()
+	case *actor.Stopped:
 	case *messages.ReportWeeklyRequest:
 		a.onWeekly(ctx, msg)
 	case *messages.ReportDriftRequest:
@@ -169,6 +170,8 @@ func (a *reportsActor) Receive(ctx actor.Context) {
 		a.onDone(ctx, msg)
 	case *messages.PingRequest:
 		ctx.Respond(&messages.PingResponse{Name: Kind})
+	default:
+		a.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}
 }
 
@@ -195,7 +198,7 @@ func (a *reportsActor) onWeekly(ctx actor.Context, m *messages.ReportWeeklyReque
 		ctx.Respond(&messages.ReportWeeklyResponse{Error: invalid("end_ms: must be >= 0, got %d", end)})
 		return
 	}
-	if !a.start(ctx) {
+	if !a.start() {
 		ctx.Respond(&messages.ReportWeeklyResponse{Error: busy()})
 		return
 	}
@@ -209,7 +212,7 @@ func (a *reportsActor) onDrift(ctx actor.Context, m *messages.ReportDriftRequest
 		ctx.Respond(&messages.ReportDriftResponse{Strategy: m.GetStrategy(), Error: e})
 		return
 	}
-	if !a.start(ctx) {
+	if !a.start() {
 		ctx.Respond(&messages.ReportDriftResponse{Strategy: m.GetStrategy(), Error: busy()})
 		return
 	}
@@ -217,7 +220,7 @@ func (a *reportsActor) onDrift(ctx actor.Context, m *messages.ReportDriftRequest
 }
 
 // start counts a report in; false when maxRunning already run.
-func (a *reportsActor) start(actor.Context) bool {
+func (a *reportsActor) start() bool {
 	if a.running >= maxRunning {
 		return false
 	}
