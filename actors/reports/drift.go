@@ -30,6 +30,9 @@ const (
 	// and still match (with 1 s bars, a paper order may follow its bar's
 	// close by more than one interval).
 	minMatchSlack = 5 * time.Second
+	// maxBars bounds the bars one drift report fetches and backtests: a
+	// year of 1m bars (527,040) fits, 366 days of 1s bars do not.
+	maxBars = 600_000
 	// maxListed and maxListedInFile bound the one-side orders an answer
 	// and a report file list.
 	maxListed       = 100
@@ -82,6 +85,9 @@ func (a *reportsActor) driftJob(m *messages.ReportDriftRequest) (*driftRun, *mes
 		return nil, messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "no connector to fetch the bars from")
 	}
 	iv, _ := store.IntervalMs(spec.Interval) // validated with the config
+	if n := days * 24 * time.Hour.Milliseconds() / iv; n > maxBars {
+		return nil, invalid("days: %d days of %s bars are %d bars, more than %d: ask for fewer days", days, spec.Interval, n, maxBars)
+	}
 	to := end / iv * iv
 	return &driftRun{cfg: a.cfg, name: m.GetStrategy(), spec: spec, ivMs: iv, fromMs: to - days*24*time.Hour.Milliseconds(),
 		toMs: to, root: a.root, connector: a.deps.Connector}, nil

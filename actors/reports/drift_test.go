@@ -99,7 +99,8 @@ func barClose(i int64) int64 { return driftFrom + i*minute + minute - 1 }
 func driftConfig(dir, journalPath string) Config {
 	return Config{Dir: dir, Journal: journalPath, TakerFee: 0.001, MakerFee: 0.001, Slippage: 0.0005,
 		Strategies: map[string]Strategy{"trend": {Kind: "sma_cross", Symbol: "BTCUSDT", Interval: "1m", Allocation: 1000,
-			Params: map[string]any{"fast": 5, "slow": 20}}}}
+			Params: map[string]any{"fast": 5, "slow": 20}},
+			"fast": {Kind: "sma_cross", Symbol: "BTCUSDT", Interval: "1s", Allocation: 1000}}}
 }
 
 func runDrift(t *testing.T, trades []trade) (*messages.ReportDriftResponse, *actortest.Probe, int32) {
@@ -214,6 +215,8 @@ func TestDriftBadRequests(t *testing.T) {
 		{"unknown strategy", &messages.ReportDriftRequest{Strategy: "nope"}, messages.ErrorCode_ERROR_CODE_NOT_FOUND, `"nope" is not in [trading.strategies]`},
 		{"days too many", &messages.ReportDriftRequest{Strategy: "trend", Days: 400}, messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "days: must be 1 to 366"},
 		{"days negative", &messages.ReportDriftRequest{Strategy: "trend", Days: -1}, messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "days:"},
+		{"too many bars", &messages.ReportDriftRequest{Strategy: "fast", Days: 7}, messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
+			"days: 7 days of 1s bars are 604800 bars, more than 600000"},
 		{"no bars", &messages.ReportDriftRequest{Strategy: "trend", EndMs: driftTo}, messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION, "no BTCUSDT 1m bars"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
