@@ -81,28 +81,61 @@ func (r *journalReader) orders(ctx context.Context, strategy string, fromMs, toM
 // fills lists the fills with time in [fromMs, toMs), of strategy ("" all),
 // oldest first.
 func (r *journalReader) fills(ctx context.Context, strategy string, fromMs, toMs int64) ([]*messages.TradeFill, error) {
+	var out []*messages.TradeFill
+	err := r.eachFill(ctx, strategy, fromMs, toMs, func(f *messages.TradeFill) { out = append(out, f) })
+	return out, err
+}
+
+// eachFill calls fn with each fill of fills' selection in turn, without
+// holding them all (a journal may hold millions).
+func (r *journalReader) eachFill(ctx context.Context, strategy string, fromMs, toMs int64, fn func(*messages.TradeFill)) error {
 	if r == nil {
-		return nil, nil
+		return nil
 	}
 	rows, err := r.db.QueryContext(ctx, `SELECT client_order_id, strategy, symbol, side, price,
 		quantity, quote_qty, fee, fee_asset, time_ms, maker FROM fills
 		WHERE time_ms >= ? AND time_ms < ? AND (? = '' OR strategy = ?)
 		ORDER BY time_ms, id`, fromMs, toMs, strategy, strategy)
 	if err != nil {
-		return nil, fmt.Errorf("journal: fills: %w", err)
+		return fmt.Errorf("journal: fills: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var out []*messages.TradeFill
 	for rows.Next() {
 		f := &messages.TradeFill{}
 		if err := rows.Scan(&f.ClientOrderId, &f.Strategy, &f.Symbol, &f.Side, &f.Price,
 			&f.Quantity, &f.QuoteQty, &f.Fee, &f.FeeAsset, &f.TimeMs, &f.Maker); err != nil {
-			return nil, fmt.Errorf("journal: fills: %w", err)
+			return fmt.Errorf("journal: fills: %w", err)
 		}
-		out = append(out, f)
+		fn(f)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("journal: fills: %w", err)
+		return fmt.Errorf("journal: fills: %w", err)
+	}
+	return nil
+}
+
+// orderCounts counts the orders created in [fromMs, toMs) per strategy.
+func (r *journalReader) orderCounts(ctx context.Context, fromMs, toMs int64) (map[string]int64, error) {
+	out := map[string]int64{}
+	if r == nil {
+		return out, nil
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT strategy, COUNT(*) FROM orders
+		WHERE created_ms >= ? AND created_ms < ? GROUP BY strategy`, fromMs, toMs)
+	if err != nil {
+		return nil, fmt.Errorf("journal: orders: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("journal: orders: %w", err)
+		}
+		out[name] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("journal: orders: %w", err)
 	}
 	return out, nil
 }

@@ -158,8 +158,43 @@ type point struct {
 	value  float64
 }
 
-// Chart size in SVG units.
-const chartW, chartH, chartPad = 720.0, 200.0, 24.0
+// Chart size in SVG units, and the most points it draws.
+const (
+	chartW, chartH, chartPad = 720.0, 200.0, 24.0
+	maxChartPoints           = 2000
+)
+
+// thin keeps at most about n of pts: the first and the last, and in each of
+// n/2 runs between them its lowest and highest point, in time order, so
+// that peaks and troughs stay.
+func thin(pts []point, n int) []point {
+	if len(pts) <= n {
+		return pts
+	}
+	runs := n / 2
+	out := []point{pts[0]}
+	inner := pts[1 : len(pts)-1]
+	for r := range runs {
+		run := inner[r*len(inner)/runs : (r+1)*len(inner)/runs]
+		if len(run) == 0 {
+			continue
+		}
+		lo, hi := 0, 0
+		for i, p := range run {
+			if p.value < run[lo].value {
+				lo = i
+			}
+			if p.value > run[hi].value {
+				hi = i
+			}
+		}
+		out = append(out, run[min(lo, hi)])
+		if lo != hi {
+			out = append(out, run[max(lo, hi)])
+		}
+	}
+	return append(out, pts[len(pts)-1])
+}
 
 // chart draws pts (ascending times) as an inline SVG step line with its
 // zero line, min and max labelled; "" with fewer than two points.
@@ -167,6 +202,7 @@ func chart(title string, pts []point) template.HTML {
 	if len(pts) < 2 || pts[len(pts)-1].timeMs <= pts[0].timeMs {
 		return ""
 	}
+	pts = thin(pts, maxChartPoints)
 	lo, hi := 0.0, 0.0
 	for _, p := range pts {
 		lo, hi = math.Min(lo, p.value), math.Max(hi, p.value)

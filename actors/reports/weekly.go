@@ -73,14 +73,6 @@ func (b *bookStats) view(strategy string) *messages.ReportBookStats {
 // realise against their cost), the window's fills and orders are counted.
 // Runs off the actor goroutine.
 func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*messages.ReportWeeklyResponse, []point, error) {
-	fills, err := j.fills(ctx, "", 0, toMs)
-	if err != nil {
-		return nil, nil, err
-	}
-	orders, err := j.orders(ctx, "", fromMs, toMs)
-	if err != nil {
-		return nil, nil, err
-	}
 	per := map[string]*bookStats{}
 	get := func(name string) *bookStats {
 		b := per[name]
@@ -91,7 +83,7 @@ func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*me
 		return b
 	}
 	account := &bookStats{curve: []point{{fromMs, 0}}}
-	for _, f := range fills {
+	err := j.eachFill(ctx, "", 0, toMs, func(f *messages.TradeFill) {
 		b := get(f.GetStrategy())
 		p := b.positions[f.GetSymbol()]
 		if p == nil {
@@ -100,16 +92,23 @@ func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*me
 		}
 		realized := p.apply(f.GetSide(), dec(f.GetQuantity()), dec(f.GetPrice()))
 		if f.GetTimeMs() < fromMs {
-			continue
+			return
 		}
 		fee := feeInQuote(f)
 		b.book(f, realized, fee)
 		account.book(f, realized, fee)
 		account.curve = append(account.curve, point{f.GetTimeMs(), account.net})
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, o := range orders {
-		get(o.GetStrategy()).orders++
-		account.orders++
+	counts, err := j.orderCounts(ctx, fromMs, toMs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for name, n := range counts {
+		get(name).orders += n
+		account.orders += n
 	}
 	account.curve = append(account.curve, point{toMs, account.net})
 	resp := &messages.ReportWeeklyResponse{FromMs: fromMs, ToMs: toMs, Account: account.view("")}
