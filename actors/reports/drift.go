@@ -315,7 +315,7 @@ func driftDoc(r *messages.ReportDriftResponse, spec Strategy) *doc {
 			{Heading: "Orders only in the backtest", Note: listed(len(r.GetOnlyBacktest())), Header: orderHeader, Rows: orderRows(r.GetOnlyBacktest())},
 			{Heading: "Orders only in the journal", Note: listed(len(r.GetOnlyLive())), Header: orderHeader, Rows: orderRows(r.GetOnlyLive())},
 			{Heading: "How these are computed", Note: "The backtest runs the strategy's code and the paper matcher over the " +
-				"window's bars from the connector, starting flat with its allocation (a position the strategy held at the " +
+				"window's bars from the connector, starting flat with its allocation and without the exchange's filters (a position the strategy held at the " +
 				"window's start shows as drift). Orders match when they have the same side and their times differ by at most " +
 				"one bar interval (at least 5 s); the journal is read that much past the window's end, where the orders reacting " +
 				"to its last bar are. PnL is the window's sells minus buys minus fees, plus the " +
