@@ -143,22 +143,22 @@ func checkBook(table, name, symbol, allocation string, dailyLossLimit float64) e
 }
 
 // Orders returns the order actor's config with Books filled from the
-// strategies (allocation, quote asset, daily loss limit), disabled ones
+// strategies (allocation, quote asset, daily loss limit, symbol), disabled ones
 // included (they may be started later), and from [trading.books]. Call it
 // on a validated config; an allocation that does not parse gives no book.
 func (c TradingConfig) Orders() orders.Config {
 	out := c.Config
 	out.Books = make(map[string]orders.BookConfig, len(c.Strategies)+len(c.ModuleBooks))
-	add := func(name, allocation string, dailyLossLimit float64) {
+	add := func(name, symbol, allocation string, dailyLossLimit float64) {
 		if amount, asset, err := ParseAllocation(allocation); err == nil {
-			out.Books[name] = orders.BookConfig{Allocation: amount, QuoteAsset: asset, DailyLossLimit: dailyLossLimit}
+			out.Books[name] = orders.BookConfig{Allocation: amount, QuoteAsset: asset, DailyLossLimit: dailyLossLimit, Symbol: symbol}
 		}
 	}
 	for name, b := range c.ModuleBooks {
-		add(name, b.Allocation, b.DailyLossLimit)
+		add(name, "", b.Allocation, b.DailyLossLimit)
 	}
 	for name, s := range c.Strategies {
-		add(name, s.Allocation, s.DailyLossLimit)
+		add(name, s.Symbol, s.Allocation, s.DailyLossLimit)
 	}
 	return out
 }

@@ -55,7 +55,7 @@ func TestTradingConfig(t *testing.T) {
 		t.Errorf("btc_trend = %+v", s)
 	}
 	books := tr.Orders().Books
-	if got := books["btc_trend"]; got != (orders.BookConfig{Allocation: 1000, QuoteAsset: "USDT", DailyLossLimit: 50}) {
+	if got := books["btc_trend"]; got != (orders.BookConfig{Allocation: 1000, QuoteAsset: "USDT", DailyLossLimit: 50, Symbol: "BTCUSDT"}) {
 		t.Errorf("book btc_trend = %+v", got)
 	}
 	if got := books["eth_grid"]; got.Allocation != 250.5 || got.QuoteAsset != "USDT" {

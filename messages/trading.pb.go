@@ -2264,12 +2264,16 @@ type StrategyInfo struct {
 	Symbol   string                 `protobuf:"bytes,3,opt,name=symbol,proto3" json:"symbol,omitempty"`
 	Interval string                 `protobuf:"bytes,4,opt,name=interval,proto3" json:"interval,omitempty"`
 	// State is "running", "paused", "stopped", "halted" or "failed".
-	State         string `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
-	Allocation    string `protobuf:"bytes,6,opt,name=allocation,proto3" json:"allocation,omitempty"`
-	HaltedReason  string `protobuf:"bytes,7,opt,name=halted_reason,json=haltedReason,proto3" json:"halted_reason,omitempty"`
-	Bars          uint64 `protobuf:"varint,8,opt,name=bars,proto3" json:"bars,omitempty"`
-	Orders        uint64 `protobuf:"varint,9,opt,name=orders,proto3" json:"orders,omitempty"`
-	StateSavedMs  int64  `protobuf:"varint,10,opt,name=state_saved_ms,json=stateSavedMs,proto3" json:"state_saved_ms,omitempty"`
+	State        string `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
+	Allocation   string `protobuf:"bytes,6,opt,name=allocation,proto3" json:"allocation,omitempty"`
+	HaltedReason string `protobuf:"bytes,7,opt,name=halted_reason,json=haltedReason,proto3" json:"halted_reason,omitempty"`
+	Bars         uint64 `protobuf:"varint,8,opt,name=bars,proto3" json:"bars,omitempty"`
+	Orders       uint64 `protobuf:"varint,9,opt,name=orders,proto3" json:"orders,omitempty"`
+	StateSavedMs int64  `protobuf:"varint,10,opt,name=state_saved_ms,json=stateSavedMs,proto3" json:"state_saved_ms,omitempty"`
+	// Events counts the bus events (bars, ticks, books, order and fill
+	// events) the strategy's actor has handled, each once handled: equal to
+	// what the bus delivered to it, it has acted on all of them.
+	Events        uint64 `protobuf:"varint,11,opt,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2370,6 +2374,13 @@ func (x *StrategyInfo) GetOrders() uint64 {
 func (x *StrategyInfo) GetStateSavedMs() int64 {
 	if x != nil {
 		return x.StateSavedMs
+	}
+	return 0
+}
+
+func (x *StrategyInfo) GetEvents() uint64 {
+	if x != nil {
+		return x.Events
 	}
 	return 0
 }
@@ -4540,7 +4551,7 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\x11ReconcileResponse\x124\n" +
 	"\x06report\x18\x01 \x01(\v2\x1c.superbot.v1.ReconcileReportR\x06report\x12/\n" +
 	"\x05state\x18\x02 \x01(\v2\x19.superbot.v1.TradingStateR\x05state\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x97\x02\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\xaf\x02\n" +
 	"\fStrategyInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -4554,7 +4565,8 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\x04bars\x18\b \x01(\x04R\x04bars\x12\x16\n" +
 	"\x06orders\x18\t \x01(\x04R\x06orders\x12$\n" +
 	"\x0estate_saved_ms\x18\n" +
-	" \x01(\x03R\fstateSavedMs\"\x13\n" +
+	" \x01(\x03R\fstateSavedMs\x12\x16\n" +
+	"\x06events\x18\v \x01(\x04R\x06events\"\x13\n" +
 	"\x11StrategiesRequest\"y\n" +
 	"\x12StrategiesResponse\x129\n" +
 	"\n" +

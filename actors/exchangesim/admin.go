@@ -48,7 +48,7 @@ func toFaultJSON(f Fault) faultJSON {
 //
 //	GET    /admin/state            prices, update ids, open orders per symbol
 //	POST   /admin/price            {"symbol":"BTCUSDT","price":"64000"}
-//	POST   /admin/step             {"n":1}
+//	POST   /admin/step             {"n":1}; replaying: {"phase":"trades"} or {"phase":"close"}
 //	GET    /admin/faults           active faults
 //	POST   /admin/faults           {"kind":"error","route":"POST /api/v3/order","count":2,"status":503}
 //	DELETE /admin/faults           clear all faults
@@ -68,16 +68,13 @@ func (e *Exchange) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			c.done(e.SetPrice(req.Symbol, req.Price))
 		}
 	case "POST /admin/step":
-		req := struct{ N int }{N: 1}
-		if !c.decode(&req) {
-			return
+		req := struct {
+			N     int
+			Phase string
+		}{N: 1}
+		if c.decode(&req) {
+			c.done(e.adminStep(req.N, req.Phase))
 		}
-		if req.N < 1 || req.N > 100000 {
-			c.done(fmt.Errorf("n must be in [1, 100000]"))
-			return
-		}
-		e.Advance(req.N)
-		c.done(nil)
 	case "GET /admin/faults":
 		out := []faultJSON{}
 		for _, f := range e.Faults() {
@@ -136,6 +133,33 @@ func (e *Exchange) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		c.fail(404, fmt.Errorf("unknown admin route %s %s", r.Method, r.URL.Path))
 	}
+}
+
+// adminStep is POST /admin/step: n whole steps, or one phase of a replayed bar.
+func (e *Exchange) adminStep(n int, phase string) error {
+	switch {
+	case n < 1 || n > 100000:
+		return fmt.Errorf("n must be in [1, 100000]")
+	case phase == "":
+		e.Advance(n)
+		return nil
+	case n != 1:
+		return fmt.Errorf("n must be 1 with a phase")
+	case phase == "trades":
+		return e.StepTrades()
+	case phase == "close":
+		return e.CloseBar()
+	}
+	return fmt.Errorf("phase must be \"trades\" or \"close\", got %q", phase)
+}
+
+// Subscribers returns how many stream connections are subscribed to stream
+// (e.g. "btcusdt@trade"): a client is subscribed once this counts it, as the
+// exchange subscribes a connection before its handshake completes.
+func (e *Exchange) Subscribers(stream string) int {
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	return len(e.hub.byStream[stream])
 }
 
 // adminCall is one admin request and its response writer.

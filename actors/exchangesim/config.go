@@ -120,7 +120,8 @@ type Symbol struct {
 	// price step (shared, price-time priority). "0" or empty means unlimited.
 	StepLiquidity string `toml:"step_liquidity"`
 	// KlinesCSV optionally names a Binance public-data klines CSV (12 columns, no header); when
-	// set, each step moves the price to the close of the next row (wrapping) instead of a random walk.
+	// set, the symbol replays its rows instead of a random walk: each step prints one row's bar
+	// as four trades, and the exchange clock follows the rows' times (README "Replay").
 	KlinesCSV string `toml:"klines_csv"`
 }
 

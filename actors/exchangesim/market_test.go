@@ -286,17 +286,24 @@ func TestKlinesCSVReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ex.Close()
-	want := []string{"93610.93000000", "93634.01000000", "93561.88000000", "93588.00000000", "93610.93000000"}
+	// The price starts at the first open; each step is a whole bar, ending at its close;
+	// after the last row the CSV starts over.
+	want := []string{"93576.00000000", "93610.93000000", "93634.01000000", "93561.88000000", "93588.00000000", "93610.93000000"}
 	got := []string{ex.Price("BTCUSDT")}
-	for range 4 {
+	for range 5 {
 		ex.Step()
 		got = append(got, ex.Price("BTCUSDT"))
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("replay = %v, want %v", got, want)
 	}
-	if tk := ex.markets["BTCUSDT"].ticks; ex.markets["BTCUSDT"].qty(tk[1].qty).String() != "7.55302" {
-		t.Fatalf("replayed volume = %s", ex.markets["BTCUSDT"].qty(tk[1].qty))
+	m := ex.markets["BTCUSDT"]
+	var v int64
+	for _, tk := range m.ticks[4:8] {
+		v += tk.qty
+	}
+	if m.qty(v).String() != "7.55302" {
+		t.Fatalf("replayed volume of the second bar = %s", m.qty(v))
 	}
 	cfg.Symbols[0].KlinesCSV = "testdata/missing.csv"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "symbols[0].klines_csv:") {

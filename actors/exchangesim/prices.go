@@ -60,21 +60,22 @@ type market struct {
 	nextTrade int64
 	nextOrder int64
 	updateID  int64
-	bids      []level // best first
-	asks      []level // best first
-	replay    []int64 // replayed closes (ticks)
-	replayQty []int64 // replayed volumes (steps)
-	replayPos int
-	open      []*order // resting user orders, in arrival order
-	stops     []*order // stop and take-profit orders waiting for their trigger
-	hist      history  // the synthetic past and the archive of trimmed ticks
-	hseed     uint64   // seeds the synthetic past and the deep book
-	tickU     unit     // tickSz and step for the fast number formatting
+	bids      []level     // best first
+	asks      []level     // best first
+	replay    []replayBar // the klines CSV's rows (replay.go); nil: a random walk
+	span      int64       // ms from the first row's open to the last row's end
+	closedTo  int64       // ms: closing kline updates were sent up to here (replay's CloseBar)
+	open      []*order    // resting user orders, in arrival order
+	stops     []*order    // stop and take-profit orders waiting for their trigger
+	hist      history     // the synthetic past and the archive of trimmed ticks
+	hseed     uint64      // seeds the synthetic past and the deep book
+	tickU     unit        // tickSz and step for the fast number formatting
 	stepU     unit
 	unitsSet  bool
 }
 
-func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, error) {
+// newMarket builds the market of s; rows, when not nil, are its klines CSV's (a replay).
+func newMarket(s Symbol, seed int64, depthLevels, maxHistory int, rows []KlineRow) (*market, error) {
 	dec := func(v, def string) decimal.Decimal {
 		if v == "" {
 			v = def
@@ -101,21 +102,16 @@ func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, erro
 	_, _ = h.Write([]byte(s.Symbol))
 	m.rng = rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
 	m.hseed = mix(uint64(seed)) ^ h.Sum64()
-	if s.KlinesCSV != "" {
-		rows, err := LoadKlinesCSV(s.KlinesCSV)
-		if err != nil {
-			return nil, fmt.Errorf("symbol %s: %w", s.Symbol, err)
-		}
-		for _, r := range rows {
-			m.replay = append(m.replay, max(m.minPx, r.Close.Div(m.tickSz).Round(0).IntPart()))
-			m.replayQty = append(m.replayQty, max(1, min(r.Volume.Div(m.step).IntPart(), 1<<40)))
+	if rows != nil {
+		if err := m.loadReplay(rows); err != nil {
+			return nil, fmt.Errorf("symbol %s: klines csv: %w", s.Symbol, err)
 		}
 	}
 	switch {
+	case len(m.replay) > 0:
+		m.px = m.replay[0].o
 	case s.Price != "":
 		m.px = dec(s.Price, "1").Div(m.tickSz).IntPart()
-	case len(m.replay) > 0:
-		m.px = m.replay[0]
 	}
 	m.px = min(max(m.px, m.minPx), m.maxPx)
 	m.gap = max(1, m.price(m.px).Mul(decimal.New(1, -4)).Div(m.tickSz).IntPart()) // 1 bp
@@ -126,12 +122,8 @@ func newMarket(s Symbol, seed int64, depthLevels, maxHistory int) (*market, erro
 func (m *market) price(px int64) decimal.Decimal { return decimal.New(px, 0).Mul(m.tickSz) }
 func (m *market) qty(q int64) decimal.Decimal    { return decimal.New(q, 0).Mul(m.step) }
 
-// nextPrice computes the next price of the walk (or the replay).
+// nextPrice computes the next price of the walk.
 func (m *market) nextPrice() int64 {
-	if len(m.replay) > 0 {
-		m.replayPos = (m.replayPos + 1) % len(m.replay)
-		return m.replay[m.replayPos]
-	}
 	k := int64(m.rng.IntN(2001) - 1000)
 	move, ok := m.stepCalc.move(m.px, k)
 	if !ok {
@@ -193,17 +185,18 @@ func abs64(v int64) int64 {
 	return v
 }
 
-// appendTick appends one tick at the next walk price (or at *forced) without touching the book.
-func (m *market) appendTick(now int64, forced *int64) tick {
+// appendTick appends one tick at the next walk price (or at *forced) without touching the
+// book. Its quantity is qty steps, or a random one when qty < 0.
+func (m *market) appendTick(now int64, forced *int64, qty int64) tick {
 	var newPx int64
 	if forced != nil {
 		newPx = min(max(*forced, m.minPx), m.maxPx)
 	} else {
 		newPx = m.nextPrice()
 	}
-	q := max(1, m.levelQty*int64(m.rng.IntN(100)+1)/100)
-	if forced == nil && len(m.replayQty) > 0 {
-		q = m.replayQty[m.replayPos] // the row's volume as one trade
+	q := qty
+	if q < 0 {
+		q = max(1, m.levelQty*int64(m.rng.IntN(100)+1)/100)
 	}
 	if n := len(m.ticks); n > 0 && m.ticks[n-1].t > now {
 		now = m.ticks[n-1].t
@@ -220,8 +213,9 @@ func (m *market) appendTick(now int64, forced *int64) tick {
 
 // advance appends one tick and rebuilds the synthetic book around the new price. It returns
 // the tick and the depth diff, whose update ids continue the symbol's single sequence.
-func (m *market) advance(now int64, forced *int64) (tick, depthDiff) {
-	tk := m.appendTick(now, forced)
+// qty is the trade's quantity in steps (< 0: random).
+func (m *market) advance(now int64, forced *int64, qty int64) (tick, depthDiff) {
+	tk := m.appendTick(now, forced, qty)
 	oldB, oldA := m.bids, m.asks
 	m.rebuildBook()
 	d := depthDiff{first: m.updateID + 1}

@@ -65,6 +65,14 @@ type Exchange struct {
 	nextUID  int64
 	nextList int64 // the next orderListId
 
+	// replay state (replay.go): replaying and driver are set by New
+	replaying   bool
+	replayClock atomic.Int64 // ms: the exchange clock while replaying
+	driver      *market      // the first replayed symbol: its rows' times are the clock's
+	replayN     int64        // the next bar to print (counting every lap)
+	barOpen     bool         // StepTrades printed a bar that CloseBar has not closed
+	barEnd      int64        // ms: the open bar's end
+
 	limiter *limiter
 	limited atomic.Int64 // 429 and 418 answers on the REST routes
 	faults  *faultSet
@@ -108,6 +116,10 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 			return nil, err
 		}
 	}
+	rows, err := e.loadReplays(cfg)
+	if err != nil {
+		return nil, err
+	}
 	now := e.nowMs()
 	step := cfg.TickInterval
 	if step <= 0 {
@@ -119,20 +131,27 @@ func New(cfg Config, opts ...Option) (*Exchange, error) {
 	// backfill tick; the synthetic past ends there (history.go).
 	genesis := bucketStart(now-n*stepMs, "1m")
 	for i, s := range cfg.Symbols {
-		m, err := newMarket(s, cfg.Seed+int64(i), cfg.DepthLevels, cfg.MaxHistory)
+		m, err := newMarket(s, cfg.Seed+int64(i), cfg.DepthLevels, cfg.MaxHistory, rows[i])
 		if err != nil {
 			return nil, fmt.Errorf("exchangesim: %w", err)
+		}
+		e.markets[s.Symbol] = m
+		e.symbols = append(e.symbols, s.Symbol)
+		if m.replay != nil { // no backfill: the replay is the live history, from its first row
+			m.setGenesis(bucketStart(now, "1m"), max(m.replay[0].dur/4, 1), m.hseed)
+			if e.driver == nil {
+				e.driver = m
+			}
+			continue
 		}
 		m.setGenesis(genesis, stepMs, m.hseed)
 		start := m.px // the oldest tick is at the configured start price
 		m.ticks = slices.Grow(m.ticks, int(n)+1)
-		m.appendTick(now-n*stepMs, &start)
+		m.appendTick(now-n*stepMs, &start, -1)
 		for j := n - 1; j >= 0; j-- {
-			m.appendTick(now-j*stepMs, nil)
+			m.appendTick(now-j*stepMs, nil, -1)
 		}
 		m.rebuildBook()
-		e.markets[s.Symbol] = m
-		e.symbols = append(e.symbols, s.Symbol)
 	}
 	e.routes = buildRoutes()
 	return e, nil
@@ -162,7 +181,13 @@ func (e *Exchange) AddAccount(a Account) error {
 	return nil
 }
 
-func (e *Exchange) nowMs() int64 { return e.clock().UnixMilli() }
+// nowMs is the exchange clock: the replay's (replay.go) or the configured clock's.
+func (e *Exchange) nowMs() int64 {
+	if e.replaying {
+		return e.replayClock.Load()
+	}
+	return e.clock().UnixMilli()
+}
 
 // Start binds the listener (bind errors such as "address already in use" are returned)
 // and serves HTTP, WebSocket and the price ticker in background goroutines.

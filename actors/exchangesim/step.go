@@ -6,13 +6,19 @@ import (
 
 // Step advances every symbol by one price step: one synthetic trade, a new synthetic book,
 // fills of crossed resting orders, and the stream events. The automatic ticker calls it
-// every TickInterval; tests call it directly for deterministic moves.
+// every TickInterval; tests call it directly for deterministic moves. In a replay
+// (klines_csv) a step is one whole bar: StepTrades, then CloseBar (replay.go).
 func (e *Exchange) Step() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.driver != nil {
+		e.replayTrades()
+		e.closeBar()
+		return
+	}
 	now := e.nowMs()
 	for _, s := range e.symbols {
-		e.stepMarket(e.markets[s], now, nil)
+		e.stepMarket(e.markets[s], now, nil, -1)
 	}
 }
 
@@ -37,7 +43,7 @@ func (e *Exchange) SetPrice(symbol, price string) error {
 		return fmt.Errorf("exchangesim: set price: unknown symbol %q", symbol)
 	}
 	px := p.Div(m.tickSz).Round(0).IntPart()
-	e.stepMarket(m, e.nowMs(), &px)
+	e.stepMarket(m, e.nowMs(), &px, -1)
 	return nil
 }
 
@@ -52,13 +58,14 @@ func (e *Exchange) Price(symbol string) string {
 	return fmt8(m.price(m.px))
 }
 
-// stepMarket advances m and publishes. The caller holds e.mu.
-func (e *Exchange) stepMarket(m *market, now int64, forced *int64) {
+// stepMarket advances m by one trade (at *forced, of qty steps; nil and < 0: the walk's)
+// and publishes. The caller holds e.mu.
+func (e *Exchange) stepMarket(m *market, now int64, forced *int64, qty int64) {
 	var prevT int64
 	if n := len(m.ticks); n > 0 {
 		prevT = m.ticks[n-1].t
 	}
-	tk, diff := m.advance(now, forced)
+	tk, diff := m.advance(now, forced, qty)
 	e.pushUser(e.triggerStops(m, tk))
 	e.pushUser(e.matchResting(m, tk))
 	e.publishStep(m, tk, diff, prevT, now)

@@ -116,7 +116,8 @@ func (e *Exchange) publishKlines(m *market, tk tick, prevT, now int64) {
 		if !h.has(name) {
 			continue
 		}
-		if prevB := bucketStart(prevT, iv); prevT > 0 && bucketStart(tk.t, iv) > prevB {
+		// (a replay's CloseBar may have sent the closing update already: closedTo)
+		if prevB := bucketStart(prevT, iv); prevT > 0 && bucketStart(tk.t, iv) > prevB && bucketNext(prevB, iv) > m.closedTo {
 			if ks := m.klines(iv, prevB, prevB, 1, now); len(ks) == 1 {
 				ks[0].closed = true
 				h.publish(name, m.klineEvent(iv, ks[0], now))

@@ -98,7 +98,27 @@ type PaperConfig struct {
 	// SlippageCap is the furthest a market order walks the book, as a
 	// fraction of the best price; the rest expires. Default 0.01.
 	SlippageCap float64 `toml:"slippage_cap"`
+	// Fills is the market data paper orders fill on: "book" (the order
+	// book stream and trades: market orders walk the book) or "trades"
+	// (trades only, no book: market orders fill at the last trade price
+	// plus Slippage, resting orders when a trade reaches them). "trades"
+	// is the backtester's model (actors/backtest/engine): use it to
+	// compare paper trading with backtests, e.g. on the simulator
+	// replaying a klines CSV. Default "book".
+	Fills string `toml:"fills"`
+	// Slippage is what a market order pays beyond the last trade price
+	// when paper orders fill on trades, a fraction (0.0005: 5 bp); the
+	// backtester's Slippage. Default 0.
+	Slippage float64 `toml:"slippage"`
 }
+
+// Paper fill models (PaperConfig.Fills).
+const (
+	// FillsBook fills paper orders on the order book and trades.
+	FillsBook = "book"
+	// FillsTrades fills paper orders on trades only, as backtests do.
+	FillsTrades = "trades"
+)
 
 // BookConfig is one strategy's share of the account.
 type BookConfig struct {
@@ -109,6 +129,11 @@ type BookConfig struct {
 	// DailyLossLimit halts the strategy when its loss since 00:00 UTC
 	// exceeds it (0: off).
 	DailyLossLimit float64
+	// Symbol is the symbol the strategy trades ("" when not known, e.g. a
+	// module's book). With paper fills on trades, the order actor watches
+	// it from the start, so that it has seen the trades before the first
+	// order.
+	Symbol string
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -117,7 +142,7 @@ func DefaultConfig() Config {
 		Mode: ModePaper, Journal: "journal.db", ClientIDPrefix: "sb", LostAfter: 5,
 		InFlightCheck: 2 * time.Second, OpenOrdersCheck: 30 * time.Second, External: ExternalAdopt,
 		Risk:  RiskConfig{MaxOrderNotional: 10000, MaxPositionNotional: 50000, MaxOpenOrders: 200, PriceBand: 0.1, OrderRate: 50},
-		Paper: PaperConfig{Balances: map[string]string{"USDT": "10000"}, MakerFee: 0.001, TakerFee: 0.001, SlippageCap: 0.01},
+		Paper: PaperConfig{Balances: map[string]string{"USDT": "10000"}, MakerFee: 0.001, TakerFee: 0.001, SlippageCap: 0.01, Fills: FillsBook},
 	}
 }
 
@@ -155,7 +180,8 @@ func Validate(cfg Config) error {
 		val float64
 	}{{"risk.max_order_notional", r.MaxOrderNotional}, {"risk.max_position_notional", r.MaxPositionNotional},
 		{"risk.price_band", r.PriceBand}, {"risk.daily_loss_limit", r.DailyLossLimit}, {"risk.order_rate", r.OrderRate},
-		{"paper.maker_fee", cfg.Paper.MakerFee}, {"paper.taker_fee", cfg.Paper.TakerFee}, {"paper.slippage_cap", cfg.Paper.SlippageCap}} {
+		{"paper.maker_fee", cfg.Paper.MakerFee}, {"paper.taker_fee", cfg.Paper.TakerFee}, {"paper.slippage_cap", cfg.Paper.SlippageCap},
+		{"paper.slippage", cfg.Paper.Slippage}} {
 		if math.IsNaN(v.val) || math.IsInf(v.val, 0) || v.val < 0 {
 			add(v.key, "must be a finite number >= 0, got %v", v.val)
 		}
@@ -165,6 +191,12 @@ func Validate(cfg Config) error {
 	}
 	if cfg.Paper.MakerFee >= 1 || cfg.Paper.TakerFee >= 1 {
 		add("paper", "fees are fractions and must be < 1")
+	}
+	if cfg.Paper.Slippage >= 1 {
+		add("paper.slippage", "is a fraction and must be < 1, got %v", cfg.Paper.Slippage)
+	}
+	if cfg.Paper.Fills != FillsBook && cfg.Paper.Fills != FillsTrades {
+		add("paper.fills", "must be %q or %q, got %q", FillsBook, FillsTrades, cfg.Paper.Fills)
 	}
 	for asset, amount := range cfg.Paper.Balances {
 		if !assetRE.MatchString(asset) {

@@ -2,6 +2,8 @@ package orders
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -13,7 +15,8 @@ import (
 // (they never reached it), restores the resting orders and opens the gate.
 func (a *orderActor) startPaper(ctx actor.Context, l *loaded) {
 	a.paperBal = l.paperBal
-	m, err := matcher.New(matcher.Config{MakerFee: a.cfg.Paper.MakerFee, TakerFee: a.cfg.Paper.TakerFee, SlippageCap: a.cfg.Paper.SlippageCap})
+	m, err := matcher.New(matcher.Config{MakerFee: a.cfg.Paper.MakerFee, TakerFee: a.cfg.Paper.TakerFee,
+		SlippageCap: a.cfg.Paper.SlippageCap, Slippage: a.cfg.Paper.Slippage})
 	if err != nil { // Validate checked the config: the actor's state cannot be trusted
 		panic(fmt.Errorf("orders: paper matcher: %w", err))
 	}
@@ -31,7 +34,25 @@ func (a *orderActor) startPaper(ctx actor.Context, l *loaded) {
 			a.commit(ctx, t, nil)
 		}
 	}
+	if a.onTrades() { // every trade counts: watch the strategies' symbols from now on
+		for _, name := range slices.Sorted(maps.Keys(a.cfg.Books)) {
+			if sym := a.cfg.Books[name].Symbol; sym != "" {
+				a.ensureMarket(ctx, sym)
+			}
+		}
+	}
 	a.settle()
+}
+
+// onTrades reports paper fills on trades only (no book): the backtester's
+// model.
+func (a *orderActor) onTrades() bool {
+	return a.cfg.Mode == ModePaper && a.cfg.Paper.Fills == FillsTrades
+}
+
+// paperBook reports paper fills on the order book.
+func (a *orderActor) paperBook() bool {
+	return a.cfg.Mode == ModePaper && !a.onTrades()
 }
 
 func paperOrder(o *messages.TradeOrder) matcher.Order {
@@ -94,8 +115,8 @@ func (a *orderActor) applyPaper(ctx actor.Context, updates []matcher.Update, fil
 }
 
 // ensureMarket subscribes the market data of a symbol in play: the
-// connector's streams (trades, and the book in paper mode) and their bus
-// topics, which feed the last prices and the matcher.
+// connector's streams (trades, and the book when paper fills on it) and
+// their bus topics, which feed the last prices and the matcher.
 func (a *orderActor) ensureMarket(ctx actor.Context, symbol string) {
 	if a.subscribed[symbol] {
 		return
@@ -103,13 +124,13 @@ func (a *orderActor) ensureMarket(ctx actor.Context, symbol string) {
 	a.subscribed[symbol] = true
 	if a.deps.Connector != nil {
 		ctx.Request(a.deps.Connector, &messages.SubscribeStreamRequest{Symbol: symbol, Kind: messages.StreamKind_STREAM_KIND_PRICE, Subscriber: ctx.Self()})
-		if a.cfg.Mode == ModePaper {
+		if a.paperBook() {
 			ctx.Request(a.deps.Connector, &messages.SubscribeStreamRequest{Symbol: symbol, Kind: messages.StreamKind_STREAM_KIND_BOOK, Subscriber: ctx.Self()})
 		}
 	}
 	if a.acker != nil {
 		a.acker.Subscribe(ctx, "price."+symbol+".update", 0)
-		if a.cfg.Mode == ModePaper {
+		if a.paperBook() {
 			a.acker.Subscribe(ctx, "book."+symbol+".update", 0)
 		}
 	}
@@ -145,6 +166,9 @@ func (a *orderActor) onMarket(ctx actor.Context, msg any) {
 			a.applyPaper(ctx, u, f)
 		}
 	case *messages.BookUpdate:
+		if a.onTrades() {
+			return // fills on trades only: no book, even one another subscriber opened
+		}
 		if a.books.last[m.GetSymbol()] == 0 && len(m.GetBids()) > 0 && len(m.GetAsks()) > 0 {
 			a.books.last[m.GetSymbol()] = (dec(m.GetBids()[0].GetPrice()) + dec(m.GetAsks()[0].GetPrice())) / 2
 		}
@@ -178,6 +202,9 @@ func (a *orderActor) paperFunds(r *messages.PlaceTradeOrderRequest) *messages.Er
 	qty, price := dec(r.GetQuantity()), dec(r.GetPrice())
 	if price == 0 {
 		price = a.books.last[r.GetSymbol()]
+		if a.onTrades() {
+			price *= 1 + a.cfg.Paper.Slippage
+		}
 	}
 	need, asset := qty, base
 	if r.GetSide() == "BUY" {
@@ -189,13 +216,15 @@ func (a *orderActor) paperFunds(r *messages.PlaceTradeOrderRequest) *messages.Er
 	return nil
 }
 
-// warm prices a symbol no stream has priced yet, once: the order book (in
-// paper mode it also primes the matcher) or, live, the ticker. then runs
-// on the actor goroutine whatever the answer.
+// warm prices a symbol no stream has priced yet, once: the order book
+// (paper on the book: it also primes the matcher) or the ticker (live; and
+// paper on trades, where its last price primes the matcher's, though the
+// connector's cache may make it a few seconds old). then runs on the actor
+// goroutine whatever the answer.
 func (a *orderActor) warm(ctx actor.Context, symbol string, then func(actor.Context)) {
 	a.warmed[symbol] = true
 	var req any = &messages.TickerRequest{Symbol: symbol}
-	if a.cfg.Mode == ModePaper {
+	if a.paperBook() {
 		req = &messages.DepthRequest{Symbol: symbol, Limit: 20}
 	}
 	f := ctx.RequestFuture(a.deps.Connector, req, queryTimeout)
@@ -204,6 +233,10 @@ func (a *orderActor) warm(ctx actor.Context, symbol string, then func(actor.Cont
 		case *messages.TickerResponse:
 			if p := dec(r.GetLastPrice()); p > 0 && a.books.last[symbol] == 0 {
 				a.books.last[symbol] = p
+				if a.match != nil { // a bar of no volume: the last price, and no fill
+					u, f := a.match.OnBar(symbol, p, p, p, p, 0, a.nowMs())
+					a.applyPaper(ctx, u, f)
+				}
 			}
 		case *messages.DepthResponse:
 			if r.GetError() == nil {

@@ -46,8 +46,8 @@ type memory struct {
 	acker      *bus.Acker
 	lastStart  int64
 
-	bars, orders atomic.Uint64
-	savedMs      atomic.Int64
+	bars, orders, events atomic.Uint64
+	savedMs              atomic.Int64
 }
 
 // Local messages between the host and a child, and the child's own.

@@ -17,6 +17,7 @@ func (a *child) onEvent(ctx actor.Context, ev *messages.Event) {
 	if a.mem.acker != nil {
 		a.mem.acker.Handled(ctx)
 	}
+	defer a.mem.events.Add(1) // handled, whatever came of it
 	if !a.ready || a.final || ev.GetPayload() == nil {
 		return
 	}
@@ -55,11 +56,13 @@ func (a *child) onKline(ctx actor.Context, ev *messages.Event) error {
 		return err
 	}
 	a.last = b.Close
-	a.mem.bars.Add(1)
 	a.sc.Begin(b.CloseTimeMs)
 	a.updatePosition()
 	a.strat.OnBar(a.sc, &b)
 	a.act(ctx)
+	// Counted once handled: a reader that sees the bar counted also sees
+	// the orders it led to counted (the parity test waits on both).
+	a.mem.bars.Add(1)
 	a.snapshot()
 	return nil
 }

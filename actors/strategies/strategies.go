@@ -163,6 +163,7 @@ type entry struct {
 	startPending bool
 	bars         uint64 // counters of the earlier lives
 	orders       uint64
+	events       uint64
 	savedMs      int64
 	restarts     uint32
 }
@@ -281,6 +282,7 @@ func (a *host) onTerminated(ctx actor.Context, who *actor.PID) {
 	}
 	e.bars += e.mem.bars.Load()
 	e.orders += e.mem.orders.Load()
+	e.events += e.mem.events.Load()
 	e.savedMs = max(e.savedMs, e.mem.savedMs.Load())
 	e.mem, e.pid = nil, nil
 	if e.state != StateFailed {
@@ -313,7 +315,7 @@ func (e *entry) wait(pid *actor.PID) {
 func (a *host) info(e *entry) *messages.StrategyInfo {
 	in := &messages.StrategyInfo{
 		Name: e.name, Kind: e.spec.Kind, Symbol: e.spec.Symbol, Interval: e.spec.Interval,
-		State: e.state, Allocation: e.spec.Allocation, Bars: e.bars, Orders: e.orders, StateSavedMs: e.savedMs,
+		State: e.state, Allocation: e.spec.Allocation, Bars: e.bars, Orders: e.orders, Events: e.events, StateSavedMs: e.savedMs,
 	}
 	switch {
 	case e.state == StateFailed:
@@ -324,6 +326,7 @@ func (a *host) info(e *entry) *messages.StrategyInfo {
 	if m := e.mem; m != nil {
 		in.Bars += m.bars.Load()
 		in.Orders += m.orders.Load()
+		in.Events += m.events.Load()
 		in.StateSavedMs = max(in.StateSavedMs, m.savedMs.Load())
 	}
 	return in

@@ -331,3 +331,26 @@ func TestTicksAndBook(t *testing.T) {
 		t.Fatalf("after a bad tick: %v", p)
 	}
 }
+
+// TestEventsCountsHandledBusEvents: trading.strategies' events counts
+// every bus event the strategy handled (an open bar too, which is no bar),
+// equal to what the bus delivered to it once it is done.
+func TestEventsCountsHandledBusEvents(t *testing.T) {
+	r := newRig(t, Config{Strategies: map[string]Spec{"cnt": spec("test_counter", "BTCUSDT", nil)}})
+	r.waitSubscribed(t, 3)
+	r.bar("BTCUSDT", 5, false)
+	r.bar("BTCUSDT", 5, true)
+	actortest.Eventually(t, wait, func() bool { return r.info(t, "cnt").Events == 2 }, "2 events handled")
+	if in := r.info(t, "cnt"); in.Bars != 1 {
+		t.Fatalf("bars = %d, want the closed one only", in.Bars)
+	}
+	var delivered uint64
+	for _, p := range actortest.Request[*messages.BusStatsResponse](t, r.sys, r.bus, &messages.BusStatsRequest{}).Patterns {
+		if p.Pattern == "kline.BTCUSDT.1m" {
+			delivered = p.Delivered
+		}
+	}
+	if delivered != 2 {
+		t.Fatalf("the bus delivered %d kline events, the strategy handled 2", delivered)
+	}
+}
