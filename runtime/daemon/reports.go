@@ -34,7 +34,7 @@ func startReports(d *Daemon) error {
 
 // reportsConfig composes the reports actor's config: the journal of
 // [trading], the strategies of [trading.strategies] and the paper
-// matcher's fees.
+// matcher's fees and slippage.
 func reportsConfig(c *config.Config) (reports.Config, error) {
 	dir, err := filepath.Abs(reportsDir)
 	if err != nil {
@@ -45,7 +45,7 @@ func reportsConfig(c *config.Config) (reports.Config, error) {
 		journal = filepath.Join(c.Daemon.StateDir, journal)
 	}
 	out := reports.Config{Dir: dir, Journal: journal, Strategies: map[string]reports.Strategy{},
-		MakerFee: c.Trading.Paper.MakerFee, TakerFee: c.Trading.Paper.TakerFee}
+		MakerFee: c.Trading.Paper.MakerFee, TakerFee: c.Trading.Paper.TakerFee, Slippage: c.Trading.Paper.Slippage}
 	for name, s := range c.Trading.Strategies {
 		amount, _, err := config.ParseAllocation(s.Allocation)
 		if err != nil {
