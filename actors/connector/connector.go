@@ -38,8 +38,8 @@
 // filled from REST. Health changes are published as connector.up,
 // connector.degraded and connector.down.
 //
-// go-binance's WebSocket URLs are package globals: this package owns them and
-// sets them only in dialStream, under a process-wide lock (see wsurl.go).
+// Market streams are read by dialMarket (marketconn.go), not go-binance's
+// Ws*Serve functions, whose URLs are package globals and whose stop races.
 package connector
 
 import (

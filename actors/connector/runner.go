@@ -4,10 +4,6 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
-
-	binance "github.com/adshao/go-binance/v2"
-
-	"github.com/superbot/superbot/messages"
 )
 
 // runnerConfig is what a stream runner needs from Config.
@@ -43,9 +39,7 @@ func runStream(rc runnerConfig, st *stream, send func(any)) {
 			send(&streamData{st: st, payload: v})
 		}
 		onErr := func(err error) { lastErr.Store(errText(err)) }
-		doneC, stopC, err := dialStream(rc.wsBase, func() (chan struct{}, chan struct{}, error) {
-			return serve(st.key, onData, onErr)
-		})
+		doneC, stopC, err := dialMarket(rc.wsBase, st.key, onData, onErr)
 		if err != nil {
 			send(&streamState{st: st, reason: "dial: " + errText(err)})
 			delay = grow(delay, rc)
@@ -125,16 +119,4 @@ func grow(d time.Duration, rc runnerConfig) time.Duration {
 		return d
 	}
 	return d - time.Duration(j) + time.Duration(rand.Int64N(2*j))
-}
-
-// serve dials the go-binance stream of key. Called under wsMu.
-func serve(key streamKey, onData func(any), onErr func(error)) (chan struct{}, chan struct{}, error) {
-	switch key.kind {
-	case messages.StreamKind_STREAM_KIND_PRICE:
-		return binance.WsTradeServe(key.symbol, func(e *binance.WsTradeEvent) { onData(e) }, onErr)
-	case messages.StreamKind_STREAM_KIND_KLINE:
-		return binance.WsKlineServe(key.symbol, key.interval, func(e *binance.WsKlineEvent) { onData(e) }, onErr)
-	default:
-		return binance.WsPartialDepthServe100Ms(key.symbol, "20", func(e *binance.WsPartialDepthEvent) { onData(e) }, onErr)
-	}
 }
