@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,6 +69,10 @@ func TestReportsInTheDaemon(t *testing.T) {
 		fees += num(f["fee"])
 	}
 
+	sub, err := c.Subscribe(context.Background(), "events.subscribe", map[string]any{"pattern": "report.ready"}, "events.event")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var res struct {
 		HTMLPath     string `json:"html_path"`
 		MarkdownPath string `json:"markdown_path"`
@@ -76,6 +81,14 @@ func TestReportsInTheDaemon(t *testing.T) {
 	}
 	if err := c.Call(context.Background(), "report.weekly", nil, &res); err != nil {
 		t.Fatal(err)
+	}
+	if paths := readyPaths(t, sub.C()); len(paths) != 2 || paths[0] != res.MarkdownPath || paths[1] != res.HTMLPath {
+		t.Fatalf("report.ready paths = %v, want %s and %s", paths, res.MarkdownPath, res.HTMLPath)
+	}
+	// The scheduled job, run now, writes the same report and says so.
+	call(t, c, "scheduler.run", map[string]any{"name": "weekly_report"})
+	if paths := readyPaths(t, sub.C()); len(paths) != 2 || filepath.Dir(paths[0]) != filepath.Join(dir, "reports") {
+		t.Fatalf("report.ready of the weekly_report job: %v", paths)
 	}
 	if len(res.Strategies) != 1 || res.Strategies[0]["strategy"] != "trend" ||
 		num(res.Strategies[0]["trades"]) != float64(len(fills)) || num(res.Strategies[0]["orders"]) != float64(len(orders)) ||
@@ -122,4 +135,26 @@ func testDriftReport(t *testing.T, dir string, orders, fills int) {
 	if _, err := os.Stat(res.MarkdownPath); err != nil || filepath.Dir(res.MarkdownPath) != filepath.Join(dir, "reports") {
 		t.Fatalf("report file %s: %v", res.MarkdownPath, err)
 	}
+}
+
+// readyPaths waits for a report.ready event and returns its paths.
+func readyPaths(t *testing.T, events <-chan client.Notification) []string {
+	t.Helper()
+	select {
+	case n := <-events:
+		var ev struct {
+			Topic   string `json:"topic"`
+			Payload struct {
+				Kind  string   `json:"kind"`
+				Paths []string `json:"paths"`
+			} `json:"payload"`
+		}
+		if err := json.Unmarshal(n.Params, &ev); err != nil || ev.Topic != "report.ready" || ev.Payload.Kind != "weekly" {
+			t.Fatalf("event %s: %v", n.Params, err)
+		}
+		return ev.Payload.Paths
+	case <-time.After(30 * time.Second):
+		t.Fatal("no report.ready event")
+	}
+	return nil
 }
