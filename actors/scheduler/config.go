@@ -105,7 +105,9 @@ const (
 )
 
 // DefaultConfig returns the scheduler defaults: no trading window (a fresh
-// install has no trading module), no jobs, the machine's zone.
+// install has no trading module), no jobs, the machine's zone, and the
+// seed's daily_backtest ("0 2 * * *", strategy "default", 1 day) and
+// weekly_report ("0 0 * * 0") disabled.
 func DefaultConfig() Config {
 	return Config{
 		TradingDays:   []int{1, 2, 3, 4, 5},
