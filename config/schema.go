@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/superbot/superbot/actors/backtest"
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/connector"
@@ -82,6 +83,9 @@ type DaemonConfig struct {
 	Schedule scheduler.Config `toml:"schedule"`
 	// Watchdog checks the running modules ([daemon.watchdog]).
 	Watchdog watchdog.Config `toml:"watchdog"`
+	// ResourceAllocation bounds the daemon's worker goroutines
+	// ([daemon.resource_allocation.thread_pools]).
+	ResourceAllocation ResourceAllocation `toml:"resource_allocation"`
 	// Config holds the module definitions ([daemon.modules.NAME]) and
 	// daemon.autostart; its keys live directly in [daemon].
 	modules.Config
@@ -113,7 +117,7 @@ type LoggingConfig struct {
 // DefaultConfig. It equals decoding the embedded defaults.toml (a test holds
 // the two together). Daemon.Node stays empty: Load resolves it.
 func Default() *Config {
-	return &Config{
+	c := &Config{
 		Daemon: DaemonConfig{
 			StateDir:        ".superbot",
 			LogDir:          "logs",
@@ -132,6 +136,8 @@ func Default() *Config {
 		ExchangeSim: DefaultExchangeSim(),
 		Trading:     DefaultTradingConfig(),
 	}
+	c.Daemon.ResourceAllocation = DefaultResourceAllocation()
+	return c
 }
 
 // DefaultExchangeSim is the simulator's defaults in the daemon: a free port
@@ -238,7 +244,7 @@ func KnownMethods() []string {
 	for _, routes := range [][]rpc.Route{
 		supervisor.Routes(nil), bus.Routes(nil), cache.Routes(nil), connector.Routes(nil),
 		modules.Routes(nil, nil), scheduler.Routes(nil), orders.Routes(nil), strategies.Routes(nil),
-		reports.Routes(nil),
+		backtest.Routes(nil), reports.Routes(nil),
 	} {
 		for _, rt := range routes {
 			out = append(out, rt.Method)

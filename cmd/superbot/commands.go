@@ -93,10 +93,14 @@ func (c *command) usage() string {
 var commands []*command
 
 func init() {
+	commands = slices.Concat(controlCommands(), serviceCommands(), tradingCommands(), reportCommands(), backtestCommands(), dataCommands(), genericCommands())
+}
+
+// controlCommands drive the daemon, its config, modules, logs and bus.
+func controlCommands() []*command {
 	name := []argSpec{{name: "NAME"}}
 	nameOrAll := []argSpec{{name: "NAME|all"}}
-	symbol := []argSpec{{name: "SYMBOL"}}
-	commands = []*command{
+	return []*command{
 		{name: "daemon status", method: "daemon.status", summary: "which daemon the CLI reached, its version, pid, uptime and actor tree",
 			run: runDaemonStatus},
 		{name: "daemon stop", method: "daemon.stop", flags: []string{"force"}, summary: "stop the daemon",
@@ -129,7 +133,15 @@ func init() {
 			run: simple("events.stats", noParams, renderGeneric)},
 		{name: "events publish", args: []argSpec{{name: "TOPIC"}, {name: "JSON-PAYLOAD", optional: true}}, flags: []string{"source"}, method: "events.publish",
 			summary: "publish an event with a JSON payload", run: simple("events.publish", publishParams, renderGeneric)},
+	}
+}
 
+// serviceCommands query the core services: monitoring, scheduler, market
+// data, cache and connector.
+func serviceCommands() []*command {
+	name := []argSpec{{name: "NAME"}}
+	symbol := []argSpec{{name: "SYMBOL"}}
+	return []*command{
 		{name: "monitoring health", method: "monitoring.health", summary: "ping every core component",
 			run: simple("monitoring.health", noParams, renderHealth)},
 		{name: "monitoring resources", method: "monitoring.resources", summary: "the daemon's CPU, memory, threads, goroutines, files",
@@ -160,7 +172,12 @@ func init() {
 			run: simple("cache.stats", noParams, renderGeneric)},
 		{name: "connector status", method: "connector.status", summary: "exchange connector: health, weight budget, streams, pool",
 			run: simple("connector.status", noParams, renderGeneric)},
+	}
+}
 
+// genericCommands list and call any method, and print versions and help.
+func genericCommands() []*command {
+	return []*command{
 		{name: "methods", method: "rpc.methods", summary: "list the daemon's JSON-RPC methods",
 			run: simple("rpc.methods", noParams, renderMethods)},
 		{name: "discover", args: []argSpec{{name: "METHOD", optional: true}}, method: "rpc.discover",
@@ -181,10 +198,6 @@ func init() {
 				return writeHelp(e.stdout, cmd)
 			}},
 	}
-	// The trading commands go before the generic ones (methods, discover, rpc, ...).
-	at := slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" })
-	commands = slices.Insert(commands, at, append(tradingCommands(), reportCommands()...)...)
-	commands = slices.Insert(commands, slices.IndexFunc(commands, func(c *command) bool { return c.name == "methods" }), dataCommands()...)
 }
 
 // groups returns the command groups ("daemon", "module", ...) and the

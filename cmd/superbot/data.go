@@ -18,24 +18,6 @@ import (
 	"github.com/superbot/superbot/runtime/daemon"
 )
 
-// dataFlags are the data commands' own flags (added to commandFlags unless
-// another command defined them first).
-var dataFlags = []flagDef{
-	{name: "from", arg: "WHEN", help: "start: a date (2024-01-01, UTC midnight) or an RFC 3339 time"},
-	{name: "to", arg: "WHEN", help: "end, exclusive: a date or an RFC 3339 time (default: now)"},
-	{name: "local", help: "run in this process, without the daemon (same config, its own connector and store)"},
-	{name: "config", arg: "PATH", help: "with --local: config file or directory (default: embedded defaults overlaid by ./config)"},
-	{name: "detach", help: "print the job id and leave the download running in the daemon"},
-}
-
-func init() {
-	for _, f := range dataFlags {
-		if _, ok := lookupFlag(f.name); !ok {
-			commandFlags = append(commandFlags, f)
-		}
-	}
-}
-
 // dataCommands are the market data commands (issue 11, section 1).
 func dataCommands() []*command {
 	return []*command{

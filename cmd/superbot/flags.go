@@ -31,7 +31,13 @@ var globalFlags = []flagDef{
 
 // commandFlags are the flags only some commands accept.
 var commandFlags = []flagDef{
-	{name: "param", arg: "KEY=VALUE", multi: true, help: "module param; VALUE is sent as JSON when it parses as JSON, else as a string"},
+	// Shared by the data and backtest commands.
+	{name: "from", arg: "WHEN", help: "start: a date (2024-01-01, UTC midnight) or an RFC 3339 time (backtest run: also Unix ms)"},
+	{name: "to", arg: "WHEN", help: "end, exclusive: a date or an RFC 3339 time (default: now; backtest: the end of the stored data)"},
+	{name: "local", help: "run in this process, without the daemon (the same config; its own connector and candle store)"},
+	{name: "config", arg: "PATH", help: "with --local: config file or directory (default: embedded defaults overlaid by ./config)"},
+	{name: "detach", help: "print the job id and leave the job running in the daemon"},
+	{name: "param", arg: "KEY=VALUE", multi: true, help: "module or strategy param; VALUE is sent as JSON when it parses as JSON, else as a string"},
 	{name: "force", help: "stop without waiting for modules to finish"},
 	{name: "follow", short: "f", help: "keep printing new lines until Ctrl-C"},
 	{name: "lines", short: "n", arg: "N", help: "number of recent lines (default 100)"},
@@ -40,8 +46,8 @@ var commandFlags = []flagDef{
 	{name: "source", arg: "NAME", help: "event source (default superbot-cli)"},
 	{name: "limit", arg: "N", help: "number of levels, candles or rows"},
 	{name: "interval", arg: "INTERVAL", help: "candle interval: 1m, 5m, 1h, 1d, ... (default 1m)"},
-	{name: "strategy", arg: "NAME", help: "only this strategy's (for order place: the strategy that owns the order, default manual)"},
-	{name: "symbol", arg: "SYMBOL", help: "only this symbol's"},
+	{name: "strategy", arg: "NAME", help: "only this strategy's (for order place: the strategy that owns the order, default manual; for backtest run: the strategy kind)"},
+	{name: "symbol", arg: "SYMBOL", help: "only this symbol's (for backtest run: SYMBOL[,SYMBOL...])"},
 	{name: "status", arg: "STATUS", help: "only orders in this status: open, new, partially_filled, filled, canceled, rejected, expired, unknown, lost, ..."},
 	{name: "since", arg: "WHEN", help: "only since WHEN: a duration back from now (1h), a date (2026-12-01) or an RFC 3339 time"},
 	{name: "type", arg: "TYPE", help: "order type: LIMIT, MARKET, LIMIT_MAKER, ... (default LIMIT with a price, else MARKET)"},

@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/backtest"
 	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/exchangesim"
@@ -37,6 +38,7 @@ func components() []hook {
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
 		{name: orders.Kind, step: 4, start: startOrders},
 		{name: strategies.Kind, step: 4, start: startStrategies},
+		{name: backtest.Kind, step: 4, start: startBacktest, stop: stopKind(backtest.Kind)},
 		{name: marketdata.Kind, step: 4, start: startMarketdata, stop: stopKind(marketdata.Kind)},
 		{name: reports.Kind, step: 4, start: startReports, stop: stopKind(reports.Kind)},
 		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
@@ -118,6 +120,7 @@ func closeSim(d *Daemon) {
 
 func startConnector(d *Daemon) error {
 	cfg := d.cfg.Connector
+	cfg.IOWorkers = ioWorkers(d.cfg)
 	if cfg.Endpoint == connector.EndpointSim && (d.simLn != nil || d.simErr != nil) {
 		// The simulator is a thread module: point at the port bound for it.
 		addr := noExchange

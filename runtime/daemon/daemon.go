@@ -175,7 +175,6 @@ func (d *Daemon) Config() *config.Config {
 // Start runs the startup sequence. On error everything started is undone.
 func (d *Daemon) Start() (err error) {
 	d.started = time.Now()
-	cfg := d.cfg.Daemon
 	defer func() {
 		if err != nil {
 			d.abort()
@@ -190,25 +189,7 @@ func (d *Daemon) Start() (err error) {
 	d.log.Info("startup step 2: pid file written", "pid", os.Getpid())
 
 	d.log.Info("startup step 3: core infrastructure", "config", d.cfg.Source(), "node", d.node())
-	d.sys = actor.NewActorSystem(
-		actor.WithLoggerFactory(logging.ActorLoggerFactory(d.log)),
-		actor.WithDeadLetterThrottleCount(3),
-		actor.WithDeadLetterRequestLogging(false),
-	)
-	d.root = d.sys.Root.Spawn(supervisor.Props(cfg.Supervisor, supervisor.Deps{
-		Info: supervisor.Info{Version: Version, PID: os.Getpid(), Node: d.node(), Started: d.started,
-			ConfigSource: func() string { return d.Config().Source() }},
-		Control: control{d}, Logger: d.log.With("component", "supervisor"),
-	}))
-	if err := d.startChild(supervisor.ChildSpec{Name: bus.Kind, Props: bus.Props(cfg.Bus, d.node(), d.log.With("component", "bus")), Core: true,
-		Metrics: func() proto.Message { return &messages.BusStatsRequest{} }}); err != nil {
-		return err
-	}
-	d.sys.Root.Send(d.root, &supervisor.SetBus{PID: d.pids[bus.Kind]})
-	d.ring.sink.Store(&logSink{sys: d.sys, bus: d.pids[bus.Kind]})
-	d.router = rpc.NewRouter(cfg.IPC.RequestTimeout)
-	d.router.MustAdd(d.coreRoutes()...)
-	if err := d.runHooks(3); err != nil {
+	if err := d.startCore(); err != nil {
 		return err
 	}
 
@@ -222,16 +203,7 @@ func (d *Daemon) Start() (err error) {
 	}
 
 	d.log.Info("startup step 6: ipc server")
-	if d.token, err = d.loadToken(); err != nil {
-		return err
-	}
-	if d.listeners, err = edge.Listen(cfg.IPC, cfg.StateDir); err != nil {
-		return fmt.Errorf("ipc: %w", err)
-	}
-	if err := d.startChild(supervisor.ChildSpec{Name: edge.Kind, Core: true, Props: edge.Props(cfg.IPC, edge.Deps{
-		Router: d.router, Bus: d.pids[bus.Kind], Listeners: d.listeners, Token: d.token,
-		ModuleMarker: modules.DaemonID(), Logger: d.log.With("component", "edge"),
-	})}); err != nil {
+	if err := d.startEdge(); err != nil {
 		return err
 	}
 
@@ -262,6 +234,48 @@ func (d *Daemon) Start() (err error) {
 	// never needed again: hand it back to the OS now, not minutes later.
 	go debug.FreeOSMemory()
 	return nil
+}
+
+// startCore spawns the actor system, the root supervisor, the bus and the
+// router (startup step 3).
+func (d *Daemon) startCore() error {
+	cfg := d.cfg.Daemon
+	d.sys = actor.NewActorSystem(
+		actor.WithLoggerFactory(logging.ActorLoggerFactory(d.log)),
+		actor.WithDeadLetterThrottleCount(3),
+		actor.WithDeadLetterRequestLogging(false),
+	)
+	d.root = d.sys.Root.Spawn(supervisor.Props(cfg.Supervisor, supervisor.Deps{
+		Info: supervisor.Info{Version: Version, PID: os.Getpid(), Node: d.node(), Started: d.started,
+			ConfigSource: func() string { return d.Config().Source() }},
+		Control: control{d}, Logger: d.log.With("component", "supervisor"),
+	}))
+	if err := d.startChild(supervisor.ChildSpec{Name: bus.Kind, Props: bus.Props(cfg.Bus, d.node(), d.log.With("component", "bus")), Core: true,
+		Metrics: func() proto.Message { return &messages.BusStatsRequest{} }}); err != nil {
+		return err
+	}
+	d.sys.Root.Send(d.root, &supervisor.SetBus{PID: d.pids[bus.Kind]})
+	d.ring.sink.Store(&logSink{sys: d.sys, bus: d.pids[bus.Kind]})
+	d.router = rpc.NewRouter(cfg.IPC.RequestTimeout)
+	d.router.MustAdd(d.coreRoutes()...)
+	return d.runHooks(3)
+}
+
+// startEdge loads the token, binds the IPC listeners and starts the edge
+// (startup step 6).
+func (d *Daemon) startEdge() error {
+	cfg := d.cfg.Daemon
+	var err error
+	if d.token, err = d.loadToken(); err != nil {
+		return err
+	}
+	if d.listeners, err = edge.Listen(cfg.IPC, cfg.StateDir); err != nil {
+		return fmt.Errorf("ipc: %w", err)
+	}
+	return d.startChild(supervisor.ChildSpec{Name: edge.Kind, Core: true, Props: edge.Props(cfg.IPC, edge.Deps{
+		Router: d.router, Bus: d.pids[bus.Kind], Listeners: d.listeners, Token: d.token,
+		ModuleMarker: modules.DaemonID(), Logger: d.log.With("component", "edge"),
+	})})
 }
 
 func (d *Daemon) runHooks(step int) error {
