@@ -28,6 +28,12 @@ func TestCrossSectionProblems(t *testing.T) {
 			"[daemon.modules.b]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n" +
 			"[daemon.modules.c]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n",
 			[]string{"daemon.modules.a.depends_on: dependency cycle: a -> b -> a", "daemon.modules.a.depends_on: dependency cycle: a -> c -> a"}},
+		{"daily backtest of an unknown strategy", "[daemon.schedule.daily_backtest]\nenabled = true\nstrategy = \"trend\"\n",
+			[]string{`daemon.schedule.daily_backtest.strategy: unknown strategy "trend": [trading.strategies] configures none`}},
+		{"daily backtest with a bad cron", "[daemon.schedule.daily_backtest]\nenabled = true\ncron = \"0 2 * *\"\n",
+			[]string{"daemon.schedule.daily_backtest.cron: expected exactly 5 fields"}},
+		{"weekly report enabled", "[daemon.schedule.weekly_report]\nenabled = true\n", nil},
+		{"job calling a report method is fine", "[daemon.schedule.jobs.drift]\nat = \"03:00\"\naction = \"report.drift\"\nparams = { strategy = \"x\" }\n", nil},
 		{"job calling a scheduler method is fine", "[daemon.schedule.jobs.pause]\nat = \"02:00\"\naction = \"scheduler.pause\"\nparams = { name = \"pause\" }\n", nil},
 	}
 	for _, c := range cases {

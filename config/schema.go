@@ -23,6 +23,7 @@ import (
 	"github.com/superbot/superbot/actors/marketdata"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/orders"
+	"github.com/superbot/superbot/actors/reports"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/strategies"
@@ -243,7 +244,7 @@ func KnownMethods() []string {
 	for _, routes := range [][]rpc.Route{
 		supervisor.Routes(nil), bus.Routes(nil), cache.Routes(nil), connector.Routes(nil),
 		modules.Routes(nil, nil), scheduler.Routes(nil), orders.Routes(nil), strategies.Routes(nil),
-		backtest.Routes(nil),
+		backtest.Routes(nil), reports.Routes(nil),
 	} {
 		for _, rt := range routes {
 			out = append(out, rt.Method)
@@ -258,6 +259,9 @@ func KnownMethods() []string {
 func (c Config) Validate() error {
 	var errs []error
 	for _, err := range unjoin(scheduler.ValidateActions(c.Daemon.Schedule, KnownMethods())) {
+		errs = append(errs, fmt.Errorf("daemon.schedule.%w", err))
+	}
+	if err := scheduler.ValidateStrategies(c.Daemon.Schedule, slices.Sorted(maps.Keys(c.Trading.Strategies))); err != nil {
 		errs = append(errs, fmt.Errorf("daemon.schedule.%w", err))
 	}
 	if s := c.Daemon.Schedule; s.WindowEnabled() {

@@ -34,6 +34,38 @@ type Config struct {
 	// Jobs are the scheduled jobs by name ([daemon.schedule.jobs.NAME]).
 	// Default none.
 	Jobs map[string]JobConfig `toml:"jobs"`
+	// DailyBacktest is the seed's daily drift report
+	// ([daemon.schedule.daily_backtest]); enabled, it is the job
+	// "daily_backtest" calling report.drift.
+	DailyBacktest DailyBacktestConfig `toml:"daily_backtest"`
+	// WeeklyReport is the seed's weekly trading report
+	// ([daemon.schedule.weekly_report]); enabled, it is the job
+	// "weekly_report" calling report.weekly.
+	WeeklyReport WeeklyReportConfig `toml:"weekly_report"`
+}
+
+// DailyBacktestConfig is [daemon.schedule.daily_backtest]: backtest a
+// strategy over the last Days days and compare it with what it did in
+// paper/live trading (the drift report, report.drift).
+type DailyBacktestConfig struct {
+	// Enabled schedules it. Default false.
+	Enabled bool `toml:"enabled"`
+	// Cron is when it runs, as JobConfig.Cron. Default "0 2 * * *".
+	Cron string `toml:"cron"`
+	// Strategy names one of [trading.strategies]. Default "default".
+	Strategy string `toml:"strategy"`
+	// Days is how many days back the backtest covers, 1 to 366. Default 1.
+	Days int `toml:"days"`
+}
+
+// WeeklyReportConfig is [daemon.schedule.weekly_report]: the weekly
+// trading report (report.weekly).
+type WeeklyReportConfig struct {
+	// Enabled schedules it. Default false.
+	Enabled bool `toml:"enabled"`
+	// Cron is when it runs, as JobConfig.Cron. Default "0 0 * * 0"
+	// (Sunday midnight).
+	Cron string `toml:"cron"`
 }
 
 // JobConfig is one job ([daemon.schedule.jobs.NAME]). Exactly one of Cron
@@ -73,12 +105,16 @@ const (
 )
 
 // DefaultConfig returns the scheduler defaults: no trading window (a fresh
-// install has no trading module), no jobs, the machine's zone.
+// install has no trading module), no jobs, the machine's zone, and the
+// seed's daily_backtest ("0 2 * * *", strategy "default", 1 day) and
+// weekly_report ("0 0 * * 0") disabled.
 func DefaultConfig() Config {
 	return Config{
 		TradingDays:   []int{1, 2, 3, 4, 5},
 		TradingModule: "trading",
 		History:       20,
+		DailyBacktest: DailyBacktestConfig{Cron: "0 2 * * *", Strategy: "default", Days: 1},
+		WeeklyReport:  WeeklyReportConfig{Cron: "0 0 * * 0"},
 	}
 }
 
@@ -102,8 +138,9 @@ func (c Config) Validate() error {
 	return err
 }
 
-// ValidateActions checks that every job's action, and the window's
-// module.start / module.stop, is one of the known methods (the daemon passes
+// ValidateActions checks that every job's action (the enabled seed jobs'
+// too), and the window's module.start / module.stop, is one of the known
+// methods (the daemon passes
 // router.Methods()).
 func ValidateActions(cfg Config, known []string) error {
 	set := make(map[string]bool, len(known))
@@ -122,6 +159,12 @@ func ValidateActions(cfg Config, known []string) error {
 		a := cfg.Jobs[name].Action
 		if a != "" && !set[a] {
 			errs = append(errs, fmt.Errorf("jobs.%s.action: unknown method %q%s", name, a, suggest(a, known)))
+		}
+	}
+	seeds := seedJobs(cfg)
+	for _, name := range slices.Sorted(maps.Keys(seeds)) {
+		if m := seeds[name].Action; !set[m] {
+			errs = append(errs, fmt.Errorf("%s.enabled: the job needs the %s method, which the daemon does not serve", name, m))
 		}
 	}
 	return errors.Join(errs...)
@@ -221,10 +264,11 @@ func compile(cfg Config) (*compiled, error) {
 		out.window = w
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Jobs)) {
-		js, jerrs := compileJob(name, cfg.Jobs[name], loc, zone)
+		js, jerrs := compileJob("jobs."+name, name, cfg.Jobs[name], loc, zone)
 		errs = append(errs, jerrs...)
 		out.jobs[name] = js
 	}
+	errs = append(errs, compileSeedJobs(cfg, out, loc, zone)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -246,9 +290,9 @@ func validJobName(s string) bool {
 	return true
 }
 
-func compileJob(name string, jc JobConfig, defLoc *time.Location, defZone string) (*jobSpec, []error) {
+// compileJob checks one job, reporting its problems under key.
+func compileJob(key, name string, jc JobConfig, defLoc *time.Location, defZone string) (*jobSpec, []error) {
 	var errs []error
-	key := "jobs." + name
 	bad := func(sub, format string, args ...any) {
 		errs = append(errs, fmt.Errorf(key+sub+": "+format, args...))
 	}

@@ -31,6 +31,11 @@ func TestValidate(t *testing.T) {
 		cfg.Jobs = map[string]JobConfig{"daily_backtest": j}
 		return cfg
 	}
+	seed := func(mod func(*Config)) Config {
+		cfg := DefaultConfig()
+		mod(&cfg)
+		return cfg
+	}
 	win := func(mod func(*Config)) Config {
 		cfg := windowConfig("Europe/Istanbul", "09:00", "18:00")
 		mod(&cfg)
@@ -74,6 +79,22 @@ func TestValidate(t *testing.T) {
 			return c
 		}(), []string{"jobs.Daily Backtest: job names use only a-z, 0-9, '_' and '-'"}},
 		{"bad overlap", job(func(j *JobConfig) { j.Overlap = "queue" }), []string{`jobs.daily_backtest.overlap: must be "skip" or "allow", got "queue"`}},
+		{"seed jobs enabled", seed(func(c *Config) { c.DailyBacktest.Enabled, c.WeeklyReport.Enabled = true, true }), nil},
+		{"seed job bad cron", seed(func(c *Config) { c.DailyBacktest.Enabled, c.DailyBacktest.Cron = true, "0 2 * *" }),
+			[]string{"daily_backtest.cron: expected exactly 5 fields"}},
+		{"enabled seed job bad cron", seed(func(c *Config) { c.WeeklyReport.Enabled, c.WeeklyReport.Cron = true, "0 0 * * 8" }),
+			[]string{"weekly_report.cron: end of range (8) above maximum (6)"}},
+		{"disabled seed jobs are not checked", Config{History: 1}, nil},
+		{"seed job no cron", seed(func(c *Config) { c.WeeklyReport.Enabled, c.WeeklyReport.Cron = true, "" }),
+			[]string{"weekly_report: set cron"}},
+		{"seed job days", seed(func(c *Config) { c.DailyBacktest.Enabled, c.DailyBacktest.Days = true, 0 }), []string{"daily_backtest.days: must be 1 to 366, got 0"}},
+		{"seed job no strategy", seed(func(c *Config) { c.DailyBacktest.Enabled, c.DailyBacktest.Strategy = true, "" }),
+			[]string{"daily_backtest.strategy: must name one of [trading.strategies]"}},
+		{"seed job name taken", func() Config {
+			c := job(func(*JobConfig) {})
+			c.DailyBacktest.Enabled = true
+			return c
+		}(), []string{"jobs.daily_backtest: the name is the job of daemon.schedule.daily_backtest, which is enabled"}},
 		{"every problem at once", func() Config {
 			c := job(func(j *JobConfig) { j.Cron, j.Action = "nope", "" })
 			c.Timezone, c.TradingStart, c.TradingStop = "X/Y", "25:00", "06:00"
@@ -127,6 +148,13 @@ func TestValidateActions(t *testing.T) {
 		{"all known", withJobs(windowConfig("", "09:00", "18:00"), map[string]JobConfig{"a": {Cron: "@daily", Action: "module.restart"}}), known, nil},
 		{"unknown action", withJobs(DefaultConfig(), map[string]JobConfig{"a": {Cron: "@daily", Action: "module.reboot"}}), known,
 			[]string{`jobs.a.action: unknown method "module.reboot" (known: module.restart, module.start, module.stop)`}},
+		{"seed jobs without the reports methods", func() Config {
+			c := DefaultConfig()
+			c.DailyBacktest.Enabled, c.WeeklyReport.Enabled = true, true
+			return c
+		}(), known, []string{"daily_backtest.enabled: the job needs the report.drift method, which the daemon does not serve",
+			"weekly_report.enabled: the job needs the report.weekly method, which the daemon does not serve"}},
+		{"disabled seed jobs need nothing", DefaultConfig(), nil, nil},
 		{"window without module methods", windowConfig("", "09:00", "18:00"), []string{"backtest.run"},
 			[]string{"trading_module: the window needs the module.start method, which the daemon does not serve", "trading_module: the window needs the module.stop method, which the daemon does not serve"}},
 	}
@@ -144,6 +172,31 @@ func TestValidateActions(t *testing.T) {
 				t.Fatalf("problems = %q, want %q", probs, tc.want)
 			}
 		})
+	}
+}
+
+// TestValidateStrategies: an enabled daily_backtest must name a strategy
+// of [trading.strategies]; a disabled one is not checked.
+func TestValidateStrategies(t *testing.T) {
+	cfg := DefaultConfig()
+	if err := ValidateStrategies(cfg, nil); err != nil {
+		t.Fatalf("disabled, default strategy: %v", err)
+	}
+	cfg.DailyBacktest.Enabled = true
+	cfg.DailyBacktest.Strategy = "trend"
+	if err := ValidateStrategies(cfg, []string{"grid", "trend"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		known []string
+		want  string
+	}{
+		{[]string{"grid", "trend2"}, `daily_backtest.strategy: unknown strategy "trend" (configured: grid, trend2)`},
+		{nil, `daily_backtest.strategy: unknown strategy "trend": [trading.strategies] configures none`},
+	} {
+		if err := ValidateStrategies(cfg, tc.known); err == nil || err.Error() != tc.want {
+			t.Errorf("known %v: error %v, want %q", tc.known, err, tc.want)
+		}
 	}
 }
 
@@ -166,6 +219,15 @@ timeout = "30m"
 [jobs.weekly_report]
 cron = "0 0 * * 0"
 action = "report.weekly"
+
+[daily_backtest]
+enabled = false # enabled, its job would take the name of jobs.daily_backtest
+cron = "30 3 * * *"
+strategy = "trend"
+days = 7
+
+[weekly_report]
+cron = "0 1 * * 1"
 `
 	cfg := DefaultConfig()
 	md, err := toml.Decode(doc, &cfg)
@@ -192,6 +254,27 @@ action = "report.weekly"
 	}
 	if wr := c.jobs["weekly_report"]; !wr.cfg.IsEnabled() || wr.cfg.Overlap != "" {
 		t.Fatalf("weekly_report = %+v", wr.cfg)
+	}
+	want := DailyBacktestConfig{Cron: "30 3 * * *", Strategy: "trend", Days: 7}
+	if cfg.DailyBacktest != want || cfg.WeeklyReport != (WeeklyReportConfig{Cron: "0 1 * * 1"}) {
+		t.Fatalf("seed jobs = %+v, %+v", cfg.DailyBacktest, cfg.WeeklyReport)
+	}
+}
+
+// TestSeedJobDefaults are the seed's: disabled, 02:00 daily and Sunday
+// midnight, strategy "default", one day.
+func TestSeedJobDefaults(t *testing.T) {
+	cfg := DefaultConfig()
+	if cfg.DailyBacktest != (DailyBacktestConfig{Cron: "0 2 * * *", Strategy: "default", Days: 1}) ||
+		cfg.WeeklyReport != (WeeklyReportConfig{Cron: "0 0 * * 0"}) {
+		t.Fatalf("defaults = %+v, %+v", cfg.DailyBacktest, cfg.WeeklyReport)
+	}
+	c, err := compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.jobs) != 0 {
+		t.Fatalf("disabled seed jobs became jobs: %v", c.jobs)
 	}
 }
 

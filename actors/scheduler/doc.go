@@ -14,6 +14,14 @@
 // scheduler.job.failed (payload messages.JobRun); the window publishes
 // scheduler.window.opened and scheduler.window.closed (messages.WindowChanged).
 //
+// # The seed's jobs
+//
+// [daemon.schedule.daily_backtest] (enabled, cron, strategy, days) and
+// [daemon.schedule.weekly_report] (enabled, cron) are jobs like the others
+// once enabled: "daily_backtest" calls report.drift with {strategy, days}
+// and "weekly_report" calls report.weekly (actors/reports). A job of
+// [daemon.schedule.jobs] may not take their names while they are enabled.
+//
 // # Time
 //
 // The clock comes from Deps.Clock (RealClock by default; tests use

@@ -86,7 +86,7 @@ type harness struct {
 }
 
 // testMethods are the routes of the test router; each targets a recorder.
-var testMethods = []string{"module.start", "module.stop", "module.restart", "backtest.run", "report.weekly", "slow.job"}
+var testMethods = []string{"module.start", "module.stop", "module.restart", "backtest.run", "report.weekly", "report.drift", "slow.job"}
 
 func newHarness(t *testing.T, start time.Time) *harness {
 	t.Helper()

@@ -245,6 +245,48 @@ func TestJobRunsAndRecords(t *testing.T) {
 	}
 }
 
+// TestSeedJobsFire: [daemon.schedule.daily_backtest] and weekly_report,
+// enabled, run on the injected clock as the jobs daily_backtest (calling
+// report.drift with {strategy, days}) and weekly_report (report.weekly),
+// in the scheduler's zone; disabled, they are not jobs.
+func TestSeedJobsFire(t *testing.T) {
+	loc := mustLoc(t, "Europe/Istanbul")
+	cfg := DefaultConfig()
+	cfg.Timezone = "Europe/Istanbul"
+	cfg.DailyBacktest = DailyBacktestConfig{Enabled: true, Cron: "0 2 * * *", Strategy: "trend", Days: 3}
+	cfg.WeeklyReport = WeeklyReportConfig{Enabled: true, Cron: "0 0 * * 0"}
+	h := newHarness(t, time.Date(2026, 6, 5, 12, 0, 0, 0, loc)).start(cfg) // a Friday
+	if got := h.job(DailyBacktestJob); got.GetAction() != MethodDrift || got.GetSpec() != "0 2 * * *" || got.GetNextRunLocal() != "2026-06-06T02:00:00+03:00" {
+		t.Fatalf("daily_backtest job = %v", got)
+	}
+	h.advanceTo(time.Date(2026, 6, 7, 12, 0, 0, 0, loc))
+	calls := h.takeCalls()
+	if got := summary(calls); !equalStrings(got, []string{"report.drift", "report.weekly", "report.drift"}) {
+		t.Fatalf("calls = %v", got)
+	}
+	if p := calls[0].params; p["strategy"] != "trend" || p["days"] != float64(3) || len(p) != 2 {
+		t.Fatalf("report.drift params = %v", p)
+	}
+	if len(calls[1].params) != 0 {
+		t.Fatalf("report.weekly params = %v", calls[1].params)
+	}
+	evs := filter(topics(h.takeEvents(), loc), func(s string) bool { return strings.HasPrefix(s, TopicJobFinished) })
+	if !equalStrings(evs, []string{TopicJobFinished + " daily_backtest 06-06 02:00 +03", TopicJobFinished + " weekly_report 06-07 00:00 +03",
+		TopicJobFinished + " daily_backtest 06-07 02:00 +03"}) {
+		t.Fatalf("events = %v", evs)
+	}
+
+	cfg.DailyBacktest.Enabled = false
+	res := actortest.Request[*ReloadResult](t, h.sys, h.pid, &Reload{Config: cfg})
+	if res.Err != nil || !equalStrings(res.Removed, []string{DailyBacktestJob}) {
+		t.Fatalf("reload = %+v", res)
+	}
+	h.advanceTo(time.Date(2026, 6, 8, 12, 0, 0, 0, loc))
+	if got := summary(h.takeCalls()); len(got) != 0 {
+		t.Fatalf("calls after disabling daily_backtest = %v", got)
+	}
+}
+
 func TestJobFailures(t *testing.T) {
 	loc := time.UTC
 	start := time.Date(2026, 6, 1, 0, 0, 0, 0, loc)

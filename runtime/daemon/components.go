@@ -19,6 +19,7 @@ import (
 	"github.com/superbot/superbot/actors/marketdata"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/orders"
+	"github.com/superbot/superbot/actors/reports"
 	"github.com/superbot/superbot/actors/scheduler"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
@@ -39,6 +40,7 @@ func components() []hook {
 		{name: strategies.Kind, step: 4, start: startStrategies},
 		{name: backtest.Kind, step: 4, start: startBacktest, stop: stopKind(backtest.Kind)},
 		{name: marketdata.Kind, step: 4, start: startMarketdata, stop: stopKind(marketdata.Kind)},
+		{name: reports.Kind, step: 4, start: startReports, stop: stopKind(reports.Kind)},
 		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
