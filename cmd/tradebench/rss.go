@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,6 +97,11 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	if len(after) < 3 {
 		return fmt.Errorf("too few samples after the %s warm-up: run longer (-rss-for)", warm)
 	}
+	series := make([]string, len(samples))
+	for i, s := range samples {
+		series[i] = strconv.Itoa(s.kib)
+	}
+	fmt.Fprintf(w, "rss: samples (KiB, every %s): %s\n", every, strings.Join(series, " "))
 	third := len(after) / 3
 	early, late := medianInt(after[:third]), medianInt(after[len(after)-third:])
 	fmt.Fprintf(w, "rss: peak %d KiB (%.1f MiB; bound 40 MiB); after %s warm-up: median of the first third %d KiB, of the last third %d KiB, growth %+d KiB\n",
