@@ -21,7 +21,7 @@ func TestJobLifecycle(t *testing.T) {
 	if !strings.HasPrefix(id, "bt") {
 		t.Fatalf("job id %q", id)
 	}
-	st := f.waitState(id, StateRunning)
+	st := f.waitState(id, messages.JobRunning)
 	if st.GetWorkers() != 1 || st.GetStrategy() != "sma_cross" || st.GetSymbols()[0] != "BTCUSDT" || st.GetInterval() != "1m" {
 		t.Fatalf("running job: %v", st)
 	}
@@ -30,7 +30,7 @@ func TestJobLifecycle(t *testing.T) {
 		t.Fatalf("result of a running job: %v", res.GetError())
 	}
 	g.releaseOne(t)
-	done := f.waitState(id, StateDone)
+	done := f.waitState(id, messages.JobDone)
 	if done.GetProgress() != 1 || done.GetFinishedMs() == 0 || done.GetWorkers() != 0 {
 		t.Fatalf("done job: %v", done)
 	}
@@ -69,12 +69,12 @@ func TestProgressOnTheBus(t *testing.T) {
 	}
 	actortest.ExpectMatch(t, f.bus, wait, func(ev *messages.Event) bool {
 		j := job(ev)
-		return j != nil && j.GetState() == StateRunning && j.GetDone() == 1 && j.GetTotal() == 4 && j.GetProgress() == 0.25
+		return j != nil && j.GetState() == messages.JobRunning && j.GetDone() == 1 && j.GetTotal() == 4 && j.GetProgress() == 0.25
 	})
 	g.releaseOne(t)
 	actortest.ExpectMatch(t, f.bus, wait, func(ev *messages.Event) bool {
 		j := job(ev)
-		return j != nil && j.GetState() == StateDone && j.GetProgress() == 1
+		return j != nil && j.GetState() == messages.JobDone && j.GetProgress() == 1
 	})
 }
 
@@ -91,26 +91,26 @@ func TestCPUPoolBound(t *testing.T) {
 	for range 4 {
 		ids = append(ids, f.start(smaRequest()))
 	}
-	st := f.waitState(sweep, StateRunning)
+	st := f.waitState(sweep, messages.JobRunning)
 	if st.GetWorkers() != 2 {
 		t.Fatalf("the sweep holds %d workers, want both", st.GetWorkers())
 	}
 	for i, id := range ids {
-		if st := f.status(id); st.GetState() != StateQueued || st.GetQueuePosition() != uint32(i+1) {
+		if st := f.status(id); st.GetState() != messages.JobQueued || st.GetQueuePosition() != uint32(i+1) {
 			t.Fatalf("job %d: %v, want queued at %d", i, st, i+1)
 		}
 	}
 	g.releaseOne(t) // the sweep: two singles start
-	f.waitState(ids[0], StateRunning)
-	f.waitState(ids[1], StateRunning)
-	if st := f.status(ids[2]); st.GetState() != StateQueued || st.GetQueuePosition() != 1 {
+	f.waitState(ids[0], messages.JobRunning)
+	f.waitState(ids[1], messages.JobRunning)
+	if st := f.status(ids[2]); st.GetState() != messages.JobQueued || st.GetQueuePosition() != 1 {
 		t.Fatalf("third single: %v", st)
 	}
 	for range 4 {
 		g.releaseOne(t)
 	}
 	for _, id := range ids {
-		f.waitState(id, StateDone)
+		f.waitState(id, messages.JobDone)
 	}
 	if _, peak, _, returned := g.snapshot(); peak != 2 || returned != 5 {
 		t.Fatalf("peak workers %d (want 2), returned %d (want 5)", peak, returned)
@@ -125,14 +125,14 @@ func TestMaxJobsBound(t *testing.T) {
 	cfg.CPUWorkers, cfg.MaxJobs = 4, 1
 	f := newFixture(t, cfg, g.run)
 	a, b := f.start(smaRequest()), f.start(smaRequest())
-	f.waitState(a, StateRunning)
-	if st := f.status(b); st.GetState() != StateQueued {
+	f.waitState(a, messages.JobRunning)
+	if st := f.status(b); st.GetState() != messages.JobQueued {
 		t.Fatalf("second job: %v", st)
 	}
 	g.releaseOne(t)
-	f.waitState(b, StateRunning)
+	f.waitState(b, messages.JobRunning)
 	g.releaseOne(t)
-	f.waitState(b, StateDone)
+	f.waitState(b, messages.JobDone)
 }
 
 // TestCancel: a queued job leaves the queue at once; a running job's
@@ -144,17 +144,17 @@ func TestCancel(t *testing.T) {
 	cfg.CPUWorkers = 1
 	f := newFixture(t, cfg, g.run)
 	running, queued := f.start(smaRequest()), f.start(smaRequest())
-	f.waitState(running, StateRunning)
+	f.waitState(running, messages.JobRunning)
 
 	res := actortest.Request[*messages.BacktestCancelResponse](t, f.sys, f.pid, &messages.BacktestCancelRequest{Id: queued})
-	if res.GetError() != nil || res.GetJob().GetState() != StateCanceled {
+	if res.GetError() != nil || res.GetJob().GetState() != messages.JobCanceled {
 		t.Fatalf("cancel queued: %v", res)
 	}
 	res = actortest.Request[*messages.BacktestCancelResponse](t, f.sys, f.pid, &messages.BacktestCancelRequest{Id: running})
-	if res.GetError() != nil || res.GetJob().GetState() != StateCanceling {
+	if res.GetError() != nil || res.GetJob().GetState() != messages.JobCanceling {
 		t.Fatalf("cancel running: %v", res)
 	}
-	f.waitState(running, StateCanceled)
+	f.waitState(running, messages.JobCanceled)
 	if _, _, inside, returned := g.snapshot(); inside != 0 || returned != 1 {
 		t.Fatalf("%d jobs still running, %d returned", inside, returned)
 	}
@@ -163,11 +163,11 @@ func TestCancel(t *testing.T) {
 	}
 	// Its worker is free again: a new job runs.
 	next := f.start(smaRequest())
-	f.waitState(next, StateRunning)
+	f.waitState(next, messages.JobRunning)
 	g.releaseOne(t)
-	f.waitState(next, StateDone)
+	f.waitState(next, messages.JobDone)
 	res = actortest.Request[*messages.BacktestCancelResponse](t, f.sys, f.pid, &messages.BacktestCancelRequest{Id: next})
-	if res.GetError() != nil || res.GetJob().GetState() != StateDone {
+	if res.GetError() != nil || res.GetJob().GetState() != messages.JobDone {
 		t.Fatalf("cancel done: %v", res)
 	}
 	r := actortest.Request[*messages.BacktestResultResponse](t, f.sys, f.pid, &messages.BacktestResultRequest{Id: running})
@@ -182,7 +182,7 @@ func TestStopCancelsRunningJobs(t *testing.T) {
 	g := newGate()
 	f := newFixture(t, DefaultConfig(), g.run)
 	id := f.start(smaRequest())
-	f.waitState(id, StateRunning)
+	f.waitState(id, messages.JobRunning)
 	if err := f.sys.Root.StopFuture(f.pid).Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -204,10 +204,10 @@ func TestQueueFull(t *testing.T) {
 	if n := len(f.list()); n != 2 {
 		t.Fatalf("%d jobs booked, want 2", n)
 	}
-	f.waitState(a, StateRunning)
+	f.waitState(a, messages.JobRunning)
 	g.releaseOne(t)
 	g.releaseOne(t)
-	f.waitState(b, StateDone)
+	f.waitState(b, messages.JobDone)
 }
 
 // TestBadRequests: each bad request is refused with every problem named,
@@ -290,9 +290,9 @@ func TestHistory(t *testing.T) {
 	var ids []string
 	for range 3 {
 		id := f.start(smaRequest())
-		f.waitState(id, StateRunning)
+		f.waitState(id, messages.JobRunning)
 		g.releaseOne(t)
-		f.waitState(id, StateDone)
+		f.waitState(id, messages.JobDone)
 		ids = append(ids, id)
 	}
 	actortest.Eventually(t, wait, func() bool {
@@ -305,7 +305,7 @@ func TestHistory(t *testing.T) {
 	f.restart(g.run)
 	var jobs []*messages.BacktestJob
 	actortest.Eventually(t, wait, func() bool { jobs = f.list(); return len(jobs) == 2 }, "the history is read back")
-	if jobs[0].GetId() != ids[2] || jobs[1].GetId() != ids[1] || jobs[0].GetState() != StateDone || jobs[0].GetStrategy() != "sma_cross" {
+	if jobs[0].GetId() != ids[2] || jobs[1].GetId() != ids[1] || jobs[0].GetState() != messages.JobDone || jobs[0].GetStrategy() != "sma_cross" {
 		t.Fatalf("list after restart: %v", jobs)
 	}
 	res := actortest.Request[*messages.BacktestResultResponse](t, f.sys, f.pid, &messages.BacktestResultRequest{Id: ids[2]})
@@ -321,7 +321,7 @@ func TestJobFailsCleanly(t *testing.T) {
 	cfg.CPUWorkers = 1
 	f := newFixture(t, cfg, nil)
 	id := f.start(smaRequest())
-	st := f.waitState(id, StateFailed)
+	st := f.waitState(id, messages.JobFailed)
 	if st.GetError() == "" {
 		t.Fatalf("failed without a reason: %v", st)
 	}
@@ -329,5 +329,5 @@ func TestJobFailsCleanly(t *testing.T) {
 		t.Fatalf("a failed job left its directory: %v", err)
 	}
 	next := f.start(smaRequest())
-	f.waitState(next, StateFailed)
+	f.waitState(next, messages.JobFailed)
 }

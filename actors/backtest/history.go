@@ -68,7 +68,7 @@ func (a *backtestActor) onHistory(msg *historyLoaded) {
 		if a.jobs[v.GetId()] != nil {
 			continue
 		}
-		j := &job{id: v.GetId(), state: StateDone, done: v.GetDone(), total: v.GetTotal(), result: res,
+		j := &job{id: v.GetId(), state: messages.JobDone, done: v.GetDone(), total: v.GetTotal(), result: res,
 			created: msTime(v.GetCreatedMs()), started: msTime(v.GetStartedMs()), finished: msTime(v.GetFinishedMs()),
 			spec: Spec{Kind: v.GetStrategy(), Symbols: v.GetSymbols(), Interval: v.GetInterval(), FromMs: v.GetFromMs(), ToMs: v.GetToMs()}}
 		if v.GetSweep() {

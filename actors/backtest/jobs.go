@@ -10,16 +10,6 @@ import (
 	"github.com/superbot/superbot/messages"
 )
 
-// Job states.
-const (
-	StateQueued    = "queued"
-	StateRunning   = "running"
-	StateCanceling = "canceling"
-	StateDone      = "done"
-	StateFailed    = "failed"
-	StateCanceled  = "canceled"
-)
-
 // job is one backtest.run as the actor books it.
 type job struct {
 	id    string
@@ -61,7 +51,7 @@ func (a *backtestActor) run(req *messages.BacktestRunRequest) *messages.Backtest
 			"%v (%d jobs waiting): try again when one has finished", ErrQueueFull, len(a.queue))}
 	}
 	a.seq++
-	j := &job{id: fmt.Sprintf("bt%d-%d", now().UnixMilli(), a.seq), spec: spec, state: StateQueued, created: now()}
+	j := &job{id: fmt.Sprintf("bt%d-%d", now().UnixMilli(), a.seq), spec: spec, state: messages.JobQueued, created: now()}
 	a.jobs[j.id] = j
 	a.queue = append(a.queue, j)
 	a.log.Info("backtest queued", "job", j.id, "strategy", spec.Kind, "symbols", spec.Symbols, "points", spec.Points())
@@ -97,11 +87,11 @@ func (a *backtestActor) result(req *messages.BacktestResultRequest) *messages.Ba
 		return &messages.BacktestResultResponse{Error: e}
 	}
 	switch j.state {
-	case StateDone:
+	case messages.JobDone:
 		r := j.result
 		return &messages.BacktestResultResponse{Job: a.view(j), Metrics: r.Metrics, Summary: r.Summary, Files: r.Files,
 			Points: r.Points, Metric: r.Metric}
-	case StateFailed, StateCanceled:
+	case messages.JobFailed, messages.JobCanceled:
 		return &messages.BacktestResultResponse{Job: a.view(j), Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_FAILED_PRECONDITION,
 			"backtest %s %s: no result", j.id, j.state)}
 	}
@@ -118,12 +108,12 @@ func (a *backtestActor) cancel(req *messages.BacktestCancelRequest) *messages.Ba
 		return &messages.BacktestCancelResponse{Error: e}
 	}
 	switch j.state {
-	case StateQueued:
+	case messages.JobQueued:
 		a.queue = slices.DeleteFunc(a.queue, func(q *job) bool { return q == j })
-		a.finish(j, StateCanceled, "")
-		a.log.Info("backtest canceled", "job", j.id, "state", StateQueued)
-	case StateRunning:
-		j.state = StateCanceling
+		a.finish(j, messages.JobCanceled, "")
+		a.log.Info("backtest canceled", "job", j.id, "state", messages.JobQueued)
+	case messages.JobRunning:
+		j.state = messages.JobCanceling
 		j.cancel()
 		a.log.Info("backtest canceling", "job", j.id)
 		a.publish(j)
@@ -133,7 +123,7 @@ func (a *backtestActor) cancel(req *messages.BacktestCancelRequest) *messages.Ba
 
 func (a *backtestActor) onProgress(msg *jobProgress) {
 	j := a.jobs[msg.id]
-	if j == nil || j.state != StateRunning {
+	if j == nil || j.state != messages.JobRunning {
 		return
 	}
 	j.done, j.total = msg.done, msg.total
@@ -150,18 +140,18 @@ func (a *backtestActor) onFinished(msg *jobFinished) {
 	a.freeCPU += j.workers
 	a.inFlight--
 	switch {
-	case j.state == StateCanceling || errCanceled(msg.err):
-		a.finish(j, StateCanceled, "")
-		a.log.Info("backtest canceled", "job", j.id, "state", StateRunning)
+	case j.state == messages.JobCanceling || errCanceled(msg.err):
+		a.finish(j, messages.JobCanceled, "")
+		a.log.Info("backtest canceled", "job", j.id, "state", messages.JobRunning)
 	case msg.err != nil:
-		a.finish(j, StateFailed, msg.err.Error())
+		a.finish(j, messages.JobFailed, msg.err.Error())
 		a.log.Warn("backtest failed", "job", j.id, "error", msg.err)
 	default:
 		j.result = msg.res
 		if jb := msg.res.GetJob(); jb != nil && jb.GetTotal() > 0 {
 			j.done, j.total = jb.GetTotal(), jb.GetTotal()
 		}
-		a.finish(j, StateDone, "")
+		a.finish(j, messages.JobDone, "")
 		a.log.Info("backtest done", "job", j.id, "duration", j.finished.Sub(j.started).Round(time.Millisecond).String())
 	}
 	a.admit()
@@ -212,11 +202,11 @@ func (a *backtestActor) view(j *job) *messages.BacktestJob {
 		Progress: fraction(j.done, j.total), CreatedMs: ms(j.created), StartedMs: ms(j.started), FinishedMs: ms(j.finished),
 		Workers: uint32(j.workers), Error: j.err,
 	}
-	if j.state == StateRunning && j.done > 0 && j.done < j.total {
+	if j.state == messages.JobRunning && j.done > 0 && j.done < j.total {
 		elapsed := now().Sub(j.started)
 		v.EtaMs = (time.Duration(float64(elapsed) * float64(j.total-j.done) / float64(j.done))).Milliseconds()
 	}
-	if j.state == StateQueued {
+	if j.state == messages.JobQueued {
 		v.QueuePosition = uint32(slices.Index(a.queue, j) + 1)
 	}
 	return v

@@ -50,7 +50,7 @@ func TestRealBacktest(t *testing.T) {
 	storeDays(t, cfg.DataDir, "BTCUSDT", 2)
 	f := newFixture(t, cfg, nil)
 	id := f.start(smaRequest())
-	st := f.waitState(id, StateDone)
+	st := f.waitState(id, messages.JobDone)
 	if st.GetTotal() != 2*1440 || st.GetDone() != st.GetTotal() {
 		t.Fatalf("job: %v", st)
 	}
@@ -86,7 +86,7 @@ func TestRealSweep(t *testing.T) {
 	storeDays(t, cfg.DataDir, "BTCUSDT", 2)
 	f := newFixture(t, cfg, nil)
 	id := f.start(sweepRequest(6))
-	st := f.waitState(id, StateDone)
+	st := f.waitState(id, messages.JobDone)
 	if st.GetTotal() != 6 || !st.GetSweep() {
 		t.Fatalf("job: %v", st)
 	}
@@ -127,15 +127,15 @@ func TestRealCancel(t *testing.T) {
 	single := smaRequest()
 	single.ToMs = 0
 	next := f.start(single)
-	if st := f.status(next); st.GetState() != StateQueued || st.GetQueuePosition() != 1 {
+	if st := f.status(next); st.GetState() != messages.JobQueued || st.GetQueuePosition() != 1 {
 		t.Fatalf("a single backtest beside the sweep: %v", st)
 	}
 	res := actortest.Request[*messages.BacktestCancelResponse](t, f.sys, f.pid, &messages.BacktestCancelRequest{Id: id})
-	if res.GetJob().GetState() != StateCanceling {
+	if res.GetJob().GetState() != messages.JobCanceling {
 		t.Fatalf("cancel: %v", res)
 	}
-	st := f.waitState(id, StateCanceled)
-	f.waitState(next, StateDone)
+	st := f.waitState(id, messages.JobCanceled)
+	f.waitState(next, messages.JobDone)
 	if st.GetDone() >= st.GetTotal() {
 		t.Fatalf("the sweep ran to the end: %v", st)
 	}

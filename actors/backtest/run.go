@@ -30,7 +30,7 @@ const maxResultPoints = 1000
 // start runs j on a goroutine of its own holding workers cpu workers.
 func (a *backtestActor) start(j *job, workers int) {
 	ctx, cancel := context.WithCancel(context.Background())
-	j.state, j.started, j.workers, j.cancel = StateRunning, now(), workers, cancel
+	j.state, j.started, j.workers, j.cancel = messages.JobRunning, now(), workers, cancel
 	a.log.Info("backtest started", "job", j.id, "workers", workers, "queued", j.started.Sub(j.created).Round(time.Millisecond).String())
 	a.publish(j)
 	root, self, run := a.root, a.self, a.deps.Run
@@ -84,7 +84,7 @@ func runJob(ctx context.Context, run RunFunc, s Spec, workers int, dir string, v
 		return nil, err
 	}
 	res.Job = view
-	view.State, view.FinishedMs, view.Done, view.Total, view.Progress = StateDone, time.Now().UnixMilli(), done, total, 1
+	view.State, view.FinishedMs, view.Done, view.Total, view.Progress = messages.JobDone, time.Now().UnixMilli(), done, total, 1
 	b, err := protojson.Marshal(res)
 	if err == nil {
 		_, err = writeFile(filepath.Join(dir, fileResult), func(w io.Writer) error {

@@ -28,11 +28,11 @@ func TestDownloadIntoDiskStore(t *testing.T) {
 	if c.GetError() != nil {
 		t.Fatal(c.GetError())
 	}
-	if j := f.wait(t, id, 30*time.Second); j.GetState() != StateCanceled && j.GetState() != StateDone {
+	if j := f.wait(t, id, 30*time.Second); j.GetState() != messages.JobCanceled && j.GetState() != messages.JobDone {
 		t.Fatalf("canceled job = %v", j)
 	}
 	j := f.wait(t, f.download(t, req), 60*time.Second)
-	if j.GetState() != StateDone {
+	if j.GetState() != messages.JobDone {
 		t.Fatalf("job = %v", j)
 	}
 	contiguous(t, st, "ETHUSDT", "1m", from, to, 60_000)

@@ -108,7 +108,7 @@ func resumePoint(st Store, p symPlan, interval string, ivMs int64) (symStart, er
 // onPlanned cuts each symbol's range into pages and starts fetching.
 func (a *mdActor) onPlanned(ctx actor.Context, m *planned) {
 	j := m.job
-	if j.state != StateRunning {
+	if j.state != messages.JobRunning {
 		return
 	}
 	j.pages = []*page{}
@@ -150,7 +150,7 @@ func (a *mdActor) request(ctx actor.Context, j *job, p *page) {
 // onPage takes a connector answer for p: a rate refusal, a timeout or an
 // unreachable exchange is asked again later; any other error fails the job.
 func (a *mdActor) onPage(ctx actor.Context, j *job, p *page, res any, err error) {
-	if j.state != StateRunning {
+	if j.state != messages.JobRunning {
 		return
 	}
 	r, _ := res.(*messages.KlinesResponse)
@@ -194,7 +194,7 @@ func (a *mdActor) onPage(ctx actor.Context, j *job, p *page, res any, err error)
 
 func (a *mdActor) onRetry(ctx actor.Context, m *retryPage) {
 	delete(a.timers, m.id)
-	if m.job.state == StateRunning {
+	if m.job.state == messages.JobRunning {
 		a.request(ctx, m.job, m.page)
 	}
 }
@@ -300,7 +300,7 @@ func (a *mdActor) onWritten(ctx actor.Context, m *written) {
 		close(j.writes) // the writer ends; writerDone marks the job done
 		return
 	}
-	if j.state == StateRunning {
+	if j.state == messages.JobRunning {
 		a.publish(ctx, j, false)
 		a.issue(ctx, j)
 	}
@@ -311,7 +311,7 @@ func (a *mdActor) fail(ctx actor.Context, j *job, why string) {
 	if j.err == "" {
 		j.err = why
 	}
-	j.state = StateCanceling
+	j.state = messages.JobCanceling
 	j.cancel()
 	a.log.Warn("download failing", "job", j.id, "error", why)
 	a.publish(ctx, j, true)

@@ -23,7 +23,7 @@ func TestDownloadFromSimulator(t *testing.T) {
 	from, to := day(t, "2024-01-01"), day(t, "2024-01-04")
 	id := f.download(t, &messages.DataDownloadRequest{Symbols: []string{"btcusdt", "ETHUSDT"}, Interval: "1m", FromMs: from, ToMs: to})
 	j := f.wait(t, id, 60*time.Second)
-	if j.GetState() != StateDone || j.GetPercent() != 100 {
+	if j.GetState() != messages.JobDone || j.GetPercent() != 100 {
 		t.Fatalf("job = %v", j)
 	}
 	for _, sym := range []string{"BTCUSDT", "ETHUSDT"} {
@@ -39,7 +39,7 @@ func TestDownloadFromSimulator(t *testing.T) {
 	}
 	last := actortest.ExpectMatch(t, f.bus, 5*time.Second, func(e *messages.Event) bool {
 		var dj messages.DataJob
-		return e.GetTopic() == "data."+id+".progress" && e.GetPayload().UnmarshalTo(&dj) == nil && dj.GetState() == StateDone
+		return e.GetTopic() == "data."+id+".progress" && e.GetPayload().UnmarshalTo(&dj) == nil && dj.GetState() == messages.JobDone
 	})
 	if last.GetSource() != Kind {
 		t.Errorf("event source = %q", last.GetSource())
@@ -68,12 +68,12 @@ func TestInterruptedDownloadResumes(t *testing.T) {
 	id := f.download(t, req)
 	<-reached
 	c := actortest.Request[*messages.DataCancelResponse](t, f.sys, f.pid, &messages.DataCancelRequest{Job: id})
-	if c.GetError() != nil || c.GetJob().GetState() != StateCanceling {
+	if c.GetError() != nil || c.GetJob().GetState() != messages.JobCanceling {
 		t.Fatalf("cancel = %v", c)
 	}
 	close(release)
 	j := f.wait(t, id, 30*time.Second)
-	if j.GetState() != StateCanceled {
+	if j.GetState() != messages.JobCanceled {
 		t.Fatalf("state = %s", j.GetState())
 	}
 	last, ok, _ := st.Last("BTCUSDT", "1m")
@@ -85,7 +85,7 @@ func TestInterruptedDownloadResumes(t *testing.T) {
 	id2 := f.download(t, req)
 	j2 := f.wait(t, id2, 60*time.Second)
 	s := j2.GetSymbols()[0]
-	if j2.GetState() != StateDone || !s.GetResumed() || s.GetFromMs() != last+60_000 {
+	if j2.GetState() != messages.JobDone || !s.GetResumed() || s.GetFromMs() != last+60_000 {
 		t.Fatalf("resumed job = %v", j2)
 	}
 	contiguous(t, st, "BTCUSDT", "1m", from, to, 60_000)
@@ -95,7 +95,7 @@ func TestInterruptedDownloadResumes(t *testing.T) {
 
 	// A third time: everything is stored, nothing is fetched.
 	j3 := f.wait(t, f.download(t, req), 30*time.Second)
-	if s3 := j3.GetSymbols()[0]; j3.GetState() != StateDone || !s3.GetResumed() || s3.GetPages() != 0 || s3.GetPagesTotal() != 0 || j3.GetPercent() != 100 {
+	if s3 := j3.GetSymbols()[0]; j3.GetState() != messages.JobDone || !s3.GetResumed() || s3.GetPages() != 0 || s3.GetPagesTotal() != 0 || j3.GetPercent() != 100 {
 		t.Fatalf("a download of a stored range = %v", j3)
 	}
 }
@@ -207,7 +207,7 @@ func TestGapsReported(t *testing.T) {
 	f := startWith(t, sys, conn, cfg, st)
 	id := f.download(t, &messages.DataDownloadRequest{Symbols: []string{"BTCUSDT"}, Interval: "1m", FromMs: from, ToMs: to})
 	j := f.wait(t, id, 30*time.Second)
-	if j.GetState() != StateDone {
+	if j.GetState() != messages.JobDone {
 		t.Fatalf("job = %v", j)
 	}
 	s := j.GetSymbols()[0]
@@ -240,7 +240,7 @@ func TestRateLimitedTooLongFails(t *testing.T) {
 	from := day(t, "2024-03-01")
 	id := f.download(t, &messages.DataDownloadRequest{Symbols: []string{"BTCUSDT"}, Interval: "1m", FromMs: from, ToMs: from + 3600_000})
 	j := f.wait(t, id, 30*time.Second)
-	if j.GetState() != StateFailed || !strings.Contains(j.GetError(), "BTCUSDT: no request budget within the queue timeout (after 4 tries)") {
+	if j.GetState() != messages.JobFailed || !strings.Contains(j.GetError(), "BTCUSDT: no request budget within the queue timeout (after 4 tries)") {
 		t.Fatalf("job = %v", j)
 	}
 	if writes, _ := st.counts(); writes != 0 {
@@ -262,15 +262,15 @@ func TestQueueAndCancelQueued(t *testing.T) {
 	req := &messages.DataDownloadRequest{Symbols: []string{"BTCUSDT"}, Interval: "1m", FromMs: from, ToMs: from + 3600_000}
 	first := f.download(t, req)
 	second := f.download(t, req)
-	if s := f.job(t, second).GetState(); s != StateQueued {
+	if s := f.job(t, second).GetState(); s != messages.JobQueued {
 		t.Fatalf("second job is %s", s)
 	}
 	c := actortest.Request[*messages.DataCancelResponse](t, f.sys, f.pid, &messages.DataCancelRequest{Job: second})
-	if c.GetJob().GetState() != StateCanceled {
+	if c.GetJob().GetState() != messages.JobCanceled {
 		t.Fatalf("cancel = %v", c)
 	}
 	close(release)
-	if j := f.wait(t, first, 30*time.Second); j.GetState() != StateDone {
+	if j := f.wait(t, first, 30*time.Second); j.GetState() != messages.JobDone {
 		t.Fatalf("first = %v", j)
 	}
 	c = actortest.Request[*messages.DataCancelResponse](t, f.sys, f.pid, &messages.DataCancelRequest{Job: first})
@@ -297,10 +297,10 @@ func TestDownloadSharesTheBudget(t *testing.T) {
 			t.Fatalf("ticker %d during the download: %v", i, tk)
 		}
 	}
-	if s := f.job(t, id).GetState(); s != StateRunning {
+	if s := f.job(t, id).GetState(); s != messages.JobRunning {
 		t.Fatalf("the download was not running while the tickers were asked: %s", s)
 	}
-	if j := f.wait(t, id, 60*time.Second); j.GetState() != StateDone {
+	if j := f.wait(t, id, 60*time.Second); j.GetState() != messages.JobDone {
 		t.Fatalf("job = %v", j)
 	}
 	contiguous(t, st, "BTCUSDT", "1m", from, from+40*1000*60_000, 60_000)

@@ -197,7 +197,7 @@ func (f *fixture) wait(t testing.TB, id string, timeout time.Duration) *messages
 	var j *messages.DataJob
 	actortest.Eventually(t, timeout, func() bool {
 		j = f.job(t, id)
-		return j.GetState() == StateDone || j.GetState() == StateFailed || j.GetState() == StateCanceled
+		return j.GetState() == messages.JobDone || j.GetState() == messages.JobFailed || j.GetState() == messages.JobCanceled
 	}, "job %s ends", id)
 	return j
 }

@@ -16,16 +16,6 @@ import (
 	"github.com/superbot/superbot/messages"
 )
 
-// Job states (DataJob.state).
-const (
-	StateQueued    = "queued"
-	StateRunning   = "running"
-	StateCanceling = "canceling"
-	StateDone      = "done"
-	StateFailed    = "failed"
-	StateCanceled  = "canceled"
-)
-
 // Limits of one download request.
 const (
 	maxSymbols = 100
@@ -205,7 +195,7 @@ func (a *mdActor) probe(ctx actor.Context, d download, i int) {
 }
 
 func (a *mdActor) newJob(d download) *job {
-	j := &job{id: a.newJobID(), interval: d.interval, ivMs: d.ivMs, from: d.from, to: d.to, state: StateQueued, created: time.Now()}
+	j := &job{id: a.newJobID(), interval: d.interval, ivMs: d.ivMs, from: d.from, to: d.to, state: messages.JobQueued, created: time.Now()}
 	for _, s := range d.symbols {
 		j.syms = append(j.syms, &messages.DataSymbolProgress{Symbol: s, FromMs: d.from, ToMs: d.to, NextMs: d.from,
 			PagesTotal: uint32(pagesOf(d.from, d.to, d.ivMs))})
@@ -218,7 +208,7 @@ func (a *mdActor) newJob(d download) *job {
 func (a *mdActor) waiting() int {
 	n := 0
 	for _, j := range a.jobs {
-		if j.state == StateQueued {
+		if j.state == messages.JobQueued {
 			n++
 		}
 	}
@@ -231,7 +221,7 @@ func (a *mdActor) schedule(ctx actor.Context) {
 		if a.running >= a.cfg.MaxRunning {
 			return
 		}
-		if j.state == StateQueued {
+		if j.state == messages.JobQueued {
 			a.start(ctx, j)
 		}
 	}
@@ -240,7 +230,7 @@ func (a *mdActor) schedule(ctx actor.Context) {
 // start runs j: its writer goroutine plans where each symbol resumes,
 // then writes the pages in order.
 func (a *mdActor) start(ctx actor.Context, j *job) {
-	j.state, j.started = StateRunning, time.Now()
+	j.state, j.started = messages.JobRunning, time.Now()
 	a.running++
 	var wctx context.Context
 	wctx, j.cancel = context.WithCancel(context.Background()) // a job ends by its own cancel, never by a caller's
@@ -262,11 +252,11 @@ func (a *mdActor) onCancel(ctx actor.Context, m *messages.DataCancelRequest) *me
 		return &messages.DataCancelResponse{Error: a.notFound(m.GetJob())}
 	}
 	switch j.state {
-	case StateQueued:
-		j.state, j.finished = StateCanceled, time.Now()
+	case messages.JobQueued:
+		j.state, j.finished = messages.JobCanceled, time.Now()
 		a.publish(ctx, j, true)
-	case StateRunning:
-		j.canceled, j.state = true, StateCanceling
+	case messages.JobRunning:
+		j.canceled, j.state = true, messages.JobCanceling
 		j.cancel()
 		a.publish(ctx, j, true)
 	default:
@@ -286,15 +276,15 @@ func (a *mdActor) onWriterDone(ctx actor.Context, m *writerDone) {
 	switch {
 	case j.err == "" && m.err != nil:
 		j.err = m.err.Error()
-		j.state = StateFailed
+		j.state = messages.JobFailed
 	case j.err != "":
-		j.state = StateFailed
+		j.state = messages.JobFailed
 	case j.canceled:
-		j.state = StateCanceled
+		j.state = messages.JobCanceled
 	case j.written == len(j.pages) && j.pages != nil:
-		j.state = StateDone
+		j.state = messages.JobDone
 	default:
-		j.state, j.err = StateFailed, "the writer stopped early"
+		j.state, j.err = messages.JobFailed, "the writer stopped early"
 	}
 	j.cancel()
 	var gaps int
@@ -371,11 +361,11 @@ func (a *mdActor) jobStatus(j *job) *messages.DataJob {
 		total += int64(s.GetPagesTotal())
 	}
 	switch {
-	case j.state == StateDone:
+	case j.state == messages.JobDone:
 		out.Percent, out.EtaMs = 100, 0
 	case total > 0:
 		out.Percent = 100 * float64(done) / float64(total)
-		if done > 0 && j.state == StateRunning {
+		if done > 0 && j.state == messages.JobRunning {
 			el := time.Since(j.started)
 			out.EtaMs = int64(el) / done * (total - done) / int64(time.Millisecond)
 		}

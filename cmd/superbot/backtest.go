@@ -153,11 +153,11 @@ func followBacktest(ctx context.Context, e *env, id string) error {
 			_ = bar.Set64(st.Job.Done)
 		}
 		switch st.Job.State {
-		case backtest.StateDone:
+		case messages.JobDone:
 			return nil
-		case backtest.StateFailed:
+		case messages.JobFailed:
 			return fmt.Errorf("backtest %s failed: %s", id, st.Job.Error)
-		case backtest.StateCanceled:
+		case messages.JobCanceled:
 			return fmt.Errorf("backtest %s was canceled", id)
 		}
 		select {
@@ -217,7 +217,7 @@ func runBacktestLocal(ctx context.Context, e *env, params map[string]any, out ba
 	if err != nil {
 		return err
 	}
-	res.Job = &messages.BacktestJob{State: backtest.StateDone, Strategy: spec.Kind, Symbols: spec.Symbols, Interval: spec.Interval,
+	res.Job = &messages.BacktestJob{State: messages.JobDone, Strategy: spec.Kind, Symbols: spec.Symbols, Interval: spec.Interval,
 		FromMs: spec.FromMs, ToMs: spec.ToMs, Sweep: spec.Sweep != nil, Progress: 1}
 	raw, err := messages.AppendJSON(nil, res)
 	if err != nil {

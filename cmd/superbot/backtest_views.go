@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/superbot/superbot/actors/backtest"
+	"github.com/superbot/superbot/messages"
 )
 
 // Views of the backtest results (proto/superbot/v1/backtest.proto).
@@ -117,7 +117,7 @@ func renderBacktestResult(w io.Writer, res json.RawMessage) error {
 }
 
 func jobState(j backtestJob) string {
-	if j.State == backtest.StateQueued && j.Queue > 0 {
+	if j.State == messages.JobQueued && j.Queue > 0 {
 		return fmt.Sprintf("queued (#%d)", j.Queue)
 	}
 	return j.State
