@@ -37,8 +37,15 @@ func benchStore(b *testing.B) (*store.Store, Spec) {
 // (load), through the engine, report included (metrics, summary and the
 // HTML file). Compare with BenchmarkExecuteFloor, measured in the same run.
 func BenchmarkExecuteYear(b *testing.B) {
+	benchExecute(b, Outputs{HTML: filepath.Join(b.TempDir(), "report.html")})
+}
+
+// BenchmarkExecuteYearSummary is the same with the terminal report only
+// (metrics and summary, what `superbot backtest run` prints), no files.
+func BenchmarkExecuteYearSummary(b *testing.B) { benchExecute(b, Outputs{}) }
+
+func benchExecute(b *testing.B, out Outputs) {
 	st, s := benchStore(b)
-	out := Outputs{HTML: filepath.Join(b.TempDir(), "report.html")}
 	b.ResetTimer()
 	for range b.N {
 		oc, err := Execute(context.Background(), st, s, 1, out, nil)
