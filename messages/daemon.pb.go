@@ -964,15 +964,20 @@ func (x *HealthResponse) GetError() *Error {
 
 // Resources is what gopsutil reports for one process.
 type Resources struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pid           int32                  `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
-	CpuPercent    float64                `protobuf:"fixed64,2,opt,name=cpu_percent,json=cpuPercent,proto3" json:"cpu_percent,omitempty"`
-	RssBytes      uint64                 `protobuf:"varint,3,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`
-	Threads       int32                  `protobuf:"varint,4,opt,name=threads,proto3" json:"threads,omitempty"`
-	Goroutines    int32                  `protobuf:"varint,5,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
-	OpenFds       int32                  `protobuf:"varint,6,opt,name=open_fds,json=openFds,proto3" json:"open_fds,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Pid        int32                  `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	CpuPercent float64                `protobuf:"fixed64,2,opt,name=cpu_percent,json=cpuPercent,proto3" json:"cpu_percent,omitempty"`
+	RssBytes   uint64                 `protobuf:"varint,3,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`
+	Threads    int32                  `protobuf:"varint,4,opt,name=threads,proto3" json:"threads,omitempty"`
+	Goroutines int32                  `protobuf:"varint,5,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
+	OpenFds    int32                  `protobuf:"varint,6,opt,name=open_fds,json=openFds,proto3" json:"open_fds,omitempty"`
+	// GoHeapBytes is the Go heap's live objects, GoRuntimeBytes all the memory
+	// the Go runtime holds from the OS (heap, stacks, its own): RSS beyond it
+	// is outside Go (the binary's pages, SQLite's allocator).
+	GoHeapBytes    uint64 `protobuf:"varint,7,opt,name=go_heap_bytes,json=goHeapBytes,proto3" json:"go_heap_bytes,omitempty"`
+	GoRuntimeBytes uint64 `protobuf:"varint,8,opt,name=go_runtime_bytes,json=goRuntimeBytes,proto3" json:"go_runtime_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Resources) Reset() {
@@ -1043,6 +1048,20 @@ func (x *Resources) GetGoroutines() int32 {
 func (x *Resources) GetOpenFds() int32 {
 	if x != nil {
 		return x.OpenFds
+	}
+	return 0
+}
+
+func (x *Resources) GetGoHeapBytes() uint64 {
+	if x != nil {
+		return x.GoHeapBytes
+	}
+	return 0
+}
+
+func (x *Resources) GetGoRuntimeBytes() uint64 {
+	if x != nil {
+		return x.GoRuntimeBytes
 	}
 	return 0
 }
@@ -1857,7 +1876,7 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\n" +
 	"components\x18\x02 \x03(\v2\x1c.superbot.v1.ComponentHealthR\n" +
 	"components\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\xb0\x01\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\xfe\x01\n" +
 	"\tResources\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x1f\n" +
 	"\vcpu_percent\x18\x02 \x01(\x01R\n" +
@@ -1867,7 +1886,9 @@ const file_superbot_v1_daemon_proto_rawDesc = "" +
 	"\n" +
 	"goroutines\x18\x05 \x01(\x05R\n" +
 	"goroutines\x12\x19\n" +
-	"\bopen_fds\x18\x06 \x01(\x05R\aopenFds\"\x12\n" +
+	"\bopen_fds\x18\x06 \x01(\x05R\aopenFds\x12\"\n" +
+	"\rgo_heap_bytes\x18\a \x01(\x04R\vgoHeapBytes\x12(\n" +
+	"\x10go_runtime_bytes\x18\b \x01(\x04R\x0egoRuntimeBytes\"\x12\n" +
 	"\x10ResourcesRequest\"m\n" +
 	"\x11ResourcesResponse\x12.\n" +
 	"\x06daemon\x18\x01 \x01(\v2\x16.superbot.v1.ResourcesR\x06daemon\x12(\n" +

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -55,8 +54,9 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	defer d.stop()
 	defer func() { _ = c.Close() }()
 	type sample struct {
-		at  time.Duration
-		kib int
+		at             time.Duration
+		kib            int
+		heap, runtimeB uint64 // the Go heap's live objects, all the Go runtime holds
 	}
 	var samples []sample
 	tk := time.NewTicker(every)
@@ -70,11 +70,13 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 		if kib < 0 {
 			return fmt.Errorf("daemon gone:\n%s", d.out.String())
 		}
-		samples = append(samples, sample{time.Since(start), kib})
+		var res messages.ResourcesResponse
 		info.Reset()
-		if err := rpcCall(c, "trading.strategies", map[string]any{}, &info); err != nil {
+		if err := errors.Join(rpcCall(c, "monitoring.resources", map[string]any{}, &res),
+			rpcCall(c, "trading.strategies", map[string]any{}, &info)); err != nil {
 			return fmt.Errorf("after %s: %w", time.Since(start).Round(time.Second), err)
 		}
+		samples = append(samples, sample{time.Since(start), kib, res.GetDaemon().GetGoHeapBytes(), res.GetDaemon().GetGoRuntimeBytes()})
 	}
 	running, bars := 0, uint64(0)
 	for _, s := range info.GetStrategies() {
@@ -99,9 +101,9 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	}
 	series := make([]string, len(samples))
 	for i, s := range samples {
-		series[i] = strconv.Itoa(s.kib)
+		series[i] = fmt.Sprintf("%d/%d/%d", s.kib, s.runtimeB>>10, s.heap>>10)
 	}
-	fmt.Fprintf(w, "rss: samples (KiB, every %s): %s\n", every, strings.Join(series, " "))
+	fmt.Fprintf(w, "rss: samples every %s, KiB: RSS/Go runtime/Go heap objects: %s\n", every, strings.Join(series, " "))
 	third := len(after) / 3
 	early, late := medianInt(after[:third]), medianInt(after[len(after)-third:])
 	fmt.Fprintf(w, "rss: peak %d KiB (%.1f MiB; bound 40 MiB); after %s warm-up: median of the first third %d KiB, of the last third %d KiB, growth %+d KiB\n",

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"runtime/metrics"
 
 	"github.com/shirou/gopsutil/v3/process"
 
@@ -44,6 +45,9 @@ func SelfResources() (*messages.Resources, error) {
 	if n, err := p.NumFDs(); err == nil {
 		r.OpenFds = n
 	}
+	ms := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}}
+	metrics.Read(ms)
+	r.GoHeapBytes, r.GoRuntimeBytes = ms[0].Value.Uint64(), ms[1].Value.Uint64()
 	return r, nil
 }
 

@@ -226,7 +226,9 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Fatalf("health = %v", h)
 	}
 	res := call(t, c, "monitoring.resources", nil)["daemon"].(map[string]any)
-	if res["rss_bytes"] == "0" || res["goroutines"].(float64) < 1 {
+	heap, _ := res["go_heap_bytes"].(float64)
+	total, _ := res["go_runtime_bytes"].(float64)
+	if res["rss_bytes"] == "0" || res["goroutines"].(float64) < 1 || heap == 0 || total < heap {
 		t.Fatalf("resources = %v", res)
 	}
 
