@@ -13,6 +13,7 @@ import (
 	"github.com/superbot/superbot/actors/backtest/engine"
 	"github.com/superbot/superbot/actors/backtest/report"
 	"github.com/superbot/superbot/actors/marketdata/store"
+	"github.com/superbot/superbot/actors/orders/ledger"
 )
 
 // Outputs names the report files Execute writes; an empty name is not
@@ -88,10 +89,17 @@ func Execute(ctx context.Context, st *store.Store, s Spec, workers int, out Outp
 	return oc, nil
 }
 
-// loadConfig loads every leg's bars and builds the engine's config.
+// loadConfig loads every leg's bars and builds the engine's config. The
+// account holds each leg's allocation in its quote asset and nothing else,
+// and its balances are checked as paper trading checks them: a strategy
+// cannot spend cash it no longer has, so losses and fees shrink what it
+// can buy and the equity never goes below zero.
 func loadConfig(st *store.Store, s Spec) (engine.Config, error) {
-	cfg := engine.Config{MakerFee: s.MakerFee, TakerFee: s.TakerFee, Slippage: s.Slippage, FromMs: s.FromMs, ToMs: s.ToMs}
+	cfg := engine.Config{MakerFee: s.MakerFee, TakerFee: s.TakerFee, Slippage: s.Slippage, FromMs: s.FromMs, ToMs: s.ToMs,
+		Balances: map[string]float64{}}
 	for _, sym := range s.Symbols {
+		_, quote := ledger.SplitSymbol(sym)
+		cfg.Balances[quote] += s.Allocation
 		bars, err := st.Load(sym, s.Interval, s.FromMs, s.ToMs)
 		if err != nil {
 			return engine.Config{}, fmt.Errorf("load %s %s: %w", sym, s.Interval, err)

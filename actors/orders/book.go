@@ -4,27 +4,14 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/superbot/superbot/actors/orders/ledger"
 	"github.com/superbot/superbot/messages"
 )
 
-// quoteAssets are the quote assets a symbol's name may end with, longest
-// first so that "FDUSD" wins over "USD".
-var quoteAssets = []string{"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD"}
-
-// splitSymbol returns a symbol's base and quote assets ("BTCUSDT" -> BTC,
-// USDT). An unknown quote gives ("SYMBOL", "").
-func splitSymbol(sym string) (base, quote string) {
-	for _, q := range quoteAssets {
-		if strings.HasSuffix(sym, q) && len(sym) > len(q) {
-			return sym[:len(sym)-len(q)], q
-		}
-	}
-	return sym, ""
-}
+// splitSymbol returns a symbol's base and quote assets.
+func splitSymbol(sym string) (base, quote string) { return ledger.SplitSymbol(sym) }
 
 // parseDec parses a decimal string; "" is 0.
 func parseDec(s string) (float64, error) {

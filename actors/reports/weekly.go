@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/superbot/superbot/actors/orders/ledger"
@@ -120,22 +119,13 @@ func weeklyStats(ctx context.Context, j *journalReader, fromMs, toMs int64) (*me
 	return resp, account.curve, nil
 }
 
-// quoteAssets are the quote assets a symbol may end with, longest first.
-var quoteAssets = []string{"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD"}
-
 // feeInQuote converts a fill's fee to the quote asset: a fee in the base
 // asset is valued at the fill price; another asset (BNB) counts as 0, as in
 // the order actor's books.
 func feeInQuote(f *messages.TradeFill) float64 {
 	fee := dec(f.GetFee())
 	sym := f.GetSymbol()
-	base, quote := sym, ""
-	for _, q := range quoteAssets {
-		if strings.HasSuffix(sym, q) && len(sym) > len(q) {
-			base, quote = sym[:len(sym)-len(q)], q
-			break
-		}
-	}
+	base, quote := ledger.SplitSymbol(sym)
 	switch f.GetFeeAsset() {
 	case "", quote:
 		return fee

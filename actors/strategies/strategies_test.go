@@ -44,8 +44,9 @@ func TestFractionOfTheAvailableAllocation(t *testing.T) {
 	for _, c := range []float64{10, 9, 8, 12} {
 		r.bar("ETHUSDT", c, true)
 	}
-	// 1000 USDT allocated, nothing used: 0.5 * 1000 / 12, to 8 decimals.
-	if p := r.orders.nextPlace(t); p.Quantity != "41.66666666" {
+	// 1000 USDT allocated, nothing used: 0.5 * 1000 / (12 * 1.002), the
+	// default fee reserve kept, to 8 decimals.
+	if p := r.orders.nextPlace(t); p.Quantity != "41.58349966" {
 		t.Fatalf("order %v", p)
 	}
 }

@@ -171,7 +171,12 @@ func followBacktest(ctx context.Context, e *env, id string) error {
 	}
 }
 
+// newBar is a job's progress bar on w, drawn only when w is a terminal
+// (like the download's: a pipe or a file gets the summary only).
 func newBar(w io.Writer, what string) *progressbar.ProgressBar {
+	if !showProgress(w) {
+		w = io.Discard
+	}
 	return progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))

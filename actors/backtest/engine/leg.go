@@ -2,9 +2,9 @@ package engine
 
 import (
 	"math"
-	"strings"
 	"time"
 
+	"github.com/superbot/superbot/actors/orders/ledger"
 	"github.com/superbot/superbot/actors/orders/matcher"
 	"github.com/superbot/superbot/actors/strategies/strategy"
 )
@@ -350,17 +350,5 @@ func (l *legRun) fireTimers(until int64) {
 	}
 }
 
-// quoteAssets are the quote assets a symbol's name may end with, longest
-// first: a copy of actors/orders' (book.go), which names a fill's fee asset.
-var quoteAssets = []string{"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD"}
-
-// splitSymbol returns a symbol's base and quote assets, as actors/orders'
-// splitSymbol does.
-func splitSymbol(sym string) (base, quote string) {
-	for _, q := range quoteAssets {
-		if strings.HasSuffix(sym, q) && len(sym) > len(q) {
-			return sym[:len(sym)-len(q)], q
-		}
-	}
-	return sym, ""
-}
+// splitSymbol returns a symbol's base and quote assets.
+func splitSymbol(sym string) (base, quote string) { return ledger.SplitSymbol(sym) }

@@ -92,3 +92,18 @@ func Round(v float64) float64 {
 	}
 	return r
 }
+
+// quoteAssets are the quote assets a symbol's name may end with, longest
+// first so that "FDUSD" wins over "USD".
+var quoteAssets = []string{"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD"}
+
+// SplitSymbol returns a symbol's base and quote assets ("BTCUSDT" -> BTC,
+// USDT). An unknown quote gives ("SYMBOL", "").
+func SplitSymbol(sym string) (base, quote string) {
+	for _, q := range quoteAssets {
+		if strings.HasSuffix(sym, q) && len(sym) > len(q) {
+			return sym[:len(sym)-len(q)], q
+		}
+	}
+	return sym, ""
+}

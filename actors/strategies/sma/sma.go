@@ -9,6 +9,9 @@
 //	quantity  base asset bought on a cross up (fixed), or
 //	fraction  of the allocation still available spent on a cross up, (0, 1];
 //	          the default when quantity is absent is fraction = 1
+//	fee_reserve  with fraction: the part of the amount left for the taker
+//	          fee and the price moving before the fill, so that an all-in
+//	          buy is not refused for want of cash; default 0.002 (0-0.1)
 //	step      the quantity is rounded down to a multiple of step (the
 //	          exchange's lot size); default 0.00000001
 //
@@ -35,6 +38,7 @@ type Cross struct {
 	strategy.Base
 	fast, slow         int
 	quantity, fraction float64
+	feeReserve         float64
 	step               float64
 
 	closes   []float64 // ring of the last slow closes
@@ -65,6 +69,9 @@ func New(params map[string]any) (strategy.Strategy, error) {
 		return nil, err
 	}
 	if c.fraction, err = p.Float("fraction", 0, 0, 1); err != nil {
+		return nil, err
+	}
+	if c.feeReserve, err = p.Float("fee_reserve", 0.002, 0, 0.1); err != nil {
 		return nil, err
 	}
 	if c.step, err = p.Float("step", 1e-8, 0, math.MaxFloat64); err != nil {
@@ -140,7 +147,7 @@ func (s *Cross) buy(c *strategy.Context, price float64) {
 	}
 	q := s.quantity
 	if q == 0 {
-		q = s.fraction * c.Position.Available / price
+		q = s.fraction * c.Position.Available / (price * (1 + s.feeReserve))
 	}
 	if q = s.round(q); q > 0 {
 		s.inFlight = c.Place(strategy.Order{Side: strategy.Buy, Type: strategy.Market, Quantity: q})

@@ -40,8 +40,8 @@ func TestCrossOrders(t *testing.T) {
 			name:   "fraction of the allocation",
 			params: map[string]any{"fast": int64(2), "slow": int64(3), "fraction": 0.5, "step": 0.001},
 			closes: []float64{10, 9, 8, 12},
-			// available 1000 * 0.5 / 12 = 41.666 -> 41.666
-			want: []string{"bar 3: place #1 BUY MARKET 41.666 @ 0"},
+			// available 1000 * 0.5 / (12 * 1.002), the fee reserve kept: 41.583...
+			want: []string{"bar 3: place #1 BUY MARKET 41.583 @ 0"},
 		},
 		{
 			name:   "first sign sets no signal",
