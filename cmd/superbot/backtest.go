@@ -177,7 +177,10 @@ func newBar(w io.Writer, what string) *progressbar.ProgressBar {
 	if !showProgress(w) {
 		w = io.Discard
 	}
-	return progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
+	// A known length (set to the job's once known), not -1: progressbar's
+	// unknown-length spinner renders from a goroutine of its own that races
+	// with the caller's updates (the race detector reports it).
+	return progressbar.NewOptions64(1, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
 }
