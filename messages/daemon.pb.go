@@ -971,9 +971,10 @@ type Resources struct {
 	Threads    int32                  `protobuf:"varint,4,opt,name=threads,proto3" json:"threads,omitempty"`
 	Goroutines int32                  `protobuf:"varint,5,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
 	OpenFds    int32                  `protobuf:"varint,6,opt,name=open_fds,json=openFds,proto3" json:"open_fds,omitempty"`
-	// GoHeapBytes is the Go heap's live objects, GoRuntimeBytes all the memory
-	// the Go runtime holds from the OS (heap, stacks, its own): RSS beyond it
-	// is outside Go (the binary's pages, SQLite's allocator).
+	// GoHeapBytes is the Go heap's live objects, GoRuntimeBytes the memory the
+	// Go runtime holds from the OS and has not returned (heap, stacks, its
+	// own): RSS beyond it is outside Go (the binary's pages, SQLite's
+	// allocator).
 	GoHeapBytes    uint64 `protobuf:"varint,7,opt,name=go_heap_bytes,json=goHeapBytes,proto3" json:"go_heap_bytes,omitempty"`
 	GoRuntimeBytes uint64 `protobuf:"varint,8,opt,name=go_runtime_bytes,json=goRuntimeBytes,proto3" json:"go_runtime_bytes,omitempty"`
 	unknownFields  protoimpl.UnknownFields

@@ -45,9 +45,16 @@ func SelfResources() (*messages.Resources, error) {
 	if n, err := p.NumFDs(); err == nil {
 		r.OpenFds = n
 	}
-	ms := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}}
+	// The runtime's total counts heap pages already returned to the OS
+	// (released): those are not resident, so they are taken off.
+	ms := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
 	metrics.Read(ms)
-	r.GoHeapBytes, r.GoRuntimeBytes = ms[0].Value.Uint64(), ms[1].Value.Uint64()
+	r.GoHeapBytes = ms[0].Value.Uint64()
+	r.GoRuntimeBytes = ms[1].Value.Uint64() - ms[2].Value.Uint64()
 	return r, nil
 }
 

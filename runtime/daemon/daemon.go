@@ -27,6 +27,7 @@ import (
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/actors/metrics"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/supervisor"
@@ -63,6 +64,7 @@ type Daemon struct {
 	root      *actor.PID
 	pids      map[string]*actor.PID
 	router    *rpc.Router
+	metrics   *metrics.Metrics // served by the webui module at /metrics
 	pidfile   *pidfile.PIDFile
 	listeners *edge.Listeners
 	token     string
@@ -258,6 +260,7 @@ func (d *Daemon) startCore() error {
 	d.ring.sink.Store(&logSink{sys: d.sys, bus: d.pids[bus.Kind]})
 	d.router = rpc.NewRouter(cfg.IPC.RequestTimeout)
 	d.router.MustAdd(d.coreRoutes()...)
+	d.metrics = metrics.New(d.sys, d.router)
 	return d.runHooks(3)
 }
 
