@@ -31,11 +31,24 @@ func rssSymbols() []exchangesim.Symbol {
 	return syms
 }
 
+// rssSlow is the strategies' slow SMA period: they cannot signal, and so
+// cannot trade, before they have seen that many bars.
+const rssSlow = 20
+
+// rssSettle is how long the warm-up lasts past the moment every strategy has
+// seen rssSlow bars: their first signals, orders and journal writes happen
+// then, and bring code and memory into use that an idle strategy never
+// touches.
+const rssSettle = 5 * time.Minute
+
 // rssFigure runs rssStrategies sma_cross strategies on as many symbols in paper mode
-// (market data from the simulator, ticking every 500 ms) for dur, sampling the
-// daemon's RSS every `every`: it reports the peak, and the growth after warm-up
-// (the first quarter of the run, at least 30 s) as the difference between the
-// medians of the first and the last third of the remaining samples.
+// (market data from the simulator, ticking every 500 ms; 1m bars) for dur,
+// sampling the daemon's RSS every `every`: it reports the peak, and the
+// growth after warm-up as the difference between the medians of the first
+// and the last third of the remaining samples. The warm-up is the strategies'
+// own (every one has seen rssSlow bars, plus rssSettle) and at least the
+// first quarter of the run: with 1m bars that is about 26 minutes, so the
+// growth figure needs an hour's run.
 func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	syms := rssSymbols()
 	ex, err := newSim(syms, 500*time.Millisecond)
@@ -45,7 +58,7 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	defer func() { _ = ex.Close() }()
 	var b strings.Builder
 	for i, s := range syms {
-		fmt.Fprintf(&b, "[trading.strategies.rss%02d]\nkind = \"sma_cross\"\nsymbol = %q\ninterval = \"1m\"\nallocation = \"500 USDT\"\nparams = { fast = 5, slow = 20 }\n", i, s.Symbol)
+		fmt.Fprintf(&b, "[trading.strategies.rss%02d]\nkind = \"sma_cross\"\nsymbol = %q\ninterval = \"1m\"\nallocation = \"500 USDT\"\nparams = { fast = 5, slow = %d }\n", i, s.Symbol, rssSlow)
 	}
 	d, c, _, err := openDaemon(bin, dir, daemonConfig(ex, "paper", b.String()), 60*time.Second)
 	if err != nil {
@@ -56,7 +69,7 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	type sample struct {
 		at             time.Duration
 		kib            int
-		heap, runtimeB uint64 // the Go heap's live objects, all the Go runtime holds
+		heap, runtimeB uint64 // the Go heap's live objects, what the Go runtime holds
 	}
 	var samples []sample
 	tk := time.NewTicker(every)
@@ -65,6 +78,8 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	// answers throughout, and keeps the connection inside the edge's idle timeout
 	// (an hour-long silent connection is closed and the last call broke its pipe).
 	var info messages.StrategiesResponse
+	warm := max(dur/4, 30*time.Second)
+	warmed := false // every strategy has seen rssSlow bars
 	for start := time.Now(); time.Since(start) < dur; <-tk.C {
 		kib := rssKiB(d.cmd.Process.Pid)
 		if kib < 0 {
@@ -76,16 +91,20 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 			rpcCall(c, "trading.strategies", map[string]any{}, &info)); err != nil {
 			return fmt.Errorf("after %s: %w", time.Since(start).Round(time.Second), err)
 		}
-		samples = append(samples, sample{time.Since(start), kib, res.GetDaemon().GetGoHeapBytes(), res.GetDaemon().GetGoRuntimeBytes()})
+		at := time.Since(start)
+		samples = append(samples, sample{at, kib, res.GetDaemon().GetGoHeapBytes(), res.GetDaemon().GetGoRuntimeBytes()})
+		if !warmed && minBars(&info) >= rssSlow {
+			warmed, warm = true, max(warm, at+rssSettle)
+		}
 	}
-	running, bars := 0, uint64(0)
+	running, bars, orders := 0, uint64(0), uint64(0)
 	for _, s := range info.GetStrategies() {
 		if s.GetState() == "running" {
 			running++
 		}
 		bars += s.GetBars()
+		orders += s.GetOrders()
 	}
-	warm := max(dur/4, 30*time.Second)
 	var after []int
 	peak := 0
 	for _, s := range samples {
@@ -94,20 +113,23 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 			after = append(after, s.kib)
 		}
 	}
-	fmt.Fprintf(w, "rss: %d sma_cross strategies on %d symbols, paper mode, %s sampled every %s: %d strategies running, %d bars seen\n",
-		rssStrategies, len(syms), dur, every, running, bars)
+	fmt.Fprintf(w, "rss: %d sma_cross strategies on %d symbols, paper mode, %s sampled every %s: %d strategies running, %d bars seen, %d orders placed\n",
+		rssStrategies, len(syms), dur, every, running, bars, orders)
+	if !warmed {
+		fmt.Fprintf(w, "rss: the strategies never saw %d bars each: the growth below is still the warm-up's (run longer: -rss-for 1h)\n", rssSlow)
+	}
 	if len(after) < 3 {
-		return fmt.Errorf("too few samples after the %s warm-up: run longer (-rss-for)", warm)
+		return fmt.Errorf("too few samples after the %s warm-up: run longer (-rss-for)", warm.Round(time.Second))
 	}
 	series := make([]string, len(samples))
 	for i, s := range samples {
 		series[i] = fmt.Sprintf("%d/%d/%d", s.kib, s.runtimeB>>10, s.heap>>10)
 	}
-	fmt.Fprintf(w, "rss: samples every %s, KiB: RSS/Go runtime/Go heap objects: %s\n", every, strings.Join(series, " "))
+	fmt.Fprintf(w, "rss: samples every %s, KiB: RSS/Go runtime (not returned to the OS)/Go heap objects: %s\n", every, strings.Join(series, " "))
 	third := len(after) / 3
 	early, late := medianInt(after[:third]), medianInt(after[len(after)-third:])
 	fmt.Fprintf(w, "rss: peak %d KiB (%.1f MiB; bound 40 MiB); after %s warm-up: median of the first third %d KiB, of the last third %d KiB, growth %+d KiB\n",
-		peak, float64(peak)/1024, warm, early, late, late-early)
+		peak, float64(peak)/1024, warm.Round(time.Second), early, late, late-early)
 	var errs []error
 	if peak > rssLimitKiB {
 		errs = append(errs, fmt.Errorf("peak RSS %d KiB > 40 MiB", peak))
@@ -119,6 +141,17 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 		errs = append(errs, fmt.Errorf("%d of %d strategies running", running, rssStrategies))
 	}
 	return errors.Join(errs...)
+}
+
+// minBars is the fewest bars any strategy has seen (0 without strategies).
+func minBars(info *messages.StrategiesResponse) uint64 {
+	var least uint64
+	for i, s := range info.GetStrategies() {
+		if i == 0 || s.GetBars() < least {
+			least = s.GetBars()
+		}
+	}
+	return least
 }
 
 func medianInt(xs []int) int {
