@@ -28,25 +28,30 @@ import (
 // stack is a real bus, cache and modules supervisor on a fresh actor
 // system, their routes on a router, as the daemon wires them.
 type stack struct {
-	t       *testing.T
+	t       testing.TB
 	sys     *actor.ActorSystem
 	router  *rpc.Router
 	metrics *metrics.Metrics
 	cache   *actor.PID
+	modules *actor.PID
 }
 
-func newStack(t *testing.T, mods map[string]modules.ModuleConfig) *stack {
+func newStack(t testing.TB, mods map[string]modules.ModuleConfig) *stack {
+	return newStackWith(t, modules.Config{Modules: mods}, nil)
+}
+
+func newStackWith(t testing.TB, cfg modules.Config, reg *modules.Registry) *stack {
 	t.Helper()
 	sys := actortest.NewSystem(t)
 	log := actortest.Logger(t)
 	s := &stack{t: t, sys: sys, router: rpc.NewRouter(5 * time.Second)}
 	busPID := actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), "test", log))
 	s.cache = actortest.Spawn(t, sys, cache.Props(cache.DefaultConfig(), busPID, log))
-	cfg := modules.Config{Modules: mods}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	modPID := actortest.Spawn(t, sys, modules.Props(cfg, modules.Deps{Bus: busPID, Logger: log, Node: "test"}))
+	modPID := actortest.Spawn(t, sys, modules.Props(cfg, modules.Deps{Bus: busPID, Logger: log, Node: "test", Registry: reg}))
+	s.modules = modPID
 	t.Cleanup(func() { // before the Spawn cleanup stops the supervisor
 		if _, err := actortest.TryRequest[*modules.StopAllResult](sys, modPID, &modules.StopAll{}, 30*time.Second); err != nil {
 			t.Errorf("StopAll: %v", err)
@@ -84,7 +89,7 @@ func (s *stack) call(method string, params any) proto.Message {
 // scrape is the exposition Handler serves, parsed.
 type scrape map[string]*dto.MetricFamily
 
-func scrapeHandler(t *testing.T, h http.Handler) scrape {
+func scrapeHandler(t testing.TB, h http.Handler) scrape {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
