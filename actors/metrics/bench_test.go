@@ -125,4 +125,3 @@ type quiet struct{ testing.TB }
 func (quiet) Log(...any)          {}
 func (quiet) Logf(string, ...any) {}
 func (q quiet) Helper()           { q.TB.Helper() }
-
