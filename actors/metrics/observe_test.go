@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,3 +52,28 @@ func TestCodeOf(t *testing.T) {
 type errPlain struct{}
 
 func (errPlain) Error() string { return "plain" }
+
+// Every metric the package exports is documented in README.md.
+func TestReadmeListsEveryMetric(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"superbot_rpc_calls_total", "superbot_rpc_duration_seconds", "superbot_scrape_errors_total"}
+	re := regexp.MustCompile(`fqName: "([a-z_]+)"`)
+	for _, d := range allDescs {
+		m := re.FindStringSubmatch(d.String())
+		if m == nil {
+			t.Fatalf("no name in %s", d)
+		}
+		names = append(names, m[1])
+	}
+	if len(names) < 40 {
+		t.Fatalf("only %d metric names found", len(names))
+	}
+	for _, n := range names {
+		if !strings.Contains(string(b), "`"+n+"`") {
+			t.Errorf("README.md does not list %s", n)
+		}
+	}
+}
