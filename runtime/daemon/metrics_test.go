@@ -29,9 +29,10 @@ type = "thread"
 
 // TestMetricsOfARealDaemon: the daemon's /metrics handler (called
 // directly: the webui module mounts it) answers with every component's
-// series, no scrape errors, and counts a call made over the Unix socket.
+// series, no scrape errors, and counts the calls made over the Unix socket
+// and by a scheduler job.
 func TestMetricsOfARealDaemon(t *testing.T) {
-	d, _ := newTestDaemon(t, metricsConf)
+	d, _ := newTestDaemon(t, metricsConf+withJob)
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +98,22 @@ func TestMetricsOfARealDaemon(t *testing.T) {
 	}
 	if n := seriesValue(fams, "superbot_rpc_duration_seconds", "method", "daemon.status"); n < 3 {
 		t.Fatalf("duration{daemon.status} count %v", n)
+	}
+
+	// The job "ping" calls daemon.status through the router (Router.Send).
+	if err := c.Call(context.Background(), "scheduler.run", map[string]string{"name": "ping"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.After(20 * time.Second)
+	for fams = scrape(); seriesValue(fams, "superbot_rpc_calls_total", "method", "daemon.status", "code", "ok")-max(before, 0) != 4; fams = scrape() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the scheduler job's daemon.status call was not counted within 20 s")
+		}
+	}
+	if v := seriesValue(fams, "superbot_rpc_calls_total", "method", "scheduler.run", "code", "ok"); v != 1 {
+		t.Fatalf("calls{scheduler.run,ok} = %v", v)
 	}
 }
 
