@@ -34,11 +34,8 @@ const maxInFlight = 4
 
 // Metrics is the daemon's metrics registry.
 type Metrics struct {
-	sys     *actor.ActorSystem
-	router  *rpc.Router
 	reg     *prometheus.Registry
 	scrape  *scrapeCollector
-	rpc     *rpcObserver
 	handler http.Handler
 }
 
@@ -46,16 +43,15 @@ type Metrics struct {
 // sets itself as router's observer (rpc.Router.SetObserver), so every call
 // sent along a route is counted and timed by method.
 func New(sys *actor.ActorSystem, router *rpc.Router) *Metrics {
-	m := &Metrics{sys: sys, router: router, reg: prometheus.NewRegistry()}
-	m.scrape = newScrapeCollector(sys, router, DefaultScrapeTimeout)
-	m.rpc = newRPCObserver(router)
+	m := &Metrics{reg: prometheus.NewRegistry(), scrape: newScrapeCollector(sys, router, DefaultScrapeTimeout)}
+	obs := newRPCObserver(router)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.scrape,
-		m.rpc.calls, m.rpc.duration,
+		obs.calls, obs.duration,
 	)
-	router.SetObserver(m.rpc)
+	router.SetObserver(obs)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: maxInFlight,
