@@ -1045,9 +1045,16 @@ type ConnectorStatusResponse struct {
 	RateLimited      uint64 `protobuf:"varint,19,opt,name=rate_limited,json=rateLimited,proto3" json:"rate_limited,omitempty"`
 	// UserData is the user data stream (topic "userdata", refcount = its
 	// subscribers); unset when nobody subscribed.
-	UserData      *StreamStatus `protobuf:"bytes,20,opt,name=user_data,json=userData,proto3" json:"user_data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UserData *StreamStatus `protobuf:"bytes,20,opt,name=user_data,json=userData,proto3" json:"user_data,omitempty"`
+	// TooManyRequests and IpBans count the exchange's 429 and 418 answers
+	// (RateLimited counts both); StreamReconnects counts every market and
+	// user data stream reconnect since the connector started (a stream's own
+	// count goes when it closes).
+	TooManyRequests  uint64 `protobuf:"varint,21,opt,name=too_many_requests,json=tooManyRequests,proto3" json:"too_many_requests,omitempty"`
+	IpBans           uint64 `protobuf:"varint,22,opt,name=ip_bans,json=ipBans,proto3" json:"ip_bans,omitempty"`
+	StreamReconnects uint64 `protobuf:"varint,23,opt,name=stream_reconnects,json=streamReconnects,proto3" json:"stream_reconnects,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ConnectorStatusResponse) Reset() {
@@ -1218,6 +1225,27 @@ func (x *ConnectorStatusResponse) GetUserData() *StreamStatus {
 		return x.UserData
 	}
 	return nil
+}
+
+func (x *ConnectorStatusResponse) GetTooManyRequests() uint64 {
+	if x != nil {
+		return x.TooManyRequests
+	}
+	return 0
+}
+
+func (x *ConnectorStatusResponse) GetIpBans() uint64 {
+	if x != nil {
+		return x.IpBans
+	}
+	return 0
+}
+
+func (x *ConnectorStatusResponse) GetStreamReconnects() uint64 {
+	if x != nil {
+		return x.StreamReconnects
+	}
+	return 0
 }
 
 // Order is the exchange's view of one order.
@@ -2276,7 +2304,7 @@ const file_superbot_v1_market_proto_rawDesc = "" +
 	"\aworkers\x18\x04 \x01(\rR\aworkers\x12!\n" +
 	"\fbusy_workers\x18\x05 \x01(\rR\vbusyWorkers\x12\x16\n" +
 	"\x06queued\x18\x06 \x01(\rR\x06queued\x12\x14\n" +
-	"\x05dials\x18\a \x01(\x04R\x05dials\"\xf4\x05\n" +
+	"\x05dials\x18\a \x01(\x04R\x05dials\"\xe6\x06\n" +
 	"\x17ConnectorStatusResponse\x12\x16\n" +
 	"\x06health\x18\x01 \x01(\tR\x06health\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x1f\n" +
@@ -2301,7 +2329,10 @@ const file_superbot_v1_market_proto_rawDesc = "" +
 	"\fcache_misses\x18\x11 \x01(\x04R\vcacheMisses\x12\x18\n" +
 	"\aretries\x18\x12 \x01(\x04R\aretries\x12!\n" +
 	"\frate_limited\x18\x13 \x01(\x04R\vrateLimited\x126\n" +
-	"\tuser_data\x18\x14 \x01(\v2\x19.superbot.v1.StreamStatusR\buserData\"\x8b\x03\n" +
+	"\tuser_data\x18\x14 \x01(\v2\x19.superbot.v1.StreamStatusR\buserData\x12*\n" +
+	"\x11too_many_requests\x18\x15 \x01(\x04R\x0ftooManyRequests\x12\x17\n" +
+	"\aip_bans\x18\x16 \x01(\x04R\x06ipBans\x12+\n" +
+	"\x11stream_reconnects\x18\x17 \x01(\x04R\x10streamReconnects\"\x8b\x03\n" +
 	"\x05Order\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\x03R\aorderId\x12&\n" +

@@ -629,7 +629,9 @@ type StrategyBook struct {
 	DailyPnl   string `protobuf:"bytes,9,opt,name=daily_pnl,json=dailyPnl,proto3" json:"daily_pnl,omitempty"`
 	OpenOrders uint32 `protobuf:"varint,10,opt,name=open_orders,json=openOrders,proto3" json:"open_orders,omitempty"`
 	// Halted names the limit that stopped it ("" when trading).
-	Halted        string `protobuf:"bytes,11,opt,name=halted,proto3" json:"halted,omitempty"`
+	Halted string `protobuf:"bytes,11,opt,name=halted,proto3" json:"halted,omitempty"`
+	// Fills counts the fills booked for it (the journal's, replayed at start).
+	Fills         uint64 `protobuf:"varint,12,opt,name=fills,proto3" json:"fills,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -739,6 +741,13 @@ func (x *StrategyBook) GetHalted() string {
 		return x.Halted
 	}
 	return ""
+}
+
+func (x *StrategyBook) GetFills() uint64 {
+	if x != nil {
+		return x.Fills
+	}
+	return 0
 }
 
 // PlaceTradeOrderRequest is trading.order.place: what a strategy, a module,
@@ -4420,7 +4429,7 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\fAssetBalance\x12\x14\n" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x12\n" +
 	"\x04free\x18\x02 \x01(\tR\x04free\x12\x16\n" +
-	"\x06locked\x18\x03 \x01(\tR\x06locked\"\xd1\x02\n" +
+	"\x06locked\x18\x03 \x01(\tR\x06locked\"\xe7\x02\n" +
 	"\fStrategyBook\x12\x1a\n" +
 	"\bstrategy\x18\x01 \x01(\tR\bstrategy\x12\x1e\n" +
 	"\n" +
@@ -4437,7 +4446,8 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\vopen_orders\x18\n" +
 	" \x01(\rR\n" +
 	"openOrders\x12\x16\n" +
-	"\x06halted\x18\v \x01(\tR\x06halted\"\xf2\x01\n" +
+	"\x06halted\x18\v \x01(\tR\x06halted\x12\x14\n" +
+	"\x05fills\x18\f \x01(\x04R\x05fills\"\xf2\x01\n" +
 	"\x16PlaceTradeOrderRequest\x12\x1a\n" +
 	"\bstrategy\x18\x01 \x01(\tR\bstrategy\x12\x16\n" +
 	"\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\x12\n" +

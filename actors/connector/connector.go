@@ -135,6 +135,9 @@ var incarnations atomic.Uint64
 
 type counters struct {
 	upstream, coalesced, cacheHits, cacheMisses, retries, rateLimited uint64
+	// status429 and status418 split rateLimited by the exchange's answer;
+	// reconnects counts every stream reconnect (market and user data).
+	status429, status418, reconnects uint64
 }
 
 // Receive is the connector's mailbox.

@@ -36,6 +36,9 @@ func TestRateLimitHoldsEveryone(t *testing.T) {
 			if st.GetBanStatus() != tc.status || st.GetRateLimited() != 1 {
 				t.Fatalf("status = %v", st)
 			}
+			if n429, n418 := st.GetTooManyRequests(), st.GetIpBans(); tc.status == 429 && (n429 != 1 || n418 != 0) || tc.status == 418 && (n429 != 0 || n418 != 1) {
+				t.Fatalf("429 answers %d, 418 answers %d after one %d", n429, n418, tc.status)
+			}
 			until := time.UnixMilli(st.GetBannedUntilMs())
 			up := st.GetUpstreamRequests()
 			second := f.sys.Root.RequestFuture(f.pid, &messages.DepthRequest{Symbol: "ETHUSDT", Limit: 5}, 15*time.Second)

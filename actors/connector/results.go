@@ -34,6 +34,12 @@ func (a *connectorActor) onJobResult(ctx actor.Context, r *jobResult) {
 	switch f {
 	case failLimited:
 		a.stats.rateLimited++
+		switch r.info.status {
+		case 429:
+			a.stats.status429++
+		case 418:
+			a.stats.status418++
+		}
 		a.budget.ban(time.Now(), r.info.retryAfter, r.info.status)
 		a.log.Warn("exchange rate limit: holding every request", "status", r.info.status, "retry_after", r.info.retryAfter, "code", code)
 		if j.kind != jobPlace {

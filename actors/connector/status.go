@@ -26,6 +26,9 @@ func (a *connectorActor) status() *messages.ConnectorStatusResponse {
 		CacheMisses:      a.stats.cacheMisses,
 		Retries:          a.stats.retries,
 		RateLimited:      a.stats.rateLimited,
+		TooManyRequests:  a.stats.status429,
+		IpBans:           a.stats.status418,
+		StreamReconnects: a.stats.reconnects,
 	}
 	if res.Banned {
 		res.BannedUntilMs = a.budget.banUntil.UnixMilli()

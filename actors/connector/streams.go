@@ -194,6 +194,7 @@ func (a *connectorActor) onStreamState(ctx actor.Context, m *streamState) {
 	if m.up {
 		if st.everConnected {
 			st.reconnects++
+			a.stats.reconnects++
 			if st.key.kind == messages.StreamKind_STREAM_KIND_KLINE && st.lastClosed > 0 && !st.filling {
 				a.startFill(ctx, st, st.lastClosed+max(st.ivMs, 1), 0)
 			}

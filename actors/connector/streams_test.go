@@ -198,6 +198,9 @@ func TestStreamCutGapFilled(t *testing.T) {
 	if s.GetReconnects()-before.GetReconnects() != 1 || s.GetGapFills()-before.GetGapFills() != 1 {
 		t.Fatalf("stream = %v, before the cut %v: want one more reconnect and one more gap fill", s, before)
 	}
+	if st := f.status(t); st.GetStreamReconnects() < uint64(s.GetReconnects()) {
+		t.Fatalf("stream_reconnects %d, fewer than this stream's %d", st.GetStreamReconnects(), s.GetReconnects())
+	}
 }
 
 // TestStreamCutRecoveryTime is the figure: from the exchange cutting a kline

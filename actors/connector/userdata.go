@@ -105,6 +105,7 @@ func (a *connectorActor) onUserDataState(ctx actor.Context, m *userDataState) {
 	if m.up {
 		if ud.everConnected {
 			ud.reconnects++
+			a.stats.reconnects++
 		}
 		ud.connected, ud.everConnected, ud.rotating, ud.reason = true, true, false, ""
 		ud.lastMsg = time.Now()

@@ -84,6 +84,9 @@ func TestUserDataStream(t *testing.T) {
 	if st := f.status(t).GetUserData(); st.GetReconnects() != 1 || !st.GetConnected() {
 		t.Fatalf("status user_data = %v", st)
 	}
+	if n := f.status(t).GetStreamReconnects(); n < 1 {
+		t.Fatalf("stream_reconnects = %d after one user data reconnect", n)
+	}
 
 	_ = f.sys.Root.StopFuture(sub.PID).Wait()
 	actortest.Eventually(t, 5*time.Second, func() bool { return f.status(t).GetUserData() == nil }, "user data stream closed")

@@ -43,6 +43,7 @@ type position struct {
 	dayKey      int64   // the UTC day (unix days) dayRealized counts for
 	dayRealized float64 // realised PnL minus fees since 00:00 UTC of dayKey
 	updatedMs   int64
+	fills       uint64 // fills booked
 }
 
 // apply books one fill: quantities add up, a reducing fill realises PnL
@@ -52,6 +53,7 @@ func (p *position) apply(side string, qty, price, feeQuote float64, timeMs int64
 	p.qty, p.avg, realized = ledger.Apply(p.qty, p.avg, side == "SELL", qty, price)
 	p.realized += realized
 	p.fees += feeQuote
+	p.fills++
 	day := dayOf(timeMs)
 	if day != p.dayKey {
 		p.dayKey, p.dayRealized = day, 0
@@ -172,7 +174,10 @@ func (b *books) positions(strategy string) (per, account []*messages.Position) {
 }
 
 // totals sums one strategy's book ("" : the account's).
-type totals struct{ realized, unrealized, fees, daily, notional float64 }
+type totals struct {
+	realized, unrealized, fees, daily, notional float64
+	fills                                       uint64
+}
 
 func (b *books) totals(strategy string, nowMs int64) totals {
 	var t totals
@@ -187,6 +192,7 @@ func (b *books) totals(strategy string, nowMs int64) totals {
 			t.fees += p.fees
 			t.daily += p.daily(nowMs, last)
 			t.notional += math.Abs(p.qty) * last
+			t.fills += p.fills
 		}
 	}
 	return t

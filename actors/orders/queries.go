@@ -166,7 +166,7 @@ func (a *orderActor) onPnl(m *messages.PnlRequest) *messages.PnlResponse {
 	resp := &messages.PnlResponse{Strategies: a.strategyBooks(m.GetStrategy())}
 	t := a.books.totals("", a.nowMs())
 	resp.Account = &messages.StrategyBook{RealizedPnl: fmtDec(t.realized), UnrealizedPnl: fmtDec(t.unrealized), Fees: fmtDec(t.fees),
-		DailyPnl: fmtDec(t.daily), Used: fmtDec(t.notional), Halted: a.gate.manual}
+		DailyPnl: fmtDec(t.daily), Used: fmtDec(t.notional), Halted: a.gate.manual, Fills: t.fills}
 	return resp
 }
 
@@ -187,7 +187,7 @@ func (a *orderActor) strategyBooks(name string) []*messages.StrategyBook {
 		}
 		t := a.books.totals(s, now)
 		b := &messages.StrategyBook{Strategy: s, RealizedPnl: fmtDec(t.realized), UnrealizedPnl: fmtDec(t.unrealized), Fees: fmtDec(t.fees),
-			DailyPnl: fmtDec(t.daily), Used: fmtDec(a.used(s)), OpenOrders: uint32(a.openOrders(s)), Halted: a.gate.strategies[s]}
+			DailyPnl: fmtDec(t.daily), Used: fmtDec(a.used(s)), OpenOrders: uint32(a.openOrders(s)), Halted: a.gate.strategies[s], Fills: t.fills}
 		if c, ok := a.cfg.Books[s]; ok {
 			b.Allocation, b.QuoteAsset = fmtDec(c.Allocation), c.QuoteAsset
 			b.Available = fmtDec(c.Allocation - a.used(s))

@@ -118,8 +118,8 @@ func TestReadsFilterAndSum(t *testing.T) {
 		s1.GetUnrealizedPnl() != "-0.1" {
 		t.Fatalf("s1 book = %v", s1)
 	}
-	if pnl.GetAccount().GetFees() != "0.5001" {
-		t.Fatalf("account = %v", pnl.GetAccount())
+	if pnl.GetAccount().GetFees() != "0.5001" || pnl.GetAccount().GetFills() != 1 || s1.GetFills() != 1 {
+		t.Fatalf("account = %v, s1 = %v: want one fill", pnl.GetAccount(), s1)
 	}
 }
 

@@ -49,8 +49,20 @@ func (in *Inbox) Close() {
 }
 
 // Call sends req along rt and waits for the reply, at most the route's
-// deadline (r.Timeout). Errors are those of Pending.Result.
+// deadline (r.Timeout). Errors are those of Pending.Result. The call is
+// reported to r's observer, if any.
 func (in *Inbox) Call(r *Router, rt Route, req proto.Message) (proto.Message, error) {
+	o := r.observer.Load()
+	if o == nil {
+		return in.call(r, rt, req)
+	}
+	start := time.Now()
+	res, err := in.call(r, rt, req)
+	o.ObserveCall(rt.Method, err, time.Since(start))
+	return res, err
+}
+
+func (in *Inbox) call(r *Router, rt Route, req proto.Message) (proto.Message, error) {
 	if in.pid == nil {
 		in.register() // closed: calls still work, as with a future
 	}

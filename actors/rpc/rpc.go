@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -55,9 +56,10 @@ type Route struct {
 // components add their routes while the daemon starts, and the edge may be
 // serving already.
 type Router struct {
-	mu      sync.RWMutex
-	routes  map[string]Route
-	timeout time.Duration
+	mu       sync.RWMutex
+	routes   map[string]Route
+	timeout  time.Duration
+	observer atomic.Pointer[observerRef]
 }
 
 // NewRouter returns an empty router whose calls have the given deadline.
@@ -194,9 +196,17 @@ func (r *Router) Call(sender actor.SenderContext, method string, params json.Raw
 	return r.Send(sender, rt, req), nil
 }
 
-// Send sends an already decoded request along rt.
+// Send sends an already decoded request along rt. With an observer set
+// (SetObserver), the call is reported to it when its future completes.
 func (r *Router) Send(sender actor.SenderContext, rt Route, req proto.Message) *Pending {
-	return &Pending{Future: sender.RequestFuture(rt.Target, req, r.Timeout(rt))}
+	o := r.observer.Load()
+	if o == nil {
+		return &Pending{Future: sender.RequestFuture(rt.Target, req, r.Timeout(rt))}
+	}
+	start := time.Now()
+	f := sender.RequestFuture(rt.Target, req, r.Timeout(rt))
+	watchFuture(sender.ActorSystem(), f, o.Observer, rt.Method, start)
+	return &Pending{Future: f}
 }
 
 // Pending is an outstanding call.
