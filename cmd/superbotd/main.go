@@ -8,13 +8,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/runtime/daemon"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// The heap profiler keeps a record, outside the heap, for every
+	// allocation stack it samples, and rare paths add records for hours.
+	// Off unless a heap profile is asked for.
+	if os.Getenv("SUPERBOT_MEMPROFILE") == "" {
+		runtime.MemProfileRate = 0
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("superbotd", flag.ContinueOnError)

@@ -44,9 +44,10 @@ func main() {
 	only := flag.String("only", "", "run one figure: burst, reconcile, rss or download (default: all)")
 	rssFor := flag.Duration("rss-for", 3*time.Minute, "how long the RSS run samples (the issue's figure: 1h)")
 	rssEvery := flag.Duration("rss-every", 5*time.Second, "RSS sampling interval")
+	rssBars := flag.String("rss-interval", "1m", "the RSS run's bar interval (1s: an hour's trading in a minute, to look for leaks)")
 	flag.BoolVar(&keep, "keep", false, "keep the work directory (daemon logs and journals) and print its path")
 	flag.Parse()
-	if err := run(os.Stdout, *only, *rssFor, *rssEvery); err != nil {
+	if err := run(os.Stdout, *only, rssRun{*rssBars, *rssFor, *rssEvery}); err != nil {
 		fmt.Fprintln(os.Stderr, "tradebench:", err)
 		os.Exit(1)
 	}
@@ -55,7 +56,7 @@ func main() {
 // keep leaves the work directory in place (-keep).
 var keep bool
 
-func run(w io.Writer, only string, rssFor, rssEvery time.Duration) error {
+func run(w io.Writer, only string, rss rssRun) error {
 	dir, err := os.MkdirTemp("", "tradebench")
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func run(w io.Writer, only string, rssFor, rssEvery time.Duration) error {
 			return errors.Join(reconcileFigure(w, bin, filepath.Join(dir, "reconcile"), true),
 				reconcileFigure(w, bin, filepath.Join(dir, "reconcile-fresh"), false))
 		}},
-		{"rss", func() error { return rssFigure(w, bin, filepath.Join(dir, "rss"), rssFor, rssEvery) }},
+		{"rss", func() error { return rssFigure(w, bin, filepath.Join(dir, "rss"), rss) }},
 		{"download", func() error { return downloadFigure(w, bin, filepath.Join(dir, "download")) }},
 	}
 	var errs []error

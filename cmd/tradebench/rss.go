@@ -41,15 +41,24 @@ const rssSlow = 20
 // touches.
 const rssSettle = 5 * time.Minute
 
+// rssRun is what the RSS figure runs: the strategies' bar interval, how long,
+// and how often it samples.
+type rssRun struct {
+	interval   string
+	dur, every time.Duration
+}
+
 // rssFigure runs rssStrategies sma_cross strategies on as many symbols in paper mode
-// (market data from the simulator, ticking every 500 ms; 1m bars) for dur,
-// sampling the daemon's RSS every `every`: it reports the peak, and the
+// (market data from the simulator, ticking every 500 ms; run.interval bars,
+// 1m for the issue's figure) for run.dur,
+// sampling the daemon's RSS every run.every: it reports the peak, and the
 // growth after warm-up as the difference between the medians of the first
 // and the last third of the remaining samples. The warm-up is the strategies'
 // own (every one has seen rssSlow bars, plus rssSettle) and at least the
 // first quarter of the run: with 1m bars that is about 26 minutes, so the
 // growth figure needs an hour's run.
-func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
+func rssFigure(w io.Writer, bin, dir string, run rssRun) error {
+	interval, dur, every := run.interval, run.dur, run.every
 	syms := rssSymbols()
 	ex, err := newSim(syms, 500*time.Millisecond)
 	if err != nil {
@@ -58,7 +67,7 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 	defer func() { _ = ex.Close() }()
 	var b strings.Builder
 	for i, s := range syms {
-		fmt.Fprintf(&b, "[trading.strategies.rss%02d]\nkind = \"sma_cross\"\nsymbol = %q\ninterval = \"1m\"\nallocation = \"500 USDT\"\nparams = { fast = 5, slow = %d }\n", i, s.Symbol, rssSlow)
+		fmt.Fprintf(&b, "[trading.strategies.rss%02d]\nkind = \"sma_cross\"\nsymbol = %q\ninterval = %q\nallocation = \"500 USDT\"\nparams = { fast = 5, slow = %d }\n", i, s.Symbol, interval, rssSlow)
 	}
 	d, c, _, err := openDaemon(bin, dir, daemonConfig(ex, "paper", b.String()), 60*time.Second)
 	if err != nil {
@@ -113,8 +122,8 @@ func rssFigure(w io.Writer, bin, dir string, dur, every time.Duration) error {
 			after = append(after, s.kib)
 		}
 	}
-	fmt.Fprintf(w, "rss: %d sma_cross strategies on %d symbols, paper mode, %s sampled every %s: %d strategies running, %d bars seen, %d orders placed\n",
-		rssStrategies, len(syms), dur, every, running, bars, orders)
+	fmt.Fprintf(w, "rss: %d sma_cross strategies on %d symbols, %s bars, paper mode, %s sampled every %s: %d strategies running, %d bars seen, %d orders placed\n",
+		rssStrategies, len(syms), interval, dur, every, running, bars, orders)
 	if !warmed {
 		fmt.Fprintf(w, "rss: the strategies never saw %d bars each: the growth below is still the warm-up's (run longer: -rss-for 1h)\n", rssSlow)
 	}
