@@ -45,13 +45,13 @@ type fixture struct {
 	edge   *actor.PID
 }
 
-func start(t *testing.T, cfg edge.Config) *fixture {
+func start(t testing.TB, cfg edge.Config) *fixture {
 	t.Helper()
 	return startLogging(t, cfg, actortest.Logger(t))
 }
 
 // startLogging is start with the edge's logger given.
-func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
+func startLogging(t testing.TB, cfg edge.Config, log *slog.Logger) *fixture {
 	t.Helper()
 	sys := actortest.NewSystem(t)
 	dir := t.TempDir()
@@ -72,7 +72,7 @@ func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
 }
 
 // tailer answers logs.tail with lines "old 1" .. "old N" of the module.
-func tailer(t *testing.T, sys *actor.ActorSystem) *actor.PID {
+func tailer(t testing.TB, sys *actor.ActorSystem) *actor.PID {
 	return actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
 		if req, ok := ctx.Message().(*messages.LogsTailRequest); ok {
 			res := &messages.LogsTailResponse{Module: req.Module}
