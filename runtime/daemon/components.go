@@ -169,11 +169,11 @@ func (d *Daemon) registry() *modules.Registry {
 
 // webUIFactory starts the web UI with the daemon's router, bus, token
 // (read when the module starts: the edge has loaded it by then), metrics
-// and the edge's limits.
+// and the edge's limits. [webui] is read from the config in effect when
+// the module starts: after a reload, module.restart webui applies it.
 func (d *Daemon) webUIFactory() modules.ThreadFactory {
-	cfg := d.cfg.WebUI
 	return func(env modules.ThreadEnv) *actor.Props {
-		return webui.ModuleProps(cfg, webui.Deps{
+		return webui.ModuleProps(d.Config().WebUI, webui.Deps{
 			Router: d.router, Bus: d.busPID(), Token: d.token, IPC: d.cfg.Daemon.IPC, Metrics: d.metrics.Handler(),
 			Files: ui.FS(), StateDir: d.cfg.Daemon.StateDir, Node: d.node(), Version: Version, Logger: env.Logger,
 		})
