@@ -138,8 +138,12 @@ func (w *web) metrics(rw http.ResponseWriter, r *http.Request) {
 }
 
 // login checks a token (or the password) from a form (field "token") or
-// JSON ({"token": ...}) and starts a session. A form gets redirects (to /
-// on success, to /login?error=CODE on failure), JSON gets JSON.
+// JSON ({"token": ...}) and starts a session. A form gets redirects: to /
+// on success, to /login?error=CODE on failure (CODE: unauthorized,
+// rate_limited, bad_request, unavailable, internal). JSON gets
+// {"ok":true} or {"error": MESSAGE, "code": CODE} with the HTTP status
+// (401, 429 with Retry-After, 400, 503, 500). A login held back by the
+// rate limiter says how long in X-Login-Delay-Ms.
 func (w *web) login(rw http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		w.refuseOrigin(rw, r)
@@ -189,10 +193,6 @@ func (w *web) login(rw http.ResponseWriter, r *http.Request) {
 func (w *web) loginFailed(rw http.ResponseWriter, r *http.Request, isJSON bool, status int, code, msg string) {
 	if isJSON {
 		writeJSON(rw, status, map[string]any{"error": msg, "code": code})
-		return
-	}
-	if status == http.StatusTooManyRequests || status == http.StatusBadRequest {
-		http.Error(rw, msg, status) // a redirect would hide the status from scripts
 		return
 	}
 	http.Redirect(rw, r, "/login?error="+url.QueryEscape(code), http.StatusSeeOther)
