@@ -3,7 +3,6 @@ package webui_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -233,19 +232,4 @@ func (w *wsClient) call(msg string) string {
 	w.t.Helper()
 	w.send(msg)
 	return w.read()
-}
-
-// sameJSON compares two JSON texts structurally.
-func sameJSON(t *testing.T, got, want string) {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		t.Fatalf("bad JSON %q: %v", got, err)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad want %q: %v", want, err)
-	}
-	if fmt.Sprint(g) != fmt.Sprint(w) {
-		t.Fatalf("got  %s\nwant %s", got, want)
-	}
 }

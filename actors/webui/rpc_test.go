@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -102,7 +103,7 @@ func TestOversizedMessageClosesOnlyThatConnection(t *testing.T) {
 			}
 			continue
 		}
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 			t.Fatal("the oversized message's connection stayed open")
 		}
 		break // closed

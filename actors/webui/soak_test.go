@@ -293,12 +293,12 @@ func (c *soakConn) subscribe(t *testing.T) *soakReader {
 				} `json:"params"`
 			}
 			if err := json.Unmarshal(b, &n); err != nil || n.Method != "events.event" || !strings.HasPrefix(n.Params.Topic, "price.") {
-				r.fail(fmt.Errorf("unexpected message %.200s (%v)", b, err))
+				r.fail(fmt.Errorf("unexpected message %.200s (%w)", b, err))
 				continue
 			}
 			seq, err := strconv.ParseUint(strings.Trim(string(n.Params.Sequence), `"`), 10, 64)
 			if err != nil {
-				r.fail(fmt.Errorf("sequence %s: %v", n.Params.Sequence, err))
+				r.fail(fmt.Errorf("sequence %s: %w", n.Params.Sequence, err))
 				continue
 			}
 			r.mu.Lock()

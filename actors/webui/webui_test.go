@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net"
 	"net/http"
@@ -188,7 +189,7 @@ func expectClosed(t *testing.T, ws *wsClient) {
 		if err == nil {
 			continue
 		}
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 			t.Fatal("the connection stayed open")
 		}
 		return
