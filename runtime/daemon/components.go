@@ -25,6 +25,7 @@ import (
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/actors/trading"
 	"github.com/superbot/superbot/actors/watchdog"
+	"github.com/superbot/superbot/actors/webui"
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
 )
@@ -42,6 +43,7 @@ func components() []hook {
 		{name: marketdata.Kind, step: 4, start: startMarketdata, stop: stopKind(marketdata.Kind)},
 		{name: reports.Kind, step: 4, start: startReports, stop: stopKind(reports.Kind)},
 		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
+		{name: webui.Name, section: "webui", reload: reloadWebUI},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
@@ -161,6 +163,7 @@ func (d *Daemon) registry() *modules.Registry {
 	})
 	_ = r.Register(heartbeat.Name, heartbeat.Factory)
 	_ = r.Register(trading.Name, trading.Factory(d.cfg.Trading.Mode, d.strategyNames()))
+	_ = r.Register(webui.Name, d.webUIFactory())
 	return r
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,6 +59,12 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// testPorts gives a test daemon's web UI a free port.
+const testPorts = "[webui]\nlisten = \"127.0.0.1:0\"\n"
+
+// setsWebUIListen matches a config that sets webui.listen.
+var setsWebUIListen = regexp.MustCompile(`(?s)\[webui\][^\[]*\blisten\s*=`)
+
 type proc struct {
 	t    *testing.T
 	dir  string
@@ -83,6 +90,14 @@ func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
 	}
 	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// The web UI on a free port, never 8080 (tests run in parallel, and
+	// `make run` may hold it), unless extra sets webui.listen (a key may be
+	// set in one file of the directory only).
+	if !setsWebUIListen.MatchString(extra) {
+		if err := os.WriteFile(filepath.Join(conf, "00-test-ports.toml"), []byte(testPorts), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "-c", conf)
