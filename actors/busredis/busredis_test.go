@@ -129,8 +129,15 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	for i := range n { // each answered by the bus: Redis being gone blocks nothing
 		h.publish(fmt.Sprintf("price.X%d.update", i), "connector", nil)
 	}
+	var last *messages.BusRedisStatusResponse
+	defer func() {
+		if t.Failed() {
+			t.Logf("last status: %v", last)
+		}
+	}()
 	actortest.Eventually(t, wait, func() bool {
 		s := h.status()
+		last = s
 		return !s.GetConnected() && s.GetDownSince() != nil && s.GetQueued() <= 8 && s.GetExportDropped() >= n-8-1 &&
 			s.GetExported()+s.GetExportDropped()+uint64(s.GetQueued()) == n
 	}, "bounded export queue while redis is down")

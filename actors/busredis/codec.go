@@ -1,10 +1,9 @@
 package busredis
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -126,19 +124,9 @@ type importer struct {
 	origin   string
 }
 
-// inbound is an imported message's JSON.
-type inbound struct {
-	Topic     *string         `json:"topic"`
-	Data      json.RawMessage `json:"data"`
-	Source    string          `json:"source"`
-	Timestamp *float64        `json:"timestamp"`
-	Node      string          `json:"node"`
-	Sequence  uint64          `json:"sequence"`
-	Origin    string          `json:"origin"`
-}
-
 // decode checks a message published on channel and returns its event, or
-// why it is dropped (with the detail to log).
+// why it is dropped (with the detail to log). Its "data" becomes the
+// event's payload, a google.protobuf.Value.
 func (im *importer) decode(channel, payload string) (*messages.Event, dropReason, error) {
 	if len(payload) > im.maxBytes {
 		return nil, dropOversize, errors.New("message over max_message_bytes")
@@ -147,44 +135,88 @@ func (im *importer) decode(channel, payload string) (*messages.Event, dropReason
 	if err != nil {
 		return nil, dropBadTopic, err
 	}
-	if !strings.HasPrefix(strings.TrimLeft(payload, " \t\r\n"), "{") {
-		return nil, dropBadJSON, errors.New("not a JSON object")
-	}
-	var in inbound
-	dec := json.NewDecoder(strings.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	var msg map[string]any
+	if err := json.Unmarshal([]byte(payload), &msg); err != nil {
 		return nil, dropBadJSON, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, dropBadJSON, errors.New("data after the JSON object")
+	if msg == nil {
+		return nil, dropBadJSON, errors.New("not a JSON object")
 	}
-	if in.Origin != "" && in.Origin == im.origin {
+	in, err := readInbound(msg)
+	if err != nil {
+		return nil, dropBadJSON, err
+	}
+	if in.origin != "" && in.origin == im.origin {
 		return nil, dropEcho, nil
 	}
-	if in.Topic != nil && *in.Topic != topic {
+	if in.topic != nil && *in.topic != topic {
 		return nil, dropBadTopic, errors.New("topic differs from the channel's")
 	}
 	ev := &messages.Event{Topic: topic, Source: ImportedSource}
-	if in.Source != "" {
-		if len(in.Source) > maxSourceLen || !utf8.ValidString(in.Source) || strings.ContainsFunc(in.Source, unicode.IsControl) {
+	if in.source != "" {
+		if len(in.source) > maxSourceLen || strings.ContainsFunc(in.source, unicode.IsControl) {
 			return nil, dropBadJSON, errors.New("invalid source")
 		}
-		ev.Source = ImportedSource + ":" + in.Source
+		ev.Source = ImportedSource + ":" + in.source
 	}
-	if ev.Time, err = eventTime(in.Timestamp); err != nil {
+	if ev.Time, err = eventTime(in.timestamp); err != nil {
 		return nil, dropBadJSON, err
 	}
-	if len(in.Data) > 0 && !bytes.Equal(in.Data, []byte("null")) {
-		var v structpb.Value
-		if err := protojson.Unmarshal(in.Data, &v); err != nil {
+	if in.data != nil {
+		v, err := structpb.NewValue(in.data)
+		if err != nil {
 			return nil, dropBadJSON, err
 		}
-		if ev.Payload, err = anypb.New(&v); err != nil {
+		if ev.Payload, err = anypb.New(v); err != nil {
 			return nil, dropBadJSON, err
 		}
 	}
 	return ev, imported, nil
+}
+
+// inbound is what an imported message says.
+type inbound struct {
+	topic     *string
+	data      any // nil for none or JSON null
+	source    string
+	timestamp *float64
+	origin    string
+}
+
+// readInbound reads a message's keys: "data" (any JSON) and the optional
+// "topic", "source", "timestamp", "node", "sequence" and "origin"; any
+// other key, or a key of the wrong type, is an error.
+func readInbound(fields map[string]any) (inbound, error) {
+	var in inbound
+	for k, v := range fields {
+		var ok bool
+		switch k {
+		case "data":
+			in.data, ok = v, true
+		case "topic":
+			var s string
+			s, ok = v.(string)
+			in.topic = &s
+		case "source":
+			in.source, ok = v.(string)
+		case "origin":
+			in.origin, ok = v.(string)
+		case "node":
+			_, ok = v.(string)
+		case "timestamp":
+			var f float64
+			f, ok = v.(float64)
+			in.timestamp = &f
+		case "sequence":
+			_, ok = v.(float64)
+		default:
+			return in, fmt.Errorf("unknown key %q", clip(k, 40))
+		}
+		if !ok {
+			return in, fmt.Errorf("key %q: wrong type", clip(k, 40))
+		}
+	}
+	return in, nil
 }
 
 // topic is the topic of channel: importable and not the daemon's own.

@@ -174,7 +174,7 @@ func (b *logBuffer) count(msg string) int {
 	return strings.Count(b.String(), `msg="`+msg+`"`)
 }
 
-func mustValue(t *testing.T, v map[string]any) *structpb.Value {
+func mustValue(t testing.TB, v map[string]any) *structpb.Value {
 	t.Helper()
 	pv, err := structpb.NewValue(v)
 	if err != nil {

@@ -107,24 +107,27 @@ func (l *link) stop() {
 }
 
 // enqueue adds ev to the export queue without waiting; a full queue loses
-// its oldest event. Called by the actor only (the one producer).
+// its oldest event (false). Called by the actor only (the one producer).
 func (l *link) enqueue(ev *messages.Event) bool {
 	select {
 	case l.out <- ev:
 		return true
 	default:
 	}
+	dropped := false
 	select {
 	case <-l.out:
-	default:
+		dropped = true
+		l.counters.exportDropped.Add(1)
+	default: // the exporter took one meanwhile
 	}
-	l.counters.exportDropped.Add(1)
 	select {
 	case l.out <- ev:
 	default: // not reached: only this goroutine adds
+		dropped = true
 		l.counters.exportDropped.Add(1)
 	}
-	return false
+	return !dropped
 }
 
 func (l *link) report(dir string, err error) {
@@ -194,22 +197,22 @@ func (l *link) publish(ctx context.Context, batch []*messages.Event, bufs [][]by
 		return nil
 	}
 	cmds, err := pipe.Exec(ctx)
-	var failed error
-	for _, c := range cmds {
-		if cerr := c.Err(); cerr != nil {
+	var reply redis.Error
+	if err != nil && !errors.As(err, &reply) { // the connection failed: none is known to be sent
+		l.counters.exportDropped.Add(uint64(queued))
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	for _, c := range cmds { // Redis answered each: count its answers
+		if c.Err() != nil {
 			l.counters.exportDropped.Add(1)
-			failed = cerr
 		} else {
 			l.counters.exported.Add(1)
 		}
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	if err != nil && failed == nil {
-		failed = err
-	}
-	return failed
+	return err
 }
 
 // awaitRedis reports cause (nil: the first connection) and pings Redis
@@ -338,14 +341,16 @@ func isTimeout(err error) bool {
 // importWork is the import goroutine's own state.
 type importWork struct {
 	*link
-	sent       int       // events sent since the last barrier
-	lastWarn   time.Time // of the last bad-input warning
-	suppressed uint64    // bad messages not warned about since
+	sent       int           // events sent since the last barrier
+	barrier    *actor.Future // answered once the bus took what was sent before it
+	lastWarn   time.Time     // of the last bad-input warning
+	suppressed uint64        // bad messages not warned about since
 }
 
 // handle publishes one message from Redis on the bus, or drops and counts
-// it. Every importWindow events it waits until the bus has taken them, so
-// that a flood from Redis cannot grow the bus's mailbox without bound.
+// it. Every importWindow events it sends the bus a barrier and waits for
+// the previous one, so that at most two windows are in the bus's mailbox:
+// a flood from Redis cannot grow it without bound.
 func (w *importWork) handle(m *redis.Message) {
 	ev, reason, err := w.im.decode(m.Channel, m.Payload)
 	switch reason {
@@ -354,7 +359,10 @@ func (w *importWork) handle(m *redis.Message) {
 		w.root.Send(w.bus, ev)
 		if w.sent++; w.sent >= importWindow {
 			w.sent = 0
-			_, _ = w.root.RequestFuture(w.bus, &messages.PingRequest{}, w.cfg.Timeout).Result()
+			if w.barrier != nil { // the bus took all but the last window
+				_ = w.barrier.Wait()
+			}
+			w.barrier = w.root.RequestFuture(w.bus, &messages.PingRequest{}, w.cfg.Timeout)
 		}
 		return
 	case dropEcho:
