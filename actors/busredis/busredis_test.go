@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/superbot/superbot/actors/bus"
@@ -257,4 +259,34 @@ func TestRedisDownAtStart(t *testing.T) {
 	if d, r := h.logs.count("redis bridge down"), h.logs.count("redis bridge restored"); d != 1 || r != 1 {
 		t.Fatalf("%d down and %d restored log lines, want 1 each", d, r)
 	}
+}
+
+// TestRestartReleases: a restarted bridge stops its old goroutines (goleak
+// checks none is left), keeps one bus subscription per pattern and works
+// both ways again.
+func TestRestartReleases(t *testing.T) {
+	srv := redistest.Start(t)
+	h := newHarness(t, srv, testConfig(srv, []string{"price.>"}, []string{"signals.>"}))
+	probe := h.subscribe("signals.>")
+	sub := h.redisSubscribe("superbot.*")
+	h.awaitConnected()
+	for range 3 {
+		proc, ok := h.sys.ProcessRegistry.Get(h.bridge)
+		if !ok {
+			t.Fatal("bridge process not found")
+		}
+		proc.SendSystemMessage(h.bridge, &actor.Restart{})
+	}
+	h.awaitConnected()
+	stats := actortest.Request[*messages.BusStatsResponse](t, h.sys, h.bus, &messages.BusStatsRequest{})
+	if stats.GetSubscriptions() != 2 { // the probe's and the bridge's
+		t.Fatalf("%d bus subscriptions after restarts, want 2: %v", stats.GetSubscriptions(), stats.GetPatterns())
+	}
+	h.publish("price.BTCUSDT.update", "connector", nil)
+	if ch, _ := sub.next(); ch != "superbot.price.BTCUSDT.update" {
+		t.Fatalf("exported to %s", ch)
+	}
+	h.redisPublish("superbot.signals.after", `{"data":1}`)
+	expectEvent(t, probe, "signals.after")
+	probe.ExpectNoMessage(100 * time.Millisecond) // imported once, not once per restart
 }
