@@ -23,7 +23,6 @@ type Server struct {
 	t    testing.TB
 	bin  string
 	port int
-	args []string
 	cmd  *exec.Cmd
 	// Password is the server's requirepass ("" for none).
 	Password string
