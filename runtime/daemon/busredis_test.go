@@ -120,3 +120,43 @@ func timeout(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestBusRedisReload: a reload that changes [daemon.bus.redis] alone
+// restarts the bridge with it; one that also changes the bus's own keys
+// applies nothing of [daemon.bus] and says why.
+func TestBusRedisReload(t *testing.T) {
+	dir := t.TempDir()
+	startUnixRedis(t, dir, "pw-reload-9")
+	p := startDaemon(t, dir, "")
+	c := p.client()
+	p.waitReady()
+	if st := call(t, c, "events.redis", nil); st["enabled"] != false {
+		t.Fatalf("events.redis before = %v", st)
+	}
+	bridge := "[daemon.bus]\nredis = { url = \"unix://:pw-reload-9@" + filepath.Join(dir, "redis.sock") + "?db=0\", import = [\"signals.>\"] }\n"
+	conf := filepath.Join(dir, "conf", "superbot.toml")
+	if err := os.WriteFile(conf, []byte(bridge), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := call(t, c, "daemon.reload_config", nil); res["applied"] != true {
+		t.Fatalf("reload = %v", res)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for st := call(t, c, "events.redis", nil); st["connected"] != true; st = call(t, c, "events.redis", nil) {
+		if time.Now().After(deadline) {
+			t.Fatalf("events.redis after reload = %v", st)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the daemon over RPC
+	}
+
+	if err := os.WriteFile(conf, []byte(bridge+"queue_size = 2048\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := call(t, c, "daemon.reload_config", nil)
+	if res["applied"] == true || !strings.Contains(fmtJSON(res["not_applied"]), "daemon.bus: takes effect after a restart") {
+		t.Fatalf("reload = %v", res)
+	}
+	if v := call(t, c, "config.get", map[string]any{"key": "daemon.bus.queue_size"})["value"]; v != float64(1024) {
+		t.Fatalf("daemon.bus.queue_size in effect = %v", v)
+	}
+}

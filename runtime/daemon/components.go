@@ -34,7 +34,7 @@ import (
 // sequences, in the order the seed gives.
 func components() []hook {
 	return []hook{
-		{name: busredis.Kind, step: 3, start: startBusRedis, stop: stopKind(busredis.Kind)},
+		{name: busredis.Kind, step: 3, start: startBusRedis, stop: stopKind(busredis.Kind), section: "daemon.bus", reload: reloadBusRedis},
 		{name: cache.Kind, step: 3, start: startCache, stop: stopKind(cache.Kind)},
 		{name: "exchange-sim listener", step: 4, start: bindSim},
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},
