@@ -129,10 +129,8 @@ func (a *bridge) onStarted(ctx actor.Context) {
 		panic(fmt.Errorf("busredis: %w", err))
 	}
 	redislog.Route(a.log)
-	a.link = newLink(a.cfg, opt, &link{
-		counters: &a.counters, origin: a.origin, root: ctx.ActorSystem().Root, self: ctx.Self(),
-		bus: a.deps.Bus, log: a.log,
-	})
+	a.link = &link{counters: &a.counters, origin: a.origin, root: ctx.ActorSystem().Root, self: ctx.Self(), bus: a.deps.Bus, log: a.log}
+	a.link.init(a.cfg, opt)
 	a.link.start()
 	a.acker = bus.NewAcker(a.deps.Bus, uint32(a.cfg.QueueSize))
 	for _, p := range a.cfg.Export {

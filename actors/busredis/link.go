@@ -62,8 +62,9 @@ type link struct {
 	ps       *redis.PubSub // the import subscription, closed by stop
 }
 
-// newLink builds the link; start launches its goroutines.
-func newLink(cfg bus.RedisConfig, opt *redis.Options, l *link) *link {
+// init makes the client and the export queue of a link whose origin,
+// counters and actor fields are set; start launches its goroutines.
+func (l *link) init(cfg bus.RedisConfig, opt *redis.Options) {
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout, cfg.Timeout
 	opt.ContextTimeoutEnabled = true
 	opt.MaxRetries = -1 // a retried PUBLISH could be delivered twice
@@ -75,7 +76,6 @@ func newLink(cfg bus.RedisConfig, opt *redis.Options, l *link) *link {
 	l.client = redis.NewClient(opt)
 	l.out = make(chan *messages.Event, cfg.QueueSize)
 	l.im = importer{prefix: cfg.ChannelPrefix, patterns: cfg.Import, maxBytes: cfg.MaxMessageBytes, origin: l.origin}
-	return l
 }
 
 func (l *link) start() {
