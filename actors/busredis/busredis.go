@@ -20,6 +20,7 @@ package busredis
 
 import (
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,10 @@ import (
 // Kind names the bridge in the supervision tree and is the source of its
 // events.
 const Kind = "busredis"
+
+// ErrBadConfig is the panic of a bridge given a config that did not pass
+// Validate (the daemon validates before it spawns).
+var ErrBadConfig = errors.New("busredis: invalid config")
 
 // Topics the bridge publishes.
 const (
@@ -126,7 +131,7 @@ func (a *bridge) onStarted(ctx actor.Context) {
 	}
 	opt, err := a.cfg.Options()
 	if err != nil { // Validate rejects it: a bad config got here
-		panic(fmt.Errorf("busredis: %w", err))
+		panic(fmt.Errorf("%w: %w", ErrBadConfig, err))
 	}
 	redislog.Route(a.log)
 	a.link = &link{counters: &a.counters, origin: a.origin, root: ctx.ActorSystem().Root, self: ctx.Self(), bus: a.deps.Bus, log: a.log}
