@@ -15,6 +15,7 @@ import (
 
 	"github.com/superbot/superbot/actors/backtest"
 	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/busredis"
 	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
@@ -248,7 +249,7 @@ func KnownMethods() []string {
 	for _, routes := range [][]rpc.Route{
 		supervisor.Routes(nil), bus.Routes(nil), cache.Routes(nil), connector.Routes(nil),
 		modules.Routes(nil, nil), scheduler.Routes(nil), orders.Routes(nil), strategies.Routes(nil),
-		backtest.Routes(nil), reports.Routes(nil),
+		backtest.Routes(nil), reports.Routes(nil), busredis.Routes(nil),
 	} {
 		for _, rt := range routes {
 			out = append(out, rt.Method)

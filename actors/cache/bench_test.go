@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/internal/redistest"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -87,9 +88,9 @@ func BenchmarkActorGetActors(b *testing.B) {
 // BenchmarkRedisGetActors is BenchmarkActorGetActors against the Redis
 // backend and a real redis-server (skipped without one).
 func BenchmarkRedisGetActors(b *testing.B) {
-	srv := startRedisServer(b)
+	srv := redistest.Start(b)
 	cfg := DefaultConfig()
-	cfg.Backend, cfg.RedisAddr, cfg.RedisDB = BackendRedis, srv.addr(), 3
+	cfg.Backend, cfg.RedisAddr, cfg.RedisDB = BackendRedis, srv.Addr(), 3
 	sys, pid, reqs := benchCacheWith(b, cfg)
 	b.Run("requesters=4/window=64", func(b *testing.B) {
 		runRequesters(b, sys, pid, reqs, 4, 64)

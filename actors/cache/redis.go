@@ -3,17 +3,17 @@ package cache
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/superbot/superbot/actors/internal/redislog"
 )
 
 // redisOp is what a redisJob asks Redis to do.
@@ -71,7 +71,7 @@ type redisBackend struct {
 // startRedis creates the client (it dials lazily) and starts one goroutine
 // per worker plus the prober.
 func startRedis(cfg Config, root *actor.RootContext, self *actor.PID, log *slog.Logger) *redisBackend {
-	routeRedisLogs(log)
+	redislog.Route(log)
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &redisBackend{
 		client: redis.NewClient(&redis.Options{
@@ -201,26 +201,4 @@ func (b *redisBackend) prober(ctx context.Context, interval time.Duration) {
 // Every other error (network, timeout, LOADING, auth ...) means fallback.
 func isRequestError(err error) bool {
 	return redis.HasErrorPrefix(err, "WRONGTYPE")
-}
-
-// redisLog receives go-redis's own log lines (pool dial failures ...), which
-// it otherwise prints to stderr through a process-wide logger.
-var (
-	redisLog     atomic.Pointer[slog.Logger]
-	redisLogOnce sync.Once
-)
-
-// routeRedisLogs sends go-redis's logs to log at debug level: the actor
-// already reports what matters (fallback, restore) at warn and info.
-func routeRedisLogs(log *slog.Logger) {
-	redisLog.Store(log)
-	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{}) })
-}
-
-type redisLogger struct{}
-
-func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	if l := redisLog.Load(); l != nil {
-		l.DebugContext(ctx, "redis client", "line", fmt.Sprintf(format, v...))
-	}
 }

@@ -1,110 +1,15 @@
 package cache
 
 import (
-	"bufio"
 	"context"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/internal/redistest"
 	"github.com/superbot/superbot/messages"
 )
-
-// redisServer is a real redis-server started by the test on 127.0.0.1.
-type redisServer struct {
-	t    testing.TB
-	bin  string
-	port int
-	cmd  *exec.Cmd
-}
-
-// requireRedisServer finds redis-server. Without it the test is skipped,
-// except under CI=true, where a missing server is a failure.
-func requireRedisServer(t testing.TB) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		msg := "redis-server is not installed (Debian: apt-get install -y redis-server); Redis backend tests need a real server"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return bin
-}
-
-// startRedisServer runs redis-server on a free port without persistence.
-func startRedisServer(t testing.TB) *redisServer {
-	t.Helper()
-	s := &redisServer{t: t, bin: requireRedisServer(t), port: freePort(t)}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
-
-// start (re)starts the server on its port and waits until it answers PING.
-func (s *redisServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--loglevel", "warning")
-	w := &testLogWriter{t: s.t}
-	s.cmd.Stdout, s.cmd.Stderr = w, w
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
-	}
-	actortest.Eventually(s.t, 10*time.Second, s.answers, "redis-server on %s answers PING", s.addr())
-}
-
-// answers sends one inline PING over a fresh connection.
-func (s *redisServer) answers() bool {
-	c, err := net.DialTimeout("tcp", s.addr(), 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
-}
-
-// kill stops the server hard (SIGKILL) and reaps it.
-func (s *redisServer) kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-// client opens a direct connection for checking what the cache stored.
-func (s *redisServer) client(db int) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.addr(), DB: db, DisableIdentity: true, MaxRetries: -1})
-	s.t.Cleanup(func() { _ = c.Close() })
-	return c
-}
 
 func redisConfig(addr string) Config {
 	cfg := DefaultConfig()
@@ -123,9 +28,9 @@ func redisConfig(addr string) Config {
 const clockSkew = 500 * time.Millisecond
 
 func TestRedisBackend(t *testing.T) {
-	srv := startRedisServer(t)
-	direct := srv.client(3)
-	h := newHarness(t, redisConfig(srv.addr()), time.Now)
+	srv := redistest.Start(t)
+	direct := srv.Client(3)
+	h := newHarness(t, redisConfig(srv.Addr()), time.Now)
 	ctx := context.Background()
 
 	h.expectValue("ticker:BTCUSDT", "", false)
@@ -179,9 +84,9 @@ func TestRedisBackend(t *testing.T) {
 }
 
 func TestRedisFallbackAndRestore(t *testing.T) {
-	srv := startRedisServer(t)
-	direct := srv.client(3)
-	h := newHarness(t, redisConfig(srv.addr()), time.Now)
+	srv := redistest.Start(t)
+	direct := srv.Client(3)
+	h := newHarness(t, redisConfig(srv.Addr()), time.Now)
 	ctx := context.Background()
 
 	h.mustSet("ticker:BTCUSDT", "from-redis", ClassKlines, 0)
@@ -189,7 +94,7 @@ func TestRedisFallbackAndRestore(t *testing.T) {
 		t.Fatal("write did not reach redis")
 	}
 
-	srv.kill()
+	srv.Kill()
 	ev := expectEvent(t, h, TopicFallback)
 	if !ev.GetFallback() || ev.GetBackend() != BackendRedis || ev.GetReason() == "" {
 		t.Fatalf("fallback event = %+v", ev)
@@ -205,7 +110,7 @@ func TestRedisFallbackAndRestore(t *testing.T) {
 		t.Fatalf("memory entries = %d, want 1", s.GetEntries())
 	}
 
-	srv.start() // same port, empty (no persistence)
+	srv.Start() // same port, empty (no persistence)
 	ev = expectEvent(t, h, TopicRestored)
 	if ev.GetFallback() || ev.GetBackend() != BackendRedis {
 		t.Fatalf("restored event = %+v", ev)
@@ -216,7 +121,7 @@ func TestRedisFallbackAndRestore(t *testing.T) {
 	// Redis serves again: the memory copy is gone, new writes land in Redis.
 	h.expectValue("ticker:BTCUSDT", "", false)
 	h.mustSet("ticker:BTCUSDT", "redis-again", ClassKlines, 0)
-	direct = srv.client(3)
+	direct = srv.Client(3)
 	if v, err := direct.Get(ctx, "superbot:cache:ticker:BTCUSDT").Result(); err != nil || v != "redis-again" {
 		t.Fatalf("redis GET after restore = %q, %v", v, err)
 	}
@@ -226,13 +131,13 @@ func TestRedisFallbackAndRestore(t *testing.T) {
 // TestRedisRequestFailureFallsBack: a request that meets a dead Redis is
 // served from memory at once, before any probe notices.
 func TestRedisRequestFailureFallsBack(t *testing.T) {
-	srv := startRedisServer(t)
-	cfg := redisConfig(srv.addr())
+	srv := redistest.Start(t)
+	cfg := redisConfig(srv.Addr())
 	cfg.ProbeInterval = time.Hour // only the first probe runs
 	h := newHarness(t, cfg, time.Now)
 	h.mustSet("k", "v", "", 0)
 
-	srv.kill()
+	srv.Kill()
 	if r := h.set("k", "mem", "", 0); r.GetError() != nil {
 		t.Fatalf("set while redis is down = %v", r.GetError())
 	}
@@ -241,8 +146,8 @@ func TestRedisRequestFailureFallsBack(t *testing.T) {
 }
 
 func TestRedisDownAtStart(t *testing.T) {
-	requireRedisServer(t)
-	h := newHarness(t, redisConfig("127.0.0.1:"+strconv.Itoa(freePort(t))), time.Now)
+	redistest.Require(t)
+	h := newHarness(t, redisConfig("127.0.0.1:"+strconv.Itoa(redistest.FreePort(t))), time.Now)
 	expectEvent(t, h, TopicFallback)
 	h.mustSet("k", "v", ClassTicker, 0)
 	h.expectValue("k", "v", true)
@@ -265,19 +170,11 @@ func expectEvent(t *testing.T, h *harness, topic string) *messages.CacheBackendC
 	return &p
 }
 
-// testLogWriter sends redis-server's output to the test log.
-type testLogWriter struct{ t testing.TB }
-
-func (w *testLogWriter) Write(p []byte) (int, error) {
-	w.t.Log("redis-server: " + strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // TestRestartReleasesRedis: a restart stops the old instance's workers and
 // prober (goleak checks none is left) and the new one serves Redis.
 func TestRestartReleasesRedis(t *testing.T) {
-	srv := startRedisServer(t)
-	h := newHarness(t, redisConfig(srv.addr()), time.Now)
+	srv := redistest.Start(t)
+	h := newHarness(t, redisConfig(srv.Addr()), time.Now)
 	h.mustSet("k", "v", ClassKlines, 0)
 	for range 3 {
 		restart(t, h)

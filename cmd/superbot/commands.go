@@ -131,6 +131,8 @@ func controlCommands() []*command {
 			summary: "print bus events matching PATTERN (default \">\") until Ctrl-C", run: runEventsTail},
 		{name: "events stats", method: "events.stats", summary: "bus counters: published, delivered, dropped per pattern",
 			run: simple("events.stats", noParams, renderGeneric)},
+		{name: "events redis", method: "events.redis", summary: "the Redis bus bridge: connected, patterns, exported, imported and dropped counters",
+			run: simple("events.redis", noParams, renderGeneric)},
 		{name: "events publish", args: []argSpec{{name: "TOPIC"}, {name: "JSON-PAYLOAD", optional: true}}, flags: []string{"source"}, method: "events.publish",
 			summary: "publish an event with a JSON payload", run: simple("events.publish", publishParams, renderGeneric)},
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/backtest"
+	"github.com/superbot/superbot/actors/busredis"
 	"github.com/superbot/superbot/actors/cache"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/exchangesim"
@@ -34,6 +35,7 @@ import (
 // sequences, in the order the seed gives.
 func components() []hook {
 	return []hook{
+		{name: busredis.Kind, step: 3, start: startBusRedis, stop: stopKind(busredis.Kind), section: "daemon.bus", reload: reloadBusRedis},
 		{name: cache.Kind, step: 3, start: startCache, stop: stopKind(cache.Kind)},
 		{name: "exchange-sim listener", step: 4, start: bindSim},
 		{name: connector.Kind, step: 4, start: startConnector, stop: stopKind(connector.Kind)},

@@ -56,6 +56,7 @@ func (d *Daemon) shutdown(reason string, force bool) {
 			{"shutdown step 6: stop downloads", "marketdata", ""},
 			{"shutdown step 6: stop thread pools", "connector", ""},
 			{"shutdown step 7: close cache", "cache", ""},
+			{"shutdown step 8: stop redis bus bridge", "busredis", ""},
 			{"shutdown step 8: close event bus", "", bus.Kind},
 		} {
 			d.log.Info(step.msg, "elapsed", time.Since(begin).Round(time.Microsecond).String()) //nolint:sloglint // the messages are the constants above
