@@ -21,13 +21,13 @@ type Etcd struct {
 	// Endpoint is the client URL (http://ip:port).
 	Endpoint string
 
-	t        testing.TB
-	ns       *NS
-	args     []string
-	logPath  string
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	exited   chan struct{}
+	t       testing.TB
+	ns      *NS
+	args    []string
+	logPath string
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
 }
 
 // StartEtcd starts etcd in ns (nil: on 127.0.0.1 with free ports) and waits
