@@ -1,0 +1,169 @@
+package election
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// term is one campaign: a fresh lease, its keepalive, a session and an
+// election on it. It runs on its own goroutine and reports to the actor by
+// message (termWon, termEnded); the actor cancels it to end it.
+type term struct {
+	id     uint64
+	cli    *clientv3.Client
+	key    string
+	node   string
+	cfg    Config
+	guard  *Guard
+	proof  *proof
+	root   *actor.RootContext
+	self   *actor.PID
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	resign bool // set by the actor before cancel: resign on the way out
+	mu     sync.Mutex
+	ended  sync.Once
+}
+
+func (t *term) end(reason string) {
+	t.ended.Do(func() { t.root.Send(t.self, termEnded{id: t.id, reason: reason}) })
+}
+
+func (t *term) setResign() {
+	t.mu.Lock()
+	t.resign = true
+	t.mu.Unlock()
+}
+
+func (t *term) wantResign() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.resign
+}
+
+// run campaigns until the term is cancelled or its lease is lost.
+func (t *term) run() {
+	ttl := int64(t.cfg.TTL / time.Second)
+	gctx, gcancel := context.WithTimeout(t.ctx, t.cfg.TTL)
+	lease, err := t.cli.Grant(gctx, ttl)
+	gcancel()
+	if err != nil {
+		t.end(fmt.Sprintf("lease grant: %v", err))
+		return
+	}
+	t.proof.extend(t.guard, t.guard.clock(), time.Duration(lease.TTL)*time.Second-t.cfg.Margin)
+	// The keepalive and the session live until cleanup, past t.ctx.
+	kctx, kcancel := context.WithCancel(context.Background())
+	lost := t.keepAlive(kctx, lease.ID)
+	defer t.cleanup(kcancel, lease.ID, lost)
+	sess, err := concurrency.NewSession(t.cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(ttl)), concurrency.WithContext(kctx))
+	if err != nil {
+		t.end(fmt.Sprintf("session: %v", err))
+		return
+	}
+	defer sess.Orphan()
+	el := concurrency.NewElection(sess, t.key)
+	cctx, ccancel := context.WithCancel(t.ctx)
+	defer ccancel()
+	go func() {
+		select {
+		case <-lost:
+			// Tell the actor now: Campaign's own cleanup can wait for etcd.
+			t.end("lease lost while campaigning")
+			ccancel()
+		case <-cctx.Done():
+		}
+	}()
+	if err := el.Campaign(cctx, t.node); err != nil {
+		t.end(fmt.Sprintf("campaign: %v", err))
+		return
+	}
+	if err := t.verify(cctx, el, lease.ID); err != nil {
+		t.end(err.Error())
+		return
+	}
+	t.root.Send(t.self, termWon{id: t.id, token: el.Rev()})
+	deleted := t.cli.Watch(clientv3.WithRequireLeader(kctx), el.Key(), clientv3.WithRev(el.Rev()+1), clientv3.WithFilterPut())
+	for {
+		select {
+		case <-t.ctx.Done():
+			if t.wantResign() {
+				rctx, rcancel := context.WithTimeout(t.cli.Ctx(), t.cfg.TTL)
+				if err := el.Resign(rctx); err != nil {
+					t.log.Warn("election resign failed", "name", t.key, "error", err)
+				}
+				rcancel()
+			}
+			return
+		case <-lost:
+			t.end("lease lost (no keepalive answer within the lease ttl, or it expired)")
+			return
+		case wr, ok := <-deleted:
+			if !ok {
+				deleted = nil // the watch ended (kctx); lost or t.ctx follow
+				continue
+			}
+			if len(wr.Events) > 0 {
+				t.end("election key deleted")
+				return
+			}
+		}
+	}
+}
+
+// keepAlive keeps the lease alive and extends the proof on each answer; the
+// returned channel closes when the lease is lost (or kctx ends).
+func (t *term) keepAlive(kctx context.Context, id clientv3.LeaseID) <-chan struct{} {
+	lost := make(chan struct{})
+	ka, err := t.cli.KeepAlive(kctx, id)
+	if err != nil {
+		close(lost)
+		return lost
+	}
+	go func() {
+		defer close(lost)
+		for resp := range ka {
+			if resp.TTL <= 0 {
+				return
+			}
+			t.proof.extend(t.guard, t.guard.clock(), time.Duration(resp.TTL)*time.Second-t.cfg.Margin)
+		}
+	}()
+	return lost
+}
+
+// verify checks that the key Campaign returned with still exists on our
+// lease: a campaign that waited through an etcd outage can return after
+// its own lease expired.
+func (t *term) verify(ctx context.Context, el *concurrency.Election, id clientv3.LeaseID) error {
+	vctx, cancel := context.WithTimeout(ctx, t.cfg.TTL)
+	defer cancel()
+	resp, err := t.cli.Get(vctx, el.Key())
+	if err != nil {
+		return fmt.Errorf("verify election key: %w", err)
+	}
+	if len(resp.Kvs) != 1 || resp.Kvs[0].CreateRevision != el.Rev() || resp.Kvs[0].Lease != int64(id) {
+		return fmt.Errorf("election key %s gone after campaign", el.Key())
+	}
+	return nil
+}
+
+// cleanup stops the keepalive and revokes the lease (deleting our key, so
+// a waiting candidate takes over at once); best effort when etcd is away.
+func (t *term) cleanup(kcancel context.CancelFunc, id clientv3.LeaseID, lost <-chan struct{}) {
+	kcancel()
+	<-lost
+	rctx, rcancel := context.WithTimeout(t.cli.Ctx(), t.cfg.TTL)
+	defer rcancel()
+	if _, err := t.cli.Revoke(rctx, id); err != nil {
+		t.log.Debug("election lease revoke failed", "name", t.key, "error", err)
+	}
+}
