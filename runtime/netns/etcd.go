@@ -52,6 +52,8 @@ func StartEtcd(t testing.TB, ns *NS) *Etcd {
 		"--listen-client-urls", e.Endpoint, "--advertise-client-urls", e.Endpoint,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		"--initial-cluster", "e0=" + peer, "--log-level", "warn",
+		// Let clients ping every second (gRPC keepalive) to notice a cut.
+		"--grpc-keepalive-min-time", "500ms",
 	}
 	t.Cleanup(func() {
 		e.Kill()
