@@ -80,7 +80,11 @@ type elector struct {
 	leader bool
 	token  int64
 	timer  *time.Timer
+	stale  []clientv3.LeaseID
 }
+
+// maxStale bounds the leases kept for revoking later.
+const maxStale = 8
 
 func (e *elector) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -105,6 +109,10 @@ func (e *elector) Receive(ctx actor.Context) {
 			e.endTerm(ctx, "resigned", true)
 			e.scheduleRetry()
 		}
+	case staleLease:
+		if len(e.stale) < maxStale {
+			e.stale = append(e.stale, msg.id)
+		}
 	case StatusRequest:
 		ctx.Respond(Status{Name: e.name, Leader: e.leader, Token: e.token, Terms: e.terms})
 	case *actor.Stopping:
@@ -121,7 +129,9 @@ func (e *elector) startTerm() {
 	e.cur = &term{
 		id: e.terms, cli: e.deps.Client, key: e.cfg.Prefix + e.name, node: e.deps.Node, cfg: e.cfg,
 		guard: e.deps.Guard, proof: &proof{}, root: e.root, self: e.self, log: e.log, ctx: tctx, cancel: cancel,
+		stale: e.stale,
 	}
+	e.stale = nil
 	go e.cur.run()
 }
 

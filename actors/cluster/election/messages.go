@@ -1,5 +1,7 @@
 package election
 
+import clientv3 "go.etcd.io/etcd/client/v3"
+
 // Elected tells the parent this node now leads Name. Token (the election
 // key's create revision) is the fencing token; Guard.MayAct must be asked
 // before each action.
@@ -45,4 +47,5 @@ type (
 	}
 	proofCheck struct{ id uint64 }
 	retry      struct{ id uint64 }
+	staleLease struct{ id clientv3.LeaseID }
 )

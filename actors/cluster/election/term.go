@@ -2,12 +2,14 @@ package election
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -29,8 +31,11 @@ type term struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	resign bool // set by the actor before cancel: resign on the way out
-	mu     sync.Mutex
-	ended  sync.Once
+	// stale are leases of earlier terms whose revoke failed (etcd away):
+	// revoked first, so our own old key does not hold up the queue.
+	stale []clientv3.LeaseID
+	mu    sync.Mutex
+	ended sync.Once
 }
 
 func (t *term) end(reason string) {
@@ -52,6 +57,9 @@ func (t *term) wantResign() bool {
 // run campaigns until the term is cancelled or its lease is lost.
 func (t *term) run() {
 	ttl := int64(t.cfg.TTL / time.Second)
+	for _, id := range t.stale {
+		t.revoke(id)
+	}
 	gctx, gcancel := context.WithTimeout(t.ctx, t.cfg.TTL)
 	lease, err := t.cli.Grant(gctx, ttl)
 	gcancel()
@@ -161,9 +169,20 @@ func (t *term) verify(ctx context.Context, el *concurrency.Election, id clientv3
 func (t *term) cleanup(kcancel context.CancelFunc, id clientv3.LeaseID, lost <-chan struct{}) {
 	kcancel()
 	<-lost
+	t.revoke(id)
+}
+
+// revoke revokes a lease; when etcd cannot be reached it hands the lease
+// back to the actor for the next term.
+func (t *term) revoke(id clientv3.LeaseID) {
 	rctx, rcancel := context.WithTimeout(t.cli.Ctx(), t.cfg.TTL)
 	defer rcancel()
-	if _, err := t.cli.Revoke(rctx, id); err != nil {
-		t.log.Debug("election lease revoke failed", "name", t.key, "error", err)
+	_, err := t.cli.Revoke(rctx, id)
+	if err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return
+	}
+	t.log.Debug("election lease revoke failed", "name", t.key, "error", err)
+	if t.cli.Ctx().Err() == nil {
+		t.root.Send(t.self, staleLease{id: id})
 	}
 }
