@@ -115,7 +115,7 @@ func (e *elector) Receive(ctx actor.Context) {
 		}
 	case StatusRequest:
 		ctx.Respond(Status{Name: e.name, Leader: e.leader, Token: e.token, Terms: e.terms})
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		if e.cur != nil {
 			e.endTerm(ctx, "stopped", true)
 		}
