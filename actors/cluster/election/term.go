@@ -61,18 +61,24 @@ func (t *term) run() {
 		t.revoke(id)
 	}
 	gctx, gcancel := context.WithTimeout(t.ctx, t.cfg.TTL)
+	granted := t.guard.clock() // before sending: the lease lives at least until then + TTL
 	lease, err := t.cli.Grant(gctx, ttl)
 	gcancel()
 	if err != nil {
 		t.end(fmt.Sprintf("lease grant: %v", err))
 		return
 	}
-	t.proof.extend(t.guard, t.guard.clock(), time.Duration(lease.TTL)*time.Second-t.cfg.Margin)
+	t.proof.extend(t.guard, granted, time.Duration(lease.TTL)*time.Second-t.cfg.Margin)
 	// The keepalive and the session live until cleanup, past t.ctx.
 	kctx, kcancel := context.WithCancel(context.Background())
-	lost := t.keepAlive(kctx, lease.ID)
+	lost := t.keepAlive(kctx, lease.ID, granted)
 	defer t.cleanup(kcancel, lease.ID, lost)
-	sess, err := concurrency.NewSession(t.cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(ttl)), concurrency.WithContext(kctx))
+	// The session only carries the lease to the election: its own keepalive
+	// is ended at once (its context), so renewals come from keepAlive alone
+	// and set the failover time (the lease expires TTL after the last one).
+	sctx, scancel := context.WithCancel(kctx)
+	sess, err := concurrency.NewSession(t.cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(ttl)), concurrency.WithContext(sctx))
+	scancel()
 	if err != nil {
 		t.end(fmt.Sprintf("session: %v", err))
 		return
@@ -127,22 +133,40 @@ func (t *term) run() {
 	}
 }
 
-// keepAlive keeps the lease alive and extends the proof on each answer; the
-// returned channel closes when the lease is lost (or kctx ends).
-func (t *term) keepAlive(kctx context.Context, id clientv3.LeaseID) <-chan struct{} {
+// keepAlive renews the lease itself (KeepAliveOnce every TTL/3) and
+// extends the proof from the instant each request was SENT: the server
+// renewed the lease after that instant, so it lives at least until then +
+// TTL. (Stamping the answer's arrival would be wrong: a process paused with
+// an answer in its socket buffer would, on resuming, extend a lease that
+// expired long ago.) The returned channel closes when the lease is gone or
+// no renewal succeeded for a whole TTL (or kctx ends).
+func (t *term) keepAlive(kctx context.Context, id clientv3.LeaseID, granted time.Time) <-chan struct{} {
 	lost := make(chan struct{})
-	ka, err := t.cli.KeepAlive(kctx, id)
-	if err != nil {
-		close(lost)
-		return lost
-	}
 	go func() {
 		defer close(lost)
-		for resp := range ka {
-			if resp.TTL <= 0 {
+		lastOK := granted
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		for {
+			select {
+			case <-kctx.Done():
 				return
+			case <-timer.C:
 			}
-			t.proof.extend(t.guard, t.guard.clock(), time.Duration(resp.TTL)*time.Second-t.cfg.Margin)
+			sent := t.guard.clock()
+			rctx, cancel := context.WithTimeout(kctx, t.cfg.TTL/2)
+			resp, err := t.cli.KeepAliveOnce(rctx, id)
+			cancel()
+			switch {
+			case err == nil && resp.TTL > 0:
+				lastOK = sent
+				t.proof.extend(t.guard, sent, time.Duration(resp.TTL)*time.Second-t.cfg.Margin)
+			case err == nil, errors.Is(err, rpctypes.ErrLeaseNotFound):
+				return // the lease expired
+			case t.guard.clock().Sub(lastOK) >= t.cfg.TTL:
+				return // no renewal for a whole TTL: the lease is gone
+			}
+			timer.Reset(t.cfg.TTL / 3)
 		}
 	}()
 	return lost
