@@ -7,18 +7,19 @@ import (
 	"time"
 )
 
-// Config is the election's settings (part of the [cluster] section; the
-// cluster actor composes it).
+// Config is the election's settings. It is not a TOML section of its own:
+// the cluster actor fills it from [cluster] (TTL from lease_ttl, Prefix from
+// key_prefix + "election/") and keeps the defaults for the rest.
 type Config struct {
 	// TTL is the etcd lease's time to live (etcd's floor is about 2 s).
-	TTL time.Duration `toml:"lease_ttl"`
-	// Margin is taken off TTL: a leader acts only while its last keepalive
-	// answer is younger than TTL - Margin.
-	Margin time.Duration `toml:"lease_margin"`
+	TTL time.Duration
+	// Margin is taken off TTL: a leader acts only while its last successful
+	// keepalive was sent less than TTL - Margin ago.
+	Margin time.Duration
 	// Prefix is the etcd key prefix of every election; a name is appended.
-	Prefix string `toml:"election_prefix"`
+	Prefix string
 	// RetryDelay is the pause before campaigning again after a failure.
-	RetryDelay time.Duration `toml:"election_retry"`
+	RetryDelay time.Duration
 }
 
 // DefaultConfig returns a 2 s lease with a 0.5 s margin.

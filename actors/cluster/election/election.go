@@ -4,8 +4,9 @@
 // Deposed{Name, Token, Reason}. The token is the election key's create
 // revision: strictly increasing across leaders, it fences whatever the
 // singleton writes. The leader may act only while Guard.MayAct answers true:
-// while its last keepalive answer is younger than TTL - Margin. When the
-// proof runs out (etcd unreachable, node paused or cut off) the actor
+// while its last successful lease renewal was SENT less than TTL - Margin
+// ago (etcd renewed it after the send, so it lives at least TTL past it).
+// When the proof runs out (etcd unreachable, node paused or cut off) the actor
 // deposes itself, publishes an alert and campaigns again; nobody leads
 // while etcd is away. On stop it resigns, so a standby takes over at once.
 package election
@@ -164,7 +165,7 @@ func (e *elector) onCheck(ctx actor.Context, msg proofCheck) {
 		e.armCheck(msg.id)
 		return
 	}
-	e.endTerm(ctx, "lease proof expired (no keepalive answer within ttl - margin)", false)
+	e.endTerm(ctx, "lease proof expired (no renewal sent within ttl - margin succeeded)", false)
 	e.scheduleRetry()
 }
 

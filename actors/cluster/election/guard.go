@@ -11,8 +11,8 @@ type Clock func() time.Time
 
 // Guard answers "may I act now?" cheaply (two atomic loads and a clock
 // read) from the singleton's own goroutine before each action: yes only
-// while this node leads and its last keepalive answer is younger than
-// TTL - margin, i.e. while its lease is provably alive.
+// while this node leads and its last successful renewal was sent less than
+// TTL - margin ago, i.e. while its lease is provably alive.
 type Guard struct {
 	clock Clock
 	epoch time.Time

@@ -118,7 +118,7 @@ func (t *term) run() {
 			}
 			return
 		case <-lost:
-			t.end("lease lost (no keepalive answer within the lease ttl, or it expired)")
+			t.end("lease lost (expired, or no renewal succeeded for a whole ttl)")
 			return
 		case wr, ok := <-deleted:
 			if !ok {
