@@ -127,7 +127,7 @@ func (e *Etcd) waitHealthy(exited chan struct{}) error {
 				return nil
 			}
 		}
-		time.Sleep(50 * time.Millisecond) // polling an external process
+		time.Sleep(50 * time.Millisecond) //nolint:forbidigo // polling an external process until healthy
 	}
 	return fmt.Errorf("etcd not healthy after 20s (log: %s)", e.logPath)
 }

@@ -138,7 +138,7 @@ func TestEtcdDownDeposesWithinTTLAndRecovers(t *testing.T) {
 		if time.Since(killed) > 5*time.Second {
 			t.Fatal("still may act 5 s after etcd died")
 		}
-		time.Sleep(time.Millisecond) // polling the guard, one goroutine's clock
+		time.Sleep(time.Millisecond) //nolint:forbidigo // polling the guard on one goroutine's clock
 	}
 	stopped := time.Since(killed)
 	if stopped > DefaultConfig().TTL {

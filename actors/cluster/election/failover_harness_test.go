@@ -135,7 +135,7 @@ func (r *recorder) waitFor(timeout time.Duration, cond func(snapshot) bool) (sna
 		if s.now-start > timeout {
 			return s, false
 		}
-		time.Sleep(5 * time.Millisecond) // polling the recorder's clock
+		time.Sleep(5 * time.Millisecond) //nolint:forbidigo // polling the recorder with a deadline
 	}
 }
 
