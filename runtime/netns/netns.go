@@ -137,21 +137,21 @@ func (n *Net) Nodes() []*NS {
 }
 
 // Partition cuts node off from every other address of the subnet, both
-// ways, with iptables inside its namespace; the nodes named in except stay
-// reachable.
+// ways, with iptables inside its namespace (one atomic iptables-restore, so
+// the cut has one instant); the nodes named in except stay reachable.
 func (n *Net) Partition(node string, except ...string) error {
 	ns := n.Node(node)
-	args := [][]string{}
+	var rules strings.Builder
+	rules.WriteString("*filter\n")
 	for _, e := range except {
 		ip := n.Node(e).IP
-		args = append(args, []string{"-A", "INPUT", "-s", ip, "-j", "ACCEPT"}, []string{"-A", "OUTPUT", "-d", ip, "-j", "ACCEPT"})
+		fmt.Fprintf(&rules, "-A INPUT -s %s -j ACCEPT\n-A OUTPUT -d %s -j ACCEPT\n", ip, ip)
 	}
-	args = append(args, []string{"-A", "INPUT", "-s", Subnet + ".0/24", "-j", "DROP"},
-		[]string{"-A", "OUTPUT", "-d", Subnet + ".0/24", "-j", "DROP"})
-	for _, a := range args {
-		if out, err := run("ip", append([]string{"netns", "exec", ns.Name, "iptables", "-w"}, a...)...); err != nil {
-			return fmt.Errorf("partition %s: %w: %s", node, err, out)
-		}
+	fmt.Fprintf(&rules, "-A INPUT -s %s.0/24 -j DROP\n-A OUTPUT -d %s.0/24 -j DROP\nCOMMIT\n", Subnet, Subnet)
+	cmd := exec.Command("ip", "netns", "exec", ns.Name, "iptables-restore", "--noflush", "-w")
+	cmd.Stdin = strings.NewReader(rules.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("partition %s: %w: %s", node, err, out)
 	}
 	return nil
 }

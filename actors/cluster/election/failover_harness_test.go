@@ -256,8 +256,11 @@ type trial struct {
 	oldToken int64
 	newToken int64
 	faultAt  time.Duration
-	oldLast  time.Duration // the old token's last action
-	newFirst time.Duration // the new leader's first action
+	// faultTook is how long injecting the fault took (the partition's
+	// iptables run); failover counts from before it.
+	faultTook time.Duration
+	oldLast   time.Duration // the old token's last action
+	newFirst  time.Duration // the new leader's first action
 	// acting is set for the etcd-down trial: actions seen later than TTL
 	// after etcd died (want none).
 	acting int
@@ -315,6 +318,7 @@ func (c *cluster) runTrial(kind string) (trial, error) {
 		if err := c.net.Partition(node, "rec"); err != nil {
 			return tr, err
 		}
+		tr.faultTook = c.rec.do(func() {}) - tr.faultAt
 		tr.newToken, tr.newFirst, err = c.newLeader(old, 15*time.Second)
 		c.until(tr.newFirst + time.Second)
 		if herr := c.net.Heal(node); herr != nil && err == nil {

@@ -40,8 +40,8 @@ func TestFailoverSoak(t *testing.T) {
 				t.Fatalf("%s trial %d: token %d -> %d", kind, i+1, tr.oldToken, tr.newToken)
 			}
 			fo, gaps, acting = append(fo, tr.failover()), append(gaps, tr.gap()), acting+tr.acting
-			t.Logf("%s %d/%d: token %d -> %d failover %v gap %v", kind, i+1, trials, tr.oldToken, tr.newToken,
-				tr.failover().Round(time.Millisecond), tr.gap().Round(time.Millisecond))
+			t.Logf("%s %d/%d: token %d -> %d failover %v gap %v (fault took %v)", kind, i+1, trials, tr.oldToken, tr.newToken,
+				tr.failover().Round(time.Millisecond), tr.gap().Round(time.Millisecond), tr.faultTook.Round(time.Millisecond))
 		}
 		overlaps := c.overlaps()[before:]
 		t.Logf("FIGURE %s: %d trials, failover p50 %v p95 %v max %v; gap p50 %v max %v; overlaps %d; acting after etcd died %d",
