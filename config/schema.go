@@ -16,6 +16,7 @@ import (
 	"github.com/superbot/superbot/actors/backtest"
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/cache"
+	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
@@ -52,6 +53,8 @@ type Config struct {
 	ExchangeSim exchangesim.Config `toml:"exchange_sim"`
 	// Trading is order management and the strategies ([trading]).
 	Trading TradingConfig `toml:"trading"`
+	// Cluster joins this daemon to other nodes ([cluster]); off by default.
+	Cluster cluster.Config `toml:"cluster"`
 
 	meta *meta // where the config came from; nil for a composed default
 }
@@ -135,6 +138,7 @@ func Default() *Config {
 		Marketdata:  marketdata.DefaultConfig(),
 		ExchangeSim: DefaultExchangeSim(),
 		Trading:     DefaultTradingConfig(),
+		Cluster:     cluster.DefaultConfig(),
 	}
 	c.Daemon.ResourceAllocation = DefaultResourceAllocation()
 	return c
