@@ -1,4 +1,4 @@
-package cluster
+package cluster_test
 
 import (
 	"crypto/ecdsa"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/superbot/superbot/actors/cluster"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 (its own CA)
