@@ -33,7 +33,9 @@ type link struct {
 // Messages the link sends the actor.
 type (
 	// linkUp: registered under a fresh lease; members is every record.
-	linkUp struct{ members map[string]*messages.ClusterMember }
+	linkUp struct {
+		members map[string]*messages.ClusterMember
+	}
 	// linkDown: the lease or the watch is lost; the link retries.
 	linkDown struct{ err error }
 	// memberPut: a node's record was written.

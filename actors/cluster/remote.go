@@ -119,4 +119,3 @@ func NewEtcd(cfg Config) (*clientv3.Client, error) {
 	}
 	return cli, nil
 }
-
