@@ -127,8 +127,8 @@ func waitMembers(t testing.TB, n *node, want ...string) *messages.ClusterMembers
 // stops leaves at once (its lease is revoked); one whose etcd client dies
 // (as when its process is killed) leaves within the lease TTL.
 func TestMembership(t *testing.T) {
-	etcd := clustertest.StartEtcd(t)
-	nodes := startNodes(t, etcd.Endpoint, map[string]nodeOpts{
+	etcd := clustertestEtcd(t)
+	nodes := startNodes(t, etcd, map[string]nodeOpts{
 		"a": {modules: []*messages.ModuleStatus{{Name: "web", State: "running"}, {Name: "ai", State: "stopped"}}},
 	}, false, "a", "b", "c")
 	a, b, c := nodes[0], nodes[1], nodes[2]
@@ -166,6 +166,9 @@ func TestMembership(t *testing.T) {
 		t.Errorf("b left %s after its client died; the lease TTL is 2s", gone)
 	}
 }
+
+// clustertestEtcd starts etcd and returns its endpoint.
+func clustertestEtcd(t testing.TB) string { return clustertest.StartEtcd(t).Endpoint }
 
 // freshCtx is a short context for direct etcd reads in tests.
 func freshCtx(t testing.TB) context.Context {
