@@ -315,7 +315,9 @@ func (a *clusterActor) measureLoad(ctx actor.Context) {
 func (a *clusterActor) membersResponse() *messages.ClusterMembersResponse {
 	res := &messages.ClusterMembersResponse{Self: a.deps.Node, Registered: a.registered}
 	for _, n := range sortedKeys(a.members) {
-		res.Members = append(res.Members, a.members[n])
+		// A copy: the edge encodes it on its own goroutine while this
+		// actor goes on updating its own record.
+		res.Members = append(res.Members, proto.CloneOf(a.members[n]))
 	}
 	return res
 }
