@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -182,5 +186,29 @@ start_seconds = "0s"
 	}
 	if nb := nodes["b"].(map[string]any); nb["node"] != "b" || len(nb["tree"].([]any)) == 0 {
 		t.Fatalf("b's status: %v", nb)
+	}
+
+	// The CLI talks to a and reaches b through it.
+	cli := filepath.Join(filepath.Dir(binary), "superbot-cluster")
+	if out, err := exec.Command("go", "build", "-o", cli, "github.com/superbot/superbot/cmd/superbot").CombinedOutput(); err != nil {
+		t.Fatalf("build superbot: %v\n%s", err, out)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(cli, args...)
+		cmd.Dir = pa.dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("superbot %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	members := run("cluster", "members")
+	if !regexp.MustCompile(`(?m)^\*\s+a\s+127\.0\.0\.1:\d+`).MatchString(members) || !regexp.MustCompile(`(?m)^\s+b\s+127\.0\.0\.1:\d+.*beat-b\*`).MatchString(members) {
+		t.Fatalf("superbot cluster members:\n%s", members)
+	}
+	run("module", "stop", "beat-b", "--node", "b")
+	if s := state(cb, map[string]any{"module": "beat-b"}); s == "running" {
+		t.Fatalf("beat-b on b is %s after superbot module stop beat-b --node b", s)
 	}
 }
