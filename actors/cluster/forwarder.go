@@ -15,7 +15,7 @@ import (
 const forwardQueue = 65536
 
 // maxBatch bounds the events of one ClusterEventBatch.
-const maxBatch = 512
+const maxBatch = 2048
 
 // setPatterns gives a forwarder its node's new patterns.
 type setPatterns struct{ list []string }

@@ -41,6 +41,13 @@ type nodeOpts struct {
 // reach each other as they would over remote.
 func startNodes(t testing.TB, etcd string, opts map[string]nodeOpts, shared bool, names ...string) []*node {
 	t.Helper()
+	return startNodesWith(t, etcd, opts, shared, false, names...)
+}
+
+// startNodesWith is startNodes; withRemote starts a remote per node first,
+// as a daemon does (benchmarks only: no race detector there).
+func startNodesWith(t testing.TB, etcd string, opts map[string]nodeOpts, shared, withRemote bool, names ...string) []*node {
+	t.Helper()
 	out := make([]*node, len(names))
 	var sys *actor.ActorSystem
 	for i, name := range names {
@@ -48,7 +55,18 @@ func startNodes(t testing.TB, etcd string, opts map[string]nodeOpts, shared bool
 			sys = actortest.NewSystem(t)
 		}
 		out[i] = &node{name: name, etcd: etcd, sys: sys}
-		out[i].join(t, opts[name])
+	}
+	if withRemote {
+		for _, n := range out {
+			r, err := cluster.StartRemote(n.sys, n.config(opts[n.name]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Shutdown(false) })
+		}
+	}
+	for _, n := range out {
+		n.join(t, opts[n.name])
 	}
 	return out
 }

@@ -27,6 +27,19 @@ const (
 	keepaliveTimeout = time.Second
 )
 
+// HTTP/2 flow-control windows between nodes: the default 64 KiB holds a
+// stream of event batches to a window update per round trip.
+const (
+	streamWindow = 4 << 20
+	connWindow   = 8 << 20
+	// maxMessage bounds one gRPC message (remote packs up to 1000 of our
+	// messages, event batches among them, into one).
+	maxMessage = 64 << 20
+)
+
+// remoteQueue is the initial length of remote's endpoint queues.
+const remoteQueue = 4096
+
 // remoteRetries bounds StartRemote's attempts on a taken port (a
 // SIGKILLed predecessor's port stays taken for a moment).
 const remoteRetries = 8
@@ -72,12 +85,15 @@ func tryStart(r *remote.Remote) (err error) {
 }
 
 func remoteOptions(cfg Config) ([]remote.ConfigOption, error) {
-	dial := []grpc.DialOption{grpc.WithKeepaliveParams(keepalive.ClientParameters{
-		Time: keepaliveTime, Timeout: keepaliveTimeout, PermitWithoutStream: true,
-	})}
+	dial := []grpc.DialOption{
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: keepaliveTime, Timeout: keepaliveTimeout, PermitWithoutStream: true}),
+		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(connWindow),
+	}
 	server := []grpc.ServerOption{
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveTime / 2, PermitWithoutStream: true}),
+		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow),
+		grpc.MaxRecvMsgSize(maxMessage),
 	}
 	if cfg.TLS.Enabled() {
 		srv, err := cfg.TLS.Load(true)
@@ -93,7 +109,12 @@ func remoteOptions(cfg Config) ([]remote.ConfigOption, error) {
 	} else {
 		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}
-	opts := []remote.ConfigOption{remote.WithDialOptions(dial...), remote.WithServerOptions(server...)}
+	opts := []remote.ConfigOption{
+		remote.WithDialOptions(dial...), remote.WithServerOptions(server...),
+		// remote's queues start at 1,000,000 slots (16 MB of pointers the
+		// GC scans, per peer); they grow when needed.
+		remote.WithEndpointWriterQueueSize(remoteQueue), remote.WithEndpointManagerQueueSize(remoteQueue),
+	}
 	if cfg.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
 	}

@@ -1,0 +1,229 @@
+package cluster_test
+
+import (
+	"encoding/json"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/rpc"
+	"github.com/superbot/superbot/messages"
+)
+
+// counter is an acking bus subscriber that counts events.
+type counter struct {
+	acks *bus.Acker
+	got  atomic.Int64
+}
+
+func (c *counter) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*messages.Event); ok {
+		c.acks.Handled(ctx)
+		c.got.Add(1)
+	}
+}
+
+func (n *node) counter(b testing.TB, pattern string) *counter {
+	c := &counter{acks: bus.NewAcker(n.bus, 65536)}
+	pid := actortest.Spawn(b, n.sys, actor.PropsFromProducer(func() actor.Actor { return c }))
+	res := actortest.Request[*messages.SubscribeResponse](b, n.sys, n.bus, &messages.SubscribeRequest{Pattern: pattern, Subscriber: pid, QueueSize: 65536})
+	if res.Error != nil {
+		b.Fatal(res.Error)
+	}
+	return c
+}
+
+// benchNodes starts three nodes with real remotes on 127.0.0.1 and waits
+// until they see each other.
+func benchNodes(b *testing.B) []*node {
+	b.Helper()
+	nodes := startNodesWith(b, clustertestEtcd(b), nil, false, true, "a", "b", "c")
+	for _, n := range nodes {
+		waitMembers(b, n, "a", "b", "c")
+	}
+	return nodes
+}
+
+// BenchmarkBusAcrossNodes publishes b.N events on node a to one subscriber
+// on each of b and c (3 nodes, real remote over 127.0.0.1, one process) and
+// reports events/s until both have every event; "local" is the floor: the
+// same with both subscribers on a.
+func BenchmarkBusAcrossNodes(b *testing.B) {
+	nodes := benchNodes(b)
+	a := nodes[0]
+	for _, bc := range []struct {
+		name string
+		subs []*node
+	}{{"local", []*node{a, a}}, {"3nodes", nodes[1:]}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var cs []*counter
+			for _, n := range bc.subs {
+				cs = append(cs, n.counter(b, "bench."+bc.name+".>"))
+			}
+			for _, n := range nodes {
+				for _, s := range bc.subs {
+					if s != a {
+						waitPatterns(b, n, s.name, patternsOf(b, s)...)
+					}
+				}
+			}
+			ev := func() *messages.Event { return &messages.Event{Topic: "bench." + bc.name + ".tick", Source: "bench"} }
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				a.sys.Root.Send(a.bus, ev())
+			}
+			for _, c := range cs {
+				for c.got.Load() < int64(b.N) {
+					if time.Since(start) > 2*time.Minute {
+						b.Fatalf("%d of %d events arrived", c.got.Load(), b.N)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
+
+func patternsOf(b testing.TB, n *node) []string {
+	for _, m := range n.members(b).Members {
+		if m.Node == n.name {
+			return m.Patterns
+		}
+	}
+	return nil
+}
+
+// echo is a bus subscriber that sends each event's index (its source) back to a
+// collector (on another node for the remote case).
+type echo struct {
+	acks *bus.Acker
+	to   *actor.PID
+}
+
+func (e *echo) Receive(ctx actor.Context) {
+	if ev, ok := ctx.Message().(*messages.Event); ok {
+		e.acks.Handled(ctx)
+		idx, _ := strconv.ParseUint(ev.Source, 10, 64)
+		ctx.Send(e.to, wrapperspb.UInt64(idx))
+	}
+}
+
+// BenchmarkBusLatency publishes 10,000 events/s on node a for b.N events
+// to a subscriber on node b that sends each back to a; one goroutine on a
+// (one clock) stamps the publish and the return, and p50/p99 of that
+// round trip are reported (the one-way latency is below it). "local" is
+// the floor: the subscriber on a.
+func BenchmarkBusLatency(b *testing.B) {
+	nodes := benchNodes(b)
+	a := nodes[0]
+	for _, bc := range []struct {
+		name string
+		sub  *node
+	}{{"local", a}, {"remote", nodes[1]}} {
+		b.Run(bc.name, func(b *testing.B) {
+			back := make(chan uint64, 65536)
+			collector := actortest.Spawn(b, a.sys, actor.PropsFromFunc(func(ctx actor.Context) {
+				if v, ok := ctx.Message().(*wrapperspb.UInt64Value); ok {
+					back <- v.Value
+				}
+			}))
+			e := &echo{acks: bus.NewAcker(bc.sub.bus, 65536), to: collector}
+			pid := actortest.Spawn(b, bc.sub.sys, actor.PropsFromProducer(func() actor.Actor { return e }))
+			pattern := "lat." + bc.name + ".>"
+			actortest.Request[*messages.SubscribeResponse](b, bc.sub.sys, bc.sub.bus, &messages.SubscribeRequest{Pattern: pattern, Subscriber: pid, QueueSize: 65536})
+			if bc.sub != a {
+				waitPatterns(b, a, bc.sub.name, pattern)
+			}
+			lat := latencyRun(b, a, "lat."+bc.name+".tick", back)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+// latencyRun publishes b.N events at 10,000/s and returns the sorted round
+// trips. It runs on one goroutine, locked to its thread, polling without
+// sleeping (a sleeping vCPU wakes late): every time it compares is its own.
+// Each event's source is its index, which the echo sends back.
+func latencyRun(b *testing.B, a *node, topic string, back chan uint64) []time.Duration {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const every = 100 * time.Microsecond
+	sent := make([]time.Time, b.N)
+	out := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N || len(out) < b.N; {
+		if i < b.N && time.Since(start) >= time.Duration(i)*every {
+			sent[i] = time.Now()
+			a.sys.Root.Send(a.bus, &messages.Event{Topic: topic, Source: strconv.Itoa(i)})
+			i++
+		}
+		select {
+		case idx := <-back:
+			out = append(out, time.Since(sent[idx]))
+		default:
+			runtime.Gosched()
+		}
+		if time.Since(start) > time.Duration(b.N)*every+time.Minute {
+			b.Fatalf("%d of %d round trips after a minute past the schedule", len(out), b.N)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// BenchmarkControlCall calls module.status through node a's router, one
+// call at a time: "local" answered by a, "remote" with node = "b" (relayed
+// over remote to b's cluster actor and its router, and back).
+func BenchmarkControlCall(b *testing.B) {
+	nodes := benchNodes(b)
+	a := nodes[0]
+	for _, n := range nodes[:2] {
+		target := actortest.Spawn(b, n.sys, actor.PropsFromFunc(func(ctx actor.Context) {
+			if req, ok := ctx.Message().(*messages.ModuleStatusRequest); ok {
+				ctx.Respond(&messages.ModuleStatusResponse{Status: &messages.ModuleStatus{Name: req.Module, State: "running"}})
+			}
+		}))
+		n.router.MustAdd(rpc.Route{Method: "module.status", Target: target, New: func() proto.Message { return &messages.ModuleStatusRequest{} }})
+	}
+	for _, bc := range []struct{ name, node string }{{"local", "a"}, {"remote", "b"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			params, _ := json.Marshal(map[string]string{"module": "web", "node": bc.node})
+			lat := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				p, err := a.router.Call(a.sys.Root, "module.status", params)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := p.Result()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st := res.(*messages.ModuleStatusResponse); st.Status.GetState() != "running" {
+					b.Fatalf("answer %v", res)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
