@@ -227,3 +227,38 @@ func BenchmarkControlCall(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLocalPublish publishes b.N events to one local acking subscriber:
+// "plain" on a bus of its own (no cluster), "clustered" on node a of a
+// 3-node cluster whose other nodes subscribe to other topics (the cluster
+// actor and two forwarders are subscribed on a's bus). Clustering must not
+// slow local publishing when nobody remote wants the events.
+func BenchmarkLocalPublish(b *testing.B) {
+	nodes := benchNodes(b)
+	a := nodes[0]
+	nodes[1].counter(b, "elsewhere.>")
+	nodes[2].counter(b, "other.*.topic")
+	waitPatterns(b, a, "b", "elsewhere.>")
+	waitPatterns(b, a, "c", "other.*.topic")
+	plain := &node{name: "plain", sys: actortest.NewSystem(b)}
+	plain.bus = actortest.Spawn(b, plain.sys, bus.Props(bus.DefaultConfig(), "plain", actortest.Discard()))
+	for _, n := range []*node{plain, a} {
+		name := "plain"
+		if n == a {
+			name = "clustered"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := n.counter(b, "price.*.update")
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				n.sys.Root.Send(n.bus, &messages.Event{Topic: "price.BTCUSDT.update", Source: "bench"})
+			}
+			for c.got.Load() < int64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
