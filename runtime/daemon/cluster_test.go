@@ -212,3 +212,28 @@ start_seconds = "0s"
 		t.Fatalf("beat-b on b is %s after superbot module stop beat-b --node b", s)
 	}
 }
+
+// TestClusterTLS: two nodes whose remote connections use TLS with client
+// certificates (one self-signed CA) carry events and relayed calls.
+func TestClusterTLS(t *testing.T) {
+	etcd := clustertest.StartEtcd(t).Endpoint
+	cert, key := clustertest.WriteCert(t)
+	tls := fmt.Sprintf("[cluster.tls]\ncert = %q\nkey = %q\nca = %q\n", cert, key, cert)
+	pa := startDaemon(t, t.TempDir(), clusterConf("a", etcd, tls))
+	pb := startDaemon(t, t.TempDir(), clusterConf("b", etcd, tls))
+	ca, cb := pa.client(), pb.client()
+	waitNodes(t, ca, 15*time.Second, "a", "b")
+	waitNodes(t, cb, 15*time.Second, "a", "b")
+	res := call(t, ca, "module.status", map[string]any{"module": "heartbeat", "node": "b"})
+	if res["status"].(map[string]any)["name"] != "heartbeat" {
+		t.Fatalf("module.status on b over TLS: %v", res)
+	}
+	// A node without TLS is in etcd, but a's TLS dial cannot reach it.
+	pc := startDaemon(t, t.TempDir(), clusterConf("c", etcd, ""))
+	waitNodes(t, pc.client(), 15*time.Second, "a", "b", "c")
+	var out map[string]any
+	err := ca.Call(context.Background(), "module.status", map[string]any{"module": "heartbeat", "node": "c"}, &out)
+	if err == nil {
+		t.Fatalf("a reached c (no TLS) over its TLS remote: %v", out)
+	}
+}
