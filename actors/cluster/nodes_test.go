@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -58,7 +57,7 @@ func startNodesWith(t testing.TB, etcd string, opts map[string]nodeOpts, shared,
 	}
 	if withRemote {
 		for _, n := range out {
-			r, err := cluster.StartRemote(n.sys, n.config(opts[n.name]))
+			r, err := cluster.StartRemote(n.sys, n.config(opts[n.name]), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,10 +186,3 @@ func TestMembership(t *testing.T) {
 
 // clustertestEtcd starts etcd and returns its endpoint.
 func clustertestEtcd(t testing.TB) string { return clustertest.StartEtcd(t).Endpoint }
-
-// freshCtx is a short context for direct etcd reads in tests.
-func freshCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}

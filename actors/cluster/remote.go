@@ -48,8 +48,9 @@ const remoteRetries = 8
 // advertised as cfg.Advertise, with keepalives and cfg.TLS. remote.Start
 // panics on a taken port: StartRemote retries with backoff (50 ms doubling,
 // 8 attempts, about 6 s in all) and then fails. Call it before spawning
-// actors: their PIDs carry the address set here. Not on an actor goroutine.
-func StartRemote(sys *actor.ActorSystem, cfg Config) (*remote.Remote, error) {
+// actors: their PIDs carry the address set here. onRetry, when set, hears
+// each failed attempt before the wait. Not on an actor goroutine.
+func StartRemote(sys *actor.ActorSystem, cfg Config, onRetry func(err error, wait time.Duration)) (*remote.Remote, error) {
 	host, port, err := SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("cluster.listen: %w", err)
@@ -66,9 +67,12 @@ func StartRemote(sys *actor.ActorSystem, cfg Config) (*remote.Remote, error) {
 			return r, nil
 		}
 		if attempt == remoteRetries {
-			return nil, fmt.Errorf("%w: %s: %v", ErrPortTaken, cfg.Listen, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrPortTaken, cfg.Listen, err)
 		}
-		time.Sleep(wait)
+		if onRetry != nil {
+			onRetry(err, wait)
+		}
+		<-time.After(wait) // daemon startup, not an actor
 		wait *= 2
 	}
 }

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/remote"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -26,7 +28,9 @@ func (d *Daemon) startRemote() error {
 	if !cfg.Enabled {
 		return nil
 	}
-	r, err := cluster.StartRemote(d.sys, cfg)
+	r, err := cluster.StartRemote(d.sys, cfg, func(err error, wait time.Duration) {
+		d.log.Warn("cluster remote port taken; retrying", "listen", cfg.Listen, "wait", wait.String(), "error", err)
+	})
 	if err != nil {
 		return err
 	}

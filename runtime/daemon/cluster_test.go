@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -236,4 +237,26 @@ func TestClusterTLS(t *testing.T) {
 	if err == nil {
 		t.Fatalf("a reached c (no TLS) over its TLS remote: %v", out)
 	}
+}
+
+// TestClusterRemotePortRetry: a taken remote port (as right after a
+// SIGKILLed predecessor) is retried with backoff, and the node joins once
+// the port is free.
+func TestClusterRemotePortRetry(t *testing.T) {
+	etcd := clustertest.StartEtcd(t).Endpoint
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.Replace(clusterConf("a", etcd, ""), `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = %q", held.Addr().String()), 1)
+	p := startDaemon(t, t.TempDir(), conf)
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.out.String(), "cluster remote port taken; retrying") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry logged:\n%s", p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = held.Close()
+	waitNodes(t, p.client(), 15*time.Second, "a")
 }
