@@ -41,8 +41,8 @@ type Deps struct {
 	// Modules is the modules supervisor (ModuleListRequest), for the
 	// record's modules; may be nil.
 	Modules *actor.PID
-	// Relay is the router's relay; the actor keeps its view of the
-	// members up to date.
+	// Relay is the router's relay (install it with Router.SetRelay); the
+	// actor keeps its view of the members up to date.
 	Relay *Relay
 	// Load measures this node's load (off the actor goroutine); nil
 	// leaves it out.
@@ -51,8 +51,12 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
-// Props returns the cluster actor's props. Validate cfg first.
+// Props returns the cluster actor's props. Validate cfg first. A nil
+// deps.Relay gets one of its own (no router uses it then).
 func Props(cfg Config, deps Deps) *actor.Props {
+	if deps.Relay == nil {
+		deps.Relay = NewRelay()
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &clusterActor{cfg: cfg, deps: deps, log: deps.Logger}
 	})
