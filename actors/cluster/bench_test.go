@@ -154,28 +154,35 @@ func BenchmarkBusLatency(b *testing.B) {
 }
 
 // latencyRun publishes b.N events at 10,000/s and returns the sorted round
-// trips. It runs on one goroutine, locked to its thread, polling without
-// sleeping (a sleeping vCPU wakes late): every time it compares is its own.
-// Each event's source is its index, which the echo sends back.
+// trips. It runs on one goroutine, locked to its thread: every time it
+// compares is its own. It blocks until a reply or the next send is due; a
+// late timer only delays a send, whose time is taken just before it. Each
+// event's source is its index, which the echo sends back.
 func latencyRun(b *testing.B, a *node, topic string, back chan uint64) []time.Duration {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	const every = 100 * time.Microsecond
 	sent := make([]time.Time, b.N)
 	out := make([]time.Duration, 0, b.N)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N || len(out) < b.N; {
-		if i < b.N && time.Since(start) >= time.Duration(i)*every {
+		for i < b.N && time.Since(start) >= time.Duration(i)*every {
 			sent[i] = time.Now()
 			a.sys.Root.Send(a.bus, &messages.Event{Topic: topic, Source: strconv.Itoa(i)})
 			i++
 		}
+		wait := time.Minute
+		if i < b.N {
+			wait = time.Duration(i)*every - time.Since(start)
+		}
+		timer.Reset(wait)
 		select {
 		case idx := <-back:
 			out = append(out, time.Since(sent[idx]))
-		default:
-			runtime.Gosched()
+		case <-timer.C:
 		}
 		if time.Since(start) > time.Duration(b.N)*every+time.Minute {
 			b.Fatalf("%d of %d round trips after a minute past the schedule", len(out), b.N)
