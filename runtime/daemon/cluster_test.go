@@ -260,3 +260,34 @@ func TestClusterRemotePortRetry(t *testing.T) {
 	_ = held.Close()
 	waitNodes(t, p.client(), 15*time.Second, "a")
 }
+
+// TestSingleNodeNeedsNoCluster: with [cluster] off (the default) there is
+// no cluster actor and no cluster.members; a node param may name this node
+// only.
+func TestSingleNodeNeedsNoCluster(t *testing.T) {
+	p := startDaemon(t, t.TempDir(), "[daemon]\nnode = \"solo\"\n")
+	c := p.client()
+	var methods struct {
+		Methods []string `json:"methods"`
+	}
+	if err := c.Call(context.Background(), "rpc.methods", nil, &methods); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(methods.Methods, "cluster.members") {
+		t.Fatal("cluster.members is served with clustering off")
+	}
+	for _, ch := range call(t, c, "daemon.status", nil)["tree"].([]any) {
+		if ch.(map[string]any)["name"] == "cluster" {
+			t.Fatal("a cluster actor runs with clustering off")
+		}
+	}
+	call(t, c, "module.status", map[string]any{"module": "heartbeat", "node": "solo"})
+	var res map[string]any
+	err := c.Call(context.Background(), "module.status", map[string]any{"module": "heartbeat", "node": "other"}, &res)
+	if err == nil || !strings.Contains(err.Error(), "not clustered") {
+		t.Fatalf("module.status on node other: %v", err)
+	}
+	if strings.Contains(p.out.String(), "cluster remote listening") {
+		t.Fatal("remote started with clustering off")
+	}
+}
