@@ -364,6 +364,53 @@ func (x *ClusterEventBatch) GetEvents() []*Event {
 	return nil
 }
 
+// ClusterEventAck answers a ClusterEventBatch once the receiving node has
+// published its events: the forwarder then acks them on its bus, so at
+// most its queue of events is ever in flight to a node.
+type ClusterEventAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         uint32                 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterEventAck) Reset() {
+	*x = ClusterEventAck{}
+	mi := &file_superbot_v1_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterEventAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterEventAck) ProtoMessage() {}
+
+func (x *ClusterEventAck) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterEventAck.ProtoReflect.Descriptor instead.
+func (*ClusterEventAck) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ClusterEventAck) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // ClusterCallRequest is a control call relayed to another node's cluster
 // actor: the method and its JSON params (the "node" param removed). It is
 // answered with ClusterCallResponse, never retried.
@@ -380,7 +427,7 @@ type ClusterCallRequest struct {
 
 func (x *ClusterCallRequest) Reset() {
 	*x = ClusterCallRequest{}
-	mi := &file_superbot_v1_cluster_proto_msgTypes[5]
+	mi := &file_superbot_v1_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +439,7 @@ func (x *ClusterCallRequest) String() string {
 func (*ClusterCallRequest) ProtoMessage() {}
 
 func (x *ClusterCallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_cluster_proto_msgTypes[5]
+	mi := &file_superbot_v1_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +452,7 @@ func (x *ClusterCallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterCallRequest.ProtoReflect.Descriptor instead.
 func (*ClusterCallRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_cluster_proto_rawDescGZIP(), []int{5}
+	return file_superbot_v1_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ClusterCallRequest) GetNode() string {
@@ -448,7 +495,7 @@ type ClusterCallResponse struct {
 
 func (x *ClusterCallResponse) Reset() {
 	*x = ClusterCallResponse{}
-	mi := &file_superbot_v1_cluster_proto_msgTypes[6]
+	mi := &file_superbot_v1_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +507,7 @@ func (x *ClusterCallResponse) String() string {
 func (*ClusterCallResponse) ProtoMessage() {}
 
 func (x *ClusterCallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_cluster_proto_msgTypes[6]
+	mi := &file_superbot_v1_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +520,7 @@ func (x *ClusterCallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterCallResponse.ProtoReflect.Descriptor instead.
 func (*ClusterCallResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_cluster_proto_rawDescGZIP(), []int{6}
+	return file_superbot_v1_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ClusterCallResponse) GetResult() []byte {
@@ -503,7 +550,7 @@ type ClusterStatusResponse struct {
 
 func (x *ClusterStatusResponse) Reset() {
 	*x = ClusterStatusResponse{}
-	mi := &file_superbot_v1_cluster_proto_msgTypes[7]
+	mi := &file_superbot_v1_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +562,7 @@ func (x *ClusterStatusResponse) String() string {
 func (*ClusterStatusResponse) ProtoMessage() {}
 
 func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_cluster_proto_msgTypes[7]
+	mi := &file_superbot_v1_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +575,7 @@ func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
 func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_cluster_proto_rawDescGZIP(), []int{7}
+	return file_superbot_v1_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ClusterStatusResponse) GetNodes() map[string]*DaemonStatusResponse {
@@ -584,7 +631,9 @@ const file_superbot_v1_cluster_proto_rawDesc = "" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"S\n" +
 	"\x11ClusterEventBatch\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12*\n" +
-	"\x06events\x18\x02 \x03(\v2\x12.superbot.v1.EventR\x06events\"l\n" +
+	"\x06events\x18\x02 \x03(\v2\x12.superbot.v1.EventR\x06events\"'\n" +
+	"\x0fClusterEventAck\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\rR\x05count\"l\n" +
 	"\x12ClusterCallRequest\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x16\n" +
@@ -617,34 +666,35 @@ func file_superbot_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_superbot_v1_cluster_proto_rawDescData
 }
 
-var file_superbot_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_superbot_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_superbot_v1_cluster_proto_goTypes = []any{
 	(*ClusterMember)(nil),          // 0: superbot.v1.ClusterMember
 	(*ClusterLoad)(nil),            // 1: superbot.v1.ClusterLoad
 	(*ClusterMembersRequest)(nil),  // 2: superbot.v1.ClusterMembersRequest
 	(*ClusterMembersResponse)(nil), // 3: superbot.v1.ClusterMembersResponse
 	(*ClusterEventBatch)(nil),      // 4: superbot.v1.ClusterEventBatch
-	(*ClusterCallRequest)(nil),     // 5: superbot.v1.ClusterCallRequest
-	(*ClusterCallResponse)(nil),    // 6: superbot.v1.ClusterCallResponse
-	(*ClusterStatusResponse)(nil),  // 7: superbot.v1.ClusterStatusResponse
-	nil,                            // 8: superbot.v1.ClusterStatusResponse.NodesEntry
-	nil,                            // 9: superbot.v1.ClusterStatusResponse.ErrorsEntry
-	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
-	(*Error)(nil),                  // 11: superbot.v1.Error
-	(*Event)(nil),                  // 12: superbot.v1.Event
-	(*DaemonStatusResponse)(nil),   // 13: superbot.v1.DaemonStatusResponse
+	(*ClusterEventAck)(nil),        // 5: superbot.v1.ClusterEventAck
+	(*ClusterCallRequest)(nil),     // 6: superbot.v1.ClusterCallRequest
+	(*ClusterCallResponse)(nil),    // 7: superbot.v1.ClusterCallResponse
+	(*ClusterStatusResponse)(nil),  // 8: superbot.v1.ClusterStatusResponse
+	nil,                            // 9: superbot.v1.ClusterStatusResponse.NodesEntry
+	nil,                            // 10: superbot.v1.ClusterStatusResponse.ErrorsEntry
+	(*timestamppb.Timestamp)(nil),  // 11: google.protobuf.Timestamp
+	(*Error)(nil),                  // 12: superbot.v1.Error
+	(*Event)(nil),                  // 13: superbot.v1.Event
+	(*DaemonStatusResponse)(nil),   // 14: superbot.v1.DaemonStatusResponse
 }
 var file_superbot_v1_cluster_proto_depIdxs = []int32{
-	10, // 0: superbot.v1.ClusterMember.joined:type_name -> google.protobuf.Timestamp
+	11, // 0: superbot.v1.ClusterMember.joined:type_name -> google.protobuf.Timestamp
 	1,  // 1: superbot.v1.ClusterMember.load:type_name -> superbot.v1.ClusterLoad
 	0,  // 2: superbot.v1.ClusterMembersResponse.members:type_name -> superbot.v1.ClusterMember
-	11, // 3: superbot.v1.ClusterMembersResponse.error:type_name -> superbot.v1.Error
-	12, // 4: superbot.v1.ClusterEventBatch.events:type_name -> superbot.v1.Event
-	11, // 5: superbot.v1.ClusterCallResponse.error:type_name -> superbot.v1.Error
-	8,  // 6: superbot.v1.ClusterStatusResponse.nodes:type_name -> superbot.v1.ClusterStatusResponse.NodesEntry
-	9,  // 7: superbot.v1.ClusterStatusResponse.errors:type_name -> superbot.v1.ClusterStatusResponse.ErrorsEntry
-	11, // 8: superbot.v1.ClusterStatusResponse.error:type_name -> superbot.v1.Error
-	13, // 9: superbot.v1.ClusterStatusResponse.NodesEntry.value:type_name -> superbot.v1.DaemonStatusResponse
+	12, // 3: superbot.v1.ClusterMembersResponse.error:type_name -> superbot.v1.Error
+	13, // 4: superbot.v1.ClusterEventBatch.events:type_name -> superbot.v1.Event
+	12, // 5: superbot.v1.ClusterCallResponse.error:type_name -> superbot.v1.Error
+	9,  // 6: superbot.v1.ClusterStatusResponse.nodes:type_name -> superbot.v1.ClusterStatusResponse.NodesEntry
+	10, // 7: superbot.v1.ClusterStatusResponse.errors:type_name -> superbot.v1.ClusterStatusResponse.ErrorsEntry
+	12, // 8: superbot.v1.ClusterStatusResponse.error:type_name -> superbot.v1.Error
+	14, // 9: superbot.v1.ClusterStatusResponse.NodesEntry.value:type_name -> superbot.v1.DaemonStatusResponse
 	10, // [10:10] is the sub-list for method output_type
 	10, // [10:10] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
@@ -665,7 +715,7 @@ func file_superbot_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_cluster_proto_rawDesc), len(file_superbot_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,10 +1,16 @@
 package cluster_test
 
 import (
+	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
 )
@@ -110,4 +116,62 @@ func TestBusAcrossNodes(t *testing.T) {
 	}
 	waitMembers(t, a, "a", "c")
 	actortest.Eventually(t, 10*time.Second, func() bool { return stats() == 2 }, "a's bus: trade.> and module.> only")
+}
+
+// batchCounter counts the events of the ClusterEventBatches it gets and
+// never acks them: a node that is connected but stuck.
+type batchCounter struct{ got atomic.Int64 }
+
+func (c *batchCounter) Receive(ctx actor.Context) {
+	if b, ok := ctx.Message().(*messages.ClusterEventBatch); ok {
+		c.got.Add(int64(len(b.Events)))
+	}
+}
+
+// TestStuckNodeIsBounded: a node that never acks gets at most a
+// forwarder's window of events; the bus holds as many more and drops and
+// counts the rest, so memory stays bounded.
+func TestStuckNodeIsBounded(t *testing.T) {
+	defer cluster.SetAckTimeout(cluster.SetAckTimeout(time.Minute))
+	etcd := clustertestEtcd(t)
+	a := startNodes(t, etcd, nil, false, "a")[0]
+	waitMembers(t, a, "a")
+	stuck := &batchCounter{}
+	pid := actortest.Spawn(t, a.sys, actor.PropsFromProducer(func() actor.Actor { return stuck }))
+	rec, err := proto.Marshal(&messages.ClusterMember{Node: "ghost", Address: pid.Address, Actor: pid.Id, Patterns: []string{"ghost.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.cli.Put(ctx, cluster.DefaultConfig().KeyPrefix+"members/ghost", string(rec)); err != nil {
+		t.Fatal(err)
+	}
+	waitPatterns(t, a, "ghost", "ghost.>")
+	actortest.Eventually(t, 10*time.Second, func() bool {
+		st := actortest.Request[*messages.BusStatsResponse](t, a.sys, a.bus, &messages.BusStatsRequest{})
+		for _, p := range st.Patterns {
+			if p.Pattern == "ghost.>" {
+				return true
+			}
+		}
+		return false
+	}, "a's forwarder to ghost subscribed")
+	const n = 3 * cluster.ForwardQueue
+	for i := 0; i < n; i++ {
+		a.sys.Root.Send(a.bus, &messages.Event{Topic: "ghost.tick"})
+	}
+	var ghost *messages.PatternStats
+	actortest.Eventually(t, 30*time.Second, func() bool {
+		st := actortest.Request[*messages.BusStatsResponse](t, a.sys, a.bus, &messages.BusStatsRequest{})
+		for _, p := range st.Patterns {
+			if p.Pattern == "ghost.>" {
+				ghost = p
+			}
+		}
+		return ghost != nil && ghost.Delivered+ghost.Dropped+ghost.Queued == n && stuck.got.Load() == int64(ghost.Delivered)
+	}, "every event sent, held or dropped")
+	if ghost.Delivered != cluster.ForwardQueue || ghost.Dropped == 0 {
+		t.Fatalf("ghost.>: delivered %d (want the window, %d), held %d, dropped %d", ghost.Delivered, cluster.ForwardQueue, ghost.Queued, ghost.Dropped)
+	}
 }

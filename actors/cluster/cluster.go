@@ -326,9 +326,13 @@ func (a *clusterActor) membersResponse() *messages.ClusterMembersResponse {
 	return res
 }
 
-// onEvents publishes events relayed from another node on the local bus:
-// local delivery only (the forwarders never send another node's events on).
+// onEvents publishes events relayed from another node on the local bus
+// (local delivery only: the forwarders never send another node's events
+// on) and acks the batch to its forwarder.
 func (a *clusterActor) onEvents(ctx actor.Context, batch *messages.ClusterEventBatch) {
+	if ctx.Sender() != nil {
+		defer ctx.Respond(&messages.ClusterEventAck{Count: uint32(len(batch.Events))})
+	}
 	if a.deps.Bus == nil {
 		return
 	}

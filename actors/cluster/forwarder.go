@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -11,8 +12,16 @@ import (
 )
 
 // forwardQueue is a forwarder's bus queue, in events: the bus's
-// MaxQueueSize default. Past it the bus drops the oldest (counted).
+// MaxQueueSize default. At most this many events are in flight to a node
+// (sent, not yet acked by it); past that the bus holds as many more and
+// then drops the oldest (counted), as for any slow subscriber.
 const forwardQueue = 65536
+
+// ackTimeout is how long a forwarder waits for a node's ClusterEventAck
+// with no progress before it takes the events in flight as lost (a
+// connection that broke loses them) and frees its bus window. A variable
+// for tests.
+var ackTimeout = 5 * time.Second
 
 // maxBatch bounds the events of one ClusterEventBatch.
 const maxBatch = 2048
@@ -23,6 +32,9 @@ type setPatterns struct{ list []string }
 // flush asks a forwarder to send what it holds; it is queued behind the
 // events that arrived before it, so a batch holds what the mailbox had.
 type flush struct{}
+
+// ackCheck asks a forwarder whether its node acked anything since acked.
+type ackCheck struct{ acked uint64 }
 
 // forwarder sends one remote node the local events its subscribers want:
 // it subscribes on the local bus to the node's patterns (as a relay, so
@@ -40,7 +52,9 @@ type forwarder struct {
 	want     map[string]bool   // patterns it should have
 	pending  []string          // patterns whose SubscribeResponse is due, in order
 	buf      []*messages.Event
-	sent     uint64
+	sent     uint64      // events sent, ever
+	acked    uint64      // events the node acked (or taken as lost), ever
+	checking *time.Timer // sends the next ackCheck; nil when none is due
 	patterns []string
 }
 
@@ -58,6 +72,10 @@ func (f *forwarder) Receive(ctx actor.Context) {
 		f.onEvent(ctx, msg)
 	case flush:
 		f.send(ctx)
+	case *messages.ClusterEventAck:
+		f.onAck(ctx, uint64(msg.Count))
+	case ackCheck:
+		f.onAckCheck(ctx, msg)
 	case *setPatterns:
 		f.apply(ctx, msg.list)
 	case *messages.SubscribeResponse:
@@ -65,6 +83,9 @@ func (f *forwarder) Receive(ctx actor.Context) {
 	case *messages.UnsubscribeResponse:
 	case *actor.Stopping, *actor.Restarting:
 		f.send(ctx) // what it holds still goes
+		if f.checking != nil {
+			f.checking.Stop()
+		}
 	case *actor.Stopped:
 	default:
 		f.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
@@ -78,8 +99,8 @@ func (f *forwarder) onStarted(ctx actor.Context) {
 }
 
 func (f *forwarder) onEvent(ctx actor.Context, ev *messages.Event) {
-	f.acks.Handled(ctx)
 	if ev.Node != f.node {
+		f.acks.Handled(ctx)
 		return // relayed from another node: delivered locally only
 	}
 	f.buf = append(f.buf, ev)
@@ -91,15 +112,48 @@ func (f *forwarder) onEvent(ctx actor.Context, ev *messages.Event) {
 	}
 }
 
-// send sends the held events as one batch. The batch is never touched
-// again: remote serialises it on its own goroutine.
+// send sends the held events as one batch; the node answers a
+// ClusterEventAck. The batch is never touched again: remote serialises it
+// on its own goroutine.
 func (f *forwarder) send(ctx actor.Context) {
 	if len(f.buf) == 0 {
 		return
 	}
-	ctx.Send(f.target, &messages.ClusterEventBatch{Node: f.node, Events: f.buf})
+	ctx.Request(f.target, &messages.ClusterEventBatch{Node: f.node, Events: f.buf})
 	f.sent += uint64(len(f.buf))
 	f.buf = make([]*messages.Event, 0, cap(f.buf))
+	f.watchAcks(ctx)
+}
+
+// onAck acks on the bus the events the node has published, which frees
+// the forwarder's bus window for as many more.
+func (f *forwarder) onAck(ctx actor.Context, n uint64) {
+	n = min(n, f.sent-f.acked)
+	for range n {
+		f.acks.Handled(ctx)
+	}
+	f.acked += n
+}
+
+// watchAcks makes sure an ackCheck is on its way while events are in
+// flight.
+func (f *forwarder) watchAcks(ctx actor.Context) {
+	if f.checking != nil || f.sent == f.acked {
+		return
+	}
+	self, root, at := ctx.Self(), ctx.ActorSystem().Root, f.acked
+	f.checking = time.AfterFunc(ackTimeout, func() { root.Send(self, ackCheck{acked: at}) })
+}
+
+// onAckCheck: no ack for ackTimeout while events were in flight means they
+// are lost (the connection broke); the bus window they held is freed.
+func (f *forwarder) onAckCheck(ctx actor.Context, c ackCheck) {
+	f.checking = nil
+	if f.acked == c.acked && f.sent > f.acked {
+		f.log.Warn("cluster node did not ack events; taking them as lost", "events", f.sent-f.acked)
+		f.onAck(ctx, f.sent-f.acked)
+	}
+	f.watchAcks(ctx)
 }
 
 // apply subscribes to the new patterns and unsubscribes from the old.
