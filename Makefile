@@ -78,6 +78,7 @@ soak: ## long runs, the tests behind the soak build tag (the connector at 2x the
 	SUPERBOT_FAILOVER_TRIALS=$${SUPERBOT_FAILOVER_TRIALS:-100} $(GO) test -tags soak -run 'TestFailoverSoak$$' -v -count=1 -timeout 150m ./actors/cluster/election/
 	$(GO) run ./cmd/tradebench -only rss -rss-for 1h
 	$(GO) test -tags soak -run TestFiftyClientsKeepUp -v -count=1 -timeout 20m ./actors/webui/
+	$(GO) test -tags soak -run 'TestClusterIdle$$' -v -count=1 -timeout 10m ./runtime/daemon/
 
 fuzz: ## longer fuzz runs of every parser facing the outside
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \

@@ -78,7 +78,7 @@ func TestValue(t *testing.T) {
 		{key: "exchange_sim.maker_commission", want: "0.001"},
 		{key: "cache.backnd", err: `unknown key "cache.backnd" (cache has: backend, max_size_mb,`},
 		{key: "cache.backend.x", err: `cache.backend is a value, not a table`},
-		{key: "nope", err: `(top-level tables: cache, connector, daemon, exchange_sim, marketdata, trading, webui)`},
+		{key: "nope", err: `(top-level tables: cache, cluster, connector, daemon, exchange_sim, marketdata, trading, webui)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

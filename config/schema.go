@@ -17,6 +17,7 @@ import (
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/busredis"
 	"github.com/superbot/superbot/actors/cache"
+	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/edge"
 	"github.com/superbot/superbot/actors/exchangesim"
@@ -56,6 +57,8 @@ type Config struct {
 	Trading TradingConfig `toml:"trading"`
 	// WebUI is the HTTP surface ([webui]): the thread module "webui".
 	WebUI webui.Config `toml:"webui"`
+	// Cluster joins this daemon to other nodes ([cluster]); off by default.
+	Cluster cluster.Config `toml:"cluster"`
 
 	meta *meta // where the config came from; nil for a composed default
 }
@@ -140,6 +143,7 @@ func Default() *Config {
 		ExchangeSim: DefaultExchangeSim(),
 		Trading:     DefaultTradingConfig(),
 		WebUI:       webui.DefaultConfig(),
+		Cluster:     cluster.DefaultConfig(),
 	}
 	c.Daemon.ResourceAllocation = DefaultResourceAllocation()
 	return c

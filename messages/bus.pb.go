@@ -32,7 +32,11 @@ type SubscribeRequest struct {
 	Subscriber *actor.PID `protobuf:"bytes,2,opt,name=subscriber,proto3" json:"subscriber,omitempty"`
 	// QueueSize bounds the events held for this subscriber; 0 means the bus
 	// default. Beyond it the oldest are dropped and counted.
-	QueueSize     uint32 `protobuf:"varint,3,opt,name=queue_size,json=queueSize,proto3" json:"queue_size,omitempty"`
+	QueueSize uint32 `protobuf:"varint,3,opt,name=queue_size,json=queueSize,proto3" json:"queue_size,omitempty"`
+	// Relay marks a subscriber that forwards to another node (the cluster's
+	// forwarders): its patterns are not this node's own (bus.WatchPatterns
+	// leaves them out).
+	Relay         bool `protobuf:"varint,4,opt,name=relay,proto3" json:"relay,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -86,6 +90,13 @@ func (x *SubscribeRequest) GetQueueSize() uint32 {
 		return x.QueueSize
 	}
 	return 0
+}
+
+func (x *SubscribeRequest) GetRelay() bool {
+	if x != nil {
+		return x.Relay
+	}
+	return false
 }
 
 // SubscribeResponse carries the subscription id used to ack and unsubscribe.
@@ -673,7 +684,7 @@ var File_superbot_v1_bus_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_bus_proto_rawDesc = "" +
 	"\n" +
-	"\x15superbot/v1/bus.proto\x12\vsuperbot.v1\x1a\vactor.proto\x1a\x18superbot/v1/common.proto\"w\n" +
+	"\x15superbot/v1/bus.proto\x12\vsuperbot.v1\x1a\vactor.proto\x1a\x18superbot/v1/common.proto\"\x8d\x01\n" +
 	"\x10SubscribeRequest\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12*\n" +
 	"\n" +
@@ -681,7 +692,8 @@ const file_superbot_v1_bus_proto_rawDesc = "" +
 	".actor.PIDR\n" +
 	"subscriber\x12\x1d\n" +
 	"\n" +
-	"queue_size\x18\x03 \x01(\rR\tqueueSize\"f\n" +
+	"queue_size\x18\x03 \x01(\rR\tqueueSize\x12\x14\n" +
+	"\x05relay\x18\x04 \x01(\bR\x05relay\"f\n" +
 	"\x11SubscribeResponse\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\x04R\x0esubscriptionId\x12(\n" +
 	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"i\n" +

@@ -70,6 +70,8 @@ type table struct {
 	dropped     uint64
 	rejected    uint64
 	lastReject  time.Time
+	watchers    []*actor.PID // told the local patterns (WatchPatterns)
+	watched     []string     // the local patterns last told
 }
 
 // subscriber is one PID with its window and held-events ring.
@@ -84,6 +86,7 @@ type subscriber struct {
 	subs     map[uint64]*subscription
 	credit   *credit // local subscribers: acks through shared memory
 	seen     uint64  // credit.acked already subtracted from inflight
+	relay    bool    // forwards to another node (SubscribeRequest.relay)
 }
 
 // refresh takes the local subscriber's acks into account.
@@ -107,6 +110,7 @@ type subscription struct {
 type patternStat struct {
 	pattern     string
 	subscribers int
+	relays      int // subscriptions of relay subscribers
 	delivered   uint64
 	dropped     uint64
 }
@@ -146,10 +150,13 @@ func (a *busActor) Receive(ctx actor.Context) {
 		a.onAck(ctx, msg)
 	case *messages.BusStatsRequest:
 		ctx.Respond(a.stats())
+	case *WatchPatterns:
+		a.onWatchPatterns(ctx, msg)
 	case *messages.PingRequest:
 		ctx.Respond(&messages.PingResponse{Name: Kind})
 	case *actor.Terminated:
 		a.removeSubscriber(ctx, pidKey(msg.Who))
+		a.unwatchPatterns(msg.Who)
 	case *actor.Stopped: // not on a restart: that keeps the table
 		a.retireCredits(ctx)
 	case *actor.Stopping:
@@ -205,9 +212,11 @@ func (a *busActor) publish(ctx actor.Context, ev *messages.Event) (uint64, error
 		}
 		entry = a.match(entry, ev.Topic)
 	}
-	a.seq++
-	ev.Sequence = a.seq
-	ev.Node = a.node
+	if ev.Node == "" || ev.Node == a.node {
+		a.seq++
+		ev.Sequence = a.seq
+		ev.Node = a.node
+	} // else relayed from another node: its node and sequence stay
 	if ev.Time == nil {
 		ev.Time = timestamppb.Now()
 	}
@@ -351,7 +360,7 @@ func (a *busActor) onSubscribe(ctx actor.Context, req *messages.SubscribeRequest
 	key := pidKey(req.Subscriber)
 	s := a.subscribers[key]
 	if s == nil {
-		s = &subscriber{key: key, pid: req.Subscriber, window: size, ring: make([]*messages.Event, size), subs: map[uint64]*subscription{}}
+		s = &subscriber{key: key, pid: req.Subscriber, window: size, ring: make([]*messages.Event, size), subs: map[uint64]*subscription{}, relay: req.Relay}
 		if req.Subscriber.Address == ctx.Self().Address {
 			s.credit = newCredit(ctx.ActorSystem(), req.Subscriber)
 			s.seen = s.credit.acked.Load()
@@ -365,9 +374,13 @@ func (a *busActor) onSubscribe(ctx actor.Context, req *messages.SubscribeRequest
 		a.patterns[req.Pattern] = p
 	}
 	p.subscribers++
+	if s.relay {
+		p.relays++
+	}
 	a.nextSubID++
 	s.subs[a.nextSubID] = &subscription{id: a.nextSubID, pattern: p}
 	a.gen++
+	a.tellPatterns(ctx)
 	return &messages.SubscribeResponse{SubscriptionId: a.nextSubID}
 }
 
@@ -391,6 +404,7 @@ func (a *busActor) onUnsubscribe(ctx actor.Context, req *messages.UnsubscribeReq
 		return &messages.UnsubscribeResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "no such subscription")}
 	}
 	a.gen++
+	a.tellPatterns(ctx)
 	return &messages.UnsubscribeResponse{Removed: removed}
 }
 
@@ -404,11 +418,15 @@ func (a *busActor) removeSubscriber(ctx actor.Context, key string) {
 	}
 	a.forget(ctx, s)
 	a.gen++
+	a.tellPatterns(ctx)
 }
 
 func (a *busActor) dropSubscription(s *subscriber, id uint64, sub *subscription) {
 	delete(s.subs, id)
 	sub.pattern.subscribers--
+	if s.relay {
+		sub.pattern.relays--
+	}
 	if sub.pattern.subscribers == 0 {
 		delete(a.patterns, sub.pattern.pattern)
 	}

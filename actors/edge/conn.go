@@ -305,12 +305,7 @@ func (c *conn) dispatch(dst []byte, req *request) ([]byte, error) {
 
 // call sends a routed method's request to the actor that answers it.
 func (c *conn) call(dst []byte, req *request) ([]byte, error) {
-	router := c.s.deps.Router
-	rt, ok := router.Lookup(req.Method)
-	if !ok {
-		return dst, rpc.ErrUnknownMethod
-	}
-	msg, err := rpc.Decode(rt, req.Params)
+	rt, msg, err := c.s.deps.Router.Resolve(req.Method, req.Params)
 	if err != nil {
 		return dst, err
 	}

@@ -60,6 +60,8 @@ type Router struct {
 	routes   map[string]Route
 	timeout  time.Duration
 	observer atomic.Pointer[observerRef]
+	node     string // this node's name (SetNode)
+	relay    Relay  // nil unless clustered (SetRelay)
 }
 
 // NewRouter returns an empty router whose calls have the given deadline.
@@ -180,16 +182,12 @@ func cleanProtoErr(err error) string {
 	return string(bytes.Join(bytes.Fields([]byte(s)), []byte(" ")))
 }
 
-// Call decodes params for method and sends the request to the route's
+// Call resolves method and params (Resolve: the node param) and sends the request to the route's
 // target, returning the future of the reply. sender is a root context or
 // an actor context: actors must not block on the future (use
 // ctx.ReenterAfter).
 func (r *Router) Call(sender actor.SenderContext, method string, params json.RawMessage) (*Pending, error) {
-	rt, ok := r.Lookup(method)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownMethod, method)
-	}
-	req, err := Decode(rt, params)
+	rt, req, err := r.Resolve(method, params)
 	if err != nil {
 		return nil, err
 	}

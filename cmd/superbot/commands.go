@@ -93,7 +93,7 @@ func (c *command) usage() string {
 var commands []*command
 
 func init() {
-	commands = slices.Concat(controlCommands(), serviceCommands(), tradingCommands(), reportCommands(), backtestCommands(), dataCommands(), genericCommands())
+	commands = slices.Concat(controlCommands(), clusterCommands(), serviceCommands(), tradingCommands(), reportCommands(), backtestCommands(), dataCommands(), genericCommands())
 }
 
 // controlCommands drive the daemon, its config, modules, logs and bus.

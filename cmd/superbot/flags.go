@@ -26,6 +26,7 @@ var globalFlags = []flagDef{
 	{name: "token", arg: "TOKEN", help: "auth token (default $SUPERBOT_TOKEN, else the daemon's token file)"},
 	{name: "state-dir", arg: "DIR", help: "daemon state directory holding superbot.sock and token"},
 	{name: "timeout", arg: "DURATION", help: "deadline to connect and for each call (default 30s)"},
+	{name: "node", arg: "NODE", help: "clustered: the node that answers (the CLI's daemon relays the call)"},
 	{name: "help", short: "h", help: "show help"},
 }
 

@@ -160,6 +160,12 @@ func (e *env) close() {
 // call calls method and returns the raw result.
 func (e *env) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	e.method = method
+	if node := e.flags.str("node"); node != "" {
+		var err error
+		if params, err = withNode(params, node); err != nil {
+			return nil, err
+		}
+	}
 	c, err := e.client(ctx)
 	if err != nil {
 		return nil, err

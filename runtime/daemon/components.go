@@ -14,6 +14,7 @@ import (
 	"github.com/superbot/superbot/actors/backtest"
 	"github.com/superbot/superbot/actors/busredis"
 	"github.com/superbot/superbot/actors/cache"
+	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/heartbeat"
@@ -48,6 +49,7 @@ func components() []hook {
 		{name: webui.Name, section: "webui", reload: reloadWebUI},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
+		{name: cluster.Kind, step: 5, start: startCluster, stop: stopCluster},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
 		{name: "autostart", step: 9, start: autostart},
 		{name: scheduler.Kind, step: 8, start: startScheduler, stop: stopKind(scheduler.Kind), section: "daemon.schedule", check: checkScheduler, reload: reloadScheduler},

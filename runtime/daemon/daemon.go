@@ -72,6 +72,7 @@ type Daemon struct {
 	token     string
 	simLn     *exchangesim.Listener // the simulator's port, bound at step 4
 	simErr    error                 // why simLn could not be bound
+	links     *clusterLinks         // remote and etcd; nil unless [cluster] is on
 	hooks     []hook
 	ring      *logRing
 
@@ -249,6 +250,9 @@ func (d *Daemon) startCore() error {
 		actor.WithDeadLetterThrottleCount(3),
 		actor.WithDeadLetterRequestLogging(false),
 	)
+	if err := d.startRemote(); err != nil {
+		return err
+	}
 	d.root = d.sys.Root.Spawn(supervisor.Props(cfg.Supervisor, supervisor.Deps{
 		Info: supervisor.Info{Version: Version, PID: os.Getpid(), Node: d.node(), Started: d.started,
 			ConfigSource: func() string { return d.Config().Source() }},
@@ -261,6 +265,7 @@ func (d *Daemon) startCore() error {
 	d.sys.Root.Send(d.root, &supervisor.SetBus{PID: d.pids[bus.Kind]})
 	d.ring.sink.Store(&logSink{sys: d.sys, bus: d.pids[bus.Kind]})
 	d.router = rpc.NewRouter(cfg.IPC.RequestTimeout)
+	d.router.SetNode(d.node())
 	d.router.MustAdd(d.coreRoutes()...)
 	d.metrics = metrics.New(d.sys, d.router)
 	return d.runHooks(3)
@@ -297,6 +302,9 @@ func (d *Daemon) runHooks(step int) error {
 func (d *Daemon) pidPath() string { return filepath.Join(d.cfg.Daemon.StateDir, "daemon.pid") }
 
 func (d *Daemon) node() string {
+	if c := d.cfg.Cluster; c.Enabled && c.Node != "" {
+		return c.Node
+	}
 	if n := d.cfg.Daemon.Node; n != "" {
 		return n
 	}

@@ -48,6 +48,7 @@ func (d *Daemon) shutdown(reason string, force bool) {
 			hook string
 			kind string
 		}{
+			{"shutdown step 1: leave the cluster", "cluster", ""},
 			{"shutdown step 2: stop scheduler", "scheduler", ""},
 			{"shutdown step 3: stop watchdog", "watchdog", ""},
 			{"shutdown step 4: stop all modules", "modules", ""},
@@ -118,6 +119,7 @@ func (d *Daemon) abort() {
 	}
 	d.listeners.Close()
 	closeSim(d)
+	closeLinks(d)
 	if d.pidfile != nil {
 		_ = d.pidfile.Release()
 	}
