@@ -5,7 +5,8 @@
 /** RPCError is a JSON-RPC error answer (code, message, data). */
 export class RPCError extends Error {
   constructor(err) {
-    super(err && err.message ? err.message : String(err));
+    const detail = err && typeof err.data === "string" && err.data ? ": " + err.data : "";
+    super((err && err.message ? err.message : String(err)) + detail);
     this.code = err && err.code;
     this.data = err && err.data;
   }

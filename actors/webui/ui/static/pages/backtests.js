@@ -47,11 +47,13 @@ export function mount(root, { rpc, arg }) {
 
 function runForm(rpc, refresh) {
   const f = (label, input) => h("label", { class: "row" }, h("span", { text: label }), input);
-  const strategy = h("input", { type: "text", name: "strategy", value: "sma_cross", required: true });
+  const strategy = h("input", { type: "text", name: "strategy", value: "sma_cross", required: true, list: "strategy-kinds" });
+  const kinds = h("datalist", { id: "strategy-kinds" }, ["sma_cross", "grid"].map((k) => h("option", { value: k })));
   const params = h("textarea", { name: "params", rows: 3, value: '{"fast": 10, "slow": 30, "quantity": 0.01}' });
   const symbols = h("input", { type: "text", name: "symbols", value: "BTCUSDT", required: true });
   const interval = h("input", { type: "text", name: "interval", value: "1m", size: 5 });
-  const from = h("input", { type: "date", name: "from" });
+  const weekAgo = new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 10);
+  const from = h("input", { type: "date", name: "from", value: weekAgo, required: true });
   const to = h("input", { type: "date", name: "to" });
   const alloc = h("input", { type: "number", name: "allocation", value: "10000", min: "0", step: "any" });
   const submit = async (e) => {
@@ -75,7 +77,7 @@ function runForm(rpc, refresh) {
     refresh();
   };
   return h("form", { id: "run-backtest", onsubmit: submit },
-    f("Strategy", strategy), f("Params (JSON)", params), f("Symbols", symbols), f("Interval", interval),
+    f("Strategy", strategy), kinds, f("Params (JSON)", params), f("Symbols", symbols), f("Interval", interval),
     f("From (UTC)", from), f("To (UTC)", to), f("Allocation", alloc),
     h("button", { type: "submit", class: "primary", text: "Run" }));
 }
@@ -115,6 +117,11 @@ function jobTable(rows, rpc, selected, refresh) {
   ], rows, "no backtest yet");
 }
 
+function metric(k, v) {
+  if (typeof v === "number") return /_ms$/.test(k) && v > 1e11 ? time(v) : /_ms$/.test(k) ? duration(v / 1000) : num(v, 6);
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
 async function openReport(box, rpc, id) {
   box.hidden = false;
   clear(box).append(h("h2", { text: "Report: " + id }));
@@ -126,9 +133,9 @@ async function openReport(box, rpc, id) {
     return;
   }
   const metrics = Object.entries(r.metrics || {});
-  box.append(
+  const parts = [
     h("p", null, stateBadge(r.job && r.job.state)),
-    metrics.length ? h("dl", { class: "kv", id: "metrics" }, metrics.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: typeof v === "number" ? num(v, 6) : String(v) })])) : null,
+    metrics.length ? h("dl", { class: "kv", id: "metrics" }, metrics.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: metric(k, v) })])) : null,
     r.summary ? h("pre", { class: "summary", text: r.summary }) : null,
     (r.files || []).length ? h("div", null, h("h2", { text: "Report files (on the daemon's host)" }), table([
       { label: "Kind", cell: (f) => f.kind },
@@ -140,5 +147,6 @@ async function openReport(box, rpc, id) {
       { label: "Score", num: true, cell: (p) => num(p.score, 4) },
       { label: "Trades", num: true, cell: (p) => String(p.trades || 0) },
       { label: "Out of sample", num: true, cell: (p) => (p.out_of_sample === undefined ? "" : num(p.out_of_sample, 4)) },
-    ], r.points.slice(0, 50))) : null);
+    ], r.points.slice(0, 50))) : null];
+  box.append(...parts.filter(Boolean));
 }
