@@ -341,7 +341,7 @@ func TestEnvOverrideProblems(t *testing.T) {
 		{"secret", "SUPERBOT_CONNECTOR_API_KEY", "zq-value-zq", ""},
 		{"not a config variable", "SUPERBOT_SOCKET", "/tmp/x.sock", ""},
 		{"not overridable", "SUPERBOT_DAEMON_STATE_DIR", "/tmp/x",
-			"daemon.state_dir: cannot be set from the environment: only secrets can come from the environment (SUPERBOT_CACHE_REDIS_PASSWORD, SUPERBOT_CONNECTOR_API_KEY, SUPERBOT_CONNECTOR_SECRET_KEY, SUPERBOT_DAEMON_IPC_AUTH_TOKEN); set it in a config file (env SUPERBOT_DAEMON_STATE_DIR)"},
+			"daemon.state_dir: cannot be set from the environment: only secrets can come from the environment (SUPERBOT_CACHE_REDIS_PASSWORD, SUPERBOT_CONNECTOR_API_KEY, SUPERBOT_CONNECTOR_SECRET_KEY, SUPERBOT_DAEMON_IPC_AUTH_TOKEN, SUPERBOT_WEBUI_PASSWORD_HASH); set it in a config file (env SUPERBOT_DAEMON_STATE_DIR)"},
 		{"module key", "SUPERBOT_DAEMON_MODULES_EXCHANGE_SIM_PORT", "1", "daemon.modules.exchange-sim.port: cannot be set from the environment"},
 		{"no such key", "SUPERBOT_CONNECTOR_API_KYE", "zq-value-zq", "names no config key: only secrets can come from the environment (SUPERBOT_CACHE_REDIS_PASSWORD"},
 		{"empty secret", "SUPERBOT_CACHE_REDIS_PASSWORD", "", "cache.redis_password: set but empty"},

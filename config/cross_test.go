@@ -23,7 +23,7 @@ func TestCrossSectionProblems(t *testing.T) {
 			[]string{"exchange_sim.listen: no module runs the simulator"}},
 		{"unregistered thread module", "[daemon.modules.sim2]\ntype = \"thread\"\n[daemon.modules.beat]\ntype = \"thread\"\nmodule = \"heartbeet\"\n[daemon.modules.beat2]\ntype = \"thread\"\nmodule = \"heartbeat\"\n",
 			[]string{`daemon.modules.sim2: no thread module is registered as "sim2": set module to one of exchange-sim, heartbeat, trading`,
-				`daemon.modules.beat.module: no thread module is registered as "heartbeet" (registered: exchange-sim, heartbeat, trading)`}},
+				`daemon.modules.beat.module: no thread module is registered as "heartbeet" (registered: exchange-sim, heartbeat, trading, webui)`}},
 		{"every dependency cycle", "[daemon.modules.a]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"b\", \"c\"]\n" +
 			"[daemon.modules.b]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n" +
 			"[daemon.modules.c]\ntype = \"exec\"\ncommand = [\"true\"]\ndepends_on = [\"a\"]\n",

@@ -74,11 +74,11 @@ func TestValue(t *testing.T) {
 		{key: "connector.retry.backoff", want: "100ms"},
 		{key: "daemon.logging.console", want: true},
 		{key: "daemon.ipc.auth_token", want: RedactedValue},
-		{key: "daemon.autostart", want: []any{"exchange-sim", "heartbeat"}},
+		{key: "daemon.autostart", want: []any{"exchange-sim", "heartbeat", "webui"}},
 		{key: "exchange_sim.maker_commission", want: "0.001"},
 		{key: "cache.backnd", err: `unknown key "cache.backnd" (cache has: backend, max_size_mb,`},
 		{key: "cache.backend.x", err: `cache.backend is a value, not a table`},
-		{key: "nope", err: `(top-level tables: cache, connector, daemon, exchange_sim, marketdata, trading)`},
+		{key: "nope", err: `(top-level tables: cache, connector, daemon, exchange_sim, marketdata, trading, webui)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

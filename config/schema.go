@@ -30,6 +30,7 @@ import (
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/actors/trading"
 	"github.com/superbot/superbot/actors/watchdog"
+	"github.com/superbot/superbot/actors/webui"
 )
 
 // Config is the whole superbotd configuration, the root of the TOML tree.
@@ -52,6 +53,8 @@ type Config struct {
 	ExchangeSim exchangesim.Config `toml:"exchange_sim"`
 	// Trading is order management and the strategies ([trading]).
 	Trading TradingConfig `toml:"trading"`
+	// WebUI is the HTTP surface ([webui]): the thread module "webui".
+	WebUI webui.Config `toml:"webui"`
 
 	meta *meta // where the config came from; nil for a composed default
 }
@@ -135,6 +138,7 @@ func Default() *Config {
 		Marketdata:  marketdata.DefaultConfig(),
 		ExchangeSim: DefaultExchangeSim(),
 		Trading:     DefaultTradingConfig(),
+		WebUI:       webui.DefaultConfig(),
 	}
 	c.Daemon.ResourceAllocation = DefaultResourceAllocation()
 	return c
@@ -295,24 +299,27 @@ func (c Config) Validate() error {
 // ThreadModules names the thread modules superbotd registers (a thread
 // module's `module`, by default its name, must be one of them). The daemon
 // registers exactly these; a test holds the two together.
-var ThreadModules = []string{exchangesim.Name, heartbeat.Name, trading.Name}
+var ThreadModules = []string{exchangesim.Name, heartbeat.Name, trading.Name, webui.Name}
 
 // The built-in modules of the embedded config.
 const (
 	ModuleExchangeSim = exchangesim.Name
 	ModuleHeartbeat   = heartbeat.Name
+	ModuleWebUI       = webui.Name
 )
 
 // DefaultModules are the embedded config's modules: the simulated exchange
-// (the default exchange) and the heartbeat, both autostarted.
+// (the default exchange), the heartbeat and the web UI, all autostarted.
 func DefaultModules() modules.Config {
 	sim := modules.DefaultModuleConfig()
 	sim.Type, sim.StartPeriod = "thread", 0
 	hb := modules.DefaultModuleConfig()
 	hb.Type, hb.StartPeriod = "thread", 0
+	web := modules.DefaultModuleConfig()
+	web.Type, web.StartPeriod = "thread", 0
 	return modules.Config{
-		Modules:   map[string]modules.ModuleConfig{ModuleExchangeSim: sim, ModuleHeartbeat: hb},
-		Autostart: []string{ModuleExchangeSim, ModuleHeartbeat},
+		Modules:   map[string]modules.ModuleConfig{ModuleExchangeSim: sim, ModuleHeartbeat: hb, ModuleWebUI: web},
+		Autostart: []string{ModuleExchangeSim, ModuleHeartbeat, ModuleWebUI},
 		Resurrect: true,
 	}
 }

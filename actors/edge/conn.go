@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -37,7 +36,7 @@ var errTooLarge = errors.New("request too large")
 // notifications are written by a second goroutine (writeLoop).
 type conn struct {
 	s            *server
-	nc           net.Conn
+	t            Transport
 	requireToken bool
 	authed       bool
 	failedLogins int
@@ -45,7 +44,6 @@ type conn struct {
 	loginBy      time.Time // when a connection that must log in is closed if it has not
 
 	wmu     sync.Mutex
-	bw      *bufio.Writer
 	writeDL time.Time // under wmu
 
 	readDL    time.Time // the read deadline set; zero: none (a stream)
@@ -64,8 +62,13 @@ type conn struct {
 }
 
 func newConn(s *server, nc net.Conn, requireToken bool) *conn {
-	c := &conn{s: s, nc: nc, requireToken: requireToken, authed: !requireToken,
-		bw: bufio.NewWriterSize(nc, 16<<10), done: make(chan struct{}), drain: make(chan struct{})}
+	return newTransportConn(s, newLineTransport(nc), requireToken)
+}
+
+// newTransportConn is a connection on any transport.
+func newTransportConn(s *server, t Transport, requireToken bool) *conn {
+	c := &conn{s: s, t: t, requireToken: requireToken, authed: !requireToken,
+		done: make(chan struct{}), drain: make(chan struct{})}
 	if requireToken {
 		c.loginBy = time.Now().Add(s.cfg.LoginTimeout)
 	}
@@ -75,7 +78,7 @@ func newConn(s *server, nc net.Conn, requireToken bool) *conn {
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
-		_ = c.nc.Close()
+		_ = c.t.Close()
 	})
 }
 
@@ -103,7 +106,6 @@ func (c *conn) serve() {
 		}
 		c.writing.Wait()
 	}()
-	r := bufio.NewReaderSize(c.nc, 64<<10)
 	var out []byte // the answer being built; reused line after line
 	for {
 		if c.s.quitting() { // answer nothing more
@@ -116,7 +118,7 @@ func (c *conn) serve() {
 		if c.s.quitting() {
 			return // shutdown may have set its read deadline just before ours
 		}
-		line, err := readLine(r, c.s.cfg.MaxRequestBytes)
+		line, err := c.t.ReadMessage(c.s.cfg.MaxRequestBytes)
 		if errors.Is(err, errTooLarge) {
 			c.write((&response{JSONRPC: "2.0", ID: nullID,
 				Error: &rpcError{Code: CodeInvalidRequest, Message: stdMessages[CodeInvalidRequest], Data: "request larger than the limit; connection closed"}}).encode())
@@ -150,13 +152,13 @@ func (c *conn) extendRead(streaming bool) {
 	if !c.authed { // until it logs in, a connection has LoginTimeout, not more
 		if !c.readDLSet {
 			c.readDL, c.readDLSet = c.loginBy, true
-			_ = c.nc.SetReadDeadline(c.readDL)
+			_ = c.t.SetReadDeadline(c.readDL)
 		}
 		return
 	}
 	if streaming {
 		if !c.readDLSet || !c.readDL.IsZero() {
-			_ = c.nc.SetReadDeadline(time.Time{}) // a stream is not idle
+			_ = c.t.SetReadDeadline(time.Time{}) // a stream is not idle
 			c.readDL, c.readDLSet = time.Time{}, true
 		}
 		return
@@ -164,44 +166,19 @@ func (c *conn) extendRead(streaming bool) {
 	idle := c.s.cfg.IdleTimeout
 	if now := time.Now(); !c.readDLSet || c.readDL.IsZero() || c.readDL.Sub(now) < idle {
 		c.readDL, c.readDLSet = now.Add(idle+idle/2), true
-		_ = c.nc.SetReadDeadline(c.readDL)
+		_ = c.t.SetReadDeadline(c.readDL)
 	}
 }
 
-// readLine reads up to '\n' without holding more than max bytes; past max it
-// stops reading and returns errTooLarge.
-func readLine(r *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if len(line)+len(chunk) > max+1 { // +1: the newline itself
-			return nil, errTooLarge
-		}
-		line = append(line, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return line, err
-	}
-}
-
-// write sends one message line under the write lock.
+// write sends one message under the write lock.
 func (c *conn) write(b []byte) bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if now := time.Now(); c.writeDL.Sub(now) < writeTimeout {
 		c.writeDL = now.Add(writeTimeout + writeTimeout/2)
-		_ = c.nc.SetWriteDeadline(c.writeDL)
+		_ = c.t.SetWriteDeadline(c.writeDL)
 	}
-	if _, err := c.bw.Write(b); err != nil {
-		c.close()
-		return false
-	}
-	if err := c.bw.WriteByte('\n'); err != nil {
-		c.close()
-		return false
-	}
-	if err := c.bw.Flush(); err != nil {
+	if err := c.t.WriteMessage(b); err != nil {
 		c.close()
 		return false
 	}
@@ -365,7 +342,7 @@ func (c *conn) login(params json.RawMessage) (json.RawMessage, error) {
 		return nil, err
 	}
 	token := m.(*messages.AuthLoginRequest).Token
-	source := sourceOf(c.nc.RemoteAddr(), c.module)
+	source := sourceOf(c.t.RemoteAddr(), c.module)
 	wait, ok := c.s.logins.reserve(source, time.Now())
 	if !ok {
 		c.s.refused.warn("remote", source, "reason", "too many failed logins")

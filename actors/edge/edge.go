@@ -84,11 +84,7 @@ func (a *edgeActor) Receive(ctx actor.Context) {
 }
 
 func (a *edgeActor) start(ctx actor.Context) {
-	a.srv = &server{
-		cfg: a.cfg, deps: a.deps, log: a.log, sys: ctx.ActorSystem(),
-		conns: map[*conn]struct{}{}, quit: make(chan struct{}),
-		logins: newLoginLimiter(a.cfg), refused: &refusedLog{log: a.log, interval: time.Second},
-	}
+	a.srv = newServer(ctx.ActorSystem(), a.cfg, a.deps)
 	if l := a.deps.Listeners; l != nil {
 		if l.Unix != nil {
 			a.srv.serve(&listener{ln: l.Unix, requireToken: a.cfg.RequireTokenOnSocket,
@@ -129,6 +125,14 @@ type server struct {
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 	calls    atomic.Uint64
+}
+
+func newServer(sys *actor.ActorSystem, cfg Config, deps Deps) *server {
+	return &server{
+		cfg: cfg, deps: deps, log: deps.Logger, sys: sys,
+		conns: map[*conn]struct{}{}, quit: make(chan struct{}),
+		logins: newLoginLimiter(cfg), refused: &refusedLog{log: deps.Logger, interval: time.Second},
+	}
 }
 
 // deadliner is what both listener types offer to interrupt Accept.
@@ -274,11 +278,16 @@ func (s *server) shutdown() {
 			}
 		}
 	}
-	// Stop reading, but let answers in flight (daemon.stop's among them) be
-	// written; then close whatever is left.
+	s.shutdownConns()
+}
+
+// shutdownConns stops reading on every connection, but lets answers in
+// flight (daemon.stop's among them) be written; then closes whatever is
+// left, and waits (bounded) for the goroutines. quit is closed.
+func (s *server) shutdownConns() {
 	s.mu.Lock()
 	for c := range s.conns {
-		_ = c.nc.SetReadDeadline(time.Now())
+		_ = c.t.SetReadDeadline(time.Now())
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

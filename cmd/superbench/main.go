@@ -96,7 +96,7 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 		return fmt.Errorf("build: %w\n%s", err, out)
 	}
 	cfg := filepath.Join(dir, "bench.toml")
-	body := "[daemon.logging]\nconsole = false\n"
+	body := "[daemon.logging]\nconsole = false\n[webui]\nlisten = \"127.0.0.1:0\"\n" // never 8080: `make run` may hold it
 	if autostart != "" {
 		body += "[daemon]\nautostart = " + autostart + "\n"
 	}

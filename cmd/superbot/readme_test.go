@@ -218,7 +218,9 @@ func newReadmeRunner(t *testing.T, root string) *readmeRunner {
 		t.Fatalf("build superbotd: %v\n%s", err, out)
 	}
 	r := &readmeRunner{t: t, dir: dir, appPort: freePort(t)}
-	sim := func() string { return fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", freePort(t)) }
+	sim := func() string {
+		return fmt.Sprintf("[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n[webui]\nlisten = \"127.0.0.1:0\"\n", freePort(t))
+	}
 	writeFile(t, filepath.Join(dir, "config", "00-readme-test.toml"), sim())
 	copyTree(t, filepath.Join(root, "examples"), filepath.Join(dir, "examples"))
 	copyTree(t, filepath.Join(root, "clients"), filepath.Join(dir, "clients")) // the examples import the Python client

@@ -52,6 +52,8 @@ start_seconds = "0s"
 env = { SUPERBOT_TEST_MARKER = %q }
 [exchange_sim]
 listen = "127.0.0.1:%d"
+[webui]
+listen = "127.0.0.1:0"
 `, py, apps, port, marker, freePort(t))
 	conf := filepath.Join(dir, "superbot.toml")
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {

@@ -26,7 +26,7 @@ func BenchmarkStatusInProcess(b *testing.B) {
 			defer func() { _ = os.Chdir(wd) }()
 			cfg := filepath.Join(dir, "c.toml")
 			port := 20000 + os.Getpid()%20000
-			body := fmt.Sprintf("[daemon.logging]\nconsole = false\nfile = \"\"\n[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", port)
+			body := fmt.Sprintf("[daemon.logging]\nconsole = false\nfile = \"\"\n[exchange_sim]\nlisten = \"127.0.0.1:%d\"\n", port) + testPorts
 			if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 				b.Fatal(err)
 			}

@@ -25,6 +25,8 @@ import (
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/actors/trading"
 	"github.com/superbot/superbot/actors/watchdog"
+	"github.com/superbot/superbot/actors/webui"
+	"github.com/superbot/superbot/actors/webui/ui"
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
 )
@@ -161,7 +163,21 @@ func (d *Daemon) registry() *modules.Registry {
 	})
 	_ = r.Register(heartbeat.Name, heartbeat.Factory)
 	_ = r.Register(trading.Name, trading.Factory(d.cfg.Trading.Mode, d.strategyNames()))
+	_ = r.Register(webui.Name, d.webUIFactory())
 	return r
+}
+
+// webUIFactory starts the web UI with the daemon's router, bus, token
+// (read when the module starts: the edge has loaded it by then), metrics
+// and the edge's limits.
+func (d *Daemon) webUIFactory() modules.ThreadFactory {
+	cfg := d.cfg.WebUI
+	return func(env modules.ThreadEnv) *actor.Props {
+		return webui.ModuleProps(cfg, webui.Deps{
+			Router: d.router, Bus: d.busPID(), Token: d.token, IPC: d.cfg.Daemon.IPC, Metrics: d.metrics.Handler(),
+			Files: ui.FS(), StateDir: d.cfg.Daemon.StateDir, Node: d.node(), Version: Version, Logger: env.Logger,
+		})
+	}
 }
 
 func startModules(d *Daemon) error {

@@ -58,6 +58,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// testPorts gives a test daemon's web UI a free port.
+const testPorts = "[webui]\nlisten = \"127.0.0.1:0\"\n"
+
 type proc struct {
 	t    *testing.T
 	dir  string
@@ -82,6 +85,11 @@ func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The web UI on a free port, never 8080 (tests run in parallel, and
+	// `make run` may hold it); superbot.toml, read after, may set another.
+	if err := os.WriteFile(filepath.Join(conf, "00-test-ports.toml"), []byte(testPorts), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}

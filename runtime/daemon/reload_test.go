@@ -13,6 +13,10 @@ import (
 	"github.com/superbot/superbot/messages"
 )
 
+// testPorts gives a test daemon's web UI a free port, never 8080 (tests run
+// in parallel, and `make run` may hold it).
+const testPorts = "[webui]\nlisten = \"127.0.0.1:0\"\n"
+
 // newTestDaemon writes conf (plus state and log dirs in a temp dir) and
 // builds a daemon on it; it is shut down when the test ends.
 func newTestDaemon(t *testing.T, conf string) (*Daemon, func(conf string)) {
@@ -22,6 +26,9 @@ func newTestDaemon(t *testing.T, conf string) (*Daemon, func(conf string)) {
 	base := "[daemon]\nstate_dir = \"" + filepath.Join(dir, "state") + "\"\nlog_dir = \"" + filepath.Join(dir, "logs") + "\"\n"
 	write := func(conf string) {
 		t.Helper()
+		if !strings.Contains(conf, "[webui]") {
+			conf += "\n" + testPorts
+		}
 		if err := os.WriteFile(path, []byte(base+conf), 0o600); err != nil {
 			t.Fatal(err)
 		}

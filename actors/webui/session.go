@@ -1,0 +1,87 @@
+package webui
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+)
+
+// sessionCookie names the session cookie.
+const sessionCookie = "superbot_session"
+
+// sessions is the server-side session table: a random id (in the cookie)
+// to its expiry. Ids are kept hashed, so a lookup's timing says nothing
+// about the ids held. Safe for concurrent use.
+type sessions struct {
+	ttl time.Duration
+	max int
+
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]time.Time
+}
+
+func newSessions(ttl time.Duration, max int) *sessions {
+	return &sessions{ttl: ttl, max: max, m: map[[sha256.Size]byte]time.Time{}}
+}
+
+// create starts a session; it returns its id. Past max sessions, expired
+// ones are dropped, then the one that expires first.
+func (s *sessions) create(now time.Time) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= s.max {
+		s.evict(now)
+	}
+	s.m[sha256.Sum256([]byte(id))] = now.Add(s.ttl)
+	return id, nil
+}
+
+// evict drops the expired sessions, or, when none is, the one that
+// expires first.
+func (s *sessions) evict(now time.Time) {
+	var first [sha256.Size]byte
+	var firstAt time.Time
+	for k, exp := range s.m {
+		if !now.Before(exp) {
+			delete(s.m, k)
+			continue
+		}
+		if firstAt.IsZero() || exp.Before(firstAt) {
+			first, firstAt = k, exp
+		}
+	}
+	if len(s.m) >= s.max && !firstAt.IsZero() {
+		delete(s.m, first)
+	}
+}
+
+// valid reports whether id is a live session.
+func (s *sessions) valid(id string, now time.Time) bool {
+	if len(id) != 64 {
+		return false
+	}
+	k := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.m[k]
+	if ok && !now.Before(exp) {
+		delete(s.m, k)
+		return false
+	}
+	return ok
+}
+
+// remove ends a session.
+func (s *sessions) remove(id string) {
+	k := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	delete(s.m, k)
+	s.mu.Unlock()
+}
