@@ -1,0 +1,173 @@
+package daemon_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// maxPageWeight bounds the overview's first load (issue 13: <= 200 KB
+// uncompressed).
+const maxPageWeight = 200 * 1000
+
+// TestBrowserUI drives the web UI of a real daemon (with its simulated
+// exchange) in headless Chromium: it logs in through the login form, sees
+// the supervision tree, stops and starts a module from the modules page and
+// watches its state change, follows the module's log (pause, search), has a
+// ticker move on the market page, opens every other page without a script
+// error, and takes screenshots (light, dark, phone).
+func TestBrowserUI(t *testing.T) {
+	chromiumPath(t)
+	dir := t.TempDir()
+	p := startDaemon(t, dir, "")
+	p.waitReady()
+	base := webAddr(t, dir)
+	b := newBrowser(t, 1280, 900)
+
+	b.login(base, daemonToken(t, dir))
+	for _, n := range []string{"bus", "connector", "modules", "heartbeat", "exchange-sim", "webui"} {
+		b.until(5*time.Second, "tree node "+n, `!!document.querySelector('#tree [data-node="`+n+`"]')`)
+	}
+	if got := b.text(`#daemon-info [data-key="node"]`); got == "" {
+		t.Fatal("no node name on the overview")
+	}
+	weight, urls := b.pageWeight()
+	if files := filesWeight(t, urls); weight > maxPageWeight || files > maxPageWeight {
+		t.Fatalf("the overview's first load is %d bytes (files %d), over %d: %v", weight, files, maxPageWeight, urls)
+	}
+	t.Logf("overview first load: %d bytes in %d responses", weight, len(urls))
+	b.shot("overview")
+
+	testBrowserModules(t, b, p)
+	testBrowserMarket(t, b)
+	for _, pg := range []struct{ hash, ready string }{
+		{"trading", "#gate"},
+		{"scheduler", "#jobs table"},
+		{"backtests", "#backtest-jobs table"},
+	} {
+		b.goTo("#/" + pg.hash)
+		b.until(15*time.Second, pg.hash+" page", `document.querySelector("main").dataset.page === "`+pg.hash+`" && !!document.querySelector("`+pg.ready+`")`)
+		b.shot(pg.hash)
+	}
+	b.noErrors()
+
+	// The overview in the dark theme and on a phone's screen.
+	_, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.goTo("#/overview")
+	b.do(20*time.Second, chromedp.Reload())
+	b.until(15*time.Second, "the tree (dark)", `!!document.querySelector("#tree[data-ready]")`)
+	if bg, _ := eval[string](b, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(246, 247, 249)" {
+		t.Fatalf("the dark theme kept the light background %s", bg)
+	}
+	b.shot("overview-dark")
+	b.goTo("#/modules")
+	b.do(20*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload())
+	b.until(15*time.Second, "the modules table on a phone", `!!document.querySelector("#modules table")`)
+	if w, _ := eval[int](b, `document.documentElement.scrollWidth`); w > 420 {
+		t.Fatalf("the modules page is %d px wide on a 390 px phone: the page scrolls sideways", w)
+	}
+	b.shot("modules-phone")
+	b.noErrors()
+}
+
+// testBrowserModules stops and starts heartbeat with the page's buttons
+// (confirming the dialog), watches its state change there and in the
+// daemon, and follows its log: live lines, pause, search.
+func testBrowserModules(t *testing.T, b *browser, p *proc) {
+	b.goTo("#/modules/heartbeat")
+	b.until(15*time.Second, "heartbeat running on the modules page", `(document.querySelector('[data-state-of="heartbeat"]') || {}).innerText === "running"`)
+	b.until(15*time.Second, "heartbeat's log tail", `document.querySelector("#log").innerText.includes("started thread module heartbeat")`)
+	started := strings.Count(b.text("#log"), "started thread module heartbeat")
+
+	// A canceled confirmation changes nothing.
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-action="stop"][data-module="heartbeat"]`)))
+	b.until(5*time.Second, "the confirmation", `!!document.querySelector("dialog[open]")`)
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`dialog[open] button[value="no"]`)))
+	b.until(5*time.Second, "the dialog closed", `!document.querySelector("dialog")`)
+	if st := moduleStatus(t, p, "heartbeat", func(map[string]any) bool { return true }); st["state"] != "running" {
+		t.Fatalf("a canceled stop left heartbeat %v", st["state"])
+	}
+
+	for _, step := range []struct{ verb, want string }{{"stop", "stopped"}, {"start", "running"}} {
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-action="`+step.verb+`"][data-module="heartbeat"]`)))
+		b.until(5*time.Second, "the confirmation", `!!document.querySelector("dialog[open] [data-confirm]")`)
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS(`dialog[open] [data-confirm]`)))
+		b.until(20*time.Second, "heartbeat "+step.want+" on the page", `(document.querySelector('[data-state-of="heartbeat"]') || {}).innerText === "`+step.want+`"`)
+		moduleStatus(t, p, "heartbeat", func(st map[string]any) bool { return st["state"] == step.want })
+		b.shot("modules-" + step.want)
+	}
+	// The start's line arrives live (the log follows).
+	b.until(20*time.Second, "a live log line of the new start",
+		`document.querySelector("#log").innerText.split("started thread module heartbeat").length - 1 > `+strconv.Itoa(started))
+
+	// Paused, new lines are held; resumed, they show.
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#log-pause")))
+	before := b.text("#log")
+	call(t, p.client(), "module.restart", map[string]any{"module": "heartbeat"})
+	b.until(20*time.Second, "lines held while paused", `/new lines held/.test(document.querySelector("#log-info").innerText)`)
+	if got := b.text("#log"); got != before {
+		t.Fatalf("the paused log changed:\nbefore %q\nafter %q", before, got)
+	}
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#log-pause")))
+	b.until(5*time.Second, "held lines shown", `document.querySelector("#log").innerText.length > `+strconv.Itoa(len(before)))
+
+	// Search keeps the matching lines only, the match marked.
+	b.do(10*time.Second, chromedp.SendKeys(chromedp.CSS("#log-search"), "no-such-text"))
+	b.until(5*time.Second, "no line matches", `document.querySelectorAll("#log > div").length === 0`)
+	if _, err := eval[bool](b, `(() => { const s = document.querySelector("#log-search"); s.value = ""; return s.dispatchEvent(new Event("input")); })()`); err != nil {
+		t.Fatal(err)
+	}
+	b.do(10*time.Second, chromedp.SendKeys(chromedp.CSS("#log-search"), "STARTED thread"))
+	b.until(5*time.Second, "the matching lines, marked", `(() => {
+		const rows = [...document.querySelectorAll("#log > div")];
+		return rows.length > 1 && rows.every(r => r.querySelector("mark") && /started thread/.test(r.innerText));
+	})()`)
+	b.shot("modules-log-search")
+}
+
+// testBrowserMarket watches BTCUSDT from the market page and sees its
+// ticker take several prices from the live price events, beside candles.
+func testBrowserMarket(t *testing.T, b *browser) {
+	b.goTo("#/market")
+	b.until(15*time.Second, "the market page", `!!document.querySelector("#watch-symbol")`)
+	b.do(10*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#watch-symbol"), "btcusdt"),
+		chromedp.Click(chromedp.CSS("#watch")))
+	b.until(15*time.Second, "a BTCUSDT ticker", `!!document.querySelector('.ticker[data-symbol="BTCUSDT"]')`)
+	seen := map[string]bool{}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(seen) < 3 {
+		px := b.text(`.ticker[data-symbol="BTCUSDT"] .px`)
+		if px != "" && px != "…" {
+			seen[px] = true
+		}
+		if time.Now().After(deadline) {
+			b.shot("market-timeout")
+			t.Fatalf("the BTCUSDT ticker showed %v in 60 s, want 3 prices", seen)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ticks, _ := eval[string](b, `document.querySelector('.ticker[data-symbol="BTCUSDT"]').dataset.ticks`)
+	if n, _ := strconv.Atoi(ticks); n < 2 {
+		t.Fatalf("the ticker moved %s times from price events", ticks)
+	}
+	b.until(15*time.Second, "the candle chart's symbol", `document.querySelector("#chart-symbol").value === "BTCUSDT"`)
+	b.shot("market")
+}
+
+// goTo follows the app's hash route (as its navigation links do).
+func (b *browser) goTo(hash string) {
+	b.t.Helper()
+	if _, err := eval[string](b, `location.hash = `+strconv.Quote(hash)); err != nil {
+		b.t.Fatalf("go to %s: %v", hash, err)
+	}
+}
