@@ -72,10 +72,11 @@ bench: ## benchmarks and measuring harnesses, without -race (figures for the iss
 	$(GO) run ./cmd/superbench
 	$(GO) run ./cmd/tradebench
 
-soak: ## long runs, the tests behind the soak build tag (the connector at 2x the weight budget for 2 minutes; 100 SIGKILLs of a trading daemon; 1 h of trading RSS)
+soak: ## long runs, the tests behind the soak build tag (the connector at 2x the weight budget for 2 minutes; 100 SIGKILLs of a trading daemon; 1 h of trading RSS; the web UI overview's first render with 100 modules in Chromium)
 	SUPERBOT_CONNECTOR_BUDGET=2m $(GO) test -tags soak -run TestBudgetUnderDoubleDemand -v -count=1 -timeout 30m ./actors/connector/
 	SUPERBOT_CRASH_ROUNDS=$${SUPERBOT_CRASH_ROUNDS:-100} $(GO) test -tags soak -run 'TestTradingCrash$$' -v -count=1 -timeout 90m ./runtime/daemon/
 	$(GO) run ./cmd/tradebench -only rss -rss-for 1h
+	CGO_ENABLED=0 $(GO) test -tags soak -run 'TestFigureOverviewFirstRender$$' -v -count=1 -timeout 10m ./runtime/daemon/
 
 fuzz: ## longer fuzz runs of every parser facing the outside
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \

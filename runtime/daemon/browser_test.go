@@ -162,6 +162,19 @@ func testBrowserMarket(t *testing.T, b *browser) {
 	}
 	b.until(15*time.Second, "the candle chart's symbol", `document.querySelector("#chart-symbol").value === "BTCUSDT"`)
 	b.shot("market")
+
+	// The connection drops: the client connects again, subscribes again,
+	// and the ticker goes on moving.
+	ticks, _ = eval[string](b, `document.querySelector('.ticker[data-symbol="BTCUSDT"]').dataset.ticks`)
+	if opens := b.text("#conn"); opens != "live" {
+		t.Fatalf("connection state %q before the drop", opens)
+	}
+	if _, err := eval[bool](b, `(window.superbotRPC.ws.close(), true)`); err != nil {
+		t.Fatal(err)
+	}
+	b.until(30*time.Second, "the connection back", `document.querySelector("#conn").dataset.opens === "2" && document.querySelector("#conn").dataset.state === "open"`)
+	b.until(30*time.Second, "the ticker moving after the reconnection",
+		`+document.querySelector('.ticker[data-symbol="BTCUSDT"]').dataset.ticks > `+ticks+` + 2`)
 }
 
 // goTo follows the app's hash route (as its navigation links do).

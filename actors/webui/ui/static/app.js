@@ -11,7 +11,9 @@ const pages = {
   backtests: () => import("./pages/backtests.js"),
 };
 
+performance.mark("app-start");
 const rpc = new RPC(rpcURL());
+window.superbotRPC = rpc; // for the browser's console and the browser tests
 const root = document.getElementById("page");
 const conn = document.getElementById("conn");
 let current = null; // the mounted page's cleanup
@@ -19,6 +21,7 @@ let seq = 0;
 
 rpc.addEventListener("state", (e) => {
   conn.dataset.state = e.detail;
+  if (e.detail === "open") conn.dataset.opens = String(Number(conn.dataset.opens || 0) + 1);
   conn.textContent = e.detail === "open" ? "live" : e.detail;
 });
 rpc.addEventListener("unauthorized", () => location.reload()); // no session: the server answers the login form

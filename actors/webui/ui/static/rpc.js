@@ -63,9 +63,10 @@ export class RPC extends EventTarget {
   open() {
     this.setState("connecting");
     let opened = false;
-    const ws = new WebSocket(this.url);
+    const ws = adoptEarly(this.url) || new WebSocket(this.url);
     this.ws = ws;
     ws.onopen = () => {
+      if (!performance.getEntriesByName("rpc-open").length) performance.mark("rpc-open");
       opened = true;
       this.failures = 0;
       this.delay = this.minDelay;
@@ -98,6 +99,7 @@ export class RPC extends EventTarget {
       this.retryTimer = setTimeout(() => this.open(), this.delay);
       this.delay = Math.min(this.maxDelay, this.delay * 2);
     };
+    if (ws.readyState === WebSocket.OPEN) ws.onopen(); // an early socket opened before we listened
   }
 
   // checkSession asks the server whether our session is still good after a
@@ -232,6 +234,16 @@ export class Subscription {
     this.closed = true;
     this.rpc.unsubscribe(this);
   }
+}
+
+// adoptEarly takes the socket early.js opened for url, once, while it is
+// connecting or open.
+function adoptEarly(url) {
+  const ws = window.superbotEarlySocket;
+  window.superbotEarlySocket = null;
+  if (ws && ws.url === url && (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN)) return ws;
+  if (ws) ws.close();
+  return null;
 }
 
 /** rpcURL is the daemon's /rpc on the page's own host. */

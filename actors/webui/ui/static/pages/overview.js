@@ -22,27 +22,38 @@ export function mount(root, { rpc }) {
   let status = null;
   let fetchedAt = 0;
   let drawn = false;
+  let later = () => {}; // what starts once the tree is drawn
   const load = async () => {
     const st = await rpc.call("daemon.status");
+    if (!drawn) performance.mark("status-answered");
     status = st;
     fetchedAt = performance.now();
     drawTree(tree, st.tree || []);
-    drawInfo(info, st, 0);
     if (!drawn) {
       drawn = true;
       tree.dataset.ready = "true";
       performance.mark("tree-drawn");
+      later();
     }
+    drawInfo(info, st, 0);
   };
   const refresh = debounce(200, () => load().catch(() => {}));
   const stopPoll = every(5000, load);
   const tick = setInterval(() => status && drawInfo(info, status, (performance.now() - fetchedAt) / 1000), 1000);
-  const stopHealth = every(10000, async () => drawHealth(health, await rpc.call("monitoring.health"), await resources(rpc)));
-
+  // The health, the alerts and the tree's events wait for the first
+  // render: the tree comes first.
+  let stopHealth = () => {};
   const subs = [];
-  rpc.subscribe("events.subscribe", { pattern: "module.>" }, refresh).then((s) => subs.push(s), () => {});
-  rpc.subscribe("events.subscribe", { pattern: "alert.>" }, (ev) => addAlert(alerts, ev)).then((s) => subs.push(s), () => {});
+  let closed = false;
+  later = () => {
+    if (closed) return;
+    stopHealth = every(10000, async () => drawHealth(health, await rpc.call("monitoring.health"), await resources(rpc)));
+    const keep = (s) => (closed ? s.close() : subs.push(s));
+    rpc.subscribe("events.subscribe", { pattern: "module.>" }, refresh).then(keep, () => {});
+    rpc.subscribe("events.subscribe", { pattern: "alert.>" }, (ev) => addAlert(alerts, ev)).then(keep, () => {});
+  };
   return () => {
+    closed = true;
     stopPoll();
     stopHealth();
     clearInterval(tick);
