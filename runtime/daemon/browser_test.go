@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,4 +185,85 @@ func (b *browser) goTo(hash string) {
 	if _, err := eval[string](b, `location.hash = `+strconv.Quote(hash)); err != nil {
 		b.t.Fatalf("go to %s: %v", hash, err)
 	}
+}
+
+// browserTradingConf is a paper grid whose buys below the simulator's
+// ~65000 BTCUSDT rest as open orders.
+const browserTradingConf = `[trading]
+mode = "paper"
+[trading.risk]
+price_band = 0.5
+[trading.strategies.ladder]
+kind = "grid"
+symbol = "BTCUSDT"
+interval = "1s"
+allocation = "1000 USDT"
+params = { lower = 50000, upper = 80000, levels = 31, quantity = 0.0001 }
+`
+
+// TestBrowserTradingAndBacktests drives the trading page of a paper grid
+// (cancel an open order, halt and resume trading, each confirmed) and runs
+// a backtest from the backtests page on downloaded bars, following it to
+// its report.
+func TestBrowserTradingAndBacktests(t *testing.T) {
+	chromiumPath(t)
+	dir := t.TempDir()
+	p := startDaemon(t, dir, browserTradingConf)
+	c := waitJournal(t, p)
+	now := time.Now().UnixMilli()
+	dl := call(t, c, "data.download", map[string]any{"symbols": []string{"BTCUSDT"}, "interval": "1m", "from_ms": now - 6*3600*1000})
+	base := webAddr(t, dir)
+	b := newBrowser(t, 1280, 900)
+	b.login(base, daemonToken(t, dir))
+
+	b.goTo("#/trading")
+	b.until(60*time.Second, "an open order with its cancel button", `!!document.querySelector("button[data-cancel]")`)
+	id, err := eval[string](b, `document.querySelector("button[data-cancel]").dataset.cancel`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-cancel="`+id+`"]`)))
+	b.until(5*time.Second, "the confirmation", `!!document.querySelector("dialog[open] [data-confirm]")`)
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`dialog[open] [data-confirm]`)))
+	b.until(30*time.Second, "the canceled order gone from the page", `!document.querySelector('button[data-cancel="`+id+`"]')`)
+	if slices.Contains(openIDs(t, c, "ladder"), id) {
+		t.Fatalf("order %s is still open in the journal", id)
+	}
+
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#halt")))
+	b.until(5*time.Second, "the halt's reason field", `!!document.querySelector("dialog[open] input")`)
+	b.do(10*time.Second,
+		chromedp.SendKeys(chromedp.CSS("dialog[open] input"), "browser test"),
+		chromedp.Click(chromedp.CSS(`dialog[open] [data-confirm]`)))
+	b.until(30*time.Second, "the gate halted on the page", `document.querySelector("#gate-state").innerText === "halted"`)
+	gate := func() map[string]any { return call(t, c, "trading.reconcile", nil)["state"].(map[string]any) }
+	if g := gate(); g["gate"] != "halted" || !strings.Contains(fmt.Sprint(g["halted_reason"]), "browser test") {
+		t.Fatalf("after the page's halt the gate is %v", g)
+	}
+	b.shot("trading-halted")
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#resume")))
+	b.until(5*time.Second, "the confirmation", `!!document.querySelector("dialog[open] [data-confirm]")`)
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`dialog[open] [data-confirm]`)))
+	b.until(30*time.Second, "the gate open on the page", `document.querySelector("#gate-state").innerText === "open"`)
+	if g := gate(); g["gate"] != "open" {
+		t.Fatalf("after the page's resume the gate is %v", g)
+	}
+	b.shot("trading")
+
+	until(t, 2*time.Minute, "the download done", func() bool {
+		jobs := rows(t, c, "data.status", map[string]any{"job": dl["job"]}, "jobs")
+		return len(jobs) == 1 && jobs[0]["state"] == "done"
+	})
+	b.goTo("#/backtests")
+	b.until(15*time.Second, "the stored bars", `document.querySelector("#stored").innerText.includes("BTCUSDT")`)
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`#run-backtest button[type=submit]`)))
+	b.until(15*time.Second, "the new job's report route", `/^#\/backtests\/./.test(location.hash)`)
+	job, err := eval[string](b, `decodeURIComponent(location.hash.slice("#/backtests/".length))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.until(2*time.Minute, "the backtest done on the page", `(document.querySelector('[data-job-state="`+job+`"]') || {}).innerText === "done"`)
+	b.until(30*time.Second, "the report's metrics", `!!document.querySelector("#report #metrics") && document.querySelector("#report").innerText.includes("total_return")`)
+	b.shot("backtest-report")
+	b.noErrors()
 }
