@@ -25,7 +25,7 @@ const maxPageWeight = 200 * 1000
 func TestBrowserUI(t *testing.T) {
 	chromiumPath(t)
 	dir := t.TempDir()
-	p := startDaemon(t, dir, "")
+	p := startDaemon(t, dir, "[daemon.schedule.jobs.ping]\ncron = \"@every 1h\"\naction = \"monitoring.health\"\n")
 	p.waitReady()
 	base := webAddr(t, dir)
 	b := newBrowser(t, 1280, 900)
@@ -46,9 +46,9 @@ func TestBrowserUI(t *testing.T) {
 
 	testBrowserModules(t, b, p)
 	testBrowserMarket(t, b)
+	testBrowserScheduler(t, b, p)
 	for _, pg := range []struct{ hash, ready string }{
 		{"trading", "#gate"},
-		{"scheduler", "#jobs table"},
 		{"backtests", "#backtest-jobs table"},
 	} {
 		b.goTo("#/" + pg.hash)
@@ -177,6 +177,39 @@ func testBrowserMarket(t *testing.T, b *browser) {
 	b.until(30*time.Second, "the connection back", `document.querySelector("#conn").dataset.opens === "2" && document.querySelector("#conn").dataset.state === "open"`)
 	b.until(30*time.Second, "the ticker moving after the reconnection",
 		`+document.querySelector('.ticker[data-symbol="BTCUSDT"]').dataset.ticks > `+ticks+` + 2`)
+}
+
+// testBrowserScheduler runs the job "ping" now from the scheduler page,
+// sees the run in its history, then pauses and resumes it.
+func testBrowserScheduler(t *testing.T, b *browser, p *proc) {
+	c := p.client()
+	job := func() map[string]any {
+		return rows(t, c, "scheduler.jobs", map[string]any{"name": "ping"}, "jobs")[0]
+	}
+	confirm := func(css string) {
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS(css)))
+		b.until(5*time.Second, "the confirmation", `!!document.querySelector("dialog[open] [data-confirm]")`)
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS(`dialog[open] [data-confirm]`)))
+	}
+	b.goTo("#/scheduler/ping")
+	b.until(15*time.Second, "the job ping", `!!document.querySelector('button[data-action="run"][data-job="ping"]')`)
+	confirm(`button[data-action="run"][data-job="ping"]`)
+	b.until(20*time.Second, "the run in the job's history", `/\bok\b/.test(document.querySelector("#history").innerText)`)
+	if j := job(); num(j["runs"]) != 1 {
+		t.Fatalf("after the page's run now: %v", j)
+	}
+	confirm(`button[data-action="pause"][data-job="ping"]`)
+	b.until(20*time.Second, "the job paused on the page", `!!document.querySelector('button[data-action="resume"][data-job="ping"]')`)
+	if j := job(); j["paused"] != true {
+		t.Fatalf("after the page's pause: %v", j)
+	}
+	b.shot("scheduler-paused")
+	confirm(`button[data-action="resume"][data-job="ping"]`)
+	b.until(20*time.Second, "the job resumed on the page", `!!document.querySelector('button[data-action="pause"][data-job="ping"]')`)
+	if j := job(); j["paused"] == true {
+		t.Fatalf("after the page's resume: %v", j)
+	}
+	b.shot("scheduler")
 }
 
 // goTo follows the app's hash route (as its navigation links do).

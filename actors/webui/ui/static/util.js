@@ -88,9 +88,9 @@ export function signClass(v) {
 export function table(cols, rows, empty = "nothing yet") {
   const head = h("tr", null, cols.map((c) => h("th", { class: c.num ? "num" : null, scope: "col", text: c.label })));
   const body = rows.length
-    ? rows.map((r) => h("tr", null, cols.map((c) => h("td", { class: c.num ? "num" : null }, c.cell(r)))))
-    : [h("tr", null, h("td", { colspan: cols.length, class: "muted", text: empty }))];
-  return h("table", null, h("thead", null, head), h("tbody", null, body));
+    ? rows.map((r) => h("tr", null, cols.map((c) => h("td", { class: c.num ? "num" : null, "data-label": c.label }, c.cell(r)))))
+    : [h("tr", null, h("td", { colspan: cols.length, class: "muted empty", text: empty }))];
+  return h("table", { class: "stack" }, h("thead", null, head), h("tbody", null, body));
 }
 
 /** toast shows a short message for a few seconds (kind "error" is red). */

@@ -58,7 +58,7 @@ function jobTable(rows, rpc, selected, refresh) {
     { label: "Job", cell: (j) => h("a", { href: "#/scheduler/" + encodeURIComponent(j.name), "aria-current": j.name === selected ? "true" : null, text: j.name }) },
     { label: "Schedule", cell: (j) => j.spec + " (" + j.zone + ")" },
     { label: "Action", cell: (j) => j.action },
-    { label: "State", cell: (j) => stateBadge(!j.enabled ? "disabled" : j.paused ? "paused" : j.running ? "running" : "queued") },
+    { label: "State", cell: (j) => stateBadge(!j.enabled ? "disabled" : j.paused ? "paused" : j.running ? "running" : "scheduled") },
     { label: "Next run", cell: (j) => j.next_run_local || time(j.next_run) },
     { label: "Last result", cell: (j) => h("span", { class: /^failed/.test(j.last_result) ? "down" : "", text: j.last_result || "never ran" }) },
     { label: "Runs", num: true, cell: (j) => String(j.runs || 0) },
@@ -82,6 +82,6 @@ function drawHistory(box, job) {
     { label: "Status", cell: (r) => stateBadge(r.status) },
     { label: "Started", cell: (r) => time(r.started_at) },
     { label: "Duration", num: true, cell: (r) => (r.duration_ms ? num(r.duration_ms, 1) + " ms" : "") },
-    { label: "Result", cell: (r) => (r.error && r.error.message ? h("span", { class: "down", text: r.error.message }) : (r.result || "").slice(0, 120)) },
+    { label: "Result", cell: (r) => (r.error && r.error.message ? h("span", { class: "down", text: r.error.message }) : h("span", { class: "clip", title: (r.result || "").slice(0, 1024), text: r.result || "" })) },
   ], runs, "no run yet"));
 }
