@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -281,6 +282,19 @@ func TestBrowserTradingAndBacktests(t *testing.T) {
 	if g := gate(); g["gate"] != "open" {
 		t.Fatalf("after the page's resume the gate is %v", g)
 	}
+
+	// The PnL curve replays the fills at average cost: its last point is
+	// the ledger's realised PnL less fees.
+	for _, o := range []struct{ side, qty string }{{"BUY", "0.0002"}, {"SELL", "0.0001"}} {
+		call(t, c, "trading.order.place", map[string]any{"strategy": "ladder", "symbol": "BTCUSDT", "side": o.side, "type": "MARKET", "quantity": o.qty})
+	}
+	until(t, 30*time.Second, "the curve's end at the ledger's realised PnL less fees", func() bool {
+		a := call(t, c, "trading.pnl", nil)["account"].(map[string]any)
+		want := pf(fmt.Sprint(a["realized_pnl"])) - pf(fmt.Sprint(a["fees"]))
+		got, err := eval[float64](b, `import("/pages/trading.js").then(m => window.superbotRPC.call("trading.fills", {limit: 1000}).then(r => m.pnlCurve(r.fills).at(-1).v))`)
+		return err == nil && math.Abs(got-want) < 1e-6 && want != 0
+	})
+	b.until(30*time.Second, "the curve's note", `/all fills/.test(document.querySelector("#pnl-note").innerText)`)
 	b.shot("trading")
 
 	until(t, 2*time.Minute, "the download done", func() bool {

@@ -1,11 +1,10 @@
 // Trading: the gate (halt / resume), balances, each strategy's book,
-// positions, open orders (cancel), fills and the account's PnL curve since
-// the page opened (sampled from trading.pnl).
+// positions, open orders (cancel), fills and the account's PnL curve
+// (replayed from the fills, ending with trading.pnl's total now).
 import { h, clear, stateBadge, num, time, table, confirmDialog, act, every, debounce, signClass } from "../util.js";
 import { lineChart } from "../charts.js";
 
-const keepPnl = 720;
-const pnl = []; // {t, v}: the account's total PnL, kept across visits
+const curveFills = 1000; // fills the PnL curve is drawn from
 
 /** mount draws the trading page into root; it returns the cleanup. */
 export function mount(root, { rpc }) {
@@ -15,11 +14,12 @@ export function mount(root, { rpc }) {
   const positions = h("div", { id: "positions" });
   const orders = h("div", { id: "orders" });
   const fills = h("div", { id: "fills" });
-  const canvas = h("canvas", { class: "chart small", id: "pnl", role: "img", "aria-label": "account PnL since the page opened" });
+  const canvas = h("canvas", { class: "chart small", id: "pnl", role: "img", "aria-label": "the account's PnL over its fills" });
+  const curveNote = h("p", { class: "muted", id: "pnl-note" });
   const panel = (title, el) => h("section", { class: "panel" }, h("h2", { text: title }), el);
   root.append(h("h1", { text: "Trading" }),
     h("div", { class: "grid" }, panel("Gate", gate), panel("Balances", balances)),
-    panel("Strategies", books), panel("PnL (account, since this page opened)", canvas),
+    panel("Strategies", books), panel("PnL (account)", h("div", null, canvas, curveNote)),
     panel("Positions", positions), panel("Open orders", orders), panel("Recent fills", fills));
 
   const errors = h("p", { class: "down", id: "trading-errors" });
@@ -33,7 +33,7 @@ export function mount(root, { rpc }) {
     const [st, bal, strat, pos, open, fl, pl] = await Promise.all([
       get("trading.reconcile"), get("trading.balance"), get("trading.strategies"),
       get("trading.positions"), get("trading.orders", { status: "open", limit: 200 }),
-      get("trading.fills", { limit: 50 }), get("trading.pnl"),
+      get("trading.fills", { limit: curveFills }), get("trading.pnl"),
     ]);
     errors.textContent = failed.join("; ");
     drawGate(gate, st.state || {}, rpc, refresh);
@@ -41,12 +41,17 @@ export function mount(root, { rpc }) {
     drawBooks(books, strat.strategies || [], bal.strategies || [], rpc, refresh);
     positions.replaceChildren(positionTable(pos.positions || []));
     orders.replaceChildren(orderTable(open.orders || [], rpc, refresh));
-    fills.replaceChildren(fillTable(fl.fills || []));
+    const fs = fl.fills || [];
+    fills.replaceChildren(fillTable(fs.slice(0, 50)));
+    const curve = pnlCurve(fs);
     const a = pl.account;
-    if (!a) return;
-    pnl.push({ t: Date.now(), v: (parseFloat(a.realized_pnl) || 0) + (parseFloat(a.unrealized_pnl) || 0) - (parseFloat(a.fees) || 0) });
-    if (pnl.length > keepPnl) pnl.shift();
-    lineChart(canvas, pnl);
+    if (a) {
+      const now = (parseFloat(a.realized_pnl) || 0) + (parseFloat(a.unrealized_pnl) || 0) - (parseFloat(a.fees) || 0);
+      curve.push({ t: Date.now(), v: now });
+    }
+    lineChart(canvas, curve);
+    curveNote.textContent = "Realised PnL less fees after each fill (average cost, " +
+      (fs.length >= curveFills ? "the last " + curveFills + " fills" : "all fills") + "), then now with the unrealised PnL.";
   };
   const refresh = debounce(300, () => load().catch(() => {}));
   const stop = every(5000, load);
@@ -59,6 +64,35 @@ export function mount(root, { rpc }) {
     refresh.cancel();
     for (const s of subs) s.close();
   };
+}
+
+/**
+ * pnlCurve replays fills (newest first, as trading.fills answers) oldest
+ * first at average cost per strategy and symbol: the account's realised
+ * PnL less fees after each fill.
+ */
+export function pnlCurve(fills) {
+  const books = new Map(); // strategy|symbol -> {q, avg}
+  let total = 0;
+  const out = [];
+  for (const f of fills.slice().reverse()) {
+    const key = f.strategy + "|" + f.symbol;
+    let b = books.get(key);
+    if (!b) books.set(key, (b = { q: 0, avg: 0 }));
+    const q = parseFloat(f.quantity) || 0, px = parseFloat(f.price) || 0, fee = parseFloat(f.fee) || 0;
+    // A fee in the base asset is worth its quantity at the fill's price.
+    total -= f.fee_asset && f.symbol.endsWith(f.fee_asset) ? fee : fee * px;
+    if (f.side === "BUY") {
+      b.avg = b.q + q > 0 ? (b.avg * b.q + px * q) / (b.q + q) : 0;
+      b.q += q;
+    } else {
+      const closed = Math.min(q, b.q);
+      total += (px - b.avg) * closed;
+      b.q -= closed;
+    }
+    out.push({ t: Number(f.time_ms), v: total });
+  }
+  return out;
 }
 
 function drawGate(box, st, rpc, refresh) {
