@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // maxPageWeight bounds the overview's first load (issue 13: <= 200 KB
@@ -100,10 +101,25 @@ func testBrowserModules(t *testing.T, b *browser, p *proc) {
 		t.Fatalf("a canceled stop left heartbeat %v", st["state"])
 	}
 
-	for _, step := range []struct{ verb, want string }{{"stop", "stopped"}, {"start", "running"}} {
-		b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-action="`+step.verb+`"][data-module="heartbeat"]`)))
+	// Stop with the mouse, start with the keyboard (Enter on the focused
+	// button, Enter on the dialog's focused confirmation).
+	for _, step := range []struct {
+		verb, want string
+		keys       bool
+	}{{"stop", "stopped", false}, {"start", "running", true}} {
+		btn := chromedp.CSS(`button[data-action="` + step.verb + `"][data-module="heartbeat"]`)
+		if step.keys {
+			b.do(10*time.Second, chromedp.Focus(btn), chromedp.KeyEvent(kb.Enter))
+		} else {
+			b.do(10*time.Second, chromedp.Click(btn))
+		}
 		b.until(5*time.Second, "the confirmation", `!!document.querySelector("dialog[open] [data-confirm]")`)
-		b.do(10*time.Second, chromedp.Click(chromedp.CSS(`dialog[open] [data-confirm]`)))
+		if step.keys {
+			b.until(5*time.Second, "the confirmation focused", `document.activeElement === document.querySelector("dialog[open] [data-confirm]")`)
+			b.do(10*time.Second, chromedp.KeyEvent(kb.Enter))
+		} else {
+			b.do(10*time.Second, chromedp.Click(chromedp.CSS(`dialog[open] [data-confirm]`)))
+		}
 		b.until(20*time.Second, "heartbeat "+step.want+" on the page", `(document.querySelector('[data-state-of="heartbeat"]') || {}).innerText === "`+step.want+`"`)
 		moduleStatus(t, p, "heartbeat", func(st map[string]any) bool { return st["state"] == step.want })
 		b.shot("modules-" + step.want)
@@ -122,6 +138,17 @@ func testBrowserModules(t *testing.T, b *browser, p *proc) {
 	}
 	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#log-pause")))
 	b.until(5*time.Second, "held lines shown", `document.querySelector("#log").innerText.length > `+strconv.Itoa(len(before)))
+
+	// The level filter: warnings and errors only hide heartbeat's info lines.
+	setSelect := func(v string) {
+		if _, err := eval[bool](b, `(() => { const s = document.querySelector("#log-level"); s.value = "`+v+`"; return s.dispatchEvent(new Event("change")); })()`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSelect("warn")
+	b.until(5*time.Second, "no info line at warn+", `document.querySelectorAll("#log > div").length === 0`)
+	setSelect("debug")
+	b.until(5*time.Second, "the lines back at debug+", `document.querySelectorAll("#log > div").length > 1`)
 
 	// Search keeps the matching lines only, the match marked.
 	b.do(10*time.Second, chromedp.SendKeys(chromedp.CSS("#log-search"), "no-such-text"))
