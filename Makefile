@@ -76,6 +76,7 @@ soak: ## long runs, the tests behind the soak build tag (the connector at 2x the
 	SUPERBOT_CONNECTOR_BUDGET=2m $(GO) test -tags soak -run TestBudgetUnderDoubleDemand -v -count=1 -timeout 30m ./actors/connector/
 	SUPERBOT_CRASH_ROUNDS=$${SUPERBOT_CRASH_ROUNDS:-100} $(GO) test -tags soak -run 'TestTradingCrash$$' -v -count=1 -timeout 90m ./runtime/daemon/
 	$(GO) run ./cmd/tradebench -only rss -rss-for 1h
+	$(GO) test -tags soak -run TestFiftyClientsKeepUp -v -count=1 -timeout 20m ./actors/webui/
 	CGO_ENABLED=0 $(GO) test -tags soak -run 'TestFigureOverviewFirstRender$$' -v -count=1 -timeout 10m ./runtime/daemon/
 
 fuzz: ## longer fuzz runs of every parser facing the outside

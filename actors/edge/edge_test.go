@@ -19,6 +19,7 @@ import (
 
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/edge/edgetest"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
@@ -44,38 +45,13 @@ type fixture struct {
 	edge   *actor.PID
 }
 
-// valueRoute is answered by an actor with fn applied to the whole params
-// value (an error answers as a reply that is not a message: an internal
-// error).
-func valueRoute(t *testing.T, sys *actor.ActorSystem, method string, fn func(*structpb.Value) (*structpb.Value, error)) rpc.Route {
-	pid := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
-		if v, ok := ctx.Message().(*structpb.Value); ok {
-			res, err := fn(v)
-			if err != nil {
-				ctx.Respond(err)
-				return
-			}
-			ctx.Respond(res)
-		}
-	}))
-	return rpc.Route{Method: method, New: func() proto.Message { return &structpb.Value{} }, Target: pid}
-}
-
-func sum(v *structpb.Value) (*structpb.Value, error) {
-	total := 0.0
-	for _, x := range v.GetListValue().GetValues() {
-		total += x.GetNumberValue()
-	}
-	return structpb.NewNumberValue(total), nil
-}
-
-func start(t *testing.T, cfg edge.Config) *fixture {
+func start(t testing.TB, cfg edge.Config) *fixture {
 	t.Helper()
 	return startLogging(t, cfg, actortest.Logger(t))
 }
 
 // startLogging is start with the edge's logger given.
-func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
+func startLogging(t testing.TB, cfg edge.Config, log *slog.Logger) *fixture {
 	t.Helper()
 	sys := actortest.NewSystem(t)
 	dir := t.TempDir()
@@ -88,33 +64,15 @@ func startLogging(t *testing.T, cfg edge.Config, log *slog.Logger) *fixture {
 	t.Cleanup(ls.Close)
 	busPID := actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), "n1", actortest.Logger(t)))
 	router := rpc.NewRouter(5 * time.Second) // no test here waits for a timeout: generous for a loaded machine
-	router.MustAdd(
-		valueRoute(t, sys, "sum", sum),
-		valueRoute(t, sys, "subtract", func(v *structpb.Value) (*structpb.Value, error) {
-			if l := v.GetListValue(); l != nil && len(l.Values) == 2 {
-				return structpb.NewNumberValue(l.Values[0].GetNumberValue() - l.Values[1].GetNumberValue()), nil
-			}
-			s := v.GetStructValue().GetFields()
-			return structpb.NewNumberValue(s["minuend"].GetNumberValue() - s["subtrahend"].GetNumberValue()), nil
-		}),
-		valueRoute(t, sys, "get_data", func(*structpb.Value) (*structpb.Value, error) {
-			return structpb.NewValue([]any{"hello", 5})
-		}),
-		valueRoute(t, sys, "notify_hello", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
-		valueRoute(t, sys, "notify_sum", sum),
-		valueRoute(t, sys, "update", func(*structpb.Value) (*structpb.Value, error) { return structpb.NewNullValue(), nil }),
-		valueRoute(t, sys, "boom", func(*structpb.Value) (*structpb.Value, error) { return nil, fmt.Errorf("disk /secret/path on fire") }),
-		rpc.Route{Method: "bus.stats", New: func() proto.Message { return &messages.BusStatsRequest{} }, Target: busPID},
-		rpc.Route{Method: "logs.tail", New: func() proto.Message { return &messages.LogsTailRequest{} }, Target: tailer(t, sys)},
-		rpc.Route{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
-	)
+	router.MustAdd(edgetest.Routes(t, sys, busPID)...)
+	router.MustAdd(rpc.Route{Method: "logs.tail", New: func() proto.Message { return &messages.LogsTailRequest{} }, Target: tailer(t, sys)})
 	cfg.RequestTimeout = 5 * time.Second
 	edgePID := actortest.Spawn(t, sys, edge.Props(cfg, edge.Deps{Router: router, Bus: busPID, Listeners: ls, Token: token, ModuleMarker: testMarker, Logger: log}))
 	return &fixture{sys: sys, socket: ls.SocketPath, tcp: ls.TCP.Addr().String(), bus: busPID, edge: edgePID}
 }
 
 // tailer answers logs.tail with lines "old 1" .. "old N" of the module.
-func tailer(t *testing.T, sys *actor.ActorSystem) *actor.PID {
+func tailer(t testing.TB, sys *actor.ActorSystem) *actor.PID {
 	return actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
 		if req, ok := ctx.Message().(*messages.LogsTailRequest); ok {
 			res := &messages.LogsTailResponse{Module: req.Module}
@@ -165,137 +123,34 @@ func (c *client) call(line string) string {
 	return c.read()
 }
 
-// sameJSON compares two JSON texts structurally; batch answers are compared
-// as sets, since the spec lets a server answer a batch in any order.
+// sameJSON compares two JSON texts structurally (edgetest.SameJSON).
 func sameJSON(t *testing.T, got, want string) {
 	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		t.Fatalf("bad JSON %q: %v", got, err)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad want %q: %v", want, err)
-	}
-	if gl, ok := g.([]any); ok {
-		if wl, ok := w.([]any); ok && len(gl) == len(wl) {
-			for _, we := range wl {
-				found := false
-				for _, ge := range gl {
-					if fmt.Sprint(ge) == fmt.Sprint(we) {
-						found = true
-					}
-				}
-				if !found {
-					t.Fatalf("got %s\nwant %s", got, want)
-				}
-			}
-			return
-		}
-	}
-	if fmt.Sprint(g) != fmt.Sprint(w) {
-		t.Fatalf("got  %s\nwant %s", got, want)
-	}
+	edgetest.SameJSON(t, got, want)
 }
 
-// TestSpecExamples replays every example of the JSON-RPC 2.0 specification
-// (section 7) and expects the spec's answers.
-func TestSpecExamples(t *testing.T) {
+// Send and Read make a client an edgetest.Conn.
+func (c *client) Send(t testing.TB, msg string) {
+	c.t = t.(*testing.T)
+	c.send(msg)
+}
+
+func (c *client) Read(t testing.TB) string {
+	c.t = t.(*testing.T)
+	return c.read()
+}
+
+// TestConformance runs the conformance cases (the JSON-RPC specification's
+// examples, ids, validation, error mapping, notifications) on the Unix
+// socket and, logged in, on TCP; the web UI runs the same on WebSocket.
+func TestConformance(t *testing.T) {
 	f := start(t, edge.DefaultConfig())
-	c := dial(t, "unix", f.socket)
-	cases := []struct{ name, req, want string }{
-		{"positional", `{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}`, `{"jsonrpc": "2.0", "result": 19, "id": 1}`},
-		{"positional reversed", `{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}`, `{"jsonrpc": "2.0", "result": -19, "id": 2}`},
-		{"named", `{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}`, `{"jsonrpc": "2.0", "result": 19, "id": 3}`},
-		{"named reordered", `{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}`, `{"jsonrpc": "2.0", "result": 19, "id": 4}`},
-		{"unknown method", `{"jsonrpc": "2.0", "method": "foobar", "id": "1"}`, `{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}`},
-		{"invalid JSON", `{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]`, `{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}`},
-		{"invalid request", `{"jsonrpc": "2.0", "method": 1, "params": "bar"}`, `{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}`},
-		{"batch invalid JSON", `[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},{"jsonrpc": "2.0", "method"]`, `{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}`},
-		{"empty array", `[]`, `{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}`},
-		{"invalid batch not empty", `[1]`, `[{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}]`},
-		{"invalid batch", `[1,2,3]`, `[{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}]`},
-		{"mixed batch", `[
-			{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
-			{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
-			{"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
-			{"foo": "boo"},
-			{"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
-			{"jsonrpc": "2.0", "method": "get_data", "id": "9"}]`,
-			`[{"jsonrpc": "2.0", "result": 7, "id": "1"},
-			{"jsonrpc": "2.0", "result": 19, "id": "2"},
-			{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},
-			{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
-			{"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"}]`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c.t = t
-			sameJSON(t, c.call(strings.ReplaceAll(tc.req, "\n", " ")), tc.want)
-		})
-	}
-	t.Run("notifications get no answer", func(t *testing.T) {
-		c.t = t
-		c.send(`{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}`)
-		c.send(`{"jsonrpc": "2.0", "method": "foobar"}`)
-		c.send(`[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]`)
-		// The next answer must be for this call: nothing was sent for the three lines above.
-		sameJSON(t, c.call(`{"jsonrpc": "2.0", "method": "sum", "params": [1], "id": 7}`), `{"jsonrpc": "2.0", "result": 1, "id": 7}`)
+	t.Run("unix", func(t *testing.T) { edgetest.Conformance(t, dial(t, "unix", f.socket)) })
+	t.Run("tcp", func(t *testing.T) {
+		c := dial(t, "tcp", f.tcp)
+		edgetest.Unauthenticated(t, c, token)
+		edgetest.Conformance(t, c)
 	})
-}
-
-func TestIDsAndErrors(t *testing.T) {
-	f := start(t, edge.DefaultConfig())
-	c := dial(t, "unix", f.socket)
-	cases := []struct{ name, req, want string }{
-		{"string id", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":"abc"}`, `{"jsonrpc":"2.0","result":1,"id":"abc"}`},
-		{"null id", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":null}`, `{"jsonrpc":"2.0","result":1,"id":null}`},
-		{"big id kept exactly", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":12345678901234567890}`, `{"jsonrpc":"2.0","result":1,"id":12345678901234567890}`},
-		{"object id", `{"jsonrpc":"2.0","method":"sum","id":{}}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}`},
-		{"bool id", `{"jsonrpc":"2.0","method":"sum","id":true}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}`},
-		{"wrong version", `{"jsonrpc":"1.0","method":"sum","id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
-		{"scalar params", `{"jsonrpc":"2.0","method":"sum","params":3,"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
-		{"extra member", `{"jsonrpc":"2.0","method":"sum","id":1,"x":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
-		{"duplicate method", `{"jsonrpc":"2.0","method":"rpc.methods","method":"sum","params":[1],"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
-		{"duplicate escaped method", `{"jsonrpc":"2.0","method":"sum","\u006dethod":"sum","params":[1],"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
-		{"duplicate params", `{"jsonrpc":"2.0","method":"sum","params":[1],"params":[2],"id":1}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}`},
-		{"duplicate id", `{"jsonrpc":"2.0","method":"sum","params":[1],"id":1,"id":2}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}`},
-		{"escaped key alone", `{"jsonrpc":"2.0","\u006dethod":"sum","params":[1],"id":1}`, `{"jsonrpc":"2.0","result":1,"id":1}`},
-		{"unknown param", `{"jsonrpc":"2.0","method":"bus.stats","params":{"nope":1},"id":1}`, ``},
-		{"internal error hides details", `{"jsonrpc":"2.0","method":"boom","id":1}`, `{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"},"id":1}`},
-		{"actor route", `{"jsonrpc":"2.0","method":"events.publish_test","params":{"event":{"topic":"a.*"}},"id":1}`, ``},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c.t = t
-			got := c.call(tc.req)
-			if tc.want != "" {
-				sameJSON(t, got, tc.want)
-				return
-			}
-			var res struct {
-				Error *struct {
-					Code int    `json:"code"`
-					Data string `json:"data"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal([]byte(got), &res); err != nil || res.Error == nil || res.Error.Code != edge.CodeInvalidParams {
-				t.Fatalf("want -32602, got %s", got)
-			}
-			if strings.Contains(got, "/secret") {
-				t.Fatalf("internal detail leaked: %s", got)
-			}
-		})
-	}
-	st := c.call(`{"jsonrpc":"2.0","method":"bus.stats","id":1}`)
-	if !strings.Contains(st, `"published"`) || strings.Contains(st, `"error"`) {
-		t.Fatalf("bus.stats = %s", st)
-	}
-	m := c.call(`{"jsonrpc":"2.0","method":"rpc.methods","id":1}`)
-	for _, want := range []string{"auth.login", "bus.stats", "events.subscribe", "sum"} {
-		if !strings.Contains(m, `"`+want+`"`) {
-			t.Fatalf("rpc.methods lacks %s: %s", want, m)
-		}
-	}
 }
 
 func TestTokenRequiredOnTCP(t *testing.T) {

@@ -21,7 +21,7 @@ type Config struct {
 	HealthAuth bool `toml:"health_auth"`
 	// PasswordHash, set, lets the login page take a password as well as the
 	// daemon's token: "pbkdf2-sha256:ITERATIONS:SALT_HEX:HASH_HEX" (PBKDF2
-	// with HMAC-SHA-256, a 32-byte key; see HashPassword). Secret: prefer
+	// with HMAC-SHA-256, a 32-byte key; defaults.toml shows how to make one). Secret: prefer
 	// SUPERBOT_WEBUI_PASSWORD_HASH. Default "" (the token only).
 	PasswordHash string `toml:"password_hash" secret:"true"`
 	// SessionTTL is how long a login lasts. Default "12h".

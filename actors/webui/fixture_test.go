@@ -3,7 +3,6 @@ package webui_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,10 +16,10 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/edge"
+	"github.com/superbot/superbot/actors/edge/edgetest"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/rpc"
@@ -56,27 +55,16 @@ func parentProps(child *actor.Props, failed chan<- string) *actor.Props {
 	})
 }
 
-// routes are the fixture's methods: sum (a list of numbers), status (a
-// daemon.status-like answer) and the bus's publish and stats.
+// routes are the fixture's methods: the edge's conformance methods
+// (edgetest.Routes) and a daemon.status-like answer.
 func routes(t *testing.T, sys *actor.ActorSystem, busPID *actor.PID) []rpc.Route {
-	calc := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
-		switch m := ctx.Message().(type) {
-		case *structpb.Value:
-			total := 0.0
-			for _, x := range m.GetListValue().GetValues() {
-				total += x.GetNumberValue()
-			}
-			ctx.Respond(structpb.NewNumberValue(total))
-		case *messages.DaemonStatusRequest:
-			ctx.Respond(&messages.DaemonStatusResponse{Version: "test", Node: "n1"})
+	status := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*messages.DaemonStatusRequest); ok {
+			ctx.Respond(&messages.DaemonStatusResponse{Version: "test", Node: "n1", State: "running"})
 		}
 	}))
-	return []rpc.Route{
-		{Method: "sum", New: func() proto.Message { return &structpb.Value{} }, Target: calc},
-		{Method: "daemon.status", New: func() proto.Message { return &messages.DaemonStatusRequest{} }, Target: calc},
-		{Method: "events.publish_test", New: func() proto.Message { return &messages.PublishRequest{} }, Target: busPID},
-		{Method: "bus.stats", New: func() proto.Message { return &messages.BusStatsRequest{} }, Target: busPID},
-	}
+	return append(edgetest.Routes(t, sys, busPID),
+		rpc.Route{Method: "daemon.status", New: func() proto.Message { return &messages.DaemonStatusRequest{} }, Target: status})
 }
 
 // start runs the web UI module on 127.0.0.1:0 and waits for its address.
@@ -222,23 +210,26 @@ func (w *wsClient) read() string {
 	return string(b)
 }
 
+// Send and Read make a wsClient an edgetest.Conn.
+func (w *wsClient) Send(t testing.TB, msg string) {
+	t.Helper()
+	if err := w.ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *wsClient) Read(t testing.TB) string {
+	t.Helper()
+	_ = w.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, b, err := w.ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
 func (w *wsClient) call(msg string) string {
 	w.t.Helper()
 	w.send(msg)
 	return w.read()
-}
-
-// sameJSON compares two JSON texts structurally.
-func sameJSON(t *testing.T, got, want string) {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		t.Fatalf("bad JSON %q: %v", got, err)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad want %q: %v", want, err)
-	}
-	if fmt.Sprint(g) != fmt.Sprint(w) {
-		t.Fatalf("got  %s\nwant %s", got, want)
-	}
 }

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -48,11 +50,15 @@ type web struct {
 	upgrader websocket.Upgrader
 	conns    chan struct{} // one per open /rpc connection
 	started  time.Time
+
+	mu   sync.Mutex
+	live map[[sha256.Size]byte]map[*websocket.Conn]struct{} // /rpc connections per session
 }
 
 func newWeb(cfg Config, deps Deps, rpcSrv *edge.Server, started time.Time) (*web, error) {
 	w := &web{cfg: cfg, deps: deps, log: deps.Logger, rpc: rpcSrv, files: deps.Files,
-		sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions), conns: make(chan struct{}, cfg.MaxConnections), started: started}
+		sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions), conns: make(chan struct{}, cfg.MaxConnections), started: started,
+		live: map[[sha256.Size]byte]map[*websocket.Conn]struct{}{}}
 	if cfg.PasswordHash != "" {
 		h, err := parseHash(cfg.PasswordHash)
 		if err != nil {
@@ -132,8 +138,12 @@ func (w *web) metrics(rw http.ResponseWriter, r *http.Request) {
 }
 
 // login checks a token (or the password) from a form (field "token") or
-// JSON ({"token": ...}) and starts a session. A form gets redirects (to /
-// on success, to /login?error=CODE on failure), JSON gets JSON.
+// JSON ({"token": ...}) and starts a session. A form gets redirects: to /
+// on success, to /login?error=CODE on failure (CODE: unauthorized,
+// rate_limited, bad_request, unavailable, internal). JSON gets
+// {"ok":true} or {"error": MESSAGE, "code": CODE} with the HTTP status
+// (401, 429 with Retry-After, 400, 503, 500). A login held back by the
+// rate limiter says how long in X-Login-Delay-Ms.
 func (w *web) login(rw http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		w.refuseOrigin(rw, r)
@@ -185,10 +195,6 @@ func (w *web) loginFailed(rw http.ResponseWriter, r *http.Request, isJSON bool, 
 		writeJSON(rw, status, map[string]any{"error": msg, "code": code})
 		return
 	}
-	if status == http.StatusTooManyRequests || status == http.StatusBadRequest {
-		http.Error(rw, msg, status) // a redirect would hide the status from scripts
-		return
-	}
 	http.Redirect(rw, r, "/login?error="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
@@ -199,7 +205,7 @@ func (w *web) logout(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		w.sessions.remove(c.Value)
+		w.closeSession(w.sessions.remove(c.Value))
 	}
 	http.SetCookie(rw, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: -1})
@@ -214,13 +220,19 @@ func (w *web) logout(rw http.ResponseWriter, r *http.Request) {
 // message or batch per WebSocket message). A browser (it sends Origin)
 // needs a session and the same origin; a client without Origin (a script)
 // may connect without a session and must then call auth.login with the
-// daemon's token first, as on the TCP edge.
+// daemon's token first, as on the TCP edge. A session's connections end
+// with it (logout or expiry).
 func (w *web) rpcSocket(rw http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		w.refuseOrigin(rw, r)
 		return
 	}
-	authed := w.hasSession(r)
+	var key [sha256.Size]byte
+	var exp time.Time
+	authed := false
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		key, exp, authed = w.sessions.lookup(c.Value, time.Now())
+	}
 	if !authed && r.Header.Get("Origin") != "" {
 		http.Error(rw, "unauthorized: log in first", http.StatusUnauthorized)
 		return
@@ -236,7 +248,40 @@ func (w *web) rpcSocket(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrade has answered the client
 	}
+	if authed {
+		w.track(key, ws)
+		defer w.untrack(key, ws)
+		expire := time.AfterFunc(time.Until(exp), func() { _ = ws.Close() })
+		defer expire.Stop()
+	}
 	w.rpc.Serve(edge.WebSocketTransport(ws), authed)
+}
+
+func (w *web) track(key [sha256.Size]byte, ws *websocket.Conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.live[key] == nil {
+		w.live[key] = map[*websocket.Conn]struct{}{}
+	}
+	w.live[key][ws] = struct{}{}
+}
+
+func (w *web) untrack(key [sha256.Size]byte, ws *websocket.Conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.live[key], ws)
+	if len(w.live[key]) == 0 {
+		delete(w.live, key)
+	}
+}
+
+// closeSession closes the /rpc connections of an ended session.
+func (w *web) closeSession(key [sha256.Size]byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for ws := range w.live[key] {
+		_ = ws.Close()
+	}
 }
 
 func (w *web) refuseOrigin(rw http.ResponseWriter, r *http.Request) {
@@ -247,7 +292,11 @@ func (w *web) refuseOrigin(rw http.ResponseWriter, r *http.Request) {
 // hasSession reports whether the request carries a live session cookie.
 func (w *web) hasSession(r *http.Request) bool {
 	c, err := r.Cookie(sessionCookie)
-	return err == nil && w.sessions.valid(c.Value, time.Now())
+	if err != nil {
+		return false
+	}
+	_, _, ok := w.sessions.lookup(c.Value, time.Now())
+	return ok
 }
 
 // authorized: a session, or the RPC token as "Authorization: Bearer TOKEN"

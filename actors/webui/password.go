@@ -2,7 +2,6 @@ package webui
 
 import (
 	"crypto/pbkdf2"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -14,14 +13,10 @@ import (
 
 // The password hash scheme: PBKDF2 (RFC 8018) with HMAC-SHA-256 from the
 // standard library, written "pbkdf2-sha256:ITERATIONS:SALT_HEX:HASH_HEX".
-// Python makes one with
+// Python makes one with (600000 iterations is OWASP's figure)
 //
 //	hashlib.pbkdf2_hmac("sha256", password, salt, iterations).hex()
 const hashScheme = "pbkdf2-sha256"
-
-// DefaultIterations is HashPassword's PBKDF2 iteration count (OWASP's
-// figure for PBKDF2-HMAC-SHA256).
-const DefaultIterations = 600_000
 
 // Bounds of a configured hash: below minIterations a hash is too cheap to
 // guess at; above maxIterations one login would take the CPU for minutes.
@@ -70,25 +65,4 @@ func (h *passwordHash) check(password string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare(got, h.key) == 1
-}
-
-// HashPassword returns the password_hash of password with a random salt
-// and DefaultIterations.
-func HashPassword(password string) (string, error) {
-	return hashPassword(password, DefaultIterations)
-}
-
-func hashPassword(password string, iterations int) (string, error) {
-	if password == "" {
-		return "", errors.New("empty password")
-	}
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	key, err := pbkdf2.Key(sha256.New, password, salt, iterations, hashBytes)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s:%d:%x:%x", hashScheme, iterations, salt, key), nil
 }

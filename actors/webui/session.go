@@ -62,26 +62,27 @@ func (s *sessions) evict(now time.Time) {
 	}
 }
 
-// valid reports whether id is a live session.
-func (s *sessions) valid(id string, now time.Time) bool {
+// lookup returns the key and expiry of id when it is a live session.
+func (s *sessions) lookup(id string, now time.Time) (key [sha256.Size]byte, exp time.Time, ok bool) {
 	if len(id) != 64 {
-		return false
+		return key, exp, false
 	}
-	k := sha256.Sum256([]byte(id))
+	key = sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	exp, ok := s.m[k]
+	exp, ok = s.m[key]
 	if ok && !now.Before(exp) {
-		delete(s.m, k)
-		return false
+		delete(s.m, key)
+		return key, exp, false
 	}
-	return ok
+	return key, exp, ok
 }
 
-// remove ends a session.
-func (s *sessions) remove(id string) {
+// remove ends a session; it returns its key.
+func (s *sessions) remove(id string) [sha256.Size]byte {
 	k := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	delete(s.m, k)
 	s.mu.Unlock()
+	return k
 }

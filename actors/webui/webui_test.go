@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net"
 	"net/http"
@@ -73,11 +74,13 @@ func TestLoginSetsAStrictHttpOnlyCookie(t *testing.T) {
 	if got := ws.call(`{"jsonrpc":"2.0","method":"daemon.status","id":1}`); !strings.Contains(got, `"version":"test"`) || !strings.Contains(got, `"id":1`) {
 		t.Fatalf("daemon.status = %s", got)
 	}
-	// Logged out: the cookie no longer opens /rpc.
+	// Logged out: the session's connection is closed, and the cookie no
+	// longer opens /rpc.
 	res = c.do(http.MethodPost, "/logout", "application/json", nil)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("logout: %s", res.Status)
 	}
+	expectClosed(t, ws)
 	c.hc.Jar.SetCookies(mustURL(f.base), []*http.Cookie{ck}) // a copy kept by an attacker
 	if _, res, err := c.dialWS(); err == nil || res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("WS after logout: %v", err)
@@ -174,5 +177,109 @@ func TestModuleFailsWhenItsPortIsTaken(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no ThreadFailed")
+	}
+}
+
+// expectClosed waits (10 s at most) for the server to close ws.
+func expectClosed(t *testing.T, ws *wsClient) {
+	t.Helper()
+	_ = ws.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := ws.ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("the connection stayed open")
+		}
+		return
+	}
+}
+
+// TestSessionsExpire: past session_ttl the session's /rpc connection is
+// closed and its cookie opens nothing.
+func TestSessionsExpire(t *testing.T) {
+	cfg := webui.DefaultConfig()
+	cfg.SessionTTL = 300 * time.Millisecond // below what Validate allows: a test's shortcut
+	f := start(t, cfg, nil)
+	c := f.client()
+	if res := c.loginJSON(token); res.StatusCode != http.StatusOK {
+		t.Fatal(res.Status)
+	}
+	ws, res, err := c.dialWS()
+	if err != nil {
+		if res != nil && res.StatusCode == http.StatusUnauthorized {
+			t.Skip("the machine took longer than the session's 300 ms to dial")
+		}
+		t.Fatal(err)
+	}
+	expectClosed(t, &wsClient{t: t, ws: ws})
+	if _, res, err := c.dialWS(); err == nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("WS with an expired session: %v", err)
+	}
+	if res, body := c.get("/"); res.StatusCode != http.StatusOK || !strings.Contains(body, "login") {
+		t.Fatalf("GET / with an expired session: %s", res.Status)
+	}
+}
+
+// TestPasswordLogin: with password_hash set, the password logs in as the
+// token does; a wrong one does not.
+func TestPasswordLogin(t *testing.T) {
+	h, err := webui.HashPasswordCheap("correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := webui.DefaultConfig()
+	cfg.PasswordHash = h
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	f := start(t, cfg, nil)
+	c := f.client()
+	if res := c.loginForm("correct horse battery stapl"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?error=unauthorized" || len(res.Cookies()) != 0 {
+		t.Fatalf("wrong password: %s %s", res.Status, res.Header.Get("Location"))
+	}
+	if res := c.loginForm("correct horse battery staple"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" || len(res.Cookies()) != 1 {
+		t.Fatalf("password: %s %s", res.Status, res.Header.Get("Location"))
+	}
+	if res := f.client().loginJSON(token); res.StatusCode != http.StatusOK {
+		t.Fatalf("token beside the password: %s", res.Status)
+	}
+}
+
+// TestMetricsAndHealthBehindAuth: with metrics_auth and health_auth, both
+// need a session or the token as a bearer; open by default.
+func TestMetricsAndHealthBehindAuth(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("superbot_up 1\n")) })
+	open := start(t, webui.DefaultConfig(), metrics)
+	if res, body := open.client().get("/metrics"); res.StatusCode != http.StatusOK || body != "superbot_up 1\n" {
+		t.Fatalf("open /metrics: %s %q", res.Status, body)
+	}
+	cfg := webui.DefaultConfig()
+	cfg.MetricsAuth, cfg.HealthAuth = true, true
+	f := start(t, cfg, metrics)
+	c := f.client()
+	for _, path := range []string{"/metrics", "/health"} {
+		if res, _ := c.get(path); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s without auth: %s", path, res.Status)
+		}
+		for _, bearer := range []string{"wrong", token} {
+			req, _ := http.NewRequest(http.MethodGet, f.base+path, nil)
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = res.Body.Close()
+			if want := map[string]int{"wrong": 401, token: 200}[bearer]; res.StatusCode != want {
+				t.Fatalf("%s with bearer %q: %s", path, bearer, res.Status)
+			}
+		}
+	}
+	if res := c.loginJSON(token); res.StatusCode != http.StatusOK {
+		t.Fatal(res.Status)
+	}
+	if res, body := c.get("/metrics"); res.StatusCode != http.StatusOK || body != "superbot_up 1\n" {
+		t.Fatalf("/metrics with a session: %s %q", res.Status, body)
 	}
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/superbot/superbot/actors/trading"
 	"github.com/superbot/superbot/actors/watchdog"
 	"github.com/superbot/superbot/actors/webui"
-	"github.com/superbot/superbot/actors/webui/ui"
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
 )
@@ -44,6 +43,7 @@ func components() []hook {
 		{name: marketdata.Kind, step: 4, start: startMarketdata, stop: stopKind(marketdata.Kind)},
 		{name: reports.Kind, step: 4, start: startReports, stop: stopKind(reports.Kind)},
 		{name: tradingKind, stop: stopTrading, section: "trading", reload: reloadTrading},
+		{name: webui.Name, section: "webui", reload: reloadWebUI},
 		{name: modules.Kind, step: 4, start: startModules, stop: stopModules},
 		{name: localKind, step: 5, start: startLocal},
 		{name: watchdog.Kind, step: 7, start: startWatchdog, stop: stopKind(watchdog.Kind)},
@@ -165,19 +165,6 @@ func (d *Daemon) registry() *modules.Registry {
 	_ = r.Register(trading.Name, trading.Factory(d.cfg.Trading.Mode, d.strategyNames()))
 	_ = r.Register(webui.Name, d.webUIFactory())
 	return r
-}
-
-// webUIFactory starts the web UI with the daemon's router, bus, token
-// (read when the module starts: the edge has loaded it by then), metrics
-// and the edge's limits.
-func (d *Daemon) webUIFactory() modules.ThreadFactory {
-	cfg := d.cfg.WebUI
-	return func(env modules.ThreadEnv) *actor.Props {
-		return webui.ModuleProps(cfg, webui.Deps{
-			Router: d.router, Bus: d.busPID(), Token: d.token, IPC: d.cfg.Daemon.IPC, Metrics: d.metrics.Handler(),
-			Files: ui.FS(), StateDir: d.cfg.Daemon.StateDir, Node: d.node(), Version: Version, Logger: env.Logger,
-		})
-	}
 }
 
 func startModules(d *Daemon) error {

@@ -31,6 +31,7 @@ import (
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/actors/webui"
 	"github.com/superbot/superbot/config"
 	"github.com/superbot/superbot/messages"
 	"github.com/superbot/superbot/runtime/logging"
@@ -64,7 +65,8 @@ type Daemon struct {
 	root      *actor.PID
 	pids      map[string]*actor.PID
 	router    *rpc.Router
-	metrics   *metrics.Metrics // served by the webui module at /metrics
+	metrics   *metrics.Metrics             // served by the webui module at /metrics
+	webCfg    atomic.Pointer[webui.Config] // [webui] as last reloaded; nil: d.cfg's
 	pidfile   *pidfile.PIDFile
 	listeners *edge.Listeners
 	token     string

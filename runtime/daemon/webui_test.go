@@ -70,6 +70,7 @@ func TestWebUIServesRPCOverWebSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
+	var notes []string // notifications read while waiting for answers
 	call := func(msg string) map[string]any {
 		t.Helper()
 		if err := ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
@@ -88,6 +89,7 @@ func TestWebUIServesRPCOverWebSocket(t *testing.T) {
 			if _, isNote := m["method"]; !isNote {
 				return m
 			}
+			notes = append(notes, string(b))
 		}
 	}
 	st := call(`{"jsonrpc":"2.0","method":"daemon.status","id":1}`)
@@ -105,6 +107,11 @@ func TestWebUIServesRPCOverWebSocket(t *testing.T) {
 	}
 	// The notifications came before or after the answer: read until one.
 	deadline := time.Now().Add(15 * time.Second)
+	for _, n := range notes {
+		if strings.Contains(n, `"method":"events.event"`) && strings.Contains(n, `module.heartbeat.`) {
+			return
+		}
+	}
 	for {
 		_ = ws.SetReadDeadline(deadline)
 		_, b, err := ws.ReadMessage()
@@ -114,5 +121,47 @@ func TestWebUIServesRPCOverWebSocket(t *testing.T) {
 		if strings.Contains(string(b), `"method":"events.event"`) && strings.Contains(string(b), `module.heartbeat.`) {
 			break
 		}
+	}
+}
+
+// webUIAddr waits for <state_dir>/webui.addr to name an address other
+// than old, and returns it.
+func webUIAddr(t *testing.T, dir, old string) string {
+	t.Helper()
+	var addr string
+	until(t, 15*time.Second, "webui.addr", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, ".superbot", "webui.addr"))
+		addr = strings.TrimSpace(string(b))
+		return err == nil && addr != "" && addr != old
+	})
+	return addr
+}
+
+// TestWebUIConfigAppliesOnModuleRestart: a reloaded [webui] is applied by
+// restarting the running module (health_auth here), not the daemon.
+func TestWebUIConfigAppliesOnModuleRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := startDaemon(t, dir, "")
+	c := p.client()
+	p.waitReady()
+	addr := webUIAddr(t, dir, "")
+	health := func(addr string) int {
+		res, err := http.Get("http://" + addr + "/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	if got := health(addr); got != http.StatusOK {
+		t.Fatalf("/health: %d", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "conf", "superbot.toml"), []byte("[webui]\nhealth_auth = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	call(t, c, "daemon.reload_config", nil)
+	addr = webUIAddr(t, dir, addr)
+	if got := health(addr); got != http.StatusUnauthorized {
+		t.Fatalf("/health after the reload and restart: %d", got)
 	}
 }
