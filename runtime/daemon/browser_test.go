@@ -81,6 +81,12 @@ func TestBrowserUI(t *testing.T) {
 	}
 	b.shot("modules-phone")
 	b.noErrors()
+
+	// Log out: the login form again, and the app only after a new login.
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+	b.until(15*time.Second, "the login form after the logout", `!!document.querySelector("form[action='/login'] #token")`)
+	b.do(10*time.Second, chromedp.Navigate(base+"/"))
+	b.until(15*time.Second, "the login form without a session", `!!document.querySelector("form[action='/login'] #token") && !document.querySelector("#tree")`)
 }
 
 // testBrowserModules stops and starts heartbeat with the page's buttons
