@@ -33,7 +33,10 @@ const maxFirstRenderMs = 300
 // floor is an empty page's render, timed the same way in the same run: a
 // document whose one module script sets the mark at once.
 //
-//	go test -tags soak -run TestFigureOverviewFirstRender -v -count=1 ./runtime/daemon/
+//	CGO_ENABLED=0 go test -tags soak -run TestFigureOverviewFirstRender -v -count=1 ./runtime/daemon/
+//
+// (CGO_ENABLED=0: the daemon under test is built without the race
+// detector, as it ships.)
 func TestFigureOverviewFirstRender(t *testing.T) {
 	chromiumPath(t)
 	dir := t.TempDir()
