@@ -18,6 +18,19 @@ import (
 // uncompressed).
 const maxPageWeight = 200 * 1000
 
+// browserUIConf adds a scheduled job and a module that cannot run (it
+// fails at once: an alert).
+const browserUIConf = `[daemon.schedule.jobs.ping]
+cron = "@every 1h"
+action = "monitoring.health"
+[daemon.modules.flaky]
+type = "exec"
+command = ["/bin/false"]
+start_seconds = "0s"
+max_restarts = 1
+backoff = { initial = "10ms", max = "10ms" }
+`
+
 // TestBrowserUI drives the web UI of a real daemon (with its simulated
 // exchange) in headless Chromium: it logs in through the login form, sees
 // the supervision tree, stops and starts a module from the modules page and
@@ -27,7 +40,7 @@ const maxPageWeight = 200 * 1000
 func TestBrowserUI(t *testing.T) {
 	chromiumPath(t)
 	dir := t.TempDir()
-	p := startDaemon(t, dir, "[daemon.schedule.jobs.ping]\ncron = \"@every 1h\"\naction = \"monitoring.health\"\n")
+	p := startDaemon(t, dir, browserUIConf)
 	p.waitReady()
 	base := webAddr(t, dir)
 	b := newBrowser(t, 1280, 900)
@@ -44,6 +57,17 @@ func TestBrowserUI(t *testing.T) {
 		t.Fatalf("the overview's first load is %d bytes (files %d), over %d: %v", weight, files, maxPageWeight, urls)
 	}
 	t.Logf("overview first load: %d bytes in %d responses", weight, len(urls))
+
+	// Live: a module stopped elsewhere turns stopped in the tree; an alert
+	// on the bus shows.
+	c := p.client()
+	call(t, c, "module.stop", map[string]any{"module": "heartbeat"})
+	b.until(15*time.Second, "heartbeat stopped in the tree", `!!document.querySelector('#tree [data-node="heartbeat"][data-state="stopped"]')`)
+	call(t, c, "module.start", map[string]any{"module": "heartbeat"})
+	b.until(15*time.Second, "heartbeat running in the tree", `!!document.querySelector('#tree [data-node="heartbeat"][data-state="running"]')`)
+	call(t, c, "module.start", map[string]any{"module": "flaky"})
+	b.until(60*time.Second, "the failed module's alert on the overview", `document.querySelector("#alerts").innerText.includes("alert.module.failed")`)
+	b.until(15*time.Second, "flaky failed in the tree", `!!document.querySelector('#tree [data-node="flaky"][data-state="failed"]')`)
 	b.shot("overview")
 
 	testBrowserModules(t, b, p)

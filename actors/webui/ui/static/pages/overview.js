@@ -123,7 +123,8 @@ function treeItem(n, isModule) {
 function addAlert(ul, ev) {
   if (ul.firstChild && ul.firstChild.classList.contains("muted")) clear(ul);
   const p = ev.payload || {};
-  const text = p.message || p.reason || p.detail || JSON.stringify(p);
+  const what = p.message || p.reason || (p.state ? "state " + p.state : "") || JSON.stringify(p);
+  const text = (p.module ? p.module + ": " : "") + what;
   ul.prepend(h("li", null, h("span", { class: "muted", text: time(ev.time) + " " }), h("strong", { text: ev.topic }), " " + text));
   while (ul.children.length > maxAlerts) ul.lastChild.remove();
 }
