@@ -15,6 +15,7 @@ export class RPCError extends Error {
 // Notifications that arrive before their subscribe call's answer (a log
 // tail is queued before it) wait here, at most this many per id.
 const maxEarly = 5000;
+const maxEarlyIds = 16;
 
 /**
  * RPC is a JSON-RPC client over a WebSocket that reconnects by itself.
@@ -34,6 +35,7 @@ export class RPC extends EventTarget {
     this.subs = new Set(); // live Subscription objects
     this.byServerId = new Map(); // server subscription id -> Subscription
     this.early = new Map(); // server subscription id -> params[]
+    this.gone = new Set(); // server ids unsubscribed on this connection
     this.queue = []; // frames waiting for the socket to open
     this.delay = this.minDelay;
     this.ws = null;
@@ -82,6 +84,7 @@ export class RPC extends EventTarget {
       this.ws = null;
       this.byServerId.clear();
       this.early.clear();
+      this.gone.clear();
       const waiting = new Set(this.queue.map((f) => f.id));
       for (const [id, p] of this.pending) {
         // Calls in flight are lost with the connection: the caller retries.
@@ -165,8 +168,14 @@ export class RPC extends EventTarget {
       s.deliver(m.params, m.method);
       return;
     }
+    if (this.gone.has(sid)) return; // in flight when we unsubscribed
     let q = this.early.get(sid);
-    if (!q) this.early.set(sid, (q = []));
+    if (!q) {
+      // Ids nobody claims (a subscribe call that failed on our side) must
+      // not pile up: keep the newest few.
+      if (this.early.size >= maxEarlyIds) this.early.delete(this.early.keys().next().value);
+      this.early.set(sid, (q = []));
+    }
     if (q.length < maxEarly) q.push([m.params, m.method]);
   }
 
@@ -186,6 +195,8 @@ export class RPC extends EventTarget {
   async bind(s) {
     const res = await this.call(s.method, s.params);
     if (s.closed) {
+      this.gone.add(res.subscription);
+      this.early.delete(res.subscription);
       this.call("events.unsubscribe", { subscription: res.subscription }).catch(() => {});
       return;
     }
@@ -206,6 +217,7 @@ export class RPC extends EventTarget {
     this.subs.delete(s);
     if (s.serverId === null || s.serverId === undefined) return;
     this.byServerId.delete(s.serverId);
+    this.gone.add(s.serverId);
     if (this.state === "open") {
       this.call("events.unsubscribe", { subscription: s.serverId }).catch(() => {});
     }
