@@ -5,6 +5,11 @@
 // goes through the rpc.Router: a proto request to the actor that owns the
 // answer, with a deadline. Server-push streams (events.subscribe,
 // logs.stream) are notifications on the same connection.
+//
+// The connection logic runs over a Transport: newline-delimited JSON on the
+// socket and TCP, one WebSocket message per JSON-RPC message for the web
+// UI, which serves its /rpc connections through a Server (the same router,
+// methods, errors, limits and login limiter).
 package edge
 
 import (

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +62,9 @@ func (l *lockedBuffer) String() string {
 // testPorts gives a test daemon's web UI a free port.
 const testPorts = "[webui]\nlisten = \"127.0.0.1:0\"\n"
 
+// setsWebUIListen matches a config that sets webui.listen.
+var setsWebUIListen = regexp.MustCompile(`(?s)\[webui\][^\[]*\blisten\s*=`)
+
 type proc struct {
 	t    *testing.T
 	dir  string
@@ -88,9 +92,12 @@ func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
 		t.Fatal(err)
 	}
 	// The web UI on a free port, never 8080 (tests run in parallel, and
-	// `make run` may hold it); superbot.toml, read after, may set another.
-	if err := os.WriteFile(filepath.Join(conf, "00-test-ports.toml"), []byte(testPorts), 0o600); err != nil {
-		t.Fatal(err)
+	// `make run` may hold it), unless extra sets webui.listen (a key may be
+	// set in one file of the directory only).
+	if !setsWebUIListen.MatchString(extra) {
+		if err := os.WriteFile(filepath.Join(conf, "00-test-ports.toml"), []byte(testPorts), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "-c", conf)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,17 @@ import (
 // in parallel, and `make run` may hold it).
 const testPorts = "[webui]\nlisten = \"127.0.0.1:0\"\n"
 
+// withTestPorts adds testPorts to conf unless conf sets webui.listen.
+func withTestPorts(conf string) string {
+	switch {
+	case regexp.MustCompile(`(?s)\[webui\][^\[]*\blisten\s*=`).MatchString(conf):
+		return conf
+	case strings.Contains(conf, "[webui]\n"):
+		return strings.Replace(conf, "[webui]\n", testPorts, 1)
+	}
+	return conf + "\n" + testPorts
+}
+
 // newTestDaemon writes conf (plus state and log dirs in a temp dir) and
 // builds a daemon on it; it is shut down when the test ends.
 func newTestDaemon(t *testing.T, conf string) (*Daemon, func(conf string)) {
@@ -26,9 +38,7 @@ func newTestDaemon(t *testing.T, conf string) (*Daemon, func(conf string)) {
 	base := "[daemon]\nstate_dir = \"" + filepath.Join(dir, "state") + "\"\nlog_dir = \"" + filepath.Join(dir, "logs") + "\"\n"
 	write := func(conf string) {
 		t.Helper()
-		if !strings.Contains(conf, "[webui]") {
-			conf += "\n" + testPorts
-		}
+		conf = withTestPorts(conf)
 		if err := os.WriteFile(path, []byte(base+conf), 0o600); err != nil {
 			t.Fatal(err)
 		}

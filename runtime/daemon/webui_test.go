@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -163,5 +164,27 @@ func TestWebUIConfigAppliesOnModuleRestart(t *testing.T) {
 	addr = webUIAddr(t, dir, addr)
 	if got := health(addr); got != http.StatusUnauthorized {
 		t.Fatalf("/health after the reload and restart: %d", got)
+	}
+}
+
+// TestWebUIPortTakenFailsTheModuleNotTheDaemon: a taken [webui] listen
+// leaves the webui module failed, saying why, without restarts, and the
+// daemon serves on.
+func TestWebUIPortTakenFailsTheModuleNotTheDaemon(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	p := startDaemon(t, t.TempDir(), "[webui]\nlisten = \""+ln.Addr().String()+"\"\n")
+	st := moduleStatus(t, p, "webui", func(st map[string]any) bool { return st["state"] == "failed" })
+	if why, _ := st["last_error"].(string); !strings.Contains(why, "address already in use") || !strings.Contains(why, ln.Addr().String()) {
+		t.Fatalf("last_error = %q", why)
+	}
+	if r, _ := st["restarts"].(float64); r != 0 {
+		t.Fatalf("the web UI was restarted %v times", r)
+	}
+	if s := call(t, p.client(), "daemon.status", nil); s["state"] != "running" {
+		t.Fatalf("daemon.status = %v", s)
 	}
 }
