@@ -95,7 +95,8 @@ export function mount(root, { rpc, arg }) {
     }
   }
   async function unwatch(sym) {
-    await act("unwatch " + sym, () => rpc.call("market.unsubscribe", { symbol: sym, kind: "STREAM_KIND_PRICE" }));
+    const ok = await act("unwatch " + sym, () => rpc.call("market.unsubscribe", { symbol: sym, kind: "STREAM_KIND_PRICE" }));
+    if (ok === undefined) return; // refused (e.g. a strategy's stream): the card stays
     const c = cards.get(sym);
     if (c) c.el.remove();
     cards.delete(sym);

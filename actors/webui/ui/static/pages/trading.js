@@ -40,7 +40,9 @@ export function mount(root, { rpc }) {
     drawBalances(balances, bal);
     drawBooks(books, strat.strategies || [], bal.strategies || [], rpc, refresh);
     positions.replaceChildren(positionTable(pos.positions || []));
-    orders.replaceChildren(orderTable(open.orders || [], rpc, refresh));
+    const byBook = (a, b) => a.strategy.localeCompare(b.strategy) || a.symbol.localeCompare(b.symbol) ||
+      a.side.localeCompare(b.side) || (parseFloat(b.price) || 0) - (parseFloat(a.price) || 0);
+    orders.replaceChildren(orderTable((open.orders || []).slice().sort(byBook), rpc, refresh));
     const fs = fl.fills || [];
     fills.replaceChildren(fillTable(fs.slice(0, 50)));
     const curve = pnlCurve(fs);
