@@ -122,6 +122,16 @@ func testBrowserModules(t *testing.T, b *browser, p *proc) {
 	b.until(15*time.Second, "heartbeat's log tail", `document.querySelector("#log").innerText.includes("started thread module heartbeat")`)
 	started := strings.Count(b.text("#log"), "started thread module heartbeat")
 
+	// The table refreshes live; a focused button stays focused.
+	b.do(10*time.Second, chromedp.Focus(chromedp.CSS(`button[data-action="restart"][data-module="exchange-sim"]`)))
+	if _, err := eval[bool](b, `(window.modulesBefore = document.querySelector("#modules table"), true)`); err != nil {
+		t.Fatal(err)
+	}
+	b.until(15*time.Second, "the modules table redrawn", `document.querySelector("#modules table") !== window.modulesBefore`)
+	if ok, _ := eval[bool](b, `document.activeElement.matches('button[data-action="restart"][data-module="exchange-sim"]')`); !ok {
+		t.Fatal("the redraw took the keyboard focus off the focused button")
+	}
+
 	// A canceled confirmation changes nothing.
 	b.do(10*time.Second, chromedp.Click(chromedp.CSS(`button[data-action="stop"][data-module="heartbeat"]`)))
 	b.until(5*time.Second, "the confirmation", `!!document.querySelector("dialog[open]")`)

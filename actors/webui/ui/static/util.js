@@ -27,6 +27,29 @@ function append(el, children) {
   }
 }
 
+/**
+ * redraw replaces box's children with nodes, keeping the keyboard focus
+ * on the element that stands where the focused one stood (same tag, text,
+ * link and data attributes), so a live page does not throw a keyboard
+ * user back to the top at each refresh.
+ */
+export function redraw(box, ...nodes) {
+  const f = document.activeElement;
+  const key = f && f !== box && box.contains(f) ? focusKey(f) : null;
+  box.replaceChildren(...nodes);
+  if (!key) return;
+  for (const el of box.querySelectorAll(f.tagName)) {
+    if (focusKey(el) === key) {
+      el.focus();
+      return;
+    }
+  }
+}
+
+function focusKey(el) {
+  return [el.tagName, el.textContent, el.getAttribute("href") || "", JSON.stringify(Object.assign({}, el.dataset))].join("|");
+}
+
 /** clear removes every child of el. */
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);

@@ -1,7 +1,7 @@
 // Backtests: run one on stored bars, follow the jobs' progress live
 // (backtest.*.progress), cancel, and open a finished job's report
 // (#/backtests/ID: metrics, summary, report files, a sweep's points).
-import { h, clear, stateBadge, num, time, table, confirmDialog, act, every, debounce, bytes, toast, duration } from "../util.js";
+import { h, clear, redraw, stateBadge, num, time, table, confirmDialog, act, every, debounce, bytes, toast, duration } from "../util.js";
 
 /** mount draws the backtests page into root; it returns the cleanup. */
 export function mount(root, { rpc, arg }) {
@@ -16,7 +16,7 @@ export function mount(root, { rpc, arg }) {
     h("section", { class: "panel" }, h("h2", { text: "Jobs" }), jobs), report);
 
   const rows = new Map(); // id -> job
-  const drawJobs = () => jobs.replaceChildren(jobTable([...rows.values()].sort((a, b) => b.created_ms - a.created_ms), rpc, arg, refresh));
+  const drawJobs = () => redraw(jobs, jobTable([...rows.values()].sort((a, b) => b.created_ms - a.created_ms), rpc, arg, refresh));
   const load = async () => {
     const res = await rpc.call("backtest.list");
     rows.clear();
@@ -83,7 +83,7 @@ function runForm(rpc, refresh) {
 }
 
 function drawData(box, d) {
-  box.replaceChildren(table([
+  redraw(box, table([
     { label: "Symbol", cell: (s) => s.symbol },
     { label: "Interval", cell: (s) => s.interval },
     { label: "From", cell: (s) => time(s.from_ms) },

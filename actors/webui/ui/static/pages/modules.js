@@ -1,7 +1,7 @@
 // Modules: every configured module with its state, pid, uptime, restarts
 // and CPU/RSS sparklines; start, stop and restart with a confirmation; a
 // module's live log (#/modules/NAME).
-import { h, clear, stateBadge, duration, bytes, num, table, confirmDialog, act, every, debounce } from "../util.js";
+import { h, redraw, stateBadge, duration, bytes, num, table, confirmDialog, act, every, debounce } from "../util.js";
 import { sparkline } from "../charts.js";
 import { LogView } from "./logview.js";
 
@@ -70,12 +70,5 @@ function draw(box, mods, rpc, selected, refresh) {
     { label: "Last error", cell: (m) => h("span", { class: "down", text: m.last_error || "" }) },
     { label: "Actions", cell: (m) => h("span", { class: "row" }, action(m, "start"), action(m, "stop"), action(m, "restart")) },
   ];
-  // Keep the focused button focused across a redraw (keyboard users).
-  const f = document.activeElement;
-  const key = f && f.dataset && f.dataset.action ? [f.dataset.action, f.dataset.module] : null;
-  clear(box).append(table(cols, mods, "no module configured"));
-  if (key) {
-    const again = box.querySelector(`button[data-action="${key[0]}"][data-module="${CSS.escape(key[1])}"]`);
-    if (again) again.focus();
-  }
+  redraw(box, table(cols, mods, "no module configured"));
 }

@@ -1,7 +1,7 @@
 // Overview: the daemon (node, version, uptime), its supervision tree as
 // daemon.status gives it, kept live, health and the alerts raised since the
 // page opened.
-import { h, clear, stateBadge, duration, time, every, debounce, bytes, num } from "../util.js";
+import { h, clear, redraw, stateBadge, duration, time, every, debounce, bytes, num } from "../util.js";
 
 const maxAlerts = 100;
 
@@ -99,7 +99,7 @@ function drawHealth(box, hl, res) {
 function drawTree(ul, nodes) {
   const frag = document.createDocumentFragment();
   for (const n of nodes) frag.append(treeItem(n, false));
-  clear(ul).append(frag);
+  redraw(ul, frag);
 }
 
 function treeItem(n, isModule) {

@@ -1,6 +1,6 @@
 // Scheduler: the trading window, the jobs with their next run and last
 // result (run now, pause, resume), and a job's run history.
-import { h, clear, stateBadge, num, time, table, confirmDialog, act, every, debounce } from "../util.js";
+import { h, clear, redraw, stateBadge, num, time, table, confirmDialog, act, every, debounce } from "../util.js";
 
 /** mount draws the scheduler page into root; it returns the cleanup. */
 export function mount(root, { rpc, arg }) {
@@ -14,7 +14,7 @@ export function mount(root, { rpc, arg }) {
   const load = async () => {
     const [w, j] = await Promise.all([rpc.call("scheduler.window").catch(() => null), rpc.call("scheduler.jobs")]);
     if (w) drawWindow(win, w);
-    jobs.replaceChildren(jobTable(j.jobs || [], rpc, arg, refresh));
+    redraw(jobs, jobTable(j.jobs || [], rpc, arg, refresh));
     if (arg) {
       const one = await rpc.call("scheduler.jobs", { name: arg });
       drawHistory(hist, (one.jobs || [])[0]);
@@ -34,7 +34,7 @@ export function mount(root, { rpc, arg }) {
 }
 
 function drawWindow(box, w) {
-  clear(box).append(h("dl", { class: "kv" },
+  redraw(box, h("dl", { class: "kv" },
     h("dt", { text: "State" }), h("dd", null, stateBadge(w.state)),
     w.enabled ? [
       h("dt", { text: "Module" }), h("dd", { text: w.module }),
@@ -76,7 +76,7 @@ function drawHistory(box, job) {
     return;
   }
   const runs = (job.history || []).slice().reverse();
-  clear(box).append(h("h2", { text: "History: " + job.name }), table([
+  redraw(box, h("h2", { text: "History: " + job.name }), table([
     { label: "Run", num: true, cell: (r) => String(r.id) },
     { label: "Trigger", cell: (r) => r.trigger },
     { label: "Status", cell: (r) => stateBadge(r.status) },

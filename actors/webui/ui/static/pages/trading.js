@@ -1,7 +1,7 @@
 // Trading: the gate (halt / resume), balances, each strategy's book,
 // positions, open orders (cancel), fills and the account's PnL curve
 // (replayed from the fills, ending with trading.pnl's total now).
-import { h, clear, stateBadge, num, time, table, confirmDialog, act, every, debounce, signClass } from "../util.js";
+import { h, redraw, stateBadge, num, time, table, confirmDialog, act, every, debounce, signClass } from "../util.js";
 import { lineChart } from "../charts.js";
 
 const curveFills = 1000; // fills the PnL curve is drawn from
@@ -39,12 +39,12 @@ export function mount(root, { rpc }) {
     drawGate(gate, st.state || {}, rpc, refresh);
     drawBalances(balances, bal);
     drawBooks(books, strat.strategies || [], bal.strategies || [], rpc, refresh);
-    positions.replaceChildren(positionTable(pos.positions || []));
+    redraw(positions, positionTable(pos.positions || []));
     const byBook = (a, b) => a.strategy.localeCompare(b.strategy) || a.symbol.localeCompare(b.symbol) ||
       a.side.localeCompare(b.side) || (parseFloat(b.price) || 0) - (parseFloat(a.price) || 0);
-    orders.replaceChildren(orderTable((open.orders || []).slice().sort(byBook), rpc, refresh));
+    redraw(orders, orderTable((open.orders || []).slice().sort(byBook), rpc, refresh));
     const fs = fl.fills || [];
-    fills.replaceChildren(fillTable(fs.slice(0, 50)));
+    redraw(fills, fillTable(fs.slice(0, 50)));
     const curve = pnlCurve(fs);
     const a = pl.account;
     if (a) {
@@ -99,7 +99,7 @@ export function pnlCurve(fills) {
 
 function drawGate(box, st, rpc, refresh) {
   const halted = st.gate === "halted";
-  clear(box).append(
+  redraw(box,
     h("dl", { class: "kv" },
       h("dt", { text: "Mode" }), h("dd", { text: st.mode || "" }),
       h("dt", { text: "Gate" }), h("dd", { id: "gate-state" }, stateBadge(st.gate || "unknown")),
@@ -128,7 +128,7 @@ function drawGate(box, st, rpc, refresh) {
 }
 
 function drawBalances(box, bal) {
-  box.replaceChildren(
+  redraw(box,
     h("p", { class: "muted", text: "mode " + (bal.mode || "") + (bal.updated_ms ? ", as of " + time(bal.updated_ms) : "") }),
     table([
       { label: "Asset", cell: (b) => b.asset },
@@ -143,7 +143,7 @@ function drawBooks(box, strats, bookRows, rpc, refresh) {
     const v = (book.get(s.name) || {})[k];
     return h("span", { class: signClass(v), text: num(v, 4) });
   };
-  box.replaceChildren(table([
+  redraw(box, table([
     { label: "Strategy", cell: (s) => s.name },
     { label: "Kind", cell: (s) => s.kind },
     { label: "Symbol", cell: (s) => s.symbol + " " + s.interval },
