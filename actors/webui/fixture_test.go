@@ -55,16 +55,34 @@ func parentProps(child *actor.Props, failed chan<- string) *actor.Props {
 	})
 }
 
+// reportHTML is the HTML report of the fixture's backtest "bt1".
+const reportHTML = "<!doctype html><title>bt1</title><p>report of bt1</p>"
+
 // routes are the fixture's methods: the edge's conformance methods
-// (edgetest.Routes) and a daemon.status-like answer.
+// (edgetest.Routes), a daemon.status-like answer, and backtest.result
+// knowing one job, "bt1", with an HTML report in a temporary directory.
 func routes(t *testing.T, sys *actor.ActorSystem, busPID *actor.PID) []rpc.Route {
 	status := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
 		if _, ok := ctx.Message().(*messages.DaemonStatusRequest); ok {
 			ctx.Respond(&messages.DaemonStatusResponse{Version: "test", Node: "n1", State: "running"})
 		}
 	}))
+	html := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(html, []byte(reportHTML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	results := actortest.Spawn(t, sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if m, ok := ctx.Message().(*messages.BacktestResultRequest); ok {
+			if m.GetId() != "bt1" {
+				ctx.Respond(&messages.BacktestResultResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "no job %q", m.GetId())})
+				return
+			}
+			ctx.Respond(&messages.BacktestResultResponse{Files: []*messages.BacktestFile{{Kind: "html", Path: html, Bytes: int64(len(reportHTML))}}})
+		}
+	}))
 	return append(edgetest.Routes(t, sys, busPID),
-		rpc.Route{Method: "daemon.status", New: func() proto.Message { return &messages.DaemonStatusRequest{} }, Target: status})
+		rpc.Route{Method: "daemon.status", New: func() proto.Message { return &messages.DaemonStatusRequest{} }, Target: status},
+		rpc.Route{Method: "backtest.result", New: func() proto.Message { return &messages.BacktestResultRequest{} }, Target: results})
 }
 
 // start runs the web UI module on 127.0.0.1:0 and waits for its address.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 
 	"github.com/superbot/superbot/actors/edge"
@@ -27,12 +28,14 @@ const maxLoginBody = 4096
 
 // securityHeaders are set on every answer: scripts, styles, images and
 // connections (the WebSocket included) from this origin only, no framing,
-// no MIME sniffing, no referrer.
+// no MIME sniffing, no referrer to other sites (same-origin: with
+// no-referrer Chromium sends "Origin: null" on the login form's POST, which
+// the origin check refuses).
 var securityHeaders = map[string]string{
 	"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 	"X-Content-Type-Options":  "nosniff",
 	"X-Frame-Options":         "DENY",
-	"Referrer-Policy":         "no-referrer",
+	"Referrer-Policy":         "same-origin",
 }
 
 // web is the HTTP surface: it serves the UI's files, logins, /health,
@@ -50,6 +53,7 @@ type web struct {
 	upgrader websocket.Upgrader
 	conns    chan struct{} // one per open /rpc connection
 	started  time.Time
+	sys      *actor.ActorSystem // sends report's backtest.result calls
 
 	mu   sync.Mutex
 	live map[[sha256.Size]byte]map[*websocket.Conn]struct{} // /rpc connections per session
@@ -83,6 +87,7 @@ func (w *web) handler() http.Handler {
 	mux.HandleFunc("POST /login", w.login)
 	mux.HandleFunc("POST /logout", w.logout)
 	mux.HandleFunc("GET /rpc", w.rpcSocket)
+	mux.HandleFunc("GET /backtests/{id}/{kind}", w.report)
 	mux.HandleFunc("GET /", w.page)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		h := rw.Header()

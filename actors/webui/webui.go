@@ -111,6 +111,7 @@ func (a *moduleActor) start(sys *actor.ActorSystem) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
+	w.sys = sys
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("%w: webui.listen %s: %w (port 0 picks a free one)", ErrStart, a.cfg.Listen, err)

@@ -378,6 +378,11 @@ func TestBrowserTradingAndBacktests(t *testing.T) {
 	}
 	b.until(2*time.Minute, "the backtest done on the page", `(document.querySelector('[data-job-state="`+job+`"]') || {}).innerText === "done"`)
 	b.until(30*time.Second, "the report's metrics", `!!document.querySelector("#report #metrics") && document.querySelector("#report").innerText.includes("total_return")`)
+	// The HTML report's link is served to the session (GET /backtests/ID/html).
+	if _, err := eval[bool](b, `(fetch(document.querySelector("#report a.report-link[href$='/html']").href).then((r) => r.text()).then((t) => { window.reportHTML = t; }), true)`); err != nil {
+		t.Fatal(err)
+	}
+	b.until(30*time.Second, "the HTML report served", `(window.reportHTML || "").includes("<html") && window.reportHTML.includes("Equity")`)
 	b.shot("backtest-report")
 	b.noErrors()
 }

@@ -137,8 +137,8 @@ async function openReport(box, rpc, id) {
     h("p", null, stateBadge(r.job && r.job.state)),
     metrics.length ? h("dl", { class: "kv", id: "metrics" }, metrics.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: metric(k, v) })])) : null,
     r.summary ? h("pre", { class: "summary", text: r.summary }) : null,
-    (r.files || []).length ? h("div", null, h("h2", { text: "Report files (on the daemon's host)" }), table([
-      { label: "Kind", cell: (f) => f.kind },
+    (r.files || []).length ? h("div", null, h("h2", { text: "Report files" }), table([
+      { label: "Kind", cell: (f) => h("a", { href: "/backtests/" + encodeURIComponent(id) + "/" + f.kind, target: "_blank", rel: "noopener", class: "report-link", text: f.kind }) },
       { label: "Path", cell: (f) => h("code", { text: f.path }) },
       { label: "Size", num: true, cell: (f) => bytes(f.bytes) },
     ], r.files)) : null,
