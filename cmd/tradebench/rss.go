@@ -75,12 +75,7 @@ func rssFigure(w io.Writer, bin, dir string, run rssRun) error {
 	}
 	defer d.stop()
 	defer func() { _ = c.Close() }()
-	type sample struct {
-		at             time.Duration
-		kib            int
-		heap, runtimeB uint64 // the Go heap's live objects, what the Go runtime holds
-	}
-	var samples []sample
+	var samples []rssSample
 	tk := time.NewTicker(every)
 	defer tk.Stop()
 	// Each sample also asks the daemon for its strategies: it proves the daemon
@@ -101,7 +96,7 @@ func rssFigure(w io.Writer, bin, dir string, run rssRun) error {
 			return fmt.Errorf("after %s: %w", time.Since(start).Round(time.Second), err)
 		}
 		at := time.Since(start)
-		samples = append(samples, sample{at, kib, res.GetDaemon().GetGoHeapBytes(), res.GetDaemon().GetGoRuntimeBytes()})
+		samples = append(samples, rssSample{at, kib, res.GetDaemon().GetGoHeapBytes(), res.GetDaemon().GetGoRuntimeBytes()})
 		if !warmed && minBars(&info) >= rssSlow {
 			warmed, warm = true, max(warm, at+rssSettle)
 		}
@@ -114,6 +109,28 @@ func rssFigure(w io.Writer, bin, dir string, run rssRun) error {
 		bars += s.GetBars()
 		orders += s.GetOrders()
 	}
+	fmt.Fprintf(w, "rss: %d sma_cross strategies on %d symbols, %s bars, paper mode, %s sampled every %s: %d strategies running, %d bars seen, %d orders placed\n",
+		rssStrategies, len(syms), interval, dur, every, running, bars, orders)
+	if !warmed {
+		fmt.Fprintf(w, "rss: the strategies never saw %d bars each: the growth below is still the warm-up's (run longer: -rss-for 1h)\n", rssSlow)
+	}
+	err = rssJudge(w, samples, warm, every)
+	if running != rssStrategies {
+		err = errors.Join(err, fmt.Errorf("%d of %d strategies running", running, rssStrategies))
+	}
+	return err
+}
+
+// rssSample is one sample of the RSS figure.
+type rssSample struct {
+	at             time.Duration
+	kib            int
+	heap, runtimeB uint64 // the Go heap's live objects, what the Go runtime holds
+}
+
+// rssJudge prints the samples and judges them: the peak within the bound,
+// and flat (at most 1 MiB of growth) after warm.
+func rssJudge(w io.Writer, samples []rssSample, warm, every time.Duration) error {
 	var after []int
 	peak := 0
 	for _, s := range samples {
@@ -121,11 +138,6 @@ func rssFigure(w io.Writer, bin, dir string, run rssRun) error {
 		if s.at >= warm {
 			after = append(after, s.kib)
 		}
-	}
-	fmt.Fprintf(w, "rss: %d sma_cross strategies on %d symbols, %s bars, paper mode, %s sampled every %s: %d strategies running, %d bars seen, %d orders placed\n",
-		rssStrategies, len(syms), interval, dur, every, running, bars, orders)
-	if !warmed {
-		fmt.Fprintf(w, "rss: the strategies never saw %d bars each: the growth below is still the warm-up's (run longer: -rss-for 1h)\n", rssSlow)
 	}
 	if len(after) < 3 {
 		return fmt.Errorf("too few samples after the %s warm-up: run longer (-rss-for)", warm.Round(time.Second))
@@ -145,9 +157,6 @@ func rssFigure(w io.Writer, bin, dir string, run rssRun) error {
 	}
 	if late-early > 1024 {
 		errs = append(errs, fmt.Errorf("RSS grew %d KiB after warm-up (not flat: > 1 MiB)", late-early))
-	}
-	if running != rssStrategies {
-		errs = append(errs, fmt.Errorf("%d of %d strategies running", running, rssStrategies))
 	}
 	return errors.Join(errs...)
 }
