@@ -478,22 +478,25 @@ params = { lower = 50000, upper = 80000, levels = 31, quantity = 0.0001 }
 	c := waitJournal(t, p)
 	addr := p.simAddr()
 	until(t, time.Minute, "the grid's orders open", func() bool { return len(openIDs(t, c, "ladder")) > 0 })
-	// The grid may be placing more while the price moves: compare the
-	// simulator's count with the journal's until they agree.
-	var onSim, inJournal int
-	until(t, 30*time.Second, "the simulator holds the grid's orders", func() bool {
-		onSim, inJournal = simOpenOrders(t, addr), len(openIDs(t, c, "ladder"))
-		if onSim != inJournal {
-			t.Logf("open orders: %d on the simulator, %d in the journal", onSim, inJournal)
+	// The grid may be placing more while the price moves, and an order the
+	// simulator holds is an intent in the journal until the order actor has
+	// taken the exchange's answer: wait until the counts agree and every
+	// open order is live with the exchange's id.
+	until(t, 30*time.Second, "the simulator holds the grid's orders, each with the exchange's id", func() bool {
+		open := rows(t, c, "trading.orders", map[string]any{"strategy": "ladder", "status": "open"}, "orders")
+		onSim := simOpenOrders(t, addr)
+		for _, o := range open {
+			if o["mode"] != "live" || num(o["exchange_order_id"]) == 0 {
+				t.Logf("not yet live with the exchange's id: %v", o["client_order_id"])
+				return false
+			}
 		}
-		return onSim == inJournal && onSim > 0
+		if onSim != len(open) {
+			t.Logf("open orders: %d on the simulator, %d in the journal", onSim, len(open))
+		}
+		return onSim == len(open) && onSim > 0
 	})
 	want := openIDs(t, c, "ladder")
-	for _, o := range rows(t, c, "trading.orders", map[string]any{"strategy": "ladder", "status": "open"}, "orders") {
-		if o["mode"] != "live" || num(o["exchange_order_id"]) == 0 {
-			t.Errorf("a live order without the exchange's id: %v", o)
-		}
-	}
 
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
