@@ -3,8 +3,6 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,35 +15,8 @@ import (
 // (its Unix socket is a file: the test reaches it from outside).
 func startDaemonIn(t *testing.T, ns *netns.NS, dir, extra string) *proc {
 	t.Helper()
-	conf := filepath.Join(dir, "conf")
-	if err := os.MkdirAll(conf, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = ns.Command(context.Background(), binary, "-c", conf)
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-		}
-		if strings.Contains(p.out.String(), "WARNING: DATA RACE") {
-			t.Errorf("the daemon (built with -race) reported a data race")
-		}
-		if t.Failed() {
-			t.Logf("daemon %s output:\n%s", ns.Node, p.out.String())
-		}
-	})
-	return p
+	conf := writeConf(t, dir, extra)
+	return launch(t, dir, ns.Command(context.Background(), binary, "-c", conf), "daemon "+ns.Node)
 }
 
 // expectEvent publishes test.NAME on from until to's subscription has it

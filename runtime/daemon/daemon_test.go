@@ -84,13 +84,7 @@ func startDaemon(t *testing.T, dir, extra string) *proc {
 // startDaemonEnv is startDaemon with env added to the daemon's environment.
 func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
 	t.Helper()
-	conf := filepath.Join(dir, "conf")
-	if err := os.MkdirAll(conf, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeConf(t, dir, extra)
 	// The web UI on a free port, never 8080 (tests run in parallel, and
 	// `make run` may hold it), unless extra sets webui.listen (a key may be
 	// set in one file of the directory only).
@@ -99,12 +93,33 @@ func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
 			t.Fatal(err)
 		}
 	}
-	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, "-c", conf)
-	p.cmd.Dir = dir
+	cmd := exec.Command(binary, "-c", conf)
 	if env != nil {
-		p.cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(os.Environ(), env...)
 	}
+	return launch(t, dir, cmd, "daemon")
+}
+
+// writeConf writes extra as dir/conf/superbot.toml and returns dir/conf.
+func writeConf(t *testing.T, dir, extra string) string {
+	t.Helper()
+	conf := filepath.Join(dir, "conf")
+	if err := os.MkdirAll(conf, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(conf, "superbot.toml"), []byte(extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
+// launch starts cmd (a daemon) in dir, collecting its output; the test's
+// cleanup kills it, fails on a data race it reported, and logs its output
+// (as name) when the test failed.
+func launch(t *testing.T, dir string, cmd *exec.Cmd, name string) *proc {
+	t.Helper()
+	p := &proc{t: t, dir: dir, out: &lockedBuffer{}, done: make(chan error, 1), cmd: cmd}
+	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -117,10 +132,10 @@ func startDaemonEnv(t *testing.T, dir, extra string, env []string) *proc {
 		case <-time.After(5 * time.Second):
 		}
 		if strings.Contains(p.out.String(), "WARNING: DATA RACE") {
-			t.Errorf("the daemon (built with -race) reported a data race")
+			t.Errorf("the %s (built with -race) reported a data race", name)
 		}
 		if t.Failed() {
-			t.Logf("daemon output:\n%s", p.out.String())
+			t.Logf("%s output:\n%s", name, p.out.String())
 		}
 	})
 	return p
