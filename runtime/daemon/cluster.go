@@ -22,7 +22,8 @@ type clusterLinks struct {
 
 // startRemote starts protoactor's remote on the actor system when
 // clustering is on (startup step 3, before any actor is spawned: PIDs carry
-// the address). Off, it does nothing: no port, no etcd.
+// the address), and makes the etcd client (it connects lazily). Off, it
+// does nothing: no port, no etcd.
 func (d *Daemon) startRemote() error {
 	cfg := d.cfg.Cluster
 	if !cfg.Enabled {
@@ -36,21 +37,23 @@ func (d *Daemon) startRemote() error {
 	}
 	d.links = &clusterLinks{remote: r}
 	d.log.Info("cluster remote listening", "listen", cfg.Listen, "address", d.sys.Address())
+	cli, err := cluster.NewEtcd(cfg)
+	if err != nil {
+		closeLinks(d)
+		return err
+	}
+	d.links.etcd = cli // the trading election needs it at step 4
 	return nil
 }
 
-// startCluster connects etcd and starts the cluster actor, the router's
-// relay and cluster.members (startup step 5, once the modules run).
+// startCluster starts the cluster actor, the router's relay and
+// cluster.members (startup step 5, once the modules run).
 func startCluster(d *Daemon) error {
 	if d.links == nil {
 		return nil
 	}
 	cfg := d.cfg.Cluster
-	cli, err := cluster.NewEtcd(cfg)
-	if err != nil {
-		return err
-	}
-	d.links.etcd = cli
+	cli := d.links.etcd
 	relay := cluster.NewRelay()
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: cluster.Kind, Core: true,

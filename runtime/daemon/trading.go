@@ -2,10 +2,13 @@ package daemon
 
 import (
 	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
 	"maps"
 	"slices"
 
 	"github.com/superbot/superbot/actors/connector"
+	"github.com/superbot/superbot/actors/leader"
 	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
@@ -20,6 +23,9 @@ const tradingKind = "trading"
 // the books of the configured strategies, and adds its methods
 // (trading.* but the strategies', journal.backup).
 func startOrders(d *Daemon) error {
+	if d.links != nil {
+		return startLeader(d) // clustered: trading is the cluster's fenced singleton
+	}
 	cfg := d.cfg.Trading.Orders()
 	props := orders.Props(cfg, orders.Deps{
 		Bus: d.busPID(), Connector: d.pids[connector.Kind], StateDir: d.cfg.Daemon.StateDir,
@@ -35,6 +41,9 @@ func startOrders(d *Daemon) error {
 // startStrategies starts the strategy host after the order actor (it
 // needs it) and adds trading.strategies and trading.strategy.*.
 func startStrategies(d *Daemon) error {
+	if d.links != nil {
+		return nil // the leader actor runs the strategy host per term
+	}
 	props := strategies.Props(d.cfg.Trading.StrategiesConfig(), strategies.Deps{
 		Bus: d.busPID(), Orders: d.pids[orders.Kind], Connector: d.pids[connector.Kind],
 		Logger: d.log.With("component", strategies.Kind),
@@ -53,35 +62,53 @@ func startStrategies(d *Daemon) error {
 // journal, then stops. Each step is bounded by what is left of the
 // shutdown deadline and logged.
 func stopTrading(d *Daemon) {
+	if pid := d.pids[leader.Kind]; pid != nil { // clustered: it forwards to the term's actors
+		saveStrategies(d, pid)
+		prepareOrders(d, pid)
+		d.stopChild(leader.Kind, d.stepTimeout())
+		return
+	}
 	if pid := d.pids[strategies.Kind]; pid != nil {
-		res, err := d.sys.Root.RequestFuture(pid, &strategies.SaveAll{}, d.stepTimeout()).Result()
-		r, _ := res.(*strategies.SaveAllResult)
-		switch {
-		case err != nil:
-			d.log.Warn("strategy states not saved in time", "error", err)
-		case r == nil:
-			d.log.Warn("strategy states: unexpected answer", "type", fmt.Sprintf("%T", res))
-		case r.Err != nil:
-			d.log.Warn("strategy states not all saved", "saved", r.Saved, "error", r.Err)
-		default:
-			d.log.Info("strategy states saved", "saved", r.Saved)
-		}
+		saveStrategies(d, pid)
 		d.stopChild(strategies.Kind, d.stepTimeout())
 	}
 	if pid := d.pids[orders.Kind]; pid != nil {
-		res, err := d.sys.Root.RequestFuture(pid, &orders.PrepareStop{}, d.stepTimeout()).Result()
-		r, _ := res.(*orders.PrepareStopResult)
-		switch {
-		case err != nil:
-			d.log.Warn("orders not prepared for stop in time", "error", err)
-		case r == nil:
-			d.log.Warn("orders prepare stop: unexpected answer", "type", fmt.Sprintf("%T", res))
-		case r.Err != nil:
-			d.log.Warn("orders not fully prepared for stop", "canceled", r.Canceled, "closing", r.Closing, "error", r.Err)
-		default:
-			d.log.Info("orders prepared for stop", "canceled", r.Canceled, "closing", r.Closing)
-		}
+		prepareOrders(d, pid)
 		d.stopChild(orders.Kind, d.stepTimeout())
+	}
+}
+
+// saveStrategies asks the strategy host (or the leader actor) to save
+// every strategy's state, and logs the outcome.
+func saveStrategies(d *Daemon, pid *actor.PID) {
+	res, err := d.sys.Root.RequestFuture(pid, &strategies.SaveAll{}, d.stepTimeout()).Result()
+	r, _ := res.(*strategies.SaveAllResult)
+	switch {
+	case err != nil:
+		d.log.Warn("strategy states not saved in time", "error", err)
+	case r == nil:
+		d.log.Warn("strategy states: unexpected answer", "type", fmt.Sprintf("%T", res))
+	case r.Err != nil:
+		d.log.Warn("strategy states not all saved", "saved", r.Saved, "error", r.Err)
+	default:
+		d.log.Info("strategy states saved", "saved", r.Saved)
+	}
+}
+
+// prepareOrders asks the order actor (or the leader actor) to cancel or
+// leave the open orders as [trading] says, and logs the outcome.
+func prepareOrders(d *Daemon, pid *actor.PID) {
+	res, err := d.sys.Root.RequestFuture(pid, &orders.PrepareStop{}, d.stepTimeout()).Result()
+	r, _ := res.(*orders.PrepareStopResult)
+	switch {
+	case err != nil:
+		d.log.Warn("orders not prepared for stop in time", "error", err)
+	case r == nil:
+		d.log.Warn("orders prepare stop: unexpected answer", "type", fmt.Sprintf("%T", res))
+	case r.Err != nil:
+		d.log.Warn("orders not fully prepared for stop", "canceled", r.Canceled, "closing", r.Closing, "error", r.Err)
+	default:
+		d.log.Info("orders prepared for stop", "canceled", r.Canceled, "closing", r.Closing)
 	}
 }
 

@@ -1,0 +1,238 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/superbot/superbot/actors/cluster/clustertest"
+	"github.com/superbot/superbot/actors/exchangesim"
+	"github.com/superbot/superbot/messages"
+	"github.com/superbot/superbot/runtime/client"
+)
+
+// clusterTrading is the [cluster] section of a trading node (liveConfig's extra).
+func clusterTrading(node, etcd string) string {
+	return fmt.Sprintf("[cluster]\nenabled = true\nnode = %q\nlisten = \"127.0.0.1:0\"\netcd = [%q]\n", node, etcd)
+}
+
+// leads reports whether c's node runs trading now: trading.reconcile is
+// answered (a standby refuses it with UNAVAILABLE).
+func leads(c *client.Client) (bool, error) {
+	var res messages.ReconcileResponse
+	err := rpcCall(context.Background(), c, "trading.reconcile", map[string]any{}, &res)
+	switch {
+	case err == nil:
+		return true, nil
+	case isRPCError(err) && strings.Contains(err.Error(), "lead"):
+		return false, nil
+	case isRPCError(err) && strings.Contains(err.Error(), "retry shortly"):
+		return false, nil
+	}
+	return false, err
+}
+
+// leaderOf waits until exactly one of the nodes leads trading and returns it.
+func leaderOf(t *testing.T, nodes map[string]*client.Client, within time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var leading []string
+		for name, c := range nodes {
+			ok, err := leads(c)
+			if err != nil {
+				t.Fatalf("node %s: %v", name, err)
+			}
+			if ok {
+				leading = append(leading, name)
+			}
+		}
+		if len(leading) > 1 {
+			t.Fatalf("two nodes run trading at once: %v", leading)
+		}
+		if len(leading) == 1 {
+			return leading[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no node leads trading after %s", within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// journalTerms returns how many of c's journal orders carry each term.
+func journalTerms(t *testing.T, c *client.Client) map[int64]int {
+	t.Helper()
+	var res messages.TradeOrdersResponse
+	if err := rpcCall(context.Background(), c, "trading.orders", map[string]any{"limit": 10000}, &res); err != nil {
+		t.Fatalf("trading.orders: %v", err)
+	}
+	out := map[int64]int{}
+	for _, o := range res.GetOrders() {
+		out[o.GetTerm()]++
+	}
+	return out
+}
+
+// TestClusterTradingFailover: two clustered daemons trade live on one
+// simulated exchange. Exactly one leads trading; the other refuses
+// trading.* (UNAVAILABLE) and follows the leader's journal. Orders are
+// placed through the leader while it is SIGKILLed; the other node takes
+// over, reconciles, and its journal matches the exchange: no duplicate,
+// nothing missing, fills and positions equal. Its own orders carry a
+// higher fencing term than the old leader's.
+func TestClusterTradingFailover(t *testing.T) {
+	etcd := clustertest.StartEtcd(t)
+	ex := liveSim(t)
+	procs := map[string]*proc{}
+	clients := map[string]*client.Client{}
+	for _, n := range []string{"a", "b"} {
+		procs[n] = startDaemon(t, t.TempDir(), liveConfig(ex, clusterTrading(n, etcd.Endpoint)))
+		clients[n] = procs[n].client()
+	}
+	first := leaderOf(t, clients, 20*time.Second)
+	second := map[string]string{"a": "b", "b": "a"}[first]
+	lc := clients[first]
+	waitReconciled(t, lc, 30*time.Second)
+
+	r := &crashRun{t: t, ex: ex, rng: rand.New(rand.NewPCG(1, 2)), pending: map[string]intent{}, refusals: map[string]int{}, answered: map[string]answer{}}
+	var res messages.PlaceTradeOrderResponse
+	err := rpcCall(context.Background(), clients[second], "trading.order.place", r.newIntent("").params(), &res)
+	if !isRPCError(err) || !strings.Contains(err.Error(), "does not lead") {
+		t.Fatalf("a place on the standby: %v, want UNAVAILABLE (does not lead)", err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { r.stepper(stop) })
+	var answered, refused, cut int
+	var mu sync.Mutex
+	tally := func(kind int, _ string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch kind {
+		case 0:
+			answered++
+		case 1:
+			refused++
+		default:
+			cut++
+		}
+	}
+	// Twenty orders while all is well, then placers racing the kill.
+	plan := make([]intent, 20)
+	for i := range plan {
+		plan[i] = r.newIntent("")
+	}
+	r.placer(lc, plan, nil, tally)
+	for range 3 {
+		plan := make([]intent, 30)
+		for i := range plan {
+			plan[i] = r.newIntent("")
+		}
+		wg.Go(func() { r.placer(lc, plan, nil, tally) })
+	}
+	time.Sleep(150 * time.Millisecond) // a kill in the middle of placement
+	if err := procs[first].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	oc := clients[second]
+	if got := leaderOf(t, map[string]*client.Client{second: oc}, 15*time.Second); got != second {
+		t.Fatalf("leader %s", got)
+	}
+	waitReconciled(t, oc, 60*time.Second)
+	// The new leader trades too: a few orders of its own term.
+	plan = make([]intent, 10)
+	for i := range plan {
+		plan[i] = r.newIntent("")
+	}
+	r.placer(oc, plan, nil, tally)
+	close(stop)
+	wg.Wait()
+	// The exchange is quiescent now; the last fills reach the journal
+	// through the user data stream.
+	var a alignment
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if a = align(t, oc, ex); a.ok() || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("placed: %d answered, %d refused, %d cut by the kill; exchange %d orders %d trades, journal %d orders %d fills",
+		answered, refused, cut, a.exOrders, a.exTrades, a.jOrders, a.jFills)
+	if !a.ok() {
+		t.Fatalf("after failover the new leader's journal and the exchange differ:\n%s", a)
+	}
+	terms := journalTerms(t, oc)
+	t.Logf("journal orders by term: %v", terms)
+	var ts []int64
+	for term := range terms {
+		ts = append(ts, term)
+	}
+	if len(ts) != 2 || min(ts[0], ts[1]) <= 0 {
+		t.Fatalf("want the orders of two terms (> 0), got %v", terms)
+	}
+}
+
+// TestClusterTradingEtcdDown: with etcd gone nobody may lead, so the
+// leader stops trading (a place is refused) and says so on the bus
+// (alert.cluster.election) rather than trading on without a lease.
+func TestClusterTradingEtcdDown(t *testing.T) {
+	etcd := clustertest.StartEtcd(t)
+	ex := liveSim(t)
+	p := startDaemon(t, t.TempDir(), liveConfig(ex, clusterTrading("a", etcd.Endpoint)))
+	c := p.client()
+	leaderOf(t, map[string]*client.Client{"a": c}, 20*time.Second)
+	waitReconciled(t, c, 30*time.Second)
+	sub, err := c.Subscribe(context.Background(), "events.subscribe", map[string]string{"pattern": "alert.cluster.>"}, "events.event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &crashRun{t: t, ex: ex, rng: rand.New(rand.NewPCG(3, 4))}
+	var res messages.PlaceTradeOrderResponse
+	if err := rpcCall(context.Background(), c, "trading.order.place", r.newIntent("").params(), &res); err != nil {
+		t.Fatalf("place while leading: %v", err)
+	}
+	before, err := ex.AccountOrders(exchangesim.DefaultAPIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etcd.Stop()
+	// Within the lease TTL (2 s) the guard refuses; the deposal follows.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := rpcCall(context.Background(), c, "trading.order.place", r.newIntent("").params(), &res)
+		if isRPCError(err) && strings.Contains(err.Error(), "UNAVAILABLE") {
+			break
+		}
+		if err != nil && !isRPCError(err) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still trading 10 s after etcd stopped (last: %v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case n := <-sub.C():
+		if !strings.Contains(string(n.Params), "alert.cluster") {
+			t.Fatalf("unexpected event %s", n.Params)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no alert.cluster.* event after etcd stopped")
+	}
+	ok, err := leads(c)
+	if err != nil || ok {
+		t.Fatalf("leads = %v, %v with etcd down", ok, err)
+	}
+	after, err := ex.AccountOrders(exchangesim.DefaultAPIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("the exchange got %d orders after etcd stopped", len(after)-len(before))
+	}
+}

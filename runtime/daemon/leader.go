@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"path/filepath"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/superbot/superbot/actors/cluster/election"
+	"github.com/superbot/superbot/actors/connector"
+	"github.com/superbot/superbot/actors/journalsync"
+	"github.com/superbot/superbot/actors/leader"
+	"github.com/superbot/superbot/actors/orders"
+	"github.com/superbot/superbot/actors/strategies"
+	"github.com/superbot/superbot/actors/supervisor"
+)
+
+// startLeader starts the trading part as the cluster's fenced singleton
+// (startup step 4 when [cluster] is on): the leader actor campaigns in the
+// "trading" election and runs the order actor (with the term's fencing
+// token and guard) and the strategy host only while this node leads; the
+// rest of the time its journal follower keeps this node's copy of the
+// leader's journal. trading.* goes to the leader actor, which forwards.
+func startLeader(d *Daemon) error {
+	ccfg := d.cfg.Cluster
+	ecfg := election.DefaultConfig()
+	ecfg.TTL, ecfg.Prefix = ccfg.LeaseTTL, ccfg.KeyPrefix+"election/"
+	el, err := election.Props(leader.Election, ecfg, election.Deps{
+		Client: d.links.etcd, Node: d.node(), Bus: d.busPID(), Log: d.log.With("component", "election"),
+	})
+	if err != nil {
+		return err
+	}
+	cfg := d.cfg.Trading.Orders()
+	stateDir := d.cfg.Daemon.StateDir
+	journal := cfg.Journal
+	if !filepath.IsAbs(journal) {
+		journal = filepath.Join(stateDir, journal)
+	}
+	props := leader.Props(leader.Deps{
+		Election: el,
+		Orders: func(e *election.Elected) *actor.Props {
+			return orders.Props(cfg, orders.Deps{
+				Bus: d.busPID(), Connector: d.pids[connector.Kind], StateDir: stateDir,
+				Logger: d.log.With("component", orders.Kind),
+				Fence:  e.Guard, Term: e.Token,
+				OnCommit: journalsync.Publisher(d.sys.Root, d.busPID(), d.node(), e.Token),
+			})
+		},
+		Strategies: func(o *actor.PID) *actor.Props {
+			return strategies.Props(d.cfg.Trading.StrategiesConfig(), strategies.Deps{
+				Bus: d.busPID(), Orders: o, Connector: d.pids[connector.Kind],
+				Logger: d.log.With("component", strategies.Kind),
+			})
+		},
+		Follower: func() *actor.Props {
+			return journalsync.FollowerProps(journalsync.FollowerConfig{Path: journal},
+				journalsync.FollowerDeps{Bus: d.busPID(), Node: d.node(), Logger: d.log.With("component", "journal-follower")})
+		},
+		Logger: d.log.With("component", leader.Kind),
+	})
+	if err := d.startChild(supervisor.ChildSpec{Name: leader.Kind, Core: true, Props: props}); err != nil {
+		return err
+	}
+	pid := d.pids[leader.Kind]
+	// The modules (the trading module) and the routes reach the term's
+	// actors through the leader actor.
+	d.pids[orders.Kind], d.pids[strategies.Kind] = pid, pid
+	d.log.Info("trading runs as the cluster singleton", "election", ecfg.Prefix+leader.Election)
+	if err := d.router.Add(orders.Routes(pid)...); err != nil {
+		return err
+	}
+	return d.router.Add(strategies.Routes(pid)...)
+}
