@@ -298,6 +298,12 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 			a.cancelIfWanted(ctx, t)
 		}
 	}
+	if len(plan.Cancel) > 0 && !a.mayAct(ctx, actCancel, plan.Cancel[0].GetClientOrderId()) {
+		plan.Cancel = nil // still exchange-only: the next run cancels them
+		if plan.Report != nil {
+			plan.Report.OrdersCanceled = 0
+		}
+	}
 	for _, x := range plan.Cancel {
 		ctx.Request(a.deps.Connector, &messages.CancelOrderRequest{Symbol: x.GetSymbol(), ClientOrderId: x.GetClientOrderId(), OrderId: x.GetOrderId()})
 	}
