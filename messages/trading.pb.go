@@ -2094,7 +2094,7 @@ type ReconcileReport struct {
 	// client id is ours and carries an earlier term than this leader's: an
 	// earlier leader placed them and their journal rows did not reach this
 	// node. They are adopted into the strategy their id names (also counted
-	// in orders_adopted when open).
+	// in orders_adopted, open or closed).
 	AdoptedFromEarlierTerm uint32 `protobuf:"varint,14,opt,name=adopted_from_earlier_term,json=adoptedFromEarlierTerm,proto3" json:"adopted_from_earlier_term,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
