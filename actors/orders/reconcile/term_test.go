@@ -39,7 +39,7 @@ func TestPlanOfEarlierTerms(t *testing.T) {
 		{name: "filled order of an earlier term known by its trades", term: 7, in: Input{
 			TradeOrders: map[int64]*messages.Order{31: ex("sb-grid.5-4", 31, "FILLED", "1")},
 			Trades:      []*messages.ExchangeTrade{tr(601, 31, "0.5"), tr(602, 31, "0.5")}},
-			want: summary{Fills: []string{"sb-grid.5-4:601:grid:0.5", "sb-grid.5-4:602:grid:0.5"}, Adopt: []string{"sb-grid.5-4:grid:FILLED"}},
+			want:    summary{Fills: []string{"sb-grid.5-4:601:grid:0.5", "sb-grid.5-4:602:grid:0.5"}, Adopt: []string{"sb-grid.5-4:grid:FILLED"}},
 			earlier: 1, terms: map[string]int64{"sb-grid.5-4": 5}},
 		{name: "a shortened strategy name is found again", term: 7, in: Input{Strategies: []string{"grid", long},
 			ExchangeOpen: []*messages.Order{ex(longID, 31, "NEW", "0")}},
