@@ -215,3 +215,64 @@ func TestOnCommitGetsTheActorsWrites(t *testing.T) {
 		t.Fatalf("OnCommit saw %v", statuses)
 	}
 }
+
+// TestFailoverAdoptsTheEarlierTermsOrder: the order actor of term 7 starts
+// on an empty journal while the exchange holds an order the leader of term
+// 5 placed: reconciliation adopts it into its strategy (not "external", no
+// halt), and the new leader's own ids carry term 7.
+func TestFailoverAdoptsTheEarlierTermsOrder(t *testing.T) {
+	fence := newFence(7)
+	f := newFixtureDeps(t, testCfg(ModeLive), func(fx *fakeExchange) {
+		fx.open = []*messages.Order{{Symbol: "BTCUSDT", OrderId: 3, ClientOrderId: "sb-trend.5-3", Side: "BUY", Type: "LIMIT",
+			Price: "49000", OrigQty: "0.01", ExecutedQty: "0", Status: "NEW"}}
+	}, func(d *Deps) { d.Fence, d.Term = fence, 7 })
+	rep := actortest.Request[*messages.ReconcileResponse](t, f.sys, f.pid, &messages.ReconcileRequest{})
+	if rep.GetState().GetGate() != gateOpen || rep.GetReport().GetAdoptedFromEarlierTerm() != 1 {
+		t.Fatalf("after reconciliation: gate %s, report %v", rep.GetState().GetGate(), rep.GetReport())
+	}
+	open := f.orders("open")
+	if len(open) != 1 || open[0].GetClientOrderId() != "sb-trend.5-3" || open[0].GetStrategy() != "trend" || open[0].GetTerm() != 5 {
+		t.Fatalf("journal open orders: %v", open)
+	}
+	r := f.place(limitBuy("trend", ""))
+	if r.GetError() != nil || r.GetOrder().GetClientOrderId() != "sb-trend.7-1" {
+		t.Fatalf("the new leader's order: %v", r)
+	}
+}
+
+// TestFenceStopsTheCloseOut: PrepareStop on a node whose lease is not
+// provably alive neither cancels the open order nor closes the position
+// (the new leader owns them now); with the fence allowing, the same
+// actor does both (TestPrepareStopCancelsAndCloses without a fence).
+func TestFenceStopsTheCloseOut(t *testing.T) {
+	cfg := testCfg(ModePaper)
+	cfg.CancelOrdersOnStop, cfg.ClosePositionsOnStop = true, true
+	fence := newFence(4)
+	f := newFixtureDeps(t, cfg, nil, func(d *Deps) { d.Fence, d.Term = fence, 4 })
+	f.event("book.BTCUSDT.update", book("49990", "50010"))
+	if r := f.place(buy("s1", "MARKET", "0.01", "")); r.GetError() != nil {
+		t.Fatal(r.GetError())
+	}
+	if r := f.place(buy("s1", "LIMIT", "0.01", "49000")); r.GetError() != nil {
+		t.Fatal(r.GetError())
+	}
+	fence.set(4, false)
+	res := actortest.Request[*PrepareStopResult](t, f.sys, f.pid, &PrepareStop{})
+	if res.Err != nil || res.Closing != 0 {
+		t.Fatalf("prepare stop = %+v", res)
+	}
+	if got := f.orders("canceled"); len(got) != 0 {
+		t.Fatalf("a fenced stop canceled %v", got)
+	}
+	if got := f.orders(""); len(got) != 2 {
+		t.Fatalf("a fenced stop placed close-out orders: %v", got)
+	}
+	p := f.positions("s1").GetPositions()
+	if len(p) != 1 || p[0].GetQuantity() != "0.01" {
+		t.Fatalf("positions after a fenced stop: %v", p)
+	}
+	alerts := f.fenceAlerts()
+	if len(alerts) != 1 || alerts[0].GetAction() != actClose {
+		t.Fatalf("alerts %v, want one for the close-out", alerts)
+	}
+}
