@@ -22,8 +22,9 @@ const (
 // mayAct asks the fence before an exchange action (a live place or cancel,
 // a paper order or cancel, a close-out at stop): allowed when there is no
 // fence (a single node), or when it says ok with this run's term. A
-// refusal publishes alert.cluster.fence once per burst: the first refusal
-// after an allowed action (or the start) alerts, the next ones only count.
+// refusal publishes alert.cluster.fence (and logs) once per burst: the
+// first refusal after an allowed action (or the start) alerts, the next
+// ones do not.
 func (a *orderActor) mayAct(ctx actor.Context, action, clientID string) bool {
 	if a.deps.Fence == nil {
 		return true
@@ -33,7 +34,6 @@ func (a *orderActor) mayAct(ctx actor.Context, action, clientID string) bool {
 		a.fenceRefusing = false
 		return true
 	}
-	a.fenceRefusals++
 	if !a.fenceRefusing {
 		a.fenceRefusing = true
 		a.log.Warn("exchange action refused by the cluster fence", "action", action, "client_order_id", clientID,

@@ -165,9 +165,8 @@ type orderActor struct {
 	ticks    uint64
 
 	// fenceRefusing: the fence refused the last action asked (the burst's
-	// alert is out); fenceRefusals counts refusals since the start.
+	// alert is out).
 	fenceRefusing bool
-	fenceRefusals uint64
 }
 
 func newActor(cfg Config, deps Deps) *orderActor {
