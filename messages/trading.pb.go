@@ -135,7 +135,11 @@ type TradeOrder struct {
 	// Mode is "paper" or "live".
 	Mode string `protobuf:"bytes,17,opt,name=mode,proto3" json:"mode,omitempty"`
 	// NotFound counts "order does not exist" answers while UNKNOWN or LOST.
-	NotFound      uint32 `protobuf:"varint,18,opt,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
+	NotFound uint32 `protobuf:"varint,18,opt,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
+	// Term is the fencing token (the trading election's create revision) of
+	// the leader that created the order (placed or adopted it); 0 on a single
+	// node. Client order ids of term > 0 carry it too (actors/orders/clientid).
+	Term          int64 `protobuf:"varint,19,opt,name=term,proto3" json:"term,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +296,13 @@ func (x *TradeOrder) GetMode() string {
 func (x *TradeOrder) GetNotFound() uint32 {
 	if x != nil {
 		return x.NotFound
+	}
+	return 0
+}
+
+func (x *TradeOrder) GetTerm() int64 {
+	if x != nil {
+		return x.Term
 	}
 	return 0
 }
@@ -2075,12 +2086,18 @@ type ReconcileReport struct {
 	IntentsClosed  uint32 `protobuf:"varint,8,opt,name=intents_closed,json=intentsClosed,proto3" json:"intents_closed,omitempty"`
 	OrdersResolved uint32 `protobuf:"varint,9,opt,name=orders_resolved,json=ordersResolved,proto3" json:"orders_resolved,omitempty"`
 	// Mismatches explain a halt, one line each.
-	Mismatches    []string        `protobuf:"bytes,10,rep,name=mismatches,proto3" json:"mismatches,omitempty"`
-	Balances      []*AssetBalance `protobuf:"bytes,11,rep,name=balances,proto3" json:"balances,omitempty"`
-	Requests      uint32          `protobuf:"varint,12,opt,name=requests,proto3" json:"requests,omitempty"`
-	Weight        uint64          `protobuf:"varint,13,opt,name=weight,proto3" json:"weight,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Mismatches []string        `protobuf:"bytes,10,rep,name=mismatches,proto3" json:"mismatches,omitempty"`
+	Balances   []*AssetBalance `protobuf:"bytes,11,rep,name=balances,proto3" json:"balances,omitempty"`
+	Requests   uint32          `protobuf:"varint,12,opt,name=requests,proto3" json:"requests,omitempty"`
+	Weight     uint64          `protobuf:"varint,13,opt,name=weight,proto3" json:"weight,omitempty"`
+	// AdoptedFromEarlierTerm counts the orders only the exchange knew whose
+	// client id is ours and carries an earlier term than this leader's: an
+	// earlier leader placed them and their journal rows did not reach this
+	// node. They are adopted into the strategy their id names (also counted
+	// in orders_adopted, open or closed).
+	AdoptedFromEarlierTerm uint32 `protobuf:"varint,14,opt,name=adopted_from_earlier_term,json=adoptedFromEarlierTerm,proto3" json:"adopted_from_earlier_term,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ReconcileReport) Reset() {
@@ -2204,6 +2221,95 @@ func (x *ReconcileReport) GetWeight() uint64 {
 	return 0
 }
 
+func (x *ReconcileReport) GetAdoptedFromEarlierTerm() uint32 {
+	if x != nil {
+		return x.AdoptedFromEarlierTerm
+	}
+	return 0
+}
+
+// FenceAlert is the payload of alert.cluster.fence: the order actor refused
+// to act on the exchange because this node's cluster lease is not provably
+// alive (published once per burst of refusals).
+type FenceAlert struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Term is the order actor's fencing token.
+	Term int64 `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
+	// Token is what the fence answered (0 when it said no outright).
+	Token int64 `protobuf:"varint,2,opt,name=token,proto3" json:"token,omitempty"`
+	// Action is "place", "cancel" or "close" (the first refused of the burst).
+	Action        string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	ClientOrderId string `protobuf:"bytes,4,opt,name=client_order_id,json=clientOrderId,proto3" json:"client_order_id,omitempty"`
+	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FenceAlert) Reset() {
+	*x = FenceAlert{}
+	mi := &file_superbot_v1_trading_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FenceAlert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FenceAlert) ProtoMessage() {}
+
+func (x *FenceAlert) ProtoReflect() protoreflect.Message {
+	mi := &file_superbot_v1_trading_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FenceAlert.ProtoReflect.Descriptor instead.
+func (*FenceAlert) Descriptor() ([]byte, []int) {
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *FenceAlert) GetTerm() int64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *FenceAlert) GetToken() int64 {
+	if x != nil {
+		return x.Token
+	}
+	return 0
+}
+
+func (x *FenceAlert) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *FenceAlert) GetClientOrderId() string {
+	if x != nil {
+		return x.ClientOrderId
+	}
+	return ""
+}
+
+func (x *FenceAlert) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // ReconcileResponse answers trading.reconcile.
 type ReconcileResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2216,7 +2322,7 @@ type ReconcileResponse struct {
 
 func (x *ReconcileResponse) Reset() {
 	*x = ReconcileResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[28]
+	mi := &file_superbot_v1_trading_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2334,7 @@ func (x *ReconcileResponse) String() string {
 func (*ReconcileResponse) ProtoMessage() {}
 
 func (x *ReconcileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[28]
+	mi := &file_superbot_v1_trading_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2347,7 @@ func (x *ReconcileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileResponse.ProtoReflect.Descriptor instead.
 func (*ReconcileResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{28}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReconcileResponse) GetReport() *ReconcileReport {
@@ -2289,7 +2395,7 @@ type StrategyInfo struct {
 
 func (x *StrategyInfo) Reset() {
 	*x = StrategyInfo{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[29]
+	mi := &file_superbot_v1_trading_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2407,7 @@ func (x *StrategyInfo) String() string {
 func (*StrategyInfo) ProtoMessage() {}
 
 func (x *StrategyInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[29]
+	mi := &file_superbot_v1_trading_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2420,7 @@ func (x *StrategyInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyInfo.ProtoReflect.Descriptor instead.
 func (*StrategyInfo) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{29}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StrategyInfo) GetName() string {
@@ -2403,7 +2509,7 @@ type StrategiesRequest struct {
 
 func (x *StrategiesRequest) Reset() {
 	*x = StrategiesRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[30]
+	mi := &file_superbot_v1_trading_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2521,7 @@ func (x *StrategiesRequest) String() string {
 func (*StrategiesRequest) ProtoMessage() {}
 
 func (x *StrategiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[30]
+	mi := &file_superbot_v1_trading_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2534,7 @@ func (x *StrategiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategiesRequest.ProtoReflect.Descriptor instead.
 func (*StrategiesRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{30}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{31}
 }
 
 // StrategiesResponse lists the configured strategies.
@@ -2442,7 +2548,7 @@ type StrategiesResponse struct {
 
 func (x *StrategiesResponse) Reset() {
 	*x = StrategiesResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[31]
+	mi := &file_superbot_v1_trading_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2454,7 +2560,7 @@ func (x *StrategiesResponse) String() string {
 func (*StrategiesResponse) ProtoMessage() {}
 
 func (x *StrategiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[31]
+	mi := &file_superbot_v1_trading_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2467,7 +2573,7 @@ func (x *StrategiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategiesResponse.ProtoReflect.Descriptor instead.
 func (*StrategiesResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{31}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StrategiesResponse) GetStrategies() []*StrategyInfo {
@@ -2494,7 +2600,7 @@ type StrategyStartRequest struct {
 
 func (x *StrategyStartRequest) Reset() {
 	*x = StrategyStartRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[32]
+	mi := &file_superbot_v1_trading_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2506,7 +2612,7 @@ func (x *StrategyStartRequest) String() string {
 func (*StrategyStartRequest) ProtoMessage() {}
 
 func (x *StrategyStartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[32]
+	mi := &file_superbot_v1_trading_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2519,7 +2625,7 @@ func (x *StrategyStartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyStartRequest.ProtoReflect.Descriptor instead.
 func (*StrategyStartRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{32}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StrategyStartRequest) GetName() string {
@@ -2540,7 +2646,7 @@ type StrategyStartResponse struct {
 
 func (x *StrategyStartResponse) Reset() {
 	*x = StrategyStartResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[33]
+	mi := &file_superbot_v1_trading_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2658,7 @@ func (x *StrategyStartResponse) String() string {
 func (*StrategyStartResponse) ProtoMessage() {}
 
 func (x *StrategyStartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[33]
+	mi := &file_superbot_v1_trading_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2671,7 @@ func (x *StrategyStartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyStartResponse.ProtoReflect.Descriptor instead.
 func (*StrategyStartResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{33}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StrategyStartResponse) GetStrategy() *StrategyInfo {
@@ -2592,7 +2698,7 @@ type StrategyStopRequest struct {
 
 func (x *StrategyStopRequest) Reset() {
 	*x = StrategyStopRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[34]
+	mi := &file_superbot_v1_trading_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2604,7 +2710,7 @@ func (x *StrategyStopRequest) String() string {
 func (*StrategyStopRequest) ProtoMessage() {}
 
 func (x *StrategyStopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[34]
+	mi := &file_superbot_v1_trading_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2617,7 +2723,7 @@ func (x *StrategyStopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyStopRequest.ProtoReflect.Descriptor instead.
 func (*StrategyStopRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{34}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StrategyStopRequest) GetName() string {
@@ -2638,7 +2744,7 @@ type StrategyStopResponse struct {
 
 func (x *StrategyStopResponse) Reset() {
 	*x = StrategyStopResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[35]
+	mi := &file_superbot_v1_trading_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2756,7 @@ func (x *StrategyStopResponse) String() string {
 func (*StrategyStopResponse) ProtoMessage() {}
 
 func (x *StrategyStopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[35]
+	mi := &file_superbot_v1_trading_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2769,7 @@ func (x *StrategyStopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyStopResponse.ProtoReflect.Descriptor instead.
 func (*StrategyStopResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{35}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StrategyStopResponse) GetStrategy() *StrategyInfo {
@@ -2691,7 +2797,7 @@ type StrategyPauseRequest struct {
 
 func (x *StrategyPauseRequest) Reset() {
 	*x = StrategyPauseRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[36]
+	mi := &file_superbot_v1_trading_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +2809,7 @@ func (x *StrategyPauseRequest) String() string {
 func (*StrategyPauseRequest) ProtoMessage() {}
 
 func (x *StrategyPauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[36]
+	mi := &file_superbot_v1_trading_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +2822,7 @@ func (x *StrategyPauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyPauseRequest.ProtoReflect.Descriptor instead.
 func (*StrategyPauseRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{36}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StrategyPauseRequest) GetName() string {
@@ -2737,7 +2843,7 @@ type StrategyPauseResponse struct {
 
 func (x *StrategyPauseResponse) Reset() {
 	*x = StrategyPauseResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[37]
+	mi := &file_superbot_v1_trading_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2855,7 @@ func (x *StrategyPauseResponse) String() string {
 func (*StrategyPauseResponse) ProtoMessage() {}
 
 func (x *StrategyPauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[37]
+	mi := &file_superbot_v1_trading_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +2868,7 @@ func (x *StrategyPauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StrategyPauseResponse.ProtoReflect.Descriptor instead.
 func (*StrategyPauseResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{37}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StrategyPauseResponse) GetStrategy() *StrategyInfo {
@@ -2792,7 +2898,7 @@ type SaveStrategyStateRequest struct {
 
 func (x *SaveStrategyStateRequest) Reset() {
 	*x = SaveStrategyStateRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[38]
+	mi := &file_superbot_v1_trading_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +2910,7 @@ func (x *SaveStrategyStateRequest) String() string {
 func (*SaveStrategyStateRequest) ProtoMessage() {}
 
 func (x *SaveStrategyStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[38]
+	mi := &file_superbot_v1_trading_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2923,7 @@ func (x *SaveStrategyStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveStrategyStateRequest.ProtoReflect.Descriptor instead.
 func (*SaveStrategyStateRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{38}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SaveStrategyStateRequest) GetStrategy() string {
@@ -2845,7 +2951,7 @@ type SaveStrategyStateResponse struct {
 
 func (x *SaveStrategyStateResponse) Reset() {
 	*x = SaveStrategyStateResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[39]
+	mi := &file_superbot_v1_trading_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2857,7 +2963,7 @@ func (x *SaveStrategyStateResponse) String() string {
 func (*SaveStrategyStateResponse) ProtoMessage() {}
 
 func (x *SaveStrategyStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[39]
+	mi := &file_superbot_v1_trading_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2870,7 +2976,7 @@ func (x *SaveStrategyStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveStrategyStateResponse.ProtoReflect.Descriptor instead.
 func (*SaveStrategyStateResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{39}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SaveStrategyStateResponse) GetSavedMs() int64 {
@@ -2897,7 +3003,7 @@ type LoadStrategyStateRequest struct {
 
 func (x *LoadStrategyStateRequest) Reset() {
 	*x = LoadStrategyStateRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[40]
+	mi := &file_superbot_v1_trading_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2909,7 +3015,7 @@ func (x *LoadStrategyStateRequest) String() string {
 func (*LoadStrategyStateRequest) ProtoMessage() {}
 
 func (x *LoadStrategyStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[40]
+	mi := &file_superbot_v1_trading_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2922,7 +3028,7 @@ func (x *LoadStrategyStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStrategyStateRequest.ProtoReflect.Descriptor instead.
 func (*LoadStrategyStateRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{40}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *LoadStrategyStateRequest) GetStrategy() string {
@@ -2944,7 +3050,7 @@ type LoadStrategyStateResponse struct {
 
 func (x *LoadStrategyStateResponse) Reset() {
 	*x = LoadStrategyStateResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[41]
+	mi := &file_superbot_v1_trading_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2956,7 +3062,7 @@ func (x *LoadStrategyStateResponse) String() string {
 func (*LoadStrategyStateResponse) ProtoMessage() {}
 
 func (x *LoadStrategyStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[41]
+	mi := &file_superbot_v1_trading_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2969,7 +3075,7 @@ func (x *LoadStrategyStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStrategyStateResponse.ProtoReflect.Descriptor instead.
 func (*LoadStrategyStateResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{41}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *LoadStrategyStateResponse) GetState() []byte {
@@ -3004,7 +3110,7 @@ type OrderEvent struct {
 
 func (x *OrderEvent) Reset() {
 	*x = OrderEvent{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[42]
+	mi := &file_superbot_v1_trading_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3016,7 +3122,7 @@ func (x *OrderEvent) String() string {
 func (*OrderEvent) ProtoMessage() {}
 
 func (x *OrderEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[42]
+	mi := &file_superbot_v1_trading_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3029,7 +3135,7 @@ func (x *OrderEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderEvent.ProtoReflect.Descriptor instead.
 func (*OrderEvent) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{42}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *OrderEvent) GetOrder() *TradeOrder {
@@ -3051,7 +3157,7 @@ type FillEvent struct {
 
 func (x *FillEvent) Reset() {
 	*x = FillEvent{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[43]
+	mi := &file_superbot_v1_trading_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3063,7 +3169,7 @@ func (x *FillEvent) String() string {
 func (*FillEvent) ProtoMessage() {}
 
 func (x *FillEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[43]
+	mi := &file_superbot_v1_trading_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3076,7 +3182,7 @@ func (x *FillEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FillEvent.ProtoReflect.Descriptor instead.
 func (*FillEvent) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{43}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *FillEvent) GetFill() *TradeFill {
@@ -3103,7 +3209,7 @@ type PositionEvent struct {
 
 func (x *PositionEvent) Reset() {
 	*x = PositionEvent{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[44]
+	mi := &file_superbot_v1_trading_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3115,7 +3221,7 @@ func (x *PositionEvent) String() string {
 func (*PositionEvent) ProtoMessage() {}
 
 func (x *PositionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[44]
+	mi := &file_superbot_v1_trading_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3128,7 +3234,7 @@ func (x *PositionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PositionEvent.ProtoReflect.Descriptor instead.
 func (*PositionEvent) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{44}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PositionEvent) GetPosition() *Position {
@@ -3157,7 +3263,7 @@ type RiskEvent struct {
 
 func (x *RiskEvent) Reset() {
 	*x = RiskEvent{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[45]
+	mi := &file_superbot_v1_trading_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3169,7 +3275,7 @@ func (x *RiskEvent) String() string {
 func (*RiskEvent) ProtoMessage() {}
 
 func (x *RiskEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[45]
+	mi := &file_superbot_v1_trading_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3182,7 +3288,7 @@ func (x *RiskEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RiskEvent.ProtoReflect.Descriptor instead.
 func (*RiskEvent) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{45}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RiskEvent) GetStrategy() string {
@@ -3230,7 +3336,7 @@ type AccountRequest struct {
 
 func (x *AccountRequest) Reset() {
 	*x = AccountRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[46]
+	mi := &file_superbot_v1_trading_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3242,7 +3348,7 @@ func (x *AccountRequest) String() string {
 func (*AccountRequest) ProtoMessage() {}
 
 func (x *AccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[46]
+	mi := &file_superbot_v1_trading_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3255,7 +3361,7 @@ func (x *AccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountRequest.ProtoReflect.Descriptor instead.
 func (*AccountRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{46}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{47}
 }
 
 // AccountResponse lists the non-zero balances.
@@ -3270,7 +3376,7 @@ type AccountResponse struct {
 
 func (x *AccountResponse) Reset() {
 	*x = AccountResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[47]
+	mi := &file_superbot_v1_trading_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3282,7 +3388,7 @@ func (x *AccountResponse) String() string {
 func (*AccountResponse) ProtoMessage() {}
 
 func (x *AccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[47]
+	mi := &file_superbot_v1_trading_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3295,7 +3401,7 @@ func (x *AccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountResponse.ProtoReflect.Descriptor instead.
 func (*AccountResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{47}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AccountResponse) GetBalances() []*AssetBalance {
@@ -3330,7 +3436,7 @@ type OpenOrdersRequest struct {
 
 func (x *OpenOrdersRequest) Reset() {
 	*x = OpenOrdersRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[48]
+	mi := &file_superbot_v1_trading_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3342,7 +3448,7 @@ func (x *OpenOrdersRequest) String() string {
 func (*OpenOrdersRequest) ProtoMessage() {}
 
 func (x *OpenOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[48]
+	mi := &file_superbot_v1_trading_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3355,7 +3461,7 @@ func (x *OpenOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenOrdersRequest.ProtoReflect.Descriptor instead.
 func (*OpenOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{48}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *OpenOrdersRequest) GetSymbol() string {
@@ -3376,7 +3482,7 @@ type OpenOrdersResponse struct {
 
 func (x *OpenOrdersResponse) Reset() {
 	*x = OpenOrdersResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[49]
+	mi := &file_superbot_v1_trading_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3388,7 +3494,7 @@ func (x *OpenOrdersResponse) String() string {
 func (*OpenOrdersResponse) ProtoMessage() {}
 
 func (x *OpenOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[49]
+	mi := &file_superbot_v1_trading_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3401,7 +3507,7 @@ func (x *OpenOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenOrdersResponse.ProtoReflect.Descriptor instead.
 func (*OpenOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{49}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *OpenOrdersResponse) GetOrders() []*Order {
@@ -3435,7 +3541,7 @@ type MyTradesRequest struct {
 
 func (x *MyTradesRequest) Reset() {
 	*x = MyTradesRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[50]
+	mi := &file_superbot_v1_trading_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3447,7 +3553,7 @@ func (x *MyTradesRequest) String() string {
 func (*MyTradesRequest) ProtoMessage() {}
 
 func (x *MyTradesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[50]
+	mi := &file_superbot_v1_trading_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3460,7 +3566,7 @@ func (x *MyTradesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyTradesRequest.ProtoReflect.Descriptor instead.
 func (*MyTradesRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{50}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *MyTradesRequest) GetSymbol() string {
@@ -3511,7 +3617,7 @@ type ExchangeTrade struct {
 
 func (x *ExchangeTrade) Reset() {
 	*x = ExchangeTrade{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[51]
+	mi := &file_superbot_v1_trading_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3523,7 +3629,7 @@ func (x *ExchangeTrade) String() string {
 func (*ExchangeTrade) ProtoMessage() {}
 
 func (x *ExchangeTrade) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[51]
+	mi := &file_superbot_v1_trading_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3536,7 +3642,7 @@ func (x *ExchangeTrade) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeTrade.ProtoReflect.Descriptor instead.
 func (*ExchangeTrade) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{51}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ExchangeTrade) GetSymbol() string {
@@ -3627,7 +3733,7 @@ type MyTradesResponse struct {
 
 func (x *MyTradesResponse) Reset() {
 	*x = MyTradesResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[52]
+	mi := &file_superbot_v1_trading_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3639,7 +3745,7 @@ func (x *MyTradesResponse) String() string {
 func (*MyTradesResponse) ProtoMessage() {}
 
 func (x *MyTradesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[52]
+	mi := &file_superbot_v1_trading_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3652,7 +3758,7 @@ func (x *MyTradesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyTradesResponse.ProtoReflect.Descriptor instead.
 func (*MyTradesResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{52}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *MyTradesResponse) GetTrades() []*ExchangeTrade {
@@ -3682,7 +3788,7 @@ type SubscribeUserDataRequest struct {
 
 func (x *SubscribeUserDataRequest) Reset() {
 	*x = SubscribeUserDataRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[53]
+	mi := &file_superbot_v1_trading_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3694,7 +3800,7 @@ func (x *SubscribeUserDataRequest) String() string {
 func (*SubscribeUserDataRequest) ProtoMessage() {}
 
 func (x *SubscribeUserDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[53]
+	mi := &file_superbot_v1_trading_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3707,7 +3813,7 @@ func (x *SubscribeUserDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeUserDataRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeUserDataRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{53}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SubscribeUserDataRequest) GetSubscriber() *actor.PID {
@@ -3727,7 +3833,7 @@ type SubscribeUserDataResponse struct {
 
 func (x *SubscribeUserDataResponse) Reset() {
 	*x = SubscribeUserDataResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[54]
+	mi := &file_superbot_v1_trading_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3739,7 +3845,7 @@ func (x *SubscribeUserDataResponse) String() string {
 func (*SubscribeUserDataResponse) ProtoMessage() {}
 
 func (x *SubscribeUserDataResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[54]
+	mi := &file_superbot_v1_trading_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3752,7 +3858,7 @@ func (x *SubscribeUserDataResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeUserDataResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeUserDataResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{54}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SubscribeUserDataResponse) GetError() *Error {
@@ -3794,7 +3900,7 @@ type ExecutionReport struct {
 
 func (x *ExecutionReport) Reset() {
 	*x = ExecutionReport{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[55]
+	mi := &file_superbot_v1_trading_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3806,7 +3912,7 @@ func (x *ExecutionReport) String() string {
 func (*ExecutionReport) ProtoMessage() {}
 
 func (x *ExecutionReport) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[55]
+	mi := &file_superbot_v1_trading_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3819,7 +3925,7 @@ func (x *ExecutionReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutionReport.ProtoReflect.Descriptor instead.
 func (*ExecutionReport) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{55}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ExecutionReport) GetSymbol() string {
@@ -3968,7 +4074,7 @@ type UserDataStreamState struct {
 
 func (x *UserDataStreamState) Reset() {
 	*x = UserDataStreamState{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[56]
+	mi := &file_superbot_v1_trading_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3980,7 +4086,7 @@ func (x *UserDataStreamState) String() string {
 func (*UserDataStreamState) ProtoMessage() {}
 
 func (x *UserDataStreamState) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[56]
+	mi := &file_superbot_v1_trading_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3993,7 +4099,7 @@ func (x *UserDataStreamState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserDataStreamState.ProtoReflect.Descriptor instead.
 func (*UserDataStreamState) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{56}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UserDataStreamState) GetUp() bool {
@@ -4031,7 +4137,7 @@ type MarketSubscribeRequest struct {
 
 func (x *MarketSubscribeRequest) Reset() {
 	*x = MarketSubscribeRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[57]
+	mi := &file_superbot_v1_trading_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4043,7 +4149,7 @@ func (x *MarketSubscribeRequest) String() string {
 func (*MarketSubscribeRequest) ProtoMessage() {}
 
 func (x *MarketSubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[57]
+	mi := &file_superbot_v1_trading_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4056,7 +4162,7 @@ func (x *MarketSubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarketSubscribeRequest.ProtoReflect.Descriptor instead.
 func (*MarketSubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{57}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *MarketSubscribeRequest) GetSymbol() string {
@@ -4092,7 +4198,7 @@ type MarketSubscribeResponse struct {
 
 func (x *MarketSubscribeResponse) Reset() {
 	*x = MarketSubscribeResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[58]
+	mi := &file_superbot_v1_trading_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4104,7 +4210,7 @@ func (x *MarketSubscribeResponse) String() string {
 func (*MarketSubscribeResponse) ProtoMessage() {}
 
 func (x *MarketSubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[58]
+	mi := &file_superbot_v1_trading_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4117,7 +4223,7 @@ func (x *MarketSubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarketSubscribeResponse.ProtoReflect.Descriptor instead.
 func (*MarketSubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{58}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *MarketSubscribeResponse) GetTopic() string {
@@ -4153,7 +4259,7 @@ type MarketUnsubscribeRequest struct {
 
 func (x *MarketUnsubscribeRequest) Reset() {
 	*x = MarketUnsubscribeRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[59]
+	mi := &file_superbot_v1_trading_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4165,7 +4271,7 @@ func (x *MarketUnsubscribeRequest) String() string {
 func (*MarketUnsubscribeRequest) ProtoMessage() {}
 
 func (x *MarketUnsubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[59]
+	mi := &file_superbot_v1_trading_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4178,7 +4284,7 @@ func (x *MarketUnsubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarketUnsubscribeRequest.ProtoReflect.Descriptor instead.
 func (*MarketUnsubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{59}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *MarketUnsubscribeRequest) GetSymbol() string {
@@ -4213,7 +4319,7 @@ type MarketUnsubscribeResponse struct {
 
 func (x *MarketUnsubscribeResponse) Reset() {
 	*x = MarketUnsubscribeResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[60]
+	mi := &file_superbot_v1_trading_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4225,7 +4331,7 @@ func (x *MarketUnsubscribeResponse) String() string {
 func (*MarketUnsubscribeResponse) ProtoMessage() {}
 
 func (x *MarketUnsubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[60]
+	mi := &file_superbot_v1_trading_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4238,7 +4344,7 @@ func (x *MarketUnsubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarketUnsubscribeResponse.ProtoReflect.Descriptor instead.
 func (*MarketUnsubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{60}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *MarketUnsubscribeResponse) GetRefcount() uint32 {
@@ -4266,7 +4372,7 @@ type JournalBackupRequest struct {
 
 func (x *JournalBackupRequest) Reset() {
 	*x = JournalBackupRequest{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[61]
+	mi := &file_superbot_v1_trading_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4278,7 +4384,7 @@ func (x *JournalBackupRequest) String() string {
 func (*JournalBackupRequest) ProtoMessage() {}
 
 func (x *JournalBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[61]
+	mi := &file_superbot_v1_trading_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4291,7 +4397,7 @@ func (x *JournalBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalBackupRequest.ProtoReflect.Descriptor instead.
 func (*JournalBackupRequest) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{61}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *JournalBackupRequest) GetPath() string {
@@ -4314,7 +4420,7 @@ type JournalBackupResponse struct {
 
 func (x *JournalBackupResponse) Reset() {
 	*x = JournalBackupResponse{}
-	mi := &file_superbot_v1_trading_proto_msgTypes[62]
+	mi := &file_superbot_v1_trading_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4326,7 +4432,7 @@ func (x *JournalBackupResponse) String() string {
 func (*JournalBackupResponse) ProtoMessage() {}
 
 func (x *JournalBackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_superbot_v1_trading_proto_msgTypes[62]
+	mi := &file_superbot_v1_trading_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4339,7 +4445,7 @@ func (x *JournalBackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalBackupResponse.ProtoReflect.Descriptor instead.
 func (*JournalBackupResponse) Descriptor() ([]byte, []int) {
-	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{62}
+	return file_superbot_v1_trading_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *JournalBackupResponse) GetPath() string {
@@ -4374,7 +4480,7 @@ var File_superbot_v1_trading_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\n" +
-	"\x19superbot/v1/trading.proto\x12\vsuperbot.v1\x1a\vactor.proto\x1a\x18superbot/v1/common.proto\x1a\x18superbot/v1/market.proto\"\xc2\x04\n" +
+	"\x19superbot/v1/trading.proto\x12\vsuperbot.v1\x1a\vactor.proto\x1a\x18superbot/v1/common.proto\x1a\x18superbot/v1/market.proto\"\xd6\x04\n" +
 	"\n" +
 	"TradeOrder\x12&\n" +
 	"\x0fclient_order_id\x18\x01 \x01(\tR\rclientOrderId\x12\x1a\n" +
@@ -4397,7 +4503,8 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"updated_ms\x18\x0f \x01(\x03R\tupdatedMs\x12\x16\n" +
 	"\x06reason\x18\x10 \x01(\tR\x06reason\x12\x12\n" +
 	"\x04mode\x18\x11 \x01(\tR\x04mode\x12\x1b\n" +
-	"\tnot_found\x18\x12 \x01(\rR\bnotFound\"\xc3\x02\n" +
+	"\tnot_found\x18\x12 \x01(\rR\bnotFound\x12\x12\n" +
+	"\x04term\x18\x13 \x01(\x03R\x04term\"\xc3\x02\n" +
 	"\tTradeFill\x12&\n" +
 	"\x0fclient_order_id\x18\x01 \x01(\tR\rclientOrderId\x12\x1a\n" +
 	"\bstrategy\x18\x02 \x01(\tR\bstrategy\x12\x16\n" +
@@ -4538,7 +4645,7 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"openOrders\x12\x1b\n" +
 	"\tin_flight\x18\x06 \x01(\rR\binFlight\"$\n" +
 	"\x10ReconcileRequest\x12\x10\n" +
-	"\x03run\x18\x01 \x01(\bR\x03run\"\xe5\x03\n" +
+	"\x03run\x18\x01 \x01(\bR\x03run\"\xa0\x04\n" +
 	"\x0fReconcileReport\x12\x1d\n" +
 	"\n" +
 	"started_ms\x18\x01 \x01(\x03R\tstartedMs\x12\x1f\n" +
@@ -4557,7 +4664,15 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"mismatches\x125\n" +
 	"\bbalances\x18\v \x03(\v2\x19.superbot.v1.AssetBalanceR\bbalances\x12\x1a\n" +
 	"\brequests\x18\f \x01(\rR\brequests\x12\x16\n" +
-	"\x06weight\x18\r \x01(\x04R\x06weight\"\xa4\x01\n" +
+	"\x06weight\x18\r \x01(\x04R\x06weight\x129\n" +
+	"\x19adopted_from_earlier_term\x18\x0e \x01(\rR\x16adoptedFromEarlierTerm\"\x90\x01\n" +
+	"\n" +
+	"FenceAlert\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\x03R\x04term\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\x03R\x05token\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12&\n" +
+	"\x0fclient_order_id\x18\x04 \x01(\tR\rclientOrderId\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xa4\x01\n" +
 	"\x11ReconcileResponse\x124\n" +
 	"\x06report\x18\x01 \x01(\v2\x1c.superbot.v1.ReconcileReportR\x06report\x12/\n" +
 	"\x05state\x18\x02 \x01(\v2\x19.superbot.v1.TradingStateR\x05state\x12(\n" +
@@ -4743,7 +4858,7 @@ func file_superbot_v1_trading_proto_rawDescGZIP() []byte {
 }
 
 var file_superbot_v1_trading_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_superbot_v1_trading_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
+var file_superbot_v1_trading_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_superbot_v1_trading_proto_goTypes = []any{
 	(TradeOrderStatus)(0),                // 0: superbot.v1.TradeOrderStatus
 	(*TradeOrder)(nil),                   // 1: superbot.v1.TradeOrder
@@ -4774,104 +4889,105 @@ var file_superbot_v1_trading_proto_goTypes = []any{
 	(*TradingState)(nil),                 // 26: superbot.v1.TradingState
 	(*ReconcileRequest)(nil),             // 27: superbot.v1.ReconcileRequest
 	(*ReconcileReport)(nil),              // 28: superbot.v1.ReconcileReport
-	(*ReconcileResponse)(nil),            // 29: superbot.v1.ReconcileResponse
-	(*StrategyInfo)(nil),                 // 30: superbot.v1.StrategyInfo
-	(*StrategiesRequest)(nil),            // 31: superbot.v1.StrategiesRequest
-	(*StrategiesResponse)(nil),           // 32: superbot.v1.StrategiesResponse
-	(*StrategyStartRequest)(nil),         // 33: superbot.v1.StrategyStartRequest
-	(*StrategyStartResponse)(nil),        // 34: superbot.v1.StrategyStartResponse
-	(*StrategyStopRequest)(nil),          // 35: superbot.v1.StrategyStopRequest
-	(*StrategyStopResponse)(nil),         // 36: superbot.v1.StrategyStopResponse
-	(*StrategyPauseRequest)(nil),         // 37: superbot.v1.StrategyPauseRequest
-	(*StrategyPauseResponse)(nil),        // 38: superbot.v1.StrategyPauseResponse
-	(*SaveStrategyStateRequest)(nil),     // 39: superbot.v1.SaveStrategyStateRequest
-	(*SaveStrategyStateResponse)(nil),    // 40: superbot.v1.SaveStrategyStateResponse
-	(*LoadStrategyStateRequest)(nil),     // 41: superbot.v1.LoadStrategyStateRequest
-	(*LoadStrategyStateResponse)(nil),    // 42: superbot.v1.LoadStrategyStateResponse
-	(*OrderEvent)(nil),                   // 43: superbot.v1.OrderEvent
-	(*FillEvent)(nil),                    // 44: superbot.v1.FillEvent
-	(*PositionEvent)(nil),                // 45: superbot.v1.PositionEvent
-	(*RiskEvent)(nil),                    // 46: superbot.v1.RiskEvent
-	(*AccountRequest)(nil),               // 47: superbot.v1.AccountRequest
-	(*AccountResponse)(nil),              // 48: superbot.v1.AccountResponse
-	(*OpenOrdersRequest)(nil),            // 49: superbot.v1.OpenOrdersRequest
-	(*OpenOrdersResponse)(nil),           // 50: superbot.v1.OpenOrdersResponse
-	(*MyTradesRequest)(nil),              // 51: superbot.v1.MyTradesRequest
-	(*ExchangeTrade)(nil),                // 52: superbot.v1.ExchangeTrade
-	(*MyTradesResponse)(nil),             // 53: superbot.v1.MyTradesResponse
-	(*SubscribeUserDataRequest)(nil),     // 54: superbot.v1.SubscribeUserDataRequest
-	(*SubscribeUserDataResponse)(nil),    // 55: superbot.v1.SubscribeUserDataResponse
-	(*ExecutionReport)(nil),              // 56: superbot.v1.ExecutionReport
-	(*UserDataStreamState)(nil),          // 57: superbot.v1.UserDataStreamState
-	(*MarketSubscribeRequest)(nil),       // 58: superbot.v1.MarketSubscribeRequest
-	(*MarketSubscribeResponse)(nil),      // 59: superbot.v1.MarketSubscribeResponse
-	(*MarketUnsubscribeRequest)(nil),     // 60: superbot.v1.MarketUnsubscribeRequest
-	(*MarketUnsubscribeResponse)(nil),    // 61: superbot.v1.MarketUnsubscribeResponse
-	(*JournalBackupRequest)(nil),         // 62: superbot.v1.JournalBackupRequest
-	(*JournalBackupResponse)(nil),        // 63: superbot.v1.JournalBackupResponse
-	(*Error)(nil),                        // 64: superbot.v1.Error
-	(*Order)(nil),                        // 65: superbot.v1.Order
-	(*actor.PID)(nil),                    // 66: actor.PID
-	(StreamKind)(0),                      // 67: superbot.v1.StreamKind
+	(*FenceAlert)(nil),                   // 29: superbot.v1.FenceAlert
+	(*ReconcileResponse)(nil),            // 30: superbot.v1.ReconcileResponse
+	(*StrategyInfo)(nil),                 // 31: superbot.v1.StrategyInfo
+	(*StrategiesRequest)(nil),            // 32: superbot.v1.StrategiesRequest
+	(*StrategiesResponse)(nil),           // 33: superbot.v1.StrategiesResponse
+	(*StrategyStartRequest)(nil),         // 34: superbot.v1.StrategyStartRequest
+	(*StrategyStartResponse)(nil),        // 35: superbot.v1.StrategyStartResponse
+	(*StrategyStopRequest)(nil),          // 36: superbot.v1.StrategyStopRequest
+	(*StrategyStopResponse)(nil),         // 37: superbot.v1.StrategyStopResponse
+	(*StrategyPauseRequest)(nil),         // 38: superbot.v1.StrategyPauseRequest
+	(*StrategyPauseResponse)(nil),        // 39: superbot.v1.StrategyPauseResponse
+	(*SaveStrategyStateRequest)(nil),     // 40: superbot.v1.SaveStrategyStateRequest
+	(*SaveStrategyStateResponse)(nil),    // 41: superbot.v1.SaveStrategyStateResponse
+	(*LoadStrategyStateRequest)(nil),     // 42: superbot.v1.LoadStrategyStateRequest
+	(*LoadStrategyStateResponse)(nil),    // 43: superbot.v1.LoadStrategyStateResponse
+	(*OrderEvent)(nil),                   // 44: superbot.v1.OrderEvent
+	(*FillEvent)(nil),                    // 45: superbot.v1.FillEvent
+	(*PositionEvent)(nil),                // 46: superbot.v1.PositionEvent
+	(*RiskEvent)(nil),                    // 47: superbot.v1.RiskEvent
+	(*AccountRequest)(nil),               // 48: superbot.v1.AccountRequest
+	(*AccountResponse)(nil),              // 49: superbot.v1.AccountResponse
+	(*OpenOrdersRequest)(nil),            // 50: superbot.v1.OpenOrdersRequest
+	(*OpenOrdersResponse)(nil),           // 51: superbot.v1.OpenOrdersResponse
+	(*MyTradesRequest)(nil),              // 52: superbot.v1.MyTradesRequest
+	(*ExchangeTrade)(nil),                // 53: superbot.v1.ExchangeTrade
+	(*MyTradesResponse)(nil),             // 54: superbot.v1.MyTradesResponse
+	(*SubscribeUserDataRequest)(nil),     // 55: superbot.v1.SubscribeUserDataRequest
+	(*SubscribeUserDataResponse)(nil),    // 56: superbot.v1.SubscribeUserDataResponse
+	(*ExecutionReport)(nil),              // 57: superbot.v1.ExecutionReport
+	(*UserDataStreamState)(nil),          // 58: superbot.v1.UserDataStreamState
+	(*MarketSubscribeRequest)(nil),       // 59: superbot.v1.MarketSubscribeRequest
+	(*MarketSubscribeResponse)(nil),      // 60: superbot.v1.MarketSubscribeResponse
+	(*MarketUnsubscribeRequest)(nil),     // 61: superbot.v1.MarketUnsubscribeRequest
+	(*MarketUnsubscribeResponse)(nil),    // 62: superbot.v1.MarketUnsubscribeResponse
+	(*JournalBackupRequest)(nil),         // 63: superbot.v1.JournalBackupRequest
+	(*JournalBackupResponse)(nil),        // 64: superbot.v1.JournalBackupResponse
+	(*Error)(nil),                        // 65: superbot.v1.Error
+	(*Order)(nil),                        // 66: superbot.v1.Order
+	(*actor.PID)(nil),                    // 67: actor.PID
+	(StreamKind)(0),                      // 68: superbot.v1.StreamKind
 }
 var file_superbot_v1_trading_proto_depIdxs = []int32{
 	0,  // 0: superbot.v1.TradeOrder.status:type_name -> superbot.v1.TradeOrderStatus
 	1,  // 1: superbot.v1.PlaceTradeOrderResponse.order:type_name -> superbot.v1.TradeOrder
-	64, // 2: superbot.v1.PlaceTradeOrderResponse.error:type_name -> superbot.v1.Error
+	65, // 2: superbot.v1.PlaceTradeOrderResponse.error:type_name -> superbot.v1.Error
 	1,  // 3: superbot.v1.CancelTradeOrderResponse.order:type_name -> superbot.v1.TradeOrder
-	64, // 4: superbot.v1.CancelTradeOrderResponse.error:type_name -> superbot.v1.Error
+	65, // 4: superbot.v1.CancelTradeOrderResponse.error:type_name -> superbot.v1.Error
 	1,  // 5: superbot.v1.CancelAllTradeOrdersResponse.orders:type_name -> superbot.v1.TradeOrder
-	64, // 6: superbot.v1.CancelAllTradeOrdersResponse.error:type_name -> superbot.v1.Error
+	65, // 6: superbot.v1.CancelAllTradeOrdersResponse.error:type_name -> superbot.v1.Error
 	1,  // 7: superbot.v1.TradeOrdersResponse.orders:type_name -> superbot.v1.TradeOrder
-	64, // 8: superbot.v1.TradeOrdersResponse.error:type_name -> superbot.v1.Error
+	65, // 8: superbot.v1.TradeOrdersResponse.error:type_name -> superbot.v1.Error
 	2,  // 9: superbot.v1.TradeFillsResponse.fills:type_name -> superbot.v1.TradeFill
-	64, // 10: superbot.v1.TradeFillsResponse.error:type_name -> superbot.v1.Error
+	65, // 10: superbot.v1.TradeFillsResponse.error:type_name -> superbot.v1.Error
 	3,  // 11: superbot.v1.PositionsResponse.positions:type_name -> superbot.v1.Position
 	3,  // 12: superbot.v1.PositionsResponse.account:type_name -> superbot.v1.Position
-	64, // 13: superbot.v1.PositionsResponse.error:type_name -> superbot.v1.Error
+	65, // 13: superbot.v1.PositionsResponse.error:type_name -> superbot.v1.Error
 	4,  // 14: superbot.v1.BalanceResponse.balances:type_name -> superbot.v1.AssetBalance
 	5,  // 15: superbot.v1.BalanceResponse.strategies:type_name -> superbot.v1.StrategyBook
-	64, // 16: superbot.v1.BalanceResponse.error:type_name -> superbot.v1.Error
+	65, // 16: superbot.v1.BalanceResponse.error:type_name -> superbot.v1.Error
 	5,  // 17: superbot.v1.PnlResponse.strategies:type_name -> superbot.v1.StrategyBook
 	5,  // 18: superbot.v1.PnlResponse.account:type_name -> superbot.v1.StrategyBook
-	64, // 19: superbot.v1.PnlResponse.error:type_name -> superbot.v1.Error
+	65, // 19: superbot.v1.PnlResponse.error:type_name -> superbot.v1.Error
 	26, // 20: superbot.v1.TradingHaltResponse.state:type_name -> superbot.v1.TradingState
 	1,  // 21: superbot.v1.TradingHaltResponse.canceled:type_name -> superbot.v1.TradeOrder
 	1,  // 22: superbot.v1.TradingHaltResponse.flattening:type_name -> superbot.v1.TradeOrder
-	64, // 23: superbot.v1.TradingHaltResponse.error:type_name -> superbot.v1.Error
+	65, // 23: superbot.v1.TradingHaltResponse.error:type_name -> superbot.v1.Error
 	26, // 24: superbot.v1.TradingResumeResponse.state:type_name -> superbot.v1.TradingState
-	64, // 25: superbot.v1.TradingResumeResponse.error:type_name -> superbot.v1.Error
+	65, // 25: superbot.v1.TradingResumeResponse.error:type_name -> superbot.v1.Error
 	4,  // 26: superbot.v1.ReconcileReport.balances:type_name -> superbot.v1.AssetBalance
 	28, // 27: superbot.v1.ReconcileResponse.report:type_name -> superbot.v1.ReconcileReport
 	26, // 28: superbot.v1.ReconcileResponse.state:type_name -> superbot.v1.TradingState
-	64, // 29: superbot.v1.ReconcileResponse.error:type_name -> superbot.v1.Error
-	30, // 30: superbot.v1.StrategiesResponse.strategies:type_name -> superbot.v1.StrategyInfo
-	64, // 31: superbot.v1.StrategiesResponse.error:type_name -> superbot.v1.Error
-	30, // 32: superbot.v1.StrategyStartResponse.strategy:type_name -> superbot.v1.StrategyInfo
-	64, // 33: superbot.v1.StrategyStartResponse.error:type_name -> superbot.v1.Error
-	30, // 34: superbot.v1.StrategyStopResponse.strategy:type_name -> superbot.v1.StrategyInfo
-	64, // 35: superbot.v1.StrategyStopResponse.error:type_name -> superbot.v1.Error
-	30, // 36: superbot.v1.StrategyPauseResponse.strategy:type_name -> superbot.v1.StrategyInfo
-	64, // 37: superbot.v1.StrategyPauseResponse.error:type_name -> superbot.v1.Error
-	64, // 38: superbot.v1.SaveStrategyStateResponse.error:type_name -> superbot.v1.Error
-	64, // 39: superbot.v1.LoadStrategyStateResponse.error:type_name -> superbot.v1.Error
+	65, // 29: superbot.v1.ReconcileResponse.error:type_name -> superbot.v1.Error
+	31, // 30: superbot.v1.StrategiesResponse.strategies:type_name -> superbot.v1.StrategyInfo
+	65, // 31: superbot.v1.StrategiesResponse.error:type_name -> superbot.v1.Error
+	31, // 32: superbot.v1.StrategyStartResponse.strategy:type_name -> superbot.v1.StrategyInfo
+	65, // 33: superbot.v1.StrategyStartResponse.error:type_name -> superbot.v1.Error
+	31, // 34: superbot.v1.StrategyStopResponse.strategy:type_name -> superbot.v1.StrategyInfo
+	65, // 35: superbot.v1.StrategyStopResponse.error:type_name -> superbot.v1.Error
+	31, // 36: superbot.v1.StrategyPauseResponse.strategy:type_name -> superbot.v1.StrategyInfo
+	65, // 37: superbot.v1.StrategyPauseResponse.error:type_name -> superbot.v1.Error
+	65, // 38: superbot.v1.SaveStrategyStateResponse.error:type_name -> superbot.v1.Error
+	65, // 39: superbot.v1.LoadStrategyStateResponse.error:type_name -> superbot.v1.Error
 	1,  // 40: superbot.v1.OrderEvent.order:type_name -> superbot.v1.TradeOrder
 	2,  // 41: superbot.v1.FillEvent.fill:type_name -> superbot.v1.TradeFill
 	3,  // 42: superbot.v1.FillEvent.position:type_name -> superbot.v1.Position
 	3,  // 43: superbot.v1.PositionEvent.position:type_name -> superbot.v1.Position
 	4,  // 44: superbot.v1.AccountResponse.balances:type_name -> superbot.v1.AssetBalance
-	64, // 45: superbot.v1.AccountResponse.error:type_name -> superbot.v1.Error
-	65, // 46: superbot.v1.OpenOrdersResponse.orders:type_name -> superbot.v1.Order
-	64, // 47: superbot.v1.OpenOrdersResponse.error:type_name -> superbot.v1.Error
-	52, // 48: superbot.v1.MyTradesResponse.trades:type_name -> superbot.v1.ExchangeTrade
-	64, // 49: superbot.v1.MyTradesResponse.error:type_name -> superbot.v1.Error
-	66, // 50: superbot.v1.SubscribeUserDataRequest.subscriber:type_name -> actor.PID
-	64, // 51: superbot.v1.SubscribeUserDataResponse.error:type_name -> superbot.v1.Error
-	67, // 52: superbot.v1.MarketSubscribeRequest.kind:type_name -> superbot.v1.StreamKind
-	64, // 53: superbot.v1.MarketSubscribeResponse.error:type_name -> superbot.v1.Error
-	67, // 54: superbot.v1.MarketUnsubscribeRequest.kind:type_name -> superbot.v1.StreamKind
-	64, // 55: superbot.v1.MarketUnsubscribeResponse.error:type_name -> superbot.v1.Error
-	64, // 56: superbot.v1.JournalBackupResponse.error:type_name -> superbot.v1.Error
+	65, // 45: superbot.v1.AccountResponse.error:type_name -> superbot.v1.Error
+	66, // 46: superbot.v1.OpenOrdersResponse.orders:type_name -> superbot.v1.Order
+	65, // 47: superbot.v1.OpenOrdersResponse.error:type_name -> superbot.v1.Error
+	53, // 48: superbot.v1.MyTradesResponse.trades:type_name -> superbot.v1.ExchangeTrade
+	65, // 49: superbot.v1.MyTradesResponse.error:type_name -> superbot.v1.Error
+	67, // 50: superbot.v1.SubscribeUserDataRequest.subscriber:type_name -> actor.PID
+	65, // 51: superbot.v1.SubscribeUserDataResponse.error:type_name -> superbot.v1.Error
+	68, // 52: superbot.v1.MarketSubscribeRequest.kind:type_name -> superbot.v1.StreamKind
+	65, // 53: superbot.v1.MarketSubscribeResponse.error:type_name -> superbot.v1.Error
+	68, // 54: superbot.v1.MarketUnsubscribeRequest.kind:type_name -> superbot.v1.StreamKind
+	65, // 55: superbot.v1.MarketUnsubscribeResponse.error:type_name -> superbot.v1.Error
+	65, // 56: superbot.v1.JournalBackupResponse.error:type_name -> superbot.v1.Error
 	57, // [57:57] is the sub-list for method output_type
 	57, // [57:57] is the sub-list for method input_type
 	57, // [57:57] is the sub-list for extension type_name
@@ -4892,7 +5008,7 @@ func file_superbot_v1_trading_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_superbot_v1_trading_proto_rawDesc), len(file_superbot_v1_trading_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   63,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

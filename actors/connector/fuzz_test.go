@@ -21,17 +21,18 @@ func FuzzParseRetryAfter(f *testing.F) {
 	})
 }
 
-// FuzzClientOrderID: the accepted IDs are exactly Binance's
-// [A-Za-z0-9_-]{1,36}.
+// FuzzClientOrderID: the accepted IDs are exactly [.A-Za-z0-9_-]{1,36}
+// (within Binance's [.A-Z:/a-z0-9_-]{1,36}; the dot is in the order
+// actor's ids of a cluster term).
 func FuzzClientOrderID(f *testing.F) {
-	for _, s := range []string{"a", "oid-1", "x_y", "a@b", "", "0123456789012345678901234567890123456"} {
+	for _, s := range []string{"a", "oid-1", "x_y", "a@b", "", "0123456789012345678901234567890123456", "sb-grid.2n9c-17"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
 		ok := len(id) >= 1 && len(id) <= 36
 		for _, c := range []byte(id) {
 			alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-			if !alnum && c != '_' && c != '-' {
+			if !alnum && c != '_' && c != '-' && c != '.' {
 				ok = false
 			}
 		}

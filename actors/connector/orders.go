@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	clientOrderIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,36}$`)
+	clientOrderIDRE = regexp.MustCompile(`^[.A-Za-z0-9_-]{1,36}$`)
 	decimalRE       = regexp.MustCompile(`^[0-9]{1,20}(\.[0-9]{1,20})?$`)
 )
 

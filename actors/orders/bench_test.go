@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,9 +27,11 @@ var floorP50 time.Duration
 // order at a time: in paper mode, in live mode through the real
 // connector to the simulator, and the floor the issue compares live mode
 // with (one journal fsync plus go-binance placing the same order
-// directly). Sub-benchmarks run in order: floor, paper, live; live reports
-// its p50 as a ratio of the floor's (p50_vs_floor). Orders are LIMIT IOC
-// far below the price: they expire at once, so nothing piles up.
+// directly). Sub-benchmarks run in order: floor, paper, live, then paper
+// and live behind a cluster fence (benchFence: what election.Guard does,
+// asked twice per order); live reports its p50 as a ratio of the floor's
+// (p50_vs_floor). Orders are LIMIT IOC far below the price: they expire at
+// once, so nothing piles up.
 //
 //	go test -run '^$' -bench PlaceToAck -benchtime 300x ./actors/orders/
 func BenchmarkPlaceToAck(b *testing.B) {
@@ -65,16 +69,24 @@ func BenchmarkPlaceToAck(b *testing.B) {
 		}
 		floorP50 = report(b, lat)
 	})
-	for _, mode := range []string{ModePaper, ModeLive} {
-		b.Run(mode, func(b *testing.B) {
+	for _, name := range []string{ModePaper, ModeLive, ModePaper + "_fenced", ModeLive + "_fenced"} {
+		b.Run(name, func(b *testing.B) {
+			mode, fenced := strings.CutSuffix(name, "_fenced")
+			fence := func(d *Deps) {
+				if fenced {
+					d.Fence, d.Term = newBenchFence(1), 1
+				}
+			}
 			cfg := liveCfg()
 			cfg.Mode, cfg.Risk = mode, RiskConfig{}
 			cfg.Paper.Balances = map[string]string{"USDT": "1000000000"}
 			var pid *actor.PID
 			if mode == ModeLive {
-				pid = ls.startOrders(b, cfg, b.TempDir())
+				pid = ls.startOrders(b, cfg, b.TempDir(), fence)
 			} else {
-				pid = actortest.Spawn(b, ls.sys, Props(cfg, Deps{Connector: ls.conn, StateDir: b.TempDir(), Logger: actortest.Discard()}))
+				deps := Deps{Connector: ls.conn, StateDir: b.TempDir(), Logger: actortest.Discard()}
+				fence(&deps)
+				pid = actortest.Spawn(b, ls.sys, Props(cfg, deps))
 				actortest.Eventually(b, 10*time.Second, func() bool {
 					r, err := actortest.TryRequest[*messages.ReconcileResponse](ls.sys, pid, &messages.ReconcileRequest{}, time.Second)
 					return err == nil && r.GetState().GetGate() == gateOpen
@@ -97,6 +109,48 @@ func BenchmarkPlaceToAck(b *testing.B) {
 				b.ReportMetric(float64(p50)/float64(floorP50), "p50_vs_floor")
 			}
 		})
+	}
+}
+
+// benchFence answers MayAct as election.Guard does: an atomic load of the
+// term's proof, a clock read, an atomic load of its deadline.
+type benchFence struct {
+	epoch time.Time
+	cur   atomic.Pointer[benchProof]
+}
+
+type benchProof struct {
+	token int64
+	until atomic.Int64 // ns since epoch
+}
+
+func newBenchFence(token int64) *benchFence {
+	f := &benchFence{epoch: time.Now()}
+	p := &benchProof{token: token}
+	p.until.Store(int64(time.Hour))
+	f.cur.Store(p)
+	return f
+}
+
+// MayAct implements Fence.
+func (f *benchFence) MayAct() (int64, bool) {
+	p := f.cur.Load()
+	if p == nil || int64(time.Since(f.epoch)) >= p.until.Load() {
+		return 0, false
+	}
+	return p.token, true
+}
+
+// BenchmarkFenceCheck is the cost of one fence check on the hot path (an
+// order asks twice: at admission and just before sending).
+//
+//	go test -run '^$' -bench FenceCheck ./actors/orders/
+func BenchmarkFenceCheck(b *testing.B) {
+	a := newActor(DefaultConfig(), Deps{Fence: newBenchFence(1), Term: 1})
+	for b.Loop() {
+		if !a.mayAct(nil, actPlace, "") {
+			b.Fatal("refused")
+		}
 	}
 }
 

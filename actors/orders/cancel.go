@@ -21,8 +21,8 @@ func (a *orderActor) onCancel(ctx actor.Context, m *messages.CancelTradeOrderReq
 	id := m.GetClientOrderId()
 	t := a.orders[id]
 	switch {
-	case !clientIDRE.MatchString(id):
-		ctx.Respond(&messages.CancelTradeOrderResponse{Error: invalid([]string{"client_order_id: must match " + clientIDRE.String()})})
+	case !orderIDRE.MatchString(id):
+		ctx.Respond(&messages.CancelTradeOrderResponse{Error: invalid([]string{"client_order_id: must match " + orderIDRE.String()})})
 	case !a.loaded:
 		ctx.Respond(&messages.CancelTradeOrderResponse{Error: unavailable()})
 	case t == nil:
@@ -54,6 +54,10 @@ func (a *orderActor) cancel(ctx actor.Context, t *tracked, done func(actor.Conte
 		if done != nil {
 			done(ctx, e)
 		}
+	}
+	if !a.mayAct(ctx, actCancel, o.GetClientOrderId()) {
+		finish(ctx, fenceError())
+		return
 	}
 	if a.cfg.Mode == ModePaper {
 		u, ok := a.match.Cancel(o.GetClientOrderId(), a.nowMs())
@@ -160,6 +164,9 @@ func (a *orderActor) cancelMatching(ctx actor.Context, strategy, symbol string, 
 // (admitted past the gate and the risk checks: they only reduce).
 func (a *orderActor) flatten(ctx actor.Context) []*messages.TradeOrder {
 	var out []*messages.TradeOrder
+	if !a.mayAct(ctx, actClose, "") {
+		return nil
+	}
 	for _, name := range sortedKeys(a.books.pos) {
 		for _, sym := range sortedKeys(a.books.pos[name]) {
 			p := a.books.pos[name][sym]

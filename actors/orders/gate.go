@@ -239,14 +239,36 @@ func (a *orderActor) runReconcile(ctx actor.Context, gating bool) {
 		last[s] = id
 		symbols[s] = true
 	}
+	strategies := a.knownStrategies()
+	if a.deps.Term > 0 { // an earlier leader may have traded what this journal never saw
+		for _, name := range strategies {
+			if sym := a.cfg.Books[name].Symbol; sym != "" {
+				symbols[sym] = true
+			}
+		}
+	}
 	req := reconcile.Request{Journal: open, LastTradeIDs: last, Symbols: sortedKeys(symbols), External: a.cfg.External,
-		Prefix: a.cfg.ClientIDPrefix + "-", NowMs: a.nowMs(), RecvWindowMs: recvWindowMs, Recorded: recorded}
+		Prefix: a.cfg.ClientIDPrefix + "-", NowMs: a.nowMs(), RecvWindowMs: recvWindowMs, Recorded: recorded,
+		Term: a.deps.Term, Strategies: strategies}
 	if a.report == nil || a.report.GetResult() != "running" {
 		a.report = &messages.ReconcileReport{StartedMs: req.NowMs, Result: "running"}
 	}
 	a.reconciler = ctx.Spawn(reconcile.Props(a.deps.Connector, req))
 	a.settle()
 	a.log.Info("reconciling", "journal_open_orders", len(open), "symbols", len(req.Symbols))
+}
+
+// knownStrategies are the strategy names an earlier term's client id may
+// name: the configured ones, those with an id sequence, and "manual".
+func (a *orderActor) knownStrategies() []string {
+	names := map[string]bool{ManualStrategy: true}
+	for name := range a.cfg.Books {
+		names[name] = true
+	}
+	for name := range a.seqs {
+		names[name] = true
+	}
+	return sortedKeys(names)
 }
 
 // onReconcileMessage handles the runner's result; false for other messages.
@@ -298,6 +320,12 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 			a.cancelIfWanted(ctx, t)
 		}
 	}
+	if len(plan.Cancel) > 0 && !a.mayAct(ctx, actCancel, plan.Cancel[0].GetClientOrderId()) {
+		plan.Cancel = nil // still exchange-only: the next run cancels them
+		if plan.Report != nil {
+			plan.Report.OrdersCanceled = 0
+		}
+	}
 	for _, x := range plan.Cancel {
 		ctx.Request(a.deps.Connector, &messages.CancelOrderRequest{Symbol: x.GetSymbol(), ClientOrderId: x.GetClientOrderId(), OrderId: x.GetOrderId()})
 	}
@@ -328,7 +356,7 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 		a.settle()
 		a.publishFills(ctx, fills)
 	})
-	a.log.Info("reconciled", "fills", len(plan.Fills), "updates", len(plan.Updates), "adopted", len(plan.Adopt),
+	a.log.Info("reconciled", "fills", len(plan.Fills), "updates", len(plan.Updates), "adopted", len(plan.Adopt), "adopted_from_earlier_term", plan.Report.GetAdoptedFromEarlierTerm(),
 		"canceled", len(plan.Cancel), "intents_closed", len(plan.CloseIntents), "mismatches", len(plan.Mismatches))
 }
 

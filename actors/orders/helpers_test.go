@@ -158,6 +158,8 @@ type fixture struct {
 	conn  *actortest.Probe
 	bus   *actortest.Probe
 	pid   *actor.PID
+	// deps, when set, adds to the actor's Deps (Fence, Term, OnCommit).
+	deps func(*Deps)
 }
 
 func testCfg(mode string) Config {
@@ -177,11 +179,17 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 // newFixtureWith lets script set up the exchange before the actor starts.
 func newFixtureWith(t *testing.T, cfg Config, script func(*fakeExchange)) *fixture {
 	t.Helper()
+	return newFixtureDeps(t, cfg, script, nil)
+}
+
+// newFixtureDeps also lets deps add to the actor's Deps.
+func newFixtureDeps(t *testing.T, cfg Config, script func(*fakeExchange), deps func(*Deps)) *fixture {
+	t.Helper()
 	if err := Validate(cfg); err != nil {
 		t.Fatal(err)
 	}
 	sys := actortest.NewSystem(t)
-	f := &fixture{t: t, sys: sys, dir: t.TempDir(), cfg: cfg, clock: newClock(), fx: newFakeExchange()}
+	f := &fixture{t: t, sys: sys, dir: t.TempDir(), cfg: cfg, clock: newClock(), fx: newFakeExchange(), deps: deps}
 	if script != nil {
 		script(f.fx)
 	}
@@ -194,7 +202,11 @@ func newFixtureWith(t *testing.T, cfg Config, script func(*fakeExchange)) *fixtu
 // start spawns the actor and waits until its gate is open.
 func (f *fixture) start() {
 	f.t.Helper()
-	f.pid = f.sys.Root.Spawn(Props(f.cfg, Deps{Bus: f.bus.PID, Connector: f.conn.PID, StateDir: f.dir, Logger: actortest.Logger(f.t), Now: f.clock.now}))
+	deps := Deps{Bus: f.bus.PID, Connector: f.conn.PID, StateDir: f.dir, Logger: actortest.Logger(f.t), Now: f.clock.now}
+	if f.deps != nil {
+		f.deps(&deps)
+	}
+	f.pid = f.sys.Root.Spawn(Props(f.cfg, deps))
 	pid := f.pid
 	f.t.Cleanup(func() { _ = f.sys.Root.StopFuture(pid).Wait() })
 	actortest.Eventually(f.t, 10*time.Second, func() bool {

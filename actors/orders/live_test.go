@@ -73,9 +73,13 @@ func (ls *liveSim) direct(t testing.TB) *binance.Client {
 }
 
 // startOrders spawns a live order actor on ls in dir and waits for its gate.
-func (ls *liveSim) startOrders(t testing.TB, cfg Config, dir string) *actor.PID {
+func (ls *liveSim) startOrders(t testing.TB, cfg Config, dir string, extra ...func(*Deps)) *actor.PID {
 	t.Helper()
-	pid := actortest.Spawn(t, ls.sys, Props(cfg, Deps{Bus: ls.bus, Connector: ls.conn, StateDir: dir, Logger: actortest.Logger(t)}))
+	deps := Deps{Bus: ls.bus, Connector: ls.conn, StateDir: dir, Logger: actortest.Logger(t)}
+	for _, f := range extra {
+		f(&deps)
+	}
+	pid := actortest.Spawn(t, ls.sys, Props(cfg, deps))
 	actortest.Eventually(t, 20*time.Second, func() bool {
 		r, err := actortest.TryRequest[*messages.ReconcileResponse](ls.sys, pid, &messages.ReconcileRequest{}, time.Second)
 		return err == nil && r.GetState().GetGate() == gateOpen

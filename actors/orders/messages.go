@@ -3,7 +3,6 @@ package orders
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -81,8 +80,8 @@ type loaded struct {
 // load opens the journal and rebuilds the actor's state from it: open
 // orders, every strategy's book from the fills, the last trade ids, the
 // client id sequences, halts and the paper balances (config plus fills).
-func load(path string, cfg Config, log *slog.Logger, nowMs int64) *loaded {
-	j, err := journal.Open(path, journal.Options{Logger: log})
+func load(path string, opts journal.Options, cfg Config, nowMs int64) *loaded {
+	j, err := journal.Open(path, opts)
 	if err != nil {
 		return &loaded{err: err}
 	}

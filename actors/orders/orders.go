@@ -48,6 +48,16 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Fence, when set, is asked before every exchange action (place, cancel,
+	// close-out); nil on a single node: always allowed.
+	Fence Fence
+	// Term is this run's fencing token (election.Elected.Token); 0 on a
+	// single node. Carried in client order ids and journal rows.
+	Term int64
+	// OnCommit, when set, gets every batch of journal ops after it is
+	// committed, in commit order, on the journal's writer goroutine
+	// (it must not block: the lead passes a bus publish). nil: nothing.
+	OnCommit func(ops []journal.Op)
 }
 
 // PrepareStop is sent by the daemon at shutdown, before the connector
@@ -153,6 +163,10 @@ type orderActor struct {
 	pending  map[uint64]func(actor.Context, error)
 	timers   map[tickKind]*time.Timer
 	ticks    uint64
+
+	// fenceRefusing: the fence refused the last action asked (the burst's
+	// alert is out).
+	fenceRefusing bool
 }
 
 func newActor(cfg Config, deps Deps) *orderActor {
@@ -267,8 +281,9 @@ func (a *orderActor) onStarted(ctx actor.Context) {
 		a.acker = bus.NewAcker(a.deps.Bus, 0)
 	}
 	root, self, path, cfg, log, now, h := a.root, a.self, a.journalPath(), a.cfg, a.log, a.nowMs(), &a.handoff
+	opts := journal.Options{Logger: log, OnCommit: a.deps.OnCommit}
 	go func() {
-		l := load(path, cfg, log, now)
+		l := load(path, opts, cfg, now)
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if h.released && l.j != nil { // the actor stopped while loading

@@ -2,15 +2,14 @@ package orders
 
 import (
 	"fmt"
-	"hash/fnv"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/orders/clientid"
 	"github.com/superbot/superbot/actors/orders/journal"
 	"github.com/superbot/superbot/messages"
 )
@@ -23,14 +22,19 @@ const ManualStrategy = "manual"
 const placeTimeout = 30 * time.Second
 
 var (
+	// clientIDRE is a caller's own client order id: never a dot, so never
+	// one of the ids of a term (clientid.Make).
 	clientIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,36}$`)
-	symbolRE   = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
-	decimalRE  = regexp.MustCompile(`^[0-9]{1,20}(\.[0-9]{1,20})?$`)
+	// orderIDRE is any client order id the actor may hold: a caller's, one
+	// it made (with a term: a dot), one reconciliation adopted.
+	orderIDRE = regexp.MustCompile(`^[.a-zA-Z0-9_-]{1,36}$`)
+	symbolRE  = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
+	decimalRE = regexp.MustCompile(`^[0-9]{1,20}(\.[0-9]{1,20})?$`)
 	// ownTailRE is the end of the actor's own ids (clientID): -SEQUENCE.
 	ownTailRE = regexp.MustCompile(`-[0-9]+$`)
 )
 
-// ownForm reports an id the actor could generate (clientID): PREFIX-, then
+// ownForm reports an id the actor could generate (clientid.Make): PREFIX-, then
 // anything, then -DIGITS. Callers may use the prefix for ids of their own
 // (the strategy host does, so that reconciliation halts on a lost strategy
 // order instead of adopting it as external) as long as the id does not end
@@ -114,8 +118,10 @@ func (a *orderActor) answerRecorded(ctx actor.Context, t *tracked, sender *actor
 	ctx.Send(sender, &messages.PlaceTradeOrderResponse{Order: clone(t.o)})
 }
 
-// admit passes the gate and the risk checks, then journals the intent. A
-// symbol with no price known yet is priced first (warm).
+// admit passes the gate, the risk checks and the cluster fence, then
+// journals the intent. A symbol with no price known yet is priced first
+// (warm). A place the fence refuses here is answered UNAVAILABLE and not
+// journaled; send asks the fence again once the intent is committed.
 func (a *orderActor) admit(ctx actor.Context, req *messages.PlaceTradeOrderRequest, sender *actor.PID) {
 	if e := a.gateCheck(req.GetStrategy()); e != nil {
 		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
@@ -143,6 +149,10 @@ func (a *orderActor) admit(ctx actor.Context, req *messages.PlaceTradeOrderReque
 		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: e})
 		return
 	}
+	if !a.mayAct(ctx, actPlace, req.GetClientOrderId()) { // refused before the intent: nothing journaled
+		ctx.Send(sender, &messages.PlaceTradeOrderResponse{Error: fenceError()})
+		return
+	}
 	a.journalIntent(ctx, req, sender)
 }
 
@@ -155,12 +165,12 @@ func (a *orderActor) journalIntent(ctx actor.Context, req *messages.PlaceTradeOr
 	id := req.GetClientOrderId()
 	if id == "" {
 		a.seqs[req.GetStrategy()]++
-		id = clientID(a.cfg.ClientIDPrefix, req.GetStrategy(), a.seqs[req.GetStrategy()])
+		id = clientid.Make(a.cfg.ClientIDPrefix, req.GetStrategy(), a.deps.Term, a.seqs[req.GetStrategy()])
 		ops = append(ops, jsonMeta(metaSeqs, a.seqs))
 	}
 	o := &messages.TradeOrder{ClientOrderId: id, Strategy: req.GetStrategy(), Symbol: req.GetSymbol(), Side: req.GetSide(),
 		Type: req.GetType(), Quantity: req.GetQuantity(), Price: req.GetPrice(), TimeInForce: req.GetTimeInForce(),
-		Status: messages.TradeOrderStatus_TRADE_ORDER_STATUS_INTENT, CreatedMs: now, UpdatedMs: now, Mode: a.cfg.Mode}
+		Status: messages.TradeOrderStatus_TRADE_ORDER_STATUS_INTENT, CreatedMs: now, UpdatedMs: now, Mode: a.cfg.Mode, Term: a.deps.Term}
 	t := &tracked{o: o, busy: true, tradeIDs: map[int64]bool{}}
 	if sender != nil {
 		t.waiters = append(t.waiters, sender)
@@ -194,6 +204,10 @@ func (a *orderActor) intentFailed(ctx actor.Context, t *tracked, err error) {
 // send hands a journaled intent to the exchange (live) or the paper
 // matcher. The order is sent once: nothing here ever sends it again.
 func (a *orderActor) send(ctx actor.Context, t *tracked) {
+	if !a.mayAct(ctx, actPlace, t.o.GetClientOrderId()) { // the lease ran out during the intent's commit
+		a.fenced(ctx, t)
+		return
+	}
 	t.o.Status = messages.TradeOrderStatus_TRADE_ORDER_STATUS_SENT
 	if a.cfg.Mode == ModePaper {
 		a.sendPaper(ctx, t)
@@ -426,18 +440,6 @@ func validatePlace(r *messages.PlaceTradeOrderRequest) []string {
 		p = append(p, "client_order_id: must match "+clientIDRE.String())
 	}
 	return p
-}
-
-// clientID makes PREFIX-STRATEGY-SEQ within 36 characters: a strategy name
-// longer than 16 is shortened to its first 9 characters and a hash of the
-// whole (deterministic, so a strategy's ids stay recognisable).
-func clientID(prefix, strategy string, seq uint64) string {
-	if len(strategy) > 16 {
-		h := fnv.New32a()
-		_, _ = h.Write([]byte(strategy))
-		strategy = fmt.Sprintf("%s_%06x", strategy[:9], h.Sum32()&0xffffff)
-	}
-	return prefix + "-" + strategy + "-" + strconv.FormatUint(seq, 10)
 }
 
 func clone(o *messages.TradeOrder) *messages.TradeOrder {

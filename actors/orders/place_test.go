@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/orders/clientid"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -180,14 +181,14 @@ func TestInvalidPlacementListsEveryProblem(t *testing.T) {
 
 func TestClientIDsAreShortAndUnique(t *testing.T) {
 	long := "a_very_long_strategy_name_that_goes_on_and_on"
-	id := clientID("sb", long, 12345678901)
+	id := clientid.Make("sb", long, 0, 12345678901)
 	if !clientIDRE.MatchString(id) || len(id) > 36 {
 		t.Fatalf("id %q", id)
 	}
-	if clientID("sb", long, 1) == clientID("sb", long+"x", 1) {
+	if clientid.Make("sb", long, 0, 1) == clientid.Make("sb", long+"x", 0, 1) {
 		t.Fatal("two long names gave one id")
 	}
-	if got := clientID("sb", "grid", 3); got != "sb-grid-3" {
+	if got := clientid.Make("sb", "grid", 0, 3); got != "sb-grid-3" {
 		t.Fatalf("id = %q", got)
 	}
 }

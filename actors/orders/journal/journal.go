@@ -68,6 +68,14 @@ type Options struct {
 	// MaxBatch is the most ops one transaction takes (a single Write larger
 	// than that still commits whole). 0 means DefaultMaxBatch.
 	MaxBatch int
+	// OnCommit, when set, gets every batch of ops after it is committed
+	// (fsynced), in commit order, on the writer goroutine, before the
+	// batch's Write dones run: the ops of the batch's requests that
+	// committed, each request's ops in its order, never those of a request
+	// or a transaction that failed. It must not block (it holds up every
+	// later commit) and must not change the ops or their messages, which
+	// are the journal's own copies. nil: nothing.
+	OnCommit func(ops []Op)
 }
 
 // Stats counts the writer's work since Open.
@@ -91,6 +99,7 @@ type Journal struct {
 	log      *slog.Logger
 	maxBatch int
 	version  int
+	onCommit func(ops []Op)
 
 	wdb   *sql.DB // one connection, used by the writer goroutine (and Checkpoint)
 	stmts statements
@@ -138,7 +147,7 @@ func Open(path string, opts Options) (*Journal, error) {
 		return nil, err
 	}
 	j := &Journal{
-		path: path, log: opts.Logger, maxBatch: opts.MaxBatch,
+		path: path, log: opts.Logger, maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
 		wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 	}
 	if err := j.openWriter(); err != nil {

@@ -52,7 +52,7 @@ var OpenStatuses = []messages.TradeOrderStatus{
 
 const orderColumns = `client_order_id, strategy, symbol, side, type, quantity, price,
 	time_in_force, status, exchange_order_id, executed_qty, cumulative_quote_qty,
-	avg_price, created_ms, updated_ms, reason, mode, not_found`
+	avg_price, created_ms, updated_ms, reason, mode, not_found, term`
 
 // Orders lists the orders f selects, newest first (by created_ms).
 func (j *Journal) Orders(f OrderFilter) ([]*messages.TradeOrder, error) {
@@ -134,7 +134,7 @@ func (j *Journal) queryOrders(q string, args ...any) ([]*messages.TradeOrder, er
 		if err := rows.Scan(&o.ClientOrderId, &o.Strategy, &o.Symbol, &o.Side, &o.Type,
 			&o.Quantity, &o.Price, &o.TimeInForce, &status, &o.ExchangeOrderId,
 			&o.ExecutedQty, &o.CumulativeQuoteQty, &o.AvgPrice, &o.CreatedMs,
-			&o.UpdatedMs, &o.Reason, &o.Mode, &notFound); err != nil {
+			&o.UpdatedMs, &o.Reason, &o.Mode, &notFound, &o.Term); err != nil {
 			return nil, fmt.Errorf("journal: orders: %w", err)
 		}
 		if o.Status, err = parseStatus(status); err != nil {

@@ -15,10 +15,11 @@ type migration func(ctx context.Context, tx *sql.Tx) error
 var migrations = []migration{
 	migrateV1,
 	migrateV2,
+	migrateV3,
 }
 
 // CurrentSchema is the schema version this code writes: len(migrations).
-const CurrentSchema = 2
+const CurrentSchema = 3
 
 // migrateV1 is the first schema: orders, fills, strategy state and meta.
 // Decimals are TEXT, times INTEGER Unix milliseconds, statuses their names.
@@ -113,6 +114,12 @@ func migrateV2(ctx context.Context, tx *sql.Tx) error {
 				new.reason, new.executed_qty);
 		END`,
 	)
+}
+
+// migrateV3 adds the orders' term: the fencing token of the cluster leader
+// that created the order (0 on a single node, and for every older row).
+func migrateV3(ctx context.Context, tx *sql.Tx) error {
+	return execAll(ctx, tx, `ALTER TABLE orders ADD COLUMN term INTEGER NOT NULL DEFAULT 0`)
 }
 
 func execAll(ctx context.Context, tx *sql.Tx, stmts ...string) error {

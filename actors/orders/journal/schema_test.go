@@ -173,3 +173,68 @@ func TestReadableWithSQLite3(t *testing.T) {
 		t.Fatalf("sqlite3 printed\n%s\nwant\n%s", out, want)
 	}
 }
+
+// TestMigratesV2JournalAddsTerm migrates a v2 journal (v1 plus migrateV2,
+// as the previous release left it): its orders read term 0, a new order
+// keeps the term it was written with, and an update never changes the
+// term first recorded.
+func TestMigratesV2JournalAddsTerm(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	db := rawDB(t, path)
+	for _, s := range v1SQL {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateV2(t.Context(), tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`PRAGMA user_version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	j, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if v := j.SchemaVersion(); v != 3 || CurrentSchema != 3 {
+		t.Fatalf("version %d after migration (current %d), want 3", v, CurrentSchema)
+	}
+	old, err := j.Order("sb-old-2")
+	if err != nil || old == nil || old.Term != 0 || old.Status != stNew {
+		t.Fatalf("old order after migration: %v, %v", old, err)
+	}
+	o := order("sb-grid.a-1", "grid", "BTCUSDT", stNew, 5000)
+	o.Term = 370
+	mustWrite(t, j, PutOrder{o})
+	if got, err := j.Order("sb-grid.a-1"); err != nil || got.GetTerm() != 370 {
+		t.Fatalf("new order's term: %v, %v", got, err)
+	}
+	// An update by a later term (or one that does not say) keeps 370; an
+	// old order adopted by a term gets it.
+	o.Term, o.Status = 371, stFilled
+	mustWrite(t, j, PutOrder{o})
+	old.Term = 371
+	mustWrite(t, j, PutOrder{old})
+	if got, err := j.Order("sb-grid.a-1"); err != nil || got.GetTerm() != 370 || got.GetStatus() != stFilled {
+		t.Fatalf("updated order: %v, %v", got, err)
+	}
+	if got, err := j.Order("sb-old-2"); err != nil || got.GetTerm() != 371 {
+		t.Fatalf("old order written by a term: %v, %v", got, err)
+	}
+	open, err := j.OpenOrders()
+	if err != nil || len(open) != 1 || open[0].GetTerm() != 371 {
+		t.Fatalf("open orders: %v, %v", open, err)
+	}
+}

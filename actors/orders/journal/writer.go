@@ -128,6 +128,7 @@ func (j *Journal) commit(batch []request) {
 		}
 	} else {
 		j.commits.Add(1)
+		j.committed(batch, errs)
 	}
 	for i, r := range batch {
 		if errs[i] != nil {
@@ -138,6 +139,30 @@ func (j *Journal) commit(batch []request) {
 		}
 		r.done(errs[i])
 	}
+}
+
+// committed hands the ops of a committed batch's requests that did not
+// fail to Options.OnCommit.
+func (j *Journal) committed(batch []request, errs []error) {
+	if j.onCommit == nil {
+		return
+	}
+	n := 0
+	for i, r := range batch {
+		if errs[i] == nil {
+			n += len(r.ops)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	ops := make([]Op, 0, n)
+	for i, r := range batch {
+		if errs[i] == nil {
+			ops = append(ops, r.ops...)
+		}
+	}
+	j.onCommit(ops)
 }
 
 // transact runs the batch's valid requests in one transaction, recording a
@@ -184,8 +209,8 @@ type statements [stmtCount]*sql.Stmt
 var stmtSQL = [stmtCount]string{
 	stmtOrder: `INSERT INTO orders (client_order_id, strategy, symbol, side, type,
 	quantity, price, time_in_force, status, exchange_order_id, executed_qty,
-	cumulative_quote_qty, avg_price, created_ms, updated_ms, reason, mode, not_found)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	cumulative_quote_qty, avg_price, created_ms, updated_ms, reason, mode, not_found, term)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (client_order_id) DO UPDATE SET strategy = excluded.strategy,
 	symbol = excluded.symbol, side = excluded.side, type = excluded.type,
 	quantity = excluded.quantity, price = excluded.price,
@@ -194,7 +219,8 @@ ON CONFLICT (client_order_id) DO UPDATE SET strategy = excluded.strategy,
 	cumulative_quote_qty = excluded.cumulative_quote_qty, avg_price = excluded.avg_price,
 	created_ms = CASE WHEN orders.created_ms = 0 THEN excluded.created_ms ELSE orders.created_ms END,
 	updated_ms = excluded.updated_ms, reason = excluded.reason, mode = excluded.mode,
-	not_found = excluded.not_found`,
+	not_found = excluded.not_found,
+	term = CASE WHEN orders.term = 0 THEN excluded.term ELSE orders.term END`,
 	// seq numbers an order's fills; (symbol, trade_id) makes a fill with a
 	// trade id idempotent. The duplicate check repeats "trade_id > 0" so that
 	// SQLite may use the partial index fills_trade (without it, every fill
@@ -313,7 +339,7 @@ func (w *txWriter) putOrder(o *messages.TradeOrder) error {
 		o.GetSymbol(), o.GetSide(), o.GetType(), o.GetQuantity(), o.GetPrice(),
 		o.GetTimeInForce(), status, o.GetExchangeOrderId(), o.GetExecutedQty(),
 		o.GetCumulativeQuoteQty(), o.GetAvgPrice(), o.GetCreatedMs(), o.GetUpdatedMs(),
-		o.GetReason(), o.GetMode(), int64(o.GetNotFound()))
+		o.GetReason(), o.GetMode(), int64(o.GetNotFound()), o.GetTerm())
 }
 
 func (w *txWriter) addFill(f *messages.TradeFill) error {

@@ -1,8 +1,14 @@
 package reconcile
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
 	"github.com/shopspring/decimal"
 
+	"github.com/superbot/superbot/actors/orders/clientid"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -12,6 +18,8 @@ const (
 	reasonMayLand  = "intent not found yet; it may still land (reconciliation)"
 	reasonNotFound = "not found on the exchange (reconciliation)"
 	reasonAdopted  = "open on the exchange, unknown to the journal: adopted (reconciliation)"
+	// reasonEarlierTerm: an earlier cluster leader placed it.
+	reasonEarlierTerm = "placed by an earlier leader, unknown to this journal: adopted (reconciliation)"
 )
 
 // journalOrder aligns one journal order with the exchange's view of it.
@@ -147,8 +155,12 @@ func (p *planner) exchangeOnly() {
 		case cid == "":
 			p.mismatch("", "%s order %d: open on the exchange without a client order id", o.GetSymbol(), o.GetOrderId())
 		case p.ours(cid):
-			p.mismatch(cid, "%s order %d (client id %q): open on the exchange with our prefix, but the journal has no such order (a lost record)",
-				o.GetSymbol(), o.GetOrderId(), cid)
+			if id, owner, earlier := p.earlierTerm(cid); earlier && ok {
+				p.adoptEarlier(o, status, id, owner)
+				continue
+			}
+			p.mismatch(cid, "%s order %d (client id %q): open on the exchange with our prefix, but the journal has no such order (a lost record)%s",
+				o.GetSymbol(), o.GetOrderId(), cid, p.termNote(cid))
 		case !ok:
 			p.mismatch(cid, "%s order %d (client id %q): unknown exchange status %q", o.GetSymbol(), o.GetOrderId(), cid, o.GetStatus())
 		case p.in.External == ExternalCancel:
@@ -160,6 +172,72 @@ func (p *planner) exchangeOnly() {
 			return
 		}
 	}
+	p.closedEarlier(seen)
+}
+
+// closedEarlier adopts the orders of an earlier term that are no longer
+// open (filled, canceled, expired) but whose trades the run fetched: their
+// final state from the exchange, so their fills have an order.
+func (p *planner) closedEarlier(seen map[string]bool) {
+	for _, key := range slices.Sorted(maps.Keys(p.in.TradeOrders)) {
+		cid := p.in.TradeOrders[key].GetClientOrderId()
+		if p.journal[cid] != nil || seen[cid] || p.badOrder[cid] {
+			continue
+		}
+		id, owner, earlier := p.earlierTerm(cid)
+		if !earlier {
+			continue
+		}
+		seen[cid] = true
+		v := p.views[cid]
+		status, ok := statusOf(v)
+		if !ok {
+			p.mismatch(cid, "%s order %d (client id %q): unknown exchange status %q", v.GetSymbol(), v.GetOrderId(), cid, v.GetStatus())
+			continue
+		}
+		p.adoptEarlier(v, status, id, owner)
+	}
+}
+
+// earlierTerm reports an id of ours (clientid.Parse) of an earlier term
+// than the leader's, with the strategy it names.
+func (p *planner) earlierTerm(cid string) (clientid.ID, string, bool) {
+	if !p.ours(cid) || p.in.Term <= 0 {
+		return clientid.ID{}, "", false
+	}
+	prefix := strings.TrimSuffix(p.in.Prefix, "-")
+	id, ok := clientid.Parse(prefix, cid)
+	if !ok || id.Term <= 0 || id.Term >= p.in.Term {
+		return clientid.ID{}, "", false
+	}
+	return id, clientid.Owner(prefix, id, p.in.Strategies), true
+}
+
+// termNote explains, in a mismatch, why an id of ours was not adopted as
+// an earlier term's.
+func (p *planner) termNote(cid string) string {
+	if p.in.Term <= 0 {
+		return ""
+	}
+	id, ok := clientid.Parse(strings.TrimSuffix(p.in.Prefix, "-"), cid)
+	switch {
+	case !ok || id.Term == 0:
+		return "; its id carries no term"
+	case id.Term == p.in.Term:
+		return "; its id carries this leader's own term"
+	case id.Term > p.in.Term:
+		return fmt.Sprintf("; its id carries a later term (%d > %d): this node is not the newest leader", id.Term, p.in.Term)
+	}
+	return ""
+}
+
+// adoptEarlier adopts an order an earlier term placed into the strategy
+// its id names, with its term.
+func (p *planner) adoptEarlier(o *messages.Order, status messages.TradeOrderStatus, id clientid.ID, owner string) {
+	a := p.adopted(o, status)
+	a.Strategy, a.Term, a.Reason = owner, id.Term, reasonEarlierTerm
+	p.plan.Adopt = append(p.plan.Adopt, a)
+	p.earlier++
 }
 
 // adopted is the journal record of an exchange-only open order.
@@ -168,7 +246,7 @@ func (p *planner) adopted(o *messages.Order, status messages.TradeOrderStatus) *
 		Side: o.GetSide(), Type: o.GetType(), Quantity: o.GetOrigQty(), Price: o.GetPrice(), TimeInForce: o.GetTimeInForce(),
 		Status: status, ExchangeOrderId: o.GetOrderId(), ExecutedQty: o.GetExecutedQty(),
 		CumulativeQuoteQty: o.GetCumulativeQuoteQty(), AvgPrice: avgPrice(dec(o.GetExecutedQty()), dec(o.GetCumulativeQuoteQty())),
-		CreatedMs: o.GetTimeMs(), UpdatedMs: p.in.NowMs, Reason: reasonAdopted, Mode: "live"}
+		CreatedMs: o.GetTimeMs(), UpdatedMs: p.in.NowMs, Reason: reasonAdopted, Mode: "live", Term: p.in.Term}
 }
 
 // statusOf maps an exchange order's Binance status to the journal's (a

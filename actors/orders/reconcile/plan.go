@@ -73,10 +73,23 @@ type Input struct {
 	Balances []*messages.AssetBalance
 	// External is "adopt" (also when empty) or "cancel".
 	External string
-	// Prefix starts our client order ids: an order unknown to the journal
-	// whose id has it is a record the journal lost (a mismatch), never
-	// adopted. Empty matches nothing.
+	// Prefix starts our client order ids ("PREFIX-"): an order unknown to
+	// the journal whose id has it is a record the journal lost (a
+	// mismatch), never adopted as external, but see Term. Empty matches
+	// nothing.
 	Prefix string
+	// Term is this leader's fencing token (0 on a single node). An order
+	// unknown to the journal whose id is ours (clientid.Parse) and carries
+	// an earlier term (> 0, < Term) was placed by an earlier leader whose
+	// journal row did not reach this node: it is adopted into the strategy
+	// its id names, its trades recorded, and counted in the report's
+	// adopted_from_earlier_term. The same term, a later one, or none stays
+	// a mismatch.
+	Term int64
+	// Strategies are the strategy names an id's shortened strategy part is
+	// matched against (clientid.Owner); an id naming none of them is
+	// adopted into the name it carries.
+	Strategies []string
 	// NowMs is the clock (Unix ms, the journal's clock) the ages of intents
 	// are measured against.
 	NowMs int64
@@ -101,7 +114,9 @@ type Plan struct {
 	// quantity, exchange order id or not_found count. UNKNOWN and LOST
 	// orders not found get not_found+1 (the orders actor applies lost_after).
 	Updates []*messages.TradeOrder
-	// Adopt are the exchange-only open orders adopted as strategy "external".
+	// Adopt are the exchange-only open orders adopted as strategy "external",
+	// and the orders of an earlier term (Input.Term), open or not, adopted
+	// into their strategies.
 	Adopt []*messages.TradeOrder
 	// Cancel are the exchange-only open orders to cancel (External is
 	// "cancel"). Empty when Mismatches is not: a halted plan acts on nothing.
@@ -145,6 +160,7 @@ type planner struct {
 	badOrder map[string]bool                 // client ids named by a mismatch
 	plan     Plan
 	resolved uint32
+	earlier  uint32 // orders adopted from an earlier term
 }
 
 func newPlanner(in Input) *planner {
@@ -237,9 +253,11 @@ func (p *planner) trade(t *messages.ExchangeTrade) {
 	strategy := StrategyExternal
 	if j := p.journal[cid]; j != nil {
 		strategy = j.GetStrategy()
+	} else if _, owner, ok := p.earlierTerm(cid); ok {
+		strategy = owner
 	} else if p.ours(cid) {
-		p.mismatch(cid, "trade %d of %s order %d (client id %q): our prefix, but the journal has no such order",
-			t.GetId(), t.GetSymbol(), t.GetOrderId(), cid)
+		p.mismatch(cid, "trade %d of %s order %d (client id %q): our prefix, but the journal has no such order%s",
+			t.GetId(), t.GetSymbol(), t.GetOrderId(), cid, p.termNote(cid))
 		return
 	}
 	qty, ok1 := parseDec(t.GetQty())
@@ -271,7 +289,7 @@ func (p *planner) finish() Plan {
 		StartedMs: p.in.NowMs, FinishedMs: p.in.NowMs, Result: result,
 		OpenOrdersSeen: uint32(len(p.in.ExchangeOpen)), FillsRecorded: uint32(len(p.plan.Fills)),
 		OrdersAdopted: uint32(len(p.plan.Adopt)), OrdersCanceled: uint32(len(p.plan.Cancel)),
-		IntentsClosed: uint32(len(p.plan.CloseIntents)), OrdersResolved: p.resolved,
+		IntentsClosed: uint32(len(p.plan.CloseIntents)), OrdersResolved: p.resolved, AdoptedFromEarlierTerm: p.earlier,
 		Mismatches: p.plan.Mismatches, Balances: p.in.Balances,
 	}
 	return p.plan

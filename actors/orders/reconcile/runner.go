@@ -59,6 +59,9 @@ type Request struct {
 	Symbols []string
 	// External and Prefix: see Input.
 	External, Prefix string
+	// Term and Strategies: see Input.
+	Term       int64
+	Strategies []string
 	// NowMs is the run's start (Unix ms) and the clock intents are aged by.
 	NowMs int64
 	// RecvWindowMs: see Input.RecvWindowMs.
@@ -138,6 +141,7 @@ func (r *runner) Receive(ctx actor.Context) {
 func (r *runner) start(ctx actor.Context) {
 	r.in = Input{Journal: r.req.Journal, LastTradeIDs: r.req.LastTradeIDs, External: r.req.External,
 		Prefix: r.req.Prefix, NowMs: r.req.NowMs, RecvWindowMs: r.req.RecvWindowMs, Recorded: r.req.Recorded,
+		Term: r.req.Term, Strategies: r.req.Strategies,
 		Queried: map[string]*messages.Order{}, TradeOrders: map[int64]*messages.Order{}}
 	r.phase = phaseTrades
 	r.queue = append(r.queue, &call{what: "account", msg: &messages.AccountRequest{}, weight: weightAccount, answer: r.onAccount})
