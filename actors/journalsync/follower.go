@@ -243,7 +243,7 @@ func (f *follower) onOpened(ctx actor.Context, msg *opened) {
 
 func (f *follower) onSubscribed(res *messages.SubscribeResponse) {
 	if res.GetError() != nil {
-		panic(fmt.Errorf("journalsync: subscribe to %s: %v", Topic, res.GetError()))
+		panic(fmt.Errorf("journalsync: subscribe to %s: %w", Topic, res.GetError()))
 	}
 	f.subID, f.status.Open = res.GetSubscriptionId(), true
 }

@@ -1,6 +1,7 @@
 package journalsync_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/journalsync"
 	"github.com/superbot/superbot/actors/orders/journal"
 	"github.com/superbot/superbot/messages"
@@ -170,4 +172,30 @@ func TestFollowerResumesFromItsPosition(t *testing.T) {
 		t.Fatalf("alert %v: want a gap at 3/5, expected 4", a)
 	}
 	r.waitApplied(t, 1, 0)
+}
+
+// TestFollowerCommitsWhatItTookBeforeStopping: batches the follower has
+// taken off its mailbox are in the file once it stopped, even those whose
+// commit was still pending.
+func TestFollowerCommitsWhatItTookBeforeStopping(t *testing.T) {
+	r := newRig(t)
+	pub := journalsync.Publisher(r.sys.Root, r.bus, "a", 4)
+	const n = 200
+	for i := range n {
+		pub([]journal.Op{journal.PutMeta{Key: "k", Value: fmt.Sprint(i + 1)}})
+	}
+	var st journalsync.FollowerStatus
+	actortest.Eventually(t, wait, func() bool {
+		st = r.status(t, r.follower)
+		return st.Seq == n
+	}, "follower took all %d batches (status %+v)", n, st)
+	r.stopFollower(t)
+	got := openJournal(t, r.path)
+	if v, _, err := got.Meta("k"); err != nil || v != fmt.Sprint(n) {
+		t.Fatalf("meta k = %q (%v) after stop, want %d", v, err, n)
+	}
+	if pos, _, _ := got.Meta(journalsync.PositionKey); pos != fmt.Sprintf("4/%d", n) {
+		t.Fatalf("position %q, want 4/%d", pos, n)
+	}
+	t.Logf("at the last status: applied %d, pending %d", st.Applied, st.Pending)
 }
