@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/superbot/superbot/actors/cluster/clustertest"
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/messages"
@@ -65,6 +67,74 @@ func leaderOf(t *testing.T, nodes map[string]*client.Client, within time.Duratio
 	}
 }
 
+// load places orders on the simulator through a daemon: market orders and
+// limit orders near the price (filled as the test steps the exchange) or far
+// from it (left open).
+type load struct {
+	ex  *exchangesim.Exchange
+	mu  sync.Mutex
+	rng *rand.Rand
+	// answered, refused and cut count the placements: answered by the
+	// daemon, refused by it (an RPC error), cut (the connection died).
+	answered, refused, cut int
+}
+
+func (l *load) params() map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sym := []string{"BTCUSDT", "ETHUSDT"}[l.rng.IntN(2)]
+	side := []string{"BUY", "SELL"}[l.rng.IntN(2)]
+	p := map[string]any{"symbol": sym, "side": side, "type": "MARKET", "quantity": map[string]string{"BTCUSDT": "0.001", "ETHUSDT": "0.02"}[sym]}
+	if k := l.rng.IntN(3); k > 0 {
+		off := 0.0005 // near: crossed within a few steps
+		if k == 2 {
+			off = 0.05 // far: stays open
+		}
+		if side == "BUY" {
+			off = -off
+		}
+		px := decimal.RequireFromString(l.ex.Price(sym)).Mul(decimal.NewFromFloat(1 + off))
+		p["type"], p["price"], p["time_in_force"] = "LIMIT", px.Round(2).String(), "GTC"
+	}
+	return p
+}
+
+// place sends n orders one after the other; it stops at the first one the
+// connection loses (the daemon died).
+func (l *load) place(c *client.Client, n int) {
+	for range n {
+		var res messages.PlaceTradeOrderResponse
+		err := rpcCall(context.Background(), c, "trading.order.place", l.params(), &res)
+		l.mu.Lock()
+		switch {
+		case err == nil:
+			l.answered++
+		case isRPCError(err):
+			l.refused++
+		default:
+			l.cut++
+		}
+		l.mu.Unlock()
+		if err != nil && !isRPCError(err) {
+			return
+		}
+	}
+}
+
+// step moves every price one step every 20 ms until stop closes.
+func (l *load) step(stop <-chan struct{}) {
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tk.C:
+			l.ex.Step()
+		}
+	}
+}
+
 // journalTerms returns how many of c's journal orders carry each term.
 func journalTerms(t *testing.T, c *client.Client) map[int64]int {
 	t.Helper()
@@ -100,43 +170,21 @@ func TestClusterTradingFailover(t *testing.T) {
 	lc := clients[first]
 	waitReconciled(t, lc, 30*time.Second)
 
-	r := &crashRun{t: t, ex: ex, rng: rand.New(rand.NewPCG(1, 2)), pending: map[string]intent{}, refusals: map[string]int{}, answered: map[string]answer{}}
+	l := &load{ex: ex, rng: rand.New(rand.NewPCG(1, 2))}
 	var res messages.PlaceTradeOrderResponse
-	err := rpcCall(context.Background(), clients[second], "trading.order.place", r.newIntent("").params(), &res)
+	err := rpcCall(context.Background(), clients[second], "trading.order.place", l.params(), &res)
 	if !isRPCError(err) || !strings.Contains(err.Error(), "does not lead") {
 		t.Fatalf("a place on the standby: %v, want UNAVAILABLE (does not lead)", err)
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { r.stepper(stop) })
-	var answered, refused, cut int
-	var mu sync.Mutex
-	tally := func(kind int, _ string) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch kind {
-		case 0:
-			answered++
-		case 1:
-			refused++
-		default:
-			cut++
-		}
-	}
-	// Twenty orders while all is well, then placers racing the kill.
-	plan := make([]intent, 20)
-	for i := range plan {
-		plan[i] = r.newIntent("")
-	}
-	r.placer(lc, plan, nil, tally)
+	wg.Go(func() { l.step(stop) })
+	// Twenty orders while all is well, then three placers racing the kill.
+	l.place(lc, 20)
 	for range 3 {
-		plan := make([]intent, 30)
-		for i := range plan {
-			plan[i] = r.newIntent("")
-		}
-		wg.Go(func() { r.placer(lc, plan, nil, tally) })
+		wg.Go(func() { l.place(lc, 30) })
 	}
-	time.Sleep(150 * time.Millisecond) // a kill in the middle of placement
+	time.Sleep(150 * time.Millisecond) // the kill lands in the middle of placement
 	if err := procs[first].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +193,7 @@ func TestClusterTradingFailover(t *testing.T) {
 		t.Fatalf("leader %s", got)
 	}
 	waitReconciled(t, oc, 60*time.Second)
-	// The new leader trades too: a few orders of its own term.
-	plan = make([]intent, 10)
-	for i := range plan {
-		plan[i] = r.newIntent("")
-	}
-	r.placer(oc, plan, nil, tally)
+	l.place(oc, 10) // the new leader trades too: orders of its own term
 	close(stop)
 	wg.Wait()
 	// The exchange is quiescent now; the last fills reach the journal
@@ -162,7 +205,7 @@ func TestClusterTradingFailover(t *testing.T) {
 		}
 	}
 	t.Logf("placed: %d answered, %d refused, %d cut by the kill; exchange %d orders %d trades, journal %d orders %d fills",
-		answered, refused, cut, a.exOrders, a.exTrades, a.jOrders, a.jFills)
+		l.answered, l.refused, l.cut, a.exOrders, a.exTrades, a.jOrders, a.jFills)
 	if !a.ok() {
 		t.Fatalf("after failover the new leader's journal and the exchange differ:\n%s", a)
 	}
@@ -191,9 +234,9 @@ func TestClusterTradingEtcdDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &crashRun{t: t, ex: ex, rng: rand.New(rand.NewPCG(3, 4))}
+	l := &load{ex: ex, rng: rand.New(rand.NewPCG(3, 4))}
 	var res messages.PlaceTradeOrderResponse
-	if err := rpcCall(context.Background(), c, "trading.order.place", r.newIntent("").params(), &res); err != nil {
+	if err := rpcCall(context.Background(), c, "trading.order.place", l.params(), &res); err != nil {
 		t.Fatalf("place while leading: %v", err)
 	}
 	before, err := ex.AccountOrders(exchangesim.DefaultAPIKey)
@@ -204,8 +247,8 @@ func TestClusterTradingEtcdDown(t *testing.T) {
 	// Within the lease TTL (2 s) the guard refuses; the deposal follows.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		err := rpcCall(context.Background(), c, "trading.order.place", r.newIntent("").params(), &res)
-		if isRPCError(err) && strings.Contains(err.Error(), "UNAVAILABLE") {
+		err := rpcCall(context.Background(), c, "trading.order.place", l.params(), &res)
+		if isRPCError(err) && (strings.Contains(err.Error(), "may not trade now") || strings.Contains(err.Error(), "does not lead")) {
 			break
 		}
 		if err != nil && !isRPCError(err) {
