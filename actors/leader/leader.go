@@ -111,6 +111,7 @@ type leader struct {
 	orders     *actor.PID
 	strategies *actor.PID
 	terms      int
+	stopping   bool // the actor is stopping: no term starts, no follower
 }
 
 // Receive is the leader actor's behaviour.
@@ -119,10 +120,16 @@ func (a *leader) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.election = ctx.Spawn(a.deps.Election)
 		a.startFollower(ctx)
+	case *actor.Stopping:
+		a.stopping = true // protoactor stops the children next
 	case *election.Elected:
-		a.onElected(ctx, msg)
+		if !a.stopping {
+			a.onElected(ctx, msg)
+		}
 	case *election.Deposed:
-		a.onDeposed(ctx, msg)
+		if !a.stopping {
+			a.onDeposed(ctx, msg)
+		}
 	case *actor.Terminated:
 		a.onTerminated(ctx, msg.Who)
 	case StatusRequest:
@@ -131,7 +138,7 @@ func (a *leader) Receive(ctx actor.Context) {
 		a.forwardOr(ctx, a.strategies, &strategies.SaveAllResult{})
 	case *orders.PrepareStop:
 		a.forwardOr(ctx, a.orders, &orders.PrepareStopResult{})
-	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped, *actor.Restarting:
 	case proto.Message:
 		a.route(ctx, msg)
 	default:
@@ -205,6 +212,9 @@ func (a *leader) stepDown(ctx actor.Context) {
 }
 
 func (a *leader) onTerminated(ctx actor.Context, who *actor.PID) {
+	if a.stopping {
+		return
+	}
 	switch {
 	case a.follower != nil && who.Equal(a.follower):
 		a.follower = nil

@@ -71,15 +71,15 @@ func startCluster(d *Daemon) error {
 }
 
 // stopCluster leaves the cluster first in a shutdown: the cluster actor
-// revokes its lease (the others drop this node at once), then the etcd
-// client and the remote server close.
+// revokes its lease (the others drop this node at once). The etcd client
+// and the remote server close at the end of the shutdown (closeLinks),
+// once the trading leader has resigned.
 func stopCluster(d *Daemon) {
 	if d.links == nil {
 		return
 	}
 	d.router.SetRelay(nil)
 	d.stopChild(cluster.Kind, d.stepTimeout())
-	closeLinks(d)
 }
 
 // closeLinks closes the etcd client and the remote server (also when a

@@ -36,27 +36,28 @@ func startLeader(d *Daemon) error {
 	if !filepath.IsAbs(journal) {
 		journal = filepath.Join(stateDir, journal)
 	}
+	// The factories run on the leader actor's goroutine: they get values,
+	// never the daemon's maps.
+	bus, conn, node, root, scfg := d.busPID(), d.pids[connector.Kind], d.node(), d.sys.Root, d.cfg.Trading.StrategiesConfig()
+	log := d.log
 	props := leader.Props(leader.Deps{
 		Election: el,
 		Orders: func(e *election.Elected) *actor.Props {
 			return orders.Props(cfg, orders.Deps{
-				Bus: d.busPID(), Connector: d.pids[connector.Kind], StateDir: stateDir,
-				Logger: d.log.With("component", orders.Kind),
-				Fence:  e.Guard, Term: e.Token,
-				OnCommit: journalsync.Publisher(d.sys.Root, d.busPID(), d.node(), e.Token),
+				Bus: bus, Connector: conn, StateDir: stateDir, Logger: log.With("component", orders.Kind),
+				Fence: e.Guard, Term: e.Token, OnCommit: journalsync.Publisher(root, bus, node, e.Token),
 			})
 		},
 		Strategies: func(o *actor.PID) *actor.Props {
-			return strategies.Props(d.cfg.Trading.StrategiesConfig(), strategies.Deps{
-				Bus: d.busPID(), Orders: o, Connector: d.pids[connector.Kind],
-				Logger: d.log.With("component", strategies.Kind),
+			return strategies.Props(scfg, strategies.Deps{
+				Bus: bus, Orders: o, Connector: conn, Logger: log.With("component", strategies.Kind),
 			})
 		},
 		Follower: func() *actor.Props {
 			return journalsync.FollowerProps(journalsync.FollowerConfig{Path: journal},
-				journalsync.FollowerDeps{Bus: d.busPID(), Node: d.node(), Logger: d.log.With("component", "journal-follower")})
+				journalsync.FollowerDeps{Bus: bus, Node: node, Logger: log.With("component", "journal-follower")})
 		},
-		Logger: d.log.With("component", leader.Kind),
+		Logger: log.With("component", leader.Kind),
 	})
 	if err := d.startChild(supervisor.ChildSpec{Name: leader.Kind, Core: true, Props: props}); err != nil {
 		return err

@@ -74,6 +74,7 @@ func (d *Daemon) shutdown(reason string, force bool) {
 				d.listeners.Close()
 			}
 		}
+		closeLinks(d) // after trading: its election resigns through etcd
 		_ = d.sys.Root.StopFuture(d.root).Wait()
 		d.sys.Shutdown()
 	}
