@@ -304,3 +304,34 @@ func TestEndpointFailover(t *testing.T) {
 		t.Fatal("no endpoint accepted")
 	}
 }
+
+// TestKeepAlive: the lease outlives its TTL while KeepAlive runs; the
+// channel closes when the lease is revoked.
+func TestKeepAlive(t *testing.T) {
+	cli := newClient(t, clustertest.StartEtcd(t).Endpoint)
+	ctx := ctxT(t)
+	id, _, err := cli.Grant(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Put(ctx, "kept", []byte("v"), id); err != nil {
+		t.Fatal(err)
+	}
+	lost := cli.KeepAlive(ctx, id, 2*time.Second)
+	select {
+	case <-lost:
+		t.Fatal("keepalive ended on a live lease")
+	case <-time.After(5 * time.Second): // two and a half TTLs
+	}
+	if res, err := cli.Get(ctx, "kept"); err != nil || len(res.Kvs) != 1 {
+		t.Fatalf("kept key after 2.5 TTLs: %+v %v", res, err)
+	}
+	if err := cli.Revoke(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lost:
+	case <-time.After(10 * time.Second):
+		t.Fatal("keepalive did not end after the revoke")
+	}
+}
