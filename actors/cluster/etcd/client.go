@@ -82,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	tr := &http.Transport{
 		DialContext: d.DialContext, TLSClientConfig: cfg.TLS, TLSHandshakeTimeout: timeout,
-		MaxIdleConnsPerHost: maxIdleConns, IdleConnTimeout: time.Minute, ForceAttemptHTTP2: false,
+		MaxIdleConnsPerHost: maxIdleConns, IdleConnTimeout: time.Minute,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Client{urls: urls, http: &http.Client{Transport: tr}, tr: tr, ctx: ctx, cancel: cancel}, nil
