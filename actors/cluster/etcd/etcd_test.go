@@ -3,6 +3,8 @@ package etcd_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +335,40 @@ func TestKeepAlive(t *testing.T) {
 	case <-lost:
 	case <-time.After(10 * time.Second):
 		t.Fatal("keepalive did not end after the revoke")
+	}
+}
+
+// TestWatchCompacted: a watch from a compacted revision ends with an error
+// naming the compact revision.
+func TestWatchCompacted(t *testing.T) {
+	e := clustertest.StartEtcd(t)
+	cli := newClient(t, e.Endpoint)
+	first, err := cli.Put(ctxT(t), "c", []byte("1"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := cli.Put(ctxT(t), "c", []byte("2"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.NewReader(fmt.Sprintf(`{"revision":"%d","physical":true}`, last))
+	resp, err := http.Post(e.Endpoint+"/v3/kv/compaction", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("compaction: http %d", resp.StatusCode)
+	}
+	var last2 error
+	for wr := range cli.Watch(ctxT(t), "c", etcd.WatchOptions{FromRev: first}) {
+		if len(wr.Events) > 0 {
+			t.Fatalf("events from a compacted revision: %+v", wr.Events)
+		}
+		last2 = wr.Err
+	}
+	if last2 == nil || !strings.Contains(last2.Error(), fmt.Sprintf("compact revision %d", last)) {
+		t.Fatalf("watch from a compacted revision ended with %v", last2)
 	}
 }
