@@ -182,12 +182,16 @@ func gatewayError(b []byte) error {
 	return &Error{Code: se.GrpcCode, Message: se.Message}
 }
 
-// post sends req as JSON to path and decodes the answer into resp.
+// post sends req as JSON to path and decodes the answer into resp. Close
+// ends it too.
 func (c *Client) post(ctx context.Context, path string, req, resp any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("etcd: encode %s: %w", path, err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
 	hr, err := c.send(ctx, path, body, nil)
 	if err != nil {
 		return err

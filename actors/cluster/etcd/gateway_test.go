@@ -1,6 +1,7 @@
 package etcd_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -84,5 +85,35 @@ func TestWatchStreamErrors(t *testing.T) {
 				t.Fatalf("watch error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestCloseEndsRequests: a request in flight ends when the client closes.
+func TestCloseEndsRequests(t *testing.T) {
+	hold, arrived := make(chan struct{}), make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		arrived <- struct{}{}
+		<-hold
+	}))
+	defer srv.Close()
+	defer close(hold)
+	cli, err := etcd.New(etcd.Config{Endpoints: []string{srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := cli.Get(context.Background(), "k"); done <- err }()
+	<-arrived
+	_ = cli.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Get answered after Close")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Get still running 10 s after Close")
+	}
+	if _, err := cli.Get(context.Background(), "k"); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Get after Close: %v", err)
 	}
 }
