@@ -144,7 +144,7 @@ func TestStuckNodeIsBounded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := a.cli.Put(ctx, cluster.DefaultConfig().KeyPrefix+"members/ghost", string(rec)); err != nil {
+	if _, err := a.cli.Put(ctx, cluster.DefaultConfig().KeyPrefix+"members/ghost", rec, 0); err != nil {
 		t.Fatal(err)
 	}
 	waitPatterns(t, a, "ghost", "ghost.>")

@@ -9,11 +9,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
 )
@@ -32,7 +32,7 @@ type Deps struct {
 	Version string
 	// Etcd is the client (NewEtcd); its owner closes it after the actor
 	// stopped.
-	Etcd *clientv3.Client
+	Etcd *etcd.Client
 	// Bus is the local bus: the forwarders subscribe on it and relayed
 	// events are published on it.
 	Bus *actor.PID

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -18,7 +18,7 @@ import (
 // every node's record, and tells the actor by message (linkUp, memberPut,
 // memberGone, linkDown). The actor hands it the latest record with put.
 type link struct {
-	cli    *clientv3.Client
+	cli    *etcd.Client
 	prefix string // members' key prefix, e.g. "/superbot/members/"
 	key    string // this node's key
 	ttl    int64  // seconds
@@ -44,7 +44,7 @@ type (
 	memberGone struct{ node string }
 )
 
-func startLink(cli *clientv3.Client, cfg Config, node string, root *actor.RootContext, self *actor.PID, record []byte) *link {
+func startLink(cli *etcd.Client, cfg Config, node string, root *actor.RootContext, self *actor.PID, record []byte) *link {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{
 		cli: cli, prefix: cfg.KeyPrefix + "members/", ttl: int64(cfg.LeaseTTL / time.Second), op: cfg.DialTimeout,
@@ -105,23 +105,20 @@ func (l *link) run(ctx context.Context) {
 // lease, the watch or ctx ends.
 func (l *link) session(ctx context.Context, record *[]byte) error {
 	gctx, cancel := context.WithTimeout(ctx, l.op)
-	lease, err := l.cli.Grant(gctx, l.ttl)
+	lease, ttl, err := l.cli.Grant(gctx, l.ttl)
 	cancel()
 	if err != nil {
 		return err
 	}
-	defer l.revoke(lease.ID)
+	defer l.revoke(lease)
 	kctx, kcancel := context.WithCancel(ctx)
 	defer kcancel()
-	ka, err := l.cli.KeepAlive(kctx, lease.ID)
-	if err != nil {
-		return err
-	}
-	if err := l.write(ctx, lease.ID, *record); err != nil {
+	ka := l.cli.KeepAlive(kctx, lease, time.Duration(ttl)*time.Second)
+	if err := l.write(ctx, lease, *record); err != nil {
 		return err
 	}
 	rctx, rcancel := context.WithTimeout(ctx, l.op)
-	res, err := l.cli.Get(rctx, l.prefix, clientv3.WithPrefix())
+	res, err := l.cli.GetPrefix(rctx, l.prefix)
 	rcancel()
 	if err != nil {
 		return err
@@ -133,37 +130,35 @@ func (l *link) session(ctx context.Context, record *[]byte) error {
 		}
 	}
 	l.root.Send(l.self, &linkUp{members: all})
-	wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
-	wch := l.cli.Watch(wctx, l.prefix, clientv3.WithPrefix(), clientv3.WithRev(res.Header.Revision+1))
+	wch := l.cli.Watch(wctx, l.prefix, etcd.WatchOptions{Prefix: true, FromRev: res.Revision + 1})
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case _, ok := <-ka:
-			if !ok {
-				return errLeaseLost
-			}
+		case <-ka:
+			return errLeaseLost
 		case r := <-l.put:
 			*record = r
-			if err := l.write(ctx, lease.ID, r); err != nil {
+			if err := l.write(ctx, lease, r); err != nil {
 				return err
 			}
 		case wr, ok := <-wch:
 			if !ok {
 				return errWatchLost
 			}
-			if err := wr.Err(); err != nil {
-				return err
+			if wr.Err != nil {
+				return wr.Err
 			}
 			l.apply(wr.Events)
 		}
 	}
 }
 
-func (l *link) apply(evs []*clientv3.Event) {
+func (l *link) apply(evs []etcd.Event) {
 	for _, ev := range evs {
-		if ev.Type == clientv3.EventTypeDelete {
+		if ev.Type == etcd.EventDelete {
 			l.root.Send(l.self, &memberGone{node: strings.TrimPrefix(string(ev.Kv.Key), l.prefix)})
 			continue
 		}
@@ -173,19 +168,19 @@ func (l *link) apply(evs []*clientv3.Event) {
 	}
 }
 
-func (l *link) write(ctx context.Context, lease clientv3.LeaseID, record []byte) error {
+func (l *link) write(ctx context.Context, lease etcd.LeaseID, record []byte) error {
 	pctx, cancel := context.WithTimeout(ctx, l.op)
 	defer cancel()
-	_, err := l.cli.Put(pctx, l.key, string(record), clientv3.WithLease(lease))
+	_, err := l.cli.Put(pctx, l.key, record, lease)
 	return err
 }
 
 // revoke ends the lease, so that this node leaves at once rather than
 // after its TTL (best effort: on a lost etcd the lease expires anyway).
-func (l *link) revoke(id clientv3.LeaseID) {
+func (l *link) revoke(id etcd.LeaseID) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.op)
 	defer cancel()
-	_, _ = l.cli.Revoke(ctx, id)
+	_ = l.cli.Revoke(ctx, id)
 }
 
 // Why a session ended.

@@ -5,11 +5,11 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/superbot/superbot/actors/bus"
 	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/cluster/clustertest"
+	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
@@ -23,7 +23,7 @@ type node struct {
 	sys    *actor.ActorSystem
 	bus    *actor.PID
 	router *rpc.Router
-	cli    *clientv3.Client
+	cli    *etcd.Client
 	pid    *actor.PID
 	mods   *actor.PID
 }

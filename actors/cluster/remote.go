@@ -8,12 +8,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/superbot/superbot/actors/cluster/etcd"
 )
 
 // ErrPortTaken is returned by StartRemote when the listen port stayed taken
@@ -126,8 +126,10 @@ func remoteOptions(cfg Config) ([]remote.ConfigOption, error) {
 }
 
 // NewEtcd returns an etcd client for cfg (it does not wait for a
-// connection: requests fail until etcd answers).
-func NewEtcd(cfg Config) (*clientv3.Client, error) {
+// connection: requests fail until etcd answers). It talks to etcd's JSON
+// gateway with TCP keepalives, so that a cut-off etcd is noticed in a few
+// seconds.
+func NewEtcd(cfg Config) (*etcd.Client, error) {
 	var tc *tls.Config
 	if cfg.EtcdTLS.Enabled() {
 		var err error
@@ -135,10 +137,7 @@ func NewEtcd(cfg Config) (*clientv3.Client, error) {
 			return nil, fmt.Errorf("cluster.etcd_tls.%w", err)
 		}
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints: cfg.Etcd, DialTimeout: cfg.DialTimeout, TLS: tc, Logger: zap.NewNop(),
-		DialKeepAliveTime: keepaliveTime, DialKeepAliveTimeout: keepaliveTimeout,
-	})
+	cli, err := etcd.New(etcd.Config{Endpoints: cfg.Etcd, DialTimeout: cfg.DialTimeout, TLS: tc})
 	if err != nil {
 		return nil, fmt.Errorf("cluster.etcd: %w", err)
 	}

@@ -4,10 +4,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/remote"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/cluster"
+	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/actors/modules"
 	"github.com/superbot/superbot/actors/supervisor"
 	"github.com/superbot/superbot/messages"
@@ -17,7 +17,7 @@ import (
 // server and the etcd client. Nil when [cluster] is off.
 type clusterLinks struct {
 	remote *remote.Remote
-	etcd   *clientv3.Client
+	etcd   *etcd.Client
 }
 
 // startRemote starts protoactor's remote on the actor system when

@@ -5,6 +5,8 @@ package clustertest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -13,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
+	"github.com/superbot/superbot/actors/cluster/etcd"
 )
 
 // EtcdBinary is where Debian's etcd-server package installs etcd.
@@ -44,16 +45,42 @@ func Available(t testing.TB) {
 // test's end.
 func StartEtcd(t testing.TB) *Etcd {
 	t.Helper()
+	return startEtcd(t, nil)
+}
+
+// StartEtcdTLS starts etcd serving its clients over TLS with the key pair
+// cert/key, requiring client certificates signed by cert (WriteCert's
+// self-signed CA). A client dials it with the same pair and CA.
+func StartEtcdTLS(t testing.TB, cert, key string) *Etcd {
+	t.Helper()
+	return startEtcd(t, &tlsFiles{cert: cert, key: key})
+}
+
+type tlsFiles struct{ cert, key string }
+
+func startEtcd(t testing.TB, tf *tlsFiles) *Etcd {
+	t.Helper()
 	Available(t)
 	client, peer := freePort(t), freePort(t)
 	dir := t.TempDir()
-	e := &Etcd{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", client), exited: make(chan struct{})}
+	scheme := "http"
+	if tf != nil {
+		scheme = "https"
+	}
+	e := &Etcd{Endpoint: fmt.Sprintf("%s://127.0.0.1:%d", scheme, client), exited: make(chan struct{})}
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peer)
-	e.cmd = exec.Command(EtcdBinary,
+	args := []string{
 		"--name", "test", "--data-dir", filepath.Join(dir, "data"),
 		"--listen-client-urls", e.Endpoint, "--advertise-client-urls", e.Endpoint,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "test="+peerURL, "--log-level", "error")
+		"--initial-cluster", "test=" + peerURL, "--log-level", "error",
+	}
+	var tc *tls.Config
+	if tf != nil {
+		args = append(args, "--cert-file", tf.cert, "--key-file", tf.key, "--trusted-ca-file", tf.cert, "--client-cert-auth")
+		tc = clientTLS(t, tf)
+	}
+	e.cmd = exec.Command(EtcdBinary, args...)
 	logf, err := os.Create(filepath.Join(dir, "etcd.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +91,7 @@ func StartEtcd(t testing.TB) *Etcd {
 	}
 	go func() { _ = e.cmd.Wait(); close(e.exited) }()
 	t.Cleanup(func() { e.Stop(); _ = logf.Close() })
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	cli, err := etcd.New(etcd.Config{Endpoints: []string{e.Endpoint}, TLS: tc, DialTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +115,24 @@ func StartEtcd(t testing.TB) *Etcd {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// clientTLS is the client side of tf: its key pair, and its cert as the CA.
+func clientTLS(t testing.TB, tf *tlsFiles) *tls.Config {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(tf.cert, tf.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := os.ReadFile(tf.cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		t.Fatal("clustertest: no certificate in " + tf.cert)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}, RootCAs: pool}
 }
 
 // Stop kills etcd and waits for it.

@@ -1,6 +1,6 @@
 // Package election is the fenced singleton election: one actor per
-// singleton name campaigns on etcd (concurrency.Session + Election on a
-// lease of Config.TTL) and tells its parent Elected{Name, Token, Guard} and
+// singleton name campaigns on etcd (etcd.Client.Campaign, concurrency's
+// election, on a lease of Config.TTL) and tells its parent Elected{Name, Token, Guard} and
 // Deposed{Name, Token, Reason}. The token is the election key's create
 // revision: strictly increasing across leaders, it fences whatever the
 // singleton writes. The leader may act only while Guard.MayAct answers true:
@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -32,7 +32,7 @@ const AlertTopic = "alert.cluster.election"
 // Deps are the election's collaborators.
 type Deps struct {
 	// Client is the etcd client (owned by the caller; required).
-	Client *clientv3.Client
+	Client *etcd.Client
 	// Node names this node; it is the election key's value.
 	Node string
 	// Bus receives alerts; may be nil.
@@ -81,7 +81,7 @@ type elector struct {
 	leader bool
 	token  int64
 	timer  *time.Timer
-	stale  []clientv3.LeaseID
+	stale  []etcd.LeaseID
 }
 
 // maxStale bounds the leases kept for revoking later.

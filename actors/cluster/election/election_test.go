@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
+	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/messages"
 	"github.com/superbot/superbot/runtime/netns"
@@ -28,9 +27,9 @@ func localEtcd(t *testing.T) *netns.Etcd {
 	return netns.StartEtcd(t, nil)
 }
 
-func newClient(t *testing.T, endpoint string) *clientv3.Client {
+func newClient(t *testing.T, endpoint string) *etcd.Client {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	cli, err := etcd.New(etcd.Config{Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +45,7 @@ type candidate struct {
 	guard *Guard
 }
 
-func spawnCandidate(t *testing.T, sys *actor.ActorSystem, cli *clientv3.Client, node string, bus *actor.PID) *candidate {
+func spawnCandidate(t *testing.T, sys *actor.ActorSystem, cli *etcd.Client, node string, bus *actor.PID) *candidate {
 	t.Helper()
 	c := &candidate{probe: actortest.NewProbe(t, sys), guard: NewGuard(nil)}
 	props, err := Props("trading", DefaultConfig(), Deps{Client: cli, Node: node, Bus: bus, Guard: c.guard, Log: actortest.Logger(t)})

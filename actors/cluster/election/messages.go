@@ -1,6 +1,6 @@
 package election
 
-import clientv3 "go.etcd.io/etcd/client/v3"
+import "github.com/superbot/superbot/actors/cluster/etcd"
 
 // Elected tells the parent this node now leads Name. Token (the election
 // key's create revision) is the fencing token; Guard.MayAct must be asked
@@ -47,5 +47,5 @@ type (
 	}
 	proofCheck struct{ id uint64 }
 	retry      struct{ id uint64 }
-	staleLease struct{ id clientv3.LeaseID }
+	staleLease struct{ id etcd.LeaseID }
 )

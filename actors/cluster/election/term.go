@@ -9,17 +9,17 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/superbot/superbot/actors/cluster/etcd"
 )
 
-// term is one campaign: a fresh lease, its keepalive, a session and an
-// election on it. It runs on its own goroutine and reports to the actor by
-// message (termWon, termEnded); the actor cancels it to end it.
+// term is one campaign: a fresh lease, its keepalive and a campaign on it
+// (etcd.Client.Campaign: concurrency's election, same keys). It runs on its
+// own goroutine and reports to the actor by message (termWon, termEnded);
+// the actor cancels it to end it.
 type term struct {
 	id     uint64
-	cli    *clientv3.Client
+	cli    *etcd.Client
 	key    string
 	node   string
 	cfg    Config
@@ -33,7 +33,7 @@ type term struct {
 	resign bool // set by the actor before cancel: resign on the way out
 	// stale are leases of earlier terms whose revoke failed (etcd away):
 	// revoked first, so our own old key does not hold up the queue.
-	stale []clientv3.LeaseID
+	stale []etcd.LeaseID
 	mu    sync.Mutex
 	ended sync.Once
 }
@@ -62,29 +62,19 @@ func (t *term) run() {
 	}
 	gctx, gcancel := context.WithTimeout(t.ctx, t.cfg.TTL)
 	granted := t.guard.clock() // before sending: the lease lives at least until then + TTL
-	lease, err := t.cli.Grant(gctx, ttl)
+	lease, grantedTTL, err := t.cli.Grant(gctx, ttl)
 	gcancel()
 	if err != nil {
 		t.end(fmt.Sprintf("lease grant: %v", err))
 		return
 	}
-	t.proof.extend(t.guard, granted, time.Duration(lease.TTL)*time.Second-t.cfg.Margin)
-	// The keepalive and the session live until cleanup, past t.ctx.
+	t.proof.extend(t.guard, granted, time.Duration(grantedTTL)*time.Second-t.cfg.Margin)
+	// The keepalive lives until cleanup, past t.ctx: renewals come from
+	// keepAlive alone and set the failover time (the lease expires TTL
+	// after the last one).
 	kctx, kcancel := context.WithCancel(context.Background())
-	lost := t.keepAlive(kctx, lease.ID, granted)
-	defer t.cleanup(kcancel, lease.ID, lost)
-	// The session only carries the lease to the election: its own keepalive
-	// is ended at once (its context), so renewals come from keepAlive alone
-	// and set the failover time (the lease expires TTL after the last one).
-	sctx, scancel := context.WithCancel(kctx)
-	sess, err := concurrency.NewSession(t.cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(ttl)), concurrency.WithContext(sctx))
-	scancel()
-	if err != nil {
-		t.end(fmt.Sprintf("session: %v", err))
-		return
-	}
-	defer sess.Orphan()
-	el := concurrency.NewElection(sess, t.key)
+	lost := t.keepAlive(kctx, lease, granted)
+	defer t.cleanup(kcancel, lease, lost)
 	cctx, ccancel := context.WithCancel(t.ctx)
 	defer ccancel()
 	go func() {
@@ -96,22 +86,23 @@ func (t *term) run() {
 		case <-cctx.Done():
 		}
 	}()
-	if err := el.Campaign(cctx, t.node); err != nil {
+	key, rev, err := t.cli.Campaign(cctx, lease, t.key, []byte(t.node))
+	if err != nil {
 		t.end(fmt.Sprintf("campaign: %v", err))
 		return
 	}
-	if err := t.verify(cctx, el, lease.ID); err != nil {
+	if err := t.verify(cctx, key, rev, lease); err != nil {
 		t.end(err.Error())
 		return
 	}
-	t.root.Send(t.self, termWon{id: t.id, token: el.Rev()})
-	deleted := t.cli.Watch(clientv3.WithRequireLeader(kctx), el.Key(), clientv3.WithRev(el.Rev()+1), clientv3.WithFilterPut())
+	t.root.Send(t.self, termWon{id: t.id, token: rev})
+	deleted := t.cli.Watch(kctx, key, etcd.WatchOptions{FromRev: rev + 1, NoPut: true})
 	for {
 		select {
 		case <-t.ctx.Done():
 			if t.wantResign() {
 				rctx, rcancel := context.WithTimeout(t.cli.Ctx(), t.cfg.TTL)
-				if err := el.Resign(rctx); err != nil {
+				if err := t.cli.Resign(rctx, key, rev); err != nil {
 					t.log.Warn("election resign failed", "name", t.key, "error", err)
 				}
 				rcancel()
@@ -140,7 +131,7 @@ func (t *term) run() {
 // an answer in its socket buffer would, on resuming, extend a lease that
 // expired long ago.) The returned channel closes when the lease is gone or
 // no renewal succeeded for a whole TTL (or kctx ends).
-func (t *term) keepAlive(kctx context.Context, id clientv3.LeaseID, granted time.Time) <-chan struct{} {
+func (t *term) keepAlive(kctx context.Context, id etcd.LeaseID, granted time.Time) <-chan struct{} {
 	lost := make(chan struct{})
 	go func() {
 		defer close(lost)
@@ -155,13 +146,13 @@ func (t *term) keepAlive(kctx context.Context, id clientv3.LeaseID, granted time
 			}
 			sent := t.guard.clock()
 			rctx, cancel := context.WithTimeout(kctx, t.cfg.TTL/2)
-			resp, err := t.cli.KeepAliveOnce(rctx, id)
+			ttl, err := t.cli.KeepAliveOnce(rctx, id)
 			cancel()
 			switch {
-			case err == nil && resp.TTL > 0:
+			case err == nil:
 				lastOK = sent
-				t.proof.extend(t.guard, sent, time.Duration(resp.TTL)*time.Second-t.cfg.Margin)
-			case err == nil, errors.Is(err, rpctypes.ErrLeaseNotFound):
+				t.proof.extend(t.guard, sent, time.Duration(ttl)*time.Second-t.cfg.Margin)
+			case errors.Is(err, etcd.ErrLeaseNotFound):
 				return // the lease expired
 			case t.guard.clock().Sub(lastOK) >= t.cfg.TTL:
 				return // no renewal for a whole TTL: the lease is gone
@@ -175,22 +166,22 @@ func (t *term) keepAlive(kctx context.Context, id clientv3.LeaseID, granted time
 // verify checks that the key Campaign returned with still exists on our
 // lease: a campaign that waited through an etcd outage can return after
 // its own lease expired.
-func (t *term) verify(ctx context.Context, el *concurrency.Election, id clientv3.LeaseID) error {
+func (t *term) verify(ctx context.Context, key string, rev int64, id etcd.LeaseID) error {
 	vctx, cancel := context.WithTimeout(ctx, t.cfg.TTL)
 	defer cancel()
-	resp, err := t.cli.Get(vctx, el.Key())
+	resp, err := t.cli.Get(vctx, key)
 	if err != nil {
 		return fmt.Errorf("verify election key: %w", err)
 	}
-	if len(resp.Kvs) != 1 || resp.Kvs[0].CreateRevision != el.Rev() || resp.Kvs[0].Lease != int64(id) {
-		return fmt.Errorf("election key %s gone after campaign", el.Key())
+	if len(resp.Kvs) != 1 || resp.Kvs[0].CreateRevision != rev || resp.Kvs[0].Lease != int64(id) {
+		return fmt.Errorf("election key %s gone after campaign", key)
 	}
 	return nil
 }
 
 // cleanup stops the keepalive and revokes the lease (deleting our key, so
 // a waiting candidate takes over at once); best effort when etcd is away.
-func (t *term) cleanup(kcancel context.CancelFunc, id clientv3.LeaseID, lost <-chan struct{}) {
+func (t *term) cleanup(kcancel context.CancelFunc, id etcd.LeaseID, lost <-chan struct{}) {
 	kcancel()
 	<-lost
 	t.revoke(id)
@@ -198,11 +189,11 @@ func (t *term) cleanup(kcancel context.CancelFunc, id clientv3.LeaseID, lost <-c
 
 // revoke revokes a lease; when etcd cannot be reached it hands the lease
 // back to the actor for the next term.
-func (t *term) revoke(id clientv3.LeaseID) {
+func (t *term) revoke(id etcd.LeaseID) {
 	rctx, rcancel := context.WithTimeout(t.cli.Ctx(), t.cfg.TTL)
 	defer rcancel()
-	_, err := t.cli.Revoke(rctx, id)
-	if err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound) {
+	err := t.cli.Revoke(rctx, id)
+	if err == nil || errors.Is(err, etcd.ErrLeaseNotFound) {
 		return
 	}
 	t.log.Debug("election lease revoke failed", "name", t.key, "error", err)

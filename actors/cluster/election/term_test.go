@@ -25,13 +25,13 @@ func TestProofDatesFromTheSend(t *testing.T) {
 		return base.Add(time.Duration(calls-1) * 10 * time.Second)
 	}
 	g := NewGuard(clock) // reading 0: the epoch
-	lease, err := cli.Grant(context.Background(), 2)
+	lease, _, err := cli.Grant(context.Background(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tm := &term{cli: cli, cfg: DefaultConfig(), guard: g, proof: &proof{}, log: actortest.Logger(t)}
 	kctx, cancel := context.WithCancel(context.Background())
-	lost := tm.keepAlive(kctx, lease.ID, base)
+	lost := tm.keepAlive(kctx, lease, base)
 	var first int64
 	actortest.Eventually(t, 5*time.Second, func() bool { first = tm.proof.until.Load(); return first != 0 }, "no renewal")
 	cancel()

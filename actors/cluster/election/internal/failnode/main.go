@@ -16,10 +16,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/superbot/superbot/actors/cluster/election"
+	"github.com/superbot/superbot/actors/cluster/etcd"
 )
 
 func main() {
@@ -38,10 +37,7 @@ func main() {
 
 func run(endpoint, node, recorder string, every, ttl, margin time.Duration) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", node)
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second, Logger: zap.NewNop(),
-		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second,
-	})
+	cli, err := etcd.New(etcd.Config{Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}
