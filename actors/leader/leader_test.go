@@ -1,6 +1,7 @@
 package leader
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,11 +68,35 @@ func lifeProps(name string, term int64, probe *actor.PID) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &life{name: name, term: term, probe: probe} })
 }
 
-func expectLife(t *testing.T, p *actortest.Probe, name string, term int64, up bool) {
+// events reads n life events; the actors send them from their own
+// goroutines, so only causally ordered ones arrive in order.
+func events(t *testing.T, p *actortest.Probe, n int) []lifeEvent {
 	t.Helper()
-	got := actortest.Expect[lifeEvent](t, p, 5*time.Second)
-	if got != (lifeEvent{name, term, up}) {
-		t.Fatalf("got %+v, want %+v", got, lifeEvent{name, term, up})
+	out := make([]lifeEvent, n)
+	for i := range out {
+		out[i] = actortest.Expect[lifeEvent](t, p, 5*time.Second)
+	}
+	return out
+}
+
+// set is events as a set, for the ones that may come in any order.
+func set(evs ...lifeEvent) map[lifeEvent]bool {
+	out := map[lifeEvent]bool{}
+	for _, e := range evs {
+		out[e] = true
+	}
+	return out
+}
+
+func sameSet(t *testing.T, got []lifeEvent, want ...lifeEvent) {
+	t.Helper()
+	if len(got) != len(want) || len(set(got...)) != len(want) {
+		t.Fatalf("got %+v, want %+v in any order", got, want)
+	}
+	for _, w := range want {
+		if !set(got...)[w] {
+			t.Fatalf("got %+v, want %+v in any order", got, want)
+		}
 	}
 }
 
@@ -92,8 +117,23 @@ func TestLeaderRunsTradingOnlyWhileElected(t *testing.T) {
 		Follower:   func() *actor.Props { return lifeProps("follower", 0, probe.PID) },
 	})
 	pid := actortest.Spawn(t, sys, props)
-	el := actortest.Expect[*actor.PID](t, probe, 5*time.Second)
-	expectLife(t, probe, "follower", 0, true)
+	var el *actor.PID
+	var evs []lifeEvent
+	for range 2 { // the election's PID and the follower's start, in any order
+		m, ok := probe.Next(5 * time.Second)
+		switch v := m.(type) {
+		case *actor.PID:
+			el = v
+		case lifeEvent:
+			evs = append(evs, v)
+		default:
+			t.Fatalf("got %T %v (%v)", m, m, ok)
+		}
+	}
+	if el == nil {
+		t.Fatal("no election")
+	}
+	sameSet(t, evs, lifeEvent{"follower", 0, true})
 
 	res := actortest.Request[*messages.TradeOrdersResponse](t, sys, pid, &messages.TradeOrdersRequest{})
 	if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(res.GetError().GetMessage(), "does not lead") {
@@ -104,9 +144,12 @@ func TestLeaderRunsTradingOnlyWhileElected(t *testing.T) {
 	}
 
 	sys.Root.Send(el, elect{5})
-	expectLife(t, probe, "follower", 0, false)
-	expectLife(t, probe, "orders", 5, true)
-	expectLife(t, probe, "strategies", 0, true)
+	// The follower closes the journal before the term's actors start.
+	evs = events(t, probe, 3)
+	if evs[0] != (lifeEvent{"follower", 0, false}) {
+		t.Fatalf("got %+v, want the follower stopped first", evs)
+	}
+	sameSet(t, evs[1:], lifeEvent{"orders", 5, true}, lifeEvent{"strategies", 0, true})
 	res = actortest.Request[*messages.TradeOrdersResponse](t, sys, pid, &messages.TradeOrdersRequest{})
 	if res.GetError() != nil || len(res.GetOrders()) != 1 || res.GetOrders()[0].GetTerm() != 5 {
 		t.Fatalf("leader answered %v", res)
@@ -117,27 +160,28 @@ func TestLeaderRunsTradingOnlyWhileElected(t *testing.T) {
 
 	sys.Root.Send(el, depose{5})
 	sys.Root.Send(el, elect{9})
-	stopped := map[string]bool{}
-	for range 2 {
+	// Term 9 came while stepping down (it starts once both stopped) or
+	// just after (the follower ran between): either way both old actors
+	// stopped, and no follower runs, before the order actor of term 9.
+	var seen []lifeEvent
+	follower := false
+	for !slices.Contains(seen, lifeEvent{"orders", 9, true}) || !slices.Contains(seen, lifeEvent{"strategies", 0, true}) {
 		ev := actortest.Expect[lifeEvent](t, probe, 5*time.Second)
-		if ev.up {
-			t.Fatalf("%+v started before the term's actors stopped", ev)
+		if ev == (lifeEvent{"orders", 9, true}) && (follower || !slices.Contains(seen, lifeEvent{"orders", 5, false}) || !slices.Contains(seen, lifeEvent{"strategies", 0, false})) {
+			t.Fatalf("term 9 started after %+v", seen)
 		}
-		stopped[ev.name] = true
+		if ev.name == "follower" {
+			follower = ev.up
+		}
+		seen = append(seen, ev)
 	}
-	if !stopped["orders"] || !stopped["strategies"] {
-		t.Fatalf("stopped %v", stopped)
-	}
-	expectLife(t, probe, "orders", 9, true) // no follower between: the new term came first
-	expectLife(t, probe, "strategies", 0, true)
 
 	sys.Root.Send(el, depose{9})
-	for range 2 {
-		if ev := actortest.Expect[lifeEvent](t, probe, 5*time.Second); ev.up {
-			t.Fatalf("%+v started before the term's actors stopped", ev)
-		}
+	evs = events(t, probe, 3)
+	sameSet(t, evs[:2], lifeEvent{"orders", 9, false}, lifeEvent{"strategies", 0, false})
+	if evs[2] != (lifeEvent{"follower", 0, true}) {
+		t.Fatalf("got %+v, want the follower started last", evs)
 	}
-	expectLife(t, probe, "follower", 0, true)
 	res = actortest.Request[*messages.TradeOrdersResponse](t, sys, pid, &messages.TradeOrdersRequest{})
 	if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE {
 		t.Fatalf("deposed node answered %v", res)
