@@ -118,6 +118,11 @@ func TestFenceAllowsThenRefuses(t *testing.T) {
 		wantFenced(t, refuse.name+": place with an id", f.place(limitBuy("trend", "caller-id-1")).GetError())
 		c := actortest.Request[*messages.CancelTradeOrderResponse](t, f.sys, f.pid, &messages.CancelTradeOrderRequest{ClientOrderId: "sb-trend.aa-1"})
 		wantFenced(t, refuse.name+": cancel", c.GetError())
+		ca := actortest.Request[*messages.CancelAllTradeOrdersResponse](t, f.sys, f.pid, &messages.CancelAllTradeOrdersRequest{})
+		wantFenced(t, refuse.name+": cancel all", ca.GetError())
+		if len(ca.GetOrders()) != 0 {
+			t.Fatalf("%s: cancel all lists %v", refuse.name, ca.GetOrders())
+		}
 	}
 	if n, c := f.fx.total(f.fx.places), f.fx.total(f.fx.cancels); n != 1 || c != 0 {
 		t.Fatalf("refused actions reached the exchange: %d places, %d cancels", n, c)
