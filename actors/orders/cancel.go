@@ -141,6 +141,9 @@ func (a *orderActor) onCancelAll(ctx actor.Context, m *messages.CancelAllTradeOr
 	if !a.loaded {
 		return &messages.CancelAllTradeOrdersResponse{Error: unavailable()}
 	}
+	if !a.mayAct(ctx, actCancel, "") {
+		return &messages.CancelAllTradeOrdersResponse{Error: fenceError()}
+	}
 	return &messages.CancelAllTradeOrdersResponse{Orders: a.cancelMatching(ctx, m.GetStrategy(), strings.ToUpper(m.GetSymbol()), nil)}
 }
 

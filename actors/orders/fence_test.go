@@ -1,12 +1,14 @@
 package orders
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/orders/journal"
 	"github.com/superbot/superbot/messages"
@@ -116,6 +118,11 @@ func TestFenceAllowsThenRefuses(t *testing.T) {
 		wantFenced(t, refuse.name+": place with an id", f.place(limitBuy("trend", "caller-id-1")).GetError())
 		c := actortest.Request[*messages.CancelTradeOrderResponse](t, f.sys, f.pid, &messages.CancelTradeOrderRequest{ClientOrderId: "sb-trend.aa-1"})
 		wantFenced(t, refuse.name+": cancel", c.GetError())
+		ca := actortest.Request[*messages.CancelAllTradeOrdersResponse](t, f.sys, f.pid, &messages.CancelAllTradeOrdersRequest{})
+		wantFenced(t, refuse.name+": cancel all", ca.GetError())
+		if len(ca.GetOrders()) != 0 {
+			t.Fatalf("%s: cancel all lists %v", refuse.name, ca.GetOrders())
+		}
 	}
 	if n, c := f.fx.total(f.fx.places), f.fx.total(f.fx.cancels); n != 1 || c != 0 {
 		t.Fatalf("refused actions reached the exchange: %d places, %d cancels", n, c)
@@ -207,7 +214,7 @@ func TestOnCommitGetsTheActorsWrites(t *testing.T) {
 	actortest.Eventually(t, 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(statuses) == 2
+		return len(statuses) >= 2
 	}, "OnCommit sees the intent and the answer")
 	mu.Lock()
 	defer mu.Unlock()
@@ -274,5 +281,57 @@ func TestFenceStopsTheCloseOut(t *testing.T) {
 	alerts := f.fenceAlerts()
 	if len(alerts) != 1 || alerts[0].GetAction() != actClose {
 		t.Fatalf("alerts %v, want one for the close-out", alerts)
+	}
+}
+
+// TestLiveFencedAgainstTheSimulator: the ids of a term go through the real
+// connector and go-binance to the simulator: a place, an unknown outcome
+// resolved by querying the id, and a cancel; then a refusing fence keeps
+// every order off the exchange.
+func TestLiveFencedAgainstTheSimulator(t *testing.T) {
+	ls := startLiveSim(t)
+	fence := newFence(3)
+	pid := ls.startOrders(t, liveCfg(), t.TempDir(), func(d *Deps) { d.Fence, d.Term = fence, 3 })
+	place := func() *messages.PlaceTradeOrderResponse {
+		t.Helper()
+		tk := actortest.Request[*messages.TickerResponse](t, ls.sys, ls.conn, &messages.TickerRequest{Symbol: "BTCUSDT"})
+		low := fmtDec(float64(int64(dec(tk.GetLastPrice()) * 0.9)))
+		return actortest.Request[*messages.PlaceTradeOrderResponse](t, ls.sys, pid,
+			&messages.PlaceTradeOrderRequest{Strategy: "live", Symbol: "BTCUSDT", Side: "BUY", Type: "LIMIT", Quantity: "0.001", Price: low})
+	}
+	r := place()
+	if o := r.GetOrder(); r.GetError() != nil || o.GetClientOrderId() != "sb-live.3-1" || o.GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_NEW || o.GetExchangeOrderId() == 0 {
+		t.Fatalf("place: %v", r)
+	}
+	if err := ls.ex.InjectFault(exchangesim.Fault{Kind: exchangesim.FaultDrop, Route: "POST /api/v3/order", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	place()
+	actortest.Eventually(t, 15*time.Second, func() bool {
+		for _, o := range actortest.Request[*messages.TradeOrdersResponse](t, ls.sys, pid, &messages.TradeOrdersRequest{Status: "new"}).GetOrders() {
+			if o.GetClientOrderId() == "sb-live.3-2" && o.GetExchangeOrderId() != 0 && o.GetTerm() == 3 {
+				return true
+			}
+		}
+		return false
+	}, "the dropped placement of a term id resolved as NEW by querying its id")
+	c := actortest.Request[*messages.CancelTradeOrderResponse](t, ls.sys, pid, &messages.CancelTradeOrderRequest{ClientOrderId: "sb-live.3-1"})
+	if c.GetError() != nil || c.GetOrder().GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_CANCELED {
+		t.Fatalf("cancel: %v", c)
+	}
+	fence.set(0, false)
+	wantFenced(t, "place", place().GetError())
+	c = actortest.Request[*messages.CancelTradeOrderResponse](t, ls.sys, pid, &messages.CancelTradeOrderRequest{ClientOrderId: "sb-live.3-2"})
+	wantFenced(t, "cancel", c.GetError())
+	all, err := ls.direct(t).NewListOrdersService().Symbol("BTCUSDT").Do(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range all {
+		ids = append(ids, o.ClientOrderID+":"+string(o.Status))
+	}
+	if got := strings.Join(ids, ","); got != "sb-live.3-1:CANCELED,sb-live.3-2:NEW" {
+		t.Fatalf("exchange orders %s", got)
 	}
 }

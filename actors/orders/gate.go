@@ -356,8 +356,9 @@ func (a *orderActor) onReconciled(ctx actor.Context, r *reconcile.Result) {
 		a.settle()
 		a.publishFills(ctx, fills)
 	})
-	a.log.Info("reconciled", "fills", len(plan.Fills), "updates", len(plan.Updates), "adopted", len(plan.Adopt), "adopted_from_earlier_term", plan.Report.GetAdoptedFromEarlierTerm(),
-		"canceled", len(plan.Cancel), "intents_closed", len(plan.CloseIntents), "mismatches", len(plan.Mismatches))
+	a.log.Info("reconciled", "fills", len(plan.Fills), "updates", len(plan.Updates), "adopted", len(plan.Adopt),
+		"adopted_from_earlier_term", plan.Report.GetAdoptedFromEarlierTerm(), "canceled", len(plan.Cancel),
+		"intents_closed", len(plan.CloseIntents), "mismatches", len(plan.Mismatches))
 }
 
 // applyPlan moves the in-memory orders and books by a plan and returns its

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/superbot/superbot/actors/orders/clientid"
 	"github.com/superbot/superbot/messages"
 )
 
@@ -25,7 +26,7 @@ func (s *scenario) next(n int) int {
 }
 
 var (
-	fuzzCIDs     = []string{"sb-a-1", "sb-a-2", "sb-b-3", "web_1", "web_2", ""}
+	fuzzCIDs     = []string{"sb-a-1", "sb-a-2", "sb-b-3", "web_1", "web_2", "", "sb-a.5-4", "sb-b.7-5", "sb-a.9-6"}
 	fuzzStatuses = []string{"NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED", "REJECTED", "WEIRD"}
 	fuzzQtys     = []string{"0", "0.3", "0.5", "1", "x", ""}
 	fuzzSymbols  = []string{sym, "ETHUSDT"}
@@ -40,7 +41,7 @@ func (s *scenario) order() *messages.Order {
 func (s *scenario) input() Input {
 	in := Input{LastTradeIDs: map[string]int64{sym: int64(s.next(4))}, Queried: map[string]*messages.Order{},
 		TradeOrders: map[int64]*messages.Order{}, External: []string{"adopt", "cancel", "", "x"}[s.next(4)],
-		Prefix: "sb-", NowMs: testNow, RecvWindowMs: testWindow}
+		Prefix: "sb-", NowMs: testNow, RecvWindowMs: testWindow, Term: []int64{0, 7}[s.next(2)]}
 	for range s.next(5) {
 		j := jo(fuzzCIDs[s.next(len(fuzzCIDs))], messages.TradeOrderStatus(s.next(12)), int64(s.next(16)), fuzzQtys[s.next(len(fuzzQtys))])
 		j.Symbol = fuzzSymbols[s.next(2)]
@@ -107,9 +108,27 @@ func checkInvariants(t *testing.T, in Input, p Plan) {
 		}
 		touched[o.GetClientOrderId()] = true
 	}
+	adopted := map[string]bool{}
 	for _, a := range p.Adopt {
-		if strings.HasPrefix(a.GetClientOrderId(), in.Prefix) || journal[a.GetClientOrderId()] || a.GetStrategy() != StrategyExternal {
-			t.Fatalf("adopted %q", a.GetClientOrderId())
+		cid := a.GetClientOrderId()
+		if adopted[cid] || journal[cid] {
+			t.Fatalf("adopted %q twice or a journal order", cid)
+		}
+		adopted[cid] = true
+		if !strings.HasPrefix(cid, in.Prefix) {
+			if a.GetStrategy() != StrategyExternal || a.GetTerm() != in.Term {
+				t.Fatalf("adopted external %q as %s of term %d", cid, a.GetStrategy(), a.GetTerm())
+			}
+			continue
+		}
+		id, ok := clientid.Parse("sb", cid)
+		if !ok || id.Term <= 0 || id.Term >= in.Term || a.GetTerm() != id.Term || a.GetStrategy() != id.Strategy {
+			t.Fatalf("adopted %q (ours) as %s of term %d; leader's term %d", cid, a.GetStrategy(), a.GetTerm(), in.Term)
+		}
+	}
+	for _, f := range p.Fills {
+		if id, ok := clientid.Parse("sb", f.GetClientOrderId()); ok && !journal[f.GetClientOrderId()] && (id.Term == 0 || id.Term >= in.Term || f.GetStrategy() != id.Strategy) {
+			t.Fatalf("fill of %q (ours, not in the journal) recorded as %s; leader's term %d", f.GetClientOrderId(), f.GetStrategy(), in.Term)
 		}
 	}
 	for _, c := range p.Cancel {
