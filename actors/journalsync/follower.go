@@ -162,10 +162,11 @@ type opened struct {
 
 // written reports one Write's outcome (sent by the journal's writer).
 type written struct {
-	term int64
-	seq  uint64
-	ops  int
-	err  error
+	leader string
+	term   int64
+	seq    uint64
+	ops    int
+	err    error
 }
 
 // Receive handles the follower's messages.
@@ -281,7 +282,7 @@ func (f *follower) onEvent(ctx actor.Context, ev *messages.Event) {
 	}
 	f.status.Pending++
 	root, self, stopped := f.root, f.self, f.stopped
-	w := &written{term: b.GetTerm(), seq: b.GetSeq(), ops: len(b.GetOps())}
+	w := &written{leader: b.GetNode(), term: b.GetTerm(), seq: b.GetSeq(), ops: len(b.GetOps())}
 	f.j.Write(ops, func(err error) { // on the journal's writer, or here when refused
 		if !stopped.Load() {
 			w.err = err
@@ -332,7 +333,7 @@ func (f *follower) onWritten(ctx actor.Context, w *written) {
 	f.acks.Handled(ctx)
 	if w.err != nil {
 		f.status.Failed++
-		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertBadBatch, Term: w.term, Seq: w.seq, Reason: w.err.Error()})
+		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertBadBatch, Leader: w.leader, Term: w.term, Seq: w.seq, Reason: w.err.Error()})
 		return
 	}
 	f.status.Applied++

@@ -132,8 +132,12 @@ func TestFollowerSkipsGarbledBatches(t *testing.T) {
 	}
 	for _, s := range sends {
 		r.sys.Root.Send(r.bus, s.ev)
-		if a := r.alert(t); a.Kind != journalsync.AlertBadBatch || a.Reason == "" {
+		a := r.alert(t)
+		if a.Kind != journalsync.AlertBadBatch || a.Reason == "" {
 			t.Fatalf("%s: alert %v, want bad_batch with a reason", s.name, a)
+		}
+		if s.name == "an invalid order" && (a.Leader != "a" || a.Term != 1 || a.Seq != 3) {
+			t.Fatalf("the journal's refusal: alert %v, want leader a at 1/3", a)
 		}
 	}
 	good := batches()[0]
