@@ -153,8 +153,10 @@ type handoff struct {
 	released bool
 }
 
-// opened is the opener goroutine's result.
+// opened is the opener goroutine's result; h tells the instance that
+// asked (one sent just before a restart reaches the next instance).
 type opened struct {
+	h   *handoff
 	j   *journal.Journal
 	pos position
 	err error
@@ -206,7 +208,7 @@ func (f *follower) onStarted(ctx actor.Context) {
 			_ = res.j.Close()
 			return
 		}
-		h.j = res.j
+		h.j, res.h = res.j, h
 		root.Send(self, res)
 	}()
 }
@@ -233,6 +235,9 @@ func open(path string, log *slog.Logger) *opened {
 }
 
 func (f *follower) onOpened(ctx actor.Context, msg *opened) {
+	if msg.h != f.handoff { // an earlier instance's: it closed that journal
+		return
+	}
 	if msg.err != nil {
 		panic(fmt.Errorf("%w: %s: %w", ErrJournal, f.cfg.Path, msg.err))
 	}
