@@ -153,8 +153,10 @@ type handoff struct {
 	released bool
 }
 
-// opened is the opener goroutine's result.
+// opened is the opener goroutine's result; h tells the instance that
+// asked (one sent just before a restart reaches the next instance).
 type opened struct {
+	h   *handoff
 	j   *journal.Journal
 	pos position
 	err error
@@ -162,10 +164,11 @@ type opened struct {
 
 // written reports one Write's outcome (sent by the journal's writer).
 type written struct {
-	term int64
-	seq  uint64
-	ops  int
-	err  error
+	leader string
+	term   int64
+	seq    uint64
+	ops    int
+	err    error
 }
 
 // Receive handles the follower's messages.
@@ -205,7 +208,7 @@ func (f *follower) onStarted(ctx actor.Context) {
 			_ = res.j.Close()
 			return
 		}
-		h.j = res.j
+		h.j, res.h = res.j, h
 		root.Send(self, res)
 	}()
 }
@@ -232,6 +235,9 @@ func open(path string, log *slog.Logger) *opened {
 }
 
 func (f *follower) onOpened(ctx actor.Context, msg *opened) {
+	if msg.h != f.handoff { // an earlier instance's: it closed that journal
+		return
+	}
 	if msg.err != nil {
 		panic(fmt.Errorf("%w: %s: %w", ErrJournal, f.cfg.Path, msg.err))
 	}
@@ -281,7 +287,7 @@ func (f *follower) onEvent(ctx actor.Context, ev *messages.Event) {
 	}
 	f.status.Pending++
 	root, self, stopped := f.root, f.self, f.stopped
-	w := &written{term: b.GetTerm(), seq: b.GetSeq(), ops: len(b.GetOps())}
+	w := &written{leader: b.GetNode(), term: b.GetTerm(), seq: b.GetSeq(), ops: len(b.GetOps())}
 	f.j.Write(ops, func(err error) { // on the journal's writer, or here when refused
 		if !stopped.Load() {
 			w.err = err
@@ -332,7 +338,7 @@ func (f *follower) onWritten(ctx actor.Context, w *written) {
 	f.acks.Handled(ctx)
 	if w.err != nil {
 		f.status.Failed++
-		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertBadBatch, Term: w.term, Seq: w.seq, Reason: w.err.Error()})
+		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertBadBatch, Leader: w.leader, Term: w.term, Seq: w.seq, Reason: w.err.Error()})
 		return
 	}
 	f.status.Applied++

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
@@ -132,8 +133,12 @@ func TestFollowerSkipsGarbledBatches(t *testing.T) {
 	}
 	for _, s := range sends {
 		r.sys.Root.Send(r.bus, s.ev)
-		if a := r.alert(t); a.Kind != journalsync.AlertBadBatch || a.Reason == "" {
+		a := r.alert(t)
+		if a.Kind != journalsync.AlertBadBatch || a.Reason == "" {
 			t.Fatalf("%s: alert %v, want bad_batch with a reason", s.name, a)
+		}
+		if s.name == "an invalid order" && (a.Leader != "a" || a.Term != 1 || a.Seq != 3) {
+			t.Fatalf("the journal's refusal: alert %v, want leader a at 1/3", a)
 		}
 	}
 	good := batches()[0]
@@ -198,4 +203,33 @@ func TestFollowerCommitsWhatItTookBeforeStopping(t *testing.T) {
 		t.Fatalf("position %q, want 4/%d", pos, n)
 	}
 	t.Logf("at the last status: applied %d, pending %d", st.Applied, st.Pending)
+}
+
+// TestFollowerRestarts: a restarted follower closes and reopens the
+// journal, resumes from its position and holds one subscription, not two.
+func TestFollowerRestarts(t *testing.T) {
+	r := newRig(t)
+	bs := batches()
+	pub := journalsync.Publisher(r.sys.Root, r.bus, "a", 2)
+	pub(bs[0])
+	r.waitApplied(t, 1, 0)
+	proc, ok := r.sys.ProcessRegistry.Get(r.follower)
+	if !ok {
+		t.Fatal("follower not registered")
+	}
+	proc.SendSystemMessage(r.follower, &actor.Restart{})
+	actortest.Eventually(t, wait, func() bool {
+		st := r.status(t, r.follower)
+		return st.Open && st.Applied == 0 && st.Seq == 1
+	}, "the restarted follower follows again from 2/1")
+	pub(bs[1])
+	st := r.waitApplied(t, 1, 0)
+	if st.Gaps != 0 || st.Seq != 2 {
+		t.Fatalf("status %+v: want 2/2, no gap", st)
+	}
+	subs := actortest.Request[*messages.BusStatsResponse](t, r.sys, r.bus, &messages.BusStatsRequest{}).Subscriptions
+	if subs != 2 {
+		t.Fatalf("bus has %d subscriptions; want 2 (the alerts probe's and the follower's)", subs)
+	}
+	r.alerts.ExpectNoMessage(0)
 }
