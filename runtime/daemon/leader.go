@@ -36,6 +36,10 @@ func startLeader(d *Daemon) error {
 	if !filepath.IsAbs(journal) {
 		journal = filepath.Join(stateDir, journal)
 	}
+	fcfg := journalsync.FollowerConfig{Path: journal}
+	if err := fcfg.Validate(); err != nil {
+		return err
+	}
 	// The factories run on the leader actor's goroutine: they get values,
 	// never the daemon's maps.
 	bus, conn, node, root, scfg := d.busPID(), d.pids[connector.Kind], d.node(), d.sys.Root, d.cfg.Trading.StrategiesConfig()
@@ -54,8 +58,7 @@ func startLeader(d *Daemon) error {
 			})
 		},
 		Follower: func() *actor.Props {
-			return journalsync.FollowerProps(journalsync.FollowerConfig{Path: journal},
-				journalsync.FollowerDeps{Bus: bus, Node: node, Logger: log.With("component", "journal-follower")})
+			return journalsync.FollowerProps(fcfg, journalsync.FollowerDeps{Bus: bus, Node: node, Logger: log.With("component", "journal-follower")})
 		},
 		Logger: log.With("component", leader.Kind),
 	})
