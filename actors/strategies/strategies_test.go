@@ -26,9 +26,11 @@ func TestBarsBecomeOrders(t *testing.T) {
 		!strings.HasPrefix(p.ClientOrderId, "sb-btc_trend-") || len(p.ClientOrderId) > 36 {
 		t.Fatalf("order %v", p)
 	}
-	if in := r.info(t, "btc_trend"); in.Bars != 4 || in.Orders != 1 || in.State != StateRunning {
-		t.Fatalf("info %v", in)
-	}
+	// The host learns the child's counts by message: poll.
+	actortest.Eventually(t, wait, func() bool {
+		in := r.info(t, "btc_trend")
+		return in.Bars == 4 && in.Orders == 1 && in.State == StateRunning
+	}, "info %v", r.info(t, "btc_trend"))
 	// The connector was asked for the kline stream, for the child.
 	req := actortest.Expect[*messages.SubscribeStreamRequest](t, r.conn, wait)
 	if req.Symbol != "BTCUSDT" || req.Kind != messages.StreamKind_STREAM_KIND_KLINE || req.Interval != "1m" || req.Subscriber == nil {
