@@ -30,9 +30,12 @@ type Config struct {
 	// Etcd lists the etcd endpoints (host:port or URLs). Default
 	// ["127.0.0.1:2379"].
 	Etcd []string `toml:"etcd"`
-	// LeaseTTL is the membership lease: a node that stops refreshing it
-	// leaves the member list this long after. At least 2s (etcd's minimum
-	// lease is 2 s). Default "2s".
+	// LeaseTTL is the membership lease and the trading election's: a node
+	// that stops refreshing it leaves the member list (and loses the
+	// trading lead) this long after. Whole seconds, at least 1s. etcd
+	// raises a shorter lease to its minimum, 1.5 election timeouts rounded
+	// up to a second: 2 s with etcd's default election timeout (1 s), 1 s
+	// with --election-timeout <= 600 ms. Default "2s".
 	LeaseTTL time.Duration `toml:"lease_ttl"`
 	// KeyPrefix prefixes every etcd key the cluster writes. Default
 	// "/superbot/".
@@ -102,8 +105,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("etcd[%d]: not an endpoint: %q", i, e))
 		}
 	}
-	if c.LeaseTTL < 2*time.Second || c.LeaseTTL%time.Second != 0 {
-		errs = append(errs, fmt.Errorf("lease_ttl: must be whole seconds and >= 2s (etcd's minimum), got %s", c.LeaseTTL))
+	if c.LeaseTTL < time.Second || c.LeaseTTL%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("lease_ttl: must be whole seconds and >= 1s, got %s", c.LeaseTTL))
 	}
 	if c.DialTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("dial_timeout: must be > 0, got %s", c.DialTimeout))

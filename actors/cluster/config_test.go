@@ -34,7 +34,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "bad listen", cfg: on(func(c *Config) { c.Listen = "7946" }), want: []string{"listen: not host:port"}},
 		{name: "bad advertise", cfg: on(func(c *Config) { c.Advertise = "0.0.0.0:7946" }), want: []string{"advertise: must name a host"}},
 		{name: "no etcd", cfg: on(func(c *Config) { c.Etcd = nil }), want: []string{"etcd: at least one endpoint"}},
-		{name: "short ttl", cfg: on(func(c *Config) { c.LeaseTTL = time.Second }), want: []string{"lease_ttl: must be whole seconds and >= 2s"}},
+		{name: "short ttl", cfg: on(func(c *Config) { c.LeaseTTL = 500 * time.Millisecond }), want: []string{"lease_ttl: must be whole seconds and >= 1s"}},
 		{name: "prefix", cfg: on(func(c *Config) { c.KeyPrefix = "superbot" }), want: []string{"key_prefix: must start and end with '/'"}},
 		{name: "all at once", cfg: on(func(c *Config) { c.Node = "a b"; c.LeaseTTL = 2500 * time.Millisecond; c.DialTimeout = 0 }),
 			want: []string{"node: must not contain", "lease_ttl:", "dial_timeout: must be > 0"}},

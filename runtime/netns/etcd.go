@@ -54,6 +54,9 @@ func StartEtcd(t testing.TB, ns *NS) *Etcd {
 		"--initial-cluster", "e0=" + peer, "--log-level", "warn",
 		// Let clients ping every second (gRPC keepalive) to notice a cut.
 		"--grpc-keepalive-min-time", "500ms",
+		// etcd's shortest lease is 1.5 election timeouts, rounded up to a
+		// second: 500 ms allows the 1 s leases of the failover runs.
+		"--heartbeat-interval", "50", "--election-timeout", "500",
 	}
 	t.Cleanup(func() {
 		e.Kill()

@@ -158,6 +158,28 @@ type nodeProc struct {
 
 var nodeNames = []string{"n1", "n2", "n3"}
 
+// failoverConfig is the election's TTL and margin for the failover runs:
+// the defaults, or SUPERBOT_FAILOVER_TTL / SUPERBOT_FAILOVER_MARGIN (a
+// 1 s lease needs etcd's election timeout <= 600 ms, as netns.StartEtcd
+// sets it).
+func failoverConfig(t *testing.T) Config {
+	t.Helper()
+	cfg := DefaultConfig()
+	for env, d := range map[string]*time.Duration{"SUPERBOT_FAILOVER_TTL": &cfg.TTL, "SUPERBOT_FAILOVER_MARGIN": &cfg.Margin} {
+		if v := os.Getenv(env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("%s: %v", env, err)
+			}
+			*d = x
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func buildFailnode(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "failnode")
@@ -195,8 +217,9 @@ func (c *cluster) start(node string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	cfg := failoverConfig(c.t)
 	cmd := c.net.Node(node).Command(context.Background(), c.bin,
-		"-etcd", c.etcd.Endpoint, "-node", node, "-recorder", c.addr)
+		"-etcd", c.etcd.Endpoint, "-node", node, "-recorder", c.addr, "-ttl", cfg.TTL.String(), "-margin", cfg.Margin.String())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
@@ -343,7 +366,7 @@ func (c *cluster) etcdDown(tr *trial) error {
 	c.until(down + 3*time.Second)
 	s := c.rec.snap()
 	for _, at := range s.last {
-		if at > down+DefaultConfig().TTL {
+		if at > down+failoverConfig(c.t).TTL {
 			tr.acting++
 		}
 	}
