@@ -100,7 +100,7 @@ func TestDecodeRefuses(t *testing.T) {
 func TestPublisherNumbersAndSplits(t *testing.T) {
 	sys := actortest.NewSystem(t)
 	bus := actortest.NewProbe(t, sys)
-	pub := journalsync.Publisher(sys.Root, bus.PID, "a", 9)
+	pub := journalsync.NewPublisher(sys.Root, bus.PID, "a", 9).Publish
 	big := make([]journal.Op, 5)
 	for i := range big {
 		big[i] = journal.PutState{Strategy: "s", State: bytes.Repeat([]byte{byte(i)}, journal.MaxStateBytes), SavedMs: int64(i)}

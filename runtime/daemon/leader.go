@@ -39,11 +39,13 @@ func startLeader(d *Daemon) error {
 	props := leader.Props(leader.Deps{
 		Election: el,
 		Orders: func(e *election.Elected) *actor.Props {
+			// One publisher per term, kept across restarts of the order actor.
+			pub := journalsync.NewPublisher(d.sys.Root, d.busPID(), d.node(), e.Token)
 			return orders.Props(cfg, orders.Deps{
 				Bus: d.busPID(), Connector: d.pids[connector.Kind], StateDir: stateDir,
 				Logger: d.log.With("component", orders.Kind),
 				Fence:  e.Guard, Term: e.Token,
-				OnCommit: journalsync.Publisher(d.sys.Root, d.busPID(), d.node(), e.Token),
+				OnCommit: pub.Publish, Position: pub.Position,
 			})
 		},
 		Strategies: func(o *actor.PID) *actor.Props {
