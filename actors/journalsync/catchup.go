@@ -59,11 +59,11 @@ type caughtUp struct {
 	j       *journal.Journal
 	swapped bool     // the journal was closed and reopened: pos is its position
 	pos     position // the file's position (the cut once installed)
-	bytes  int64
-	orders int64
-	fills  int64
-	took   time.Duration
-	err    error
+	bytes   int64
+	orders  int64
+	fills   int64
+	took    time.Duration
+	err     error
 }
 
 // needsCatchUp says why batch b calls for a catch-up ("" : it does not):
@@ -95,15 +95,24 @@ func (f *follower) needsCatchUp(b *messages.JournalOps) string {
 	return reason
 }
 
-// startCatchUp starts fetching a snapshot from b's node; the batches that
-// come meanwhile are held (hold). A gap is still reported.
-func (f *follower) startCatchUp(ctx actor.Context, b *messages.JournalOps, reason string) {
+// catchUpFor starts a catch-up from b's node; a gap is still reported.
+func (f *follower) catchUpFor(ctx actor.Context, b *messages.JournalOps, reason string) {
 	if k, expected := classify(f.pos, b.GetTerm(), b.GetSeq()); k == gapped {
 		f.gap(ctx, b, expected, reason+"; catching up")
 	}
-	f.owed = false
+	f.startCatchUp(b.GetNode(), reason)
+}
+
+// startCatchUp starts fetching a snapshot from the leader's node; the
+// batches that come meanwhile are held (hold).
+func (f *follower) startCatchUp(leader, reason string) {
+	f.owed, f.leader = false, leader
+	if f.retry != nil {
+		f.retry.Stop()
+		f.retry = nil
+	}
 	cctx, cancel := context.WithCancel(context.Background())
-	c := &catchup{leader: b.GetNode(), cancel: cancel, done: make(chan struct{})}
+	c := &catchup{leader: leader, cancel: cancel, done: make(chan struct{})}
 	f.catching, f.j = c, nil // the goroutine may close the journal: no writes meanwhile
 	f.log.Info("journal sync catching up", "leader", c.leader, "reason", reason)
 	job := &catchUpJob{path: f.cfg.Path, leader: c.leader, fetch: f.deps.Fetch, maxBytes: f.cfg.MaxSnapshotBytes, log: f.log, h: f.handoff}
@@ -150,6 +159,8 @@ func (f *follower) onCaughtUp(ctx actor.Context, r *caughtUp) {
 		f.status.CatchUpFailures++
 		f.backoff = min(max(2*f.backoff, minRetry), maxRetry)
 		f.retryAt, f.owed = time.Now().Add(f.backoff), true
+		root, self := f.root, f.self
+		f.retry = time.AfterFunc(f.backoff, func() { root.Send(self, &retryCatchUp{}) })
 		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertCatchUpFailed, Leader: c.leader,
 			Reason: fmt.Sprintf("%v; retrying in %s", r.err, f.backoff)})
 	} else {
@@ -160,11 +171,23 @@ func (f *follower) onCaughtUp(ctx actor.Context, r *caughtUp) {
 		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertCatchUp, Leader: c.leader, Term: r.pos.term, Seq: r.pos.seq,
 			Reason: fmt.Sprintf("installed a snapshot of %d orders, %d fills, %d bytes in %d ms", r.orders, r.fills, r.bytes, r.took.Milliseconds())})
 	}
-	if c.overflow {
-		f.owed = true // the held batches were dropped: fetch them again
+	if c.overflow && r.err == nil { // the held batches were dropped: fetch them again
+		f.startCatchUp(c.leader, "the batches held during the last catch-up overflowed")
+		return
 	}
 	for _, b := range c.buf {
 		f.onBatch(ctx, b, false)
+	}
+}
+
+// retryCatchUp is the retry timer's tick after a failed catch-up.
+type retryCatchUp struct{}
+
+// onRetry retries a failed catch-up when no batch did meanwhile.
+func (f *follower) onRetry() {
+	f.retry = nil
+	if f.owed && f.catching == nil && f.j != nil && f.leader != "" {
+		f.startCatchUp(f.leader, "retrying an earlier catch-up")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/journalsync"
@@ -148,17 +149,19 @@ func (l *leaderNode) take(ctx context.Context, _ *messages.JournalSnapshotReques
 	return nil
 }
 
-// caughtUp waits until the follower has installed n snapshots and applied
+// caughtUp waits until the follower has installed at least n snapshots and applied
 // everything up to the leader's position.
 func (r *rig) caughtUp(t *testing.T, l *leaderNode, n uint64) journalsync.FollowerStatus {
 	t.Helper()
 	var st journalsync.FollowerStatus
-	actortest.Eventually(t, wait, func() bool {
+	for deadline := time.Now().Add(wait); ; time.Sleep(10 * time.Millisecond) {
 		st = r.status(t, r.follower)
-		return st.CatchUps >= n && !st.CatchingUp && st.Seq == l.position() && st.Pending == 0
-	}, "follower caught up to %d/%d with %d snapshots (status %+v)", l.term, l.position(), n, st)
-	if st.CatchUps != n {
-		t.Fatalf("status %+v: want %d catch-ups", st, n)
+		if st.CatchUps >= n && !st.CatchingUp && st.Seq == l.position() && st.Pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("follower not caught up to %d/%d with %d snapshots after %s: status %+v", l.term, l.position(), n, wait, st)
+		}
 	}
 	return st
 }
@@ -204,7 +207,7 @@ func TestFollowerCatchesUpWhenItJoinsLate(t *testing.T) {
 		"the follower holds the batches published during its catch-up")
 	close(l.hold)
 	st := r.caughtUp(t, l, 1)
-	if st.Gaps != 0 || st.Skipped != 1 || st.Applied != uint64(len(bs)-11) {
+	if st.CatchUps != 1 || st.Gaps != 0 || st.Skipped != 1 || st.Applied != uint64(len(bs)-11) {
 		t.Fatalf("status %+v: want no gap, 1 batch skipped (in the snapshot), %d applied", st, len(bs)-11)
 	}
 	if a := r.expectAlert(t, journalsync.AlertCatchUp); a.Term != 5 || a.Seq != 11 || a.Leader != "a" {
@@ -236,7 +239,7 @@ func TestFollowerCatchesUpAfterAGap(t *testing.T) {
 	l.drop[6] = true
 	l.write(bs[4:]...)
 	st := r.caughtUp(t, l, 2)
-	if st.Gaps != 1 {
+	if st.CatchUps != 2 || st.Gaps != 1 {
 		t.Fatalf("status %+v: want the gap reported", st)
 	}
 	if a := r.expectAlert(t, journalsync.AlertGap, journalsync.AlertCatchUp); a.Seq != 7 || a.ExpectedSeq != 6 {
@@ -271,7 +274,7 @@ func TestFollowerRetriesAFailedCatchUp(t *testing.T) {
 		return r.status(t, r.follower).CatchUps == 1
 	}, "the catch-up was retried")
 	st := r.caughtUp(t, l, 1)
-	if st.CatchUpFailures != 1 {
+	if st.CatchUps != 1 || st.CatchUpFailures != 1 {
 		t.Fatalf("status %+v: want one failure", st)
 	}
 	r.stopFollower(t)
@@ -299,7 +302,8 @@ func TestFollowerCatchUpBufferOverflow(t *testing.T) {
 	}, "the buffer was dropped")
 	close(l.hold)
 	l.write(bs[8:]...) // the first of these finds the hole: a second catch-up
-	r.caughtUp(t, l, 2)
+	st := r.caughtUp(t, l, 2)
+	t.Logf("%d catch-ups", st.CatchUps)
 	r.stopFollower(t)
 	sameJournal(t, openJournal(t, r.path), l.j, strategies, metaKeys)
 }
@@ -325,4 +329,34 @@ func TestFollowerStopsDuringACatchUp(t *testing.T) {
 	if o, err := j.Orders(journal.OrderFilter{}); err != nil || len(o) != 0 {
 		t.Fatalf("the follower's journal holds %d orders (%v): nothing was installed", len(o), err)
 	}
+}
+
+// TestFollowerRestartCatchesUpOnlyWhenItMissedSome: a follower restarted
+// with nothing published meanwhile goes on from its position without a
+// catch-up; one restarted after the leader published catches up, and its
+// journal equals the leader's.
+func TestFollowerRestartCatchesUpOnlyWhenItMissedSome(t *testing.T) {
+	r := newBareRig(t)
+	l := newLeader(t, r, 6)
+	r.fetch = l.fetch
+	bs := batches()
+	l.write(bs[:3]...)
+	r.follower = r.startFollower(t, "b", r.path)
+	l.write(bs[3])
+	r.caughtUp(t, l, 1)
+	r.stopFollower(t)
+	r.follower = r.startFollower(t, "b", r.path)
+	l.write(bs[4])
+	if st := r.caughtUp(t, l, 0); st.CatchUps != 0 || st.Applied != 1 {
+		t.Fatalf("status %+v: want the next batch applied without a catch-up", st)
+	}
+	r.stopFollower(t)
+	l.write(bs[5:10]...) // missed
+	r.follower = r.startFollower(t, "b", r.path)
+	l.write(bs[10:]...)
+	if st := r.caughtUp(t, l, 1); st.CatchUps != 1 {
+		t.Fatalf("status %+v: want one catch-up", st)
+	}
+	r.stopFollower(t)
+	sameJournal(t, openJournal(t, r.path), l.j, strategies, metaKeys)
 }

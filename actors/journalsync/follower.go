@@ -189,6 +189,8 @@ type follower struct {
 	owed     bool          // a catch-up failed or waits for its retry
 	retryAt  time.Time     // no catch-up before
 	backoff  time.Duration // the last retry's delay
+	retry    *time.Timer   // sends retryCatchUp after a failure
+	leader   string        // the node of the last catch-up
 }
 
 // position is a (term, seq) in the leader's stream; known is false before
@@ -239,6 +241,8 @@ func (f *follower) Receive(ctx actor.Context) {
 		f.onWritten(ctx, msg)
 	case *caughtUp:
 		f.onCaughtUp(ctx, msg)
+	case *retryCatchUp:
+		f.onRetry()
 	case FollowerStatusRequest, *FollowerStatusRequest:
 		ctx.Respond(f.statusNow())
 	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
@@ -340,7 +344,7 @@ func (f *follower) onBatch(ctx actor.Context, b *messages.JournalOps, fromBus bo
 		f.status.Skipped++ // the installed snapshot holds it
 	default:
 		if reason := f.needsCatchUp(b); reason != "" {
-			f.startCatchUp(ctx, b, reason)
+			f.catchUpFor(ctx, b, reason)
 			f.hold(b)
 			break
 		}
@@ -451,6 +455,9 @@ func (f *follower) release(ctx actor.Context) {
 	}
 	if f.handoff == nil {
 		return
+	}
+	if f.retry != nil {
+		f.retry.Stop()
 	}
 	if c := f.catching; c != nil {
 		c.cancel()
