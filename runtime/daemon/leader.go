@@ -1,17 +1,23 @@
 package daemon
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/cluster/election"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/journalsync"
 	"github.com/superbot/superbot/actors/leader"
 	"github.com/superbot/superbot/actors/orders"
+	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/messages"
 )
 
 // startLeader starts the trading part as the cluster's fenced singleton
@@ -56,7 +62,8 @@ func startLeader(d *Daemon) error {
 		},
 		Follower: func() *actor.Props {
 			return journalsync.FollowerProps(journalsync.FollowerConfig{Path: journal},
-				journalsync.FollowerDeps{Bus: d.busPID(), Node: d.node(), Logger: d.log.With("component", "journal-follower")})
+				journalsync.FollowerDeps{Bus: d.busPID(), Node: d.node(), Logger: d.log.With("component", "journal-follower"),
+					Fetch: d.fetchSnapshot})
 		},
 		Logger: d.log.With("component", leader.Kind),
 	})
@@ -72,4 +79,54 @@ func startLeader(d *Daemon) error {
 		return err
 	}
 	return d.router.Add(strategies.Routes(pid)...)
+}
+
+// fetchSnapshot is the journal follower's Fetch: journal.snapshot called on
+// node (the leader) through the router, which relays it there (the
+// cluster's ClusterCallRequest path). It returns when ctx ends; the call
+// itself then runs out on its route's timeout.
+func (d *Daemon) fetchSnapshot(ctx context.Context, node string, req *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error) {
+	params, err := rpc.Encode(req)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(params, &obj); err != nil {
+		return nil, err
+	}
+	if obj == nil {
+		obj = map[string]json.RawMessage{}
+	}
+	if obj[rpc.NodeParam], err = json.Marshal(node); err != nil {
+		return nil, err
+	}
+	if params, err = json.Marshal(obj); err != nil {
+		return nil, err
+	}
+	p, err := d.router.Call(d.sys.Root, "journal.snapshot", params)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		m   proto.Message
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		m, err := p.Result()
+		ch <- result{m, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		if r.err != nil {
+			return nil, r.err
+		}
+		res, ok := r.m.(*messages.JournalSnapshotResponse)
+		if !ok {
+			return nil, fmt.Errorf("journal.snapshot answered %T", r.m)
+		}
+		return res, nil
+	}
 }
