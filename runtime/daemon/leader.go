@@ -42,13 +42,16 @@ func startLeader(d *Daemon) error {
 	if !filepath.IsAbs(journal) {
 		journal = filepath.Join(stateDir, journal)
 	}
+	// The props funcs run on the leader actor's goroutine while Start goes
+	// on adding to d.pids: they use these copies, never the map.
+	bus, conn, node := d.busPID(), d.pids[connector.Kind], d.node()
 	props := leader.Props(leader.Deps{
 		Election: el,
 		Orders: func(e *election.Elected) *actor.Props {
 			// One publisher per term, kept across restarts of the order actor.
-			pub := journalsync.NewPublisher(d.sys.Root, d.busPID(), d.node(), e.Token)
+			pub := journalsync.NewPublisher(d.sys.Root, bus, node, e.Token)
 			return orders.Props(cfg, orders.Deps{
-				Bus: d.busPID(), Connector: d.pids[connector.Kind], StateDir: stateDir,
+				Bus: bus, Connector: conn, StateDir: stateDir,
 				Logger: d.log.With("component", orders.Kind),
 				Fence:  e.Guard, Term: e.Token,
 				OnCommit: pub.Publish, Position: pub.Position,
@@ -56,13 +59,13 @@ func startLeader(d *Daemon) error {
 		},
 		Strategies: func(o *actor.PID) *actor.Props {
 			return strategies.Props(d.cfg.Trading.StrategiesConfig(), strategies.Deps{
-				Bus: d.busPID(), Orders: o, Connector: d.pids[connector.Kind],
+				Bus: bus, Orders: o, Connector: conn,
 				Logger: d.log.With("component", strategies.Kind),
 			})
 		},
 		Follower: func() *actor.Props {
 			return journalsync.FollowerProps(journalsync.FollowerConfig{Path: journal},
-				journalsync.FollowerDeps{Bus: d.busPID(), Node: d.node(), Logger: d.log.With("component", "journal-follower"),
+				journalsync.FollowerDeps{Bus: bus, Node: node, Logger: d.log.With("component", "journal-follower"),
 					Fetch: d.fetchSnapshot})
 		},
 		Logger: d.log.With("component", leader.Kind),
