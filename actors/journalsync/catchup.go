@@ -68,8 +68,11 @@ type caughtUp struct {
 
 // needsCatchUp says why batch b calls for a catch-up ("" : it does not):
 // the first batch after the journal opened that is not the next of the
-// position's term (the copy may miss what was published before), or a gap.
-// A batch of an older term never does; retries wait for their backoff.
+// position's term (the copy may miss what was published before), a gap, or
+// the first batch of a new term (the new leader's journal may hold batches
+// of the old term this copy never got: with three nodes or more, the old
+// leader's last events may have reached the new leader only). A batch of
+// an older term never does; retries wait for their backoff.
 func (f *follower) needsCatchUp(b *messages.JournalOps) string {
 	term, seq := b.GetTerm(), b.GetSeq()
 	if f.deps.Fetch == nil || term <= 0 || seq == 0 || b.GetNode() == "" {
@@ -84,6 +87,8 @@ func (f *follower) needsCatchUp(b *messages.JournalOps) string {
 		reason = fmt.Sprintf("gap: expected %d/%d, got %d/%d", f.pos.term, expected, term, seq)
 	case f.fresh && (k == unknown || term != f.pos.term):
 		reason = fmt.Sprintf("joined at %d/%d with the journal at %s", term, seq, f.pos)
+	case k == inOrder && term > f.pos.term:
+		reason = fmt.Sprintf("term %d began (the journal was at %s)", term, f.pos)
 	case f.owed:
 		reason = "retrying an earlier catch-up"
 	}

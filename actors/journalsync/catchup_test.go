@@ -360,3 +360,51 @@ func TestFollowerRestartCatchesUpOnlyWhenItMissedSome(t *testing.T) {
 	r.stopFollower(t)
 	sameJournal(t, openJournal(t, r.path), l.j, strategies, metaKeys)
 }
+
+// TestFollowerCatchesUpAtANewTerm: when a new leader's term begins (seq 1,
+// in order), the follower takes a snapshot of the new leader's journal:
+// here the new leader holds a batch of the old term the follower never
+// got (the old leader's last event reached the new leader only), which
+// the stream alone would have left out for good.
+func TestFollowerCatchesUpAtANewTerm(t *testing.T) {
+	r := newBareRig(t)
+	old := newLeader(t, r, 1)
+	var mu sync.Mutex
+	cur := old
+	r.fetch = func(ctx context.Context, node string, req *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error) {
+		mu.Lock()
+		l := cur
+		mu.Unlock()
+		return l.fetch(ctx, node, req)
+	}
+	r.follower = r.startFollower(t, "b", r.path)
+	bs := batches()
+	old.write(bs[:4]...)
+	r.caughtUp(t, old, 1)
+	old.mu.Lock()
+	old.drop[5] = true // 1/5 never reaches this follower
+	old.mu.Unlock()
+	old.write(bs[4])
+	// The new leader's journal holds the old one's, 1/5 included; it
+	// publishes nothing of it (its own stream starts with its term).
+	next := newLeader(t, r, 2)
+	next.mu.Lock()
+	for seq := range uint64(5) {
+		next.drop[seq+1] = true
+	}
+	next.mu.Unlock()
+	next.write(bs[:5]...)
+	next.mu.Lock()
+	next.seq, next.drop = 0, map[uint64]bool{}
+	next.mu.Unlock()
+	mu.Lock()
+	cur = next
+	mu.Unlock()
+	next.write(bs[5:]...) // 2/1...: a new term, in order
+	st := r.caughtUp(t, next, 2)
+	if st.Term != 2 || st.CatchUps != 2 || st.Gaps != 0 {
+		t.Fatalf("status %+v: want a second catch-up, at term 2, and no gap", st)
+	}
+	r.stopFollower(t)
+	sameJournal(t, openJournal(t, r.path), next.j, strategies, metaKeys)
+}
