@@ -328,7 +328,7 @@ func countRows(path string) (orders, fills int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	err = db.QueryRow(`SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM fills)`).Scan(&orders, &fills)
 	return orders, fills, err
 }
