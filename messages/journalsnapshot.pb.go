@@ -33,7 +33,11 @@ type JournalSnapshotRequest struct {
 	// Offset is the first byte wanted.
 	Offset uint64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Length is the most bytes wanted (0 or over 1 MiB: 1 MiB).
-	Length        uint32 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	Length uint32 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	// PositionOnly asks for the stream position (term, seq) of the last
+	// committed batch only: no snapshot is taken (a restarted standby's
+	// check whether it missed anything).
+	PositionOnly  bool `protobuf:"varint,4,opt,name=position_only,json=positionOnly,proto3" json:"position_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -87,6 +91,13 @@ func (x *JournalSnapshotRequest) GetLength() uint32 {
 		return x.Length
 	}
 	return 0
+}
+
+func (x *JournalSnapshotRequest) GetPositionOnly() bool {
+	if x != nil {
+		return x.PositionOnly
+	}
+	return false
 }
 
 // JournalSnapshotResponse is one chunk of a snapshot and what it is.
@@ -216,11 +227,12 @@ var File_superbot_v1_journalsnapshot_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_journalsnapshot_proto_rawDesc = "" +
 	"\n" +
-	"!superbot/v1/journalsnapshot.proto\x12\vsuperbot.v1\x1a\x18superbot/v1/common.proto\"X\n" +
+	"!superbot/v1/journalsnapshot.proto\x12\vsuperbot.v1\x1a\x18superbot/v1/common.proto\"}\n" +
 	"\x16JournalSnapshotRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\rR\x06length\"\x8c\x02\n" +
+	"\x06length\x18\x03 \x01(\rR\x06length\x12#\n" +
+	"\rposition_only\x18\x04 \x01(\bR\fpositionOnly\"\x8c\x02\n" +
 	"\x17JournalSnapshotResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04term\x18\x03 \x01(\x03R\x04term\x12\x10\n" +

@@ -67,6 +67,11 @@ func (a *orderActor) onSnapshot(ctx actor.Context, m *messages.JournalSnapshotRe
 		ctx.Respond(&messages.JournalSnapshotResponse{Error: invalid([]string{"id: at most 64 characters"})})
 		return
 	}
+	if m.GetPositionOnly() {
+		term, seq := a.deps.Position()
+		ctx.Respond(&messages.JournalSnapshotResponse{Term: term, Seq: seq})
+		return
+	}
 	snaps, pos := a.snaps, a.deps.Position
 	a.read(ctx, &messages.JournalSnapshotResponse{Error: unavailable()}, func(j *journal.Journal) any {
 		if m.GetId() == "" {

@@ -16,7 +16,8 @@ import (
 // TestJournalSnapshotServesTheJournalInChunks: journal.snapshot takes a
 // copy with the stream position at its cut, serves it in chunks whose
 // hash matches, and deletes it after the last chunk; the copy holds the
-// orders placed before. Without a Position (not clustered) it is refused.
+// orders placed before. position_only answers the position alone, with
+// no copy. Without a Position (not clustered) it is refused.
 func TestJournalSnapshotServesTheJournalInChunks(t *testing.T) {
 	var commits atomic.Uint64
 	f := newFixtureDeps(t, testCfg(ModePaper), nil, func(d *Deps) {
@@ -30,6 +31,13 @@ func TestJournalSnapshotServesTheJournalInChunks(t *testing.T) {
 		}
 	}
 	placed := len(f.orders(""))
+	pos := actortest.Request[*messages.JournalSnapshotResponse](t, f.sys, f.pid, &messages.JournalSnapshotRequest{PositionOnly: true})
+	if pos.GetError() != nil || pos.GetTerm() != 7 || pos.GetSeq() != commits.Load() || pos.GetId() != "" || len(pos.GetData()) != 0 {
+		t.Fatalf("position only: %v; want 7/%d and no snapshot", pos, commits.Load())
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, snapshotPrefix+"*")); len(left) != 0 {
+		t.Fatalf("a position-only request took a snapshot: %v", left)
+	}
 	req := &messages.JournalSnapshotRequest{Length: 4096}
 	var file []byte
 	var first *messages.JournalSnapshotResponse
