@@ -36,6 +36,8 @@ const (
 	// minRetry and maxRetry bound the backoff between failed catch-ups.
 	minRetry = time.Second
 	maxRetry = 30 * time.Second
+	// probeTimeout bounds the start-up probe of the leader's position.
+	probeTimeout = 30 * time.Second
 )
 
 // errCatchUp wraps every reason a catch-up fails.
@@ -435,4 +437,50 @@ func (p position) String() string {
 		return "none"
 	}
 	return formatPosition(p.term, p.seq)
+}
+
+// probed is the start-up probe's answer: the leading node and its stream
+// position.
+type probed struct {
+	node string
+	pos  position
+	err  error
+}
+
+// probe asks, off the mailbox, who leads and where its stream is.
+func (f *follower) probe() {
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	f.probing = cancel
+	leaderOf, fetch, node, root, self := f.deps.Leader, f.deps.Fetch, f.deps.Node, f.root, f.self
+	go func() {
+		defer cancel()
+		res := &probed{}
+		res.node, res.err = leaderOf(ctx)
+		if res.err == nil && res.node != "" && res.node != node {
+			r, err := fetch(ctx, res.node, &messages.JournalSnapshotRequest{PositionOnly: true})
+			if err == nil && r.GetError() != nil {
+				err = r.GetError()
+			}
+			res.pos, res.err = position{term: r.GetTerm(), seq: r.GetSeq(), known: true}, err
+		}
+		if ctx.Err() == nil || res.err == nil {
+			root.Send(self, res)
+		}
+	}()
+}
+
+// onProbed catches up at once when the leader's position is not the
+// journal's own; a batch that came first decided already.
+func (f *follower) onProbed(p *probed) {
+	f.probing, f.status.Probed = nil, true
+	switch {
+	case p.err != nil:
+		f.log.Info("journal sync start-up probe failed; the first batch decides", "leader", p.node, "err", p.err)
+	case p.node == "" || p.node == f.deps.Node || !f.fresh || f.catching != nil || f.j == nil:
+	case f.pos.known && p.pos.term == f.pos.term && p.pos.seq == f.pos.seq:
+		f.log.Info("journal sync up to date with the leader", "leader", p.node, "term", p.pos.term, "seq", p.pos.seq)
+	default:
+		f.fresh = false
+		f.startCatchUp(p.node, fmt.Sprintf("at start: the leader %s is at %s, the journal at %s", p.node, p.pos, f.pos))
+	}
 }

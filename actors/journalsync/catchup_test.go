@@ -88,6 +88,9 @@ func (l *leaderNode) fetch(ctx context.Context, node string, req *messages.Journ
 	if node != "a" {
 		return nil, fmt.Errorf("node %q does not lead", node)
 	}
+	if req.GetPositionOnly() {
+		return &messages.JournalSnapshotResponse{Term: l.term, Seq: l.position()}, nil
+	}
 	if req.GetId() == "" {
 		if err := l.take(ctx, req); err != nil {
 			return &messages.JournalSnapshotResponse{Error: messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "%v", err)}, nil
@@ -407,4 +410,40 @@ func TestFollowerCatchesUpAtANewTerm(t *testing.T) {
 	}
 	r.stopFollower(t)
 	sameJournal(t, openJournal(t, r.path), next.j, strategies, metaKeys)
+}
+
+// TestFollowerProbesTheLeaderAtStart: with a Leader, a follower asks the
+// leader's position once its journal is open and catches up at once when
+// it is not its own, with no batch published: a new standby, and one
+// restarted after the leader journaled meanwhile. One restarted with
+// nothing missed does not catch up, and applies the next batch in order.
+func TestFollowerProbesTheLeaderAtStart(t *testing.T) {
+	r := newBareRig(t)
+	l := newLeader(t, r, 8)
+	r.fetch = l.fetch
+	r.leader = func(context.Context) (string, error) { return "a", nil }
+	bs := batches()
+	l.write(bs[:3]...)
+	r.follower = r.startFollower(t, "b", r.path)
+	r.caughtUp(t, l, 1) // no batch since it started
+	r.stopFollower(t)
+
+	r.follower = r.startFollower(t, "b", r.path)
+	actortest.Eventually(t, wait, func() bool { return r.status(t, r.follower).Probed }, "the restarted follower probed the leader")
+	if st := r.status(t, r.follower); st.CatchingUp || st.CatchUps != 0 {
+		t.Fatalf("status %+v: the follower was up to date, want no catch-up", st)
+	}
+	l.write(bs[3])
+	if st := r.caughtUp(t, l, 0); st.CatchUps != 0 || st.Applied != 1 {
+		t.Fatalf("status %+v: want the next batch applied without a catch-up", st)
+	}
+	r.stopFollower(t)
+
+	l.write(bs[4:]...) // missed
+	r.follower = r.startFollower(t, "b", r.path)
+	if st := r.caughtUp(t, l, 1); st.CatchUps != 1 || st.Applied != 0 {
+		t.Fatalf("status %+v: want a catch-up with no batch", st)
+	}
+	r.stopFollower(t)
+	sameJournal(t, openJournal(t, r.path), l.j, strategies, metaKeys)
 }

@@ -119,6 +119,12 @@ type FollowerDeps struct {
 	// mailbox; it must return once ctx is done. nil: no catch-up (holes
 	// are only reported).
 	Fetch func(ctx context.Context, node string, req *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error)
+	// Leader, with Fetch, names the node that leads now ("" : none). Once
+	// the journal is open the follower asks it, on a goroutine, for the
+	// leader's stream position (journal.snapshot position_only) and
+	// catches up at once unless it is the journal's own: a restarted
+	// standby needs no batch to find what it missed. nil: no probe.
+	Leader func(ctx context.Context) (string, error)
 }
 
 // FollowerStatusRequest asks a follower for its counters; it answers a
@@ -148,6 +154,8 @@ type FollowerStatus struct {
 	CatchUps, CatchUpFailures, Skipped uint64
 	CatchingUp                         bool
 	Buffered                           int
+	// Probed holds once the start-up probe of the leader answered.
+	Probed bool
 }
 
 // FollowerProps returns the standby's actor. It opens the journal at
@@ -191,6 +199,7 @@ type follower struct {
 	backoff  time.Duration // the last retry's delay
 	retry    *time.Timer   // sends retryCatchUp after a failure
 	leader   string        // the node of the last catch-up
+	probing  context.CancelFunc
 }
 
 // position is a (term, seq) in the leader's stream; known is false before
@@ -243,6 +252,8 @@ func (f *follower) Receive(ctx actor.Context) {
 		f.onCaughtUp(ctx, msg)
 	case *retryCatchUp:
 		f.onRetry()
+	case *probed:
+		f.onProbed(msg)
 	case FollowerStatusRequest, *FollowerStatusRequest:
 		ctx.Respond(f.statusNow())
 	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
@@ -301,6 +312,9 @@ func (f *follower) onOpened(ctx actor.Context, msg *opened) {
 	f.fresh = f.deps.Fetch != nil
 	f.acks.Subscribe(ctx, Topic, 0)
 	f.log.Info("journal sync following", "path", f.cfg.Path, "term", f.pos.term, "seq", f.pos.seq)
+	if f.deps.Fetch != nil && f.deps.Leader != nil {
+		f.probe()
+	}
 }
 
 func (f *follower) onSubscribed(res *messages.SubscribeResponse) {
@@ -458,6 +472,9 @@ func (f *follower) release(ctx actor.Context) {
 	}
 	if f.retry != nil {
 		f.retry.Stop()
+	}
+	if f.probing != nil {
+		f.probing()
 	}
 	if c := f.catching; c != nil {
 		c.cancel()

@@ -30,7 +30,8 @@ type rig struct {
 	alerts   *actortest.Probe
 	// cfg and fetch, when set, go to the followers started next.
 	cfg   journalsync.FollowerConfig
-	fetch func(context.Context, string, *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error)
+	fetch  func(context.Context, string, *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error)
+	leader func(context.Context) (string, error)
 }
 
 func newRig(t *testing.T) *rig {
@@ -65,7 +66,7 @@ func (r *rig) startFollower(t *testing.T, node, path string) *actor.PID {
 		t.Fatal(err)
 	}
 	pid := actortest.Spawn(t, r.sys, journalsync.FollowerProps(cfg, journalsync.FollowerDeps{
-		Bus: r.bus, Node: node, Logger: actortest.Logger(t).With("test_node", node), Fetch: r.fetch}))
+		Bus: r.bus, Node: node, Logger: actortest.Logger(t).With("test_node", node), Fetch: r.fetch, Leader: r.leader}))
 	actortest.Eventually(t, wait, func() bool { return r.status(t, pid).Open }, "follower %s open", node)
 	return pid
 }

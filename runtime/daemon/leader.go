@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/asynkron/protoactor-go/actor"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/cluster/election"
@@ -66,7 +67,7 @@ func startLeader(d *Daemon) error {
 		Follower: func() *actor.Props {
 			return journalsync.FollowerProps(journalsync.FollowerConfig{Path: journal},
 				journalsync.FollowerDeps{Bus: bus, Node: node, Logger: d.log.With("component", "journal-follower"),
-					Fetch: d.fetchSnapshot})
+					Fetch: d.fetchSnapshot, Leader: electedNode(d.links.etcd, ecfg.Prefix+leader.Election)})
 		},
 		Logger: d.log.With("component", leader.Kind),
 	})
@@ -131,5 +132,21 @@ func (d *Daemon) fetchSnapshot(ctx context.Context, node string, req *messages.J
 			return nil, fmt.Errorf("journal.snapshot answered %T", r.m)
 		}
 		return res, nil
+	}
+}
+
+// electedNode returns the follower's Leader: the node that holds the
+// election (its key is the first created under the election's prefix;
+// its value is the node's name), "" when none does.
+func electedNode(cli *clientv3.Client, election string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		res, err := cli.Get(ctx, election+"/", clientv3.WithFirstCreate()...)
+		if err != nil {
+			return "", err
+		}
+		if len(res.Kvs) == 0 {
+			return "", nil
+		}
+		return string(res.Kvs[0].Value), nil
 	}
 }
