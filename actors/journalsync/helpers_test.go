@@ -29,7 +29,7 @@ type rig struct {
 	follower *actor.PID
 	alerts   *actortest.Probe
 	// cfg and fetch, when set, go to the followers started next.
-	cfg   journalsync.FollowerConfig
+	cfg    journalsync.FollowerConfig
 	fetch  func(context.Context, string, *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error)
 	leader func(context.Context) (string, error)
 }
