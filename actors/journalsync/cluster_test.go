@@ -84,7 +84,7 @@ func TestFollowerAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = leader.Close() })
-	pub := journalsync.Publisher(sys.Root, a.bus, "a", 42)
+	pub := journalsync.NewPublisher(sys.Root, a.bus, "a", 42).Publish
 	bs := batches()
 	for _, ops := range bs {
 		done := make(chan error, 1)

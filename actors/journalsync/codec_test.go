@@ -95,18 +95,25 @@ func TestDecodeRefuses(t *testing.T) {
 }
 
 // TestPublisherNumbersAndSplits: each event carries the term, the node and
-// the next seq; a batch over MaxEventBytes goes as several events, in
+// the next seq (Position is the last one published); a batch over MaxEventBytes goes as several events, in
 // order, each within the bound.
 func TestPublisherNumbersAndSplits(t *testing.T) {
 	sys := actortest.NewSystem(t)
 	bus := actortest.NewProbe(t, sys)
-	pub := journalsync.Publisher(sys.Root, bus.PID, "a", 9)
+	p := journalsync.NewPublisher(sys.Root, bus.PID, "a", 9)
+	pub := p.Publish
+	if term, seq := p.Position(); term != 9 || seq != 0 {
+		t.Fatalf("position before any batch %d/%d, want 9/0", term, seq)
+	}
 	big := make([]journal.Op, 5)
 	for i := range big {
 		big[i] = journal.PutState{Strategy: "s", State: bytes.Repeat([]byte{byte(i)}, journal.MaxStateBytes), SavedMs: int64(i)}
 	}
 	pub(batches()[0])
 	pub(nil) // nothing committed: nothing published
+	if term, seq := p.Position(); term != 9 || seq != 1 {
+		t.Fatalf("position after one batch %d/%d, want 9/1", term, seq)
+	}
 	pub(big)
 	var states []journal.Op
 	for seq := uint64(1); seq <= 3; seq++ {

@@ -8,6 +8,7 @@
 package journalsync
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,14 +62,46 @@ const closeTimeout = 10 * time.Second
 type FollowerConfig struct {
 	// Path is the journal file: the order actor's journal path (required).
 	Path string
+	// MaxBuffered and MaxBufferedBytes bound the batches a catch-up holds
+	// while it fetches the snapshot (0: DefaultMaxBuffered,
+	// DefaultMaxBufferedBytes). Over either, the buffer is dropped and
+	// another catch-up follows this one.
+	MaxBuffered      int
+	MaxBufferedBytes int
+	// MaxSnapshotBytes refuses a larger snapshot (0: DefaultMaxSnapshotBytes).
+	MaxSnapshotBytes int64
 }
+
+// Catch-up defaults (FollowerConfig).
+const (
+	DefaultMaxBuffered      = 10000
+	DefaultMaxBufferedBytes = 64 << 20
+	DefaultMaxSnapshotBytes = 4 << 30
+)
 
 // Validate checks the config; call it before FollowerProps.
 func (c FollowerConfig) Validate() error {
 	if c.Path == "" {
 		return errors.New("journalsync: path is required")
 	}
+	if c.MaxBuffered < 0 || c.MaxBufferedBytes < 0 || c.MaxSnapshotBytes < 0 {
+		return errors.New("journalsync: catch-up bounds must not be negative")
+	}
 	return nil
+}
+
+// withDefaults fills the zero bounds.
+func (c FollowerConfig) withDefaults() FollowerConfig {
+	if c.MaxBuffered == 0 {
+		c.MaxBuffered = DefaultMaxBuffered
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if c.MaxSnapshotBytes == 0 {
+		c.MaxSnapshotBytes = DefaultMaxSnapshotBytes
+	}
+	return c
 }
 
 // FollowerDeps are the follower's collaborators.
@@ -80,6 +113,18 @@ type FollowerDeps struct {
 	Node string
 	// Logger may be nil.
 	Logger *slog.Logger
+	// Fetch asks node (the leader that published the batches) for a chunk
+	// of a snapshot of its journal: journal.snapshot, relayed to that
+	// node. The follower calls it on a goroutine of its own, never on its
+	// mailbox; it must return once ctx is done. nil: no catch-up (holes
+	// are only reported).
+	Fetch func(ctx context.Context, node string, req *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error)
+	// Leader, with Fetch, names the node that leads now ("" : none). Once
+	// the journal is open the follower asks it, on a goroutine, for the
+	// leader's stream position (journal.snapshot position_only) and
+	// catches up at once unless it is the journal's own: a restarted
+	// standby needs no batch to find what it missed. nil: no probe.
+	Leader func(ctx context.Context) (string, error)
 }
 
 // FollowerStatusRequest asks a follower for its counters; it answers a
@@ -102,6 +147,15 @@ type FollowerStatus struct {
 	Seq  uint64
 	// Pending is the number of writes not yet committed.
 	Pending int
+	// CatchUps counts the snapshots installed, CatchUpFailures the
+	// catch-ups that failed (retried later); CatchingUp holds while one
+	// runs, with Buffered batches held meanwhile. Skipped counts batches
+	// dropped because the installed snapshot already held them.
+	CatchUps, CatchUpFailures, Skipped uint64
+	CatchingUp                         bool
+	Buffered                           int
+	// Probed holds once the start-up probe of the leader answered.
+	Probed bool
 }
 
 // FollowerProps returns the standby's actor. It opens the journal at
@@ -114,7 +168,7 @@ func FollowerProps(cfg FollowerConfig, deps FollowerDeps) *actor.Props {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &follower{cfg: cfg, deps: deps, log: deps.Logger.With("actor", Kind)}
+		return &follower{cfg: cfg.withDefaults(), deps: deps, log: deps.Logger.With("actor", Kind)}
 	})
 }
 
@@ -135,6 +189,17 @@ type follower struct {
 	pos       position // last position followed
 	staleTerm int64    // the older term last reported
 	status    FollowerStatus
+
+	// Catch-up (catchup.go).
+	fresh    bool          // no batch seen since the journal opened
+	catching *catchup      // the catch-up under way
+	cut      position      // the last installed snapshot's cut
+	owed     bool          // a catch-up failed or waits for its retry
+	retryAt  time.Time     // no catch-up before
+	backoff  time.Duration // the last retry's delay
+	retry    *time.Timer   // sends retryCatchUp after a failure
+	leader   string        // the node of the last catch-up
+	probing  context.CancelFunc
 }
 
 // position is a (term, seq) in the leader's stream; known is false before
@@ -169,6 +234,7 @@ type written struct {
 	seq    uint64
 	ops    int
 	err    error
+	ack    bool // the batch came from the bus now (not from a catch-up's buffer)
 }
 
 // Receive handles the follower's messages.
@@ -185,8 +251,14 @@ func (f *follower) Receive(ctx actor.Context) {
 		f.onEvent(ctx, msg)
 	case *written:
 		f.onWritten(ctx, msg)
+	case *caughtUp:
+		f.onCaughtUp(ctx, msg)
+	case *retryCatchUp:
+		f.onRetry()
+	case *probed:
+		f.onProbed(msg)
 	case FollowerStatusRequest, *FollowerStatusRequest:
-		ctx.Respond(f.status)
+		ctx.Respond(f.statusNow())
 	case *actor.Stopping, *actor.Restarting: // a restart discards this instance
 		f.release(ctx)
 	case *actor.Stopped:
@@ -243,8 +315,12 @@ func (f *follower) onOpened(ctx actor.Context, msg *opened) {
 	}
 	f.j, f.pos = msg.j, msg.pos
 	f.status.Term, f.status.Seq = f.pos.term, f.pos.seq
+	f.fresh = f.deps.Fetch != nil
 	f.acks.Subscribe(ctx, Topic, 0)
 	f.log.Info("journal sync following", "path", f.cfg.Path, "term", f.pos.term, "seq", f.pos.seq)
+	if f.deps.Fetch != nil && f.deps.Leader != nil {
+		f.probe()
+	}
 }
 
 func (f *follower) onSubscribed(res *messages.SubscribeResponse) {
@@ -254,11 +330,12 @@ func (f *follower) onSubscribed(res *messages.SubscribeResponse) {
 	f.subID, f.status.Open = res.GetSubscriptionId(), true
 }
 
-// onEvent applies one batch from another node. Events are acked once the
+// onEvent takes one batch from another node. Events are acked once the
 // batch is committed (or refused), so a follower slower than its leader
-// makes the bus hold, then drop, events: a gap it reports.
+// makes the bus hold, then drop, events: a gap it reports. A batch held by
+// a catch-up is acked at once (the catch-up's buffer bounds them).
 func (f *follower) onEvent(ctx actor.Context, ev *messages.Event) {
-	if f.j == nil || ev.GetNode() == f.deps.Node {
+	if (f.j == nil && f.catching == nil) || ev.GetNode() == f.deps.Node {
 		f.acks.Handled(ctx)
 		return
 	}
@@ -274,12 +351,41 @@ func (f *follower) onEvent(ctx actor.Context, ev *messages.Event) {
 		f.acks.Handled(ctx)
 		return
 	}
+	f.onBatch(ctx, b, true)
+}
+
+// onBatch applies a batch, or holds it while a catch-up runs, or starts
+// one (fromBus: the batch's event is still to be acked).
+func (f *follower) onBatch(ctx actor.Context, b *messages.JournalOps, fromBus bool) {
+	switch {
+	case f.catching != nil:
+		f.hold(b)
+	case f.cut.known && b.GetTerm() == f.cut.term && b.GetSeq() <= f.cut.seq:
+		f.status.Skipped++ // the installed snapshot holds it
+	default:
+		if reason := f.needsCatchUp(b); reason != "" {
+			f.catchUpFor(ctx, b, reason)
+			f.hold(b)
+			break
+		}
+		f.apply(ctx, b, fromBus)
+		return
+	}
+	if fromBus {
+		f.acks.Handled(ctx)
+	}
+}
+
+// apply writes a batch to the journal, its position with it.
+func (f *follower) apply(ctx actor.Context, b *messages.JournalOps, fromBus bool) {
 	current := f.follow(ctx, b)
 	ops, err := Decode(b)
 	if err != nil {
 		f.status.Bad++
 		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertBadBatch, Leader: b.GetNode(), Term: b.GetTerm(), Seq: b.GetSeq(), Reason: err.Error()})
-		f.acks.Handled(ctx)
+		if fromBus {
+			f.acks.Handled(ctx)
+		}
 		return
 	}
 	if current { // the position commits with the batch
@@ -287,7 +393,7 @@ func (f *follower) onEvent(ctx actor.Context, ev *messages.Event) {
 	}
 	f.status.Pending++
 	root, self, stopped := f.root, f.self, f.stopped
-	w := &written{leader: b.GetNode(), term: b.GetTerm(), seq: b.GetSeq(), ops: len(b.GetOps())}
+	w := &written{leader: b.GetNode(), term: b.GetTerm(), seq: b.GetSeq(), ops: len(b.GetOps()), ack: fromBus}
 	f.j.Write(ops, func(err error) { // on the journal's writer, or here when refused
 		if !stopped.Load() {
 			w.err = err
@@ -305,14 +411,16 @@ func (f *follower) follow(ctx actor.Context, b *messages.JournalOps) bool {
 		return false
 	}
 	p := f.pos
-	switch {
-	case !p.known:
+	switch k, expected := classify(p, term, seq); k {
+	case unknown:
 		f.log.Info("journal sync joined the stream", "leader", b.GetNode(), "term", term, "seq", seq)
-	case term > p.term && seq != 1:
-		f.gap(ctx, b, 1, fmt.Sprintf("term %d began before seq %d", term, seq))
-	case term == p.term && seq != p.seq+1:
-		f.gap(ctx, b, p.seq+1, fmt.Sprintf("expected seq %d, got %d", p.seq+1, seq))
-	case term < p.term:
+	case gapped:
+		reason := fmt.Sprintf("expected seq %d, got %d", expected, seq)
+		if term > p.term {
+			reason = fmt.Sprintf("term %d began before seq %d", term, seq)
+		}
+		f.gap(ctx, b, expected, reason)
+	case older:
 		f.status.OldTerms++
 		if f.staleTerm != term {
 			f.staleTerm = term
@@ -335,7 +443,9 @@ func (f *follower) gap(ctx actor.Context, b *messages.JournalOps, expected uint6
 
 func (f *follower) onWritten(ctx actor.Context, w *written) {
 	f.status.Pending--
-	f.acks.Handled(ctx)
+	if w.ack {
+		f.acks.Handled(ctx)
+	}
 	if w.err != nil {
 		f.status.Failed++
 		f.alert(ctx, &messages.JournalSyncAlert{Kind: AlertBadBatch, Leader: w.leader, Term: w.term, Seq: w.seq, Reason: w.err.Error()})
@@ -353,8 +463,11 @@ func (f *follower) alert(ctx actor.Context, a *messages.JournalSyncAlert) {
 }
 
 // release unsubscribes (a restarted follower subscribes again), stops the
-// write callbacks and closes the journal, which first commits the queued
-// writes; it waits at most closeTimeout.
+// write callbacks, cancels a catch-up and closes the journal, which first
+// commits the queued writes; it waits at most closeTimeout for each. A
+// catch-up past its download finishes its swap and closes the new file
+// itself (it sees the handoff released), so once release returns nothing
+// holds or replaces the file.
 func (f *follower) release(ctx actor.Context) {
 	if f.subID != 0 {
 		ctx.Request(f.deps.Bus, &messages.UnsubscribeRequest{Subscriber: ctx.Self(), SubscriptionId: f.subID})
@@ -362,6 +475,16 @@ func (f *follower) release(ctx actor.Context) {
 	}
 	if f.handoff == nil {
 		return
+	}
+	if f.retry != nil {
+		f.retry.Stop()
+	}
+	if f.probing != nil {
+		f.probing()
+	}
+	if c := f.catching; c != nil {
+		c.cancel()
+		defer f.awaitCatchUp(c)
 	}
 	f.stopped.Store(true)
 	f.handoff.mu.Lock()

@@ -28,7 +28,7 @@ var (
 // open it.
 func TestFollowerCopiesTheLeadersJournal(t *testing.T) {
 	r := newRig(t)
-	pub := journalsync.Publisher(r.sys.Root, r.bus, "a", 7)
+	pub := journalsync.NewPublisher(r.sys.Root, r.bus, "a", 7).Publish
 	bs := batches()
 	for _, ops := range bs {
 		pub(ops)
@@ -61,7 +61,7 @@ func TestFollowerIgnoresItsOwnNode(t *testing.T) {
 	onA := r.startFollower(t, "a", filepath.Join(t.TempDir(), "a.db")) // the bus stamps events "a"
 	bs := batches()
 	r.send(&messages.JournalOps{Term: 1, Seq: 1, Node: "b", Ops: journalsync.Encode(bs[0])[0]})
-	journalsync.Publisher(r.sys.Root, r.bus, "a", 1)(bs[1])
+	journalsync.NewPublisher(r.sys.Root, r.bus, "a", 1).Publish(bs[1])
 	r.waitApplied(t, 1, 0)
 	if st := r.status(t, onA); st.Applied != 0 || st.Seq != 0 {
 		t.Fatalf("follower on a applied its own node's batches: %+v", st)
@@ -80,7 +80,7 @@ func TestFollowerReportsGapsAndOldTerms(t *testing.T) {
 	batch := func(term int64, seq uint64, ops []journal.Op) *messages.JournalOps {
 		return &messages.JournalOps{Term: term, Seq: seq, Node: "a", Ops: journalsync.Encode(ops)[0]}
 	}
-	journalsync.Publisher(r.sys.Root, r.bus, "a", 5)(bs[0]) // 5/1
+	journalsync.NewPublisher(r.sys.Root, r.bus, "a", 5).Publish(bs[0]) // 5/1
 	r.send(batch(5, 3, bs[1]))
 	if a := r.alert(t); a.Kind != journalsync.AlertGap || a.Term != 5 || a.Seq != 3 || a.ExpectedSeq != 2 || a.Leader != "a" {
 		t.Fatalf("alert %v: want a gap at 5/3, expected 2, from a", a)
@@ -142,7 +142,7 @@ func TestFollowerSkipsGarbledBatches(t *testing.T) {
 		}
 	}
 	good := batches()[0]
-	journalsync.Publisher(r.sys.Root, r.bus, "a", 2)(good)
+	journalsync.NewPublisher(r.sys.Root, r.bus, "a", 2).Publish(good)
 	st := r.waitApplied(t, 1, 1)
 	if st.Bad != 6 || st.Gaps != 0 || st.Term != 2 || st.Seq != 1 {
 		t.Fatalf("status %+v: want 6 unreadable, no gap, at 2/1", st)
@@ -161,7 +161,7 @@ func TestFollowerSkipsGarbledBatches(t *testing.T) {
 func TestFollowerResumesFromItsPosition(t *testing.T) {
 	r := newRig(t)
 	bs := batches()
-	pub := journalsync.Publisher(r.sys.Root, r.bus, "a", 3)
+	pub := journalsync.NewPublisher(r.sys.Root, r.bus, "a", 3).Publish
 	for _, ops := range bs[:3] {
 		pub(ops)
 	}
@@ -184,7 +184,7 @@ func TestFollowerResumesFromItsPosition(t *testing.T) {
 // commit was still pending.
 func TestFollowerCommitsWhatItTookBeforeStopping(t *testing.T) {
 	r := newRig(t)
-	pub := journalsync.Publisher(r.sys.Root, r.bus, "a", 4)
+	pub := journalsync.NewPublisher(r.sys.Root, r.bus, "a", 4).Publish
 	const n = 200
 	for i := range n {
 		pub([]journal.Op{journal.PutMeta{Key: "k", Value: fmt.Sprint(i + 1)}})

@@ -1,6 +1,7 @@
 package journalsync_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -27,9 +28,21 @@ type rig struct {
 	path     string
 	follower *actor.PID
 	alerts   *actortest.Probe
+	// cfg and fetch, when set, go to the followers started next.
+	cfg    journalsync.FollowerConfig
+	fetch  func(context.Context, string, *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error)
+	leader func(context.Context) (string, error)
 }
 
 func newRig(t *testing.T) *rig {
+	t.Helper()
+	r := newBareRig(t)
+	r.follower = r.startFollower(t, "b", r.path)
+	return r
+}
+
+// newBareRig is a rig without its follower yet.
+func newBareRig(t *testing.T) *rig {
 	t.Helper()
 	sys := actortest.NewSystem(t)
 	r := &rig{sys: sys, path: filepath.Join(t.TempDir(), "journal.db")}
@@ -40,7 +53,6 @@ func newRig(t *testing.T) *rig {
 	if res.Error != nil {
 		t.Fatal(res.Error)
 	}
-	r.follower = r.startFollower(t, "b", r.path)
 	return r
 }
 
@@ -48,12 +60,13 @@ func newRig(t *testing.T) *rig {
 // follows.
 func (r *rig) startFollower(t *testing.T, node, path string) *actor.PID {
 	t.Helper()
-	cfg := journalsync.FollowerConfig{Path: path}
+	cfg := r.cfg
+	cfg.Path = path
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	pid := actortest.Spawn(t, r.sys, journalsync.FollowerProps(cfg, journalsync.FollowerDeps{
-		Bus: r.bus, Node: node, Logger: actortest.Logger(t).With("test_node", node)}))
+		Bus: r.bus, Node: node, Logger: actortest.Logger(t).With("test_node", node), Fetch: r.fetch, Leader: r.leader}))
 	actortest.Eventually(t, wait, func() bool { return r.status(t, pid).Open }, "follower %s open", node)
 	return pid
 }

@@ -58,6 +58,10 @@ type Deps struct {
 	// committed, in commit order, on the journal's writer goroutine
 	// (it must not block: the lead passes a bus publish). nil: nothing.
 	OnCommit func(ops []journal.Op)
+	// Position, when set, is the journal.ops stream position of the last
+	// committed batch (journalsync.Publisher.Position): journal.snapshot
+	// reads it at the copy's cut. nil: journal.snapshot is refused.
+	Position func() (term int64, seq uint64)
 }
 
 // PrepareStop is sent by the daemon at shutdown, before the connector
@@ -117,6 +121,8 @@ type orderActor struct {
 	handoff handoff
 	// reads counts goroutines reading the journal; Close waits for them.
 	reads sync.WaitGroup
+	// snaps are the journal snapshots being served (journal.snapshot).
+	snaps *snapshots
 
 	loaded bool
 	orders map[string]*tracked
@@ -178,7 +184,9 @@ func newActor(cfg Config, deps Deps) *orderActor {
 	if now == nil {
 		now = time.Now
 	}
-	return &orderActor{cfg: cfg, deps: deps, log: log.With("actor", Kind), now: now}
+	a := &orderActor{cfg: cfg, deps: deps, log: log.With("actor", Kind), now: now}
+	a.snaps = &snapshots{dir: filepath.Dir(a.journalPath()), log: a.log, byID: map[string]*snapshot{}}
+	return a
 }
 
 // Receive dispatches the actor's messages.
@@ -242,6 +250,8 @@ func (a *orderActor) receiveMore(ctx actor.Context, msg any) {
 	switch msg := msg.(type) {
 	case *PrepareStop:
 		a.onPrepareStop(ctx)
+	case *messages.JournalSnapshotRequest:
+		a.onSnapshot(ctx, msg)
 	case PrepareStop:
 		a.onPrepareStop(ctx)
 	case *tick:
@@ -324,6 +334,7 @@ func (a *orderActor) release() {
 	a.handoff.mu.Unlock()
 	if a.j != nil {
 		a.reads.Wait()
+		a.snaps.close()
 		if err := a.j.Close(); err != nil {
 			a.log.Error("journal close failed", "err", err)
 		}

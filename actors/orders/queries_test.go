@@ -73,7 +73,7 @@ func TestRoutesCoverTheTradingMethods(t *testing.T) {
 	pid := actortest.NewProbe(t, sys).PID
 	r := rpc.NewRouter(time.Second)
 	r.MustAdd(Routes(pid)...)
-	want := []string{"journal.backup", "trading.balance", "trading.fills", "trading.halt", "trading.order.cancel", "trading.order.cancel_all",
+	want := []string{"journal.backup", "journal.snapshot", "trading.balance", "trading.fills", "trading.halt", "trading.order.cancel", "trading.order.cancel_all",
 		"trading.order.place", "trading.orders", "trading.pnl", "trading.positions", "trading.reconcile", "trading.resume"}
 	got := r.Methods()
 	if len(got) != len(want) {

@@ -14,8 +14,12 @@ import (
 // answer (the connector resolves an unknown outcome before answering).
 const placeRouteTimeout = placeTimeout + 5*time.Second
 
+// snapshotRouteTimeout covers journal.snapshot's copy of a large journal.
+const snapshotRouteTimeout = time.Minute
+
 // Routes returns the trading.* JSON-RPC methods the actor answers (all but
-// trading.strategies and trading.strategy.*) and journal.backup.
+// trading.strategies and trading.strategy.*), journal.backup and
+// journal.snapshot.
 func Routes(pid *actor.PID) []rpc.Route {
 	r := func(method, doc string, newReq func() proto.Message) rpc.Route {
 		return rpc.Route{Method: method, Doc: doc, Target: pid, New: newReq}
@@ -25,6 +29,9 @@ func Routes(pid *actor.PID) []rpc.Route {
 	place.Timeout = placeRouteTimeout
 	cancel := r("trading.order.cancel", "cancel an order: client_order_id", func() proto.Message { return &messages.CancelTradeOrderRequest{} })
 	cancel.Timeout = placeRouteTimeout
+	snapshot := r("journal.snapshot", "a chunk of a snapshot of the trading journal (clustered leader; a standby's catch-up): id (empty: take one), offset, length (<= 1 MiB)",
+		func() proto.Message { return &messages.JournalSnapshotRequest{} })
+	snapshot.Timeout = snapshotRouteTimeout
 	return []rpc.Route{
 		place, cancel,
 		r("trading.order.cancel_all", "cancel the open orders of a strategy and/or symbol (both empty: all)",
@@ -40,5 +47,6 @@ func Routes(pid *actor.PID) []rpc.Route {
 		r("trading.reconcile", "the last reconciliation's report, or (run) a new one", func() proto.Message { return &messages.ReconcileRequest{} }),
 		r("journal.backup", "a consistent copy of the trading journal: path (absolute, must not exist)",
 			func() proto.Message { return &messages.JournalBackupRequest{} }),
+		snapshot,
 	}
 }

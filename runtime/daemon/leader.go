@@ -1,17 +1,24 @@
 package daemon
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/superbot/superbot/actors/cluster/election"
+	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/actors/connector"
 	"github.com/superbot/superbot/actors/journalsync"
 	"github.com/superbot/superbot/actors/leader"
 	"github.com/superbot/superbot/actors/orders"
+	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/actors/supervisor"
+	"github.com/superbot/superbot/messages"
 )
 
 // startLeader starts the trading part as the cluster's fenced singleton
@@ -40,16 +47,18 @@ func startLeader(d *Daemon) error {
 	if err := fcfg.Validate(); err != nil {
 		return err
 	}
-	// The factories run on the leader actor's goroutine: they get values,
-	// never the daemon's maps.
+	// The factories run on the leader actor's goroutine while Start goes on
+	// adding to d.pids: they use these copies, never the daemon's maps.
 	bus, conn, node, root, scfg := d.busPID(), d.pids[connector.Kind], d.node(), d.sys.Root, d.cfg.Trading.StrategiesConfig()
 	log := d.log
 	props := leader.Props(leader.Deps{
 		Election: el,
 		Orders: func(e *election.Elected) *actor.Props {
+			// One publisher per term, kept across restarts of the order actor.
+			pub := journalsync.NewPublisher(root, bus, node, e.Token)
 			return orders.Props(cfg, orders.Deps{
 				Bus: bus, Connector: conn, StateDir: stateDir, Logger: log.With("component", orders.Kind),
-				Fence: e.Guard, Term: e.Token, OnCommit: journalsync.Publisher(root, bus, node, e.Token),
+				Fence: e.Guard, Term: e.Token, OnCommit: pub.Publish, Position: pub.Position,
 			})
 		},
 		Strategies: func(o *actor.PID) *actor.Props {
@@ -58,7 +67,8 @@ func startLeader(d *Daemon) error {
 			})
 		},
 		Follower: func() *actor.Props {
-			return journalsync.FollowerProps(fcfg, journalsync.FollowerDeps{Bus: bus, Node: node, Logger: log.With("component", "journal-follower")})
+			return journalsync.FollowerProps(fcfg, journalsync.FollowerDeps{Bus: bus, Node: node, Logger: log.With("component", "journal-follower"),
+				Fetch: d.fetchSnapshot, Leader: electedNode(d.links.etcd, ecfg.Prefix+leader.Election)})
 		},
 		Logger: log.With("component", leader.Kind),
 	})
@@ -74,4 +84,64 @@ func startLeader(d *Daemon) error {
 		return err
 	}
 	return d.router.Add(strategies.Routes(pid)...)
+}
+
+// fetchSnapshot is the journal follower's Fetch: journal.snapshot called on
+// node (the leader) through the router, which relays it there (the
+// cluster's ClusterCallRequest path). It returns when ctx ends; the call
+// itself then runs out on its route's timeout.
+func (d *Daemon) fetchSnapshot(ctx context.Context, node string, req *messages.JournalSnapshotRequest) (*messages.JournalSnapshotResponse, error) {
+	params, err := rpc.Encode(req)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(params, &obj); err != nil {
+		return nil, err
+	}
+	if obj == nil {
+		obj = map[string]json.RawMessage{}
+	}
+	if obj[rpc.NodeParam], err = json.Marshal(node); err != nil {
+		return nil, err
+	}
+	if params, err = json.Marshal(obj); err != nil {
+		return nil, err
+	}
+	p, err := d.router.Call(d.sys.Root, "journal.snapshot", params)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		m   proto.Message
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		m, err := p.Result()
+		ch <- result{m, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		if r.err != nil {
+			return nil, r.err
+		}
+		res, ok := r.m.(*messages.JournalSnapshotResponse)
+		if !ok {
+			return nil, fmt.Errorf("journal.snapshot answered %T", r.m)
+		}
+		return res, nil
+	}
+}
+
+// electedNode returns the follower's Leader: the node that holds the
+// election (its key is the first created under the election's prefix;
+// its value is the node's name), "" when none does.
+func electedNode(cli *etcd.Client, election string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		v, _, err := cli.Leader(ctx, election)
+		return string(v), err
+	}
 }

@@ -126,3 +126,18 @@ func (c *Client) waitDelete(ctx context.Context, key string, rev int64) error {
 	}
 	return errors.New("etcd: lost watch waiting for delete")
 }
+
+// Leader returns the value of the election's leader key (the first created
+// under prefix + "/"), and false when nobody campaigns.
+func (c *Client) Leader(ctx context.Context, prefix string) ([]byte, bool, error) {
+	pfx := prefix + "/"
+	var resp rangeResponse
+	req := rangeRequest{Key: []byte(pfx), RangeEnd: prefixEnd(pfx), Limit: 1, SortOrder: "ASCEND", SortTarget: "CREATE"}
+	if err := c.post(ctx, "/v3/kv/range", req, &resp); err != nil {
+		return nil, false, err
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, false, nil
+	}
+	return resp.Kvs[0].Value, true, nil
+}

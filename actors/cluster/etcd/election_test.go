@@ -94,10 +94,19 @@ func TestCampaignOrder(t *testing.T) {
 	}
 	b := result(t, bch)
 	notYet(t, cch, "c")
+	if v, ok, err := cli.Leader(ctx, "/el/x"); err != nil || !ok || string(v) != "b" {
+		t.Fatalf("Leader = %q %v %v, want b", v, ok, err)
+	}
 	if err := cli.Revoke(ctx, lb); err != nil {
 		t.Fatal(err)
 	}
 	c := result(t, cch)
+	if err := cli.Resign(ctx, c.key, c.rev); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := cli.Leader(ctx, "/el/x"); err != nil || ok {
+		t.Fatalf("Leader = %q %v %v with nobody campaigning", v, ok, err)
+	}
 	if !(a.rev < b.rev && b.rev < c.rev) {
 		t.Fatalf("tokens %d %d %d, want increasing", a.rev, b.rev, c.rev)
 	}

@@ -121,6 +121,9 @@ type Journal struct {
 type request struct {
 	ops  []Op
 	done func(error)
+	// snap, when set, is a Snapshot's copy: the writer runs it alone,
+	// between two commits (ops and done are then unused).
+	snap func()
 }
 
 // Open opens (creating if needed) the journal at path: its directory is
@@ -325,8 +328,14 @@ func (j *Journal) vacuumInto(dst string) error {
 // returns its size. Writes go on meanwhile. The copy is 0600 and a plain
 // SQLite file (rollback journal mode).
 func (j *Journal) Backup(dst string) (int64, error) {
+	return j.copyTo(dst, "backup", func() error { return j.vacuumInto(dst) })
+}
+
+// copyTo creates dst (0600, O_EXCL), fills it with vacuum, syncs it and
+// returns its size; on failure dst is removed.
+func (j *Journal) copyTo(dst, what string, vacuum func() error) (int64, error) {
 	if dst == "" {
-		return 0, fmt.Errorf("%w: empty backup path", ErrInvalid)
+		return 0, fmt.Errorf("%w: empty %s path", ErrInvalid, what)
 	}
 	j.mu.Lock()
 	closed := j.closed
@@ -341,19 +350,20 @@ func (j *Journal) Backup(dst string) (int64, error) {
 		return 0, fmt.Errorf("%w: %s", ErrBackupExists, dst)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("journal: backup: %w", err)
+		return 0, fmt.Errorf("journal: %s: %w", what, err)
 	}
 	defer f.Close()
-	if err := j.vacuumInto(dst); err != nil {
+	if err := vacuum(); err != nil {
 		_ = os.Remove(dst)
-		return 0, fmt.Errorf("journal: backup: %w", err)
+		return 0, fmt.Errorf("journal: %s: %w", what, err)
 	}
 	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("journal: backup: sync: %w", err)
+		_ = os.Remove(dst)
+		return 0, fmt.Errorf("journal: %s: sync: %w", what, err)
 	}
 	st, err := os.Stat(dst)
 	if err != nil {
-		return 0, fmt.Errorf("journal: backup: %w", err)
+		return 0, fmt.Errorf("journal: %s: %w", what, err)
 	}
 	return st.Size(), nil
 }

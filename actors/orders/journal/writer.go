@@ -85,6 +85,10 @@ func (j *Journal) run() {
 	defer close(j.stopped)
 	for {
 		batch, closed := j.take()
+		if len(batch) == 1 && batch[0].snap != nil {
+			batch[0].snap()
+			continue
+		}
 		if len(batch) > 0 {
 			j.commit(batch)
 			continue
@@ -96,14 +100,19 @@ func (j *Journal) run() {
 	}
 }
 
-// take pops queued requests, up to maxBatch ops (at least one request).
+// take pops queued requests, up to maxBatch ops (at least one request). A
+// Snapshot's request is taken alone: it ends the batch before it.
 func (j *Journal) take() ([]request, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	n, ops := 0, 0
-	for n < len(j.queue) && (n == 0 || ops+len(j.queue[n].ops) <= j.maxBatch) {
-		ops += len(j.queue[n].ops)
-		n++
+	if len(j.queue) > 0 && j.queue[0].snap != nil {
+		n = 1
+	} else {
+		for n < len(j.queue) && j.queue[n].snap == nil && (n == 0 || ops+len(j.queue[n].ops) <= j.maxBatch) {
+			ops += len(j.queue[n].ops)
+			n++
+		}
 	}
 	batch := make([]request, n)
 	copy(batch, j.queue[:n])
