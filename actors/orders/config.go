@@ -130,8 +130,8 @@ type BookConfig struct {
 	// exceeds it (0: off).
 	DailyLossLimit float64
 	// Symbol is the symbol the strategy trades ("" when not known, e.g. a
-	// module's book). With paper fills on trades, the order actor watches
-	// it from the start, so that it has seen the trades before the first
+	// module's book). In paper mode the order actor watches it from the
+	// start, so that it has seen the trades (or the book) before the first
 	// order.
 	Symbol string
 }

@@ -34,11 +34,13 @@ func (a *orderActor) startPaper(ctx actor.Context, l *loaded) {
 			a.commit(ctx, t, nil)
 		}
 	}
-	if a.onTrades() { // every trade counts: watch the strategies' symbols from now on
-		for _, name := range slices.Sorted(maps.Keys(a.cfg.Books)) {
-			if sym := a.cfg.Books[name].Symbol; sym != "" {
-				a.ensureMarket(ctx, sym)
-			}
+	// Watch the strategies' symbols from the start: with fills on trades
+	// every trade counts, and with fills on the book the matcher has the
+	// book before the first order. The streams open once, at start, not
+	// one symbol at a time over the first hours of trading.
+	for _, name := range slices.Sorted(maps.Keys(a.cfg.Books)) {
+		if sym := a.cfg.Books[name].Symbol; sym != "" {
+			a.ensureMarket(ctx, sym)
 		}
 	}
 	a.settle()
