@@ -58,7 +58,7 @@ func BenchmarkFollower(b *testing.B) {
 			return actortest.Request[journalsync.FollowerStatus](b, sys, f, journalsync.FollowerStatusRequest{})
 		}
 		actortest.Eventually(b, wait, func() bool { return status().Open }, "follower open")
-		pub := journalsync.Publisher(sys.Root, busPID, "a", 1)
+		pub := journalsync.NewPublisher(sys.Root, busPID, "a", 1).Publish
 		b.ResetTimer()
 		applied := uint64(0)
 		for i := range b.N {

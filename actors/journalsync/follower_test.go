@@ -210,7 +210,7 @@ func TestFollowerCommitsWhatItTookBeforeStopping(t *testing.T) {
 func TestFollowerRestarts(t *testing.T) {
 	r := newRig(t)
 	bs := batches()
-	pub := journalsync.Publisher(r.sys.Root, r.bus, "a", 2)
+	pub := journalsync.NewPublisher(r.sys.Root, r.bus, "a", 2).Publish
 	pub(bs[0])
 	r.waitApplied(t, 1, 0)
 	proc, ok := r.sys.ProcessRegistry.Get(r.follower)
