@@ -72,10 +72,11 @@ bench: ## benchmarks and measuring harnesses, without -race (figures for the iss
 	$(GO) run ./cmd/superbench
 	$(GO) run ./cmd/tradebench
 
-soak: ## long runs, the tests behind the soak build tag (the connector at 2x the weight budget for 2 minutes; 100 SIGKILLs of a trading daemon; 100 election failovers of each fault, as root; 1 h of trading RSS; 50 WebSocket clients; an idle 3-node cluster; the web UI overview's first render with 100 modules in Chromium)
+soak: ## long runs, the tests behind the soak build tag (the connector at 2x the weight budget for 2 minutes; 100 SIGKILLs of a trading daemon; 100 election failovers of each fault with a 2 s and a 1 s lease, as root; 1 h of trading RSS; 50 WebSocket clients; an idle 3-node cluster; the web UI overview's first render with 100 modules in Chromium)
 	SUPERBOT_CONNECTOR_BUDGET=2m $(GO) test -tags soak -run TestBudgetUnderDoubleDemand -v -count=1 -timeout 30m ./actors/connector/
 	SUPERBOT_CRASH_ROUNDS=$${SUPERBOT_CRASH_ROUNDS:-100} $(GO) test -tags soak -run 'TestTradingCrash$$' -v -count=1 -timeout 90m ./runtime/daemon/
 	SUPERBOT_FAILOVER_TRIALS=$${SUPERBOT_FAILOVER_TRIALS:-100} $(GO) test -tags soak -run 'TestFailoverSoak$$' -v -count=1 -timeout 150m ./actors/cluster/election/
+	SUPERBOT_FAILOVER_TTL=1s SUPERBOT_FAILOVER_MARGIN=300ms SUPERBOT_FAILOVER_TRIALS=$${SUPERBOT_FAILOVER_TRIALS:-100} $(GO) test -tags soak -run 'TestFailoverSoak$$' -v -count=1 -timeout 150m ./actors/cluster/election/
 	$(GO) run ./cmd/tradebench -only rss -rss-for 1h
 	$(GO) test -tags soak -run TestFiftyClientsKeepUp -v -count=1 -timeout 20m ./actors/webui/
 	$(GO) test -tags soak -run 'TestClusterIdle$$' -v -count=1 -timeout 10m ./runtime/daemon/
