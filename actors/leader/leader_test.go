@@ -11,6 +11,7 @@ import (
 
 	"github.com/superbot/superbot/actors/cluster/election"
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/orders"
 	"github.com/superbot/superbot/actors/strategies"
 	"github.com/superbot/superbot/messages"
 )
@@ -185,5 +186,18 @@ func TestLeaderRunsTradingOnlyWhileElected(t *testing.T) {
 	res = actortest.Request[*messages.TradeOrdersResponse](t, sys, pid, &messages.TradeOrdersRequest{})
 	if res.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE {
 		t.Fatalf("deposed node answered %v", res)
+	}
+}
+
+// TestEveryTradingRouteCarriesTheRefusal: a standby's refusal is the
+// method's own response with its error field set, for every route the
+// leader actor answers (a bare Error would read as a success).
+func TestEveryTradingRouteCarriesTheRefusal(t *testing.T) {
+	e := messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "no")
+	for _, rt := range append(orders.Routes(nil), strategies.Routes(nil)...) {
+		r, ok := errorReply(rt, e).(messages.Responder)
+		if !ok || r.GetError() != e {
+			t.Errorf("%s: the refusal is %T, not the method's response with the error", rt.Method, errorReply(rt, e))
+		}
 	}
 }
