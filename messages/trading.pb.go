@@ -3534,7 +3534,10 @@ type MyTradesRequest struct {
 	Limit  int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
 	// StartTimeMs, when from_id is 0, asks for the oldest trades at or after
 	// this time (Unix ms) instead of the most recent ones.
-	StartTimeMs   int64 `protobuf:"varint,4,opt,name=start_time_ms,json=startTimeMs,proto3" json:"start_time_ms,omitempty"`
+	StartTimeMs int64 `protobuf:"varint,4,opt,name=start_time_ms,json=startTimeMs,proto3" json:"start_time_ms,omitempty"`
+	// OrderId, when set, asks for that order's trades only (from from_id on
+	// when it is set too).
+	OrderId       int64 `protobuf:"varint,5,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3593,6 +3596,13 @@ func (x *MyTradesRequest) GetLimit() int32 {
 func (x *MyTradesRequest) GetStartTimeMs() int64 {
 	if x != nil {
 		return x.StartTimeMs
+	}
+	return 0
+}
+
+func (x *MyTradesRequest) GetOrderId() int64 {
+	if x != nil {
+		return x.OrderId
 	}
 	return 0
 }
@@ -4748,12 +4758,13 @@ const file_superbot_v1_trading_proto_rawDesc = "" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\"j\n" +
 	"\x12OpenOrdersResponse\x12*\n" +
 	"\x06orders\x18\x01 \x03(\v2\x12.superbot.v1.OrderR\x06orders\x12(\n" +
-	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"|\n" +
+	"\x05error\x18\x0f \x01(\v2\x12.superbot.v1.ErrorR\x05error\"\x97\x01\n" +
 	"\x0fMyTradesRequest\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x17\n" +
 	"\afrom_id\x18\x02 \x01(\x03R\x06fromId\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\"\n" +
-	"\rstart_time_ms\x18\x04 \x01(\x03R\vstartTimeMs\"\xb1\x02\n" +
+	"\rstart_time_ms\x18\x04 \x01(\x03R\vstartTimeMs\x12\x19\n" +
+	"\border_id\x18\x05 \x01(\x03R\aorderId\"\xb1\x02\n" +
 	"\rExchangeTrade\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x03R\x02id\x12\x19\n" +

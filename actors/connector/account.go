@@ -22,6 +22,8 @@ const (
 	weightOpenOrders    = 6  // one symbol
 	weightOpenOrdersAll = 80 // every symbol
 	weightMyTrades      = 20
+	// weightOrderTrades: myTrades of one order (orderId set).
+	weightOrderTrades = 5
 )
 
 func (a *connectorActor) onAccount(ctx actor.Context, _ *messages.AccountRequest) {
@@ -55,6 +57,8 @@ func (a *connectorActor) onMyTrades(ctx actor.Context, m *messages.MyTradesReque
 		e = invalid("symbol: required, must match %s", symbolRE)
 	case m.GetFromId() < 0:
 		e = invalid("from_id: must be >= 0, got %d", m.GetFromId())
+	case m.GetOrderId() < 0:
+		e = invalid("order_id: must be >= 0, got %d", m.GetOrderId())
 	case m.GetStartTimeMs() < 0:
 		e = invalid("start_time_ms: must be >= 0, got %d", m.GetStartTimeMs())
 	case limit < 1 || limit > 1000:
@@ -65,7 +69,10 @@ func (a *connectorActor) onMyTrades(ctx actor.Context, m *messages.MyTradesReque
 		return
 	}
 	j := a.newJob(jobMyTrades, prioOrder)
-	j.symbol, j.fromID, j.limit, j.start = sym, m.GetFromId(), limit, m.GetStartTimeMs()
+	j.symbol, j.fromID, j.limit, j.start, j.orderID = sym, m.GetFromId(), limit, m.GetStartTimeMs(), m.GetOrderId()
+	if j.orderID > 0 {
+		j.weight = weightOrderTrades
+	}
 	a.sendAccountJob(ctx, j)
 }
 
@@ -120,6 +127,9 @@ func callAccount(ctx context.Context, cl *binance.Client, j *job) (proto.Message
 		return out, nil
 	default:
 		s := cl.NewListTradesService().Symbol(j.symbol).Limit(j.limit)
+		if j.orderID > 0 {
+			s.OrderId(j.orderID)
+		}
 		if j.fromID > 0 {
 			s.FromID(j.fromID)
 		} else if j.start > 0 {

@@ -62,6 +62,24 @@ func TestAccountCalls(t *testing.T) {
 	if got, want := f.status(t).GetBudgetUsed()-before, int64(20+6+80+20+20); got != want {
 		t.Fatalf("budget charged %d, want %d (account 20, openOrders 6 and 80, myTrades 20 twice)", got, want)
 	}
+	// order_id: that order's trades only, charged 5.
+	before = f.status(t).GetBudgetUsed()
+	mine := actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", OrderId: last.GetOrderId()})
+	if mine.GetError() != nil || len(mine.GetTrades()) == 0 {
+		t.Fatalf("trades of order %d = %v", last.GetOrderId(), mine)
+	}
+	for _, tr := range mine.GetTrades() {
+		if tr.GetOrderId() != last.GetOrderId() {
+			t.Fatalf("trades of order %d include %v", last.GetOrderId(), tr)
+		}
+	}
+	none := actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", OrderId: last.GetOrderId() + 1000})
+	if none.GetError() != nil || len(none.GetTrades()) != 0 {
+		t.Fatalf("trades of an order without any = %v", none)
+	}
+	if got := f.status(t).GetBudgetUsed() - before; got != 10 {
+		t.Fatalf("budget charged %d, want 10 (myTrades of one order 5, twice)", got)
+	}
 	// start_time_ms (from_id 0): the oldest trades at or after that time.
 	since := actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", StartTimeMs: last.GetTimeMs()})
 	if since.GetError() != nil || len(since.GetTrades()) == 0 || since.GetTrades()[0].GetTimeMs() < last.GetTimeMs() {
@@ -96,6 +114,9 @@ func TestAccountCallsValidation(t *testing.T) {
 		}},
 		{"trades: negative from_id", func() messages.Responder {
 			return actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", FromId: -5})
+		}},
+		{"trades: negative order_id", func() messages.Responder {
+			return actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", OrderId: -1})
 		}},
 		{"trades: negative start_time_ms", func() messages.Responder {
 			return actortest.Request[*messages.MyTradesResponse](t, f.sys, f.pid, &messages.MyTradesRequest{Symbol: "BTCUSDT", StartTimeMs: -5})

@@ -229,10 +229,14 @@ func (a *orderActor) runReconcile(ctx actor.Context, gating bool) {
 	var open []*messages.TradeOrder
 	symbols := map[string]bool{}
 	recorded := make(map[string]string, len(a.orders))
+	recordedTrades := make(map[string][]int64, len(a.orders))
 	for id, t := range a.orders {
 		open = append(open, clone(t.o))
 		symbols[t.o.GetSymbol()] = true
 		recorded[id] = strconv.FormatFloat(t.filled, 'f', 8, 64) // exchange quantities have at most 8 decimals
+		for tid := range t.tradeIDs {
+			recordedTrades[id] = append(recordedTrades[id], tid)
+		}
 	}
 	last := make(map[string]int64, len(a.lastTrade))
 	for s, id := range a.lastTrade {
@@ -249,7 +253,8 @@ func (a *orderActor) runReconcile(ctx actor.Context, gating bool) {
 	}
 	req := reconcile.Request{Journal: open, LastTradeIDs: last, Symbols: sortedKeys(symbols), External: a.cfg.External,
 		Prefix: a.cfg.ClientIDPrefix + "-", NowMs: a.nowMs(), RecvWindowMs: recvWindowMs, Recorded: recorded,
-		Term: a.deps.Term, Strategies: strategies}
+		RecordedTrades: recordedTrades,
+		Term:           a.deps.Term, Strategies: strategies}
 	if a.report == nil || a.report.GetResult() != "running" {
 		a.report = &messages.ReconcileReport{StartedMs: req.NowMs, Result: "running"}
 	}

@@ -150,6 +150,67 @@ func (r *runner) onTradeOrder(k orderKey, res any) error {
 	return nil
 }
 
+// queueBackfill asks, by order id, for the trades of the journal orders
+// whose recorded and new fills fall short of the exchange's executed
+// quantity, on symbols with journal trades (the others' trades were all
+// fetched): the journal recorded a later trade of the symbol before theirs.
+func (r *runner) queueBackfill() {
+	p := newPlanner(r.in)
+	p.recordTrades()
+	for _, j := range r.req.Journal {
+		cid, sym := j.GetClientOrderId(), j.GetSymbol()
+		v := p.views[cid]
+		if _, traded := r.in.LastTradeIDs[sym]; !traded || v == nil || v.GetSymbol() != sym || v.GetOrderId() <= 0 {
+			continue
+		}
+		got, known := p.fills(j)
+		if exQty, ok := parseDec(orZero(v.GetExecutedQty())); !known || !ok || !got.LessThan(exQty) {
+			continue
+		}
+		r.queue = append(r.queue, r.backfillCall(cid, sym, v.GetOrderId(), 1))
+	}
+}
+
+// backfillCall asks for one page of order id's trades from trade id from.
+func (r *runner) backfillCall(cid, sym string, id, from int64) *call {
+	return &call{what: fmt.Sprintf("my trades %s order %d from %d", sym, id, from),
+		msg:    &messages.MyTradesRequest{Symbol: sym, OrderId: id, FromId: from, Limit: TradesPageLimit},
+		weight: weightOrderTrades,
+		answer: func(res any) error { return r.onBackfill(cid, sym, id, from, res) }}
+}
+
+// onBackfill keeps the trades of a page the journal did not record at or
+// below the symbol's last journal trade id (those above are among
+// Input.Trades), and asks for the next page after a full one.
+func (r *runner) onBackfill(cid, sym string, id, from int64, res any) error {
+	m, err := reply[*messages.MyTradesResponse](res)
+	if err != nil {
+		return err
+	}
+	page := m.GetTrades()
+	if len(r.in.Trades)+len(r.in.Backfill)+len(page) > MaxTrades {
+		return fmt.Errorf("more than %d trades to reconcile", MaxTrades)
+	}
+	last := from - 1
+	for _, t := range page {
+		if t.GetSymbol() == "" {
+			t = proto.CloneOf(t)
+			t.Symbol = sym
+		}
+		if t.GetSymbol() != sym || t.GetOrderId() != id || t.GetId() < from {
+			return fmt.Errorf("trade %s %d of order %d answers a request for order %d from %d", t.GetSymbol(), t.GetId(), t.GetOrderId(), id, from)
+		}
+		last = max(last, t.GetId())
+		if t.GetId() <= r.in.LastTradeIDs[sym] && !slices.Contains(r.req.RecordedTrades[cid], t.GetId()) {
+			r.in.Backfill = append(r.in.Backfill, t)
+		}
+	}
+	if len(page) == TradesPageLimit {
+		r.queue = append(r.queue, r.backfillCall(cid, sym, id, last+1))
+	}
+	return nil
+}
+
 // orderReply reads a GetOrderRequest's answer: the order, nil when the
 // exchange says it does not exist, or an error.
 func orderReply(res any) (*messages.Order, error) {

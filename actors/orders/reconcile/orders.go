@@ -89,13 +89,9 @@ func (p *planner) journalOrder(j *messages.TradeOrder) {
 // a mismatch and returns false otherwise.
 func (p *planner) fillsAddUp(j *messages.TradeOrder, v *messages.Order, exQty decimal.Decimal) bool {
 	sym, cid := j.GetSymbol(), j.GetClientOrderId()
-	got := p.filled[cid]
-	if _, traded := p.in.LastTradeIDs[sym]; traded {
-		recorded, known := p.in.Recorded[cid]
-		if !known {
-			return true // the caller did not say what is recorded
-		}
-		got = got.Add(dec(recorded))
+	got, known := p.fills(j)
+	if !known {
+		return true // the caller did not say what is recorded
 	}
 	switch {
 	case got.GreaterThan(exQty):
@@ -106,6 +102,18 @@ func (p *planner) fillsAddUp(j *messages.TradeOrder, v *messages.Order, exQty de
 		return false
 	}
 	return true
+}
+
+// fills is the quantity of j's recorded fills (none for a symbol the
+// journal has no trade of; Input.Recorded otherwise) plus its new ones;
+// false when Input.Recorded does not say what is recorded.
+func (p *planner) fills(j *messages.TradeOrder) (decimal.Decimal, bool) {
+	cid, got := j.GetClientOrderId(), p.filled[j.GetClientOrderId()]
+	if _, traded := p.in.LastTradeIDs[j.GetSymbol()]; !traded {
+		return got, true
+	}
+	recorded, known := p.in.Recorded[cid]
+	return got.Add(dec(recorded)), known
 }
 
 // notFound handles a journal order the exchange does not know.

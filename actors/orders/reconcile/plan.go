@@ -60,6 +60,11 @@ type Input struct {
 	// its trades must add up to the exchange's executed quantity: a
 	// shortfall is a mismatch, never a silent gap.
 	Trades []*messages.ExchangeTrade
+	// Backfill are trades of journal orders at or below LastTradeIDs that
+	// the journal did not record (fills recorded out of trade id order, or
+	// a user data event lost), fetched by order id. They are recorded like
+	// Trades.
+	Backfill []*messages.ExchangeTrade
 	// Queried are the journal orders not open on the exchange, queried by
 	// client order id (the key); an absent key means "order does not exist".
 	Queried map[string]*messages.Order
@@ -226,9 +231,14 @@ func (p *planner) mismatch(cid, format string, args ...any) {
 
 // recordTrades turns the new trades into fills, each trade once.
 func (p *planner) recordTrades() {
-	trades := make([]*messages.ExchangeTrade, 0, len(p.in.Trades))
+	trades := make([]*messages.ExchangeTrade, 0, len(p.in.Trades)+len(p.in.Backfill))
 	for _, t := range p.in.Trades {
 		if t != nil && t.GetId() > p.in.LastTradeIDs[t.GetSymbol()] {
+			trades = append(trades, t)
+		}
+	}
+	for _, t := range p.in.Backfill {
+		if t != nil {
 			trades = append(trades, t)
 		}
 	}

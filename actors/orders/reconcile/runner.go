@@ -35,6 +35,7 @@ const (
 	weightOpenOrdersAll = 80
 	weightAccount       = 20
 	weightMyTrades      = 20
+	weightOrderTrades   = 5
 	weightGetOrder      = 4
 )
 
@@ -68,6 +69,10 @@ type Request struct {
 	RecvWindowMs int64
 	// Recorded: see Input.Recorded.
 	Recorded map[string]string
+	// RecordedTrades are, per client order id in Recorded, the trade ids
+	// of its recorded fills: a trade fetched by order id that is among them
+	// is not backfilled (Input.Backfill).
+	RecordedTrades map[string][]int64
 	// RequestTimeout bounds each connector request; 0 means
 	// DefaultRequestTimeout. An unanswered request fails the run.
 	RequestTimeout time.Duration
@@ -85,7 +90,8 @@ type Result struct {
 // Props returns the runner's props: spawn it as a child of the orders
 // actor, which receives the *Result. It asks connector for the exchange's
 // open orders (OpenOrdersRequest), balances (AccountRequest), trades
-// (MyTradesRequest, paged) and orders (GetOrderRequest), at most
+// (MyTradesRequest, paged), orders (GetOrderRequest) and the trades of
+// orders whose fills fall short (MyTradesRequest by order id), at most
 // MaxInFlight at a time.
 func Props(connector *actor.PID, req Request) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &runner{connector: connector, req: req} })
@@ -112,6 +118,9 @@ const (
 	phaseOpen
 	// phaseOrders: the orders of trades nothing else placed, by order id.
 	phaseOrders
+	// phaseBackfill: the trades, by order id, of the journal orders whose
+	// fills fall short of what the exchange says they executed.
+	phaseBackfill
 )
 
 // runner is one reconciliation run.
@@ -215,6 +224,9 @@ func (r *runner) pump(ctx actor.Context) {
 		case phaseOpen:
 			r.phase = phaseOrders
 			r.queueOrderQueries()
+		case phaseOrders:
+			r.phase = phaseBackfill
+			r.queueBackfill()
 		default:
 			r.finish(ctx)
 			return

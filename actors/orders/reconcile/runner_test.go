@@ -78,6 +78,9 @@ func (f *fakeExchange) answer(msg any) (kind, line string, answer any) {
 		return "account", "account", &messages.AccountResponse{Balances: f.balances, Error: f.fail["account"]}
 	case *messages.MyTradesRequest:
 		line = fmt.Sprintf("trades %s from %d limit %d", m.GetSymbol(), m.GetFromId(), m.GetLimit())
+		if m.GetOrderId() != 0 {
+			line = fmt.Sprintf("trades %s order %d from %d limit %d", m.GetSymbol(), m.GetOrderId(), m.GetFromId(), m.GetLimit())
+		}
 		if m.GetStartTimeMs() != 0 {
 			line = fmt.Sprintf("trades %s since %d ms limit %d", m.GetSymbol(), m.GetStartTimeMs(), m.GetLimit())
 		}
@@ -103,6 +106,9 @@ func (f *fakeExchange) page(m *messages.MyTradesRequest) []*messages.ExchangeTra
 	all, limit := f.trades[m.GetSymbol()], int(m.GetLimit())
 	if f.raw {
 		return all
+	}
+	if id := m.GetOrderId(); id != 0 {
+		all = slices.DeleteFunc(slices.Clone(all), func(t *messages.ExchangeTrade) bool { return t.GetOrderId() != id })
 	}
 	if m.GetFromId() == 0 && m.GetStartTimeMs() > 0 {
 		i := slices.IndexFunc(all, func(t *messages.ExchangeTrade) bool { return t.GetTimeMs() >= m.GetStartTimeMs() })
@@ -315,20 +321,22 @@ func TestRunnerKeepsAtMostEightInFlight(t *testing.T) {
 }
 
 // checkPhases holds the requests to the run's order: every page of trades
-// before the open orders, the queries by client id after them and the
-// queries by order id last.
+// before the open orders, the queries by client id after them, the
+// queries by order id next and the trades by order id last.
 func checkPhases(t *testing.T, log []string) {
 	t.Helper()
 	rank := func(line string) int {
 		switch {
-		case line == "account" || strings.HasPrefix(line, "trades "):
+		case line == "account" || strings.HasPrefix(line, "trades ") && !strings.Contains(line, " order "):
 			return 0
 		case line == "open":
 			return 1
 		case strings.Contains(line, ` id 0`):
 			return 2
+		case strings.HasPrefix(line, "order "):
+			return 3
 		}
-		return 3
+		return 4
 	}
 	for i := 1; i < len(log); i++ {
 		if rank(log[i]) < rank(log[i-1]) {
@@ -414,5 +422,55 @@ func TestRunnerPagesFromTheOldestOrderWithoutAJournalTrade(t *testing.T) {
 	}
 	if diff := gocmp.Diff([]string{"sb-s1-1:FILLED:1:11:nf0"}, s.Updates); diff != "" {
 		t.Errorf("updates (-want +got):\n%s", diff)
+	}
+}
+
+// TestRunnerBackfillsTradesRecordedOutOfOrder: the journal recorded trade
+// 102 (order 12) but not trade 101 (order 11) before it, so trades are
+// fetched from 103 on and miss 101. Order 11's fills fall short of what the
+// exchange says it executed: its trades are fetched by order id and 101 is
+// recorded. Order 13's shortfall is real (the exchange has no trade of it):
+// it stays a mismatch.
+func TestRunnerBackfillsTradesRecordedOutOfOrder(t *testing.T) {
+	f := &fakeExchange{
+		trades: map[string][]*messages.ExchangeTrade{sym: {tr(99, 13, "0.5"), tr(101, 11, "1"), tr(102, 12, "1"), tr(103, 12, "1")}},
+		orders: []*messages.Order{ex("sb-s1-1", 11, "FILLED", "1"), ex("sb-s1-2", 12, "FILLED", "2"), ex("sb-s1-3", 13, "FILLED", "1")},
+	}
+	req := Request{
+		Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-2", stPartial, 12, "1"), jo("sb-s1-3", stPartial, 13, "0.5")},
+		LastTradeIDs: map[string]int64{sym: 102}, Prefix: "sb-", NowMs: testNow, RecvWindowMs: testWindow,
+		Recorded:       map[string]string{"sb-s1-1": "0", "sb-s1-2": "1", "sb-s1-3": "0.5"},
+		RecordedTrades: map[string][]int64{"sb-s1-2": {102}, "sb-s1-3": {99}},
+	}
+	res, log := runWith(t, f, req)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	checkPhases(t, log)
+	var backfill []string
+	for _, l := range log {
+		if strings.Contains(l, " order ") {
+			backfill = append(backfill, l)
+		}
+	}
+	slices.Sort(backfill)
+	want := []string{"trades BTCUSDT order 11 from 1 limit 1000", "trades BTCUSDT order 13 from 1 limit 1000"}
+	if diff := gocmp.Diff(want, backfill); diff != "" {
+		t.Errorf("trades by order (-want +got):\n%s", diff)
+	}
+	p := res.Plan
+	s := summarize(p)
+	if diff := gocmp.Diff([]string{"sb-s1-1:101:s1:1", "sb-s1-2:103:s1:1"}, s.Fills); diff != "" {
+		t.Errorf("fills (-want +got):\n%s", diff)
+	}
+	if diff := gocmp.Diff([]string{"sb-s1-1:FILLED:1:11:nf0", "sb-s1-2:FILLED:2:12:nf0"}, s.Updates); diff != "" {
+		t.Errorf("updates (-want +got):\n%s", diff)
+	}
+	wantMismatch := []string{`order "sb-s1-3": the exchange says 1 executed, its trades fetched add up to 0.5 (trades missing)`}
+	if diff := gocmp.Diff(wantMismatch, p.Mismatches); diff != "" {
+		t.Errorf("mismatches (-want +got):\n%s", diff)
+	}
+	if r := p.Report; r.GetWeight() != 20+80+20+3*4+2*5 { // account, open orders, trades from 103, 3 orders, 2 backfills
+		t.Errorf("weight %d", r.GetWeight())
 	}
 }
