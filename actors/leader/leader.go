@@ -38,9 +38,9 @@ type Deps struct {
 	Election *actor.Props
 	// Orders returns the order actor's props for one term.
 	Orders func(el *election.Elected) *actor.Props
-	// Strategies returns the strategy host's props, given the term's
-	// order actor.
-	Strategies func(orders *actor.PID) *actor.Props
+	// Strategies returns the strategy host's props for one term, given
+	// its order actor.
+	Strategies func(el *election.Elected, orders *actor.PID) *actor.Props
 	// Follower returns the journal follower's props (run while this node
 	// does not lead); nil: none.
 	Follower func() *actor.Props
@@ -177,7 +177,7 @@ func (a *leader) onElected(ctx actor.Context, el *election.Elected) {
 
 func (a *leader) startTerm(ctx actor.Context) {
 	a.orders = ctx.Spawn(a.deps.Orders(a.term))
-	a.strategies = ctx.Spawn(a.deps.Strategies(a.orders))
+	a.strategies = ctx.Spawn(a.deps.Strategies(a.term, a.orders))
 	a.state = leading
 	a.terms++
 	a.log.Info("trading started on this node", "term", a.term.Token)

@@ -114,7 +114,7 @@ func TestLeaderRunsTradingOnlyWhileElected(t *testing.T) {
 		Orders: func(e *election.Elected) *actor.Props {
 			return lifeProps("orders", e.Token, probe.PID)
 		},
-		Strategies: func(*actor.PID) *actor.Props { return lifeProps("strategies", 0, probe.PID) },
+		Strategies: func(*election.Elected, *actor.PID) *actor.Props { return lifeProps("strategies", 0, probe.PID) },
 		Follower:   func() *actor.Props { return lifeProps("follower", 0, probe.PID) },
 	})
 	pid := actortest.Spawn(t, sys, props)

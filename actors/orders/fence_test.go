@@ -10,6 +10,7 @@ import (
 
 	"github.com/superbot/superbot/actors/exchangesim"
 	"github.com/superbot/superbot/actors/internal/actortest"
+	"github.com/superbot/superbot/actors/orders/clientid"
 	"github.com/superbot/superbot/actors/orders/journal"
 	"github.com/superbot/superbot/messages"
 )
@@ -189,6 +190,31 @@ func TestFencePaper(t *testing.T) {
 	r := f.place(limitBuy("trend", ""))
 	if r.GetError() != nil || r.GetOrder().GetClientOrderId() != "sb-trend.9-1" || r.GetOrder().GetTerm() != 9 {
 		t.Fatalf("allowed paper place: %v", r)
+	}
+}
+
+// TestCallerIDsWithATerm: a caller's client id may carry a term only as
+// the strategy host's ids of this leader's term do; other ids with a dot
+// are refused before anything is journaled.
+func TestCallerIDsWithATerm(t *testing.T) {
+	fence := newFence(9)
+	f := newFixtureDeps(t, testCfg(ModePaper), nil, func(d *Deps) { d.Fence, d.Term = fence, 9 })
+	host := clientid.Life("sb", "trend", 9, 1_700_000_000_000) + "_1"
+	if r := f.place(limitBuy("trend", host)); r.GetError() != nil || r.GetOrder().GetClientOrderId() != host || r.GetOrder().GetTerm() != 9 {
+		t.Fatalf("the strategy host's id of this term: %v", r)
+	}
+	for _, id := range []string{clientid.Life("sb", "trend", 8, 1_700_000_000_000) + "_1", "sb-trend.9-5", "sb-trend.9-x_1.2", "my.id", "xx-trend.9-loyw3v28_1"} {
+		r := f.place(limitBuy("trend", id))
+		if r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT || !strings.Contains(r.GetError().String(), "a dot only") {
+			t.Errorf("id %q: %v", id, r)
+		}
+	}
+	if got := f.orders(""); len(got) != 1 {
+		t.Fatalf("journal: %v", got)
+	}
+	single := newFixture(t, testCfg(ModePaper))
+	if r := single.place(limitBuy("trend", host)); r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
+		t.Fatalf("a single node took an id with a term: %v", r)
 	}
 }
 

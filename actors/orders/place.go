@@ -22,11 +22,10 @@ const ManualStrategy = "manual"
 const placeTimeout = 30 * time.Second
 
 var (
-	// clientIDRE is a caller's own client order id: never a dot, so never
-	// one of the ids of a term (clientid.Make).
-	clientIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,36}$`)
 	// orderIDRE is any client order id the actor may hold: a caller's, one
-	// it made (with a term: a dot), one reconciliation adopted.
+	// it made (with a term: a dot), one reconciliation adopted. A caller's
+	// may hold a dot only as the strategy host's ids of this term do
+	// (termProblem).
 	orderIDRE = regexp.MustCompile(`^[.a-zA-Z0-9_-]{1,36}$`)
 	symbolRE  = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
 	decimalRE = regexp.MustCompile(`^[0-9]{1,20}(\.[0-9]{1,20})?$`)
@@ -44,10 +43,27 @@ func (a *orderActor) ownForm(id string) bool {
 	return strings.HasPrefix(id, a.cfg.ClientIDPrefix+"-") && ownTailRE.MatchString(id)
 }
 
+// termProblem refuses a caller's client id with a dot (a term) unless it
+// is the strategy host's form (clientid.Life) with this leader's term: a
+// caller never makes an id of another term, nor one of the actor's own.
+func (a *orderActor) termProblem(id string) string {
+	if !strings.Contains(id, ".") {
+		return ""
+	}
+	if got, ok := clientid.Parse(a.cfg.ClientIDPrefix, id); ok && got.Life > 0 && a.deps.Term > 0 && got.Term == a.deps.Term {
+		return ""
+	}
+	return fmt.Sprintf("client_order_id: a dot only as in the strategy host's ids of this leader's term (%s-NAME.TERM-LIFE_SEQ)", a.cfg.ClientIDPrefix)
+}
+
 // onPlace is trading.order.place: validate, idempotency, then admit.
 func (a *orderActor) onPlace(ctx actor.Context, m *messages.PlaceTradeOrderRequest) {
 	req := normalize(m)
-	if problems := validatePlace(req); len(problems) > 0 {
+	problems := validatePlace(req)
+	if p := a.termProblem(req.GetClientOrderId()); p != "" {
+		problems = append(problems, p)
+	}
+	if len(problems) > 0 {
 		ctx.Respond(&messages.PlaceTradeOrderResponse{Error: invalid(problems)})
 		return
 	}
@@ -436,8 +452,8 @@ func validatePlace(r *messages.PlaceTradeOrderRequest) []string {
 	if r.GetType() != "LIMIT" && r.GetTimeInForce() != "" {
 		p = append(p, "time_in_force: only for LIMIT orders")
 	}
-	if id := r.GetClientOrderId(); id != "" && !clientIDRE.MatchString(id) {
-		p = append(p, "client_order_id: must match "+clientIDRE.String())
+	if id := r.GetClientOrderId(); id != "" && !orderIDRE.MatchString(id) {
+		p = append(p, "client_order_id: must match "+orderIDRE.String())
 	}
 	return p
 }

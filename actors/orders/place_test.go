@@ -182,7 +182,7 @@ func TestInvalidPlacementListsEveryProblem(t *testing.T) {
 func TestClientIDsAreShortAndUnique(t *testing.T) {
 	long := "a_very_long_strategy_name_that_goes_on_and_on"
 	id := clientid.Make("sb", long, 0, 12345678901)
-	if !clientIDRE.MatchString(id) || len(id) > 36 {
+	if !orderIDRE.MatchString(id) || strings.Contains(id, ".") || len(id) > 36 {
 		t.Fatalf("id %q", id)
 	}
 	if clientid.Make("sb", long, 0, 1) == clientid.Make("sb", long+"x", 0, 1) {

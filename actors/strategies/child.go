@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/superbot/superbot/actors/bus"
+	"github.com/superbot/superbot/actors/orders/clientid"
 	"github.com/superbot/superbot/actors/strategies/strategy"
 	"github.com/superbot/superbot/messages"
 )
@@ -116,7 +117,7 @@ type child struct {
 	sc      *strategy.Context
 	ready   bool   // state loaded, strategy started
 	final   bool   // saved for a stop: events are ignored
-	epoch   string // idBase of this life
+	epoch   string // clientid.Life of this life
 	seq     uint64
 	open    map[string]*openOrder // by client order id
 	ids     map[uint64]string     // ref -> client order id
@@ -196,7 +197,7 @@ func (a *child) onStarted(ctx actor.Context) {
 		now = a.mem.lastStart + 1
 	}
 	a.mem.lastStart = now
-	a.epoch = idBase(a.prefix, a.name, now)
+	a.epoch = clientid.Life(a.prefix, a.name, a.deps.Term, now)
 	s, err := strategy.New(a.spec.Kind, a.spec.Params)
 	if err != nil {
 		panic(fmt.Errorf("%w: strategy %q: %w", errStrategyBuild, a.name, err))

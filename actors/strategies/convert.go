@@ -2,7 +2,6 @@ package strategies
 
 import (
 	"fmt"
-	"hash/fnv"
 	"strconv"
 
 	"github.com/superbot/superbot/actors/strategies/strategy"
@@ -122,31 +121,6 @@ func toFill(ref uint64, f *messages.TradeFill) strategy.Fill {
 	out.Fee, _ = num(f.GetFee())
 	return out
 }
-
-// idBase is the start of a strategy's client order ids for one life of its
-// actor: the order actor's prefix (when set), the name (or, when too long,
-// its start and a hash of it) and the start time in base 36. "_" and a
-// sequence in base 36 follow. Up to 36^5 orders per life the whole stays within
-// Binance's 36 characters and [a-zA-Z0-9-_], and it never repeats an id of
-// an earlier life (whose orders the journal already holds).
-func idBase(prefix, name string, startMs int64) string {
-	budget := maxClientIDChars - 1 - 9 - 1 - 5 // "-" epoch "_" sequence
-	if prefix != "" {
-		budget -= len(prefix) + 1
-		prefix += "-"
-	}
-	short := name
-	if len(short) > budget {
-		h := fnv.New32a()
-		_, _ = h.Write([]byte(name))
-		sum := strconv.FormatUint(uint64(h.Sum32()), 36)
-		short = name[:max(0, budget-len(sum))] + sum
-	}
-	return prefix + short + "-" + strconv.FormatInt(startMs, 36)
-}
-
-// maxClientIDChars is Binance's limit on a client order id.
-const maxClientIDChars = 36
 
 // maxPrefix bounds Config.ClientIDPrefix so that ids keep a useful part
 // of the strategy's name.

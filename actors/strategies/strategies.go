@@ -109,6 +109,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the restart window's clock; nil means time.Now.
 	Now func() time.Time
+	// Term is the cluster trading leader's fencing token, written into
+	// the strategies' client order ids (clientid.Life); 0 on a single node.
+	Term int64
 }
 
 // SaveAll is sent by the daemon at shutdown: every strategy saves its state

@@ -64,9 +64,9 @@ func startLeader(d *Daemon) error {
 				Fence: e.Guard, Term: e.Token, OnCommit: pub.Publish, Position: pub.Position,
 			})
 		},
-		Strategies: func(o *actor.PID) *actor.Props {
+		Strategies: func(e *election.Elected, o *actor.PID) *actor.Props {
 			return strategies.Props(scfg, strategies.Deps{
-				Bus: bus, Orders: o, Connector: conn, Logger: log.With("component", strategies.Kind),
+				Bus: bus, Orders: o, Connector: conn, Logger: log.With("component", strategies.Kind), Term: e.Token,
 			})
 		},
 		Follower: func() *actor.Props {

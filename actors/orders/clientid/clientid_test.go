@@ -79,9 +79,56 @@ func TestTermIDs(t *testing.T) {
 	}
 }
 
+// TestLifeIDs: the strategy host's ids are valid Binance ids within 36
+// characters, never a caller's or the order actor's form once they carry a
+// term, unique per (strategy, term, life, sequence), and read back by
+// Parse and Owner.
+func TestLifeIDs(t *testing.T) {
+	if got := Life("sb", "btc_trend", 0, 1_700_000_000_000); got != "sb-btc_trend-loyw3v28" {
+		t.Fatalf("term 0 keeps the ids of before: %q", got)
+	}
+	if got := Life("sb", "grid", 123456, 1_700_000_000_000); got != "sb-grid.2n9c-loyw3v28" {
+		t.Fatalf("Life = %q", got)
+	}
+	far := int64(101559956668415) // 36^9-1 ms: the last start with 9 base-36 digits (year 5188)
+	strategies := []string{"grid", "btc_trend-2", "exactly16chars__", strings.Repeat("a", 31) + "1", strings.Repeat("a", 31) + "2"}
+	seen := map[string]string{}
+	for _, p := range []string{"", "sb", "abcdefgh"} {
+		for _, s := range strategies {
+			for _, term := range []int64{0, 1, 123456, 2821109907455} { // the last: 36^8-1
+				for _, start := range []int64{1_700_000_000_000, far} {
+					id := Life(p, s, term, start) + "_zzzzz" // the 36^5-th order of the life
+					what := fmt.Sprintf("Life(%q, %q, %d, %d) = %q", p, s, term, start, id)
+					if !binanceRE.MatchString(id) || len(id) > MaxLen || regexp.MustCompile(`-[0-9]+$`).MatchString(id) {
+						t.Fatalf("%s: not a Binance client id of the host's form", what)
+					}
+					if term > 0 && callerRE.MatchString(id) {
+						t.Fatalf("%s: a caller could send this id", what)
+					}
+					if prev, dup := seen[id]; dup {
+						t.Fatalf("%s: collides with %s", what, prev)
+					}
+					seen[id] = what
+					if p == "" {
+						continue
+					}
+					got, ok := Parse(p, id)
+					if !ok || got.Term != term || got.Life != start || got.Seq != 36*36*36*36*36-1 {
+						t.Fatalf("%s: Parse = %+v, %v", what, got, ok)
+					}
+					if owner := Owner(p, got, strategies); owner != s {
+						t.Fatalf("%s: Owner = %q", what, owner)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	for _, id := range []string{"", "sb", "sb-", "sb-grid", "sb-grid-", "sb-grid-x1", "xx-grid-1", "sb-.2n9c-1",
-		"sb-grid.0-1", "sb-grid.02n9c-1", "sb-grid.2N9C-1", "sb-grid.-1", "sb-a.b.1-1", "sb-grid.zzzzzzzzzzzzzz-1", "sb--1"} {
+		"sb-grid.0-1", "sb-grid.02n9c-1", "sb-grid.2N9C-1", "sb-grid.-1", "sb-a.b.1-1", "sb-grid.zzzzzzzzzzzzzz-1", "sb--1",
+		"sb-grid-loyw_", "sb-grid-_1", "sb-grid-0loyw_1", "sb-grid-loyw_01", "sb-grid-LOYW_1", "sb-grid-lo_yw_1", "sb-grid-0_1"} {
 		if got, ok := Parse("sb", id); ok {
 			t.Errorf("Parse(%q) = %+v, want refused", id, got)
 		}
@@ -98,6 +145,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("sb", "sb-grid.2n9c-17")
 	f.Add("sb", "sb-grid-1")
 	f.Add("sb", "sb-a-b.1-007")
+	f.Add("sb", "sb-grid.2n9c-loyw3v28_1z")
 	f.Fuzz(func(t *testing.T, prefix, id string) {
 		got, ok := Parse(prefix, id)
 		if !ok {
@@ -105,6 +153,13 @@ func FuzzParse(f *testing.F) {
 		}
 		if strings.Contains(got.Strategy, ".") || got.Strategy == "" || got.Term < 0 {
 			t.Fatalf("Parse(%q, %q) = %+v", prefix, id, got)
+		}
+		if got.Life > 0 {
+			host := Life(prefix, got.Strategy, got.Term, got.Life) + "_" + strconv.FormatUint(got.Seq, termBase)
+			if len(got.Strategy) <= lifeRoomFor(prefix, got.Term) && host != id {
+				t.Fatalf("Parse(%q, %q) = %+v, but Life gives %q", prefix, id, got, host)
+			}
+			return
 		}
 		n := maxStrategy
 		if got.Term > 0 {

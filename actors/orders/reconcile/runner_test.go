@@ -437,7 +437,7 @@ func TestRunnerBackfillsTradesRecordedOutOfOrder(t *testing.T) {
 		orders: []*messages.Order{ex("sb-s1-1", 11, "FILLED", "1"), ex("sb-s1-2", 12, "FILLED", "2"), ex("sb-s1-3", 13, "FILLED", "1")},
 	}
 	req := Request{
-		Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-2", stPartial, 12, "1"), jo("sb-s1-3", stPartial, 13, "0.5")},
+		Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-2", stPartial, 12, "1"), jo("sb-s1-3", stPartial, 13, "0.5")},
 		LastTradeIDs: map[string]int64{sym: 102}, Prefix: "sb-", NowMs: testNow, RecvWindowMs: testWindow,
 		Recorded:       map[string]string{"sb-s1-1": "0", "sb-s1-2": "1", "sb-s1-3": "0.5"},
 		RecordedTrades: map[string][]int64{"sb-s1-2": {102}, "sb-s1-3": {99}},

@@ -12,11 +12,12 @@ import (
 // TestPlanOfEarlierTerms: this leader runs term 7 (base 36 "7"); orders
 // only the exchange knows whose ids are ours and carry an earlier term
 // are adopted into the strategy their id names, with their trades and
-// their term; the same term, a later one, no term, or a single node's run
-// stays a mismatch.
+// their term (the strategy host's ids too); the same term, a later one, no
+// term, or a single node's run stays a mismatch.
 func TestPlanOfEarlierTerms(t *testing.T) {
 	long := "a_very_long_strategy_name"
 	longID := clientid.Make("sb", long, 5, 2)
+	hostID := clientid.Life("sb", long, 5, 1_700_000_000_000) + "_1z" // the strategy host's
 	tests := []struct {
 		name       string
 		term       int64
@@ -44,6 +45,14 @@ func TestPlanOfEarlierTerms(t *testing.T) {
 		{name: "a shortened strategy name is found again", term: 7, in: Input{Strategies: []string{"grid", long},
 			ExchangeOpen: []*messages.Order{ex(longID, 31, "NEW", "0")}},
 			want: summary{Adopt: []string{longID + ":" + long + ":NEW"}}, earlier: 1},
+		{name: "the strategy host's order of an earlier term", term: 7, in: Input{Strategies: []string{"grid", long},
+			ExchangeOpen: []*messages.Order{ex(hostID, 31, "PARTIALLY_FILLED", "0.4")},
+			Trades:       []*messages.ExchangeTrade{tr(601, 31, "0.4")}},
+			want:    summary{Fills: []string{hostID + ":601:" + long + ":0.4"}, Adopt: []string{hostID + ":" + long + ":PARTIALLY_FILLED"}},
+			earlier: 1, terms: map[string]int64{hostID: 5}},
+		{name: "the strategy host's order of this term", term: 5, in: Input{Strategies: []string{long},
+			ExchangeOpen: []*messages.Order{ex(hostID, 31, "NEW", "0")}},
+			mismatches: []string{`its id carries this leader's own term`}},
 		{name: "this leader's own term", term: 7, in: Input{
 			ExchangeOpen: []*messages.Order{ex("sb-grid.7-1", 31, "NEW", "0")}},
 			mismatches: []string{`"sb-grid.7-1"): open on the exchange with our prefix, but the journal has no such order (a lost record); its id carries this leader's own term`}},
