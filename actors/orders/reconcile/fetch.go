@@ -179,9 +179,10 @@ func (r *runner) backfillCall(cid, sym string, id, from int64) *call {
 		answer: func(res any) error { return r.onBackfill(cid, sym, id, from, res) }}
 }
 
-// onBackfill keeps the trades of a page the journal did not record at or
-// below the symbol's last journal trade id (those above are among
-// Input.Trades), and asks for the next page after a full one.
+// onBackfill keeps the trades of a page the journal did not record (those
+// also among Input.Trades are recorded once), and asks for the next page
+// after a full one. A trade newer than the trades fetched is kept too: the
+// view of its order, fetched later, counts it.
 func (r *runner) onBackfill(cid, sym string, id, from int64, res any) error {
 	m, err := reply[*messages.MyTradesResponse](res)
 	if err != nil {
@@ -201,7 +202,7 @@ func (r *runner) onBackfill(cid, sym string, id, from int64, res any) error {
 			return fmt.Errorf("trade %s %d of order %d answers a request for order %d from %d", t.GetSymbol(), t.GetId(), t.GetOrderId(), id, from)
 		}
 		last = max(last, t.GetId())
-		if t.GetId() <= r.in.LastTradeIDs[sym] && !slices.Contains(r.req.RecordedTrades[cid], t.GetId()) {
+		if !slices.Contains(r.req.RecordedTrades[cid], t.GetId()) {
 			r.in.Backfill = append(r.in.Backfill, t)
 		}
 	}

@@ -60,10 +60,11 @@ type Input struct {
 	// its trades must add up to the exchange's executed quantity: a
 	// shortfall is a mismatch, never a silent gap.
 	Trades []*messages.ExchangeTrade
-	// Backfill are trades of journal orders at or below LastTradeIDs that
-	// the journal did not record (fills recorded out of trade id order, or
-	// a user data event lost), fetched by order id. They are recorded like
-	// Trades.
+	// Backfill are trades of journal orders that the journal did not
+	// record although LastTradeIDs passes them (fills recorded out of trade
+	// id order, a user data event lost) or that came after Trades were
+	// fetched, fetched by order id. They are recorded like Trades (a trade
+	// in both, once).
 	Backfill []*messages.ExchangeTrade
 	// Queried are the journal orders not open on the exchange, queried by
 	// client order id (the key); an absent key means "order does not exist".

@@ -27,6 +27,7 @@ type fakeExchange struct {
 	fail     map[string]*messages.Error           // by request kind: open, account, trades, order
 	silent   map[string]bool                      // request kinds never answered
 	raw      bool                                 // answer every trade to every MyTradesRequest
+	late     []*messages.ExchangeTrade            // made after the symbol's pages were fetched: only by order id
 	hold     bool                                 // keep requests until release
 	held     []heldRequest
 	maxHeld  int
@@ -108,7 +109,7 @@ func (f *fakeExchange) page(m *messages.MyTradesRequest) []*messages.ExchangeTra
 		return all
 	}
 	if id := m.GetOrderId(); id != 0 {
-		all = slices.DeleteFunc(slices.Clone(all), func(t *messages.ExchangeTrade) bool { return t.GetOrderId() != id })
+		all = slices.DeleteFunc(append(slices.Clone(all), f.late...), func(t *messages.ExchangeTrade) bool { return t.GetOrderId() != id })
 	}
 	if m.GetFromId() == 0 && m.GetStartTimeMs() > 0 {
 		i := slices.IndexFunc(all, func(t *messages.ExchangeTrade) bool { return t.GetTimeMs() >= m.GetStartTimeMs() })
@@ -430,16 +431,21 @@ func TestRunnerPagesFromTheOldestOrderWithoutAJournalTrade(t *testing.T) {
 // fetched from 103 on and miss 101. Order 11's fills fall short of what the
 // exchange says it executed: its trades are fetched by order id and 101 is
 // recorded. Order 13's shortfall is real (the exchange has no trade of it):
-// it stays a mismatch.
+// it stays a mismatch. Order 14 filled after the symbol's trades were
+// fetched, in the millisecond of the last one: its trade comes by order id.
 func TestRunnerBackfillsTradesRecordedOutOfOrder(t *testing.T) {
+	late := tr(104, 14, "1")
 	f := &fakeExchange{
 		trades: map[string][]*messages.ExchangeTrade{sym: {tr(99, 13, "0.5"), tr(101, 11, "1"), tr(102, 12, "1"), tr(103, 12, "1")}},
-		orders: []*messages.Order{ex("sb-s1-1", 11, "FILLED", "1"), ex("sb-s1-2", 12, "FILLED", "2"), ex("sb-s1-3", 13, "FILLED", "1")},
+		late:   []*messages.ExchangeTrade{late},
+		orders: []*messages.Order{ex("sb-s1-1", 11, "FILLED", "1"), ex("sb-s1-2", 12, "FILLED", "2"), ex("sb-s1-3", 13, "FILLED", "1"),
+			updated(ex("sb-s1-4", 14, "FILLED", "1"), late.GetTimeMs())},
 	}
 	req := Request{
-		Journal:      []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-2", stPartial, 12, "1"), jo("sb-s1-3", stPartial, 13, "0.5")},
+		Journal: []*messages.TradeOrder{jo("sb-s1-1", stNew, 11, "0"), jo("sb-s1-2", stPartial, 12, "1"), jo("sb-s1-3", stPartial, 13, "0.5"),
+			jo("sb-s1-4", stNew, 14, "0")},
 		LastTradeIDs: map[string]int64{sym: 102}, Prefix: "sb-", NowMs: testNow, RecvWindowMs: testWindow,
-		Recorded:       map[string]string{"sb-s1-1": "0", "sb-s1-2": "1", "sb-s1-3": "0.5"},
+		Recorded:       map[string]string{"sb-s1-1": "0", "sb-s1-2": "1", "sb-s1-3": "0.5", "sb-s1-4": "0"},
 		RecordedTrades: map[string][]int64{"sb-s1-2": {102}, "sb-s1-3": {99}},
 	}
 	res, log := runWith(t, f, req)
@@ -454,23 +460,23 @@ func TestRunnerBackfillsTradesRecordedOutOfOrder(t *testing.T) {
 		}
 	}
 	slices.Sort(backfill)
-	want := []string{"trades BTCUSDT order 11 from 1 limit 1000", "trades BTCUSDT order 13 from 1 limit 1000"}
+	want := []string{"trades BTCUSDT order 11 from 1 limit 1000", "trades BTCUSDT order 13 from 1 limit 1000", "trades BTCUSDT order 14 from 1 limit 1000"}
 	if diff := gocmp.Diff(want, backfill); diff != "" {
 		t.Errorf("trades by order (-want +got):\n%s", diff)
 	}
 	p := res.Plan
 	s := summarize(p)
-	if diff := gocmp.Diff([]string{"sb-s1-1:101:s1:1", "sb-s1-2:103:s1:1"}, s.Fills); diff != "" {
+	if diff := gocmp.Diff([]string{"sb-s1-1:101:s1:1", "sb-s1-2:103:s1:1", "sb-s1-4:104:s1:1"}, s.Fills); diff != "" {
 		t.Errorf("fills (-want +got):\n%s", diff)
 	}
-	if diff := gocmp.Diff([]string{"sb-s1-1:FILLED:1:11:nf0", "sb-s1-2:FILLED:2:12:nf0"}, s.Updates); diff != "" {
+	if diff := gocmp.Diff([]string{"sb-s1-1:FILLED:1:11:nf0", "sb-s1-2:FILLED:2:12:nf0", "sb-s1-4:FILLED:1:14:nf0"}, s.Updates); diff != "" {
 		t.Errorf("updates (-want +got):\n%s", diff)
 	}
 	wantMismatch := []string{`order "sb-s1-3": the exchange says 1 executed, its trades fetched add up to 0.5 (trades missing)`}
 	if diff := gocmp.Diff(wantMismatch, p.Mismatches); diff != "" {
 		t.Errorf("mismatches (-want +got):\n%s", diff)
 	}
-	if r := p.Report; r.GetWeight() != 20+80+20+3*4+2*5 { // account, open orders, trades from 103, 3 orders, 2 backfills
+	if r := p.Report; r.GetWeight() != 20+80+20+4*4+3*5 { // account, open orders, trades from 103, 4 orders, 3 backfills
 		t.Errorf("weight %d", r.GetWeight())
 	}
 }
