@@ -41,7 +41,10 @@ type ClusterMember struct {
 	Load   *ClusterLoad           `protobuf:"bytes,8,opt,name=load,proto3" json:"load,omitempty"`
 	// Patterns are the node's own bus subscription patterns (relays left
 	// out), sorted: other nodes forward it the events that match.
-	Patterns      []string `protobuf:"bytes,9,rep,name=patterns,proto3" json:"patterns,omitempty"`
+	Patterns []string `protobuf:"bytes,9,rep,name=patterns,proto3" json:"patterns,omitempty"`
+	// Leads are the singletons the node leads (e.g. "trading"), sorted: the
+	// other nodes send their calls there.
+	Leads         []string `protobuf:"bytes,10,rep,name=leads,proto3" json:"leads,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -135,6 +138,13 @@ func (x *ClusterMember) GetLoad() *ClusterLoad {
 func (x *ClusterMember) GetPatterns() []string {
 	if x != nil {
 		return x.Patterns
+	}
+	return nil
+}
+
+func (x *ClusterMember) GetLeads() []string {
+	if x != nil {
+		return x.Leads
 	}
 	return nil
 }
@@ -603,7 +613,7 @@ var File_superbot_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_superbot_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x19superbot/v1/cluster.proto\x12\vsuperbot.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18superbot/v1/common.proto\x1a\x18superbot/v1/daemon.proto\"\x9f\x02\n" +
+	"\x19superbot/v1/cluster.proto\x12\vsuperbot.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18superbot/v1/common.proto\x1a\x18superbot/v1/daemon.proto\"\xb5\x02\n" +
 	"\rClusterMember\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x18\n" +
@@ -613,7 +623,9 @@ const file_superbot_v1_cluster_proto_rawDesc = "" +
 	"\x05actor\x18\x06 \x01(\tR\x05actor\x122\n" +
 	"\x06joined\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06joined\x12,\n" +
 	"\x04load\x18\b \x01(\v2\x18.superbot.v1.ClusterLoadR\x04load\x12\x1a\n" +
-	"\bpatterns\x18\t \x03(\tR\bpatterns\"k\n" +
+	"\bpatterns\x18\t \x03(\tR\bpatterns\x12\x14\n" +
+	"\x05leads\x18\n" +
+	" \x03(\tR\x05leads\"k\n" +
 	"\vClusterLoad\x12\x1e\n" +
 	"\n" +
 	"goroutines\x18\x01 \x01(\x05R\n" +

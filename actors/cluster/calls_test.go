@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
@@ -107,5 +108,67 @@ func TestCallsAcrossNodes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// serveTrading adds a trading.orders route to n that answers with one
+// order whose client id is the node's name.
+func serveTrading(t testing.TB, n *node) {
+	target := actortest.Spawn(t, n.sys, actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*messages.TradeOrdersRequest); ok {
+			ctx.Respond(&messages.TradeOrdersResponse{Orders: []*messages.TradeOrder{{ClientOrderId: n.name}}})
+		}
+	}))
+	n.router.MustAdd(rpc.Route{Method: "trading.orders", Target: target, New: func() proto.Message { return &messages.TradeOrdersRequest{} }})
+}
+
+// answeredBy calls trading.orders on n and returns the answering node.
+func answeredBy(t testing.TB, n *node, params map[string]any) string {
+	t.Helper()
+	raw, _ := json.Marshal(params)
+	p, err := n.router.Call(n.sys.Root, "trading.orders", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.(*messages.TradeOrdersResponse).GetOrders()[0].GetClientOrderId()
+}
+
+// TestTradingCallsGoToTheLeader: a trading.* call without a node param
+// goes to the node whose record says it leads trading (cluster.Leads), or
+// is answered here when none does or this node does; node pinned to this
+// node is answered here whoever leads.
+func TestTradingCallsGoToTheLeader(t *testing.T) {
+	etcd := clustertestEtcd(t)
+	nodes := startNodes(t, etcd, nil, true, "a", "b")
+	a, b := nodes[0], nodes[1]
+	serveTrading(t, a)
+	serveTrading(t, b)
+	waitMembers(t, a, "a", "b")
+	if got := answeredBy(t, a, nil); got != "a" {
+		t.Fatalf("nobody leads: answered by %s", got)
+	}
+	b.leads.Set(cluster.TradingSingleton, true)
+	actortest.Eventually(t, 10*time.Second, func() bool { return answeredBy(t, a, nil) == "b" }, "a relays to b, the leader")
+	for _, m := range a.members(t).Members {
+		if want := m.Node == "b"; want != (len(m.Leads) == 1 && m.Leads[0] == cluster.TradingSingleton) {
+			t.Fatalf("member %s leads %v", m.Node, m.Leads)
+		}
+	}
+	if got := answeredBy(t, a, map[string]any{"node": "a"}); got != "a" {
+		t.Fatalf("pinned to a: answered by %s", got)
+	}
+	if got := answeredBy(t, b, nil); got != "b" {
+		t.Fatalf("the leader itself: answered by %s", got)
+	}
+	// Leadership moves to a.
+	b.leads.Set(cluster.TradingSingleton, false)
+	a.leads.Set(cluster.TradingSingleton, true)
+	actortest.Eventually(t, 10*time.Second, func() bool { return answeredBy(t, b, nil) == "a" }, "b relays to a, the new leader")
+	if got := answeredBy(t, a, nil); got != "a" {
+		t.Fatalf("the new leader itself: answered by %s", got)
 	}
 }

@@ -47,6 +47,9 @@ type Deps struct {
 	// Load measures this node's load (off the actor goroutine); nil
 	// leaves it out.
 	Load func() *messages.ClusterLoad
+	// Leads are the singletons this node leads, published in its record;
+	// nil: none.
+	Leads *Leads
 	// Logger is the component logger.
 	Logger *slog.Logger
 }
@@ -55,7 +58,7 @@ type Deps struct {
 // deps.Relay gets one of its own (no router uses it then).
 func Props(cfg Config, deps Deps) *actor.Props {
 	if deps.Relay == nil {
-		deps.Relay = NewRelay()
+		deps.Relay = NewRelay(deps.Node)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &clusterActor{cfg: cfg, deps: deps, log: deps.Logger}
@@ -88,6 +91,7 @@ type forwarderRef struct {
 type (
 	loadTick     struct{}
 	loadMeasured struct{ load *messages.ClusterLoad }
+	leadsChanged struct{}
 )
 
 func (a *clusterActor) Receive(ctx actor.Context) {
@@ -118,6 +122,9 @@ func (a *clusterActor) Receive(ctx actor.Context) {
 	case *loadMeasured:
 		a.self.Load = msg.load
 		a.publishRecord()
+	case leadsChanged:
+		a.self.Leads = a.deps.Leads.list()
+		a.publishRecord()
 	case *messages.ClusterMembersRequest:
 		ctx.Respond(a.membersResponse())
 	case *messages.ClusterEventBatch:
@@ -137,6 +144,11 @@ func (a *clusterActor) onStarted(ctx actor.Context) {
 	a.self = &messages.ClusterMember{
 		Node: a.deps.Node, Address: self.Address, Version: a.deps.Version, Actor: self.Id,
 		Joined: timestamppb.Now(), Patterns: []string{},
+	}
+	if a.deps.Leads != nil {
+		root := ctx.ActorSystem().Root
+		a.deps.Leads.watch(func() { root.Send(self, leadsChanged{}) })
+		a.self.Leads = a.deps.Leads.list()
 	}
 	a.members = map[string]*messages.ClusterMember{a.deps.Node: a.self}
 	a.fwd = map[string]*forwarderRef{}
@@ -166,6 +178,9 @@ func (a *clusterActor) release() {
 	if a.link != nil {
 		a.link.stop()
 		a.link = nil
+	}
+	if a.deps.Leads != nil {
+		a.deps.Leads.watch(nil)
 	}
 	a.deps.Relay.unbind()
 }

@@ -18,6 +18,7 @@ import (
 // node is one in-process cluster node: its own actor system with remote on
 // a free 127.0.0.1 port, a bus, a router and the cluster actor.
 type node struct {
+	leads  *cluster.Leads
 	name   string
 	etcd   string
 	sys    *actor.ActorSystem
@@ -99,11 +100,12 @@ func (n *node) join(t testing.TB, o nodeOpts) {
 	}))
 	n.router = rpc.NewRouter(5 * time.Second)
 	n.router.SetNode(n.name)
-	relay := cluster.NewRelay()
+	n.leads = cluster.NewLeads()
+	relay := cluster.NewRelay(n.name)
 	n.router.SetRelay(relay)
 	n.pid = actortest.Spawn(t, n.sys, cluster.Props(cfg, cluster.Deps{
 		Node: n.name, Version: "test", Etcd: n.cli, Bus: n.bus, Router: n.router, Modules: n.mods,
-		Relay: relay, Load: cluster.DefaultLoad(nil), Logger: log,
+		Relay: relay, Load: cluster.DefaultLoad(nil), Logger: log, Leads: n.leads,
 	}))
 	n.router.MustAdd(cluster.Routes(n.pid)...)
 	n.router.MustAdd(bus.Routes(n.bus)...)

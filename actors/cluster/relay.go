@@ -23,6 +23,7 @@ const AllNodes = "*"
 // an immutable view of the members that the cluster actor replaces on
 // every change, so calls on the edge's goroutines never wait for the actor.
 type Relay struct {
+	name string // this node's
 	view atomic.Pointer[view]
 	// Written on the cluster actor's goroutine only.
 	self   string
@@ -37,11 +38,16 @@ type view struct {
 	nodes  map[string]bool     // every member, this node included
 	owners map[string]string   // module -> the first node (by name) defining it
 	local  map[string]struct{} // modules this node defines
+	// leaders: singleton -> this node when it leads it, else the first
+	// node (by name) whose record says it does (two only for the moment a
+	// leadership moves).
+	leaders map[string]string
 }
 
-// NewRelay returns a relay with no members: until the cluster actor runs,
-// calls are answered locally and a node param is an error.
-func NewRelay() *Relay { return &Relay{} }
+// NewRelay returns node's relay, with no members: until the cluster actor
+// runs, calls are answered locally and a node param naming another node
+// is an error.
+func NewRelay(node string) *Relay { return &Relay{name: node} }
 
 func (r *Relay) bind(self string, pid *actor.PID, router *rpc.Router) {
 	r.self, r.pid, r.router = self, pid, router
@@ -51,10 +57,16 @@ func (r *Relay) unbind() { r.view.Store(nil) }
 
 // publish replaces the view (cluster actor goroutine).
 func (r *Relay) publish(self string, members map[string]*messages.ClusterMember) {
-	v := &view{self: self, pid: r.pid, nodes: map[string]bool{}, owners: map[string]string{}, local: map[string]struct{}{}}
+	v := &view{self: self, pid: r.pid, nodes: map[string]bool{}, owners: map[string]string{}, local: map[string]struct{}{},
+		leaders: map[string]string{}}
 	for _, node := range sortedKeys(members) {
 		m := members[node]
 		v.nodes[node] = true
+		for _, s := range m.Leads {
+			if _, taken := v.leaders[s]; !taken || node == self { // this node answers what it leads
+				v.leaders[s] = node
+			}
+		}
 		for _, mod := range m.Modules {
 			if node == self {
 				v.local[mod] = struct{}{}
@@ -66,12 +78,17 @@ func (r *Relay) publish(self string, members map[string]*messages.ClusterMember)
 	r.view.Store(v)
 }
 
-// Relay implements rpc.Relay: a call for another node (node param), or for
+// Relay implements rpc.Relay: a call for another node (node param), for
 // a module only another node defines (module.* and logs.* naming a module),
-// goes to the local cluster actor as a ClusterCallRequest, which sends it
-// on; daemon.status with cluster = true asks every node. Params are
+// or for a singleton another node leads (trading.*), goes to the local
+// cluster actor as a ClusterCallRequest, which sends it on, once;
+// daemon.status with cluster = true asks every node. Params are
 // checked here, so a bad call fails before it travels.
 func (r *Relay) Relay(rt rpc.Route, node string, params json.RawMessage) (rpc.Route, proto.Message, bool, error) {
+	pinned := node != "" && node == r.name // answered here, whoever leads
+	if pinned {
+		node = ""
+	}
 	v := r.view.Load()
 	if rt.Method == "daemon.status" {
 		all, rest, err := takeBool(params, "cluster")
@@ -93,7 +110,7 @@ func (r *Relay) Relay(rt rpc.Route, node string, params json.RawMessage) (rpc.Ro
 		}
 		return rpc.Route{}, nil, false, nil
 	}
-	if node == "" {
+	if node == "" && !pinned {
 		node = v.ownerOf(rt.Method, params)
 	}
 	if node == "" || node == v.self {
@@ -113,9 +130,14 @@ func relayed(rt rpc.Route, v *view) rpc.Route {
 	return rt
 }
 
-// ownerOf returns the node that defines the module a module.* or logs.*
-// call names (its "module" param), when this node does not define it.
+// ownerOf returns the node that leads the singleton a call belongs to
+// (trading.*: "" when this node leads it, or no node says it does, so that
+// this node answers), or that defines the module a module.* or logs.* call
+// names (its "module" param), when this node does not define it.
 func (v *view) ownerOf(method string, params json.RawMessage) string {
+	if s := singletonOf(method); s != "" {
+		return v.leaders[s]
+	}
 	if len(v.owners) == 0 || !(strings.HasPrefix(method, "module.") || strings.HasPrefix(method, "logs.")) {
 		return ""
 	}

@@ -44,7 +44,7 @@ func joinCluster(t *testing.T, sys *actor.ActorSystem, etcd, name string) *clust
 	n.bus = actortest.Spawn(t, sys, bus.Props(bus.DefaultConfig(), name, log))
 	router := rpc.NewRouter(5 * time.Second)
 	router.SetNode(name)
-	relay := cluster.NewRelay()
+	relay := cluster.NewRelay(name)
 	router.SetRelay(relay)
 	n.cluster = actortest.Spawn(t, sys, cluster.Props(cfg, cluster.Deps{
 		Node: name, Version: "test", Etcd: cli, Bus: n.bus, Router: router, Relay: relay, Logger: log}))

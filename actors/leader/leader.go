@@ -44,6 +44,11 @@ type Deps struct {
 	// Follower returns the journal follower's props (run while this node
 	// does not lead); nil: none.
 	Follower func() *actor.Props
+	// Leading, when set, is told when a term's actors start (true) and
+	// when they are told to stop (false); the daemon publishes it in the
+	// node's cluster record (cluster.Leads), so that other nodes relay
+	// trading.* here.
+	Leading func(leading bool)
 	// Logger may be nil.
 	Logger *slog.Logger
 }
@@ -122,6 +127,7 @@ func (a *leader) Receive(ctx actor.Context) {
 		a.startFollower(ctx)
 	case *actor.Stopping:
 		a.stopping = true // protoactor stops the children next
+		a.tell(false)
 	case *election.Elected:
 		if !a.stopping {
 			a.onElected(ctx, msg)
@@ -181,6 +187,14 @@ func (a *leader) startTerm(ctx actor.Context) {
 	a.state = leading
 	a.terms++
 	a.log.Info("trading started on this node", "term", a.term.Token)
+	a.tell(true)
+}
+
+// tell passes a change of leadership to Deps.Leading.
+func (a *leader) tell(leading bool) {
+	if a.deps.Leading != nil {
+		a.deps.Leading(leading)
+	}
 }
 
 func (a *leader) onDeposed(ctx actor.Context, d *election.Deposed) {
@@ -202,6 +216,7 @@ func (a *leader) onDeposed(ctx actor.Context, d *election.Deposed) {
 // every action, and a deposed node must not cancel or close anything.
 func (a *leader) stepDown(ctx actor.Context) {
 	a.state = stepping
+	a.tell(false)
 	if a.strategies != nil {
 		ctx.Stop(a.strategies)
 	}
@@ -278,7 +293,7 @@ func (a *leader) route(ctx actor.Context, msg proto.Message) {
 		ctx.Forward(to)
 		return
 	}
-	why := "this node does not lead trading: the elected leader runs it (add node = the leader's name; `superbot cluster members`)"
+	why := "this node does not lead trading: without the node param a call goes to the leader, once its record says it leads (`superbot cluster members`)"
 	if a.state != standby {
 		why = fmt.Sprintf("trading is %s on this node; retry shortly", a.state)
 	}

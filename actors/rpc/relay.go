@@ -19,9 +19,9 @@ const NodeParam = "node"
 type Relay interface {
 	// Relay returns the route and request that carry the call of rt to
 	// node (or, node being "", to where the call belongs, e.g. the node
-	// that defines the module params name); ok false means this node
-	// answers. params are the call's, the node param removed. Safe for
-	// concurrent use.
+	// that defines the module params name, or leads trading); ok false
+	// means this node answers, as it must when node names it. params are
+	// the call's, the node param removed. Safe for concurrent use.
 	Relay(rt Route, node string, params json.RawMessage) (relayed Route, req proto.Message, ok bool, err error)
 }
 
@@ -56,10 +56,10 @@ func (r *Router) Resolve(method string, params json.RawMessage) (Route, proto.Me
 	r.mu.RLock()
 	self, rel := r.node, r.relay
 	r.mu.RUnlock()
-	if node == self {
+	if node == self && rel == nil {
 		node = ""
 	}
-	if rel != nil {
+	if rel != nil { // it tells "node = this one" (answered here) from no node
 		relayed, req, ok, err := rel.Relay(rt, node, params)
 		if err != nil {
 			return Route{}, nil, err

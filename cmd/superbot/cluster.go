@@ -34,6 +34,7 @@ func renderMembers(w io.Writer, res json.RawMessage) error {
 			Version string    `json:"version"`
 			Modules []string  `json:"modules"`
 			Running []string  `json:"running"`
+			Leads   []string  `json:"leads"`
 			Joined  time.Time `json:"joined"`
 			Load    *struct {
 				Goroutines int32       `json:"goroutines"`
@@ -46,7 +47,7 @@ func renderMembers(w io.Writer, res json.RawMessage) error {
 		return renderGeneric(w, res)
 	}
 	tw := newTable(w)
-	fprintln(tw, "\tNODE\tADDRESS\tVERSION\tMODULES (running)\tAGE\tCPU\tRSS")
+	fprintln(tw, "\tNODE\tADDRESS\tVERSION\tLEADS\tMODULES (running)\tAGE\tCPU\tRSS")
 	for _, m := range r.Members {
 		mark := ""
 		if m.Node == r.Self {
@@ -66,8 +67,8 @@ func renderMembers(w io.Writer, res json.RawMessage) error {
 		if m.Load != nil {
 			cpu, rss = strconv.FormatFloat(m.Load.CPU, 'f', 1, 64)+"%", humanBytes(m.Load.RSS.String())
 		}
-		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, m.Node, orDash(m.Address), orDash(m.Version),
-			orDash(strings.Join(mods, ",")), age, cpu, rss)
+		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, m.Node, orDash(m.Address), orDash(m.Version),
+			orDash(strings.Join(m.Leads, ",")), orDash(strings.Join(mods, ",")), age, cpu, rss)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

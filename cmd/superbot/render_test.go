@@ -54,6 +54,10 @@ func TestTablesAsUsersExpect(t *testing.T) {
 		{name: "module list with numbers", method: "module.list", args: []string{"module", "list"},
 			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":77,"cpu_percent":12.5,"rss_bytes":1048576,"uptime_seconds":61,"restarts":2}]}`,
 			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+12\.5%\s+1\.0 MiB\s+1m1s\s+2\s`}},
+		{name: "cluster members with the trading leader", method: "cluster.members", args: []string{"cluster", "members"},
+			result: `{"self":"a","registered":true,"members":[{"node":"a","address":"10.0.0.1:7000","version":"v1","modules":["web"]},` +
+				`{"node":"b","address":"10.0.0.2:7000","version":"v1","leads":["trading"],"modules":["web"],"running":["web"]}]}`,
+			want: []string{`(?m)^\*\s+a\s+10\.0\.0\.1:7000\s+v1\s+-\s+web\s`, `(?m)^\s+b\s+10\.0\.0\.2:7000\s+v1\s+trading\s+web\*\s`, `(?m)LEADS`}},
 		{name: "module list with strings", method: "module.list", args: []string{"module", "list"},
 			result: `{"modules":[{"name":"a","type":"exec","state":"running","pid":"77","cpu_percent":12.5,"rss_bytes":"1048576","uptime_seconds":61,"restarts":"2"}]}`,
 			want:   []string{`(?m)^a\s+exec\s+running\s+77\s+12\.5%\s+1\.0 MiB\s+1m1s\s+2\s`}},

@@ -18,6 +18,7 @@ import (
 type clusterLinks struct {
 	remote *remote.Remote
 	etcd   *etcd.Client
+	leads  *cluster.Leads // the singletons this node leads, in its record
 }
 
 // startRemote starts protoactor's remote on the actor system when
@@ -35,7 +36,7 @@ func (d *Daemon) startRemote() error {
 	if err != nil {
 		return err
 	}
-	d.links = &clusterLinks{remote: r}
+	d.links = &clusterLinks{remote: r, leads: cluster.NewLeads()}
 	d.log.Info("cluster remote listening", "listen", cfg.Listen, "address", d.sys.Address())
 	cli, err := cluster.NewEtcd(cfg)
 	if err != nil {
@@ -54,12 +55,12 @@ func startCluster(d *Daemon) error {
 	}
 	cfg := d.cfg.Cluster
 	cli := d.links.etcd
-	relay := cluster.NewRelay()
+	relay := cluster.NewRelay(d.node())
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: cluster.Kind, Core: true,
 		Props: cluster.Props(cfg, cluster.Deps{
 			Node: d.node(), Version: Version, Etcd: cli, Bus: d.busPID(), Router: d.router,
-			Modules: d.pids[modules.Kind], Relay: relay, Load: cluster.DefaultLoad(selfLoad),
+			Modules: d.pids[modules.Kind], Relay: relay, Load: cluster.DefaultLoad(selfLoad), Leads: d.links.leads,
 			Logger: d.log.With("component", cluster.Kind),
 		}),
 		Metrics: func() proto.Message { return &messages.ClusterMembersRequest{} },

@@ -23,11 +23,12 @@ func clusterTrading(node, etcd string) string {
 	return fmt.Sprintf("[cluster]\nenabled = true\nnode = %q\nlisten = \"127.0.0.1:0\"\netcd = [%q]\n", node, etcd)
 }
 
-// leads reports whether c's node runs trading now: trading.reconcile is
-// answered (a standby refuses it with UNAVAILABLE).
-func leads(c *client.Client) (bool, error) {
+// leads reports whether c's node (named node) runs trading now:
+// trading.reconcile pinned to it is answered (a standby refuses it with
+// UNAVAILABLE; without the node param it would relay it to the leader).
+func leads(c *client.Client, node string) (bool, error) {
 	var res messages.ReconcileResponse
-	err := rpcCall(context.Background(), c, "trading.reconcile", map[string]any{}, &res)
+	err := rpcCall(context.Background(), c, "trading.reconcile", map[string]any{"node": node}, &res)
 	switch {
 	case err == nil:
 		return true, nil
@@ -46,7 +47,7 @@ func leaderOf(t *testing.T, nodes map[string]*client.Client, within time.Duratio
 	for {
 		var leading []string
 		for name, c := range nodes {
-			ok, err := leads(c)
+			ok, err := leads(c, name)
 			if err != nil {
 				t.Fatalf("node %s: %v", name, err)
 			}
@@ -172,10 +173,21 @@ func TestClusterTradingFailover(t *testing.T) {
 
 	l := &load{ex: ex, rng: rand.New(rand.NewPCG(1, 2))}
 	var res messages.PlaceTradeOrderResponse
-	err := rpcCall(context.Background(), clients[second], "trading.order.place", l.params(), &res)
+	pinned := l.params()
+	pinned["node"] = second
+	err := rpcCall(context.Background(), clients[second], "trading.order.place", pinned, &res)
 	if !isRPCError(err) || !strings.Contains(err.Error(), "does not lead") {
-		t.Fatalf("a place on the standby: %v, want UNAVAILABLE (does not lead)", err)
+		t.Fatalf("a place pinned to the standby: %v, want UNAVAILABLE (does not lead)", err)
 	}
+	// Without the node param the standby relays it to the leader, once
+	// its copy of the leader's record says it leads (a refusal until then).
+	until(t, 10*time.Second, "a place through the standby reaches the leader", func() bool {
+		err := rpcCall(context.Background(), clients[second], "trading.order.place", l.params(), &res)
+		if err != nil && !isRPCError(err) {
+			t.Fatal(err)
+		}
+		return err == nil && res.GetOrder().GetTerm() > 0
+	})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { l.step(stop) })
@@ -274,7 +286,7 @@ func TestClusterTradingEtcdDown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no alert.cluster.* event after etcd stopped")
 	}
-	ok, err := leads(c)
+	ok, err := leads(c, "a")
 	if err != nil || ok {
 		t.Fatalf("leads = %v, %v with etcd down", ok, err)
 	}

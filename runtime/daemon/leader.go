@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/cluster/election"
 	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/actors/connector"
@@ -53,7 +54,7 @@ func startLeader(d *Daemon) error {
 	// The factories run on the leader actor's goroutine while Start goes on
 	// adding to d.pids: they use these copies, never the daemon's maps.
 	bus, conn, node, root, scfg := d.busPID(), d.pids[connector.Kind], d.node(), d.sys.Root, d.cfg.Trading.StrategiesConfig()
-	log := d.log
+	log, leads := d.log, d.links.leads
 	props := leader.Props(leader.Deps{
 		Election: el,
 		Orders: func(e *election.Elected) *actor.Props {
@@ -73,7 +74,8 @@ func startLeader(d *Daemon) error {
 			return journalsync.FollowerProps(fcfg, journalsync.FollowerDeps{Bus: bus, Node: node, Logger: log.With("component", "journal-follower"),
 				Fetch: d.fetchSnapshot, Leader: electedNode(d.links.etcd, ecfg.Prefix+leader.Election)})
 		},
-		Logger: log.With("component", leader.Kind),
+		Leading: func(leading bool) { leads.Set(cluster.TradingSingleton, leading) },
+		Logger:  log.With("component", leader.Kind),
 	})
 	if err := d.startChild(supervisor.ChildSpec{Name: leader.Kind, Core: true, Props: props}); err != nil {
 		return err
