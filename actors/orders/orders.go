@@ -195,6 +195,7 @@ func (a *orderActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.onStarted(ctx)
 	case *actor.Stopping, *actor.Restarting:
+		a.answerWaiting(ctx)
 		a.release()
 	case *actor.Stopped:
 	case *loaded:
@@ -316,6 +317,28 @@ type handoff struct {
 }
 
 // release stops timers and closes the journal (after its readers).
+// answerWaiting answers, as the actor stops, the callers still waiting on
+// a placement: its outcome is unknown here (the journal holds the order as
+// it stands; the next start or leader reconciles it with the exchange).
+func (a *orderActor) answerWaiting(ctx actor.Context) {
+	stopped := func(id string) *messages.Error {
+		return messages.Errorf(messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+			"trading stopped on this node before order %q was settled: reconciliation settles it (trading.orders shows it then)", id)
+	}
+	for id, t := range a.orders {
+		for _, w := range t.waiters {
+			ctx.Send(w, &messages.PlaceTradeOrderResponse{Order: clone(t.o), Error: stopped(id)})
+		}
+		t.waiters = nil
+	}
+	for id, waiting := range a.lookups {
+		for _, p := range waiting {
+			ctx.Send(p.sender, &messages.PlaceTradeOrderResponse{Error: stopped(id)})
+		}
+	}
+	clear(a.lookups)
+}
+
 func (a *orderActor) release() {
 	a.dead = true
 	for _, t := range a.timers {

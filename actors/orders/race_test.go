@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -165,5 +166,32 @@ func TestExecutionReportBeforeTheAnswerDoesNotAnswerTheCaller(t *testing.T) {
 	}
 	if r := res.(*messages.PlaceTradeOrderResponse); r.GetOrder().GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_FILLED {
 		t.Fatalf("answer = %v, want the REST answer's FILLED", r)
+	}
+}
+
+// A caller waiting on a placement when the actor stops (a deposed leader,
+// a shutdown) is answered at once: UNAVAILABLE, with the order as the
+// journal holds it, never left to time out.
+func TestStopAnswersThePlacementsWaiting(t *testing.T) {
+	hold := make(chan struct{})
+	f := newFixtureWith(t, testCfg(ModeLive), func(fx *fakeExchange) { fx.holdPlace = hold })
+	defer close(hold)
+	placed := f.sys.Root.RequestFuture(f.pid, limitBuy("s1", "stopped-1"), 30*time.Second)
+	actortest.Eventually(t, 5*time.Second, func() bool { return f.fx.count(f.fx.places, "stopped-1") == 1 }, "placement sent")
+	again := f.sys.Root.RequestFuture(f.pid, limitBuy("s1", "stopped-1"), 30*time.Second) // a retry waits on the same order
+	time.Sleep(50 * time.Millisecond)
+	if err := f.sys.Root.StopFuture(f.pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, fut := range []*actor.Future{placed, again} {
+		res, err := fut.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.(*messages.PlaceTradeOrderResponse)
+		if r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || !strings.Contains(r.GetError().GetMessage(), "stopped-1") ||
+			r.GetOrder().GetClientOrderId() != "stopped-1" || r.GetOrder().GetStatus() != messages.TradeOrderStatus_TRADE_ORDER_STATUS_SENT {
+			t.Fatalf("answer = %v", r)
+		}
 	}
 }
