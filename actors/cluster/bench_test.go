@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -174,6 +176,167 @@ func BenchmarkBusLatency(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// stamp is a bus subscriber that measures each event's one-way latency:
+// its source is the publish time (ns since base), read on this goroutine's
+// clock. Only comparable when every goroutine shares one CPU's clock.
+type stamp struct {
+	acks *bus.Acker
+	base time.Time
+	out  chan time.Duration
+}
+
+func (s *stamp) Receive(ctx actor.Context) {
+	if ev, ok := ctx.Message().(*messages.Event); ok {
+		s.acks.Handled(ctx)
+		sent, _ := strconv.ParseInt(ev.Source, 10, 64)
+		s.out <- time.Since(s.base) - time.Duration(sent)
+	}
+}
+
+// BenchmarkBusOneWay publishes 10,000 events/s on node a for b.N events
+// to a subscriber on node b and reports p50/p99 of publish -> delivery.
+// The two times are taken on two goroutines, so it first bounds how far
+// the CPUs' clocks disagree (clockSkewBound, reported as skew-bound-ns)
+// and skips when that exceeds 20 µs. "local" is the floor.
+func BenchmarkBusOneWay(b *testing.B) {
+	bound, err := clockSkewBound()
+	if err != nil || bound > 20*time.Microsecond {
+		b.Skipf("the CPUs' clocks disagree by up to %s (%v): one-way times are not comparable; run under taskset -c 0", bound, err)
+	}
+	nodes := benchNodes(b)
+	a := nodes[0]
+	run := 0
+	for _, bc := range []struct {
+		name string
+		sub  *node
+	}{{"local", a}, {"remote", nodes[1]}} {
+		b.Run(bc.name, func(b *testing.B) {
+			base := time.Now()
+			s := &stamp{acks: bus.NewAcker(bc.sub.bus, 65536), base: base, out: make(chan time.Duration, b.N)}
+			pid := actortest.Spawn(b, bc.sub.sys, actor.PropsFromProducer(func() actor.Actor { return s }))
+			run++
+			topic := fmt.Sprintf("oneway.%s%d", bc.name, run)
+			actortest.Request[*messages.SubscribeResponse](b, bc.sub.sys, bc.sub.bus, &messages.SubscribeRequest{Pattern: topic, Subscriber: pid, QueueSize: 65536})
+			if bc.sub != a {
+				waitPattern(b, a, bc.sub.name, topic)
+			}
+			const every = 100 * time.Microsecond
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				if d := time.Duration(i)*every - time.Since(start); d > 0 {
+					time.Sleep(d)
+				}
+				a.sys.Root.Send(a.bus, &messages.Event{Topic: topic, Source: strconv.FormatInt(int64(time.Since(base)), 10)})
+			}
+			lat := make([]time.Duration, 0, b.N)
+			deadline := time.After(time.Minute)
+			for len(lat) < b.N {
+				select {
+				case d := <-s.out:
+					lat = append(lat, d)
+				case <-deadline:
+					b.Fatalf("%d of %d events delivered after a minute", len(lat), b.N)
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+			b.ReportMetric(float64(bound.Nanoseconds()), "skew-bound-ns")
+		})
+	}
+}
+
+// clockSkewBound bounds how far the clocks of the CPUs this process may
+// run on disagree: a thread on the first CPU and one on each other CPU
+// pass a time stamp back and forth, and the least one-way delay seen in
+// each direction bounds the skew (a delay is never negative). Zero with
+// one CPU.
+func clockSkewBound() (time.Duration, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return 0, err
+	}
+	var cpus []int
+	for c := range 1024 {
+		if set.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	var worst time.Duration
+	for _, other := range cpus[1:] {
+		d, err := pingPong(cpus[0], other)
+		if err != nil {
+			return 0, err
+		}
+		worst = max(worst, d)
+	}
+	return worst, nil
+}
+
+// pingPong bounces a time stamp 20,000 times between a thread on CPU x
+// and one on CPU y and returns the larger of the two least one-way delays.
+func pingPong(x, y int) (time.Duration, error) {
+	base := time.Now()
+	var xy, yx atomic.Int64 // a stamp + 1; 0: empty
+	pin := func(cpu int) error {
+		runtime.LockOSThread() // never unlocked: the pinned thread exits with its goroutine
+		var s unix.CPUSet
+		s.Set(cpu)
+		return unix.SchedSetaffinity(0, &s)
+	}
+	const rounds = 20000
+	type result struct {
+		least time.Duration
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if err := pin(y); err != nil {
+			xy.Store(-1)
+			done <- result{err: err}
+			return
+		}
+		least := time.Hour
+		for range rounds {
+			v := xy.Load()
+			for ; v == 0; v = xy.Load() {
+			}
+			xy.Store(0)
+			least = min(least, time.Since(base)-time.Duration(v-1))
+			yx.Store(int64(time.Since(base)) + 1)
+		}
+		done <- result{least: least}
+	}()
+	errc := make(chan result, 1)
+	go func() {
+		if err := pin(x); err != nil {
+			errc <- result{err: err}
+			return
+		}
+		least := time.Hour
+		for range rounds {
+			xy.Store(int64(time.Since(base)) + 1)
+			v := yx.Load()
+			for ; v == 0; v = yx.Load() {
+				if xy.Load() == -1 { // the other thread failed
+					errc <- result{}
+					return
+				}
+			}
+			yx.Store(0)
+			least = min(least, time.Since(base)-time.Duration(v-1))
+		}
+		errc <- result{least: least}
+	}()
+	a, b := <-errc, <-done
+	if b.err != nil || a.err != nil {
+		return 0, cmp.Or(a.err, b.err)
+	}
+	return max(a.least, b.least), nil
 }
 
 // latencyRun publishes b.N events at 10,000/s and returns the sorted round
