@@ -9,7 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/superbot/superbot/actors/cluster"
+	"github.com/superbot/superbot/actors/cluster/election"
 	"github.com/superbot/superbot/actors/internal/actortest"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
@@ -151,10 +151,10 @@ func TestTradingCallsGoToTheLeader(t *testing.T) {
 	if got := answeredBy(t, a, nil); got != "a" {
 		t.Fatalf("nobody leads: answered by %s", got)
 	}
-	b.leads.Set(cluster.TradingSingleton, true)
+	b.leads.Set(election.Trading, true)
 	actortest.Eventually(t, 10*time.Second, func() bool { return answeredBy(t, a, nil) == "b" }, "a relays to b, the leader")
 	for _, m := range a.members(t).Members {
-		if want := m.Node == "b"; want != (len(m.Leads) == 1 && m.Leads[0] == cluster.TradingSingleton) {
+		if want := m.Node == "b"; want != (len(m.Leads) == 1 && m.Leads[0] == election.Trading) {
 			t.Fatalf("member %s leads %v", m.Node, m.Leads)
 		}
 	}
@@ -165,8 +165,8 @@ func TestTradingCallsGoToTheLeader(t *testing.T) {
 		t.Fatalf("the leader itself: answered by %s", got)
 	}
 	// Leadership moves to a.
-	b.leads.Set(cluster.TradingSingleton, false)
-	a.leads.Set(cluster.TradingSingleton, true)
+	b.leads.Set(election.Trading, false)
+	a.leads.Set(election.Trading, true)
 	actortest.Eventually(t, 10*time.Second, func() bool { return answeredBy(t, b, nil) == "a" }, "b relays to a, the new leader")
 	if got := answeredBy(t, a, nil); got != "a" {
 		t.Fatalf("the new leader itself: answered by %s", got)

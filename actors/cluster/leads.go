@@ -4,11 +4,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-)
 
-// TradingSingleton is the singleton that runs trading: its calls are the
-// trading.* methods.
-const TradingSingleton = "trading"
+	"github.com/superbot/superbot/actors/cluster/election"
+)
 
 // Leads is the set of singletons this node leads. The actor that leads
 // one sets it; the cluster actor publishes it in the node's record, so
@@ -60,8 +58,8 @@ func (l *Leads) watch(f func()) {
 
 // singletonOf names the singleton whose leader answers method ("": none).
 func singletonOf(method string) string {
-	if strings.HasPrefix(method, TradingSingleton+".") {
-		return TradingSingleton
+	if strings.HasPrefix(method, election.Trading+".") {
+		return election.Trading
 	}
 	return ""
 }

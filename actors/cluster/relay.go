@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/cluster/election"
 	"github.com/superbot/superbot/actors/rpc"
 	"github.com/superbot/superbot/messages"
 )
@@ -131,9 +132,10 @@ func relayed(rt rpc.Route, v *view) rpc.Route {
 }
 
 // ownerOf returns the node that leads the singleton a call belongs to
-// (trading.*: "" when this node leads it, or no node says it does, so that
-// this node answers), or that defines the module a module.* or logs.* call
-// names (its "module" param), when this node does not define it.
+// (trading.*, or module.* and logs.* naming a singleton module: this node
+// when it leads it; none when no node says it does, so that this node
+// answers), or that defines the module a module.* or logs.* call names
+// (its "module" param), when this node does not define it.
 func (v *view) ownerOf(method string, params json.RawMessage) string {
 	if s := singletonOf(method); s != "" {
 		return v.leaders[s]
@@ -145,6 +147,9 @@ func (v *view) ownerOf(method string, params json.RawMessage) string {
 		Module string `json:"module"`
 	}
 	if bytes.HasPrefix(bytes.TrimSpace(params), []byte("{")) && json.Unmarshal(params, &p) == nil && p.Module != "" {
+		if leader, ok := v.leaders[election.ModuleElection(p.Module)]; ok { // a singleton module: where it runs
+			return leader
+		}
 		if _, here := v.local[p.Module]; !here {
 			return v.owners[p.Module]
 		}

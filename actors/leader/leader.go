@@ -29,7 +29,7 @@ import (
 const Kind = "trading-leader"
 
 // Election is the name of the election the trading part runs under.
-const Election = "trading"
+const Election = election.Trading
 
 // Deps are the leader actor's collaborators.
 type Deps struct {

@@ -93,6 +93,8 @@ func (s *supervisor) updateModules(ctx actor.Context, next Config, res *ApplyCon
 			added[name] = true
 		case !reflect.DeepEqual(rec.cfg, mc):
 			res.Changed = append(res.Changed, name)
+			rec.cfg = mc
+			s.syncElection(ctx, rec) // before the restart: it starts only where it leads
 			s.changeModule(rec, mc, global, res, b)
 		default:
 			rec.policy = mc.policy(global)
@@ -139,5 +141,6 @@ func (s *supervisor) drop(rec *record) {
 	s.gone = slices.DeleteFunc(s.gone, func(r *record) bool { return r == rec })
 	stopTimer(&rec.backoff)
 	stopTimer(&rec.cooldown)
+	s.stopElection(rec)
 	s.root.Stop(rec.child)
 }

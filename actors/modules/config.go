@@ -117,6 +117,13 @@ type ModuleConfig struct {
 	// Within overrides daemon.supervisor.within, the sliding window of
 	// MaxRestarts; "0s" inherits it. Default "0s".
 	Within time.Duration `toml:"within"`
+	// Singleton, with [cluster] on, runs the module on one node at a time:
+	// the node that leads its election (module-NAME). That node starts it
+	// (autostart, module.start) with SUPERBOT_FENCING_TOKEN, the term's
+	// fencing token, in its environment; the others hold it until they are
+	// elected; a deposed node kills it at once (SIGKILL), before the lease
+	// can expire. Without [cluster] it has no effect. Default false.
+	Singleton bool `toml:"singleton"`
 	// Cooldown overrides daemon.supervisor.cooldown: how long the module
 	// stays failed after the restart cap before it is tried again; "never"
 	// never retries, "" inherits. Default "".

@@ -355,6 +355,8 @@ func (s *supervisor) verdict(rec *record, w *waiter) (bool, *messages.Error) {
 	switch {
 	case rec.state == StateRunning && rec.want && !rec.restart:
 		return true, nil
+	case rec.want && s.awaitsLead(rec):
+		return true, notLeading(rec.name)
 	case rec.want && (rec.pending || rec.restart || rec.state == StateStarting || rec.state == StateStopping):
 		return false, nil // on its way
 	case rec.state == StateBackoff:
@@ -465,6 +467,7 @@ func (s *supervisor) finishAutostart(id uint64, expired bool) {
 			errs[n] = fmt.Sprintf("unknown module %q", n)
 		case rec.state == StateRunning:
 			started = append(started, n)
+		case s.awaitsLead(rec): // starts here if this node is elected
 		case autostartFailed(rec):
 			errs[n] = fmt.Sprintf("%s: %s", rec.state, rec.lastErr)
 		default: // expired
@@ -482,7 +485,7 @@ func (s *supervisor) finishAutostart(id uint64, expired bool) {
 // will not be.
 func (s *supervisor) autostartSettled(run *autostartRun) bool {
 	for _, n := range run.names {
-		if rec := s.recs[n]; run.errs[n] == "" && rec != nil && rec.state != StateRunning && !autostartFailed(rec) {
+		if rec := s.recs[n]; run.errs[n] == "" && rec != nil && rec.state != StateRunning && !autostartFailed(rec) && !s.awaitsLead(rec) {
 			return false
 		}
 	}

@@ -36,6 +36,12 @@ func newHarness(t testing.TB, cfg Config) *harness {
 
 func newHarnessWith(t testing.TB, cfg Config, reg *Registry) *harness {
 	t.Helper()
+	return newHarnessDeps(t, cfg, reg, nil)
+}
+
+// newHarnessDeps is newHarnessWith; deps, when set, changes the Deps.
+func newHarnessDeps(t testing.TB, cfg Config, reg *Registry, deps func(*Deps)) *harness {
+	t.Helper()
 	for n, m := range cfg.Modules {
 		if m.Restart == "" && m.StopTimeout == 0 { // a raw literal: start from the defaults
 			d := DefaultModuleConfig()
@@ -49,10 +55,14 @@ func newHarnessWith(t testing.TB, cfg Config, reg *Registry) *harness {
 	}
 	h := &harness{t: t, sys: actortest.NewSystem(t), state: t.TempDir(), logs: t.TempDir(), reg: reg}
 	h.bus = actortest.NewProbe(t, h.sys)
-	h.pid = actortest.Spawn(t, h.sys, Props(cfg, Deps{
+	d := Deps{
 		Bus: h.bus.PID, StateDir: h.state, LogDir: h.logs, SocketPath: "/tmp/test.sock", TokenPath: "/tmp/test.token",
 		Registry: reg, Logger: actortest.Logger(t), Node: "test",
-	}))
+	}
+	if deps != nil {
+		deps(&d)
+	}
+	h.pid = actortest.Spawn(t, h.sys, Props(cfg, d))
 	t.Cleanup(func() { // before the Spawn cleanup stops the supervisor
 		if _, err := actortest.TryRequest[*StopAllResult](h.sys, h.pid, &StopAll{}, 30*time.Second); err != nil {
 			t.Errorf("StopAll: %v", err)

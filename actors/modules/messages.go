@@ -114,7 +114,12 @@ type (
 		seq uint64
 	}
 	// stopModule tells it to stop (SIGTERM, stop_timeout, SIGKILL).
-	stopModule struct{ seq uint64 }
+	// stopModule stops the module: SIGTERM, then SIGKILL after
+	// stop_timeout; kill sends SIGKILL at once (a singleton's node deposed).
+	stopModule struct {
+		seq  uint64
+		kill bool
+	}
 	// crashModule tells it to end its run as a crash (watchdog restart).
 	crashModule struct {
 		pid    int

@@ -266,6 +266,11 @@ func (a *moduleActor) onStop(ctx actor.Context, msg stopModule) {
 	case a.thread != nil:
 		a.report(StateStopping, 0, nil, "stop requested")
 		ctx.Stop(a.thread)
+	case a.proc != nil && msg.kill:
+		a.stopTimers()
+		a.report(StateStopping, a.proc.pid, nil, "killed: this node no longer leads the module's election")
+		a.sink.note("deposed: SIGKILL to the process group")
+		a.proc.signalGroup(syscall.SIGKILL)
 	case a.proc != nil:
 		a.beginStop(ctx)
 	case a.deferred:

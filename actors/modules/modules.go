@@ -89,6 +89,14 @@ type Deps struct {
 	// Connector, Orders and Strategies are handed to thread modules in
 	// their ThreadEnv; nil when not running.
 	Connector, Orders, Strategies *actor.PID
+	// Elect returns the props of the election actor (election.Props) of a
+	// singleton module's election (election.ModuleElection); nil when the daemon is
+	// not clustered: singleton then has no effect.
+	Elect func(election string) (*actor.Props, error)
+	// Leading, when set, is told when this node starts or stops leading a
+	// singleton module's election (the cluster relay sends the module's
+	// calls to its leader).
+	Leading func(election string, leading bool)
 }
 
 // Props returns the modules supervisor's props. cfg must have passed

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/superbot/superbot/actors/cluster/election"
 	"github.com/superbot/superbot/actors/internal/restarts"
 	"github.com/superbot/superbot/messages"
 )
@@ -45,6 +46,13 @@ type record struct {
 	cooldownGen uint64
 	cooldown    Timer
 	retiring    bool // removed by ApplyConfig: dropped once down
+
+	// A singleton module (cfg.Singleton, clustered) runs only while this
+	// node leads its election; see singleton.go.
+	single   bool
+	election *actor.PID // its election actor
+	leads    bool       // this node leads it
+	token    int64      // the term's fencing token while it leads
 }
 
 // supervisor is the modules supervisor actor.
@@ -133,6 +141,10 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		s.onResources(msg)
 	case *actor.Terminated:
 		s.onTerminated(msg)
+	case *election.Elected:
+		s.onElected(msg)
+	case *election.Deposed:
+		s.onDeposed(msg)
 	default:
 		s.log.Warn("unhandled message", "type", fmt.Sprintf("%T", msg))
 	}
@@ -205,6 +217,7 @@ func (s *supervisor) newRecord(ctx actor.Context, name string, mc ModuleConfig) 
 		actorName = fmt.Sprintf("%s~%d", name, i)
 	}
 	s.byID[rec.child.Id] = rec
+	s.syncElection(ctx, rec)
 	return rec
 }
 
@@ -435,10 +448,17 @@ func (s *supervisor) onCooldownDone(msg cooldownDone) {
 
 // sendStart tells the module actor to start with the effective config.
 func (s *supervisor) sendStart(rec *record) {
+	if s.awaitsLead(rec) { // started when this node is elected
+		rec.pending = true
+		if rec.state == StateBackoff {
+			s.setState(rec, StateStopped)
+		}
+		return
+	}
 	rec.pending = false
 	rec.seq++
 	s.setState(rec, StateStarting)
-	s.root.Send(rec.child, startModule{cfg: rec.eff, seq: rec.seq})
+	s.root.Send(rec.child, startModule{cfg: s.startConfig(rec), seq: rec.seq})
 }
 
 // sendStop tells the module actor to stop.

@@ -173,14 +173,19 @@ func (d *Daemon) registry() *modules.Registry {
 
 func startModules(d *Daemon) error {
 	cfg := d.cfg.Daemon
+	deps := modules.Deps{
+		Bus: d.busPID(), StateDir: cfg.StateDir, LogDir: cfg.LogDir,
+		SocketPath: d.SocketPath(), TokenPath: d.TokenPath(), Registry: d.registry(),
+		Logger: d.log.With("component", modules.Kind), Node: d.node(),
+		Connector: d.pids[connector.Kind], Orders: d.pids[orders.Kind], Strategies: d.pids[strategies.Kind],
+	}
+	if d.links != nil { // singleton modules run where their election is led
+		leads := d.links.leads
+		deps.Elect, deps.Leading = d.elections(), leads.Set
+	}
 	if err := d.startChild(supervisor.ChildSpec{
 		Name: modules.Kind, Core: true,
-		Props: modules.Props(modulesConfig(cfg), modules.Deps{
-			Bus: d.busPID(), StateDir: cfg.StateDir, LogDir: cfg.LogDir,
-			SocketPath: d.SocketPath(), TokenPath: d.TokenPath(), Registry: d.registry(),
-			Logger: d.log.With("component", modules.Kind), Node: d.node(),
-			Connector: d.pids[connector.Kind], Orders: d.pids[orders.Kind], Strategies: d.pids[strategies.Kind],
-		}),
+		Props:   modules.Props(modulesConfig(cfg), deps),
 		Metrics: func() proto.Message { return &messages.ModuleListRequest{} },
 	}); err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/superbot/superbot/actors/cluster"
 	"github.com/superbot/superbot/actors/cluster/election"
 	"github.com/superbot/superbot/actors/cluster/etcd"
 	"github.com/superbot/superbot/actors/connector"
@@ -22,6 +21,25 @@ import (
 	"github.com/superbot/superbot/messages"
 )
 
+// electionConfig is the config of the daemon's singleton elections: the
+// cluster's lease TTL, and a margin of 0.5 s, or 30 % of a shorter lease
+// (0.3 s with 1 s, the setting the failover soak measures).
+func (d *Daemon) electionConfig() election.Config {
+	ecfg := election.DefaultConfig()
+	ecfg.TTL, ecfg.Prefix = d.cfg.Cluster.LeaseTTL, d.cfg.Cluster.KeyPrefix+"election/"
+	ecfg.Margin = min(ecfg.Margin, ecfg.TTL*3/10)
+	return ecfg
+}
+
+// elections returns what makes the props of the election actor of one of
+// the daemon's singletons (clustered only). It reads the daemon now: the
+// function may run on any actor's goroutine.
+func (d *Daemon) elections() func(name string) (*actor.Props, error) {
+	cfg := d.electionConfig()
+	deps := election.Deps{Client: d.links.etcd, Node: d.node(), Bus: d.busPID(), Log: d.log.With("component", "election")}
+	return func(name string) (*actor.Props, error) { return election.Props(name, cfg, deps) }
+}
+
 // startLeader starts the trading part as the cluster's fenced singleton
 // (startup step 4 when [cluster] is on): the leader actor campaigns in the
 // "trading" election and runs the order actor (with the term's fencing
@@ -29,15 +47,8 @@ import (
 // rest of the time its journal follower keeps this node's copy of the
 // leader's journal. trading.* goes to the leader actor, which forwards.
 func startLeader(d *Daemon) error {
-	ccfg := d.cfg.Cluster
-	ecfg := election.DefaultConfig()
-	ecfg.TTL, ecfg.Prefix = ccfg.LeaseTTL, ccfg.KeyPrefix+"election/"
-	// The margin: 0.5 s, or 30 % of a shorter lease (0.3 s with 1 s, the
-	// setting the failover soak measures).
-	ecfg.Margin = min(ecfg.Margin, ecfg.TTL*3/10)
-	el, err := election.Props(leader.Election, ecfg, election.Deps{
-		Client: d.links.etcd, Node: d.node(), Bus: d.busPID(), Log: d.log.With("component", "election"),
-	})
+	ecfg := d.electionConfig()
+	el, err := d.elections()(leader.Election)
 	if err != nil {
 		return err
 	}
@@ -74,7 +85,7 @@ func startLeader(d *Daemon) error {
 			return journalsync.FollowerProps(fcfg, journalsync.FollowerDeps{Bus: bus, Node: node, Logger: log.With("component", "journal-follower"),
 				Fetch: d.fetchSnapshot, Leader: electedNode(d.links.etcd, ecfg.Prefix+leader.Election)})
 		},
-		Leading: func(leading bool) { leads.Set(cluster.TradingSingleton, leading) },
+		Leading: func(leading bool) { leads.Set(election.Trading, leading) },
 		Logger:  log.With("component", leader.Kind),
 	})
 	if err := d.startChild(supervisor.ChildSpec{Name: leader.Kind, Core: true, Props: props}); err != nil {

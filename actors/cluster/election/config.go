@@ -42,6 +42,23 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// The daemon's singleton elections.
+const (
+	// Trading is the election of the trading part (actors/leader); its
+	// leader answers trading.*.
+	Trading = "trading"
+	// modulePrefix starts the election of a module with singleton = true.
+	modulePrefix = "module-"
+)
+
+// ModuleElection is the election of a module configured with singleton =
+// true.
+func ModuleElection(module string) string { return modulePrefix + module }
+
+// ModuleOf is the module whose election name is; false for other
+// elections.
+func ModuleOf(name string) (string, bool) { return strings.CutPrefix(name, modulePrefix) }
+
 // ValidateName reports whether name can be an election name (one key segment).
 func ValidateName(name string) error {
 	if name == "" || len(name) > 128 || strings.ContainsAny(name, "/ \t\n") {
