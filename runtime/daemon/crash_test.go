@@ -215,6 +215,13 @@ env = { SUPERBOT_TEST_MARKER = %q }
 	first := startDaemon(t, dir, cfg)
 	first.client()
 	old := waitFor(3) // sh and its two sleeps
+	// The module's pid file is what the next daemon goes by once the guard
+	// is gone too; it is written just after the start (a daemon and its
+	// guard SIGKILLed within those milliseconds leave the group unknown).
+	until(t, 10*time.Second, "the module's pid file", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, ".superbot", "workers.pid"))
+		return err == nil && len(bytes.TrimSpace(b)) > 0
+	})
 	killGuardOf(t, first.cmd.Process.Pid)
 	_ = first.cmd.Process.Signal(syscall.SIGKILL)
 	first.wait(5 * time.Second)
