@@ -172,8 +172,7 @@ func BenchmarkBusLatency(b *testing.B) {
 				waitPattern(b, a, bc.sub.name, pattern)
 			}
 			lat := latencyRun(b, a, topic+".tick", back)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			reportLatency(b, lat)
 		})
 	}
 }
@@ -242,8 +241,7 @@ func BenchmarkBusOneWay(b *testing.B) {
 				}
 			}
 			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			reportLatency(b, lat)
 			b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
 			b.ReportMetric(float64(bound.Nanoseconds()), "skew-bound-ns")
 		})
@@ -339,6 +337,12 @@ func pingPong(x, y int) (time.Duration, error) {
 	return max(a.least, b.least), nil
 }
 
+// reportLatency reports p50 and p99 of sorted latencies, in µs.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
 // latencyRun publishes b.N events at 10,000/s and returns the sorted round
 // trips. It runs on one goroutine, locked to its thread: every time it
 // compares is its own. It blocks until a reply or the next send is due; a
@@ -415,8 +419,7 @@ func BenchmarkControlCall(b *testing.B) {
 			}
 			b.StopTimer()
 			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			reportLatency(b, lat)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"slices"
 	"strings"
 	"sync"
 
@@ -41,12 +40,7 @@ func (l *Leads) Set(singleton string, leading bool) {
 func (l *Leads) list() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]string, 0, len(l.set))
-	for s := range l.set {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
+	return sortedKeys(l.set)
 }
 
 // watch sets the function called after each change (nil: none).
