@@ -89,6 +89,21 @@ type subscriber struct {
 	relay    bool    // forwards to another node (SubscribeRequest.relay)
 }
 
+// ringStart is a new subscriber's ring length. The ring doubles as events
+// are held, up to the window, so that a subscriber that keeps up (the usual
+// case) costs a few hundred bytes, not 8 bytes per event of its window: a
+// cluster node's forwarders ask for 65536 each.
+const ringStart = 64
+
+// grow doubles the held-events ring, up to the window, keeping their order.
+func (s *subscriber) grow() {
+	ring := make([]*messages.Event, min(2*len(s.ring), s.window))
+	for i := range s.n {
+		ring[i] = s.ring[(s.head+i)%len(s.ring)]
+	}
+	s.ring, s.head = ring, 0
+}
+
 // refresh takes the local subscriber's acks into account.
 func (s *subscriber) refresh() {
 	if s.credit == nil {
@@ -274,6 +289,9 @@ func (a *busActor) deliver(ctx actor.Context, s *subscriber, pat *patternStat, e
 			return
 		}
 	}
+	if s.n == len(s.ring) && len(s.ring) < s.window {
+		s.grow()
+	}
 	if s.n == len(s.ring) { // full: drop the oldest held event
 		s.ring[s.head] = nil
 		s.head = (s.head + 1) % len(s.ring)
@@ -360,7 +378,7 @@ func (a *busActor) onSubscribe(ctx actor.Context, req *messages.SubscribeRequest
 	key := pidKey(req.Subscriber)
 	s := a.subscribers[key]
 	if s == nil {
-		s = &subscriber{key: key, pid: req.Subscriber, window: size, ring: make([]*messages.Event, size), subs: map[uint64]*subscription{}, relay: req.Relay}
+		s = &subscriber{key: key, pid: req.Subscriber, window: size, ring: make([]*messages.Event, min(size, ringStart)), subs: map[uint64]*subscription{}, relay: req.Relay}
 		if req.Subscriber.Address == ctx.Self().Address {
 			s.credit = newCredit(ctx.ActorSystem(), req.Subscriber)
 			s.seen = s.credit.acked.Load()

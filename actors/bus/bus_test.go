@@ -202,6 +202,34 @@ func TestSlowSubscriberDropsOldest(t *testing.T) {
 	}
 }
 
+// TestHeldRingGrowsToTheWindow: a queue longer than the ring a subscriber
+// starts with (64) still holds exactly its newest QueueSize events, in order,
+// as the ring grows past a length that is not a power of two.
+func TestHeldRingGrowsToTheWindow(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	b := spawnBus(t, sys, bus.DefaultConfig())
+	p := actortest.NewProbe(t, sys)
+	const size = 200
+	subscribe(t, sys, b, p.PID, "tick", size)
+	for i := 0; i < 3*size; i++ {
+		publish(t, sys, b, "tick")
+	}
+	for i := 1; i <= size; i++ {
+		if ev := actortest.Expect[*messages.Event](t, p, actortest.DefaultTimeout); ev.Sequence != uint64(i) {
+			t.Fatalf("window event %d has sequence %d", i, ev.Sequence)
+		}
+	}
+	if st := stats(t, sys, b); st.Dropped != size || st.Patterns[0].Queued != size {
+		t.Fatalf("stats = %v", st)
+	}
+	sys.Root.Send(b, &messages.EventAck{Subscriber: p.PID, Count: size})
+	for i := 2*size + 1; i <= 3*size; i++ {
+		if ev := actortest.Expect[*messages.Event](t, p, actortest.DefaultTimeout); ev.Sequence != uint64(i) {
+			t.Fatalf("held event has sequence %d, want %d", ev.Sequence, i)
+		}
+	}
+}
+
 func TestUnsubscribeAndDeadSubscriber(t *testing.T) {
 	sys := actortest.NewSystem(t)
 	b := spawnBus(t, sys, bus.DefaultConfig())
