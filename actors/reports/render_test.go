@@ -1,6 +1,9 @@
 package reports
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestThin: a long curve is cut to about n points keeping its first and
 // last point and every run's extremes.
@@ -30,5 +33,25 @@ func TestThin(t *testing.T) {
 	}
 	if got := thin(pts[:10], 2000); len(got) != 10 {
 		t.Fatalf("a short curve changed: %d", len(got))
+	}
+}
+
+// TestHTMLEscapesEveryString: names come from users (strategies, symbols,
+// module notes); none reaches the page as markup.
+func TestHTMLEscapesEveryString(t *testing.T) {
+	x := `<script>alert("x")</script>&`
+	d := doc{Title: x, Facts: [][2]string{{x, x}}, Chart: chart(x, []point{{0, 1}, {1, -1}}),
+		Sections: []section{{Heading: x, Note: x, Header: []string{x}, Rows: [][]string{{x}}}, {Heading: "empty", Header: []string{"a"}}}}
+	h := string(d.html())
+	if strings.Contains(h, "<script") {
+		t.Fatalf("markup passed through:\n%s", h)
+	}
+	const e = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;"
+	for _, want := range []string{"<title>" + e + "</title>", "<h1>" + e + "</h1>", "<dt>" + e + "</dt><dd>" + e + "</dd>",
+		"<figcaption>" + e + "</figcaption>", "<h2>" + e + "</h2>", "<p>" + e + "</p>", "<tr><th>" + e + "</th></tr>",
+		"<tr><td>" + e + "</td></tr>", "<h2>empty</h2>\n<p>(none)</p>"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }

@@ -3,7 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"math"
 	"strconv"
@@ -11,7 +11,7 @@ import (
 	"github.com/superbot/superbot/actors/backtest/engine"
 )
 
-// htmlPage is the template's data.
+// htmlPage is the report page's content, formatted.
 type htmlPage struct {
 	Title   string
 	Rows    [][2]string
@@ -46,7 +46,7 @@ type legRow struct {
 // chart, each leg's price with its fills as markers, and the last round
 // trips. Long series are
 // downsampled to a few thousand points keeping every stretch's extremes;
-// names are escaped by html/template. The same inputs give the same bytes.
+// names are escaped. The same inputs give the same bytes.
 func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 	if r == nil {
 		return errNilResult
@@ -75,10 +75,8 @@ func WriteHTML(w io.Writer, r *engine.Result, m Metrics, title string) error {
 	}
 	page.Trips, page.TripsNote = tripRows(r)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := pageTemplate.Execute(bw, page); err != nil {
-		return fmt.Errorf("report: html: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	page.write(bw)
+	if err := bw.Flush(); err != nil { // a write error sticks: Flush reports it
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
@@ -138,7 +136,7 @@ func equityCharts(r *engine.Result, c curve) (equity, drawdown chart) {
 		lo, hi = min(lo, blo), max(hi, bhi)
 	}
 	s := newScale(t0, t1, lo, hi)
-	equity = chart{Title: "Equity", Box: chartBox, Line: s.points(eq.samples()), XTicks: s.xTicks(), YTicks: s.yTicks()}
+	equity = chart{Title: "Equity", Line: s.points(eq.samples()), XTicks: s.xTicks(), YTicks: s.yTicks()}
 	if hold != nil {
 		equity.Title = "Equity (dashed: buy and hold)"
 		equity.Bench = s.points(bh.samples())
@@ -147,7 +145,7 @@ func equityCharts(r *engine.Result, c curve) (equity, drawdown chart) {
 	s = newScale(t0, t1, lo, 0)
 	zero := []sample{{t1, 0}, {t0, 0}}
 	area := s.points(dd.samples()) + " " + s.points(zero)
-	drawdown = chart{Title: "Drawdown (%)", Box: chartBox, Area: area, XTicks: s.xTicks(), YTicks: s.yTicks()}
+	drawdown = chart{Title: "Drawdown (%)", Area: area, XTicks: s.xTicks(), YTicks: s.yTicks()}
 	return equity, drawdown
 }
 
@@ -176,7 +174,7 @@ func priceChart(r *engine.Result, i int) chart {
 	}
 	pts := closes.samples()
 	s := newScale(pts[0].t, pts[len(pts)-1].t, lo, hi)
-	ch := chart{Title: fmt.Sprintf("%s %s", l.Name, l.Symbol), Box: chartBox,
+	ch := chart{Title: fmt.Sprintf("%s %s", l.Name, l.Symbol),
 		Line: s.points(pts), XTicks: s.xTicks(), YTicks: s.yTicks()}
 	var buys, sells []int
 	for _, k := range fills {
@@ -219,9 +217,11 @@ func appendMarker(b []byte, s scale, f *engine.Fill, shape string) []byte {
 	return append(b, shape...)
 }
 
-// pageTemplate is the report page; it loads nothing from anywhere.
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+// write writes the report page; it loads nothing from anywhere. Every
+// string is escaped, names and numbers alike.
+func (p *htmlPage) write(w *bufio.Writer) {
+	w.WriteString(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>` + esc(p.Title) + `</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:20px}h2{font-size:16px;margin:20px 0 4px}
@@ -233,29 +233,54 @@ svg{max-width:100%;height:auto;font-size:11px}
 .line{fill:none;stroke:#1f5fbf;stroke-width:1.2}.bench{fill:none;stroke:#999;stroke-width:1;stroke-dasharray:4 3}.area{fill:#d9534f55;stroke:#d9534f;stroke-width:1}
 .buy{fill:#2a9d3a}.sell{fill:#d9534f}.note{color:#777;font-size:12px}
 </style></head><body>
-<h1>{{.Title}}</h1>
-<table class="kv">{{range .Rows}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>
-{{end}}</table>
-{{if .Symbols}}<h2>Symbols</h2><table class="grid"><tr><th>symbol</th><th>pnl</th><th>fees</th><th>return</th><th>trades</th><th>win rate</th><th>buy and hold</th></tr>
-{{range .Symbols}}<tr><td>{{.Symbol}}</td><td>{{.PnL}}</td><td>{{.Fees}}</td><td>{{.Return}}</td><td>{{.Trades}}</td><td>{{.WinRate}}</td><td>{{.BuyHold}}</td></tr>
-{{end}}</table>{{end}}
-{{if .Legs}}<h2>Legs</h2><table class="grid"><tr><th>leg</th><th>symbol</th><th>allocation</th><th>bars</th><th>position</th></tr>
-{{range .Legs}}<tr><td>{{.Name}}</td><td>{{.Symbol}}</td><td>{{.Allocation}}</td><td>{{.Bars}}</td><td>{{.Position}}</td></tr>
-{{end}}</table>{{end}}
-{{range .Charts}}{{template "chart" .}}{{end}}
-{{if .Trips}}<h2>Round trips</h2>{{if .TripsNote}}<p class="note">{{.TripsNote}}</p>{{end}}<table class="grid"><tr><th>leg</th><th>symbol</th><th>side</th><th>entry</th><th>exit</th><th>qty</th><th>entry price</th><th>exit price</th><th>pnl</th><th>fees</th></tr>
-{{range .Trips}}<tr><td>{{.Leg}}</td><td>{{.Symbol}}</td><td>{{.Side}}</td><td>{{.Entry}}</td><td>{{.Exit}}</td><td>{{.Qty}}</td><td>{{.EntryPrice}}</td><td>{{.ExitPrice}}</td><td>{{.PnL}}</td><td>{{.Fees}}</td></tr>
-{{end}}</table>{{end}}
-</body></html>
-{{define "chart"}}<section><h2>{{.Title}}</h2>
-{{with .Box}}<svg viewBox="0 0 {{.W}} {{.H}}" width="{{.W}}" height="{{.H}}" role="img">
-<rect class="frame" x="{{.Left}}" y="{{.Top}}" width="{{.PlotW}}" height="{{.PlotH}}"/>{{end}}
-{{$b := .Box}}{{range .YTicks}}<line class="gl" x1="{{$b.Left}}" x2="{{$b.Right}}" y1="{{.Pos}}" y2="{{.Pos}}"/><text class="yl" x="{{$b.YLabelX}}" y="{{.Pos}}" dy="4">{{.Label}}</text>
-{{end}}{{range .XTicks}}<text class="xl{{.Class}}" x="{{.Pos}}" y="{{$b.XLabelY}}">{{.Label}}</text>
-{{end}}{{if .Area}}<polygon class="area" points="{{.Area}}"/>
-{{end}}{{if .Bench}}<polyline class="bench" points="{{.Bench}}"/>
-{{end}}{{if .Line}}<polyline class="line" points="{{.Line}}"/>
-{{end}}{{if .Buys}}<path class="buy" d="{{.Buys}}"><title>buys</title></path>
-{{end}}{{if .Sells}}<path class="sell" d="{{.Sells}}"><title>sells</title></path>
-{{end}}</svg>{{if .Note}}<p class="note">{{.Note}}</p>{{end}}</section>
-{{end}}`))
+<h1>` + esc(p.Title) + "</h1>\n" + `<table class="kv">`)
+	for _, r := range p.Rows {
+		w.WriteString("<tr><th>" + esc(r[0]) + "</th><td>" + esc(r[1]) + "</td></tr>\n")
+	}
+	w.WriteString("</table>\n")
+	if len(p.Symbols) > 0 {
+		w.WriteString(`<h2>Symbols</h2><table class="grid">`)
+		writeRow(w, "th", "symbol", "pnl", "fees", "return", "trades", "win rate", "buy and hold")
+		for _, s := range p.Symbols {
+			writeRow(w, "td", s.Symbol, s.PnL, s.Fees, s.Return, s.Trades, s.WinRate, s.BuyHold)
+		}
+		w.WriteString("</table>\n")
+	}
+	if len(p.Legs) > 0 {
+		w.WriteString(`<h2>Legs</h2><table class="grid">`)
+		writeRow(w, "th", "leg", "symbol", "allocation", "bars", "position")
+		for _, l := range p.Legs {
+			writeRow(w, "td", l.Name, l.Symbol, l.Allocation, l.Bars, l.Position)
+		}
+		w.WriteString("</table>\n")
+	}
+	for i := range p.Charts {
+		p.Charts[i].write(w)
+	}
+	w.WriteString("\n")
+	if len(p.Trips) > 0 {
+		w.WriteString("<h2>Round trips</h2>")
+		if p.TripsNote != "" {
+			w.WriteString(`<p class="note">` + esc(p.TripsNote) + "</p>")
+		}
+		w.WriteString(`<table class="grid">`)
+		writeRow(w, "th", "leg", "symbol", "side", "entry", "exit", "qty", "entry price", "exit price", "pnl", "fees")
+		for _, t := range p.Trips {
+			writeRow(w, "td", t.Leg, t.Symbol, t.Side, t.Entry, t.Exit, t.Qty, t.EntryPrice, t.ExitPrice, t.PnL, t.Fees)
+		}
+		w.WriteString("</table>\n")
+	}
+	w.WriteString("</body></html>\n")
+}
+
+// writeRow writes a table row of cells (th or td), escaped.
+func writeRow(w *bufio.Writer, cell string, cells ...string) {
+	w.WriteString("<tr>")
+	for _, c := range cells {
+		w.WriteString("<" + cell + ">" + esc(c) + "</" + cell + ">")
+	}
+	w.WriteString("</tr>\n")
+}
+
+// esc escapes text and quoted attribute values.
+var esc = html.EscapeString

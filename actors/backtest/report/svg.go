@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -24,22 +26,9 @@ type tick struct {
 	Class string
 }
 
-// box is the charts' geometry, for the template.
-type box struct {
-	W, H, Left, Top, Right, PlotW, PlotH, YLabelX, XLabelY float64
-}
-
-// chartBox is every chart's box.
-var chartBox = &box{
-	W: chartW, H: chartH, Left: padLeft, Top: padTop, Right: chartW - padRight,
-	PlotW: chartW - padLeft - padRight, PlotH: chartH - padTop - padBottom,
-	YLabelX: padLeft - 6, XLabelY: chartH - 10,
-}
-
-// chart is one inline SVG chart, ready for the template.
+// chart is one inline SVG chart, ready to write.
 type chart struct {
 	Title string
-	Box   *box
 	// Line is a polyline's points; Area, if set, a polygon's (drawdown).
 	Line, Area string
 	// Bench is a dashed polyline's points (buy and hold).
@@ -49,6 +38,39 @@ type chart struct {
 	Buys, Sells string
 	// Note says what was left out (markers over maxMarkers).
 	Note string
+}
+
+// write writes the chart as a section with an inline SVG.
+func (c *chart) write(w *bufio.Writer) {
+	const right, plotW, plotH = chartW - padRight, chartW - padLeft - padRight, chartH - padTop - padBottom
+	const yLabelX, xLabelY = padLeft - 6, chartH - 10
+	w.WriteString("<section><h2>" + esc(c.Title) + "</h2>\n")
+	fmt.Fprintf(w, `<svg viewBox="0 0 %v %v" width="%v" height="%v" role="img">`+"\n", chartW, chartH, chartW, chartH)
+	fmt.Fprintf(w, `<rect class="frame" x="%v" y="%v" width="%v" height="%v"/>`+"\n", padLeft, padTop, plotW, plotH)
+	for _, t := range c.YTicks {
+		fmt.Fprintf(w, `<line class="gl" x1="%v" x2="%v" y1="%v" y2="%v"/><text class="yl" x="%v" y="%v" dy="4">%s</text>`+"\n",
+			padLeft, right, t.Pos, t.Pos, yLabelX, t.Pos, esc(t.Label))
+	}
+	for _, t := range c.XTicks {
+		fmt.Fprintf(w, `<text class="xl%s" x="%v" y="%v">%s</text>`+"\n", esc(t.Class), t.Pos, xLabelY, esc(t.Label))
+	}
+	for _, sh := range []struct{ tag, class, attr, v, title string }{
+		{"polygon", "area", "points", c.Area, ""}, {"polyline", "bench", "points", c.Bench, ""},
+		{"polyline", "line", "points", c.Line, ""}, {"path", "buy", "d", c.Buys, "buys"}, {"path", "sell", "d", c.Sells, "sells"},
+	} {
+		switch {
+		case sh.v == "":
+		case sh.title == "":
+			fmt.Fprintf(w, `<%s class="%s" %s="%s"/>`+"\n", sh.tag, sh.class, sh.attr, esc(sh.v))
+		default:
+			fmt.Fprintf(w, `<%s class="%s" %s="%s"><title>%s</title></%s>`+"\n", sh.tag, sh.class, sh.attr, esc(sh.v), sh.title, sh.tag)
+		}
+	}
+	w.WriteString("</svg>")
+	if c.Note != "" {
+		w.WriteString(`<p class="note">` + esc(c.Note) + "</p>")
+	}
+	w.WriteString("</section>\n")
 }
 
 // scale maps times and values into the plot box.
