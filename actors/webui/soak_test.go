@@ -146,7 +146,7 @@ type soakDaemon struct {
 func startSoakDaemon(t *testing.T, symbols int, tick time.Duration) *soakDaemon {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "superbotd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/superbot/superbot/cmd/superbotd")
+	build := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", bin, "github.com/superbot/superbot/cmd/superbotd") // as `make build`
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

@@ -90,7 +90,7 @@ func run(calls, conc int, dur time.Duration, starts int, w io.Writer) error {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "superbotd")
-	build := exec.Command("go", "build", "-ldflags", "-s -w", "-o", bin, "./cmd/superbotd") // as `make build`
+	build := exec.Command("go", "build", "-tags", "grpcnotrace", "-ldflags", "-s -w", "-o", bin, "./cmd/superbotd") // as `make build`
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %w\n%s", err, out)

@@ -67,7 +67,7 @@ func run(w io.Writer, only string, rss rssRun) error {
 		defer func() { _ = os.RemoveAll(dir) }()
 	}
 	bin := filepath.Join(dir, "superbotd")
-	build := exec.Command("go", "build", "-ldflags", "-s -w", "-o", bin, "./cmd/superbotd") // as `make build`
+	build := exec.Command("go", "build", "-tags", "grpcnotrace", "-ldflags", "-s -w", "-o", bin, "./cmd/superbotd") // as `make build`
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %w\n%s", err, out)
