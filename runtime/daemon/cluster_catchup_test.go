@@ -62,22 +62,12 @@ func TestClusterTradingRollingRestart(t *testing.T) {
 		wg.Go(func() { l.place(lc, 30) })
 	}
 	time.Sleep(150 * time.Millisecond) // the kill lands in the middle of placement
-	if err := procs[first].cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if got := leaderOf(t, map[string]*client.Client{second: oc}, 15*time.Second); got != second {
-		t.Fatalf("leader %s", got)
-	}
+	failOver(t, procs[first], oc, second)
 	waitReconciled(t, oc, 60*time.Second)
 	l.place(oc, 5)
 	close(stop)
 	wg.Wait()
-	var a alignment
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if a = align(t, oc, ex); a.ok() || time.Now().After(deadline) {
-			break
-		}
-	}
+	a := waitAligned(t, oc, ex)
 	t.Logf("placed: %d answered, %d refused, %d cut by the kill; exchange %d orders %d trades, journal %d orders %d fills",
 		l.answered, l.refused, l.cut, a.exOrders, a.exTrades, a.jOrders, a.jFills)
 	if !a.ok() {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,13 +61,7 @@ func TestClusterStrategyFailover(t *testing.T) {
 		firstIDs = exchangeIDs(t, ex)
 		return len(firstIDs) > 0
 	})
-	if err := procs[first].cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	oc := clients[second]
-	if got := leaderOf(t, map[string]*client.Client{second: oc}, 15*time.Second); got != second {
-		t.Fatalf("leader %s", got)
-	}
+	oc := failOver(t, procs[first], clients[second], second)
 	res := waitReconciled(t, oc, 60*time.Second)
 	// Every grid order carries a term: the old leader's, then the new one's.
 	oldTerm := termOf(t, firstIDs[0])
@@ -80,12 +73,7 @@ func TestClusterStrategyFailover(t *testing.T) {
 		}
 		return false
 	})
-	var a alignment
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if a = align(t, oc, ex); a.ok() || time.Now().After(deadline) {
-			break
-		}
-	}
+	a := waitAligned(t, oc, ex)
 	t.Logf("old term %d; the new leader's reconciliation adopted %d orders of the earlier term; exchange %d orders, journal %d",
 		oldTerm, res.GetReport().GetAdoptedFromEarlierTerm(), a.exOrders, a.jOrders)
 	if !a.ok() {

@@ -40,6 +40,19 @@ func leads(c *client.Client, node string) (bool, error) {
 	return false, err
 }
 
+// failOver SIGKILLs the trading leader's process and waits until the node
+// named next (reached through c) leads; it returns c.
+func failOver(t *testing.T, leader *proc, c *client.Client, next string) *client.Client {
+	t.Helper()
+	if err := leader.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if got := leaderOf(t, map[string]*client.Client{next: c}, 15*time.Second); got != next {
+		t.Fatalf("leader %s", got)
+	}
+	return c
+}
+
 // leaderOf waits until exactly one of the nodes leads trading and returns it.
 func leaderOf(t *testing.T, nodes map[string]*client.Client, within time.Duration) string {
 	t.Helper()
@@ -197,25 +210,14 @@ func TestClusterTradingFailover(t *testing.T) {
 		wg.Go(func() { l.place(lc, 30) })
 	}
 	time.Sleep(150 * time.Millisecond) // the kill lands in the middle of placement
-	if err := procs[first].cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	oc := clients[second]
-	if got := leaderOf(t, map[string]*client.Client{second: oc}, 15*time.Second); got != second {
-		t.Fatalf("leader %s", got)
-	}
+	oc := failOver(t, procs[first], clients[second], second)
 	waitReconciled(t, oc, 60*time.Second)
 	l.place(oc, 10) // the new leader trades too: orders of its own term
 	close(stop)
 	wg.Wait()
 	// The exchange is quiescent now; the last fills reach the journal
 	// through the user data stream.
-	var a alignment
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if a = align(t, oc, ex); a.ok() || time.Now().After(deadline) {
-			break
-		}
-	}
+	a := waitAligned(t, oc, ex)
 	t.Logf("placed: %d answered, %d refused, %d cut by the kill; exchange %d orders %d trades, journal %d orders %d fills",
 		l.answered, l.refused, l.cut, a.exOrders, a.exTrades, a.jOrders, a.jFills)
 	if !a.ok() {
@@ -346,12 +348,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	lead := leaderOf(t, clients, 20*time.Second)
 	waitReconciled(t, clients[lead], 60*time.Second)
 	l.place(clients[lead], 10)
-	var a alignment
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if a = align(t, clients[lead], ex); a.ok() || time.Now().After(deadline) {
-			break
-		}
-	}
+	a := waitAligned(t, clients[lead], ex)
 	t.Logf("leaders %v then %s; placed %d answered, %d refused, %d cut; exchange %d orders, journal %d", leaders, lead,
 		l.answered, l.refused, l.cut, a.exOrders, a.jOrders)
 	if !a.ok() {

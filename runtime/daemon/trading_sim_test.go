@@ -160,6 +160,18 @@ func (a alignment) String() string {
 
 func first(v []string, n int) []string { return v[:min(n, len(v))] }
 
+// waitAligned aligns the journal with the exchange until they agree or 15 s
+// have passed (the last fills reach the journal through the user data
+// stream) and returns the last alignment.
+func waitAligned(t *testing.T, c *client.Client, ex *exchangesim.Exchange) alignment {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if a := align(t, c, ex); a.ok() || time.Now().After(deadline) {
+			return a
+		}
+	}
+}
+
 // align compares the journal (through the daemon's RPC) with the exchange's books.
 // The exchange must be quiescent (no steps, no orders) while it runs.
 func align(t *testing.T, c *client.Client, ex *exchangesim.Exchange) alignment {
